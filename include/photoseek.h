@@ -1,0 +1,193 @@
+/*
+ * photoseek.h - the public C API of photoseek: semantic photo search on CLIP embeddings.
+ *
+ * What is not declared here is not API. The command-line program and the server use only this header.
+ *
+ * Conventions
+ *  - Every fallible function returns a psk_status (0 = PSK_OK, negative = error) and, when `err` is not NULL,
+ *    fills it with a message that names the file or input and what was wrong.
+ *  - Handles are opaque. Constructors hand them back through an out-parameter; destructors accept NULL.
+ *  - The caller owns every output buffer it passes in, with its size.
+ *  - Threading: a loaded psk_model is read-only and may be shared by any number of threads. A psk_context holds
+ *    scratch memory and a thread pool: use one context per calling thread.
+ */
+#ifndef PHOTOSEEK_H
+#define PHOTOSEEK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PSK_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * Status codes and errors
+ * ------------------------------------------------------------------------------------------------------------- */
+typedef enum psk_status {
+    PSK_OK = 0,
+    PSK_ERR_INVALID_ARG = -1, /* a caller passed something unusable (bad option value, empty input) */
+    PSK_ERR_NOMEM = -2,       /* an allocation failed */
+    PSK_ERR_IO = -3,          /* a file could not be opened, read or written */
+    PSK_ERR_FORMAT = -4,      /* a file's bytes are malformed (image, checkpoint, config, archive) */
+    PSK_ERR_UNSUPPORTED = -5, /* well-formed but not something photoseek handles (format, dtype, architecture) */
+    PSK_ERR_NOT_FOUND = -6,   /* a required file, tensor or record does not exist */
+    PSK_ERR_NETWORK = -7,     /* a download failed */
+    PSK_ERR_CHECKSUM = -8,    /* downloaded bytes do not match the published checksum */
+    PSK_ERR_DB = -9,          /* the store reported an error */
+    PSK_ERR_MODEL_MISMATCH = -10, /* vectors were made with another model than the one asked for */
+    PSK_ERR_INTERRUPTED = -11 /* the operation was cancelled (Ctrl-C) */
+} psk_status;
+
+/* A short, static description of a status code ("out of memory"). Never NULL. */
+const char *psk_strerror(int status);
+
+/* Filled by a failing call when passed non-NULL: the status and a message such as
+ * "photo.jpg: not a JPEG file (starts with 'this')". On success it is left untouched. */
+typedef struct psk_error {
+    int code;
+    char message[512];
+} psk_error;
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * Models
+ * ------------------------------------------------------------------------------------------------------------- */
+typedef struct psk_model psk_model;
+
+typedef enum psk_model_kind {
+    PSK_MODEL_CLIP = 1,  /* CLIP: an image encoder and a text encoder sharing one embedding space */
+    PSK_MODEL_MCLIP = 2  /* a sentence-transformers text encoder distilled into a CLIP space (text only) */
+} psk_model_kind;
+
+typedef struct psk_model_params {
+    int load_vision; /* 1: load the image encoder (default 1); 0 saves memory for query-only use */
+    int load_text;   /* 1: load the text encoder (default 1) */
+} psk_model_params;
+
+psk_model_params psk_model_default_params(void);
+
+/* Loads a model folder. Accepted layouts (detected from the files present):
+ *  - Hugging Face CLIPModel: config.json + model.safetensors + tokenizer (vocab.json+merges.txt or tokenizer.json)
+ *  - sentence-transformers wrapper of CLIP: modules.json + 0_CLIPModel/ holding the above
+ *  - OpenCLIP: open_clip_config.json + open_clip_model.safetensors + tokenizer files
+ *  - sentence-transformers DistilBERT text model (multilingual CLIP): modules.json, config.json,
+ *    model.safetensors, 1_Pooling/, 2_Dense/ and vocab.txt or tokenizer.json
+ * All dimensions come from the configs. The checkpoint is memory-mapped and validated before use. */
+psk_status psk_model_load(const char *dir, const psk_model_params *params, psk_model **out, psk_error *err);
+void psk_model_free(psk_model *model);
+
+psk_model_kind psk_model_get_kind(const psk_model *model);
+int psk_model_n_embd(const psk_model *model);      /* width of the projected embedding */
+int psk_model_has_vision(const psk_model *model);
+int psk_model_has_text(const psk_model *model);
+int psk_model_image_size(const psk_model *model);  /* input side in pixels (224 for ViT-B/32) */
+int psk_model_n_ctx(const psk_model *model);       /* maximum tokens per text, bos/eos included */
+/* A stable identity of the weights ("clip:<dims>:<fnv of the checkpoint header>"), recorded by stores so that
+ * vectors from different models are never compared. Valid while the model lives. */
+const char *psk_model_id(const psk_model *model);
+
+/* Tokenizes one UTF-8 text with the model's tokenizer, untruncated, with bos/eos ([CLS]/[SEP]).
+ * Writes at most `cap` ids; *n_ids receives the full count (which may exceed cap).
+ * Invalid UTF-8 is PSK_ERR_INVALID_ARG. */
+psk_status psk_model_tokenize(const psk_model *model, const char *text, int32_t *ids, int cap, int *n_ids,
+                              psk_error *err);
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * Encoding contexts
+ * ------------------------------------------------------------------------------------------------------------- */
+typedef struct psk_context psk_context;
+
+typedef struct psk_context_params {
+    int n_threads; /* threads for one encoder call; 0 = all online cores */
+} psk_context_params;
+
+psk_context_params psk_context_default_params(void);
+psk_status psk_context_new(const psk_model *model, const psk_context_params *params, psk_context **out,
+                           psk_error *err);
+void psk_context_free(psk_context *ctx);
+
+/* Embeds `n` preprocessed images: `pixels` holds n tensors of 3 x S x S floats (channel-major, normalised, S =
+ * psk_model_image_size). `out` receives n x n_embd floats: the projected embeddings, not normalised. */
+psk_status psk_encode_pixels(psk_context *ctx, const float *pixels, int n, float *out, psk_error *err);
+
+/* Embeds `n` texts (tokenized and truncated to the model's context). `out` receives n x n_embd floats. */
+psk_status psk_encode_texts(psk_context *ctx, const char *const *texts, int n, float *out, psk_error *err);
+
+/* Embeds one raw token id sequence (bos/eos included by the caller), truncated to the context. */
+psk_status psk_encode_ids(psk_context *ctx, const int32_t *ids, int n_ids, float *out, psk_error *err);
+
+/* Scales v to unit length (a zero vector stays zero). */
+void psk_normalize(float *v, int n);
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * Images
+ * ------------------------------------------------------------------------------------------------------------- */
+typedef struct psk_image_info {
+    int width, height;       /* after EXIF orientation */
+    int orientation;         /* EXIF orientation 1..8 as found (1 when absent) */
+    char format[8];          /* "jpeg", "png", "webp", "gif", "heif", "tiff" */
+    /* Date taken from EXIF DateTimeOriginal (else DateTime), as written: "2019:07:04 18:30:00", "" if absent. */
+    char datetime[20];
+    char offset[8];          /* OffsetTimeOriginal (else OffsetTime), "+02:00", "" if absent */
+    char make[64], model[64];
+    int has_gps;
+    double gps_lat, gps_lon; /* degrees, south and west negative */
+} psk_image_info;
+
+typedef struct psk_image {
+    int width, height;  /* after EXIF orientation */
+    uint8_t *rgb;       /* width*height*3 bytes, row-major, owned by the image */
+    psk_image_info info;
+} psk_image;
+
+typedef struct psk_image_params {
+    int max_pixels;        /* refuse images with more pixels than this (default 100 megapixels) */
+    int apply_orientation; /* 1: rotate/flip by EXIF orientation (default 1) */
+} psk_image_params;
+
+psk_image_params psk_image_default_params(void);
+
+/* Decodes a JPEG, PNG, WebP, GIF (first frame), HEIC/HEIF or TIFF file to 8-bit RGB (alpha dropped, gray, palette
+ * and CMYK converted), with EXIF metadata. The format is detected from the bytes, not the name. */
+psk_status psk_image_load(const char *path, const psk_image_params *params, psk_image **out, psk_error *err);
+psk_status psk_image_load_memory(const void *data, size_t size, const char *name, const psk_image_params *params,
+                                 psk_image **out, psk_error *err);
+void psk_image_free(psk_image *img);
+
+/* Reads only the metadata (size, orientation, EXIF) without decoding pixels where the format allows. */
+psk_status psk_image_probe(const char *path, psk_image_info *info, psk_error *err);
+
+/* CLIP preprocessing exactly as CLIPImageProcessor with Pillow: resize the shortest side to S with Pillow's
+ * antialiased bicubic (long side truncated), centre crop S x S, scale to [0,1], normalise with the model's mean and
+ * std. `out` receives 3 x S x S floats. */
+psk_status psk_model_preprocess(const psk_model *model, const psk_image *img, float *out, psk_error *err);
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * Model folders: synthesis and download
+ * ------------------------------------------------------------------------------------------------------------- */
+/* Writes a full-size model folder whose weights follow the synthetic rule of fixtures/SYNTH_WEIGHTS.md.
+ * arch: "clip-vit-b-32" or "mclip-distilbert". tokenizer_from: a folder whose tokenizer files are copied (CLIP),
+ * or NULL (a placeholder vocabulary is written). */
+psk_status psk_model_synth(const char *arch, const char *tokenizer_from, const char *out_dir, psk_error *err);
+
+typedef void (*psk_progress_fn)(void *user, const char *file, uint64_t done, uint64_t total);
+
+typedef struct psk_fetch_params {
+    const char *endpoint;  /* hub base URL (default https://huggingface.co, or $HF_ENDPOINT) */
+    const char *token;     /* bearer token, or NULL ($HF_TOKEN) */
+    psk_progress_fn progress;
+    void *progress_user;
+} psk_fetch_params;
+
+psk_fetch_params psk_fetch_default_params(void);
+
+/* Downloads a known model ("clip-vit-b-32", "mclip") at its pinned revision into `dir`, resuming partial files
+ * and verifying the sha256 the hub reports for large files. */
+psk_status psk_model_fetch(const char *name, const char *dir, const psk_fetch_params *params, psk_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PHOTOSEEK_H */

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs exactly the Debian packages photoseek needs to build, test and benchmark.
+# Idempotent: quiet and fast when everything is already present.
+set -euo pipefail
+pkgs=(
+  build-essential pkg-config
+  libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev libtiff-dev
+  libcjson-dev libutf8proc-dev libcurl4-openssl-dev libsqlite3-dev
+  libopenblas-dev               # only the benchmark links it, as the sgemm ceiling
+  clang libclang-rt-14-dev      # libFuzzer targets and sanitizer runtimes
+  python3                       # the tests' local HTTP server for `model fetch`
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

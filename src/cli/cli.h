@@ -1,0 +1,26 @@
+/* The command-line program: one file per command, all on the public API (include/photoseek.h). */
+#ifndef PSK_CLI_H
+#define PSK_CLI_H
+
+#include "photoseek.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit codes: 0 success, 1 some inputs failed (the rest were processed), 2 bad usage, 3 a fatal error. */
+enum { EXIT_OK = 0, EXIT_PARTIAL = 1, EXIT_USAGE = 2, EXIT_FATAL = 3 };
+
+int cmd_embed(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_model(int argc, char **argv);
+
+/* Prints "photoseek: <message>" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Writes s as a JSON string literal to f. */
+void cli_json_string(FILE *f, const char *s);
+/* Default model folders: $PHOTOSEEK_MODELS or $XDG_DATA_HOME/photoseek/models or ~/.local/share/photoseek/models. */
+void cli_models_dir(char *buf, size_t cap);
+/* Matches "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i. A missing value is a usage error. */
+bool cli_opt(int argc, char **argv, int *i, const char *name, const char **value);
+
+#endif

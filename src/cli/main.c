@@ -1,0 +1,33 @@
+/* photoseek: semantic search over your photos. Dispatches to one file per command. */
+#include "cli.h"
+
+#include <string.h>
+
+static const char *usage =
+    "usage: photoseek <command> [options]\n"
+    "\n"
+    "Commands:\n"
+    "  embed      print embeddings of images, texts, pixel tensors or token ids (JSON lines)\n"
+    "  tokenize   print the token ids of texts (JSON lines)\n"
+    "  model      synth | fetch: make a synthetic model folder, download a real one\n"
+    "  version    print the version\n"
+    "\n"
+    "Run 'photoseek <command> --help' for a command's options.\n"
+    "Exit codes: 0 success, 1 some inputs failed, 2 bad usage, 3 fatal error.\n";
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("photoseek %s\n", PSK_VERSION);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "embed") == 0) return cmd_embed(argc - 1, argv + 1);
+    if (strcmp(cmd, "tokenize") == 0) return cmd_tokenize(argc - 1, argv + 1);
+    if (strcmp(cmd, "model") == 0) return cmd_model(argc - 1, argv + 1);
+    cli_error("unknown command '%s' (see 'photoseek --help')", cmd);
+    return EXIT_USAGE;
+}

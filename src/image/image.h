@@ -1,0 +1,41 @@
+/* Internals of the image layer: one decoder per format, EXIF, orientation and the Pillow-exact resampler. */
+#ifndef PSK_IMAGE_H
+#define PSK_IMAGE_H
+
+#include "../common/common.h"
+
+/* What a decoder hands back: 8-bit RGB, the EXIF block if the container has one, and whether the decoder already
+ * applied the orientation itself (HEIF's irot/imir, TIFF's Orientation tag). */
+typedef struct img_decoded {
+    int width, height;
+    uint8_t *rgb;
+    uint8_t *exif; /* TIFF-structured EXIF (starting "II*\0"/"MM\0*", optionally after "Exif\0\0"), or NULL */
+    size_t exif_size;
+    bool oriented;
+} img_decoded;
+
+typedef int (*img_decoder)(const uint8_t *data, size_t size, const char *name, long max_pixels, img_decoded *out,
+                           psk_error *err);
+
+int img_decode_jpeg(const uint8_t *data, size_t size, const char *name, long max_pixels, img_decoded *out, psk_error *err);
+int img_decode_png(const uint8_t *data, size_t size, const char *name, long max_pixels, img_decoded *out, psk_error *err);
+int img_decode_webp(const uint8_t *data, size_t size, const char *name, long max_pixels, img_decoded *out, psk_error *err);
+int img_decode_gif(const uint8_t *data, size_t size, const char *name, long max_pixels, img_decoded *out, psk_error *err);
+int img_decode_heif(const uint8_t *data, size_t size, const char *name, long max_pixels, img_decoded *out, psk_error *err);
+int img_decode_tiff(const uint8_t *data, size_t size, const char *name, long max_pixels, img_decoded *out, psk_error *err);
+
+/* Checks decoded dimensions against the cap before any pixel buffer is allocated. */
+int img_check_dims(const char *name, long width, long height, long max_pixels, psk_error *err);
+uint8_t *img_alloc_rgb(int width, int height);
+
+/* Fills the EXIF fields of info (orientation, dates, camera, GPS) from a TIFF-structured block. */
+void img_parse_exif(const uint8_t *exif, size_t size, psk_image_info *info);
+
+/* Rotates/flips an RGB buffer by EXIF orientation 2..8; returns a new buffer (or NULL when out of memory). */
+uint8_t *img_apply_orientation(const uint8_t *rgb, int w, int h, int orientation, int *out_w, int *out_h);
+
+/* Pillow's Image.resize(size, BICUBIC) on 8-bit RGB: separable, antialiased (support scaled when shrinking),
+ * 22-bit fixed-point coefficients, horizontal pass first, each pass rounded and clipped to 8 bits. */
+int img_resize_bicubic(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh);
+
+#endif

@@ -1,0 +1,168 @@
+/* AVX2/FMA kernels. This file alone is compiled with -mavx2 -mfma; psk_kernels_avx2() checks the CPU first. */
+#include "kernels.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+/* exp(x) for 8 floats: Cephes' range reduction x = n ln2 + r and a degree-6 polynomial, relative error ~2 ulp. */
+static inline __m256 exp256(__m256 x) {
+    const __m256 hi = _mm256_set1_ps(88.3762626647949f), lo = _mm256_set1_ps(-88.3762626647949f);
+    x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+    __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
+    fx = _mm256_floor_ps(fx);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+    __m256 y = _mm256_set1_ps(1.9875691500E-4f);
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507E-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073E-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894E-2f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459E-1f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201E-1f));
+    __m256 x2 = _mm256_mul_ps(x, x);
+    y = _mm256_fmadd_ps(y, x2, x);
+    y = _mm256_add_ps(y, _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127));
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(_mm256_slli_epi32(e, 23)));
+}
+
+static inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+#define ROW(i)                                                                                                         \
+    {                                                                                                                  \
+        __m256 ai = _mm256_broadcast_ss(a + i);                                                                        \
+        c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0);                                                                    \
+        c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1);                                                                    \
+    }
+
+static void ukr_avx2(int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr, bool load_c) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (int k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        _mm_prefetch((const char *)(b + 128), _MM_HINT_T0);
+        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+        a += PSK_GEMM_MR;
+        b += PSK_GEMM_NR;
+    }
+    __m256 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+    if (nr == PSK_GEMM_NR) {
+        for (int i = 0; i < mr; i++) {
+            float *ci = c + (size_t)i * ldc;
+            __m256 r0 = acc[2 * i], r1 = acc[2 * i + 1];
+            if (load_c) {
+                r0 = _mm256_add_ps(r0, _mm256_loadu_ps(ci));
+                r1 = _mm256_add_ps(r1, _mm256_loadu_ps(ci + 8));
+            }
+            _mm256_storeu_ps(ci, r0);
+            _mm256_storeu_ps(ci + 8, r1);
+        }
+        return;
+    }
+    float tmp[PSK_GEMM_NR] __attribute__((aligned(32)));
+    for (int i = 0; i < mr; i++) {
+        float *ci = c + (size_t)i * ldc;
+        _mm256_store_ps(tmp, acc[2 * i]);
+        _mm256_store_ps(tmp + 8, acc[2 * i + 1]);
+        for (int j = 0; j < nr; j++) ci[j] = load_c ? ci[j] + tmp[j] : tmp[j];
+    }
+}
+
+static void bias_act_avx2(float *y, const float *bias, int n, psk_act act) {
+    int i = 0;
+    if (act == PSK_ACT_NONE || act == PSK_ACT_QUICK_GELU) {
+        const __m256 k = _mm256_set1_ps(-1.702f), one = _mm256_set1_ps(1.0f);
+        for (; i + 8 <= n; i += 8) {
+            __m256 x = _mm256_loadu_ps(y + i);
+            if (bias) x = _mm256_add_ps(x, _mm256_loadu_ps(bias + i));
+            if (act == PSK_ACT_QUICK_GELU) x = _mm256_div_ps(x, _mm256_add_ps(one, exp256(_mm256_mul_ps(k, x))));
+            _mm256_storeu_ps(y + i, x);
+        }
+    }
+    for (; i < n; i++) y[i] = psk_act_ref(y[i] + (bias ? bias[i] : 0.0f), act);
+}
+
+static void layer_norm_avx2(const float *x, const float *gamma, const float *beta, int n, float eps, float *out) {
+    /* Two passes (mean, then centred variance) as the reference does, for the same accuracy. */
+    __m256 s = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) s = _mm256_add_ps(s, _mm256_loadu_ps(x + i));
+    float sum = hsum256(s);
+    for (; i < n; i++) sum += x[i];
+    float mean = sum / (float)n;
+    __m256 vm = _mm256_set1_ps(mean), v = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm);
+        v = _mm256_fmadd_ps(d, d, v);
+    }
+    float var = hsum256(v);
+    for (; i < n; i++) var += (x[i] - mean) * (x[i] - mean);
+    var /= (float)n;
+    float inv = 1.0f / sqrtf(var + eps);
+    __m256 vi = _mm256_set1_ps(inv);
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), vi);
+        _mm256_storeu_ps(out + i, _mm256_fmadd_ps(d, _mm256_loadu_ps(gamma + i), _mm256_loadu_ps(beta + i)));
+    }
+    for (; i < n; i++) out[i] = (x[i] - mean) * inv * gamma[i] + beta[i];
+}
+
+static void attention_avx2(const float *q, int ldq, const float *k, int ldk, const float *v, int ldv, int n_q,
+                           int n_keys, int head_dim, float scale, bool causal, float *out, int ldo, float *scratch) {
+    if (head_dim % 8 != 0) {
+        psk_kernels_ref()->attention(q, ldq, k, ldk, v, ldv, n_q, n_keys, head_dim, scale, causal, out, ldo, scratch);
+        return;
+    }
+    for (int i = 0; i < n_q; i++) {
+        int nk = causal && i + 1 < n_keys ? i + 1 : n_keys;
+        const float *qi = q + (size_t)i * ldq;
+        float mx = -INFINITY;
+        for (int j = 0; j < nk; j++) {
+            const float *kj = k + (size_t)j * ldk;
+            __m256 s = _mm256_mul_ps(_mm256_loadu_ps(qi), _mm256_loadu_ps(kj));
+            for (int d = 8; d < head_dim; d += 8) s = _mm256_fmadd_ps(_mm256_loadu_ps(qi + d), _mm256_loadu_ps(kj + d), s);
+            float sc = hsum256(s) * scale;
+            scratch[j] = sc;
+            if (sc > mx) mx = sc;
+        }
+        int j = 0;
+        __m256 vsum = _mm256_setzero_ps(), vmx = _mm256_set1_ps(mx);
+        for (; j + 8 <= nk; j += 8) {
+            __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(scratch + j), vmx));
+            _mm256_storeu_ps(scratch + j, e);
+            vsum = _mm256_add_ps(vsum, e);
+        }
+        float sum = hsum256(vsum);
+        for (; j < nk; j++) {
+            scratch[j] = expf(scratch[j] - mx);
+            sum += scratch[j];
+        }
+        float inv = 1.0f / sum;
+        float *o = out + (size_t)i * ldo;
+        for (int d = 0; d < head_dim; d += 8) {
+            __m256 acc = _mm256_setzero_ps();
+            for (j = 0; j < nk; j++)
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(scratch[j]), _mm256_loadu_ps(v + (size_t)j * ldv + d), acc);
+            _mm256_storeu_ps(o + d, _mm256_mul_ps(acc, _mm256_set1_ps(inv)));
+        }
+    }
+}
+
+static const psk_kernel_table avx2_table = {
+    .name = "avx2",
+    .gemm_ukr = ukr_avx2,
+    .bias_act = bias_act_avx2,
+    .layer_norm = layer_norm_avx2,
+    .attention = attention_avx2,
+};
+
+const psk_kernel_table *psk_kernels_avx2(void) {
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return NULL;
+    return &avx2_table;
+}

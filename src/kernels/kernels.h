@@ -1,0 +1,63 @@
+/* Hot loops. Every kernel has a plain C reference (the *_ref functions, its specification and test oracle) and an
+ * AVX2/FMA version; psk_kernels() returns the table chosen once at start-up from the CPU's features.
+ * PHOTOSEEK_KERNELS=ref in the environment forces the reference table. */
+#ifndef PSK_KERNELS_H
+#define PSK_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct psk_pool psk_pool;
+
+/* Register tile of the GEMM micro-kernel and the packed-B strip width. */
+#define PSK_GEMM_MR 6
+#define PSK_GEMM_NR 16
+
+typedef enum psk_act { PSK_ACT_NONE = 0, PSK_ACT_QUICK_GELU = 1, PSK_ACT_GELU_ERF = 2, PSK_ACT_TANH = 3 } psk_act;
+
+/* A weight matrix W (n outputs x k inputs, PyTorch Linear layout) packed for the micro-kernel:
+ * ceil(n/16) strips, each k rows of 16 floats (columns past n are zero). Layout: data[(j*k + kk)*16 + c]. */
+typedef struct psk_packed {
+    int n, k;
+    float *data;
+} psk_packed;
+
+/* Packs from W[n][k] (row stride ldw) or, with transposed=true, from W[k][n] (the `x @ proj` layout). */
+int psk_pack_weights(const float *w, int n, int k, int ldw, bool transposed, psk_packed *out);
+void psk_packed_free(psk_packed *p);
+
+/* C[m x n] (row stride ldc) = act(A[m x k] W^T + bias)   when accumulate is false,
+ * C += A W^T + bias                                          when accumulate is true (act must be NONE).
+ * bias may be NULL. Runs on the pool's threads (pool may be NULL). */
+void psk_gemm(psk_pool *pool, int m, const float *a, int lda, const psk_packed *w, const float *bias, float *c,
+              int ldc, bool accumulate, psk_act act);
+
+/* The plain reference of psk_gemm on the unpacked W[n][k]. */
+void psk_gemm_ref(int m, int n, int k, const float *a, int lda, const float *w, int ldw, const float *bias, float *c,
+                  int ldc, bool accumulate, psk_act act);
+
+/* Kernels below the GEMM, one table per instruction set. */
+typedef struct psk_kernel_table {
+    const char *name;
+    /* The 6x16 micro-kernel: acc = sum_k a[k*6+i] * b[k*16+j]; C (mr x nr valid) = acc, or C += acc if load_c. */
+    void (*gemm_ukr)(int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr, bool load_c);
+    /* y[i] = act(y[i] + bias[i]) for one row of n values (bias may be NULL). */
+    void (*bias_act)(float *y, const float *bias, int n, psk_act act);
+    /* out = (x - mean) / sqrt(var + eps) * gamma + beta over one row. out may equal x. */
+    void (*layer_norm)(const float *x, const float *gamma, const float *beta, int n, float eps, float *out);
+    /* Attention of one head: q, k, v rows of head_dim floats with row strides ldq/ldk/ldv; out row stride ldo.
+     * Query i attends to keys j < n_keys, and j <= i when causal. scale multiplies the scores. scratch holds n_keys
+     * floats. */
+    void (*attention)(const float *q, int ldq, const float *k, int ldk, const float *v, int ldv, int n_q, int n_keys,
+                      int head_dim, float scale, bool causal, float *out, int ldo, float *scratch);
+} psk_kernel_table;
+
+const psk_kernel_table *psk_kernels(void);
+const psk_kernel_table *psk_kernels_ref(void);
+const psk_kernel_table *psk_kernels_avx2(void); /* NULL when the CPU lacks AVX2+FMA */
+
+/* Scalar helpers shared by the reference kernels. */
+float psk_act_ref(float x, psk_act act);
+
+#endif

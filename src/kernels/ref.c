@@ -1,0 +1,87 @@
+/* Plain C reference kernels: the specification every vectorised kernel is tested against. */
+#include "kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+float psk_act_ref(float x, psk_act act) {
+    switch (act) {
+    case PSK_ACT_QUICK_GELU: return x / (1.0f + expf(-1.702f * x));
+    case PSK_ACT_GELU_ERF: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case PSK_ACT_TANH: return tanhf(x);
+    default: return x;
+    }
+}
+
+void psk_gemm_ref(int m, int n, int k, const float *a, int lda, const float *w, int ldw, const float *bias, float *c,
+                  int ldc, bool accumulate, psk_act act) {
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+            float s = 0.0f;
+            for (int kk = 0; kk < k; kk++) s += a[(size_t)i * lda + kk] * w[(size_t)j * ldw + kk];
+            if (bias) s += bias[j];
+            float *dst = &c[(size_t)i * ldc + j];
+            *dst = accumulate ? *dst + s : psk_act_ref(s, act);
+        }
+    }
+}
+
+static void ukr_ref(int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr, bool load_c) {
+    float acc[PSK_GEMM_MR][PSK_GEMM_NR] = {{0}};
+    for (int kk = 0; kk < kc; kk++)
+        for (int i = 0; i < PSK_GEMM_MR; i++)
+            for (int j = 0; j < PSK_GEMM_NR; j++) acc[i][j] += a[kk * PSK_GEMM_MR + i] * b[kk * PSK_GEMM_NR + j];
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) c[(size_t)i * ldc + j] = load_c ? c[(size_t)i * ldc + j] + acc[i][j] : acc[i][j];
+}
+
+static void bias_act_ref(float *y, const float *bias, int n, psk_act act) {
+    for (int i = 0; i < n; i++) y[i] = psk_act_ref(y[i] + (bias ? bias[i] : 0.0f), act);
+}
+
+static void layer_norm_ref(const float *x, const float *gamma, const float *beta, int n, float eps, float *out) {
+    double mean = 0, var = 0;
+    for (int i = 0; i < n; i++) mean += x[i];
+    mean /= n;
+    for (int i = 0; i < n; i++) var += (x[i] - mean) * (x[i] - mean);
+    var /= n;
+    float inv = (float)(1.0 / sqrt(var + eps));
+    for (int i = 0; i < n; i++) out[i] = ((float)(x[i] - mean)) * inv * gamma[i] + beta[i];
+}
+
+static void attention_ref(const float *q, int ldq, const float *k, int ldk, const float *v, int ldv, int n_q,
+                          int n_keys, int head_dim, float scale, bool causal, float *out, int ldo, float *scratch) {
+    for (int i = 0; i < n_q; i++) {
+        int nk = causal && i + 1 < n_keys ? i + 1 : n_keys;
+        float mx = -INFINITY;
+        for (int j = 0; j < nk; j++) {
+            float s = 0;
+            for (int d = 0; d < head_dim; d++) s += q[(size_t)i * ldq + d] * k[(size_t)j * ldk + d];
+            scratch[j] = s * scale;
+            if (scratch[j] > mx) mx = scratch[j];
+        }
+        float sum = 0;
+        for (int j = 0; j < nk; j++) {
+            scratch[j] = expf(scratch[j] - mx);
+            sum += scratch[j];
+        }
+        float *o = &out[(size_t)i * ldo];
+        memset(o, 0, sizeof(float) * (size_t)head_dim);
+        for (int j = 0; j < nk; j++) {
+            float p = scratch[j] / sum;
+            for (int d = 0; d < head_dim; d++) o[d] += p * v[(size_t)j * ldv + d];
+        }
+    }
+}
+
+static const psk_kernel_table ref_table = {
+    .name = "ref",
+    .gemm_ukr = ukr_ref,
+    .bias_act = bias_act_ref,
+    .layer_norm = layer_norm_ref,
+    .attention = attention_ref,
+};
+
+const psk_kernel_table *psk_kernels_ref(void) {
+    return &ref_table;
+}

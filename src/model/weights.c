@@ -1,0 +1,48 @@
+#include "model.h"
+
+#include <stdio.h>
+
+int psk_w_f32(const st_file *f, const char *file, float **out, psk_error *err, int n_dims, const int64_t *shape,
+              const char *fmt, ...) {
+    char name[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    return st_get_f32(f, file, name, n_dims, shape, out, err);
+}
+
+int psk_w_linear(const st_file *f, const char *file, psk_packed *out, int n, int k, bool transposed, psk_error *err,
+                 const char *fmt, ...) {
+    char name[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    int64_t shape[2] = {transposed ? k : n, transposed ? n : k};
+    float *w;
+    int rc = st_get_f32(f, file, name, 2, shape, &w, err);
+    if (rc) return rc;
+    rc = psk_pack_weights(w, n, k, transposed ? n : k, transposed, out);
+    psk_free_aligned(w);
+    if (rc) return psk_fail(err, rc, "%s: out of memory packing '%s'", file, name);
+    return PSK_OK;
+}
+
+void psk_tower_free(psk_tower *t) {
+    for (int i = 0; t->blocks && i < t->n_layers; i++) {
+        psk_block *b = &t->blocks[i];
+        float *fs[] = {b->ln1_w, b->ln1_b, b->ln2_w, b->ln2_b, b->qkv_b, b->out_b, b->fc1_b, b->fc2_b};
+        for (size_t j = 0; j < sizeof fs / sizeof fs[0]; j++) psk_free_aligned(fs[j]);
+        psk_packed_free(&b->qkv);
+        psk_packed_free(&b->out);
+        psk_packed_free(&b->fc1);
+        psk_packed_free(&b->fc2);
+    }
+    psk_free(t->blocks);
+    float *fs[] = {t->ln_final_w, t->ln_final_b, t->class_emb, t->pos_emb, t->ln_pre_w,
+                   t->ln_pre_b,   t->emb_ln_w,   t->emb_ln_b,  t->dense_b};
+    for (size_t j = 0; j < sizeof fs / sizeof fs[0]; j++) psk_free_aligned(fs[j]);
+    psk_packed_free(&t->proj);
+    psk_packed_free(&t->patch_w);
+}
