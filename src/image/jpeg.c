@@ -44,6 +44,7 @@ int img_decode_jpeg(const uint8_t *data, size_t size, const char *name, long max
     uint8_t *volatile rgb = NULL;
     uint8_t *volatile row = NULL;
     uint8_t *volatile exif = NULL;
+    volatile int code = PSK_ERR_FORMAT;
     memset(&cinfo, 0, sizeof cinfo);
     cinfo.err = jpeg_std_error(&je.mgr);
     je.mgr.error_exit = on_error;
@@ -54,6 +55,7 @@ int img_decode_jpeg(const uint8_t *data, size_t size, const char *name, long max
         psk_free(rgb);
         psk_free(row);
         psk_free(exif);
+        if (code == PSK_ERR_NOMEM) return psk_fail(err, code, "%s: out of memory", name);
         return psk_fail(err, PSK_ERR_FORMAT, "%s: broken JPEG: %s", name, je.message);
     }
     jpeg_create_decompress(&cinfo);
@@ -68,7 +70,11 @@ int img_decode_jpeg(const uint8_t *data, size_t size, const char *name, long max
     for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next) {
         if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && memcmp(m->data, "Exif\0\0", 6) == 0 && !exif) {
             exif = psk_malloc(m->data_length);
-            if (exif) {
+            if (!exif) {
+                code = PSK_ERR_NOMEM;
+                longjmp(je.jump, 1);
+            }
+            {
                 memcpy(exif, m->data, m->data_length);
                 out->exif_size = m->data_length;
             }
@@ -83,7 +89,7 @@ int img_decode_jpeg(const uint8_t *data, size_t size, const char *name, long max
     rgb = img_alloc_rgb(w, h);
     row = psk_malloc((size_t)w * (size_t)comps);
     if (!rgb || !row) {
-        snprintf(je.message, sizeof je.message, "out of memory");
+        code = PSK_ERR_NOMEM;
         longjmp(je.jump, 1);
     }
     while (cinfo.output_scanline < cinfo.output_height) {

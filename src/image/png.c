@@ -63,7 +63,7 @@ int img_decode_png(const uint8_t *data, size_t size, const char *name, long max_
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (depth == 16) png_set_strip_16(png);
     if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
-    if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
+    png_set_strip_alpha(png); /* also drops the alpha that palette expansion makes from tRNS */
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
     size_t rowbytes = png_get_rowbytes(png, info);
@@ -86,7 +86,11 @@ int img_decode_png(const uint8_t *data, size_t size, const char *name, long max_
     png_bytep exif_data = NULL;
     if (png_get_eXIf_1(png, info, &exif_len, &exif_data) && exif_len > 8) {
         exif = psk_malloc(exif_len);
-        if (exif) {
+        if (!exif) {
+            rc = psk_fail(err, PSK_ERR_NOMEM, "%s: out of memory", name);
+            png_longjmp(png, 1);
+        }
+        {
             memcpy(exif, exif_data, exif_len);
             out->exif_size = exif_len;
         }

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs every check: the unit tests, the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer,
+# the fuzz corpora replayed through the fuzz targets, and the end-to-end tests of the real binary.
+# Ends with one line "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+RESULTS=$(mktemp)
+export RESULTS
+count_unit() { # adds the "N passed, N failed" of a unit run to the results
+    local line=$1
+    local p f
+    p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+    f=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+    if [ -z "$p" ]; then echo fail >>"$RESULTS"; return; fi
+    for _ in $(seq "$p"); do echo pass >>"$RESULTS"; done
+    for _ in $(seq "$f"); do echo fail >>"$RESULTS"; done
+}
+
+echo "== unit tests"
+line=$(build/unit_tests | tail -1)
+echo "$line"
+count_unit "$line"
+
+echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+if make -s BUILD=build-san SAN=1 OPT=-O1 build-san/unit_tests >/dev/null; then
+    line=$(ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-san/unit_tests | tail -1)
+    echo "$line"
+    count_unit "$line"
+else
+    echo "FAIL sanitizer build"; echo fail >>"$RESULTS"
+fi
+
+echo "== fuzz corpora"
+for t in safetensors image; do
+    extra=""
+    [ "$t" = image ] && extra="${PHOTOSEEK_FIXTURES:-../shared/fixtures}/images"
+    if out=$(build/fuzz_$t tests/fuzz/corpus/$t $extra 2>&1); then echo "ok   fuzz_$t: $out"; echo pass >>"$RESULTS"
+    else echo "FAIL fuzz_$t"; echo "$out" | tail -5; echo fail >>"$RESULTS"; fi
+    if [ -x build-san/fuzz_$t ] || make -s BUILD=build-san SAN=1 OPT=-O1 build-san/fuzz_$t >/dev/null 2>&1; then
+        if out=$(build-san/fuzz_$t tests/fuzz/corpus/$t $extra 2>&1); then echo "ok   fuzz_$t (sanitizers): $out"; echo pass >>"$RESULTS"
+        else echo "FAIL fuzz_$t (sanitizers)"; echo "$out" | tail -5; echo fail >>"$RESULTS"; fi
+    fi
+done
+
+for t in tests/e2e/test_*.sh; do
+    echo "== $t"
+    bash "$t"
+done
+
+passed=$(grep -c '^pass$' "$RESULTS")
+failed=$(grep -c '^fail$' "$RESULTS")
+rm -f "$RESULTS"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

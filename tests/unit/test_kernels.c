@@ -1,0 +1,151 @@
+/* Kernel parity: every vectorised kernel against its plain C reference, on random inputs of awkward sizes. */
+#include "test.h"
+
+#include "../../src/common/common.h"
+#include "../../src/kernels/kernels.h"
+
+static unsigned rng_state = 12345;
+static float frand(void) {
+    rng_state = rng_state * 1103515245u + 12345u;
+    return ((rng_state >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+static void fill(float *v, size_t n) {
+    for (size_t i = 0; i < n; i++) v[i] = frand();
+}
+static double max_abs_diff(const float *a, const float *b, size_t n) {
+    double d = 0;
+    for (size_t i = 0; i < n; i++) d = fmax(d, fabs((double)a[i] - b[i]));
+    return d;
+}
+
+static void gemm_case(psk_pool *pool, int m, int n, int k, bool accumulate, psk_act act, bool bias, bool transposed) {
+    float *a = malloc(sizeof(float) * m * k), *w = malloc(sizeof(float) * n * k), *wt = malloc(sizeof(float) * n * k);
+    float *b = malloc(sizeof(float) * n), *c1 = malloc(sizeof(float) * m * n), *c2 = malloc(sizeof(float) * m * n);
+    fill(a, (size_t)m * k);
+    fill(w, (size_t)n * k);
+    fill(b, (size_t)n);
+    fill(c1, (size_t)m * n);
+    memcpy(c2, c1, sizeof(float) * m * n);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < k; j++) wt[(size_t)j * n + i] = w[(size_t)i * k + j];
+    psk_packed p;
+    int rc = transposed ? psk_pack_weights(wt, n, k, n, true, &p) : psk_pack_weights(w, n, k, k, false, &p);
+    if (rc == PSK_OK) {
+        psk_gemm(pool, m, a, k, &p, bias ? b : NULL, c1, n, accumulate, act);
+        psk_gemm_ref(m, n, k, a, k, w, k, bias ? b : NULL, c2, n, accumulate, act);
+        psk_packed_free(&p);
+    }
+    double d = max_abs_diff(c1, c2, (size_t)m * n);
+    free(a); free(w); free(wt); free(b); free(c1); free(c2);
+    CHECKF(rc == PSK_OK, "pack failed");
+    CHECKF(d < 1e-4 * (1 + sqrt(k)), "gemm m=%d n=%d k=%d acc=%d act=%d: max diff %g", m, n, k, accumulate, act, d);
+}
+
+TEST(gemm_matches_reference_on_awkward_sizes) {
+    static const int ms[] = {1, 5, 6, 7, 13, 97, 200}, ns[] = {1, 15, 16, 17, 33, 300}, ks[] = {1, 3, 255, 256, 257, 530};
+    psk_pool *pool;
+    CHECK(psk_pool_new(2, &pool) == PSK_OK);
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+        for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++)
+            for (size_t l = 0; l < sizeof ks / sizeof ks[0]; l++) {
+                gemm_case(pool, ms[i], ns[j], ks[l], false, PSK_ACT_NONE, (i + j) % 2, (i + l) % 3 == 0);
+                if (test_failed()) break;
+            }
+    psk_pool_free(pool);
+}
+
+TEST(gemm_fused_epilogues_match_reference) {
+    psk_pool *pool;
+    CHECK(psk_pool_new(2, &pool) == PSK_OK);
+    gemm_case(pool, 50, 100, 70, true, PSK_ACT_NONE, true, false);
+    gemm_case(pool, 50, 100, 70, false, PSK_ACT_QUICK_GELU, true, false);
+    gemm_case(pool, 23, 41, 300, false, PSK_ACT_GELU_ERF, true, false);
+    gemm_case(pool, 3, 9, 31, false, PSK_ACT_TANH, false, false);
+    psk_pool_free(pool);
+}
+
+TEST(microkernel_avx2_matches_reference) {
+    const psk_kernel_table *ref = psk_kernels_ref(), *v = psk_kernels_avx2();
+    if (!v) return; /* nothing to compare on a CPU without AVX2 */
+    for (int kc = 1; kc <= 300; kc += 37) {
+        float *a = psk_malloc_aligned(sizeof(float) * kc * PSK_GEMM_MR), *b = psk_malloc_aligned(sizeof(float) * kc * PSK_GEMM_NR);
+        float c1[6 * 20], c2[6 * 20];
+        fill(a, (size_t)kc * PSK_GEMM_MR);
+        fill(b, (size_t)kc * PSK_GEMM_NR);
+        for (int mr = 1; mr <= 6; mr += 2)
+            for (int nr = 1; nr <= 16; nr += 5) {
+                fill(c1, 120);
+                memcpy(c2, c1, sizeof c1);
+                bool load = (mr + nr) % 2;
+                ref->gemm_ukr(kc, a, b, c1, 20, mr, nr, load);
+                v->gemm_ukr(kc, a, b, c2, 20, mr, nr, load);
+                double d = max_abs_diff(c1, c2, 120);
+                if (d > 1e-4 * (1 + sqrt(kc))) {
+                    psk_free_aligned(a);
+                    psk_free_aligned(b);
+                    CHECKF(false, "ukr kc=%d mr=%d nr=%d: %g", kc, mr, nr, d);
+                }
+            }
+        psk_free_aligned(a);
+        psk_free_aligned(b);
+    }
+}
+
+TEST(layer_norm_and_activations_match_reference) {
+    const psk_kernel_table *ref = psk_kernels_ref(), *v = psk_kernels_avx2();
+    if (!v) return;
+    static const int ns[] = {1, 7, 8, 9, 24, 48, 513, 768};
+    for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+        int n = ns[t];
+        float x[768], g[768], b[768], o1[768], o2[768];
+        fill(x, (size_t)n);
+        fill(g, (size_t)n);
+        fill(b, (size_t)n);
+        for (int i = 0; i < n; i++) x[i] = x[i] * 10 + 3; /* an offset mean, as real activations have */
+        ref->layer_norm(x, g, b, n, 1e-5f, o1);
+        v->layer_norm(x, g, b, n, 1e-5f, o2);
+        CHECKF(max_abs_diff(o1, o2, (size_t)n) < 1e-5, "layer_norm n=%d: %g", n, max_abs_diff(o1, o2, (size_t)n));
+        for (int act = 0; act <= 3; act++) {
+            for (int i = 0; i < n; i++) o1[i] = o2[i] = x[i] - 3;
+            ref->bias_act(o1, b, n, (psk_act)act);
+            v->bias_act(o2, b, n, (psk_act)act);
+            CHECKF(max_abs_diff(o1, o2, (size_t)n) < 2e-6 * 10, "bias_act %d n=%d: %g", act, n, max_abs_diff(o1, o2, (size_t)n));
+        }
+    }
+}
+
+TEST(attention_matches_reference) {
+    const psk_kernel_table *ref = psk_kernels_ref(), *v = psk_kernels_avx2();
+    if (!v) return;
+    static const int dims[] = {8, 12, 16, 64}, lens[] = {1, 7, 50, 77};
+    for (size_t a = 0; a < 4; a++)
+        for (size_t l = 0; l < 4; l++)
+            for (int causal = 0; causal <= 1; causal++) {
+                int hd = dims[a], n = lens[l], ld = 3 * hd + 5;
+                float *qkv = malloc(sizeof(float) * n * ld), *o1 = malloc(sizeof(float) * n * hd),
+                      *o2 = malloc(sizeof(float) * n * hd), scratch[128];
+                fill(qkv, (size_t)n * ld);
+                ref->attention(qkv, ld, qkv + hd, ld, qkv + 2 * hd, ld, n, n, hd, 0.125f, causal, o1, hd, scratch);
+                v->attention(qkv, ld, qkv + hd, ld, qkv + 2 * hd, ld, n, n, hd, 0.125f, causal, o2, hd, scratch);
+                double d = max_abs_diff(o1, o2, (size_t)n * hd);
+                free(qkv);
+                free(o1);
+                free(o2);
+                CHECKF(d < 1e-5, "attention hd=%d n=%d causal=%d: %g", hd, n, causal, d);
+            }
+}
+
+static void count_task(void *arg, int task, int thread) {
+    (void)thread;
+    __atomic_fetch_add(&((int *)arg)[task], 1, __ATOMIC_RELAXED);
+}
+
+TEST(pool_runs_every_task_once) {
+    psk_pool *pool;
+    CHECK(psk_pool_new(3, &pool) == PSK_OK);
+    static int hits[1000];
+    memset(hits, 0, sizeof hits);
+    for (int rep = 0; rep < 50; rep++) psk_pool_run(pool, 1000, count_task, hits);
+    psk_pool_free(pool);
+    for (int i = 0; i < 1000; i++) CHECKF(hits[i] == 50, "task %d ran %d times", i, hits[i]);
+}
