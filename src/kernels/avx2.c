@@ -40,36 +40,92 @@ static inline float hsum256(__m256 v) {
         c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1);                                                                    \
     }
 
-static void ukr_avx2(int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr, bool load_c) {
+/* Stores a row of the tile: C = acc, or C += acc; a partial last strip goes through a small buffer. */
+static inline void store_row(float *ci, __m256 r0, __m256 r1, int nr, bool load_c) {
+    if (nr == PSK_GEMM_NR) {
+        if (load_c) {
+            r0 = _mm256_add_ps(r0, _mm256_loadu_ps(ci));
+            r1 = _mm256_add_ps(r1, _mm256_loadu_ps(ci + 8));
+        }
+        _mm256_storeu_ps(ci, r0);
+        _mm256_storeu_ps(ci + 8, r1);
+        return;
+    }
+    float tmp[PSK_GEMM_NR] __attribute__((aligned(32)));
+    _mm256_store_ps(tmp, r0);
+    _mm256_store_ps(tmp + 8, r1);
+    for (int j = 0; j < nr; j++) ci[j] = load_c ? ci[j] + tmp[j] : tmp[j];
+}
+
+/* The full 6x16 tile, written out so that the twelve accumulators stay in registers. */
+static void ukr_6(int kc, const float *a, const float *b, float *c, int ldc, int nr, bool load_c) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (int k = 0; k < kc; k++) {
         __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-        _mm_prefetch((const char *)(b + 128), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + 2048), _MM_HINT_T0);
         ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
         a += PSK_GEMM_MR;
         b += PSK_GEMM_NR;
     }
-    __m256 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
-    if (nr == PSK_GEMM_NR) {
-        for (int i = 0; i < mr; i++) {
-            float *ci = c + (size_t)i * ldc;
-            __m256 r0 = acc[2 * i], r1 = acc[2 * i + 1];
-            if (load_c) {
-                r0 = _mm256_add_ps(r0, _mm256_loadu_ps(ci));
-                r1 = _mm256_add_ps(r1, _mm256_loadu_ps(ci + 8));
-            }
-            _mm256_storeu_ps(ci, r0);
-            _mm256_storeu_ps(ci + 8, r1);
-        }
-        return;
+    store_row(c, c00, c01, nr, load_c);
+    store_row(c + (size_t)ldc, c10, c11, nr, load_c);
+    store_row(c + (size_t)2 * ldc, c20, c21, nr, load_c);
+    store_row(c + (size_t)3 * ldc, c30, c31, nr, load_c);
+    store_row(c + (size_t)4 * ldc, c40, c41, nr, load_c);
+    store_row(c + (size_t)5 * ldc, c50, c51, nr, load_c);
+}
+
+/* Fewer than 6 rows (the tail of a short input such as a 7-token query): k is unrolled by two with separate
+ * accumulators, so that a tile of one or two rows is not bound by the FMA latency. */
+#define TAIL_ROW(i)                                                                                                    \
+    if (rows > i) {                                                                                                    \
+        __m256 x = _mm256_broadcast_ss(a + i), y = _mm256_broadcast_ss(a + PSK_GEMM_MR + i);                           \
+        e##i##0 = _mm256_fmadd_ps(x, b0, e##i##0);                                                                     \
+        e##i##1 = _mm256_fmadd_ps(x, b1, e##i##1);                                                                     \
+        o##i##0 = _mm256_fmadd_ps(y, b2, o##i##0);                                                                     \
+        o##i##1 = _mm256_fmadd_ps(y, b3, o##i##1);                                                                     \
     }
-    float tmp[PSK_GEMM_NR] __attribute__((aligned(32)));
-    for (int i = 0; i < mr; i++) {
-        float *ci = c + (size_t)i * ldc;
-        _mm256_store_ps(tmp, acc[2 * i]);
-        _mm256_store_ps(tmp + 8, acc[2 * i + 1]);
-        for (int j = 0; j < nr; j++) ci[j] = load_c ? ci[j] + tmp[j] : tmp[j];
+
+#define TAIL_ROW_EVEN(i)                                                                                               \
+    if (rows > i) {                                                                                                    \
+        __m256 x = _mm256_broadcast_ss(a + i);                                                                         \
+        e##i##0 = _mm256_fmadd_ps(x, b0, e##i##0);                                                                     \
+        e##i##1 = _mm256_fmadd_ps(x, b1, e##i##1);                                                                     \
+    }
+
+static inline __attribute__((always_inline)) void ukr_tail(int kc, const float *a, const float *b, float *c, int ldc,
+                                                          int nr, bool load_c, const int rows) {
+    __m256 z = _mm256_setzero_ps();
+    __m256 e00 = z, e01 = z, e10 = z, e11 = z, e20 = z, e21 = z, e30 = z, e31 = z, e40 = z, e41 = z;
+    __m256 o00 = z, o01 = z, o10 = z, o11 = z, o20 = z, o21 = z, o30 = z, o31 = z, o40 = z, o41 = z;
+    int k = 0;
+    for (; k + 2 <= kc; k += 2) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), b2 = _mm256_load_ps(b + 16),
+               b3 = _mm256_load_ps(b + 24);
+        TAIL_ROW(0) TAIL_ROW(1) TAIL_ROW(2) TAIL_ROW(3) TAIL_ROW(4)
+        a += 2 * PSK_GEMM_MR;
+        b += 2 * PSK_GEMM_NR;
+    }
+    if (k < kc) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        TAIL_ROW_EVEN(0) TAIL_ROW_EVEN(1) TAIL_ROW_EVEN(2) TAIL_ROW_EVEN(3) TAIL_ROW_EVEN(4)
+    }
+    if (rows > 0) store_row(c, _mm256_add_ps(e00, o00), _mm256_add_ps(e01, o01), nr, load_c);
+    if (rows > 1) store_row(c + (size_t)ldc, _mm256_add_ps(e10, o10), _mm256_add_ps(e11, o11), nr, load_c);
+    if (rows > 2) store_row(c + (size_t)2 * ldc, _mm256_add_ps(e20, o20), _mm256_add_ps(e21, o21), nr, load_c);
+    if (rows > 3) store_row(c + (size_t)3 * ldc, _mm256_add_ps(e30, o30), _mm256_add_ps(e31, o31), nr, load_c);
+    if (rows > 4) store_row(c + (size_t)4 * ldc, _mm256_add_ps(e40, o40), _mm256_add_ps(e41, o41), nr, load_c);
+}
+
+static void ukr_avx2(int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr, bool load_c) {
+    switch (mr) {
+    case 1: ukr_tail(kc, a, b, c, ldc, nr, load_c, 1); break;
+    case 2: ukr_tail(kc, a, b, c, ldc, nr, load_c, 2); break;
+    case 3: ukr_tail(kc, a, b, c, ldc, nr, load_c, 3); break;
+    case 4: ukr_tail(kc, a, b, c, ldc, nr, load_c, 4); break;
+    case 5: ukr_tail(kc, a, b, c, ldc, nr, load_c, 5); break;
+    default: ukr_6(kc, a, b, c, ldc, nr, load_c); break;
     }
 }
 

@@ -33,12 +33,17 @@ int psk_pack_weights(const float *w, int n, int k, int ldw, bool transposed, psk
     out->n = n;
     out->k = k;
     out->data = d;
+    out->borrowed = false;
     return PSK_OK;
+}
+
+size_t psk_packed_floats(int n, int k) {
+    return (size_t)((n + PSK_GEMM_NR - 1) / PSK_GEMM_NR) * PSK_GEMM_NR * (size_t)k;
 }
 
 void psk_packed_free(psk_packed *p) {
     if (!p) return;
-    psk_free_aligned(p->data);
+    if (!p->borrowed) psk_free_aligned(p->data);
     p->data = NULL;
 }
 
@@ -56,7 +61,9 @@ typedef struct gemm_job {
     int n_nblocks;
 } gemm_job;
 
-static _Thread_local float a_panel[MC * KC] __attribute__((aligned(64)));
+/* Room for an MC x KC block, or for a whole short A (12 rows of up to 4096 values). */
+#define A_PANEL_FLOATS (12 * 4096 > MC * KC ? 12 * 4096 : MC * KC)
+static _Thread_local float a_panel[A_PANEL_FLOATS] __attribute__((aligned(64)));
 
 static void pack_a(const float *a, int lda, int mc, int kc, float *dst) {
     for (int i0 = 0; i0 < mc; i0 += PSK_GEMM_MR) {
@@ -69,10 +76,45 @@ static void pack_a(const float *a, int lda, int mc, int kc, float *dst) {
     }
 }
 
+/* A short A (up to 12 rows: a text query) is packed whole, and each weight strip is read once, as one sequential
+ * stream, KC values at a time with every row panel run while that piece is in L1: with so few rows per weight,
+ * memory bandwidth is the limit and no weight byte may be read twice. */
+static void gemm_short_task(const gemm_job *job, int j0, int nc) {
+    const psk_packed *w = job->w;
+    int m = job->m, k = w->k;
+    pack_a(job->a, job->lda, m, k, a_panel);
+    for (int j = j0; j < j0 + nc; j += PSK_GEMM_NR) {
+        int nr = w->n - j < PSK_GEMM_NR ? w->n - j : PSK_GEMM_NR;
+        const float *strip = w->data + (size_t)(j / PSK_GEMM_NR) * k * PSK_GEMM_NR;
+        for (int p0 = 0; p0 < k; p0 += KC) {
+            int kc = k - p0 < KC ? k - p0 : KC;
+            bool load_c = p0 > 0 || job->accumulate;
+            for (int i = 0; i < m; i += PSK_GEMM_MR) {
+                int mr = m - i < PSK_GEMM_MR ? m - i : PSK_GEMM_MR;
+                job->kt->gemm_ukr(kc, a_panel + (size_t)i * k + (size_t)p0 * PSK_GEMM_MR, strip + (size_t)p0 * PSK_GEMM_NR,
+                                  job->c + (size_t)i * job->ldc + j, job->ldc, mr, nr, load_c);
+            }
+        }
+        if (job->bias || job->act != PSK_ACT_NONE)
+            for (int r = 0; r < m; r++)
+                job->kt->bias_act(job->c + (size_t)r * job->ldc + j, job->bias ? job->bias + j : NULL, nr, job->act);
+    }
+}
+
+static bool is_short(const gemm_job *job) {
+    int pad = (job->m + PSK_GEMM_MR - 1) / PSK_GEMM_MR * PSK_GEMM_MR;
+    return job->m <= 2 * PSK_GEMM_MR && (size_t)pad * job->w->k <= (size_t)A_PANEL_FLOATS;
+}
+
 static void gemm_task(void *arg, int task, int thread) {
     (void)thread;
     const gemm_job *job = arg;
     const psk_packed *w = job->w;
+    if (is_short(job)) {
+        int j0 = task * NCB;
+        gemm_short_task(job, j0, w->n - j0 < NCB ? w->n - j0 : NCB);
+        return;
+    }
     int mb = task / job->n_nblocks, nb = task % job->n_nblocks;
     int i0 = mb * MC, mc = job->m - i0 < MC ? job->m - i0 : MC;
     int j0 = nb * NCB, nc = w->n - j0 < NCB ? w->n - j0 : NCB;

@@ -21,7 +21,11 @@ typedef enum psk_act { PSK_ACT_NONE = 0, PSK_ACT_QUICK_GELU = 1, PSK_ACT_GELU_ER
 typedef struct psk_packed {
     int n, k;
     float *data;
+    bool borrowed; /* data lives in a larger block owned elsewhere (a model's weight arena) */
 } psk_packed;
+
+/* Floats of packed data for an n x k matrix. */
+size_t psk_packed_floats(int n, int k);
 
 /* Packs from W[n][k] (row stride ldw) or, with transposed=true, from W[k][n] (the `x @ proj` layout). */
 int psk_pack_weights(const float *w, int n, int k, int ldw, bool transposed, psk_packed *out);

@@ -76,10 +76,10 @@ static void att_task(void *arg, int task, int thread) {
 
 /* Runs the transformer blocks on ctx->x (rows x width). */
 static void run_blocks(psk_context *ctx, const psk_tower *t, int rows, const int *starts, const int *lens, int n_seq,
-                       bool causal) {
+                       bool causal, int n_layers) {
     psk_pool *pool = ctx->pool;
     int D = t->width;
-    for (int l = 0; l < t->n_layers; l++) {
+    for (int l = 0; l < n_layers; l++) {
         const psk_block *b = &t->blocks[l];
         att_job aj = {ctx->qkv, ctx->att, starts, lens, t->n_heads, D / t->n_heads, D, causal, ctx->scores,
                       (int)ctx->score_stride};
@@ -139,13 +139,43 @@ int psk_vision_forward(psk_context *ctx, const float *pixels, int n, float *out,
             lens[b] = T;
         }
         layer_norm_rows(ctx->pool, ctx->x, D, ctx->x, D, rows, D, t->ln_pre_w, t->ln_pre_b, t->eps);
-        run_blocks(ctx, t, rows, starts, lens, nb, false);
+        run_blocks(ctx, t, rows, starts, lens, nb, false, t->n_layers);
         /* Pool the class token of each image, then project. */
         layer_norm_rows(ctx->pool, ctx->x, T * D, ctx->h, D, nb, D, t->ln_final_w, t->ln_final_b, t->eps);
         psk_gemm(ctx->pool, nb, ctx->h, D, &t->proj, NULL, out + (size_t)i0 * t->n_embd, t->n_embd, false,
                  PSK_ACT_NONE);
     }
     return PSK_OK;
+}
+
+/* The last CLIP text block computed for the pooled rows only: every row's keys and values are needed, but only
+ * the end token's query, attention output and MLP reach the embedding. Writes the final-layer-normed pooled state
+ * of each sequence to `pooled` (n x width). */
+static void last_layer_pooled(psk_context *ctx, const psk_tower *t, int rows, const int *starts, const int *lens,
+                              const int *pool_at, int n, float *pooled) {
+    psk_pool *pool = ctx->pool;
+    const psk_kernel_table *kt = psk_kernels();
+    int D = t->width, H = t->n_heads, hd = D / H;
+    const psk_block *b = &t->blocks[t->n_layers - 1];
+    layer_norm_rows(pool, ctx->x, D, ctx->h, D, rows, D, b->ln1_w, b->ln1_b, t->eps);
+    psk_gemm(pool, rows, ctx->h, D, &b->qkv, b->qkv_b, ctx->qkv, 3 * D, false, PSK_ACT_NONE);
+    /* gathered rows: x (residual), attention output, MLP hidden */
+    float *gx = ctx->att + (size_t)n * D, *ga = ctx->att, *gh = ctx->att + (size_t)2 * n * D;
+    for (int s = 0; s < n; s++) {
+        int r = starts[s] + pool_at[s], nk = pool_at[s] + 1;
+        const float *base = ctx->qkv + (size_t)starts[s] * 3 * D;
+        for (int h = 0; h < H; h++)
+            kt->attention(ctx->qkv + (size_t)r * 3 * D + (size_t)h * hd, 3 * D, base + D + (size_t)h * hd, 3 * D,
+                          base + 2 * D + (size_t)h * hd, 3 * D, 1, nk, hd, 1.0f / sqrtf((float)hd), false,
+                          ga + (size_t)s * D + (size_t)h * hd, D, ctx->scores);
+        memcpy(gx + (size_t)s * D, ctx->x + (size_t)r * D, sizeof(float) * (size_t)D);
+    }
+    (void)lens;
+    psk_gemm(pool, n, ga, D, &b->out, b->out_b, gx, D, true, PSK_ACT_NONE);
+    layer_norm_rows(pool, gx, D, gh, D, n, D, b->ln2_w, b->ln2_b, t->eps);
+    psk_gemm(pool, n, gh, D, &b->fc1, b->fc1_b, ctx->ff, t->mlp, false, t->act);
+    psk_gemm(pool, n, ctx->ff, t->mlp, &b->fc2, b->fc2_b, gx, D, true, PSK_ACT_NONE);
+    layer_norm_rows(pool, gx, D, pooled, D, n, D, t->ln_final_w, t->ln_final_b, t->eps);
 }
 
 static void embed_token(const psk_tower *t, int32_t id, int pos, float *x) {
@@ -193,20 +223,26 @@ int psk_text_forward(psk_context *ctx, const int32_t *const *ids, const int *len
     }
     int max_len = 0;
     for (int s = 0; s < n; s++) max_len = lens[s] > max_len ? lens[s] : max_len;
-    if (!ensure(ctx, t, rows, 0, (size_t)max_len)) {
+    /* the last CLIP layer gathers three rows per sequence into the attention buffer */
+    size_t buf_rows = rows > 3 * (size_t)n ? rows : 3 * (size_t)n;
+    if (!ensure(ctx, t, buf_rows, 0, (size_t)max_len)) {
         psk_free(starts);
         return psk_fail(err, PSK_ERR_NOMEM, "out of memory for %zu tokens", rows);
     }
     for (int s = 0; s < n; s++)
         for (int i = 0; i < lens[s]; i++) embed_token(t, ids[s][i], i, ctx->x + (size_t)(starts[s] + i) * D);
     if (!clip) layer_norm_rows(ctx->pool, ctx->x, D, ctx->x, D, (int)rows, D, t->emb_ln_w, t->emb_ln_b, t->eps);
-    run_blocks(ctx, t, (int)rows, starts, lens, n, clip);
     float *pooled = ctx->h;
+    if (clip) {
+        run_blocks(ctx, t, (int)rows, starts, lens, n, true, t->n_layers - 1);
+        last_layer_pooled(ctx, t, (int)rows, starts, lens, pool_at, n, pooled);
+    } else {
+        run_blocks(ctx, t, (int)rows, starts, lens, n, false, t->n_layers);
+    }
     for (int s = 0; s < n; s++) {
         float *p = pooled + (size_t)s * D;
         if (clip) {
-            psk_kernels()->layer_norm(ctx->x + (size_t)(starts[s] + pool_at[s]) * D, t->ln_final_w, t->ln_final_b, D,
-                                      t->eps, p);
+            /* done by last_layer_pooled */
         } else {
             /* sentence-transformers mean pooling over the (unpadded) tokens */
             for (int d = 0; d < D; d++) p[d] = 0;

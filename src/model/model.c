@@ -86,6 +86,8 @@ psk_status psk_model_load(const char *dir, const psk_model_params *params, psk_m
         rc = psk_fail(err, PSK_ERR_NOT_FOUND,
                       "%s: not a model folder (no config.json, open_clip_config.json or modules.json)", dir);
     }
+    if (!rc && m->has_vision && psk_tower_consolidate(&m->vision)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    if (!rc && m->has_text && psk_tower_consolidate(&m->text)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     if (rc) {
         psk_model_free(m);
         return rc;

@@ -92,6 +92,7 @@ typedef struct psk_tower {
     float *emb_ln_w, *emb_ln_b; /* DistilBERT embeddings.LayerNorm */
     float *dense_b;             /* sentence-transformers Dense bias, or NULL */
     psk_act dense_act;
+    float *arena; /* every packed matrix of the tower, in the order the forward pass reads them */
 } psk_tower;
 
 struct psk_model {
@@ -111,6 +112,9 @@ struct psk_model {
 int psk_clip_load(psk_model *m, const char *dir, const psk_model_params *p, psk_error *err);
 int psk_mclip_load(psk_model *m, const char *dir, psk_error *err);
 void psk_tower_free(psk_tower *t);
+/* Moves the tower's packed matrices into one block in forward order (huge pages where the system has them), so
+ * that a short query streams its weights sequentially. */
+int psk_tower_consolidate(psk_tower *t);
 
 /* Helpers shared by the loaders (weights.c): a float copy of a tensor with the expected shape, and a packed
  * Linear weight. `name` is printf-style. */

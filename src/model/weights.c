@@ -1,6 +1,7 @@
 #include "model.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int psk_w_f32(const st_file *f, const char *file, float **out, psk_error *err, int n_dims, const int64_t *shape,
               const char *fmt, ...) {
@@ -29,6 +30,34 @@ int psk_w_linear(const st_file *f, const char *file, psk_packed *out, int n, int
     return PSK_OK;
 }
 
+int psk_tower_consolidate(psk_tower *t) {
+    psk_packed *list[4 * 256 + 2];
+    int n = 0;
+    if (t->patch_w.data) list[n++] = &t->patch_w;
+    for (int i = 0; t->blocks && i < t->n_layers; i++) {
+        list[n++] = &t->blocks[i].qkv;
+        list[n++] = &t->blocks[i].out;
+        list[n++] = &t->blocks[i].fc1;
+        list[n++] = &t->blocks[i].fc2;
+    }
+    if (t->proj.data) list[n++] = &t->proj;
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += (psk_packed_floats(list[i]->n, list[i]->k) + 15) / 16 * 16;
+    float *arena = psk_malloc_aligned(sizeof(float) * total);
+    if (!arena) return PSK_ERR_NOMEM;
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        size_t f = psk_packed_floats(list[i]->n, list[i]->k);
+        memcpy(arena + off, list[i]->data, sizeof(float) * f);
+        psk_packed_free(list[i]);
+        list[i]->data = arena + off;
+        list[i]->borrowed = true;
+        off += (f + 15) / 16 * 16;
+    }
+    t->arena = arena;
+    return PSK_OK;
+}
+
 void psk_tower_free(psk_tower *t) {
     for (int i = 0; t->blocks && i < t->n_layers; i++) {
         psk_block *b = &t->blocks[i];
@@ -45,4 +74,5 @@ void psk_tower_free(psk_tower *t) {
     for (size_t j = 0; j < sizeof fs / sizeof fs[0]; j++) psk_free_aligned(fs[j]);
     psk_packed_free(&t->proj);
     psk_packed_free(&t->patch_w);
+    psk_free_aligned(t->arena);
 }
