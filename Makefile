@@ -16,7 +16,7 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-LIB_SRC  := $(sort $(wildcard src/common/*.c src/kernels/*.c src/model/*.c src/image/*.c src/store/*.c \
+LIB_SRC  := $(sort $(wildcard src/common/*.c src/kernels/*.c src/model/*.c src/image/*.c src/store/*.c src/library/*.c \
               src/index/*.c src/ingest/*.c src/search/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/*.c))

@@ -187,6 +187,135 @@ psk_fetch_params psk_fetch_default_params(void);
  * and verifying the sha256 the hub reports for large files. */
 psk_status psk_model_fetch(const char *name, const char *dir, const psk_fetch_params *params, psk_error *err);
 
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * Libraries: an embedded store (one SQLite file) of media, their metadata and embeddings
+ * ------------------------------------------------------------------------------------------------------------- */
+typedef struct psk_library psk_library;
+
+/* The default database: $PHOTOSEEK_DB, else $XDG_DATA_HOME/photoseek/library.db, else
+ * ~/.local/share/photoseek/library.db. Writes at most cap bytes. */
+void psk_default_db_path(char *buf, size_t cap);
+/* The default models folder: $PHOTOSEEK_MODELS, else $XDG_DATA_HOME/photoseek/models, else
+ * ~/.local/share/photoseek/models (where `photoseek model fetch` puts models). */
+void psk_default_models_dir(char *buf, size_t cap);
+
+typedef enum psk_open_mode {
+    PSK_OPEN_READ = 0,  /* searching: the file must exist; other processes may write meanwhile */
+    PSK_OPEN_WRITE = 1  /* indexing: created (with its folder) when missing, migrated to the current schema */
+} psk_open_mode;
+
+/* Opens a library file. A file written by a newer photoseek is refused with a clear message. */
+psk_status psk_library_open(const char *db_path, psk_open_mode mode, psk_library **out, psk_error *err);
+void psk_library_close(psk_library *lib);
+
+/* ---- indexing ---- */
+typedef struct psk_index_progress {
+    int64_t total;     /* files found so far that need work (grows while the walk runs) */
+    int64_t done;      /* of those, finished (embedded or failed) */
+    int64_t unchanged; /* files skipped because nothing changed */
+    const char *current; /* the last file finished, or NULL */
+    int walking;       /* 1 while the folders are still being walked */
+} psk_index_progress;
+
+typedef void (*psk_index_progress_fn)(void *user, const psk_index_progress *p);
+
+typedef struct psk_index_params {
+    const char *const *roots; /* folders or files to index */
+    int n_roots;
+    const char *const *excludes; /* glob patterns matched against the full path and the file name */
+    int n_excludes;
+    const char *image_model_dir; /* the CLIP folder to embed with (required) */
+    int n_jobs;                  /* decoding threads; 0 = number of cores */
+    int n_threads;               /* encoder threads; 0 = number of cores */
+    int batch_size;              /* images per encoder call and per transaction (default 32) */
+    psk_index_progress_fn progress; /* called from the indexing thread; may be NULL */
+    void *progress_user;
+    volatile int *cancel; /* set to non-zero (from a signal handler) to stop after the batch in flight */
+} psk_index_params;
+
+psk_index_params psk_index_default_params(void);
+
+typedef struct psk_index_stats {
+    int64_t seen, indexed, unchanged, moved, removed, failed;
+    double seconds;
+    int cancelled;
+} psk_index_stats;
+
+/* Walks the roots and brings the library up to date: new and changed files are decoded and embedded, moved files
+ * (same content, new path) keep their vectors, files gone from the roots are removed, and files that cannot be
+ * read are recorded with the reason (see psk_library_errors). Each batch is committed on its own, so an
+ * interrupted run loses at most the batch in flight and the next run resumes. */
+psk_status psk_library_index(psk_library *lib, const psk_index_params *params, psk_index_stats *stats,
+                             psk_error *err);
+
+/* ---- searching ---- */
+typedef enum psk_media_type { PSK_TYPE_ANY = 0, PSK_TYPE_PHOTO = 1, PSK_TYPE_VIDEO = 2 } psk_media_type;
+typedef enum psk_sort { PSK_SORT_SCORE = 0, PSK_SORT_DATE = 1 } psk_sort;
+
+typedef struct psk_filter {
+    int years[32], n_years;   /* any of these years (local date of capture) */
+    int months[12], n_months;
+    int days[31], n_days;
+    int from_date, to_date;   /* YYYYMMDD bounds, inclusive; 0 = open */
+    psk_media_type type;
+    const char *camera;       /* case-insensitive substring of "make model", or NULL */
+    const char *folder;       /* path prefix (a folder), or NULL */
+} psk_filter;
+
+typedef struct psk_search_params {
+    const char *query;          /* query algebra: "beach" -people +"sunset", 2:term weights, image paths */
+    int k;                      /* results wanted (default 20, at most 10000) */
+    psk_filter filter;
+    psk_sort sort;
+    float min_score;            /* relevance cutoff: drop results below this cosine similarity (default -1: none) */
+    const char *text_model_dir; /* the query encoder (CLIP or multilingual); NULL: the recorded image model's */
+    const char *image_model_dir; /* for image terms; NULL: the model the library was indexed with */
+    int n_threads;               /* 0 = all cores */
+} psk_search_params;
+
+psk_search_params psk_search_default_params(void);
+
+typedef struct psk_result {
+    int64_t id;
+    char path[1024];
+    float score;
+    int64_t taken_at;   /* UTC seconds */
+    int has_offset;     /* the capture time's UTC offset is known */
+    int offset_minutes;
+    char taken_local[20]; /* "2019-07-04 18:30:00" as the camera's clock showed it */
+    psk_media_type type;
+    int width, height;
+    char camera[128];
+    int64_t frame_ms;   /* for a video, the moment that matched; -1 for photos */
+} psk_result;
+
+/* Runs a query. *results (free with psk_results_free) holds *n results, best first or by date. Vectors made by
+ * another model than the query's are never compared: that is PSK_ERR_MODEL_MISMATCH with an explanation. */
+psk_status psk_library_search(psk_library *lib, const psk_search_params *params, psk_result **results, int *n,
+                              psk_error *err);
+/* Photos like an image file (which need not be in the library). params->query is ignored. */
+psk_status psk_library_similar(psk_library *lib, const char *image_path, const psk_search_params *params,
+                               psk_result **results, int *n, psk_error *err);
+void psk_results_free(psk_result *results);
+
+/* ---- status ---- */
+typedef struct psk_library_status {
+    int64_t photos, videos, failed, embeddings;
+    int64_t db_bytes;
+    char model_id[128];      /* the image model of the last index run ("" if none) */
+    char model_dir[1024];
+    int64_t last_run_at;     /* UTC seconds, 0 if never */
+    char last_run[256];      /* the last run's summary */
+    int schema_version;
+} psk_library_status;
+
+psk_status psk_library_get_status(psk_library *lib, psk_library_status *st, psk_error *err);
+
+typedef void (*psk_error_row_fn)(void *user, const char *path, const char *reason);
+/* Calls fn for every file that could not be indexed, in path order. */
+psk_status psk_library_errors(psk_library *lib, psk_error_row_fn fn, void *user, psk_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,6 +7,10 @@ static const char *usage =
     "usage: photoseek <command> [options]\n"
     "\n"
     "Commands:\n"
+    "  index      index the photos under folders into the library\n"
+    "  search     find photos by a description (any language), with date, camera, folder and type filters\n"
+    "  similar    find photos that look like an image file\n"
+    "  status     what the library holds; --errors lists the files that could not be indexed\n"
     "  embed      print embeddings of images, texts, pixel tensors or token ids (JSON lines)\n"
     "  tokenize   print the token ids of texts (JSON lines)\n"
     "  model      synth | fetch: make a synthetic model folder, download a real one\n"
@@ -25,6 +29,10 @@ int main(int argc, char **argv) {
         printf("photoseek %s\n", PSK_VERSION);
         return EXIT_OK;
     }
+    if (strcmp(cmd, "index") == 0) return cmd_index(argc - 1, argv + 1);
+    if (strcmp(cmd, "search") == 0) return cmd_search(argc - 1, argv + 1);
+    if (strcmp(cmd, "similar") == 0) return cmd_similar(argc - 1, argv + 1);
+    if (strcmp(cmd, "status") == 0) return cmd_status(argc - 1, argv + 1);
     if (strcmp(cmd, "embed") == 0) return cmd_embed(argc - 1, argv + 1);
     if (strcmp(cmd, "tokenize") == 0) return cmd_tokenize(argc - 1, argv + 1);
     if (strcmp(cmd, "model") == 0) return cmd_model(argc - 1, argv + 1);

@@ -209,12 +209,59 @@ static void attention_avx2(const float *q, int ldq, const float *k, int ldk, con
     }
 }
 
+/* int8 rows widened to float and multiplied with the float query: the scan is bound by memory, so the
+ * conversion is free and the query keeps its full precision. Four rows at a time share each query load. */
+static void scan_i8_avx2(const int8_t *q, const float *scale, int64_t n, int dim, const float *query, float *out) {
+    if (dim % 8 != 0) {
+        psk_kernels_ref()->scan_i8(q, scale, n, dim, query, out);
+        return;
+    }
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const int8_t *r0 = q + i * dim, *r1 = r0 + dim, *r2 = r1 + dim, *r3 = r2 + dim;
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        _mm_prefetch((const char *)(r3 + dim * 4), _MM_HINT_T0);
+        for (int d = 0; d < dim; d += 8) {
+            __m256 qv = _mm256_loadu_ps(query + d);
+            s0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(r0 + d)))), qv, s0);
+            s1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(r1 + d)))), qv, s1);
+            s2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(r2 + d)))), qv, s2);
+            s3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(r3 + d)))), qv, s3);
+        }
+        out[i] = hsum256(s0) * scale[i];
+        out[i + 1] = hsum256(s1) * scale[i + 1];
+        out[i + 2] = hsum256(s2) * scale[i + 2];
+        out[i + 3] = hsum256(s3) * scale[i + 3];
+    }
+    if (i < n) psk_kernels_ref()->scan_i8(q + i * dim, scale + i, n - i, dim, query, out + i);
+}
+
+static void scan_f32_avx2(const float *v, int64_t n, int dim, const float *query, float *out) {
+    if (dim % 8 != 0) {
+        psk_kernels_ref()->scan_f32(v, n, dim, query, out);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const float *r = v + i * dim;
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+        int d = 0;
+        for (; d + 16 <= dim; d += 16) {
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(r + d), _mm256_loadu_ps(query + d), s0);
+            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(r + d + 8), _mm256_loadu_ps(query + d + 8), s1);
+        }
+        if (d < dim) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(r + d), _mm256_loadu_ps(query + d), s0);
+        out[i] = hsum256(_mm256_add_ps(s0, s1));
+    }
+}
+
 static const psk_kernel_table avx2_table = {
     .name = "avx2",
     .gemm_ukr = ukr_avx2,
     .bias_act = bias_act_avx2,
     .layer_norm = layer_norm_avx2,
     .attention = attention_avx2,
+    .scan_i8 = scan_i8_avx2,
+    .scan_f32 = scan_f32_avx2,
 };
 
 const psk_kernel_table *psk_kernels_avx2(void) {

@@ -55,6 +55,10 @@ typedef struct psk_kernel_table {
      * floats. */
     void (*attention)(const float *q, int ldq, const float *k, int ldk, const float *v, int ldv, int n_q, int n_keys,
                       int head_dim, float scale, bool causal, float *out, int ldo, float *scratch);
+    /* Vector search: out[i] = scale[i] * sum_d q[i*dim + d] * query[d] for n int8 rows (compact storage). */
+    void (*scan_i8)(const int8_t *q, const float *scale, int64_t n, int dim, const float *query, float *out);
+    /* out[i] = sum_d v[i*dim + d] * query[d] for n float32 rows. */
+    void (*scan_f32)(const float *v, int64_t n, int dim, const float *query, float *out);
 } psk_kernel_table;
 
 const psk_kernel_table *psk_kernels(void);

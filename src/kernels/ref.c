@@ -74,12 +74,30 @@ static void attention_ref(const float *q, int ldq, const float *k, int ldk, cons
     }
 }
 
+static void scan_i8_ref(const int8_t *q, const float *scale, int64_t n, int dim, const float *query, float *out) {
+    for (int64_t i = 0; i < n; i++) {
+        float s = 0;
+        for (int d = 0; d < dim; d++) s += (float)q[i * dim + d] * query[d];
+        out[i] = s * scale[i];
+    }
+}
+
+static void scan_f32_ref(const float *v, int64_t n, int dim, const float *query, float *out) {
+    for (int64_t i = 0; i < n; i++) {
+        float s = 0;
+        for (int d = 0; d < dim; d++) s += v[i * dim + d] * query[d];
+        out[i] = s;
+    }
+}
+
 static const psk_kernel_table ref_table = {
     .name = "ref",
     .gemm_ukr = ukr_ref,
     .bias_act = bias_act_ref,
     .layer_norm = layer_norm_ref,
     .attention = attention_ref,
+    .scan_i8 = scan_i8_ref,
+    .scan_f32 = scan_f32_ref,
 };
 
 const psk_kernel_table *psk_kernels_ref(void) {

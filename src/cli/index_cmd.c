@@ -1,0 +1,150 @@
+/* photoseek index PATH...: bring the library up to date with the folders. */
+#include "cli.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *index_usage =
+    "usage: photoseek index PATH... [--db FILE] [--image-model DIR] [--text-model DIR] [--jobs N] [--threads N]\n"
+    "                       [--exclude GLOB]... [--json]\n"
+    "\n"
+    "Indexes the photos under each PATH into the library (default $PHOTOSEEK_DB or\n"
+    "~/.local/share/photoseek/library.db). New and changed files are embedded, moved files keep their vectors,\n"
+    "deleted files leave the index, files that cannot be read are recorded (see 'photoseek status --errors').\n"
+    "A second run over an unchanged tree embeds nothing. Ctrl-C stops after the batch in flight; run again to\n"
+    "finish. --image-model defaults to the models folder's clip-vit-b-32 (see 'photoseek model fetch').\n"
+    "--jobs: decoding threads; --threads: encoder threads (both default to the number of cores).\n"
+    "Exit codes: 0 done, 1 done but some files failed, 2 bad usage, 3 fatal error, 130 interrupted.\n";
+
+static volatile int cancel_flag;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    if (cancel_flag) _exit(130); /* a second Ctrl-C: stop now (committed batches are safe) */
+    cancel_flag = 1;
+}
+
+typedef struct progress_state {
+    double t0;
+    bool tty;
+} progress_state;
+
+static double mono(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void on_progress(void *user, const psk_index_progress *p) {
+    progress_state *s = user;
+    if (!s->tty || p->total <= 0) return;
+    double dt = mono() - s->t0, rate = dt > 0 ? p->done / dt : 0;
+    double eta = rate > 0 ? (p->total - p->done) / rate : 0;
+    int width = 30, fill = (int)(width * p->done / p->total);
+    char bar[64];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
+    bar[width] = 0;
+    fprintf(stderr, "\r[%s] %lld/%lld  %.1f files/s  ETA %02d:%02d  ", bar, (long long)p->done, (long long)p->total,
+            rate, (int)eta / 60, (int)eta % 60);
+    fflush(stderr);
+}
+
+int cmd_index(int argc, char **argv) {
+    const char *db = NULL, *image_model = NULL;
+    const char **roots = calloc((size_t)argc, sizeof *roots), **excludes = calloc((size_t)argc, sizeof *excludes);
+    int n_roots = 0, n_excludes = 0, jobs = 0, threads = 0;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(index_usage, stdout);
+            return EXIT_OK;
+        } else if (cli_opt(argc, argv, &i, "--db", &v)) {
+            if (!(db = v)) goto usage;
+        } else if (cli_opt(argc, argv, &i, "--image-model", &v)) {
+            if (!(image_model = v)) goto usage;
+        } else if (cli_opt(argc, argv, &i, "--text-model", &v)) {
+            if (!v) goto usage; /* accepted for symmetry with search; indexing uses only the image model */
+        } else if (cli_opt(argc, argv, &i, "--jobs", &v)) {
+            if (!v || (jobs = atoi(v)) < 1) goto usage;
+        } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
+            if (!v || (threads = atoi(v)) < 1) goto usage;
+        } else if (cli_opt(argc, argv, &i, "--exclude", &v)) {
+            if (!v) goto usage;
+            excludes[n_excludes++] = v;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            cli_error("index: unknown option '%s'", argv[i]);
+            goto usage;
+        } else {
+            roots[n_roots++] = argv[i];
+        }
+    }
+    if (n_roots == 0) goto usage;
+    char db_buf[1024], model_buf[1024];
+    if (!db) {
+        psk_default_db_path(db_buf, sizeof db_buf);
+        db = db_buf;
+    }
+    if (!image_model) {
+        char models[900];
+        psk_default_models_dir(models, sizeof models);
+        snprintf(model_buf, sizeof model_buf, "%s/clip-vit-b-32", models);
+        image_model = model_buf;
+    }
+    psk_error err = {0};
+    psk_library *lib;
+    if (psk_library_open(db, PSK_OPEN_WRITE, &lib, &err)) {
+        cli_error("%s", err.message);
+        return EXIT_FATAL;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    progress_state ps = {mono(), isatty(2)};
+    psk_index_params p = psk_index_default_params();
+    p.roots = roots;
+    p.n_roots = n_roots;
+    p.excludes = excludes;
+    p.n_excludes = n_excludes;
+    p.image_model_dir = image_model;
+    p.n_jobs = jobs;
+    p.n_threads = threads;
+    p.progress = on_progress;
+    p.progress_user = &ps;
+    p.cancel = &cancel_flag;
+    psk_index_stats st;
+    int rc = psk_library_index(lib, &p, &st, &err);
+    if (ps.tty) fputs("\r\033[K", stderr);
+    psk_library_close(lib);
+    if (rc && rc != PSK_ERR_INTERRUPTED) {
+        cli_error("%s", err.message);
+        free(roots);
+        free(excludes);
+        return rc == PSK_ERR_NOT_FOUND || rc == PSK_ERR_INVALID_ARG || rc == PSK_ERR_UNSUPPORTED ? EXIT_USAGE : EXIT_FATAL;
+    }
+    if (json)
+        printf("{\"indexed\": %lld, \"unchanged\": %lld, \"moved\": %lld, \"removed\": %lld, \"failed\": %lld, "
+               "\"seconds\": %.2f, \"interrupted\": %s}\n",
+               (long long)st.indexed, (long long)st.unchanged, (long long)st.moved, (long long)st.removed,
+               (long long)st.failed, st.seconds, st.cancelled ? "true" : "false");
+    else
+        fprintf(stderr, "photoseek: %lld indexed, %lld unchanged, %lld moved, %lld removed, %lld failed in %.1f s%s\n",
+                (long long)st.indexed, (long long)st.unchanged, (long long)st.moved, (long long)st.removed,
+                (long long)st.failed, st.seconds, st.cancelled ? " (interrupted: run again to finish)" : "");
+    if (st.failed && !json) fprintf(stderr, "photoseek: see 'photoseek status --errors' for the files that failed\n");
+    free(roots);
+    free(excludes);
+    if (st.cancelled) return 130;
+    return st.failed ? EXIT_PARTIAL : EXIT_OK;
+usage:
+    fputs(index_usage, stderr);
+    free(roots);
+    free(excludes);
+    return EXIT_USAGE;
+}

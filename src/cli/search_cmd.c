@@ -1,0 +1,197 @@
+/* photoseek search QUERY / photoseek similar FILE */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *search_usage =
+    "usage: photoseek search QUERY [options]\n"
+    "       photoseek similar FILE [options]\n"
+    "\n"
+    "QUERY is a description in any language. Quoted phrases, -term (less of it), +term, 2:term (weights) and\n"
+    "image file paths combine: photoseek search '\"beach\" -people +\"sunset\"'.\n"
+    "\n"
+    "Options:\n"
+    "  -k N                 number of results (default 20)\n"
+    "  --year Y,..          --month M,..  --day D,..   dates of capture (the camera's local date)\n"
+    "  --from DATE --to DATE  inclusive range; DATE is YYYY, YYYY-MM or YYYY-MM-DD\n"
+    "  --type photo|video   --camera TEXT (make or model contains it)   --folder PATH\n"
+    "  --sort score|date    (date: newest first)\n"
+    "  --min-score S        relevance cutoff: drop results whose cosine similarity is below S (e.g. 0.25)\n"
+    "  --json               one JSON object per line: path, score, taken_at, type, width, height, camera\n"
+    "  --db FILE            the library (default $PHOTOSEEK_DB or ~/.local/share/photoseek/library.db)\n"
+    "  --text-model DIR     query encoder (default: the models folder's mclip, else the library's CLIP model)\n"
+    "  --image-model DIR    for image terms and 'similar' (default: the model the library was indexed with)\n"
+    "Exit codes: 0 results found, 1 no result, 2 bad usage, 3 error (e.g. the query model does not match).\n";
+
+static bool parse_ints(const char *s, int *out, int *n, int cap, int lo, int hi) {
+    *n = 0;
+    while (*s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < lo || v > hi || *n >= cap) return false;
+        out[(*n)++] = (int)v;
+        if (*end == ',') end++;
+        else if (*end) return false;
+        s = end;
+    }
+    return *n > 0;
+}
+
+/* YYYY, YYYY-MM or YYYY-MM-DD as YYYYMMDD; `end` picks the last day of a year or month. */
+static bool parse_date(const char *s, bool end, int *out) {
+    int y = 0, m = 0, d = 0;
+    int n = sscanf(s, "%4d-%2d-%2d", &y, &m, &d);
+    if (n < 1 || y < 1 || y > 9999 || (n >= 2 && (m < 1 || m > 12)) || (n == 3 && (d < 1 || d > 31))) return false;
+    if (strlen(s) != (size_t)(n == 1 ? 4 : n == 2 ? 7 : 10)) return false;
+    if (n == 1) m = end ? 12 : 1;
+    if (n < 3) d = end ? 31 : 1;
+    *out = y * 10000 + m * 100 + d;
+    return true;
+}
+
+static void print_taken(FILE *f, const psk_result *r, bool iso) {
+    if (!r->taken_local[0]) {
+        fputs(iso ? "null" : "                ", f);
+        return;
+    }
+    if (!iso) {
+        fprintf(f, "%.16s", r->taken_local);
+        return;
+    }
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.10sT%s", r->taken_local, r->taken_local + 11);
+    if (r->has_offset) {
+        int o = r->offset_minutes, a = o < 0 ? -o : o;
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%c%02d:%02d", o < 0 ? '-' : '+', a / 60, a % 60);
+    }
+    cli_json_string(f, buf);
+}
+
+static int run(int argc, char **argv, bool similar) {
+    psk_search_params p = psk_search_default_params();
+    const char *db = NULL, *subject = NULL;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(search_usage, stdout);
+            return EXIT_OK;
+        } else if (cli_opt(argc, argv, &i, "-k", &v) || cli_opt(argc, argv, &i, "--k", &v)) {
+            char *end;
+            long k = v ? strtol(v, &end, 10) : 0;
+            if (!v || *end || k < 1 || k > 10000) {
+                cli_error("search: -k takes a number from 1 to 10000");
+                return EXIT_USAGE;
+            }
+            p.k = (int)k;
+        } else if (cli_opt(argc, argv, &i, "--year", &v)) {
+            if (!v || !parse_ints(v, p.filter.years, &p.filter.n_years, 32, 1, 9999)) goto bad;
+        } else if (cli_opt(argc, argv, &i, "--month", &v)) {
+            if (!v || !parse_ints(v, p.filter.months, &p.filter.n_months, 12, 1, 12)) goto bad;
+        } else if (cli_opt(argc, argv, &i, "--day", &v)) {
+            if (!v || !parse_ints(v, p.filter.days, &p.filter.n_days, 31, 1, 31)) goto bad;
+        } else if (cli_opt(argc, argv, &i, "--from", &v)) {
+            if (!v || !parse_date(v, false, &p.filter.from_date)) goto bad;
+        } else if (cli_opt(argc, argv, &i, "--to", &v)) {
+            if (!v || !parse_date(v, true, &p.filter.to_date)) goto bad;
+        } else if (cli_opt(argc, argv, &i, "--type", &v)) {
+            if (v && strcmp(v, "photo") == 0) p.filter.type = PSK_TYPE_PHOTO;
+            else if (v && strcmp(v, "video") == 0) p.filter.type = PSK_TYPE_VIDEO;
+            else goto bad;
+        } else if (cli_opt(argc, argv, &i, "--camera", &v)) {
+            if (!(p.filter.camera = v)) goto bad;
+        } else if (cli_opt(argc, argv, &i, "--folder", &v)) {
+            if (!(p.filter.folder = v)) goto bad;
+        } else if (cli_opt(argc, argv, &i, "--sort", &v)) {
+            if (v && strcmp(v, "score") == 0) p.sort = PSK_SORT_SCORE;
+            else if (v && strcmp(v, "date") == 0) p.sort = PSK_SORT_DATE;
+            else goto bad;
+        } else if (cli_opt(argc, argv, &i, "--min-score", &v)) {
+            char *end;
+            double s = v ? strtod(v, &end) : 0;
+            if (!v || *end || s < -1 || s > 1) goto bad;
+            p.min_score = (float)s;
+        } else if (cli_opt(argc, argv, &i, "--db", &v)) {
+            if (!(db = v)) goto bad;
+        } else if (cli_opt(argc, argv, &i, "--text-model", &v)) {
+            if (!(p.text_model_dir = v)) goto bad;
+        } else if (cli_opt(argc, argv, &i, "--image-model", &v)) {
+            if (!(p.image_model_dir = v)) goto bad;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2]) {
+            cli_error("%s: unknown option '%s'", similar ? "similar" : "search", argv[i]);
+            fputs(search_usage, stderr);
+            return EXIT_USAGE;
+        } else if (!subject) {
+            subject = argv[i];
+        } else {
+            cli_error("%s: give the query as one argument (quote it): unexpected '%s'", similar ? "similar" : "search",
+                      argv[i]);
+            return EXIT_USAGE;
+        }
+        continue;
+    bad:
+        cli_error("%s: bad value for %s", similar ? "similar" : "search", argv[i - (i > 0 && argv[i][0] != '-')]);
+        return EXIT_USAGE;
+    }
+    if (!subject) {
+        fputs(search_usage, stderr);
+        return EXIT_USAGE;
+    }
+    char db_buf[1024];
+    if (!db) {
+        psk_default_db_path(db_buf, sizeof db_buf);
+        db = db_buf;
+    }
+    psk_error err = {0};
+    psk_library *lib;
+    if (psk_library_open(db, PSK_OPEN_READ, &lib, &err)) {
+        cli_error("%s", err.message);
+        return EXIT_FATAL;
+    }
+    psk_result *res = NULL;
+    int n = 0, rc;
+    p.query = subject;
+    rc = similar ? psk_library_similar(lib, subject, &p, &res, &n, &err) : psk_library_search(lib, &p, &res, &n, &err);
+    if (rc) {
+        cli_error("%s", err.message);
+        psk_library_close(lib);
+        return rc == PSK_ERR_INVALID_ARG ? EXIT_USAGE : EXIT_FATAL;
+    }
+    for (int i = 0; i < n; i++) {
+        const psk_result *r = &res[i];
+        if (json) {
+            fputs("{\"path\": ", stdout);
+            cli_json_string(stdout, r->path);
+            printf(", \"score\": %.6f, \"taken_at\": ", r->score);
+            print_taken(stdout, r, true);
+            printf(", \"type\": \"%s\", \"width\": %d, \"height\": %d, \"camera\": ",
+                   r->type == PSK_TYPE_VIDEO ? "video" : "photo", r->width, r->height);
+            if (r->camera[0]) cli_json_string(stdout, r->camera);
+            else fputs("null", stdout);
+            if (r->type == PSK_TYPE_VIDEO) printf(", \"frame_ms\": %lld", (long long)r->frame_ms);
+            printf(", \"id\": %lld}\n", (long long)r->id);
+        } else {
+            printf("%.3f  ", r->score);
+            print_taken(stdout, r, false);
+            printf("  %s", r->path);
+            if (r->type == PSK_TYPE_VIDEO) printf(" @ %lld:%02lld", (long long)(r->frame_ms / 60000), (long long)(r->frame_ms / 1000 % 60));
+            if (r->camera[0]) printf("  (%s)", r->camera);
+            putchar('\n');
+        }
+    }
+    if (n == 0 && !json) fprintf(stderr, "photoseek: no matches%s\n", p.min_score > -1 ? " above --min-score" : "");
+    psk_results_free(res);
+    psk_library_close(lib);
+    return n ? EXIT_OK : EXIT_PARTIAL;
+}
+
+int cmd_search(int argc, char **argv) {
+    return run(argc, argv, false);
+}
+
+int cmd_similar(int argc, char **argv) {
+    return run(argc, argv, true);
+}

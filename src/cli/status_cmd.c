@@ -1,0 +1,103 @@
+/* photoseek status [--errors] */
+#include "cli.h"
+
+#include <string.h>
+#include <time.h>
+
+static const char *status_usage = "usage: photoseek status [--db FILE] [--errors] [--json]\n"
+                                  "Counts by type, the model, the database size and the last run; --errors lists\n"
+                                  "the files that could not be indexed, with the reason.\n";
+
+typedef struct err_ctx {
+    bool json;
+    int n;
+} err_ctx;
+
+static void print_error_row(void *user, const char *path, const char *reason) {
+    err_ctx *c = user;
+    c->n++;
+    if (c->json) {
+        fputs("{\"path\": ", stdout);
+        cli_json_string(stdout, path);
+        fputs(", \"error\": ", stdout);
+        cli_json_string(stdout, reason);
+        fputs("}\n", stdout);
+    } else {
+        printf("%s\t%s\n", path, reason);
+    }
+}
+
+int cmd_status(int argc, char **argv) {
+    const char *db = NULL;
+    bool errors = false, json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (strcmp(argv[i], "--help") == 0) {
+            fputs(status_usage, stdout);
+            return EXIT_OK;
+        } else if (cli_opt(argc, argv, &i, "--db", &v)) {
+            if (!(db = v)) goto usage;
+        } else if (strcmp(argv[i], "--errors") == 0) {
+            errors = true;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else {
+            goto usage;
+        }
+    }
+    char db_buf[1024];
+    if (!db) {
+        psk_default_db_path(db_buf, sizeof db_buf);
+        db = db_buf;
+    }
+    psk_error err = {0};
+    psk_library *lib;
+    if (psk_library_open(db, PSK_OPEN_READ, &lib, &err)) {
+        cli_error("%s", err.message);
+        return EXIT_FATAL;
+    }
+    int rc;
+    if (errors) {
+        err_ctx c = {json, 0};
+        rc = psk_library_errors(lib, print_error_row, &c, &err);
+    } else {
+        psk_library_status st;
+        rc = psk_library_get_status(lib, &st, &err);
+        if (!rc && json) {
+            printf("{\"db\": ");
+            cli_json_string(stdout, db);
+            printf(", \"photos\": %lld, \"videos\": %lld, \"failed\": %lld, \"embeddings\": %lld, \"db_bytes\": %lld, "
+                   "\"model\": ",
+                   (long long)st.photos, (long long)st.videos, (long long)st.failed, (long long)st.embeddings,
+                   (long long)st.db_bytes);
+            cli_json_string(stdout, st.model_id);
+            printf(", \"model_dir\": ");
+            cli_json_string(stdout, st.model_dir);
+            printf(", \"last_run_at\": %lld, \"last_run\": ", (long long)st.last_run_at);
+            cli_json_string(stdout, st.last_run);
+            printf(", \"schema_version\": %d}\n", st.schema_version);
+        } else if (!rc) {
+            char when[64] = "never";
+            if (st.last_run_at) {
+                time_t t = (time_t)st.last_run_at;
+                struct tm tm;
+                localtime_r(&t, &tm);
+                strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+            }
+            printf("library   %s (%.1f MB, schema %d)\n", db, st.db_bytes / 1e6, st.schema_version);
+            printf("photos    %lld\nvideos    %lld\nfailed    %lld%s\n", (long long)st.photos, (long long)st.videos,
+                   (long long)st.failed, st.failed ? "  (photoseek status --errors)" : "");
+            printf("model     %s\n          %s\n", st.model_id[0] ? st.model_id : "(none yet)", st.model_dir);
+            printf("last run  %s: %s\n", when, st.last_run[0] ? st.last_run : "-");
+        }
+    }
+    psk_library_close(lib);
+    if (rc) {
+        cli_error("%s", err.message);
+        return EXIT_FATAL;
+    }
+    return EXIT_OK;
+usage:
+    fputs(status_usage, stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,51 @@
+/* The vector index: every embedding of one model held in memory in compact form (int8 with a scale per vector,
+ * a quarter of float32's bytes), scanned in parallel with the SIMD kernels, restricted to the media a filter
+ * allows, and rescored exactly in float32 before the top k are returned. */
+#ifndef PSK_INDEX_H
+#define PSK_INDEX_H
+
+#include "../common/common.h"
+
+typedef struct psk_vindex {
+    int dim;
+    int64_t n, cap;  /* rows (vectors), and rows allocated */
+    int64_t *media;  /* media id per row, ascending */
+    int32_t *frame;  /* frame time in ms per row (-1 for a photo) */
+    int8_t *q;       /* n x dim quantised values */
+    float *scale;    /* n: value = q * scale */
+    float *exact;    /* n x dim float32, or NULL: rescoring then asks `exact_fn` */
+} psk_vindex;
+
+/* Fills the exact float32 vector of a row (for rescoring when ix->exact is NULL). Returns false if unavailable. */
+typedef bool (*vindex_exact_fn)(void *user, int64_t media, int32_t frame, float *out);
+
+typedef struct vindex_hit {
+    int64_t row;
+    float score;
+} vindex_hit;
+
+/* A set of allowed media ids as a bitmap over [0, max_id]. */
+typedef struct vindex_filter {
+    uint64_t *bits;
+    int64_t max_id;
+    int64_t count;
+} vindex_filter;
+
+void vindex_init(psk_vindex *ix, int dim);
+/* Appends a row (rows must come in ascending media id); `v` must be unit length. */
+int vindex_add(psk_vindex *ix, int64_t media, int32_t frame, const float *v, bool keep_exact);
+void vindex_free(psk_vindex *ix);
+/* Quantises one vector: q[d] = round(v[d] / scale), scale = max|v| / 127. */
+float vindex_quantize(const float *v, int dim, int8_t *q);
+
+int vindex_filter_init(vindex_filter *f, int64_t max_id);
+void vindex_filter_add(vindex_filter *f, int64_t id);
+void vindex_filter_free(vindex_filter *f);
+
+/* The best `k` distinct media for `query` (unit length) among the rows whose media the filter allows (filter NULL:
+ * all). Candidates are rescored exactly; hits are sorted by score, best first, one per media (its best frame).
+ * min_score drops weaker hits. Returns the number of hits written to out (capacity k). */
+int vindex_search(const psk_vindex *ix, psk_pool *pool, const float *query, const vindex_filter *filter, int k,
+                  float min_score, vindex_exact_fn exact_fn, void *exact_user, vindex_hit *out);
+
+#endif

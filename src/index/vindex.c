@@ -1,0 +1,260 @@
+#include "index.h"
+
+#include "../kernels/kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void vindex_init(psk_vindex *ix, int dim) {
+    memset(ix, 0, sizeof *ix);
+    ix->dim = dim;
+}
+
+void vindex_free(psk_vindex *ix) {
+    psk_free(ix->media);
+    psk_free(ix->frame);
+    psk_free_aligned(ix->q);
+    psk_free(ix->scale);
+    psk_free_aligned(ix->exact);
+    memset(ix, 0, sizeof *ix);
+}
+
+float vindex_quantize(const float *v, int dim, int8_t *q) {
+    float mx = 0;
+    for (int d = 0; d < dim; d++) mx = fmaxf(mx, fabsf(v[d]));
+    float scale = mx > 0 ? mx / 127.0f : 1.0f;
+    for (int d = 0; d < dim; d++) q[d] = (int8_t)lrintf(v[d] / scale);
+    return scale;
+}
+
+/* Grows every per-row array to hold `cap` rows. */
+static int grow(psk_vindex *ix, int64_t cap, bool exact) {
+    size_t d = (size_t)ix->dim;
+    int64_t *media = psk_realloc(ix->media, sizeof(int64_t) * (size_t)cap);
+    if (media) ix->media = media;
+    int32_t *frame = psk_realloc(ix->frame, sizeof(int32_t) * (size_t)cap);
+    if (frame) ix->frame = frame;
+    float *scale = psk_realloc(ix->scale, sizeof(float) * (size_t)cap);
+    if (scale) ix->scale = scale;
+    int8_t *q = psk_malloc_aligned((size_t)cap * d);
+    float *ex = exact ? psk_malloc_aligned(sizeof(float) * (size_t)cap * d) : NULL;
+    if (!media || !frame || !scale || !q || (exact && !ex)) {
+        psk_free_aligned(q);
+        psk_free_aligned(ex);
+        return PSK_ERR_NOMEM;
+    }
+    if (ix->n) memcpy(q, ix->q, (size_t)ix->n * d);
+    psk_free_aligned(ix->q);
+    ix->q = q;
+    if (exact) {
+        if (ix->n && ix->exact) memcpy(ex, ix->exact, sizeof(float) * (size_t)ix->n * d);
+        psk_free_aligned(ix->exact);
+        ix->exact = ex;
+    }
+    return PSK_OK;
+}
+
+int vindex_add(psk_vindex *ix, int64_t media, int32_t frame, const float *v, bool keep_exact) {
+    int64_t n = ix->n;
+    if (n == ix->cap) {
+        int64_t cap = n ? 2 * n : 1024;
+        int rc = grow(ix, cap, keep_exact);
+        if (rc) return rc;
+        ix->cap = cap;
+    }
+    ix->media[n] = media;
+    ix->frame[n] = frame;
+    ix->scale[n] = vindex_quantize(v, ix->dim, ix->q + (size_t)n * ix->dim);
+    if (keep_exact && ix->exact) memcpy(ix->exact + (size_t)n * ix->dim, v, sizeof(float) * (size_t)ix->dim);
+    ix->n = n + 1;
+    return PSK_OK;
+}
+
+int vindex_filter_init(vindex_filter *f, int64_t max_id) {
+    f->max_id = max_id < 0 ? 0 : max_id;
+    f->count = 0;
+    f->bits = psk_calloc((size_t)(f->max_id / 64 + 1), sizeof(uint64_t));
+    return f->bits ? PSK_OK : PSK_ERR_NOMEM;
+}
+
+void vindex_filter_add(vindex_filter *f, int64_t id) {
+    if (id < 0 || id > f->max_id) return;
+    uint64_t bit = 1ULL << (id & 63);
+    if (!(f->bits[id >> 6] & bit)) f->count++;
+    f->bits[id >> 6] |= bit;
+}
+
+void vindex_filter_free(vindex_filter *f) {
+    psk_free(f->bits);
+    f->bits = NULL;
+}
+
+static inline bool allowed(const vindex_filter *f, int64_t id) {
+    return !f || (id >= 0 && id <= f->max_id && (f->bits[id >> 6] >> (id & 63) & 1));
+}
+
+/* ---- a bounded min-heap of the best candidates ---- */
+typedef struct heap {
+    vindex_hit *h;
+    int n, cap;
+} heap;
+
+static void heap_push(heap *hp, int64_t row, float score) {
+    if (hp->n < hp->cap) {
+        int i = hp->n++;
+        while (i > 0 && hp->h[(i - 1) / 2].score > score) {
+            hp->h[i] = hp->h[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        hp->h[i] = (vindex_hit){row, score};
+        return;
+    }
+    if (score <= hp->h[0].score) return;
+    int i = 0;
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        float ms = score;
+        if (l < hp->n && hp->h[l].score < ms) m = l, ms = hp->h[l].score;
+        if (r < hp->n && hp->h[r].score < ms) m = r;
+        if (m == i) break;
+        hp->h[i] = hp->h[m];
+        i = m;
+    }
+    hp->h[i] = (vindex_hit){row, score};
+}
+
+#define BLOCK 512 /* rows scored per kernel call */
+
+typedef struct scan_job {
+    const psk_vindex *ix;
+    const float *query;
+    const vindex_filter *filter;
+    const int64_t *rows; /* sparse: the candidate rows, or NULL to scan all */
+    int64_t n_rows;
+    int n_tasks;
+    heap *heaps; /* one per task */
+} scan_job;
+
+static void scan_task(void *arg, int task, int thread) {
+    (void)thread;
+    scan_job *j = arg;
+    const psk_vindex *ix = j->ix;
+    const psk_kernel_table *kt = psk_kernels();
+    heap *hp = &j->heaps[task];
+    int64_t per = (j->n_rows + j->n_tasks - 1) / j->n_tasks;
+    int64_t r0 = (int64_t)task * per, r1 = r0 + per < j->n_rows ? r0 + per : j->n_rows;
+    float scores[BLOCK];
+    if (j->rows) { /* a selective filter: score only the allowed rows */
+        for (int64_t i = r0; i < r1; i++) {
+            int64_t row = j->rows[i];
+            kt->scan_i8(ix->q + (size_t)row * ix->dim, ix->scale + row, 1, ix->dim, j->query, scores);
+            heap_push(hp, row, scores[0]);
+        }
+        return;
+    }
+    for (int64_t b = r0; b < r1; b += BLOCK) {
+        int64_t nb = r1 - b < BLOCK ? r1 - b : BLOCK;
+        kt->scan_i8(ix->q + (size_t)b * ix->dim, ix->scale + b, nb, ix->dim, j->query, scores);
+        for (int64_t i = 0; i < nb; i++)
+            if (allowed(j->filter, ix->media[b + i])) heap_push(hp, b + i, scores[i]);
+    }
+}
+
+static int cmp_hit_desc(const void *a, const void *b) {
+    float x = ((const vindex_hit *)a)->score, y = ((const vindex_hit *)b)->score;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int64_t lower_bound(const int64_t *v, int64_t n, int64_t key) {
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t mid = (lo + hi) / 2;
+        if (v[mid] < key) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+int vindex_search(const psk_vindex *ix, psk_pool *pool, const float *query, const vindex_filter *filter, int k,
+                  float min_score, vindex_exact_fn exact_fn, void *exact_user, vindex_hit *out) {
+    if (ix->n == 0 || k <= 0) return 0;
+    if (filter && filter->count == 0) return 0;
+    /* Candidates for exact rescoring: generous, because int8 scores are approximate and a video's frames all
+     * compete for one place. */
+    int n_cand = k * 4 + 64;
+    int64_t *rows = NULL, n_rows = ix->n;
+    if (filter && filter->count * 16 < ix->n) {
+        /* Few media allowed: gather their rows instead of testing every row. */
+        rows = psk_malloc(sizeof(int64_t) * (size_t)(filter->count * 4 + 16));
+        int64_t cap = filter->count * 4 + 16;
+        n_rows = 0;
+        if (!rows) return -1;
+        for (int64_t w = 0; w <= filter->max_id / 64; w++) {
+            uint64_t bits = filter->bits[w];
+            while (bits) {
+                int64_t id = w * 64 + __builtin_ctzll(bits);
+                bits &= bits - 1;
+                for (int64_t r = lower_bound(ix->media, ix->n, id); r < ix->n && ix->media[r] == id; r++) {
+                    if (n_rows == cap) {
+                        int64_t *nr = psk_realloc(rows, sizeof(int64_t) * (size_t)cap * 2);
+                        if (!nr) {
+                            psk_free(rows);
+                            return -1;
+                        }
+                        rows = nr;
+                        cap *= 2;
+                    }
+                    rows[n_rows++] = r;
+                }
+            }
+        }
+    }
+    int n_tasks = psk_pool_threads(pool) * 4;
+    if (n_rows < 4096) n_tasks = 1;
+    heap *heaps = psk_calloc((size_t)n_tasks, sizeof(heap));
+    vindex_hit *store = psk_malloc(sizeof(vindex_hit) * (size_t)n_cand * (size_t)n_tasks);
+    if (!heaps || !store) {
+        psk_free(heaps);
+        psk_free(store);
+        psk_free(rows);
+        return -1;
+    }
+    for (int t = 0; t < n_tasks; t++) heaps[t] = (heap){store + (size_t)t * n_cand, 0, n_cand};
+    scan_job job = {ix, query, filter, rows, n_rows, n_tasks, heaps};
+    psk_pool_run(pool, n_tasks, scan_task, &job);
+    /* Merge the per-task heaps, rescore exactly, keep each media's best row. */
+    vindex_hit *merged = psk_malloc(sizeof(vindex_hit) * (size_t)n_cand);
+    int n_merged = 0;
+    if (!merged) {
+        psk_free(heaps);
+        psk_free(store);
+        psk_free(rows);
+        return -1;
+    }
+    heap best = {merged, 0, n_cand};
+    for (int t = 0; t < n_tasks; t++)
+        for (int i = 0; i < heaps[t].n; i++) heap_push(&best, heaps[t].h[i].row, heaps[t].h[i].score);
+    n_merged = best.n;
+    float *v = psk_malloc(sizeof(float) * (size_t)ix->dim);
+    for (int i = 0; i < n_merged; i++) {
+        int64_t r = merged[i].row;
+        const float *ex = ix->exact ? ix->exact + (size_t)r * ix->dim : NULL;
+        if (!ex && v && exact_fn && exact_fn(exact_user, ix->media[r], ix->frame[r], v)) ex = v;
+        if (ex) psk_kernels()->scan_f32(ex, 1, ix->dim, query, &merged[i].score);
+    }
+    psk_free(v);
+    qsort(merged, (size_t)n_merged, sizeof *merged, cmp_hit_desc);
+    int n_out = 0;
+    for (int i = 0; i < n_merged && n_out < k; i++) {
+        if (merged[i].score < min_score) break;
+        bool dup = false;
+        for (int j = 0; j < n_out && !dup; j++) dup = ix->media[out[j].row] == ix->media[merged[i].row];
+        if (!dup) out[n_out++] = merged[i];
+    }
+    psk_free(merged);
+    psk_free(heaps);
+    psk_free(store);
+    psk_free(rows);
+    return n_out;
+}

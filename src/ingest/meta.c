@@ -1,0 +1,77 @@
+/* Dates, cameras and places from EXIF, with the file time as the last resort. */
+#include "ingest.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+bool meta_parse_exif_datetime(const char *s, int *y, int *mo, int *d, int *h, int *mi, int *sec) {
+    if (sscanf(s, "%4d:%2d:%2d %2d:%2d:%2d", y, mo, d, h, mi, sec) != 6 &&
+        sscanf(s, "%4d-%2d-%2d %2d:%2d:%2d", y, mo, d, h, mi, sec) != 6 &&
+        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", y, mo, d, h, mi, sec) != 6)
+        return false;
+    /* Cameras write "0000:00:00 00:00:00" when their clock was never set. */
+    return *y >= 1800 && *y <= 2200 && *mo >= 1 && *mo <= 12 && *d >= 1 && *d <= 31 && *h >= 0 && *h <= 23 &&
+           *mi >= 0 && *mi <= 59 && *sec >= 0 && *sec <= 60;
+}
+
+bool meta_parse_offset(const char *s, int *minutes) {
+    int sign, hh, mm;
+    if (s[0] == '+') sign = 1;
+    else if (s[0] == '-') sign = -1;
+    else return false;
+    if (sscanf(s + 1, "%2d:%2d", &hh, &mm) != 2 && sscanf(s + 1, "%2d%2d", &hh, &mm) != 2) return false;
+    if (hh > 14 || mm > 59) return false;
+    *minutes = sign * (hh * 60 + mm);
+    return true;
+}
+
+static void camera(store_media *m, const char *make, const char *model) {
+    snprintf(m->make, sizeof m->make, "%s", make);
+    snprintf(m->model, sizeof m->model, "%s", model);
+}
+
+void meta_from_image(store_media *m, const psk_image_info *info, int64_t mtime_ns) {
+    int y, mo, d, h, mi, sec;
+    m->width = info->width;
+    m->height = info->height;
+    camera(m, info->make, info->model);
+    m->has_gps = info->has_gps;
+    m->lat = info->gps_lat;
+    m->lon = info->gps_lon;
+    if (meta_parse_exif_datetime(info->datetime, &y, &mo, &d, &h, &mi, &sec)) {
+        struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = sec};
+        int64_t local = (int64_t)timegm(&tm);
+        int off = 0;
+        m->has_offset = info->offset[0] && meta_parse_offset(info->offset, &off);
+        m->offset_min = m->has_offset ? off : 0;
+        /* Without an offset the camera's clock is all we know: it is stored as if it were UTC. */
+        m->taken_at = local - (int64_t)m->offset_min * 60;
+        snprintf(m->taken_src, sizeof m->taken_src, "exif");
+        snprintf(m->taken_local, sizeof m->taken_local, "%04d-%02d-%02d %02d:%02d:%02d", y, mo, d, h, mi, sec);
+        m->year = y;
+        m->month = mo;
+        m->day = d;
+        return;
+    }
+    time_t t = (time_t)(mtime_ns / 1000000000LL);
+    struct tm lt;
+    localtime_r(&t, &lt);
+    m->taken_at = (int64_t)t;
+    m->has_offset = true;
+    m->offset_min = (int)(lt.tm_gmtoff / 60);
+    snprintf(m->taken_src, sizeof m->taken_src, "file");
+    strftime(m->taken_local, sizeof m->taken_local, "%Y-%m-%d %H:%M:%S", &lt);
+    m->year = lt.tm_year + 1900;
+    m->month = lt.tm_mon + 1;
+    m->day = lt.tm_mday;
+}
+
+int ingest_sha256(const void *data, size_t n, char hex[65]) {
+    unsigned char md[32];
+    unsigned int len = 0;
+    if (!EVP_Digest(data, n, md, &len, EVP_sha256(), NULL)) return PSK_ERR_NOMEM;
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return PSK_OK;
+}

@@ -1,0 +1,142 @@
+/* Opening a library, its status and error list, and the models it keeps loaded. */
+#include "library.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void data_home(char *buf, size_t cap, const char *leaf) {
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg) snprintf(buf, cap, "%s/photoseek/%s", xdg, leaf);
+    else snprintf(buf, cap, "%s/.local/share/photoseek/%s", home ? home : ".", leaf);
+}
+
+void psk_default_db_path(char *buf, size_t cap) {
+    const char *env = getenv("PHOTOSEEK_DB");
+    if (env && *env) snprintf(buf, cap, "%s", env);
+    else data_home(buf, cap, "library.db");
+}
+
+void psk_default_models_dir(char *buf, size_t cap) {
+    const char *env = getenv("PHOTOSEEK_MODELS");
+    if (env && *env) snprintf(buf, cap, "%s", env);
+    else data_home(buf, cap, "models");
+}
+
+psk_status psk_library_open(const char *db_path, psk_open_mode mode, psk_library **out, psk_error *err) {
+    *out = NULL;
+    psk_library *lib = psk_calloc(1, sizeof *lib);
+    if (!lib) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    int rc = store_open(db_path, mode == PSK_OPEN_WRITE, &lib->store, err);
+    if (rc) {
+        psk_free(lib);
+        return rc;
+    }
+    *out = lib;
+    return PSK_OK;
+}
+
+void psk_library_close(psk_library *lib) {
+    if (!lib) return;
+    psk_context_free(lib->image_ctx);
+    psk_model_free(lib->image_model);
+    psk_context_free(lib->text_ctx);
+    psk_model_free(lib->text_model);
+    vindex_free(&lib->vindex);
+    psk_pool_free(lib->pool);
+    store_close(lib->store);
+    psk_free(lib);
+}
+
+int library_image_model(psk_library *lib, const char *dir, int n_threads, psk_error *err) {
+    if (lib->image_model && strcmp(lib->image_model_dir, dir) == 0) return PSK_OK;
+    psk_context_free(lib->image_ctx);
+    psk_model_free(lib->image_model);
+    lib->image_ctx = NULL;
+    lib->image_model = NULL;
+    psk_model_params mp = psk_model_default_params();
+    mp.load_text = 0;
+    int rc = psk_model_load(dir, &mp, &lib->image_model, err);
+    if (!rc && !psk_model_has_vision(lib->image_model)) {
+        rc = psk_fail(err, PSK_ERR_INVALID_ARG, "%s: not an image model (a CLIP folder is needed to index photos)", dir);
+        psk_model_free(lib->image_model);
+        lib->image_model = NULL;
+    }
+    if (rc) return rc;
+    psk_context_params cp = psk_context_default_params();
+    cp.n_threads = n_threads;
+    if ((rc = psk_context_new(lib->image_model, &cp, &lib->image_ctx, err))) return rc;
+    snprintf(lib->image_model_dir, sizeof lib->image_model_dir, "%s", dir);
+    return PSK_OK;
+}
+
+int library_text_model(psk_library *lib, const char *dir, int n_threads, psk_error *err) {
+    if (lib->text_model && strcmp(lib->text_model_dir, dir) == 0) return PSK_OK;
+    psk_context_free(lib->text_ctx);
+    psk_model_free(lib->text_model);
+    lib->text_ctx = NULL;
+    lib->text_model = NULL;
+    psk_model_params mp = psk_model_default_params();
+    mp.load_vision = 0;
+    int rc = psk_model_load(dir, &mp, &lib->text_model, err);
+    if (rc) return rc;
+    psk_context_params cp = psk_context_default_params();
+    cp.n_threads = n_threads;
+    if ((rc = psk_context_new(lib->text_model, &cp, &lib->text_ctx, err))) return rc;
+    snprintf(lib->text_model_dir, sizeof lib->text_model_dir, "%s", dir);
+    return PSK_OK;
+}
+
+int64_t library_data_version(psk_library *lib) {
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(lib->store->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    return v;
+}
+
+static int64_t count(psk_store *s, const char *sql) {
+    sqlite3_stmt *st;
+    int64_t n = 0;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    return n;
+}
+
+psk_status psk_library_get_status(psk_library *lib, psk_library_status *st, psk_error *err) {
+    memset(st, 0, sizeof *st);
+    psk_store *s = lib->store;
+    st->photos = count(s, "SELECT count(*) FROM media WHERE type = 1 AND error IS NULL");
+    st->videos = count(s, "SELECT count(*) FROM media WHERE type = 2 AND error IS NULL");
+    st->failed = count(s, "SELECT count(*) FROM media WHERE error IS NOT NULL");
+    st->embeddings = count(s, "SELECT count(*) FROM embeddings");
+    st->schema_version = (int)count(s, "PRAGMA user_version");
+    struct stat sb;
+    if (stat(s->path, &sb) == 0) st->db_bytes = sb.st_size;
+    char wal[1100];
+    snprintf(wal, sizeof wal, "%s-wal", s->path);
+    if (stat(wal, &sb) == 0) st->db_bytes += sb.st_size;
+    int64_t id;
+    int dim;
+    store_current_model(s, &id, st->model_id, sizeof st->model_id, &dim, st->model_dir, sizeof st->model_dir);
+    char v[64];
+    if (store_meta_get(s, "last_run_at", v, sizeof v) == PSK_OK) st->last_run_at = atoll(v);
+    store_meta_get(s, "last_run", st->last_run, sizeof st->last_run);
+    (void)err;
+    return PSK_OK;
+}
+
+psk_status psk_library_errors(psk_library *lib, psk_error_row_fn fn, void *user, psk_error *err) {
+    sqlite3_stmt *st;
+    int rc = store_prepare(lib->store, "SELECT path, error FROM media WHERE error IS NOT NULL ORDER BY path", &st, err);
+    if (rc) return rc;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        fn(user, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+    sqlite3_finalize(st);
+    return PSK_OK;
+}

@@ -1,0 +1,34 @@
+/* The library handle shared by indexing (src/ingest) and searching (src/search): the store plus the models and
+ * the vector index kept loaded between calls (a server answers many queries with one handle). */
+#ifndef PSK_LIBRARY_H
+#define PSK_LIBRARY_H
+
+#include "../index/index.h"
+#include "../store/store.h"
+
+struct psk_library {
+    psk_store *store;
+    /* the image model, loaded on first use and kept */
+    psk_model *image_model;
+    psk_context *image_ctx;
+    char image_model_dir[1024];
+    /* the text model of the last query */
+    psk_model *text_model;
+    psk_context *text_ctx;
+    char text_model_dir[1024];
+    int n_threads;
+    /* the vector index of one model, valid while the database's data_version is unchanged */
+    psk_vindex vindex;
+    int64_t vindex_model;
+    int64_t vindex_version;
+    bool vindex_loaded;
+    psk_pool *pool;
+};
+
+/* Loads (or reuses) the image model of `dir`. */
+int library_image_model(psk_library *lib, const char *dir, int n_threads, psk_error *err);
+int library_text_model(psk_library *lib, const char *dir, int n_threads, psk_error *err);
+/* A change counter of the database file that moves whenever any connection commits. */
+int64_t library_data_version(psk_library *lib);
+
+#endif

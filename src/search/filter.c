@@ -1,0 +1,80 @@
+/* Search filters as SQL conditions over the media table. */
+#include "search.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int bind_int(sql_binds *b, int64_t v) {
+    if (b->n >= 128) return PSK_ERR_INVALID_ARG;
+    b->kinds[b->n] = 1;
+    b->ints[b->n++] = v;
+    return PSK_OK;
+}
+
+static int bind_text(sql_binds *b, const char *s) {
+    if (b->n >= 128) return PSK_ERR_INVALID_ARG;
+    char *c = psk_strdup(s);
+    if (!c) return PSK_ERR_NOMEM;
+    b->kinds[b->n] = 2;
+    b->texts[b->n++] = c;
+    return PSK_OK;
+}
+
+void sql_binds_free(sql_binds *b) {
+    for (int i = 0; i < b->n; i++)
+        if (b->kinds[i] == 2) psk_free(b->texts[i]);
+    b->n = 0;
+}
+
+static int in_list(psk_buf *sql, sql_binds *b, const char *col, const int *v, int n, int lo, int hi, psk_error *err) {
+    if (n <= 0) return PSK_OK;
+    psk_buf_printf(sql, " AND %s IN (", col);
+    for (int i = 0; i < n; i++) {
+        if (v[i] < lo || v[i] > hi) return psk_fail(err, PSK_ERR_INVALID_ARG, "%s %d is out of range", col, v[i]);
+        psk_buf_printf(sql, i ? ",?" : "?");
+        if (bind_int(b, v[i])) return psk_fail(err, PSK_ERR_INVALID_ARG, "too many filter values");
+    }
+    psk_buf_append(sql, ")", 1);
+    return PSK_OK;
+}
+
+int filter_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, bool *any, psk_error *err) {
+    size_t before = sql->len;
+    int rc;
+    if ((rc = in_list(sql, b, "year", f->years, f->n_years, 1, 9999, err)) ||
+        (rc = in_list(sql, b, "month", f->months, f->n_months, 1, 12, err)) ||
+        (rc = in_list(sql, b, "day", f->days, f->n_days, 1, 31, err)))
+        return rc;
+    if (f->from_date) {
+        psk_buf_printf(sql, " AND local_date >= ?");
+        bind_int(b, f->from_date);
+    }
+    if (f->to_date) {
+        psk_buf_printf(sql, " AND local_date <= ?");
+        bind_int(b, f->to_date);
+    }
+    if (f->type != PSK_TYPE_ANY) {
+        psk_buf_printf(sql, " AND type = ?");
+        bind_int(b, f->type);
+    }
+    if (f->camera && *f->camera) {
+        psk_buf_printf(sql, " AND instr(lower(coalesce(make, '') || ' ' || coalesce(model, '')), lower(?)) > 0");
+        if (bind_text(b, f->camera)) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    }
+    if (f->folder && *f->folder) {
+        /* A prefix test without LIKE, so that '%' and '_' in folder names are taken literally. */
+        char abs[4096];
+        const char *folder = f->folder;
+        if (realpath(f->folder, abs)) folder = abs;
+        size_t n = strlen(folder);
+        while (n > 1 && folder[n - 1] == '/') n--;
+        char prefix[4100];
+        snprintf(prefix, sizeof prefix, "%.*s/", (int)n, folder);
+        psk_buf_printf(sql, " AND (substr(path, 1, length(?)) = ?)");
+        if (bind_text(b, prefix) || bind_text(b, prefix)) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    }
+    if (sql->failed) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    *any = sql->len != before;
+    return PSK_OK;
+}

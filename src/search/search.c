@@ -1,0 +1,298 @@
+/* psk_library_search and psk_library_similar: query vector, filter, scan, results. */
+#include "search.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_K 10000
+
+psk_search_params psk_search_default_params(void) {
+    psk_search_params p = {0};
+    p.k = 20;
+    p.min_score = -1.0f;
+    return p;
+}
+
+void psk_results_free(psk_result *r) {
+    psk_free(r);
+}
+
+/* The recorded image model of the library. */
+typedef struct lib_model {
+    int64_t id;
+    char name[128];
+    int dim;
+    char dir[1024];
+} lib_model;
+
+static int current_model(psk_library *lib, lib_model *m, psk_error *err) {
+    if (store_current_model(lib->store, &m->id, m->name, sizeof m->name, &m->dim, m->dir, sizeof m->dir))
+        return psk_fail(err, PSK_ERR_NOT_FOUND, "%s: the library is empty (run 'photoseek index FOLDER' first)",
+                        lib->store->path);
+    return PSK_OK;
+}
+
+/* Loads every vector of the model into the in-memory index, unless the loaded one is still current. */
+static int ensure_vindex(psk_library *lib, const lib_model *m, psk_error *err) {
+    int64_t version = library_data_version(lib);
+    if (lib->vindex_loaded && lib->vindex_model == m->id && lib->vindex_version == version) return PSK_OK;
+    vindex_free(&lib->vindex);
+    lib->vindex_loaded = false;
+    vindex_init(&lib->vindex, m->dim);
+    sqlite3_stmt *st;
+    int rc = store_prepare(lib->store,
+                           "SELECT media_id, frame_ms, vec FROM embeddings WHERE model_id = ? ORDER BY media_id, frame_ms",
+                           &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, m->id);
+    int step;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        const void *blob = sqlite3_column_blob(st, 2);
+        int bytes = sqlite3_column_bytes(st, 2);
+        if (!blob || bytes != (int)sizeof(float) * m->dim) {
+            rc = psk_fail(err, PSK_ERR_FORMAT, "%s: an embedding of media %lld has %d bytes, expected %d",
+                          lib->store->path, (long long)sqlite3_column_int64(st, 0), bytes, (int)sizeof(float) * m->dim);
+            break;
+        }
+        float v[4096];
+        if (m->dim > 4096) {
+            rc = psk_fail(err, PSK_ERR_UNSUPPORTED, "embedding width %d", m->dim);
+            break;
+        }
+        memcpy(v, blob, (size_t)bytes);
+        if (vindex_add(&lib->vindex, sqlite3_column_int64(st, 0), (int32_t)sqlite3_column_int64(st, 1), v, false))
+            rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory loading the vectors");
+    }
+    sqlite3_finalize(st);
+    if (rc) return rc;
+    lib->vindex_loaded = true;
+    lib->vindex_model = m->id;
+    lib->vindex_version = version;
+    return PSK_OK;
+}
+
+typedef struct exact_ctx {
+    psk_library *lib;
+    sqlite3_stmt *st;
+    int dim;
+} exact_ctx;
+
+static bool exact_vector(void *user, int64_t media, int32_t frame, float *out) {
+    exact_ctx *c = user;
+    sqlite3_reset(c->st);
+    sqlite3_bind_int64(c->st, 1, media);
+    sqlite3_bind_int64(c->st, 2, frame);
+    if (sqlite3_step(c->st) != SQLITE_ROW || sqlite3_column_bytes(c->st, 0) != (int)sizeof(float) * c->dim) return false;
+    memcpy(out, sqlite3_column_blob(c->st, 0), sizeof(float) * (size_t)c->dim);
+    return true;
+}
+
+static int fill_result(psk_library *lib, sqlite3_stmt *st, int64_t id, psk_result *r) {
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_ROW) return PSK_ERR_NOT_FOUND;
+    r->id = id;
+    snprintf(r->path, sizeof r->path, "%s", (const char *)sqlite3_column_text(st, 0));
+    r->taken_at = sqlite3_column_int64(st, 1);
+    r->has_offset = sqlite3_column_type(st, 2) != SQLITE_NULL;
+    r->offset_minutes = sqlite3_column_int(st, 2);
+    snprintf(r->taken_local, sizeof r->taken_local, "%s",
+             sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "");
+    r->type = sqlite3_column_int(st, 4) == 2 ? PSK_TYPE_VIDEO : PSK_TYPE_PHOTO;
+    r->width = sqlite3_column_int(st, 5);
+    r->height = sqlite3_column_int(st, 6);
+    const char *make = (const char *)sqlite3_column_text(st, 7), *model = (const char *)sqlite3_column_text(st, 8);
+    make = make ? make : "";
+    model = model ? model : "";
+    /* "Canon Canon EOS 5D" reads better as "Canon EOS 5D" */
+    if (*make && strncasecmp(model, make, strlen(make)) == 0) make = "";
+    snprintf(r->camera, sizeof r->camera, "%s%s%s", make, *make && *model ? " " : "", model);
+    (void)lib;
+    return PSK_OK;
+}
+
+static int cmp_date_desc(const void *a, const void *b) {
+    int64_t x = ((const psk_result *)a)->taken_at, y = ((const psk_result *)b)->taken_at;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The shared back half of search and similar: filter, scan, results. */
+static int run_query(psk_library *lib, const lib_model *m, const float *qv, const psk_search_params *p,
+                     psk_result **results, int *n_out, psk_error *err) {
+    *results = NULL;
+    *n_out = 0;
+    int k = p->k <= 0 ? 20 : p->k;
+    if (k > MAX_K) return psk_fail(err, PSK_ERR_INVALID_ARG, "k = %d is more than %d", k, MAX_K);
+    int rc = ensure_vindex(lib, m, err);
+    if (rc) return rc;
+    if (!lib->pool && psk_pool_new(p->n_threads, &lib->pool)) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    /* Filters become a set of allowed media ids. */
+    psk_buf sql = {0};
+    sql_binds binds = {0};
+    bool any = false;
+    vindex_filter filter = {0};
+    psk_buf_append(&sql, "SELECT id FROM media WHERE error IS NULL", 40);
+    rc = filter_sql(&p->filter, &sql, &binds, &any, err);
+    if (!rc && any) {
+        sqlite3_stmt *st;
+        int64_t max_id = lib->vindex.n ? lib->vindex.media[lib->vindex.n - 1] : 0;
+        if (!(rc = store_prepare(lib->store, sql.data, &st, err))) {
+            for (int i = 0; i < binds.n; i++) {
+                if (binds.kinds[i] == 1) sqlite3_bind_int64(st, i + 1, binds.ints[i]);
+                else sqlite3_bind_text(st, i + 1, binds.texts[i], -1, SQLITE_STATIC);
+            }
+            if (vindex_filter_init(&filter, max_id)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+            while (!rc && sqlite3_step(st) == SQLITE_ROW) vindex_filter_add(&filter, sqlite3_column_int64(st, 0));
+            sqlite3_finalize(st);
+        }
+    }
+    psk_buf_free(&sql);
+    sql_binds_free(&binds);
+    vindex_hit *hits = rc ? NULL : psk_malloc(sizeof(vindex_hit) * (size_t)k);
+    if (!rc && !hits) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    int n = 0;
+    exact_ctx ex = {lib, NULL, m->dim};
+    if (!rc) rc = store_prepare(lib->store, "SELECT vec FROM embeddings WHERE media_id = ? AND frame_ms = ? AND model_id = ?",
+                                &ex.st, err);
+    if (!rc) {
+        sqlite3_bind_int64(ex.st, 3, m->id);
+        n = vindex_search(&lib->vindex, lib->pool, qv, any ? &filter : NULL, k, p->min_score, exact_vector, &ex, hits);
+        if (n < 0) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory searching");
+    }
+    sqlite3_finalize(ex.st);
+    vindex_filter_free(&filter);
+    psk_result *res = NULL;
+    if (!rc && n > 0) {
+        res = psk_calloc((size_t)n, sizeof *res);
+        sqlite3_stmt *st = NULL;
+        if (!res) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+        else rc = store_prepare(lib->store,
+                                "SELECT path, taken_at, offset_min, taken_local, type, width, height, make, model "
+                                "FROM media WHERE id = ?",
+                                &st, err);
+        int kept = 0;
+        for (int i = 0; !rc && i < n; i++) {
+            int64_t id = lib->vindex.media[hits[i].row];
+            /* A row deleted since the vectors were loaded is skipped. */
+            if (fill_result(lib, st, id, &res[kept]) != PSK_OK) continue;
+            res[kept].score = hits[i].score;
+            res[kept].frame_ms = lib->vindex.frame[hits[i].row];
+            kept++;
+        }
+        sqlite3_finalize(st);
+        n = kept;
+        if (!rc && p->sort == PSK_SORT_DATE) qsort(res, (size_t)n, sizeof *res, cmp_date_desc);
+    }
+    psk_free(hits);
+    if (rc) {
+        psk_free(res);
+        return rc;
+    }
+    *results = res;
+    *n_out = n;
+    return PSK_OK;
+}
+
+/* The text model for queries: the given folder, else the multilingual model if fetched, else the CLIP model the
+ * library was indexed with. */
+static void default_text_model(const lib_model *m, char *buf, size_t cap) {
+    char models[900], mclip[1000];
+    psk_default_models_dir(models, sizeof models);
+    snprintf(mclip, sizeof mclip, "%s/mclip", models);
+    if (psk_dir_exists(mclip)) snprintf(buf, cap, "%s", mclip);
+    else snprintf(buf, cap, "%s", m->dir);
+}
+
+static int check_same_model(const psk_model *model, const char *dir, const lib_model *m, psk_error *err) {
+    if (psk_model_get_kind(model) == PSK_MODEL_MCLIP) {
+        /* A multilingual text model is distilled into one CLIP's space; its width must at least agree. */
+        if (psk_model_n_embd(model) != m->dim)
+            return psk_fail(err, PSK_ERR_MODEL_MISMATCH,
+                            "the library was indexed with %s (%d dimensions), but %s makes %d-dimensional vectors",
+                            m->name, m->dim, dir, psk_model_n_embd(model));
+        return PSK_OK;
+    }
+    if (strcmp(psk_model_id(model), m->name) != 0)
+        return psk_fail(err, PSK_ERR_MODEL_MISMATCH,
+                        "the library was indexed with %s (from %s), but %s is %s: vectors of different models cannot "
+                        "be compared; re-index with this model or pass the library's model",
+                        m->name, m->dir, dir, psk_model_id(model));
+    return PSK_OK;
+}
+
+static int image_vector(psk_library *lib, const lib_model *m, const char *image_dir, int n_threads, const char *path,
+                        float *out, psk_error *err) {
+    const char *dir = image_dir ? image_dir : m->dir;
+    int rc = library_image_model(lib, dir, n_threads, err);
+    if (rc) return rc;
+    if ((rc = check_same_model(lib->image_model, dir, m, err))) return rc;
+    psk_image *img;
+    if ((rc = psk_image_load(path, NULL, &img, err))) return rc;
+    int S = psk_model_image_size(lib->image_model);
+    float *px = psk_malloc(sizeof(float) * 3 * (size_t)S * S);
+    if (!px) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    if (!rc) rc = psk_model_preprocess(lib->image_model, img, px, err);
+    if (!rc) rc = psk_encode_pixels(lib->image_ctx, px, 1, out, err);
+    psk_free(px);
+    psk_image_free(img);
+    if (!rc) psk_normalize(out, m->dim);
+    return rc;
+}
+
+psk_status psk_library_search(psk_library *lib, const psk_search_params *params, psk_result **results, int *n,
+                              psk_error *err) {
+    *results = NULL;
+    *n = 0;
+    psk_search_params p = params ? *params : psk_search_default_params();
+    if (!p.query) return psk_fail(err, PSK_ERR_INVALID_ARG, "no query");
+    lib_model m;
+    int rc = current_model(lib, &m, err);
+    if (rc) return rc;
+    query q;
+    if ((rc = query_parse(p.query, &q, err))) return rc;
+    float *qv = psk_calloc((size_t)m.dim, sizeof(float)), *tv = psk_malloc(sizeof(float) * (size_t)m.dim);
+    if (!qv || !tv) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    char text_dir[1024];
+    if (p.text_model_dir) snprintf(text_dir, sizeof text_dir, "%s", p.text_model_dir);
+    else default_text_model(&m, text_dir, sizeof text_dir);
+    for (int i = 0; !rc && i < q.n; i++) {
+        const query_term *t = &q.terms[i];
+        if (t->is_image) {
+            rc = image_vector(lib, &m, p.image_model_dir, p.n_threads, t->text, tv, err);
+        } else {
+            if (!(rc = library_text_model(lib, text_dir, 1, err)) &&
+                !(rc = check_same_model(lib->text_model, text_dir, &m, err))) {
+                const char *s = t->text;
+                rc = psk_encode_texts(lib->text_ctx, &s, 1, tv, err);
+                if (!rc) psk_normalize(tv, m.dim);
+            }
+        }
+        for (int d = 0; !rc && d < m.dim; d++) qv[d] += t->weight * tv[d];
+    }
+    query_free(&q);
+    if (!rc) {
+        psk_normalize(qv, m.dim);
+        rc = run_query(lib, &m, qv, &p, results, n, err);
+    }
+    psk_free(qv);
+    psk_free(tv);
+    return rc;
+}
+
+psk_status psk_library_similar(psk_library *lib, const char *image_path, const psk_search_params *params,
+                               psk_result **results, int *n, psk_error *err) {
+    *results = NULL;
+    *n = 0;
+    psk_search_params p = params ? *params : psk_search_default_params();
+    lib_model m;
+    int rc = current_model(lib, &m, err);
+    if (rc) return rc;
+    float *qv = psk_malloc(sizeof(float) * (size_t)m.dim);
+    if (!qv) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    rc = image_vector(lib, &m, p.image_model_dir, p.n_threads, image_path, qv, err);
+    if (!rc) rc = run_query(lib, &m, qv, &p, results, n, err);
+    psk_free(qv);
+    return rc;
+}

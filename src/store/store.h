@@ -1,0 +1,77 @@
+/* The embedded store: one SQLite file (WAL) holding media, metadata, models and embeddings.
+ *
+ * Schema (PRAGMA user_version = STORE_SCHEMA_VERSION; migrations in store.c upgrade older files):
+ *   meta(key TEXT PRIMARY KEY, value TEXT)            last_run_at, last_run (summary), image_model (models.id)
+ *   models(id INTEGER PRIMARY KEY, name TEXT UNIQUE,  the psk_model_id() of an image model, its width,
+ *          dim INTEGER, dir TEXT, created_at INTEGER)  the folder it was loaded from
+ *   media(id INTEGER PRIMARY KEY, path TEXT UNIQUE,   one row per file; folder = dirname(path)
+ *         folder TEXT, size INTEGER, mtime_ns INTEGER, hash TEXT (sha256 of the content),
+ *         type INTEGER (1 photo, 2 video), width INTEGER, height INTEGER (after orientation),
+ *         taken_at INTEGER (UTC seconds), offset_min INTEGER (NULL: unknown), taken_src TEXT (exif|file),
+ *         taken_local TEXT ("YYYY-MM-DD HH:MM:SS", camera clock), year, month, day, local_date (YYYYMMDD),
+ *         make TEXT, model TEXT, lat REAL, lon REAL (NULL: no GPS), indexed_at INTEGER, error TEXT (NULL: ok))
+ *   embeddings(media_id INTEGER REFERENCES media ON DELETE CASCADE, model_id INTEGER, frame_ms INTEGER
+ *              (-1 for a photo), vec BLOB (float32 little-endian, unit length), PRIMARY KEY(media_id, model_id,
+ *              frame_ms))
+ */
+#ifndef PSK_STORE_H
+#define PSK_STORE_H
+
+#include "../common/common.h"
+
+#include <sqlite3.h>
+
+#define STORE_SCHEMA_VERSION 1
+
+typedef struct psk_store {
+    sqlite3 *db;
+    char path[1024];
+    bool writable;
+} psk_store;
+
+int store_open(const char *path, bool writable, psk_store **out, psk_error *err);
+void store_close(psk_store *s);
+int store_exec(psk_store *s, const char *sql, psk_error *err);
+/* Prepares a statement; on failure fills err with SQLite's message. */
+int store_prepare(psk_store *s, const char *sql, sqlite3_stmt **st, psk_error *err);
+int store_fail(psk_store *s, psk_error *err, const char *what);
+
+int store_meta_get(psk_store *s, const char *key, char *buf, size_t cap);
+int store_meta_set(psk_store *s, const char *key, const char *value, psk_error *err);
+
+/* The row of an image model, created when missing. */
+int store_model_ensure(psk_store *s, const char *name, int dim, const char *dir, int64_t *id, psk_error *err);
+/* The model recorded for the library's last index run: id, name, dim, dir. Returns PSK_ERR_NOT_FOUND if none. */
+int store_current_model(psk_store *s, int64_t *id, char *name, size_t name_cap, int *dim, char *dir, size_t dir_cap);
+
+typedef struct store_media {
+    int64_t id;
+    char path[1024];
+    int64_t size, mtime_ns;
+    char hash[65];
+    int type;
+    int width, height;
+    int64_t taken_at;
+    bool has_offset;
+    int offset_min;
+    char taken_src[8];
+    char taken_local[20];
+    int year, month, day;
+    char make[64], model[64];
+    bool has_gps;
+    double lat, lon;
+    char error[512]; /* "" when indexed fine */
+} store_media;
+
+/* Looks a path up; *found tells whether it exists. */
+int store_media_by_path(psk_store *s, const char *path, store_media *m, bool *found, psk_error *err);
+/* Inserts or replaces the row of m->path (keeping its id when it exists); m->id receives the id. */
+int store_media_put(psk_store *s, store_media *m, psk_error *err);
+int store_media_move(psk_store *s, int64_t id, const char *new_path, int64_t mtime_ns, psk_error *err);
+int store_media_delete(psk_store *s, int64_t id, psk_error *err);
+int store_put_embedding(psk_store *s, int64_t media_id, int64_t model_id, int64_t frame_ms, const float *v, int dim,
+                        psk_error *err);
+int store_delete_embeddings(psk_store *s, int64_t media_id, psk_error *err);
+bool store_has_embedding(psk_store *s, int64_t media_id, int64_t model_id);
+
+#endif
