@@ -61,8 +61,9 @@ unit: $(BUILD)/unit_tests
 test: all $(BUILD)/unit_tests $(FUZZ_NAMES:%=$(BUILD)/fuzz_%)
 	bash tests/run_all.sh
 
-bench: $(BUILD)/bench_clip
+bench: $(BUILD)/bench_clip $(BUILD)/bench_search
 	$(BUILD)/bench_clip
+	$(BUILD)/bench_search
 
 $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libphotoseek.a
 	$(CC) $(CFLAGS) -O3 -o $@ $^ $(LDLIBS) -lopenblas

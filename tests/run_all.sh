@@ -17,15 +17,19 @@ count_unit() { # adds the "N passed, N failed" of a unit run to the results
 }
 
 echo "== unit tests"
-line=$(build/unit_tests | tail -1)
+line=$(build/unit_tests | tail -1); st=${PIPESTATUS[0]}
 echo "$line"
 count_unit "$line"
+[ "$st" = 0 ] || case "$line" in *" 0 failed") echo "FAIL unit tests exited $st"; echo fail >>"$RESULTS";; esac
 
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 if make -s BUILD=build-san SAN=1 OPT=-O1 build-san/unit_tests >/dev/null; then
     line=$(ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-san/unit_tests | tail -1)
+    st=${PIPESTATUS[0]}
     echo "$line"
     count_unit "$line"
+    # a leak or sanitizer report makes the run exit non-zero even when every test passed
+    [ "$st" = 0 ] || case "$line" in *" 0 failed") echo "FAIL sanitizers reported errors (exit $st)"; echo fail >>"$RESULTS";; esac
 else
     echo "FAIL sanitizer build"; echo fail >>"$RESULTS"
 fi

@@ -9,14 +9,15 @@
 
 static const char *index_usage =
     "usage: photoseek index PATH... [--db FILE] [--image-model DIR] [--text-model DIR] [--jobs N] [--threads N]\n"
-    "                       [--exclude GLOB]... [--json]\n"
+    "                       [--exclude GLOB]... [--batch N] [--json]\n"
     "\n"
     "Indexes the photos under each PATH into the library (default $PHOTOSEEK_DB or\n"
     "~/.local/share/photoseek/library.db). New and changed files are embedded, moved files keep their vectors,\n"
     "deleted files leave the index, files that cannot be read are recorded (see 'photoseek status --errors').\n"
     "A second run over an unchanged tree embeds nothing. Ctrl-C stops after the batch in flight; run again to\n"
     "finish. --image-model defaults to the models folder's clip-vit-b-32 (see 'photoseek model fetch').\n"
-    "--jobs: decoding threads; --threads: encoder threads (both default to the number of cores).\n"
+    "--jobs: decoding threads; --threads: encoder threads (both default to the number of cores);\n"
+    "--batch: images per encoder call and per committed transaction (default 32).\n"
     "Exit codes: 0 done, 1 done but some files failed, 2 bad usage, 3 fatal error, 130 interrupted.\n";
 
 static volatile int cancel_flag;
@@ -55,7 +56,7 @@ static void on_progress(void *user, const psk_index_progress *p) {
 int cmd_index(int argc, char **argv) {
     const char *db = NULL, *image_model = NULL;
     const char **roots = calloc((size_t)argc, sizeof *roots), **excludes = calloc((size_t)argc, sizeof *excludes);
-    int n_roots = 0, n_excludes = 0, jobs = 0, threads = 0;
+    int n_roots = 0, n_excludes = 0, jobs = 0, threads = 0, batch = 0;
     bool json = false;
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -72,6 +73,8 @@ int cmd_index(int argc, char **argv) {
             if (!v || (jobs = atoi(v)) < 1) goto usage;
         } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
             if (!v || (threads = atoi(v)) < 1) goto usage;
+        } else if (cli_opt(argc, argv, &i, "--batch", &v)) {
+            if (!v || (batch = atoi(v)) < 1 || batch > 1024) goto usage;
         } else if (cli_opt(argc, argv, &i, "--exclude", &v)) {
             if (!v) goto usage;
             excludes[n_excludes++] = v;
@@ -115,6 +118,7 @@ int cmd_index(int argc, char **argv) {
     p.image_model_dir = image_model;
     p.n_jobs = jobs;
     p.n_threads = threads;
+    if (batch) p.batch_size = batch;
     p.progress = on_progress;
     p.progress_user = &ps;
     p.cancel = &cancel_flag;

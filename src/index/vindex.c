@@ -128,7 +128,8 @@ static void heap_push(heap *hp, int64_t row, float score) {
 
 typedef struct scan_job {
     const psk_vindex *ix;
-    const float *query;
+    const int16_t *query16;
+    float query_scale;
     const vindex_filter *filter;
     const int64_t *rows; /* sparse: the candidate rows, or NULL to scan all */
     int64_t n_rows;
@@ -148,16 +149,32 @@ static void scan_task(void *arg, int task, int thread) {
     if (j->rows) { /* a selective filter: score only the allowed rows */
         for (int64_t i = r0; i < r1; i++) {
             int64_t row = j->rows[i];
-            kt->scan_i8(ix->q + (size_t)row * ix->dim, ix->scale + row, 1, ix->dim, j->query, scores);
+            kt->scan_i8(ix->q + (size_t)row * ix->dim, ix->scale + row, 1, ix->dim, j->query16, j->query_scale, scores);
             heap_push(hp, row, scores[0]);
         }
         return;
     }
     for (int64_t b = r0; b < r1; b += BLOCK) {
         int64_t nb = r1 - b < BLOCK ? r1 - b : BLOCK;
-        kt->scan_i8(ix->q + (size_t)b * ix->dim, ix->scale + b, nb, ix->dim, j->query, scores);
-        for (int64_t i = 0; i < nb; i++)
-            if (allowed(j->filter, ix->media[b + i])) heap_push(hp, b + i, scores[i]);
+        if (!j->filter) {
+            kt->scan_i8(ix->q + (size_t)b * ix->dim, ix->scale + b, nb, ix->dim, j->query16, j->query_scale, scores);
+            for (int64_t i = 0; i < nb; i++)
+                if (scores[i] > hp->h[0].score || hp->n < hp->cap) heap_push(hp, b + i, scores[i]);
+            continue;
+        }
+        /* with a filter, only runs of allowed rows are scored */
+        for (int64_t i = 0; i < nb;) {
+            if (!allowed(j->filter, ix->media[b + i])) {
+                i++;
+                continue;
+            }
+            int64_t e = i + 1;
+            while (e < nb && allowed(j->filter, ix->media[b + e])) e++;
+            kt->scan_i8(ix->q + (size_t)(b + i) * ix->dim, ix->scale + b + i, e - i, ix->dim, j->query16,
+                        j->query_scale, scores);
+            for (int64_t t = 0; t < e - i; t++) heap_push(hp, b + i + t, scores[t]);
+            i = e;
+        }
     }
 }
 
@@ -221,8 +238,17 @@ int vindex_search(const psk_vindex *ix, psk_pool *pool, const float *query, cons
         return -1;
     }
     for (int t = 0; t < n_tasks; t++) heaps[t] = (heap){store + (size_t)t * n_cand, 0, n_cand};
-    scan_job job = {ix, query, filter, rows, n_rows, n_tasks, heaps};
+    int16_t *q16 = psk_malloc(sizeof(int16_t) * (size_t)ix->dim);
+    if (!q16) {
+        psk_free(heaps);
+        psk_free(store);
+        psk_free(rows);
+        return -1;
+    }
+    float q_scale = psk_quantize_query(query, ix->dim, q16);
+    scan_job job = {ix, q16, q_scale, filter, rows, n_rows, n_tasks, heaps};
     psk_pool_run(pool, n_tasks, scan_task, &job);
+    psk_free(q16);
     /* Merge the per-task heaps, rescore exactly, keep each media's best row. */
     vindex_hit *merged = psk_malloc(sizeof(vindex_hit) * (size_t)n_cand);
     int n_merged = 0;

@@ -209,31 +209,48 @@ static void attention_avx2(const float *q, int ldq, const float *k, int ldk, con
     }
 }
 
-/* int8 rows widened to float and multiplied with the float query: the scan is bound by memory, so the
- * conversion is free and the query keeps its full precision. Four rows at a time share each query load. */
-static void scan_i8_avx2(const int8_t *q, const float *scale, int64_t n, int dim, const float *query, float *out) {
-    if (dim % 8 != 0) {
-        psk_kernels_ref()->scan_i8(q, scale, n, dim, query, out);
+static inline int32_t hsum_epi32(__m256i v) {
+    __m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
+    return _mm_cvtsi128_si32(x);
+}
+
+/* int8 rows widened to int16 and multiplied with the int16 query by vpmaddwd: three instructions per 16 values,
+ * exact integer sums (so the result equals the reference bit for bit). Four rows share each query load. */
+static void scan_i8_avx2(const int8_t *q, const float *scale, int64_t n, int dim, const int16_t *query16,
+                         float query_scale, float *out) {
+    if (dim % 16 != 0 || dim > PSK_SCAN_MAX_DIM) {
+        psk_kernels_ref()->scan_i8(q, scale, n, dim, query16, query_scale, out);
         return;
     }
     int64_t i = 0;
     for (; i + 4 <= n; i += 4) {
         const int8_t *r0 = q + i * dim, *r1 = r0 + dim, *r2 = r1 + dim, *r3 = r2 + dim;
-        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-        _mm_prefetch((const char *)(r3 + dim * 4), _MM_HINT_T0);
-        for (int d = 0; d < dim; d += 8) {
-            __m256 qv = _mm256_loadu_ps(query + d);
-            s0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(r0 + d)))), qv, s0);
-            s1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(r1 + d)))), qv, s1);
-            s2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(r2 + d)))), qv, s2);
-            s3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(r3 + d)))), qv, s3);
+        __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+        for (int d = 0; d < dim; d += 16) {
+            /* one cache line per step of the rows 128 ahead (4 rows x dim bytes = dim/16 lines per group): the
+             * hardware prefetcher does not follow four interleaved rows far enough to feed this loop */
+            _mm_prefetch((const char *)(r0 + 128 * (size_t)dim + 4 * (size_t)d), _MM_HINT_T0);
+            __m256i qv = _mm256_loadu_si256((const __m256i *)(query16 + d));
+            s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(r0 + d))), qv));
+            s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(r1 + d))), qv));
+            s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(r2 + d))), qv));
+            s3 = _mm256_add_epi32(s3, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(r3 + d))), qv));
         }
-        out[i] = hsum256(s0) * scale[i];
-        out[i + 1] = hsum256(s1) * scale[i + 1];
-        out[i + 2] = hsum256(s2) * scale[i + 2];
-        out[i + 3] = hsum256(s3) * scale[i + 3];
+        out[i] = (float)hsum_epi32(s0) * scale[i] * query_scale;
+        out[i + 1] = (float)hsum_epi32(s1) * scale[i + 1] * query_scale;
+        out[i + 2] = (float)hsum_epi32(s2) * scale[i + 2] * query_scale;
+        out[i + 3] = (float)hsum_epi32(s3) * scale[i + 3] * query_scale;
     }
-    if (i < n) psk_kernels_ref()->scan_i8(q + i * dim, scale + i, n - i, dim, query, out + i);
+    for (; i < n; i++) {
+        const int8_t *r0 = q + i * dim;
+        __m256i s0 = _mm256_setzero_si256();
+        for (int d = 0; d < dim; d += 16)
+            s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(r0 + d))),
+                                                        _mm256_loadu_si256((const __m256i *)(query16 + d))));
+        out[i] = (float)hsum_epi32(s0) * scale[i] * query_scale;
+    }
 }
 
 static void scan_f32_avx2(const float *v, int64_t n, int dim, const float *query, float *out) {

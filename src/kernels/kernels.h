@@ -55,8 +55,10 @@ typedef struct psk_kernel_table {
      * floats. */
     void (*attention)(const float *q, int ldq, const float *k, int ldk, const float *v, int ldv, int n_q, int n_keys,
                       int head_dim, float scale, bool causal, float *out, int ldo, float *scratch);
-    /* Vector search: out[i] = scale[i] * sum_d q[i*dim + d] * query[d] for n int8 rows (compact storage). */
-    void (*scan_i8)(const int8_t *q, const float *scale, int64_t n, int dim, const float *query, float *out);
+    /* Vector search over n int8 rows (compact storage) with the query quantised to int16 (psk_quantize_query):
+     * out[i] = scale[i] * query_scale * sum_d q[i*dim + d] * query16[d], the sum exact in int32. */
+    void (*scan_i8)(const int8_t *q, const float *scale, int64_t n, int dim, const int16_t *query16,
+                    float query_scale, float *out);
     /* out[i] = sum_d v[i*dim + d] * query[d] for n float32 rows. */
     void (*scan_f32)(const float *v, int64_t n, int dim, const float *query, float *out);
 } psk_kernel_table;
@@ -64,6 +66,11 @@ typedef struct psk_kernel_table {
 const psk_kernel_table *psk_kernels(void);
 const psk_kernel_table *psk_kernels_ref(void);
 const psk_kernel_table *psk_kernels_avx2(void); /* NULL when the CPU lacks AVX2+FMA */
+
+/* Quantises a query for scan_i8: query16[d] = round(query[d] / scale) with |query16| <= 8191, so that int32
+ * sums cannot overflow for dim <= 2048. Returns the scale. */
+float psk_quantize_query(const float *query, int dim, int16_t *query16);
+#define PSK_SCAN_MAX_DIM 2048
 
 /* Scalar helpers shared by the reference kernels. */
 float psk_act_ref(float x, psk_act act);

@@ -74,11 +74,20 @@ static void attention_ref(const float *q, int ldq, const float *k, int ldk, cons
     }
 }
 
-static void scan_i8_ref(const int8_t *q, const float *scale, int64_t n, int dim, const float *query, float *out) {
+float psk_quantize_query(const float *query, int dim, int16_t *query16) {
+    float mx = 0;
+    for (int d = 0; d < dim; d++) mx = fmaxf(mx, fabsf(query[d]));
+    float scale = mx > 0 ? mx / 8191.0f : 1.0f;
+    for (int d = 0; d < dim; d++) query16[d] = (int16_t)lrintf(query[d] / scale);
+    return scale;
+}
+
+static void scan_i8_ref(const int8_t *q, const float *scale, int64_t n, int dim, const int16_t *query16,
+                        float query_scale, float *out) {
     for (int64_t i = 0; i < n; i++) {
-        float s = 0;
-        for (int d = 0; d < dim; d++) s += (float)q[i * dim + d] * query[d];
-        out[i] = s * scale[i];
+        int32_t s = 0;
+        for (int d = 0; d < dim; d++) s += (int32_t)q[i * dim + d] * query16[d];
+        out[i] = (float)s * scale[i] * query_scale;
     }
 }
 

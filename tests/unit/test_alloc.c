@@ -71,3 +71,45 @@ TEST(model_loading_survives_allocation_failures) {
 TEST(image_decoding_survives_allocation_failures) {
     sweep("images", decode_images);
 }
+
+/* Open a fresh library, index three images, search it: every failure point must give PSK_ERR_NOMEM (or a file
+ * recorded as failed, which the next attempt redoes), never a crash or a leak. */
+static int library_round_trip(void) {
+    static int attempt;
+    char db[600], dir[600], cmd[1800];
+    snprintf(dir, sizeof dir, "%s/alloc-photos", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp -n '%s' '%s' '%s' '%s/' 2>/dev/null; true", dir,
+             fixture_path("images/photo_coffee.jpg"), fixture_path("images/gray_320x240.png"),
+             fixture_path("images/exif_orient6_640x480.jpg"), dir);
+    if (system(cmd) != 0) return PSK_ERR_IO;
+    snprintf(db, sizeof db, "%s/alloc-%d.db", test_tmpdir(), attempt++);
+    psk_library *lib = NULL;
+    int rc = psk_library_open(db, PSK_OPEN_WRITE, &lib, NULL);
+    if (rc) return rc;
+    const char *roots[1] = {dir};
+    psk_index_params p = psk_index_default_params();
+    p.roots = roots;
+    p.n_roots = 1;
+    p.image_model_dir = fixture_path("models/tiny-clip");
+    p.n_jobs = 1;
+    p.n_threads = 1;
+    psk_index_stats st;
+    rc = psk_library_index(lib, &p, &st, NULL);
+    if (rc == PSK_OK && st.failed) rc = PSK_ERR_NOMEM; /* a decode failed for lack of memory */
+    if (rc == PSK_OK) {
+        psk_search_params sp = psk_search_default_params();
+        sp.query = "a cup of coffee";
+        psk_result *res = NULL;
+        int n = 0;
+        rc = psk_library_search(lib, &sp, &res, &n, NULL);
+        psk_results_free(res);
+        if (rc == PSK_OK && n != 3) rc = PSK_ERR_NOMEM;
+    }
+    psk_library_close(lib);
+    return rc;
+}
+
+TEST(library_survives_allocation_failures) {
+    int n = sweep("library", library_round_trip);
+    CHECKF(n > 20, "only %d failure points", n);
+}

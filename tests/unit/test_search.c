@@ -1,0 +1,197 @@
+/* The query algebra, the vector index against an exact float32 scan, and the store's refusals. */
+#include "test.h"
+
+#include "../../src/index/index.h"
+#include "../../src/kernels/kernels.h"
+#include "../../src/search/search.h"
+
+TEST(query_algebra_parses) {
+    query q;
+    psk_error err = {0};
+    CHECK(query_parse("donut birthday cake", &q, &err) == PSK_OK);
+    CHECK(q.n == 1 && strcmp(q.terms[0].text, "donut birthday cake") == 0 && q.terms[0].weight == 1.0f);
+    query_free(&q);
+    CHECK(query_parse("\"beach\" -people +\"sunset glow\"", &q, &err) == PSK_OK);
+    CHECK(q.n == 3 && strcmp(q.terms[0].text, "beach") == 0 && q.terms[0].weight == 1.0f);
+    CHECK(strcmp(q.terms[1].text, "people") == 0 && q.terms[1].weight == -1.0f);
+    CHECK(strcmp(q.terms[2].text, "sunset glow") == 0 && q.terms[2].weight == 1.0f);
+    query_free(&q);
+    CHECK(query_parse("2:dog -0.5:\"wet grass\" park bench", &q, &err) == PSK_OK);
+    CHECK(q.n == 3 && q.terms[0].weight == 2.0f && strcmp(q.terms[0].text, "dog") == 0);
+    CHECK(q.terms[1].weight == -0.5f && strcmp(q.terms[1].text, "wet grass") == 0);
+    CHECK(strcmp(q.terms[2].text, "park bench") == 0);
+    query_free(&q);
+    /* natural text that looks like syntax stays text */
+    CHECK(query_parse("It's 3:45pm — we're late", &q, &err) == PSK_OK);
+    CHECK(q.n == 1 && strcmp(q.terms[0].text, "It's 3:45pm — we're late") == 0);
+    query_free(&q);
+    CHECK(query_parse("tests/fuzz/corpus/image/j.jpg sunset", &q, &err) == PSK_OK);
+    CHECK(q.n == 2 && q.terms[0].is_image && !q.terms[1].is_image);
+    query_free(&q);
+    CHECK(query_parse("   ", &q, &err) == PSK_ERR_INVALID_ARG && strstr(err.message, "empty"));
+    CHECK(query_parse("\"unclosed", &q, &err) == PSK_ERR_INVALID_ARG && strstr(err.message, "quote"));
+    CHECK(query_parse("500:dog", &q, &err) == PSK_ERR_INVALID_ARG && strstr(err.message, "weight"));
+    CHECK(query_parse("caf\xc3", &q, &err) == PSK_ERR_INVALID_ARG && strstr(err.message, "UTF-8"));
+}
+
+static unsigned seed = 7;
+static float gauss(void) {
+    float s = 0;
+    for (int i = 0; i < 4; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        s += (seed >> 8) / 16777216.0f - 0.5f;
+    }
+    return s;
+}
+
+/* Clustered unit vectors, like CLIP embeddings of a photo library: every vector is near one of a few centres. */
+static float *make_vectors(int n, int dim, int clusters) {
+    float *c = malloc(sizeof(float) * clusters * dim), *v = malloc(sizeof(float) * n * dim);
+    for (int i = 0; i < clusters * dim; i++) c[i] = gauss();
+    for (int i = 0; i < n; i++) {
+        const float *ci = c + (i % clusters) * dim;
+        for (int d = 0; d < dim; d++) v[i * dim + d] = ci[d] + 0.5f * gauss();
+        psk_normalize(v + i * dim, dim);
+    }
+    free(c);
+    return v;
+}
+
+TEST(int8_index_keeps_the_exact_top10) {
+    int n = 20000, dim = 512, k = 10;
+    float *v = make_vectors(n, dim, 50);
+    psk_vindex ix;
+    vindex_init(&ix, dim);
+    for (int i = 0; i < n; i++) CHECK(vindex_add(&ix, i + 1, -1, v + i * dim, true) == PSK_OK);
+    /* The int8 rows take a quarter of float32's bytes. */
+    CHECK(ix.n == n);
+    psk_pool *pool;
+    CHECK(psk_pool_new(2, &pool) == PSK_OK);
+    vindex_filter f;
+    CHECK(vindex_filter_init(&f, n) == PSK_OK);
+    for (int i = 1; i <= n; i += 25) vindex_filter_add(&f, i); /* 4% of the media */
+    float *scores = malloc(sizeof(float) * n);
+    for (int qi = 0; qi < 20 && !test_failed(); qi++) {
+        float q[512];
+        for (int d = 0; d < dim; d++) q[d] = v[(qi * 997 % n) * dim + d] + 0.3f * gauss();
+        psk_normalize(q, dim);
+        for (int pass = 0; pass < 2; pass++) {
+            const vindex_filter *flt = pass ? &f : NULL;
+            vindex_hit hits[10];
+            int got = vindex_search(&ix, pool, q, flt, k, -1, NULL, NULL, hits);
+            /* the exact answer */
+            psk_kernels_ref()->scan_f32(v, n, dim, q, scores);
+            int want[10];
+            for (int j = 0; j < k; j++) {
+                int best = -1;
+                for (int i = 0; i < n; i++) {
+                    if (flt && !((f.bits[(i + 1) >> 6] >> ((i + 1) & 63)) & 1)) continue;
+                    bool taken = false;
+                    for (int t = 0; t < j; t++) taken |= want[t] == i;
+                    if (!taken && (best < 0 || scores[i] > scores[best])) best = i;
+                }
+                want[j] = best;
+            }
+            CHECKF(got == k, "%d hits", got);
+            for (int j = 0; j < k; j++)
+                CHECKF(hits[j].row == want[j] && fabsf(hits[j].score - scores[want[j]]) < 1e-5,
+                       "query %d pass %d rank %d: row %lld, exact %d", qi, pass, j, (long long)hits[j].row, want[j]);
+        }
+    }
+    free(scores);
+    free(v);
+    vindex_filter_free(&f);
+    psk_pool_free(pool);
+    vindex_free(&ix);
+}
+
+TEST(index_keeps_one_hit_per_media) {
+    int dim = 16;
+    psk_vindex ix;
+    vindex_init(&ix, dim);
+    float v[16];
+    for (int m = 1; m <= 5; m++)
+        for (int fr = 0; fr < 4; fr++) {
+            for (int d = 0; d < dim; d++) v[d] = (d == m) + 0.1f * fr;
+            psk_normalize(v, dim);
+            CHECK(vindex_add(&ix, m, fr * 1000, v, true) == PSK_OK);
+        }
+    float q[16] = {0};
+    q[2] = 1;
+    vindex_hit hits[5];
+    int n = vindex_search(&ix, NULL, q, NULL, 5, -1, NULL, NULL, hits);
+    CHECK(n == 5);
+    CHECK(ix.media[hits[0].row] == 2 && ix.frame[hits[0].row] == 0);
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) CHECK(ix.media[hits[i].row] != ix.media[hits[j].row]);
+    n = vindex_search(&ix, NULL, q, NULL, 5, 0.9f, NULL, NULL, hits);
+    CHECK(n == 1);
+    vindex_free(&ix);
+}
+
+TEST(scan_kernels_match_reference) {
+    const psk_kernel_table *ref = psk_kernels_ref(), *v = psk_kernels_avx2();
+    if (!v) return;
+    int n = 37, dim = 520;
+    int8_t *q = malloc((size_t)n * dim + 64);
+    float *f = malloc(sizeof(float) * n * dim), scale[37], qv[520], o1[37], o2[37];
+    for (int i = 0; i < n * dim; i++) {
+        q[i] = (int8_t)(i * 7 % 255 - 127);
+        f[i] = gauss();
+    }
+    for (int i = 0; i < n; i++) scale[i] = 0.01f * (i + 1);
+    for (int d = 0; d < dim; d++) qv[d] = gauss();
+    int16_t q16[520];
+    float qs = psk_quantize_query(qv, 512, q16);
+    ref->scan_i8(q, scale, n, 512, q16, qs, o1);
+    v->scan_i8(q, scale, n, 512, q16, qs, o2);
+    for (int i = 0; i < n; i++) CHECKF(o1[i] == o2[i], "i8 row %d: %g vs %g", i, o1[i], o2[i]);
+    /* and close to the float product */
+    for (int i = 0; i < n; i++) {
+        double s = 0;
+        for (int d = 0; d < 512; d++) s += (double)q[i * 512 + d] * qv[d];
+        s *= scale[i];
+        CHECKF(fabs(o1[i] - s) < 2e-3 * (1 + fabs(s)) * 10, "row %d: %g vs exact %g", i, o1[i], s);
+    }
+    ref->scan_f32(f, n, dim, qv, o1);
+    v->scan_f32(f, n, dim, qv, o2);
+    for (int i = 0; i < n; i++) CHECKF(fabsf(o1[i] - o2[i]) < 1e-4f * (1 + fabsf(o1[i])), "f32 row %d", i);
+    free(q);
+    free(f);
+}
+
+TEST(store_refuses_what_it_cannot_read) {
+    char path[600];
+    psk_library *lib = NULL;
+    psk_error err = {0};
+    snprintf(path, sizeof path, "%s/missing.db", test_tmpdir());
+    CHECK(psk_library_open(path, PSK_OPEN_READ, &lib, &err) == PSK_ERR_NOT_FOUND);
+    CHECKF(strstr(err.message, "run 'photoseek index"), "%s", err.message);
+    snprintf(path, sizeof path, "%s/text.db", test_tmpdir());
+    FILE *fp = fopen(path, "w");
+    fputs("this is not a database, just text that is long enough to look like a file header....", fp);
+    fclose(fp);
+    CHECK(psk_library_open(path, PSK_OPEN_WRITE, &lib, &err) == PSK_ERR_FORMAT);
+    CHECKF(strstr(err.message, "not a photoseek library"), "%s", err.message);
+    /* a file from a future photoseek */
+    snprintf(path, sizeof path, "%s/future.db", test_tmpdir());
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'PRAGMA user_version = 99'", path);
+    if (system(cmd) == 0) {
+        CHECK(psk_library_open(path, PSK_OPEN_WRITE, &lib, &err) == PSK_ERR_UNSUPPORTED);
+        CHECKF(strstr(err.message, "newer photoseek"), "%s", err.message);
+    }
+    /* a fresh one opens and reports an empty status */
+    snprintf(path, sizeof path, "%s/sub/dir/new.db", test_tmpdir());
+    CHECK_OK(psk_library_open(path, PSK_OPEN_WRITE, &lib, err_));
+    psk_library_status st;
+    CHECK_OK(psk_library_get_status(lib, &st, err_));
+    CHECK(st.photos == 0 && st.schema_version == 1 && st.model_id[0] == 0);
+    psk_result *res;
+    int n;
+    psk_search_params sp = psk_search_default_params();
+    sp.query = "cat";
+    CHECK(psk_library_search(lib, &sp, &res, &n, &err) == PSK_ERR_NOT_FOUND);
+    CHECKF(strstr(err.message, "empty"), "%s", err.message);
+    psk_library_close(lib);
+}
