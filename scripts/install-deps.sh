@@ -8,7 +8,8 @@ pkgs=(
   libcjson-dev libutf8proc-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
   libopenblas-dev               # only the benchmark links it, as the sgemm ceiling
   clang libclang-rt-14-dev      # libFuzzer targets and sanitizer runtimes
-  python3                       # the tests' local HTTP server for `model fetch`
+  python3                       # the tests' local HTTP server for `model fetch`, and their checks
+  sqlite3 imagemagick           # the end-to-end tests inspect libraries and generate photos
 )
 missing=()
 for p in "${pkgs[@]}"; do
