@@ -3,7 +3,7 @@
 
 CC       ?= cc
 BUILD    ?= build
-PKGS     := libpng libwebp libwebpdemux libheif libexif libtiff-4 libcjson libutf8proc libcurl sqlite3 libcrypto
+PKGS     := libpng libwebp libwebpdemux libheif libexif libtiff-4 libcjson libutf8proc libcurl sqlite3 libcrypto libmicrohttpd
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 ifeq ($(WERROR),1)
 WARN     += -Werror
@@ -18,10 +18,11 @@ endif
 
 LIB_SRC  := $(sort $(wildcard src/common/*.c src/kernels/*.c src/model/*.c src/image/*.c src/store/*.c src/library/*.c \
               src/index/*.c src/ingest/*.c src/search/*.c))
-CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c src/server/*.c))
+WEB      := $(sort $(wildcard web/*))
 TEST_SRC := $(sort $(wildcard tests/unit/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_assets.o
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 FUZZ_NAMES := safetensors image
 
@@ -33,6 +34,14 @@ $(BUILD)/src/kernels/gemm.o: CFLAGS += -O3
 
 $(BUILD)/%.o: %.c $(wildcard include/*.h src/*/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# The web page is compiled into the binary.
+$(BUILD)/gen/web_assets.c: $(WEB) scripts/embed_assets.sh
+	@mkdir -p $(dir $@)
+	bash scripts/embed_assets.sh $@ $(WEB)
+
+$(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c src/server/assets.h
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libphotoseek.a: $(LIB_OBJ)
@@ -65,11 +74,17 @@ bench: $(BUILD)/bench_clip $(BUILD)/bench_search
 	$(BUILD)/bench_clip
 	$(BUILD)/bench_search
 
+bench-server: all $(BUILD)/make_library
+	bash bench/load_server.sh
+
+$(BUILD)/make_library: bench/make_library.c $(BUILD)/libphotoseek.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libphotoseek.a
 	$(CC) $(CFLAGS) -O3 -o $@ $^ $(LDLIBS) -lopenblas
 
 clean:
 	rm -rf build build-san tests/out
 
-.PHONY: all test unit bench clean fuzz-libfuzzer
+.PHONY: all test unit bench bench-server clean fuzz-libfuzzer
 .SECONDARY:

@@ -159,6 +159,11 @@ void psk_image_free(psk_image *img);
 /* Reads only the metadata (size, orientation, EXIF) without decoding pixels where the format allows. */
 psk_status psk_image_probe(const char *path, psk_image_info *info, psk_error *err);
 
+/* A JPEG thumbnail of an image file, EXIF-oriented, whose longer side is at most max_side pixels (never
+ * enlarged). *jpeg is allocated (free with psk_free_buffer). */
+psk_status psk_image_thumbnail(const char *path, int max_side, unsigned char **jpeg, size_t *size, psk_error *err);
+void psk_free_buffer(void *p);
+
 /* CLIP preprocessing exactly as CLIPImageProcessor with Pillow: resize the shortest side to S with Pillow's
  * antialiased bicubic (long side truncated), centre crop S x S, scale to [0,1], normalise with the model's mean and
  * std. `out` receives 3 x S x S floats. */
@@ -299,6 +304,26 @@ psk_status psk_library_similar(psk_library *lib, const char *image_path, const p
                                psk_result **results, int *n, psk_error *err);
 void psk_results_free(psk_result *results);
 
+/* One media item by id (PSK_ERR_NOT_FOUND if the library holds no such indexed item). */
+psk_status psk_library_get_media(psk_library *lib, int64_t id, psk_result *out, psk_error *err);
+/* Items like an indexed item, by its stored vector (the item itself comes first). */
+psk_status psk_library_similar_id(psk_library *lib, int64_t id, const psk_search_params *params,
+                                  psk_result **results, int *n, psk_error *err);
+
+/* The values present in the library, for filter menus. */
+typedef struct psk_facet {
+    char value[256];
+    int64_t count;
+} psk_facet;
+
+typedef struct psk_facets {
+    psk_facet *years, *months, *cameras, *folders, *types; /* most frequent first (years, months: in order) */
+    int n_years, n_months, n_cameras, n_folders, n_types;
+} psk_facets;
+
+psk_status psk_library_facets(psk_library *lib, psk_facets **out, psk_error *err);
+void psk_facets_free(psk_facets *f);
+
 /* ---- status ---- */
 typedef struct psk_library_status {
     int64_t photos, videos, failed, embeddings;
@@ -308,6 +333,7 @@ typedef struct psk_library_status {
     int64_t last_run_at;     /* UTC seconds, 0 if never */
     char last_run[256];      /* the last run's summary */
     int schema_version;
+    char last_roots[4096];   /* the folders of the last index run, one per line */
 } psk_library_status;
 
 psk_status psk_library_get_status(psk_library *lib, psk_library_status *st, psk_error *err);

@@ -5,12 +5,16 @@ set -euo pipefail
 pkgs=(
   build-essential pkg-config
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev libtiff-dev
-  libcjson-dev libutf8proc-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
+  libcjson-dev libutf8proc-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libmicrohttpd-dev
   libopenblas-dev               # only the benchmark links it, as the sgemm ceiling
   clang libclang-rt-14-dev      # libFuzzer targets and sanitizer runtimes
   python3                       # the tests' local HTTP server for `model fetch`, and their checks
   sqlite3 imagemagick           # the end-to-end tests inspect libraries and generate photos
+  curl chromium wrk             # the server's API, browser and load tests (with Node.js, below)
 )
+# Node.js runs the browser test (playwright-core). A machine may already have its own Node.js with npm (as
+# NodeSource's package); Debian's nodejs and npm are installed only when there is none.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -387,7 +387,15 @@ psk_status psk_library_index(psk_library *lib, const psk_index_params *params, p
                  (long long)stats->removed, (long long)stats->failed, stats->seconds,
                  stats->cancelled ? " (interrupted)" : "");
         snprintf(when, sizeof when, "%lld", (long long)time(NULL));
-        if (!(rc = store_meta_set(lib->store, "last_run", summary, err))) rc = store_meta_set(lib->store, "last_run_at", when, err);
+        psk_buf roots = {0};
+        for (int i = 0; i < p.n_roots; i++) {
+            psk_buf_append(&roots, roots_abs[i], strlen(roots_abs[i]));
+            psk_buf_append(&roots, "\n", 1);
+        }
+        if (!(rc = store_meta_set(lib->store, "last_run", summary, err)) &&
+            !(rc = store_meta_set(lib->store, "last_run_at", when, err)) && roots.data)
+            rc = store_meta_set(lib->store, "roots", roots.data, err);
+        psk_buf_free(&roots);
     }
 
     for (size_t i = 0; i < pl.n_items; i++) psk_free(pl.items[i].pixels);

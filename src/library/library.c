@@ -45,6 +45,10 @@ void psk_library_close(psk_library *lib) {
     psk_model_free(lib->text_model);
     vindex_free(&lib->vindex);
     psk_pool_free(lib->pool);
+    for (int i = 0; i < 64; i++) {
+        psk_free(lib->qcache[i].key);
+        psk_free(lib->qcache[i].vec);
+    }
     store_close(lib->store);
     psk_free(lib);
 }
@@ -127,6 +131,7 @@ psk_status psk_library_get_status(psk_library *lib, psk_library_status *st, psk_
     char v[64];
     if (store_meta_get(s, "last_run_at", v, sizeof v) == PSK_OK) st->last_run_at = atoll(v);
     store_meta_get(s, "last_run", st->last_run, sizeof st->last_run);
+    store_meta_get(s, "roots", st->last_roots, sizeof st->last_roots);
     (void)err;
     return PSK_OK;
 }

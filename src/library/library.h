@@ -23,6 +23,13 @@ struct psk_library {
     int64_t vindex_version;
     bool vindex_loaded;
     psk_pool *pool;
+    /* recent query phrases and their vectors (a server sees the same queries again and again) */
+    struct {
+        char *key; /* model folder + '\n' + phrase */
+        float *vec;
+        uint64_t used;
+    } qcache[64];
+    uint64_t qclock;
 };
 
 /* Loads (or reuses) the image model of `dir`. */

@@ -89,7 +89,7 @@ static bool exact_vector(void *user, int64_t media, int32_t frame, float *out) {
     return true;
 }
 
-static int fill_result(psk_library *lib, sqlite3_stmt *st, int64_t id, psk_result *r) {
+int search_fill_result(sqlite3_stmt *st, int64_t id, psk_result *r) {
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, id);
     if (sqlite3_step(st) != SQLITE_ROW) return PSK_ERR_NOT_FOUND;
@@ -109,7 +109,6 @@ static int fill_result(psk_library *lib, sqlite3_stmt *st, int64_t id, psk_resul
     /* "Canon Canon EOS 5D" reads better as "Canon EOS 5D" */
     if (*make && strncasecmp(model, make, strlen(make)) == 0) make = "";
     snprintf(r->camera, sizeof r->camera, "%s%s%s", make, *make && *model ? " " : "", model);
-    (void)lib;
     return PSK_OK;
 }
 
@@ -176,7 +175,7 @@ static int run_query(psk_library *lib, const lib_model *m, const float *qv, cons
         for (int i = 0; !rc && i < n; i++) {
             int64_t id = lib->vindex.media[hits[i].row];
             /* A row deleted since the vectors were loaded is skipped. */
-            if (fill_result(lib, st, id, &res[kept]) != PSK_OK) continue;
+            if (search_fill_result(st, id, &res[kept]) != PSK_OK) continue;
             res[kept].score = hits[i].score;
             res[kept].frame_ms = lib->vindex.frame[hits[i].row];
             kept++;
@@ -203,6 +202,42 @@ static void default_text_model(const lib_model *m, char *buf, size_t cap) {
     snprintf(mclip, sizeof mclip, "%s/mclip", models);
     if (psk_dir_exists(mclip)) snprintf(buf, cap, "%s", mclip);
     else snprintf(buf, cap, "%s", m->dir);
+}
+
+/* The unit vector of a phrase, from the cache or the text encoder. */
+static int phrase_vector(psk_library *lib, const char *dir, const char *text, int dim, float *out, psk_error *err) {
+    size_t kl = strlen(dir) + 1 + strlen(text);
+    char *key = psk_malloc(kl + 1);
+    if (!key) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    snprintf(key, kl + 1, "%s\n%s", dir, text);
+    int slot = 0;
+    for (int i = 0; i < 64; i++) {
+        if (lib->qcache[i].key && strcmp(lib->qcache[i].key, key) == 0) {
+            memcpy(out, lib->qcache[i].vec, sizeof(float) * (size_t)dim);
+            lib->qcache[i].used = ++lib->qclock;
+            psk_free(key);
+            return PSK_OK;
+        }
+        if (lib->qcache[i].used < lib->qcache[slot].used) slot = i;
+    }
+    int rc = psk_encode_texts(lib->text_ctx, &text, 1, out, err);
+    if (rc) {
+        psk_free(key);
+        return rc;
+    }
+    psk_normalize(out, dim);
+    float *v = psk_malloc(sizeof(float) * (size_t)dim);
+    if (!v) {
+        psk_free(key);
+        return PSK_OK; /* not cached, still answered */
+    }
+    memcpy(v, out, sizeof(float) * (size_t)dim);
+    psk_free(lib->qcache[slot].key);
+    psk_free(lib->qcache[slot].vec);
+    lib->qcache[slot].key = key;
+    lib->qcache[slot].vec = v;
+    lib->qcache[slot].used = ++lib->qclock;
+    return PSK_OK;
 }
 
 static int check_same_model(const psk_model *model, const char *dir, const lib_model *m, psk_error *err) {
@@ -263,11 +298,8 @@ psk_status psk_library_search(psk_library *lib, const psk_search_params *params,
             rc = image_vector(lib, &m, p.image_model_dir, p.n_threads, t->text, tv, err);
         } else {
             if (!(rc = library_text_model(lib, text_dir, 1, err)) &&
-                !(rc = check_same_model(lib->text_model, text_dir, &m, err))) {
-                const char *s = t->text;
-                rc = psk_encode_texts(lib->text_ctx, &s, 1, tv, err);
-                if (!rc) psk_normalize(tv, m.dim);
-            }
+                !(rc = check_same_model(lib->text_model, text_dir, &m, err)))
+                rc = phrase_vector(lib, text_dir, t->text, m.dim, tv, err);
         }
         for (int d = 0; !rc && d < m.dim; d++) qv[d] += t->weight * tv[d];
     }
@@ -278,6 +310,32 @@ psk_status psk_library_search(psk_library *lib, const psk_search_params *params,
     }
     psk_free(qv);
     psk_free(tv);
+    return rc;
+}
+
+psk_status psk_library_similar_id(psk_library *lib, int64_t id, const psk_search_params *params,
+                                  psk_result **results, int *n, psk_error *err) {
+    *results = NULL;
+    *n = 0;
+    psk_search_params p = params ? *params : psk_search_default_params();
+    lib_model m;
+    int rc = current_model(lib, &m, err);
+    if (rc) return rc;
+    sqlite3_stmt *st;
+    if ((rc = store_prepare(lib->store,
+                            "SELECT vec FROM embeddings WHERE media_id = ? AND model_id = ? ORDER BY frame_ms LIMIT 1", &st,
+                            err)))
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, m.id);
+    float *qv = psk_malloc(sizeof(float) * (size_t)m.dim);
+    if (!qv) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    else if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 0) != (int)sizeof(float) * m.dim)
+        rc = psk_fail(err, PSK_ERR_NOT_FOUND, "no item %lld in the library", (long long)id);
+    else memcpy(qv, sqlite3_column_blob(st, 0), sizeof(float) * (size_t)m.dim);
+    sqlite3_finalize(st);
+    if (!rc) rc = run_query(lib, &m, qv, &p, results, n, err);
+    psk_free(qv);
     return rc;
 }
 

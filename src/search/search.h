@@ -35,4 +35,8 @@ typedef struct sql_binds {
 int filter_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, bool *any, psk_error *err);
 void sql_binds_free(sql_binds *b);
 
+/* Fills r from a row of "SELECT path, taken_at, offset_min, taken_local, type, width, height, make, model FROM
+ * media WHERE id = ?" (st is reset and bound to id here). */
+int search_fill_result(sqlite3_stmt *st, int64_t id, psk_result *r);
+
 #endif

@@ -1,0 +1,86 @@
+/* Writes a library of N synthetic items for the server's load test: media rows with spread dates and cameras,
+ * and clustered unit vectors (the distribution of bench_search.c) recorded under the model of CLIP_DIR, so that
+ * that model's text encoder can query it.
+ * usage: make_library DB N CLIP_DIR */
+#include "photoseek.h"
+
+#include "../src/store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static float gauss(void) {
+    float s = 0;
+    for (int i = 0; i < 4; i++) {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        s += (float)(rng >> 40) / 16777216.0f - 0.5f;
+    }
+    return s * 1.7320508f;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: make_library DB N CLIP_DIR\n");
+        return 2;
+    }
+    long n = atol(argv[2]);
+    psk_error err = {0};
+    psk_model_params mp = psk_model_default_params();
+    mp.load_vision = 0;
+    psk_model *m;
+    if (psk_model_load(argv[3], &mp, &m, &err)) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    int dim = psk_model_n_embd(m);
+    remove(argv[1]);
+    psk_store *s;
+    int64_t model_id;
+    if (store_open(argv[1], true, &s, &err) ||
+        store_model_ensure(s, psk_model_id(m), dim, argv[3], &model_id, &err) || store_exec(s, "BEGIN", &err)) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    float *centres = malloc(sizeof(float) * 1000 * dim), *v = malloc(sizeof(float) * dim);
+    for (int i = 0; i < 1000 * dim; i++) centres[i] = gauss();
+    static const char *makes[] = {"Canon", "Nikon", "Apple", "Google", "Sony"};
+    for (long i = 0; i < n; i++) {
+        store_media md = {0};
+        snprintf(md.path, sizeof md.path, "/synthetic/%04ld/%ld.jpg", 2000 + i % 25, i);
+        md.size = 1000 + i;
+        md.mtime_ns = i;
+        snprintf(md.hash, sizeof md.hash, "%064ld", i);
+        md.type = 1;
+        md.width = 4000;
+        md.height = 3000;
+        md.year = 2000 + (int)(i % 25);
+        md.month = 1 + (int)(i % 12);
+        md.day = 1 + (int)(i % 28);
+        md.taken_at = (int64_t)(md.year - 1970) * 31557600;
+        snprintf(md.taken_src, sizeof md.taken_src, "exif");
+        snprintf(md.taken_local, sizeof md.taken_local, "%04d-%02d-%02d 12:00:00", md.year, md.month, md.day);
+        snprintf(md.make, sizeof md.make, "%s", makes[i % 5]);
+        snprintf(md.model, sizeof md.model, "Model %ld", i % 7);
+        const float *c = centres + (rng % 1000) * dim;
+        for (int d = 0; d < dim; d++) v[d] = c[d] + 0.5f * gauss();
+        psk_normalize(v, dim);
+        if (store_media_put(s, &md, &err) || store_put_embedding(s, md.id, model_id, -1, v, dim, &err)) {
+            fprintf(stderr, "%s\n", err.message);
+            return 1;
+        }
+    }
+    if (store_exec(s, "COMMIT", &err)) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    store_close(s);
+    psk_model_free(m);
+    free(centres);
+    free(v);
+    fprintf(stderr, "make_library: %ld items in %s\n", n, argv[1]);
+    return 0;
+}

@@ -1,0 +1,294 @@
+/* The JSON endpoints. */
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Parses "2019,2020" into out; false on anything else. */
+static bool int_list(const char *s, int *out, int *n, int cap, int lo, int hi) {
+    *n = 0;
+    if (!*s) return false;
+    while (*s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < lo || v > hi || *n >= cap) return false;
+        out[(*n)++] = (int)v;
+        if (*end == ',') end++;
+        else if (*end) return false;
+        s = end;
+    }
+    return true;
+}
+
+static bool parse_date(const char *s, bool end, int *out) {
+    int y = 0, m = 0, d = 0;
+    int n = sscanf(s, "%4d-%2d-%2d", &y, &m, &d);
+    if (n < 1 || y < 1 || y > 9999 || (n >= 2 && (m < 1 || m > 12)) || (n == 3 && (d < 1 || d > 31))) return false;
+    if (strlen(s) != (size_t)(n == 1 ? 4 : n == 2 ? 7 : 10)) return false;
+    if (n == 1) m = end ? 12 : 1;
+    if (n < 3) d = end ? 31 : 1;
+    *out = y * 10000 + m * 100 + d;
+    return true;
+}
+
+static const char *arg(struct MHD_Connection *c, const char *name) {
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+    return v && *v ? v : NULL;
+}
+
+static void taken_iso(const psk_result *r, char *buf, size_t cap) {
+    if (!r->taken_local[0]) {
+        buf[0] = 0;
+        return;
+    }
+    snprintf(buf, cap, "%.10sT%s", r->taken_local, r->taken_local + 11);
+    if (r->has_offset) {
+        int o = r->offset_minutes, a = o < 0 ? -o : o;
+        snprintf(buf + strlen(buf), cap - strlen(buf), "%c%02d:%02d", o < 0 ? '-' : '+', a / 60, a % 60);
+    }
+}
+
+static void result_json(jbuf *b, const psk_result *r) {
+    char when[40];
+    taken_iso(r, when, sizeof when);
+    jb_printf(b, "{\"id\": %lld, \"path\": ", (long long)r->id);
+    jb_str(b, r->path);
+    jb_printf(b, ", \"score\": %.6f, \"taken_at\": ", r->score);
+    if (when[0]) jb_str(b, when);
+    else jb_raw(b, "null");
+    jb_printf(b, ", \"type\": \"%s\", \"width\": %d, \"height\": %d, \"camera\": ",
+              r->type == PSK_TYPE_VIDEO ? "video" : "photo", r->width, r->height);
+    if (r->camera[0]) jb_str(b, r->camera);
+    else jb_raw(b, "null");
+    if (r->type == PSK_TYPE_VIDEO) jb_printf(b, ", \"frame_ms\": %lld", (long long)r->frame_ms);
+    jb_printf(b, ", \"thumb\": \"/api/media/%lld/thumb\", \"file\": \"/api/media/%lld/file\"}", (long long)r->id,
+              (long long)r->id);
+}
+
+enum MHD_Result api_search(server *s, struct MHD_Connection *c, bool similar) {
+    psk_search_params p = psk_search_default_params();
+    const char *v;
+    /* Every parameter is checked before the library sees it: bad input is a 400 with the reason. */
+    const char *strings[] = {"q", "camera", "folder"};
+    for (int i = 0; i < 3; i++)
+        if ((v = arg(c, strings[i])) && (!utf8_ok(v) || strlen(v) > MAX_QUERY_BYTES))
+            return reply_error(c, 400, "%s is not valid UTF-8 or is longer than %d bytes", strings[i], MAX_QUERY_BYTES);
+    int64_t id = 0;
+    if (similar) {
+        char *end;
+        if (!(v = arg(c, "id")) || (id = strtoll(v, &end, 10)) <= 0 || *end)
+            return reply_error(c, 400, "id must be a positive number");
+    } else if (!(p.query = arg(c, "q"))) {
+        return reply_error(c, 400, "q (the query) is required");
+    }
+    if ((v = arg(c, "k"))) {
+        char *end;
+        long k = strtol(v, &end, 10);
+        if (*end || k < 1 || k > MAX_K) return reply_error(c, 400, "k must be a number from 1 to %d", MAX_K);
+        p.k = (int)k;
+    }
+    psk_filter *f = &p.filter;
+    if ((v = arg(c, "year")) && !int_list(v, f->years, &f->n_years, 32, 1, 9999))
+        return reply_error(c, 400, "year must be years separated by commas");
+    if ((v = arg(c, "month")) && !int_list(v, f->months, &f->n_months, 12, 1, 12))
+        return reply_error(c, 400, "month must be numbers from 1 to 12 separated by commas");
+    if ((v = arg(c, "day")) && !int_list(v, f->days, &f->n_days, 31, 1, 31))
+        return reply_error(c, 400, "day must be numbers from 1 to 31 separated by commas");
+    if ((v = arg(c, "from")) && !parse_date(v, false, &f->from_date))
+        return reply_error(c, 400, "from must be YYYY, YYYY-MM or YYYY-MM-DD");
+    if ((v = arg(c, "to")) && !parse_date(v, true, &f->to_date))
+        return reply_error(c, 400, "to must be YYYY, YYYY-MM or YYYY-MM-DD");
+    if ((v = arg(c, "type"))) {
+        if (strcmp(v, "photo") == 0) f->type = PSK_TYPE_PHOTO;
+        else if (strcmp(v, "video") == 0) f->type = PSK_TYPE_VIDEO;
+        else return reply_error(c, 400, "type must be photo or video");
+    }
+    f->camera = arg(c, "camera");
+    f->folder = arg(c, "folder");
+    if ((v = arg(c, "sort"))) {
+        if (strcmp(v, "score") == 0) p.sort = PSK_SORT_SCORE;
+        else if (strcmp(v, "date") == 0) p.sort = PSK_SORT_DATE;
+        else return reply_error(c, 400, "sort must be score or date");
+    }
+    if ((v = arg(c, "min_score"))) {
+        char *end;
+        double m = strtod(v, &end);
+        if (*end || !(m >= -1 && m <= 1)) return reply_error(c, 400, "min_score must be a number from -1 to 1");
+        p.min_score = (float)m;
+    }
+    p.text_model_dir = s->p->text_model;
+    p.image_model_dir = s->p->image_model;
+    p.n_threads = 2;
+    psk_result *res = NULL;
+    int n = 0;
+    psk_error err = {0};
+    double t0 = now_ms();
+    pthread_mutex_lock(&s->lib_mu);
+    int rc = similar ? psk_library_similar_id(s->lib, id, &p, &res, &n, &err) : psk_library_search(s->lib, &p, &res, &n, &err);
+    pthread_mutex_unlock(&s->lib_mu);
+    if (rc) {
+        unsigned status = rc == PSK_ERR_INVALID_ARG ? 400 : rc == PSK_ERR_NOT_FOUND ? 404 : 500;
+        return reply_error(c, status, "%s", err.message);
+    }
+    jbuf b = {0};
+    jb_raw(&b, "{\"results\": [");
+    for (int i = 0; i < n; i++) {
+        if (i) jb_raw(&b, ", ");
+        result_json(&b, &res[i]);
+    }
+    jb_printf(&b, "], \"count\": %d, \"took_ms\": %.1f}", n, now_ms() - t0);
+    psk_results_free(res);
+    enum MHD_Result r = b.oom ? reply_error(c, 500, "out of memory") : reply_json(c, 200, b.s);
+    jb_free(&b);
+    return r;
+}
+
+enum MHD_Result api_media(server *s, struct MHD_Connection *c, int64_t id) {
+    psk_result r;
+    psk_error err = {0};
+    pthread_mutex_lock(&s->lib_mu);
+    int rc = psk_library_get_media(s->lib, id, &r, &err);
+    pthread_mutex_unlock(&s->lib_mu);
+    if (rc) return reply_error(c, rc == PSK_ERR_NOT_FOUND ? 404 : 500, "%s", err.message);
+    jbuf b = {0};
+    result_json(&b, &r);
+    enum MHD_Result ret = b.oom ? reply_error(c, 500, "out of memory") : reply_json(c, 200, b.s);
+    jb_free(&b);
+    return ret;
+}
+
+static void facet_list(jbuf *b, const char *name, const psk_facet *f, int n) {
+    jb_printf(b, "\"%s\": [", name);
+    for (int i = 0; i < n; i++) {
+        jb_raw(b, i ? ", {\"value\": " : "{\"value\": ");
+        jb_str(b, f[i].value);
+        jb_printf(b, ", \"count\": %lld}", (long long)f[i].count);
+    }
+    jb_raw(b, "]");
+}
+
+enum MHD_Result api_facets(server *s, struct MHD_Connection *c) {
+    psk_facets *f;
+    psk_error err = {0};
+    pthread_mutex_lock(&s->lib_mu);
+    int rc = psk_library_facets(s->lib, &f, &err);
+    pthread_mutex_unlock(&s->lib_mu);
+    if (rc) return reply_error(c, 500, "%s", err.message);
+    jbuf b = {0};
+    jb_raw(&b, "{");
+    facet_list(&b, "years", f->years, f->n_years);
+    jb_raw(&b, ", ");
+    facet_list(&b, "months", f->months, f->n_months);
+    jb_raw(&b, ", ");
+    facet_list(&b, "types", f->types, f->n_types);
+    jb_raw(&b, ", ");
+    facet_list(&b, "cameras", f->cameras, f->n_cameras);
+    jb_raw(&b, ", ");
+    facet_list(&b, "folders", f->folders, f->n_folders);
+    jb_raw(&b, "}");
+    psk_facets_free(f);
+    enum MHD_Result ret = b.oom ? reply_error(c, 500, "out of memory") : reply_json(c, 200, b.s);
+    jb_free(&b);
+    return ret;
+}
+
+enum MHD_Result api_status(server *s, struct MHD_Connection *c) {
+    psk_library_status st;
+    psk_error err = {0};
+    pthread_mutex_lock(&s->lib_mu);
+    int rc = psk_library_get_status(s->lib, &st, &err);
+    pthread_mutex_unlock(&s->lib_mu);
+    if (rc) return reply_error(c, 500, "%s", err.message);
+    jbuf b = {0};
+    jb_printf(&b, "{\"photos\": %lld, \"videos\": %lld, \"failed\": %lld, \"db_bytes\": %lld, \"model\": ",
+              (long long)st.photos, (long long)st.videos, (long long)st.failed, (long long)st.db_bytes);
+    jb_str(&b, st.model_id);
+    jb_printf(&b, ", \"last_run_at\": %lld, \"last_run\": ", (long long)st.last_run_at);
+    jb_str(&b, st.last_run);
+    pthread_mutex_lock(&s->index_mu);
+    jb_printf(&b, ", \"indexing\": {\"running\": %s, \"done\": %lld, \"total\": %lld, \"unchanged\": %lld, \"result\": ",
+              s->indexing ? "true" : "false", (long long)s->index_progress.done, (long long)s->index_progress.total,
+              (long long)s->index_progress.unchanged);
+    jb_str(&b, s->index_result);
+    pthread_mutex_unlock(&s->index_mu);
+    jb_raw(&b, "}}");
+    enum MHD_Result ret = b.oom ? reply_error(c, 500, "out of memory") : reply_json(c, 200, b.s);
+    jb_free(&b);
+    return ret;
+}
+
+static void on_index_progress(void *user, const psk_index_progress *p) {
+    server *s = user;
+    pthread_mutex_lock(&s->index_mu);
+    s->index_progress = *p;
+    s->index_progress.current = NULL;
+    pthread_mutex_unlock(&s->index_mu);
+}
+
+static void *index_main(void *arg) {
+    server *s = arg;
+    psk_library *w = NULL;
+    psk_error err = {0};
+    char result[512] = "";
+    psk_library_status st;
+    int rc = psk_library_open(s->p->db, PSK_OPEN_WRITE, &w, &err);
+    if (!rc) rc = psk_library_get_status(w, &st, &err);
+    const char *roots_buf[64];
+    const char *const *roots = s->p->roots;
+    int n_roots = s->p->n_roots;
+    char last_roots[sizeof st.last_roots];
+    if (!rc && n_roots == 0) {
+        /* the folders of the last index run, one per line */
+        snprintf(last_roots, sizeof last_roots, "%s", st.last_roots);
+        for (char *tok = strtok(last_roots, "\n"); tok && n_roots < 64; tok = strtok(NULL, "\n")) roots_buf[n_roots++] = tok;
+        roots = roots_buf;
+        if (n_roots == 0) rc = server_fail(&err, PSK_ERR_INVALID_ARG, "no folders to index: start serve with --root");
+    }
+    if (!rc) {
+        psk_index_params p = psk_index_default_params();
+        p.roots = roots;
+        p.n_roots = n_roots;
+        p.image_model_dir = s->p->image_model ? s->p->image_model : st.model_dir;
+        p.progress = on_index_progress;
+        p.progress_user = s;
+        p.cancel = &s->index_cancel;
+        psk_index_stats stats;
+        rc = psk_library_index(w, &p, &stats, &err);
+        if (!rc)
+            snprintf(result, sizeof result, "%lld indexed, %lld unchanged, %lld moved, %lld removed, %lld failed",
+                     (long long)stats.indexed, (long long)stats.unchanged, (long long)stats.moved,
+                     (long long)stats.removed, (long long)stats.failed);
+    }
+    if (rc) snprintf(result, sizeof result, "error: %.500s", err.message);
+    psk_library_close(w);
+    pthread_mutex_lock(&s->index_mu);
+    snprintf(s->index_result, sizeof s->index_result, "%s", result);
+    s->indexing = false;
+    pthread_mutex_unlock(&s->index_mu);
+    return NULL;
+}
+
+enum MHD_Result api_index(server *s, struct MHD_Connection *c) {
+    pthread_mutex_lock(&s->index_mu);
+    if (s->indexing) {
+        pthread_mutex_unlock(&s->index_mu);
+        return reply_error(c, 409, "an index run is already going (see /api/status)");
+    }
+    if (s->index_thread_started) pthread_join(s->index_thread, NULL);
+    s->indexing = true;
+    s->index_result[0] = 0;
+    memset(&s->index_progress, 0, sizeof s->index_progress);
+    s->index_thread_started = pthread_create(&s->index_thread, NULL, index_main, s) == 0;
+    if (!s->index_thread_started) s->indexing = false;
+    pthread_mutex_unlock(&s->index_mu);
+    if (!s->index_thread_started) return reply_error(c, 500, "cannot start the index run");
+    return reply_json(c, 202, "{\"started\": true}");
+}

@@ -1,0 +1,156 @@
+/* Thumbnails (cached in memory) and originals (with Range requests, so that videos seek). Only files that the
+ * library holds are ever served: the path comes from the store, never from the request. */
+#include "http.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define THUMB_SIDE 320
+
+static bool lookup_path(server *s, int64_t id, psk_result *r, char *msg, size_t cap) {
+    psk_error err = {0};
+    pthread_mutex_lock(&s->lib_mu);
+    int rc = psk_library_get_media(s->lib, id, r, &err);
+    pthread_mutex_unlock(&s->lib_mu);
+    if (rc) snprintf(msg, cap, "%s", err.message);
+    return rc == PSK_OK;
+}
+
+enum MHD_Result serve_thumb(server *s, struct MHD_Connection *c, int64_t id) {
+    pthread_mutex_lock(&s->thumb_mu);
+    for (int i = 0; i < THUMB_CACHE; i++) {
+        if (s->thumbs[i].jpeg && s->thumbs[i].id == id) {
+            s->thumbs[i].used = ++s->thumb_clock;
+            struct MHD_Response *r = MHD_create_response_from_buffer(s->thumbs[i].size, s->thumbs[i].jpeg, MHD_RESPMEM_MUST_COPY);
+            pthread_mutex_unlock(&s->thumb_mu);
+            if (!r) return MHD_NO;
+            MHD_add_response_header(r, "Content-Type", "image/jpeg");
+            MHD_add_response_header(r, "Cache-Control", "private, max-age=3600");
+            enum MHD_Result ret = MHD_queue_response(c, 200, r);
+            MHD_destroy_response(r);
+            return ret;
+        }
+    }
+    pthread_mutex_unlock(&s->thumb_mu);
+    psk_result m;
+    char msg[600];
+    if (!lookup_path(s, id, &m, msg, sizeof msg)) return reply_error(c, 404, "%s", msg);
+    if (m.type == PSK_TYPE_VIDEO) return reply_error(c, 404, "no thumbnail for videos yet");
+    unsigned char *jpeg;
+    size_t size;
+    psk_error err = {0};
+    if (psk_image_thumbnail(m.path, THUMB_SIDE, &jpeg, &size, &err)) return reply_error(c, 500, "%s", err.message);
+    enum MHD_Result ret = MHD_NO;
+    struct MHD_Response *r = MHD_create_response_from_buffer(size, jpeg, MHD_RESPMEM_MUST_COPY);
+    if (r) {
+        MHD_add_response_header(r, "Content-Type", "image/jpeg");
+        MHD_add_response_header(r, "Cache-Control", "private, max-age=3600");
+        ret = MHD_queue_response(c, 200, r);
+        MHD_destroy_response(r);
+    }
+    /* keep it, evicting the least recently used */
+    pthread_mutex_lock(&s->thumb_mu);
+    int slot = 0;
+    for (int i = 0; i < THUMB_CACHE; i++) {
+        if (!s->thumbs[i].jpeg) {
+            slot = i;
+            break;
+        }
+        if (s->thumbs[i].used < s->thumbs[slot].used) slot = i;
+    }
+    psk_free_buffer(s->thumbs[slot].jpeg);
+    s->thumbs[slot] = (thumb_entry){id, jpeg, size, ++s->thumb_clock};
+    pthread_mutex_unlock(&s->thumb_mu);
+    return ret;
+}
+
+static const char *mime_of(const char *path) {
+    const char *dot = strrchr(path, '.');
+    static const char *map[][2] = {{".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".png", "image/png"},
+                                   {".webp", "image/webp"}, {".gif", "image/gif"},   {".heic", "image/heic"},
+                                   {".heif", "image/heif"}, {".tif", "image/tiff"},  {".tiff", "image/tiff"},
+                                   {".mp4", "video/mp4"},   {".m4v", "video/mp4"},   {".mov", "video/quicktime"},
+                                   {".webm", "video/webm"}, {".mkv", "video/x-matroska"}, {".avi", "video/x-msvideo"}};
+    for (size_t i = 0; dot && i < sizeof map / sizeof map[0]; i++)
+        if (strcasecmp(dot, map[i][0]) == 0) return map[i][1];
+    return "application/octet-stream";
+}
+
+/* "bytes=START-END", "bytes=START-", "bytes=-SUFFIX" (one range) */
+static int parse_range(const char *h, int64_t size, int64_t *start, int64_t *end) {
+    if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ',')) return -1;
+    const char *p = h + 6;
+    char *e;
+    if (*p == '-') {
+        long long n = strtoll(p + 1, &e, 10);
+        if (*e || n <= 0) return -1;
+        *start = n >= size ? 0 : size - n;
+        *end = size - 1;
+        return 0;
+    }
+    long long a = strtoll(p, &e, 10);
+    if (e == p || *e != '-' || a < 0) return -1;
+    long long b = size - 1;
+    if (e[1]) {
+        char *e2;
+        b = strtoll(e + 1, &e2, 10);
+        if (*e2 || b < a) return -1;
+        if (b >= size) b = size - 1;
+    }
+    if (a >= size) return 1; /* unsatisfiable */
+    *start = a;
+    *end = b;
+    return 0;
+}
+
+enum MHD_Result serve_file(server *s, struct MHD_Connection *c, int64_t id) {
+    psk_result m;
+    char msg[600];
+    if (!lookup_path(s, id, &m, msg, sizeof msg)) return reply_error(c, 404, "%s", msg);
+    int fd = open(m.path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) close(fd);
+        return reply_error(c, 404, "the file of item %lld is gone from disk (re-index)", (long long)id);
+    }
+    int64_t size = st.st_size, start = 0, end = size - 1;
+    const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
+    unsigned status = 200;
+    if (range) {
+        int pr = parse_range(range, size, &start, &end);
+        if (pr == 1) {
+            close(fd);
+            char cr[64];
+            snprintf(cr, sizeof cr, "bytes */%lld", (long long)size);
+            struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+            if (!r) return MHD_NO;
+            MHD_add_response_header(r, "Content-Range", cr);
+            enum MHD_Result ret = MHD_queue_response(c, 416, r);
+            MHD_destroy_response(r);
+            return ret;
+        }
+        if (pr == 0) status = 206;
+        else start = 0, end = size - 1; /* a malformed Range is ignored, as RFC 9110 allows */
+    }
+    struct MHD_Response *r = MHD_create_response_from_fd_at_offset64((uint64_t)(end - start + 1), fd, (uint64_t)start);
+    if (!r) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", mime_of(m.path));
+    MHD_add_response_header(r, "Accept-Ranges", "bytes");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (status == 206) {
+        char cr[96];
+        snprintf(cr, sizeof cr, "bytes %lld-%lld/%lld", (long long)start, (long long)end, (long long)size);
+        MHD_add_response_header(r, "Content-Range", cr);
+    }
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}

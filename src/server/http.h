@@ -1,0 +1,70 @@
+/* Internals of the server: the shared state and the response helpers. */
+#ifndef PSK_HTTP_H
+#define PSK_HTTP_H
+
+#include "server.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#define MAX_QUERY_BYTES 1024
+#define MAX_K 500
+
+typedef struct thumb_entry {
+    int64_t id;
+    unsigned char *jpeg;
+    size_t size;
+    uint64_t used;
+} thumb_entry;
+
+#define THUMB_CACHE 512
+
+typedef struct server {
+    const psk_server_params *p;
+    psk_library *lib; /* read handle: one request at a time uses it (lib_mu) */
+    pthread_mutex_t lib_mu;
+    /* thumbnails, least recently used out */
+    thumb_entry thumbs[THUMB_CACHE];
+    uint64_t thumb_clock;
+    pthread_mutex_t thumb_mu;
+    /* a background index run */
+    pthread_t index_thread;
+    pthread_mutex_t index_mu;
+    bool indexing, index_thread_started;
+    psk_index_progress index_progress;
+    char index_result[512];
+    volatile int index_cancel;
+    char image_model_dir[1024];
+} server;
+
+/* A response: status, content type, body (copied). */
+enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, const void *body, size_t len);
+enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, const char *json);
+enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* JSON text building */
+typedef struct jbuf {
+    char *s;
+    size_t len, cap;
+    bool oom;
+} jbuf;
+void jb_raw(jbuf *b, const char *s);
+void jb_printf(jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void jb_str(jbuf *b, const char *s);
+void jb_free(jbuf *b);
+
+bool utf8_ok(const char *s);
+int server_fail(psk_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Endpoints (api.c, files.c) */
+enum MHD_Result api_search(server *s, struct MHD_Connection *c, bool similar);
+enum MHD_Result api_media(server *s, struct MHD_Connection *c, int64_t id);
+enum MHD_Result api_facets(server *s, struct MHD_Connection *c);
+enum MHD_Result api_status(server *s, struct MHD_Connection *c);
+enum MHD_Result api_index(server *s, struct MHD_Connection *c);
+enum MHD_Result serve_thumb(server *s, struct MHD_Connection *c, int64_t id);
+enum MHD_Result serve_file(server *s, struct MHD_Connection *c, int64_t id);
+
+#endif

@@ -1,0 +1,168 @@
+// photoseek's page: search as you type, filter chips, a thumbnail grid and a viewer. Talks only to /api/*.
+'use strict';
+const $ = (id) => document.getElementById(id);
+const state = { q: '', filters: {}, similar: null, results: [], current: -1, seq: 0 };
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+async function api(path) {
+  const r = await fetch(path, { credentials: 'same-origin' });
+  let body = null;
+  try { body = await r.json(); } catch (e) { /* not JSON */ }
+  if (!r.ok) throw new Error((body && body.error) || `${r.status} ${r.statusText}`);
+  return body;
+}
+
+function params() {
+  const p = new URLSearchParams();
+  if (state.similar) p.set('id', state.similar); else p.set('q', state.q);
+  p.set('k', '60');
+  for (const [k, v] of Object.entries(state.filters)) if (v.length) p.set(k, v.join(','));
+  return p;
+}
+
+function setError(msg) {
+  $('error').hidden = !msg;
+  $('error').textContent = msg || '';
+}
+
+async function search() {
+  const seq = ++state.seq;
+  if (!state.q.trim() && !state.similar) {
+    state.results = [];
+    render();
+    $('empty').hidden = false;
+    $('summary').textContent = '';
+    return;
+  }
+  $('empty').hidden = true;
+  try {
+    const data = await api((state.similar ? '/api/similar?' : '/api/search?') + params());
+    if (seq !== state.seq) return; // a newer query is on its way
+    setError('');
+    state.results = data.results;
+    $('summary').textContent = `${data.count} result${data.count === 1 ? '' : 's'} in ${data.took_ms} ms` +
+      (state.similar ? ' — like the chosen photo' : '');
+    render();
+    if (!data.count) setError('Nothing matches. Try other words, or remove a filter.');
+  } catch (e) {
+    if (seq !== state.seq) return;
+    state.results = [];
+    render();
+    setError(`Search failed: ${e.message}`);
+  }
+}
+
+function dateOf(r) { return r.taken_at ? r.taken_at.slice(0, 10) : ''; }
+
+function render() {
+  const grid = $('grid');
+  grid.replaceChildren();
+  state.results.forEach((r, i) => {
+    const li = document.createElement('li');
+    li.className = 'result';
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.title = r.path;
+    const img = document.createElement('img');
+    img.loading = 'lazy';
+    img.alt = r.path.split('/').pop();
+    img.src = r.thumb;
+    const cap = document.createElement('div');
+    cap.className = 'caption';
+    cap.innerHTML = '<span class="score"></span><span class="date"></span>';
+    cap.querySelector('.score').textContent = r.score.toFixed(3);
+    cap.querySelector('.date').textContent = dateOf(r) + (r.type === 'video' ? ' ▶' : '');
+    b.append(img, cap);
+    b.addEventListener('click', () => openViewer(i));
+    li.append(b);
+    grid.append(li);
+  });
+}
+
+function openViewer(i) {
+  state.current = i;
+  const r = state.results[i];
+  const video = r.type === 'video';
+  $('viewer-img').hidden = video;
+  $('viewer-video').hidden = !video;
+  if (video) {
+    $('viewer-video').src = `${r.file}#t=${(r.frame_ms || 0) / 1000}`;
+  } else {
+    $('viewer-img').src = r.file;
+    $('viewer-img').alt = r.path;
+  }
+  $('viewer-path').textContent = r.path;
+  $('viewer-meta').textContent = [r.taken_at || 'date unknown', `${r.width}×${r.height}`, r.camera || '', `score ${r.score.toFixed(3)}`]
+    .filter(Boolean).join(' · ');
+  $('viewer-open').href = r.file;
+  $('viewer').hidden = false;
+  $('viewer-close').focus();
+}
+
+function closeViewer() {
+  $('viewer').hidden = true;
+  $('viewer-video').pause();
+  const buttons = $('grid').querySelectorAll('button');
+  if (buttons[state.current]) buttons[state.current].focus();
+}
+
+function chip(container, label, value) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'chip';
+  b.textContent = label;
+  b.setAttribute('aria-pressed', 'false');
+  b.dataset.value = value;
+  b.addEventListener('click', () => {
+    const param = container.dataset.param;
+    const list = state.filters[param] || (state.filters[param] = []);
+    const at = list.indexOf(value);
+    // camera, folder and type take one value; years and months several
+    if (['camera', 'folder', 'type'].includes(param)) list.length = 0;
+    if (at >= 0 && list.length) list.splice(list.indexOf(value), 1); else if (at < 0) list.push(value);
+    container.querySelectorAll('.chip').forEach((c) => c.setAttribute('aria-pressed', String((state.filters[param] || []).includes(c.dataset.value))));
+    search();
+  });
+  container.append(b);
+}
+
+async function loadFacets() {
+  try {
+    const f = await api('/api/facets');
+    f.years.forEach((y) => chip($('chips-years'), y.value, y.value));
+    f.months.forEach((m) => chip($('chips-months'), MONTHS[Number(m.value) - 1] || m.value, m.value));
+    if (f.types.length > 1) f.types.forEach((t) => chip($('chips-types'), t.value, t.value));
+    f.cameras.slice(0, 12).forEach((c) => chip($('chips-cameras'), c.value, c.value));
+    if (f.folders.length > 1) f.folders.slice(0, 12).forEach((d) => chip($('chips-folders'), d.value.split('/').slice(-2).join('/'), d.value));
+    const total = f.types.reduce((n, t) => n + t.count, 0);
+    if (!total) {
+      $('empty').innerHTML = '<p><strong>The library is empty.</strong></p><p>Index a folder first: <code>photoseek index ~/Pictures</code></p>';
+    }
+  } catch (e) {
+    setError(`Cannot reach the library: ${e.message}`);
+  }
+}
+
+let timer = null;
+$('q').addEventListener('input', () => {
+  state.q = $('q').value;
+  state.similar = null;
+  clearTimeout(timer);
+  timer = setTimeout(search, 250); // search as you type, once the typing pauses
+});
+$('search-form').addEventListener('submit', (e) => { e.preventDefault(); clearTimeout(timer); search(); });
+$('viewer-close').addEventListener('click', closeViewer);
+$('viewer').addEventListener('click', (e) => { if (e.target === $('viewer')) closeViewer(); });
+$('more-like-this').addEventListener('click', () => {
+  state.similar = state.results[state.current].id;
+  closeViewer();
+  search();
+});
+document.addEventListener('keydown', (e) => {
+  const open = !$('viewer').hidden;
+  if (open && e.key === 'Escape') closeViewer();
+  else if (open && e.key === 'ArrowRight' && state.current + 1 < state.results.length) openViewer(state.current + 1);
+  else if (open && e.key === 'ArrowLeft' && state.current > 0) openViewer(state.current - 1);
+  else if (!open && e.key === '/' && document.activeElement !== $('q')) { e.preventDefault(); $('q').focus(); }
+});
+loadFacets();
