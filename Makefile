@@ -3,7 +3,7 @@
 
 CC       ?= cc
 BUILD    ?= build
-PKGS     := libpng libwebp libwebpdemux libheif libexif libtiff-4 libcjson libutf8proc libcurl sqlite3 libcrypto libmicrohttpd
+PKGS     := libpng libwebp libwebpdemux libheif libexif libtiff-4 libcjson libutf8proc libcurl sqlite3 libcrypto libmicrohttpd libavformat libavcodec libavutil libswscale
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 ifeq ($(WERROR),1)
 WARN     += -Werror
@@ -17,7 +17,7 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 
 LIB_SRC  := $(sort $(wildcard src/common/*.c src/kernels/*.c src/model/*.c src/image/*.c src/store/*.c src/library/*.c \
-              src/index/*.c src/ingest/*.c src/search/*.c))
+              src/index/*.c src/ingest/*.c src/search/*.c src/video/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c src/server/*.c))
 WEB      := $(sort $(wildcard web/*))
 TEST_SRC := $(sort $(wildcard tests/unit/*.c))
@@ -74,6 +74,11 @@ bench: $(BUILD)/bench_clip $(BUILD)/bench_search
 	$(BUILD)/bench_clip
 	$(BUILD)/bench_search
 
+bench-video: $(BUILD)/bench_video $(BUILD)/bench_clip
+	@[ -s $(BUILD)/bench-1080p.mp4 ] || ffmpeg -v error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=20" \
+	  -pix_fmt yuv420p -c:v libx264 -preset veryfast $(BUILD)/bench-1080p.mp4
+	$(BUILD)/bench_video $(BUILD)/bench-1080p.mp4
+
 bench-server: all $(BUILD)/make_library
 	bash bench/load_server.sh
 
@@ -86,5 +91,5 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libphotoseek.a
 clean:
 	rm -rf build build-san tests/out
 
-.PHONY: all test unit bench bench-server clean fuzz-libfuzzer
+.PHONY: all test unit bench bench-server bench-video clean fuzz-libfuzzer
 .SECONDARY:

@@ -170,6 +170,46 @@ void psk_free_buffer(void *p);
 psk_status psk_model_preprocess(const psk_model *model, const psk_image *img, float *out, psk_error *err);
 
 /* ---------------------------------------------------------------------------------------------------------------
+ * Videos
+ * ------------------------------------------------------------------------------------------------------------- */
+typedef struct psk_video_info {
+    int64_t duration_ms;
+    int width, height;       /* as shown, after the container's rotation */
+    int rotation;            /* 0, 90, 180 or 270 degrees clockwise to show it upright */
+    char creation_time[40];  /* as the container states it ("2019-07-04T18:30:00+0200" or "...Z"), "" if none */
+    char make[64], model[64];
+    int has_gps;
+    double gps_lat, gps_lon;
+    char codec[32];
+} psk_video_info;
+
+/* Reads a video's metadata (MP4/MOV/MKV/WebM/AVI and whatever FFmpeg demuxes). No video stream is an error. */
+psk_status psk_video_probe(const char *path, psk_video_info *info, psk_error *err);
+
+typedef struct psk_video_sample_params {
+    int interval_ms;       /* a frame at least this often (default 2000) */
+    float scene_threshold; /* plus a frame when the picture changes by more than this mean fraction (0.12) */
+    int min_gap_ms;        /* but never two frames closer than this (500) */
+    int max_frames;        /* at most this many frames per video (3000) */
+    int short_side;        /* frames are decoded scaled to about this short side (256) */
+} psk_video_sample_params;
+
+psk_video_sample_params psk_video_default_sample_params(void);
+
+typedef struct psk_video_sampler psk_video_sampler;
+psk_status psk_video_sampler_open(const char *path, const psk_video_sample_params *params, psk_video_sampler **out,
+                                  psk_error *err);
+/* The next sampled frame, upright, as an RGB image (free with psk_image_free), and its time in ms. Returns
+ * PSK_ERR_NOT_FOUND after the last frame; a video with no decodable frame is PSK_ERR_FORMAT. Frames are decoded
+ * one at a time: memory does not grow with the video's length. */
+psk_status psk_video_sampler_next(psk_video_sampler *v, psk_image **frame, int64_t *frame_ms, psk_error *err);
+void psk_video_sampler_close(psk_video_sampler *v);
+
+/* A JPEG of the frame at `ms` (see psk_image_thumbnail). */
+psk_status psk_video_thumbnail(const char *path, int64_t ms, int max_side, unsigned char **jpeg, size_t *size,
+                               psk_error *err);
+
+/* ---------------------------------------------------------------------------------------------------------------
  * Model folders: synthesis and download
  * ------------------------------------------------------------------------------------------------------------- */
 /* Writes a full-size model folder whose weights follow the synthetic rule of fixtures/SYNTH_WEIGHTS.md.
@@ -277,6 +317,7 @@ typedef struct psk_search_params {
     const char *text_model_dir; /* the query encoder (CLIP or multilingual); NULL: the recorded image model's */
     const char *image_model_dir; /* for image terms; NULL: the model the library was indexed with */
     int n_threads;               /* 0 = all cores */
+    int all_moments;             /* for videos, also list the other matching moments (psk_result.moments) */
 } psk_search_params;
 
 psk_search_params psk_search_default_params(void);
@@ -293,6 +334,9 @@ typedef struct psk_result {
     int width, height;
     char camera[128];
     int64_t frame_ms;   /* for a video, the moment that matched; -1 for photos */
+    int n_moments;      /* with all_moments: a video's best moments, best first (at most 16) */
+    int64_t moment_ms[16];
+    float moment_score[16];
 } psk_result;
 
 /* Runs a query. *results (free with psk_results_free) holds *n results, best first or by date. Vectors made by

@@ -6,10 +6,11 @@ pkgs=(
   build-essential pkg-config
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev libtiff-dev
   libcjson-dev libutf8proc-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libmicrohttpd-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libopenblas-dev               # only the benchmark links it, as the sgemm ceiling
   clang libclang-rt-14-dev      # libFuzzer targets and sanitizer runtimes
   python3                       # the tests' local HTTP server for `model fetch`, and their checks
-  sqlite3 imagemagick           # the end-to-end tests inspect libraries and generate photos
+  sqlite3 imagemagick ffmpeg    # the end-to-end tests inspect libraries and generate photos and videos
   curl chromium wrk             # the server's API, browser and load tests (with Node.js, below)
 )
 # Node.js runs the browser test (playwright-core). A machine may already have its own Node.js with npm (as

@@ -19,6 +19,8 @@ static const char *search_usage =
     "  --sort score|date    (date: newest first)\n"
     "  --min-score S        relevance cutoff: drop results whose cosine similarity is below S (e.g. 0.25)\n"
     "  --json               one JSON object per line: path, score, taken_at, type, width, height, camera\n"
+    "                       (videos add frame_ms, the moment that matched)\n"
+    "  --all-moments        for videos, list the other matching moments too\n"
     "  --db FILE            the library (default $PHOTOSEEK_DB or ~/.local/share/photoseek/library.db)\n"
     "  --text-model DIR     query encoder (default: the models folder's mclip, else the library's CLIP model)\n"
     "  --image-model DIR    for image terms and 'similar' (default: the model the library was indexed with)\n"
@@ -120,6 +122,8 @@ static int run(int argc, char **argv, bool similar) {
             if (!(p.image_model_dir = v)) goto bad;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
+        } else if (strcmp(argv[i], "--all-moments") == 0) {
+            p.all_moments = 1;
         } else if (argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2]) {
             cli_error("%s: unknown option '%s'", similar ? "similar" : "search", argv[i]);
             fputs(search_usage, stderr);
@@ -172,6 +176,13 @@ static int run(int argc, char **argv, bool similar) {
             if (r->camera[0]) cli_json_string(stdout, r->camera);
             else fputs("null", stdout);
             if (r->type == PSK_TYPE_VIDEO) printf(", \"frame_ms\": %lld", (long long)r->frame_ms);
+            if (p.all_moments && r->type == PSK_TYPE_VIDEO) {
+                printf(", \"moments\": [");
+                for (int j = 0; j < r->n_moments; j++)
+                    printf("%s{\"frame_ms\": %lld, \"score\": %.6f}", j ? ", " : "", (long long)r->moment_ms[j],
+                           r->moment_score[j]);
+                printf("]");
+            }
             printf(", \"id\": %lld}\n", (long long)r->id);
         } else {
             printf("%.3f  ", r->score);
@@ -180,6 +191,9 @@ static int run(int argc, char **argv, bool similar) {
             if (r->type == PSK_TYPE_VIDEO) printf(" @ %lld:%02lld", (long long)(r->frame_ms / 60000), (long long)(r->frame_ms / 1000 % 60));
             if (r->camera[0]) printf("  (%s)", r->camera);
             putchar('\n');
+            for (int j = 1; p.all_moments && j < r->n_moments; j++)
+                printf("       also at %lld:%02lld (%.3f)\n", (long long)(r->moment_ms[j] / 60000),
+                       (long long)(r->moment_ms[j] / 1000 % 60), r->moment_score[j]);
         }
     }
     if (n == 0 && !json) fprintf(stderr, "photoseek: no matches%s\n", p.min_score > -1 ? " above --min-score" : "");

@@ -38,4 +38,8 @@ uint8_t *img_apply_orientation(const uint8_t *rgb, int w, int h, int orientation
  * 22-bit fixed-point coefficients, horizontal pass first, each pass rounded and clipped to 8 bits. */
 int img_resize_bicubic(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh);
 
+/* Encodes img as a JPEG whose longer side is at most max_side (malloc'd; free with psk_free_buffer). */
+int img_encode_thumbnail(const psk_image *img, int max_side, unsigned char **jpeg, size_t *size, const char *name,
+                         psk_error *err);
+
 #endif

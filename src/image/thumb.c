@@ -27,6 +27,15 @@ psk_status psk_image_thumbnail(const char *path, int max_side, unsigned char **j
     psk_image *img;
     int rc = psk_image_load(path, NULL, &img, err);
     if (rc) return rc;
+    rc = img_encode_thumbnail(img, max_side, jpeg, size, path, err);
+    psk_image_free(img);
+    return rc;
+}
+
+int img_encode_thumbnail(const psk_image *img, int max_side, unsigned char **jpeg, size_t *size, const char *path,
+                         psk_error *err) {
+    *jpeg = NULL;
+    *size = 0;
     int w = img->width, h = img->height, tw = w, th = h;
     if (w > max_side || h > max_side) {
         if (w >= h) {
@@ -39,13 +48,12 @@ psk_status psk_image_thumbnail(const char *path, int max_side, unsigned char **j
         if (tw < 1) tw = 1;
         if (th < 1) th = 1;
     }
-    uint8_t *px = img->rgb;
-    uint8_t *small = NULL;
+    const uint8_t *volatile px = img->rgb;
+    uint8_t *volatile small = NULL;
     if (tw != w || th != h) {
         small = psk_malloc((size_t)tw * th * 3);
         if (!small || img_resize_bicubic(img->rgb, w, h, small, tw, th)) {
             psk_free(small);
-            psk_image_free(img);
             return psk_fail(err, PSK_ERR_NOMEM, "%s: out of memory", path);
         }
         px = small;
@@ -60,7 +68,6 @@ psk_status psk_image_thumbnail(const char *path, int max_side, unsigned char **j
         jpeg_destroy_compress(&c);
         free(out);
         psk_free(small);
-        psk_image_free(img);
         return psk_fail(err, PSK_ERR_NOMEM, "%s: cannot encode the thumbnail", path);
     }
     jpeg_create_compress(&c);
@@ -74,14 +81,13 @@ psk_status psk_image_thumbnail(const char *path, int max_side, unsigned char **j
     jpeg_set_quality(&c, 82, TRUE);
     jpeg_start_compress(&c, TRUE);
     while (c.next_scanline < c.image_height) {
-        JSAMPROW row = px + (size_t)c.next_scanline * tw * 3;
+        JSAMPROW row = (JSAMPROW)(px + (size_t)c.next_scanline * tw * 3);
         jpeg_write_scanlines(&c, &row, 1);
     }
     jpeg_finish_compress(&c);
     out = buf;
     jpeg_destroy_compress(&c);
     psk_free(small);
-    psk_image_free(img);
     *jpeg = out;
     *size = out_size;
     return PSK_OK;

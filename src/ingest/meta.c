@@ -68,6 +68,63 @@ void meta_from_image(store_media *m, const psk_image_info *info, int64_t mtime_n
     m->day = lt.tm_mday;
 }
 
+void meta_from_video(store_media *m, const psk_video_info *info, int64_t mtime_ns) {
+    m->width = info->width;
+    m->height = info->height;
+    m->duration_ms = info->duration_ms;
+    camera(m, info->make, info->model);
+    m->has_gps = info->has_gps;
+    m->lat = info->gps_lat;
+    m->lon = info->gps_lon;
+    int y, mo, d, h, mi, sec;
+    const char *ct = info->creation_time;
+    if (strlen(ct) >= 19 && meta_parse_exif_datetime(ct, &y, &mo, &d, &h, &mi, &sec)) {
+        /* "...Z" is UTC; "+0200" (Apple's creationdate) is the local clock with its offset */
+        const char *zone = ct + 19;
+        while (*zone == '.' || (*zone >= '0' && *zone <= '9')) zone++;
+        int off = 0;
+        bool has = *zone == 'Z' || meta_parse_offset(zone, &off);
+        struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = sec};
+        int64_t clock = (int64_t)timegm(&tm);
+        m->has_offset = has;
+        m->offset_min = off;
+        m->taken_at = clock - (int64_t)off * 60;
+        snprintf(m->taken_src, sizeof m->taken_src, "video");
+        snprintf(m->taken_local, sizeof m->taken_local, "%04d-%02d-%02d %02d:%02d:%02d", y, mo, d, h, mi, sec);
+        m->year = y;
+        m->month = mo;
+        m->day = d;
+        return;
+    }
+    /* no usable creation time: the file time, as for photos without EXIF */
+    psk_image_info none = {0};
+    none.width = info->width;
+    none.height = info->height;
+    snprintf(none.make, sizeof none.make, "%s", info->make);
+    snprintf(none.model, sizeof none.model, "%s", info->model);
+    none.has_gps = info->has_gps;
+    none.gps_lat = info->gps_lat;
+    none.gps_lon = info->gps_lon;
+    meta_from_image(m, &none, mtime_ns);
+}
+
+int ingest_sha256_file(const char *path, char hex[65], psk_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return psk_fail(err, PSK_ERR_IO, "%s: cannot open", path);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char buf[1 << 16], digest[32];
+    unsigned int dl = 0;
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    size_t n;
+    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0) ok = EVP_DigestUpdate(md, buf, n);
+    ok = ok && !ferror(f) && EVP_DigestFinal_ex(md, digest, &dl);
+    EVP_MD_CTX_free(md);
+    fclose(f);
+    if (!ok) return psk_fail(err, PSK_ERR_IO, "%s: read error", path);
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    return PSK_OK;
+}
+
 int ingest_sha256(const void *data, size_t n, char hex[65]) {
     unsigned char md[32];
     unsigned int len = 0;

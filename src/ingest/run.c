@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-enum item_kind { ITEM_EMBED = 1, ITEM_FAILED, ITEM_MOVE };
+enum item_kind { ITEM_EMBED = 1, ITEM_FAILED, ITEM_MOVE, ITEM_VIDEO };
 
 typedef struct item {
     const walk_file *f;
@@ -53,6 +53,20 @@ static double now_s(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Same content as a file that vanished: a move, which keeps the vectors. */
+static bool claim_move(pipeline *pl, item *it) {
+    int32_t r;
+    pthread_mutex_lock(&pl->mu);
+    bool move = psk_strmap_get(&pl->missing, it->meta.hash, 64, &r) && !pl->rows[r].claimed;
+    if (move) pl->rows[r].claimed = true;
+    pthread_mutex_unlock(&pl->mu);
+    if (move) {
+        it->kind = ITEM_MOVE;
+        it->move_from = pl->rows[r].id;
+    }
+    return move;
+}
+
 /* Reads, hashes and decodes one file; fills it->kind and the metadata. */
 static void prepare_item(pipeline *pl, item *it) {
     const walk_file *f = it->f;
@@ -64,21 +78,27 @@ static void prepare_item(pipeline *pl, item *it) {
     char *data = NULL;
     size_t size = 0;
     psk_error err = {0};
+    if (f->type == 2) {
+        /* A video: hashed in chunks and probed here; its frames are decoded by the encoder thread, a batch at a
+         * time, so that a long video never sits in memory. */
+        psk_video_info vi;
+        if (ingest_sha256_file(f->path, m->hash, &err) || psk_video_probe(f->path, &vi, &err)) {
+            it->kind = ITEM_FAILED;
+            snprintf(m->error, sizeof m->error, "%s", err.message);
+            return;
+        }
+        if (claim_move(pl, it)) return;
+        meta_from_video(m, &vi, f->mtime_ns);
+        it->kind = ITEM_VIDEO;
+        return;
+    }
     if (psk_read_file(f->path, 4ull << 30, &data, &size, &err)) {
         it->kind = ITEM_FAILED;
         snprintf(m->error, sizeof m->error, "%s", err.message);
         return;
     }
     ingest_sha256(data, size, m->hash);
-    /* Same content as a file that vanished: a move. */
-    int32_t r;
-    pthread_mutex_lock(&pl->mu);
-    bool move = psk_strmap_get(&pl->missing, m->hash, 64, &r) && !pl->rows[r].claimed;
-    if (move) pl->rows[r].claimed = true;
-    pthread_mutex_unlock(&pl->mu);
-    if (move) {
-        it->kind = ITEM_MOVE;
-        it->move_from = pl->rows[r].id;
+    if (claim_move(pl, it)) {
         psk_free(data);
         return;
     }
@@ -166,6 +186,92 @@ static int flush(pipeline *pl, size_t from, size_t to, int64_t model_id, float *
         return rc;
     }
     return store_exec(lib->store, "COMMIT", err);
+}
+
+/* Samples, embeds and stores one video: frames are decoded and encoded a batch at a time, and the row with all
+ * its frame vectors is committed in one transaction, so an interruption never leaves half a video. */
+static int index_video(pipeline *pl, item *it, int64_t model_id, float *batch, float *emb, psk_index_stats *stats,
+                       psk_error *err) {
+    psk_library *lib = pl->lib;
+    int dim = psk_model_n_embd(lib->image_model), cap = pl->p->batch_size;
+    psk_video_sampler *v = NULL;
+    psk_error verr = {0};
+    float *vecs = NULL;
+    int64_t *times = NULL;
+    int n = 0, vcap = 0, in_batch = 0, rc;
+    int64_t batch_t[1024];
+    rc = psk_video_sampler_open(it->f->path, NULL, &v, &verr);
+    while (!rc) {
+        psk_image *frame = NULL;
+        int64_t t = 0;
+        rc = psk_video_sampler_next(v, &frame, &t, &verr);
+        if (rc == PSK_OK) {
+            rc = psk_model_preprocess(lib->image_model, frame, batch + (size_t)in_batch * pl->pixels_floats, &verr);
+            psk_image_free(frame);
+            if (!rc) batch_t[in_batch++] = t;
+        }
+        bool end = rc == PSK_ERR_NOT_FOUND;
+        if ((in_batch == cap || (end && in_batch)) && (rc == PSK_OK || end)) {
+            int erc = psk_encode_pixels(lib->image_ctx, batch, in_batch, emb, err);
+            if (erc) {
+                psk_video_sampler_close(v);
+                psk_free(vecs);
+                psk_free(times);
+                return erc; /* the encoder failing is fatal, not the file's fault */
+            }
+            if (n + in_batch > vcap) {
+                vcap = (n + in_batch) * 2;
+                float *nv = psk_realloc(vecs, sizeof(float) * (size_t)vcap * dim);
+                int64_t *nt = psk_realloc(times, sizeof(int64_t) * (size_t)vcap);
+                if (nv) vecs = nv;
+                if (nt) times = nt;
+                if (!nv || !nt) {
+                    rc = psk_fail(&verr, PSK_ERR_NOMEM, "%s: out of memory", it->f->path);
+                    break;
+                }
+            }
+            for (int i = 0; i < in_batch; i++) {
+                memcpy(vecs + (size_t)(n + i) * dim, emb + (size_t)i * dim, sizeof(float) * (size_t)dim);
+                psk_normalize(vecs + (size_t)(n + i) * dim, dim);
+                times[n + i] = batch_t[i];
+            }
+            n += in_batch;
+            in_batch = 0;
+        }
+        if (end) {
+            rc = PSK_OK;
+            break;
+        }
+        if (pl->p->cancel && *pl->p->cancel) {
+            rc = PSK_ERR_INTERRUPTED;
+            break;
+        }
+    }
+    psk_video_sampler_close(v);
+    if (rc == PSK_ERR_INTERRUPTED) {
+        psk_free(vecs);
+        psk_free(times);
+        return PSK_OK; /* nothing of this video was written: the next run redoes it */
+    }
+    store_media *m = &it->meta;
+    if (rc) {
+        snprintf(m->error, sizeof m->error, "%s", verr.message);
+        n = 0;
+    }
+    if ((rc = store_exec(lib->store, "BEGIN IMMEDIATE", err))) goto done;
+    if (!(rc = store_media_put(lib->store, m, err)) && !(rc = store_delete_embeddings(lib->store, m->id, err)))
+        for (int i = 0; i < n && !rc; i++)
+            rc = store_put_embedding(lib->store, m->id, model_id, times[i], vecs + (size_t)i * dim, dim, err);
+    if (rc) store_exec(lib->store, "ROLLBACK", NULL);
+    else rc = store_exec(lib->store, "COMMIT", err);
+    if (!rc) {
+        if (m->error[0]) stats->failed++;
+        else stats->indexed++;
+    }
+done:
+    psk_free(vecs);
+    psk_free(times);
+    return rc;
 }
 
 psk_index_params psk_index_default_params(void) {
@@ -261,14 +367,6 @@ psk_status psk_library_index(psk_library *lib, const psk_index_params *params, p
     walk_list files;
     if ((rc = walk_roots(p.roots, p.n_roots, p.excludes, p.n_excludes, lib->store->path, &files, NULL, NULL, err)))
         return rc;
-    /* Photos only until video support lands: video files are left alone, not listed as failures. */
-    size_t kept = 0;
-    for (size_t i = 0; i < files.n; i++) {
-        if (files.files[i].type == 1) files.files[kept++] = files.files[i];
-        else psk_free(files.files[i].path);
-    }
-    files.n = kept;
-
     pipeline pl = {0};
     pl.lib = lib;
     pl.p = &p;
@@ -338,6 +436,29 @@ psk_status psk_library_index(psk_library *lib, const psk_index_params *params, p
         pl.consumed = i + 1;
         pthread_cond_broadcast(&pl.cv);
         pthread_mutex_unlock(&pl.mu);
+        if (pl.items[i].kind == ITEM_VIDEO) {
+            /* what came before is written first, then the video on its own */
+            if (flushed < i) rc = flush(&pl, flushed, i, model_id, batch, emb, stats, err);
+            for (size_t j = flushed; j < i; j++) {
+                psk_free(pl.items[j].pixels);
+                pl.items[j].pixels = NULL;
+            }
+            flushed = i + 1;
+            pending_embed = 0;
+            if (!rc) rc = index_video(&pl, &pl.items[i], model_id, batch, emb, stats, err);
+            if (!rc && p.progress) {
+                prog.total = (int64_t)pl.n_items;
+                prog.done = (int64_t)flushed;
+                prog.unchanged = stats->unchanged;
+                prog.current = pl.items[i].f->path;
+                p.progress(p.progress_user, &prog);
+            }
+            if (p.cancel && *p.cancel) {
+                stats->cancelled = 1;
+                break;
+            }
+            continue;
+        }
         if (pl.items[i].kind == ITEM_EMBED) pending_embed++;
         bool last = i + 1 == pl.n_items, cancel = p.cancel && *p.cancel;
         if (pending_embed == p.batch_size || last || cancel) {

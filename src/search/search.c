@@ -117,6 +117,44 @@ static int cmp_date_desc(const void *a, const void *b) {
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* Every frame of each video result scored exactly against the query: its best moments, best first. */
+static int add_moments(psk_library *lib, const lib_model *m, const float *qv, float min_score, psk_result *res, int n,
+                       psk_error *err) {
+    sqlite3_stmt *st;
+    int rc = store_prepare(lib->store, "SELECT frame_ms, vec FROM embeddings WHERE media_id = ? AND model_id = ?", &st, err);
+    if (rc) return rc;
+    for (int i = 0; i < n; i++) {
+        psk_result *r = &res[i];
+        if (r->type != PSK_TYPE_VIDEO) continue;
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, r->id);
+        sqlite3_bind_int64(st, 2, m->id);
+        r->n_moments = 0;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (sqlite3_column_bytes(st, 1) != (int)sizeof(float) * m->dim) continue;
+            const float *v = sqlite3_column_blob(st, 1);
+            float s = 0;
+            for (int d = 0; d < m->dim; d++) s += v[d] * qv[d];
+            if (s < min_score) continue;
+            /* insertion into the top 16 */
+            int at = r->n_moments < 16 ? r->n_moments++ : 16;
+            while (at > 0 && r->moment_score[at - 1] < s) {
+                if (at < 16) {
+                    r->moment_score[at] = r->moment_score[at - 1];
+                    r->moment_ms[at] = r->moment_ms[at - 1];
+                }
+                at--;
+            }
+            if (at < 16) {
+                r->moment_score[at] = s;
+                r->moment_ms[at] = sqlite3_column_int64(st, 0);
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    return PSK_OK;
+}
+
 /* The shared back half of search and similar: filter, scan, results. */
 static int run_query(psk_library *lib, const lib_model *m, const float *qv, const psk_search_params *p,
                      psk_result **results, int *n_out, psk_error *err) {
@@ -182,6 +220,7 @@ static int run_query(psk_library *lib, const lib_model *m, const float *qv, cons
         }
         sqlite3_finalize(st);
         n = kept;
+        if (!rc && p->all_moments) rc = add_moments(lib, m, qv, p->min_score, res, n, err);
         if (!rc && p->sort == PSK_SORT_DATE) qsort(res, (size_t)n, sizeof *res, cmp_date_desc);
     }
     psk_free(hits);

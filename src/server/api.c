@@ -68,9 +68,18 @@ static void result_json(jbuf *b, const psk_result *r) {
               r->type == PSK_TYPE_VIDEO ? "video" : "photo", r->width, r->height);
     if (r->camera[0]) jb_str(b, r->camera);
     else jb_raw(b, "null");
-    if (r->type == PSK_TYPE_VIDEO) jb_printf(b, ", \"frame_ms\": %lld", (long long)r->frame_ms);
-    jb_printf(b, ", \"thumb\": \"/api/media/%lld/thumb\", \"file\": \"/api/media/%lld/file\"}", (long long)r->id,
-              (long long)r->id);
+    if (r->type == PSK_TYPE_VIDEO) {
+        jb_printf(b, ", \"frame_ms\": %lld, \"thumb\": \"/api/media/%lld/thumb?t=%lld\"", (long long)r->frame_ms,
+                  (long long)r->id, (long long)(r->frame_ms > 0 ? r->frame_ms : 0));
+        jb_raw(b, ", \"moments\": [");
+        for (int j = 0; j < r->n_moments; j++)
+            jb_printf(b, "%s{\"frame_ms\": %lld, \"score\": %.6f}", j ? ", " : "", (long long)r->moment_ms[j],
+                      r->moment_score[j]);
+        jb_raw(b, "]");
+    } else {
+        jb_printf(b, ", \"thumb\": \"/api/media/%lld/thumb\"", (long long)r->id);
+    }
+    jb_printf(b, ", \"file\": \"/api/media/%lld/file\"}", (long long)r->id);
 }
 
 enum MHD_Result api_search(server *s, struct MHD_Connection *c, bool similar) {
@@ -127,6 +136,7 @@ enum MHD_Result api_search(server *s, struct MHD_Connection *c, bool similar) {
     p.text_model_dir = s->p->text_model;
     p.image_model_dir = s->p->image_model;
     p.n_threads = 2;
+    p.all_moments = 1;
     psk_result *res = NULL;
     int n = 0;
     psk_error err = {0};

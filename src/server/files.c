@@ -40,11 +40,16 @@ enum MHD_Result serve_thumb(server *s, struct MHD_Connection *c, int64_t id) {
     psk_result m;
     char msg[600];
     if (!lookup_path(s, id, &m, msg, sizeof msg)) return reply_error(c, 404, "%s", msg);
-    if (m.type == PSK_TYPE_VIDEO) return reply_error(c, 404, "no thumbnail for videos yet");
     unsigned char *jpeg;
     size_t size;
     psk_error err = {0};
-    if (psk_image_thumbnail(m.path, THUMB_SIDE, &jpeg, &size, &err)) return reply_error(c, 500, "%s", err.message);
+    /* a video's thumbnail is its frame at ?t= (ms), by default its first */
+    const char *t = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "t");
+    long long ms = t ? atoll(t) : 0;
+    if (ms < 0 || ms > 100LL * 3600 * 1000) return reply_error(c, 400, "t must be a time in milliseconds");
+    int rc = m.type == PSK_TYPE_VIDEO ? psk_video_thumbnail(m.path, ms, THUMB_SIDE, &jpeg, &size, &err)
+                                      : psk_image_thumbnail(m.path, THUMB_SIDE, &jpeg, &size, &err);
+    if (rc) return reply_error(c, 500, "%s", err.message);
     enum MHD_Result ret = MHD_NO;
     struct MHD_Response *r = MHD_create_response_from_buffer(size, jpeg, MHD_RESPMEM_MUST_COPY);
     if (r) {
@@ -52,6 +57,10 @@ enum MHD_Result serve_thumb(server *s, struct MHD_Connection *c, int64_t id) {
         MHD_add_response_header(r, "Cache-Control", "private, max-age=3600");
         ret = MHD_queue_response(c, 200, r);
         MHD_destroy_response(r);
+    }
+    if (m.type == PSK_TYPE_VIDEO) {
+        psk_free_buffer(jpeg); /* frames are not cached: each moment has its own */
+        return ret;
     }
     /* keep it, evicting the least recently used */
     pthread_mutex_lock(&s->thumb_mu);

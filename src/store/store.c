@@ -45,6 +45,8 @@ static const char *const migrations[] = {
     "  model_id INTEGER NOT NULL REFERENCES models(id), frame_ms INTEGER NOT NULL DEFAULT -1, vec BLOB NOT NULL,"
     "  PRIMARY KEY(media_id, model_id, frame_ms)) WITHOUT ROWID;"
     "CREATE INDEX embeddings_model ON embeddings(model_id, media_id);",
+    /* 1 -> 2: videos */
+    "ALTER TABLE media ADD COLUMN duration_ms INTEGER;",
 };
 
 static int user_version(psk_store *s) {
@@ -243,11 +245,13 @@ int store_media_put(psk_store *s, store_media *m, psk_error *err) {
     int rc = store_prepare(
         s,
         "INSERT INTO media(path, folder, size, mtime_ns, hash, type, width, height, taken_at, offset_min, taken_src,"
-        " taken_local, year, month, day, local_date, make, model, lat, lon, indexed_at, error)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
+        " taken_local, year, month, day, local_date, make, model, lat, lon, indexed_at, error, duration_ms)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
+        " ?23)"
         " ON CONFLICT(path) DO UPDATE SET folder = ?2, size = ?3, mtime_ns = ?4, hash = ?5, type = ?6, width = ?7,"
         " height = ?8, taken_at = ?9, offset_min = ?10, taken_src = ?11, taken_local = ?12, year = ?13, month = ?14,"
-        " day = ?15, local_date = ?16, make = ?17, model = ?18, lat = ?19, lon = ?20, indexed_at = ?21, error = ?22"
+        " day = ?15, local_date = ?16, make = ?17, model = ?18, lat = ?19, lon = ?20, indexed_at = ?21, error = ?22,"
+        " duration_ms = ?23"
         " RETURNING id",
         &st, err);
     if (rc) return rc;
@@ -279,6 +283,7 @@ int store_media_put(psk_store *s, store_media *m, psk_error *err) {
             sqlite3_bind_double(st, 19, m->lat);
             sqlite3_bind_double(st, 20, m->lon);
         }
+        if (m->type == 2) sqlite3_bind_int64(st, 23, m->duration_ms);
     } else {
         sqlite3_bind_text(st, 22, m->error, -1, SQLITE_STATIC);
     }

@@ -9,7 +9,8 @@
  *         type INTEGER (1 photo, 2 video), width INTEGER, height INTEGER (after orientation),
  *         taken_at INTEGER (UTC seconds), offset_min INTEGER (NULL: unknown), taken_src TEXT (exif|file),
  *         taken_local TEXT ("YYYY-MM-DD HH:MM:SS", camera clock), year, month, day, local_date (YYYYMMDD),
- *         make TEXT, model TEXT, lat REAL, lon REAL (NULL: no GPS), indexed_at INTEGER, error TEXT (NULL: ok))
+ *         make TEXT, model TEXT, lat REAL, lon REAL (NULL: no GPS), indexed_at INTEGER, error TEXT (NULL: ok),
+ *         duration_ms INTEGER (videos; schema 2))
  *   embeddings(media_id INTEGER REFERENCES media ON DELETE CASCADE, model_id INTEGER, frame_ms INTEGER
  *              (-1 for a photo), vec BLOB (float32 little-endian, unit length), PRIMARY KEY(media_id, model_id,
  *              frame_ms))
@@ -21,7 +22,7 @@
 
 #include <sqlite3.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 typedef struct psk_store {
     sqlite3 *db;
@@ -61,6 +62,7 @@ typedef struct store_media {
     bool has_gps;
     double lat, lon;
     char error[512]; /* "" when indexed fine */
+    int64_t duration_ms;
 } store_media;
 
 /* Looks a path up; *found tells whether it exists. */
