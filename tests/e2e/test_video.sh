@@ -27,7 +27,10 @@ import json; r=json.load(open('$TMP/run1.json')); assert r['indexed']==4 and r['
 $PS status --db "$TMP/v.db" --errors >"$TMP/errors"
 check "a clip with no video stream is reported" grep -q "no_video.m4a.mp4.*no video stream" "$TMP/errors"
 check "a truncated clip is reported" grep -q "truncated.mp4.*cannot read the video container" "$TMP/errors"
-check "frames are sampled every 2 s with their timestamps" sh -c "sqlite3 '$TMP/v.db' \"SELECT group_concat(frame_ms) FROM (SELECT e.frame_ms FROM embeddings e JOIN media m ON m.id = e.media_id WHERE m.path LIKE '%two_scenes.mp4' ORDER BY e.frame_ms)\" | grep -Eq '^0,2000,4000,[0-9,]*6000,8000'"
+check "frames are sampled about every 2 s, with their timestamps" python3 -c "
+import subprocess
+t = [int(x) for x in subprocess.run(['sqlite3', '$TMP/v.db', \"SELECT e.frame_ms FROM embeddings e JOIN media m ON m.id = e.media_id WHERE m.path LIKE '%two_scenes.mp4' ORDER BY e.frame_ms\"], capture_output=True, text=True).stdout.split()]
+assert t[0] == 0 and all(b - a <= 2500 for a, b in zip(t, t[1:])) and t[-1] >= 7500 and 5 <= len(t) <= 8, t"
 check "the duration is stored" sh -c "test \$(sqlite3 '$TMP/v.db' \"SELECT duration_ms FROM media WHERE path LIKE '%two_scenes.mp4'\") -ge 7900"
 
 $PS similar "$FIX/images/photo_rocket.jpg" --db "$TMP/v.db" --json -k 3 >"$TMP/b.jsonl"

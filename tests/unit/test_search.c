@@ -186,7 +186,7 @@ TEST(store_refuses_what_it_cannot_read) {
     CHECK_OK(psk_library_open(path, PSK_OPEN_WRITE, &lib, err_));
     psk_library_status st;
     CHECK_OK(psk_library_get_status(lib, &st, err_));
-    CHECK(st.photos == 0 && st.schema_version == 1 && st.model_id[0] == 0);
+    CHECK(st.photos == 0 && st.schema_version == 2 && st.model_id[0] == 0);
     psk_result *res;
     int n;
     psk_search_params sp = psk_search_default_params();
@@ -194,4 +194,27 @@ TEST(store_refuses_what_it_cannot_read) {
     CHECK(psk_library_search(lib, &sp, &res, &n, &err) == PSK_ERR_NOT_FOUND);
     CHECKF(strstr(err.message, "empty"), "%s", err.message);
     psk_library_close(lib);
+}
+
+TEST(old_schema_is_migrated) {
+    /* A library written by the first schema (no duration column) opens for writing and gains it. */
+    char path[600], cmd[2400];
+    snprintf(path, sizeof path, "%s/v1.db", test_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "sqlite3 '%s' \"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT); CREATE TABLE models(id INTEGER PRIMARY KEY,"
+             " name TEXT UNIQUE NOT NULL, dim INTEGER NOT NULL, dir TEXT, created_at INTEGER); CREATE TABLE media(id INTEGER"
+             " PRIMARY KEY, path TEXT UNIQUE NOT NULL, folder TEXT NOT NULL, size INTEGER, mtime_ns INTEGER, hash TEXT, type"
+             " INTEGER NOT NULL DEFAULT 1, width INTEGER, height INTEGER, taken_at INTEGER, offset_min INTEGER, taken_src TEXT,"
+             " taken_local TEXT, year INTEGER, month INTEGER, day INTEGER, local_date INTEGER, make TEXT, model TEXT, lat REAL,"
+             " lon REAL, indexed_at INTEGER, error TEXT); INSERT INTO media(path, folder) VALUES('/a.jpg', '/');"
+             " PRAGMA user_version = 1;\"",
+             path);
+    if (system(cmd) != 0) return;
+    psk_library *lib;
+    psk_error err = {0};
+    CHECK(psk_library_open(path, PSK_OPEN_READ, &lib, &err) == PSK_ERR_UNSUPPORTED && strstr(err.message, "photoseek index"));
+    CHECK_OK(psk_library_open(path, PSK_OPEN_WRITE, &lib, err_));
+    psk_library_close(lib);
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'PRAGMA user_version; SELECT count(duration_ms) + count(*) FROM media' | tr '\\n' ' ' | grep -qx '2 1 '", path);
+    CHECK(system(cmd) == 0);
 }
