@@ -294,6 +294,35 @@ typedef struct psk_index_stats {
 psk_status psk_library_index(psk_library *lib, const psk_index_params *params, psk_index_stats *stats,
                              psk_error *err);
 
+/* ---- importing ---- */
+typedef void (*psk_import_notice_fn)(void *user, const char *path, const char *message);
+
+typedef struct psk_import_stats {
+    int64_t found;           /* media files in the inputs (every album copy counted) */
+    int64_t imported;        /* new files written to the library folder */
+    int64_t duplicates;      /* copies of the same content (album folders), stored once */
+    int64_t already_present; /* imported by an earlier run */
+    int64_t sidecars_matched, sidecars_missing, sidecars_bad;
+    int64_t failed;          /* items that could not be read or downloaded */
+    psk_index_stats index;   /* the index run that follows */
+} psk_import_stats;
+
+typedef struct psk_takeout_params {
+    const char *const *inputs; /* Takeout archives (.zip, .tgz, .tar.gz, .tar; several parts) or extracted folders */
+    int n_inputs;
+    const char *into;          /* the library folder the media are stored in (by year) */
+    psk_index_params index;    /* how to index `into` afterwards (model, jobs, progress, cancel); roots ignored */
+    psk_import_notice_fn notice; /* malformed sidecars and archive entries, unmatched files; may be NULL */
+    void *notice_user;
+} psk_takeout_params;
+
+/* Imports a Google Takeout export: streams the archives, matches each photo and video with its JSON sidecar
+ * (name.ext.json, name.ext.supplemental-metadata.json, names truncated to 51 characters, "(1)" duplicates,
+ * -edited copies), stores every distinct file once under `into` with the albums of all its copies, records the
+ * sidecar's date, place, description and people (which fill in what EXIF lacks), then indexes `into`. */
+psk_status psk_import_takeout(psk_library *lib, const psk_takeout_params *params, psk_import_stats *stats,
+                              psk_error *err);
+
 /* ---- searching ---- */
 typedef enum psk_media_type { PSK_TYPE_ANY = 0, PSK_TYPE_PHOTO = 1, PSK_TYPE_VIDEO = 2 } psk_media_type;
 typedef enum psk_sort { PSK_SORT_SCORE = 0, PSK_SORT_DATE = 1 } psk_sort;

@@ -12,6 +12,7 @@ static const char *usage =
     "  similar    find photos that look like an image file\n"
     "  status     what the library holds; --errors lists the files that could not be indexed\n"
     "  serve      a local search page and JSON API\n"
+    "  import     bring in a Google Photos library (takeout archives, or picked with google-photos)\n"
     "  embed      print embeddings of images, texts, pixel tensors or token ids (JSON lines)\n"
     "  tokenize   print the token ids of texts (JSON lines)\n"
     "  model      synth | fetch: make a synthetic model folder, download a real one\n"
@@ -35,6 +36,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "similar") == 0) return cmd_similar(argc - 1, argv + 1);
     if (strcmp(cmd, "status") == 0) return cmd_status(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "import") == 0) return cmd_import(argc - 1, argv + 1);
     if (strcmp(cmd, "embed") == 0) return cmd_embed(argc - 1, argv + 1);
     if (strcmp(cmd, "tokenize") == 0) return cmd_tokenize(argc - 1, argv + 1);
     if (strcmp(cmd, "model") == 0) return cmd_model(argc - 1, argv + 1);

@@ -159,6 +159,7 @@ static int flush(pipeline *pl, size_t from, size_t to, int64_t model_id, float *
         switch (it->kind) {
         case ITEM_EMBED:
             psk_normalize(emb + (size_t)e * dim, dim);
+            store_apply_sidecar(lib->store, &it->meta);
             if (!(rc = store_media_put(lib->store, &it->meta, err)) &&
                 !(rc = store_delete_embeddings(lib->store, it->meta.id, err)))
                 rc = store_put_embedding(lib->store, it->meta.id, model_id, -1, emb + (size_t)e * dim, dim, err);
@@ -259,6 +260,7 @@ static int index_video(pipeline *pl, item *it, int64_t model_id, float *batch, f
         n = 0;
     }
     if ((rc = store_exec(lib->store, "BEGIN IMMEDIATE", err))) goto done;
+    store_apply_sidecar(lib->store, m);
     if (!(rc = store_media_put(lib->store, m, err)) && !(rc = store_delete_embeddings(lib->store, m->id, err)))
         for (int i = 0; i < n && !rc; i++)
             rc = store_put_embedding(lib->store, m->id, model_id, times[i], vecs + (size_t)i * dim, dim, err);

@@ -47,6 +47,12 @@ static const char *const migrations[] = {
     "CREATE INDEX embeddings_model ON embeddings(model_id, media_id);",
     /* 1 -> 2: videos */
     "ALTER TABLE media ADD COLUMN duration_ms INTEGER;",
+    /* 2 -> 3: Google Photos imports: what the sidecars say, and the media columns it fills */
+    "ALTER TABLE media ADD COLUMN description TEXT;"
+    "ALTER TABLE media ADD COLUMN people TEXT;"
+    "ALTER TABLE media ADD COLUMN albums TEXT;"
+    "CREATE TABLE sidecars(path TEXT PRIMARY KEY, taken_at INTEGER, lat REAL, lon REAL, description TEXT,"
+    "  people TEXT, albums TEXT, source TEXT);",
 };
 
 static int user_version(psk_store *s) {
@@ -245,13 +251,14 @@ int store_media_put(psk_store *s, store_media *m, psk_error *err) {
     int rc = store_prepare(
         s,
         "INSERT INTO media(path, folder, size, mtime_ns, hash, type, width, height, taken_at, offset_min, taken_src,"
-        " taken_local, year, month, day, local_date, make, model, lat, lon, indexed_at, error, duration_ms)"
+        " taken_local, year, month, day, local_date, make, model, lat, lon, indexed_at, error, duration_ms,"
+        " description, people, albums)"
         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
-        " ?23)"
+        " ?23, ?24, ?25, ?26)"
         " ON CONFLICT(path) DO UPDATE SET folder = ?2, size = ?3, mtime_ns = ?4, hash = ?5, type = ?6, width = ?7,"
         " height = ?8, taken_at = ?9, offset_min = ?10, taken_src = ?11, taken_local = ?12, year = ?13, month = ?14,"
         " day = ?15, local_date = ?16, make = ?17, model = ?18, lat = ?19, lon = ?20, indexed_at = ?21, error = ?22,"
-        " duration_ms = ?23"
+        " duration_ms = ?23, description = ?24, people = ?25, albums = ?26"
         " RETURNING id",
         &st, err);
     if (rc) return rc;
@@ -284,6 +291,9 @@ int store_media_put(psk_store *s, store_media *m, psk_error *err) {
             sqlite3_bind_double(st, 20, m->lon);
         }
         if (m->type == 2) sqlite3_bind_int64(st, 23, m->duration_ms);
+        if (m->description[0]) sqlite3_bind_text(st, 24, m->description, -1, SQLITE_STATIC);
+        if (m->people[0]) sqlite3_bind_text(st, 25, m->people, -1, SQLITE_STATIC);
+        if (m->albums[0]) sqlite3_bind_text(st, 26, m->albums, -1, SQLITE_STATIC);
     } else {
         sqlite3_bind_text(st, 22, m->error, -1, SQLITE_STATIC);
     }
@@ -344,6 +354,41 @@ int store_delete_embeddings(psk_store *s, int64_t media_id, psk_error *err) {
     if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail(s, err, "removing embeddings");
     sqlite3_finalize(st);
     return rc;
+}
+
+int store_apply_sidecar(psk_store *s, store_media *m) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT taken_at, lat, lon, description, people, albums FROM sidecars WHERE path = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return PSK_ERR_DB;
+    sqlite3_bind_text(st, 1, m->path, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        /* The sidecar fills in what EXIF lacks; it never overrides an EXIF date or position. */
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL && strcmp(m->taken_src, "exif") != 0) {
+            time_t t = (time_t)sqlite3_column_int64(st, 0);
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            m->taken_at = (int64_t)t;
+            m->has_offset = true; /* photoTakenTime is a UTC instant */
+            m->offset_min = 0;
+            snprintf(m->taken_src, sizeof m->taken_src, "sidecar");
+            strftime(m->taken_local, sizeof m->taken_local, "%Y-%m-%d %H:%M:%S", &tm);
+            m->year = tm.tm_year + 1900;
+            m->month = tm.tm_mon + 1;
+            m->day = tm.tm_mday;
+        }
+        if (!m->has_gps && sqlite3_column_type(st, 1) != SQLITE_NULL) {
+            m->has_gps = true;
+            m->lat = sqlite3_column_double(st, 1);
+            m->lon = sqlite3_column_double(st, 2);
+        }
+        const unsigned char *d = sqlite3_column_text(st, 3), *p = sqlite3_column_text(st, 4), *a = sqlite3_column_text(st, 5);
+        snprintf(m->description, sizeof m->description, "%s", d ? (const char *)d : "");
+        snprintf(m->people, sizeof m->people, "%s", p ? (const char *)p : "");
+        snprintf(m->albums, sizeof m->albums, "%s", a ? (const char *)a : "");
+    }
+    sqlite3_finalize(st);
+    return PSK_OK;
 }
 
 bool store_has_embedding(psk_store *s, int64_t media_id, int64_t model_id) {

@@ -10,7 +10,11 @@
  *         taken_at INTEGER (UTC seconds), offset_min INTEGER (NULL: unknown), taken_src TEXT (exif|file),
  *         taken_local TEXT ("YYYY-MM-DD HH:MM:SS", camera clock), year, month, day, local_date (YYYYMMDD),
  *         make TEXT, model TEXT, lat REAL, lon REAL (NULL: no GPS), indexed_at INTEGER, error TEXT (NULL: ok),
- *         duration_ms INTEGER (videos; schema 2))
+ *         duration_ms INTEGER (videos; schema 2), description TEXT, people TEXT (JSON array of names),
+ *         albums TEXT (JSON array) (schema 3))
+ *   sidecars(path TEXT PRIMARY KEY, taken_at, lat, lon, description, people, albums, source)   (schema 3)
+ *         what a Google Takeout sidecar says about the file imported to `path`; the indexer fills in from it
+ *         whatever EXIF lacks
  *   embeddings(media_id INTEGER REFERENCES media ON DELETE CASCADE, model_id INTEGER, frame_ms INTEGER
  *              (-1 for a photo), vec BLOB (float32 little-endian, unit length), PRIMARY KEY(media_id, model_id,
  *              frame_ms))
@@ -22,7 +26,7 @@
 
 #include <sqlite3.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 typedef struct psk_store {
     sqlite3 *db;
@@ -63,6 +67,7 @@ typedef struct store_media {
     double lat, lon;
     char error[512]; /* "" when indexed fine */
     int64_t duration_ms;
+    char description[512], people[512], albums[512];
 } store_media;
 
 /* Looks a path up; *found tells whether it exists. */
@@ -75,5 +80,8 @@ int store_put_embedding(psk_store *s, int64_t media_id, int64_t model_id, int64_
                         psk_error *err);
 int store_delete_embeddings(psk_store *s, int64_t media_id, psk_error *err);
 bool store_has_embedding(psk_store *s, int64_t media_id, int64_t model_id);
+/* Fills in from the sidecars table what m's own metadata lacks (date, place) and the description, people and
+ * albums. */
+int store_apply_sidecar(psk_store *s, store_media *m);
 
 #endif
