@@ -323,6 +323,28 @@ typedef struct psk_takeout_params {
 psk_status psk_import_takeout(psk_library *lib, const psk_takeout_params *params, psk_import_stats *stats,
                               psk_error *err);
 
+typedef struct psk_picker_params {
+    const char *into;          /* the library folder the picked media are downloaded to (by year) */
+    const char *client_id;     /* the user's own OAuth client (Google Cloud console, "desktop app") */
+    const char *client_secret;
+    const char *token_file;    /* where tokens are kept (0600); default $XDG_CONFIG_HOME/photoseek/google-token.json */
+    int auth_timeout_s;        /* how long to wait for the sign-in in the browser (default 300) */
+    /* Called with the links the user must open: the sign-in page, then Google Photos' picker. */
+    void (*show_link)(void *user, const char *what, const char *url);
+    void *show_link_user;
+    psk_index_params index;    /* how to index `into` afterwards */
+    psk_import_notice_fn notice;
+    void *notice_user;
+} psk_picker_params;
+
+/* Imports media picked in Google Photos through the Picker API: OAuth 2.0 for installed apps (loopback redirect
+ * with PKCE), sessions.create, polling at the returned pollInterval until mediaItemsSet, mediaItems.list page by
+ * page, downloads of each baseUrl (=d for photos, =dv for videos) with the bearer token (listing again when the
+ * 60-minute URLs run out), then sessions.delete and an index run. Retries 429 and 5xx with backoff; an
+ * interrupted import resumes with the same session and never downloads an item twice. */
+psk_status psk_import_google_photos(psk_library *lib, const psk_picker_params *params, psk_import_stats *stats,
+                                    psk_error *err);
+
 /* ---- searching ---- */
 typedef enum psk_media_type { PSK_TYPE_ANY = 0, PSK_TYPE_PHOTO = 1, PSK_TYPE_VIDEO = 2 } psk_media_type;
 typedef enum psk_sort { PSK_SORT_SCORE = 0, PSK_SORT_DATE = 1 } psk_sort;

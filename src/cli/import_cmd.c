@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 
 static const char *import_usage =
     "usage: photoseek import takeout ARCHIVE_OR_DIR... --into DIR [--db FILE] [--image-model DIR] [--jobs N] [--json]\n"
@@ -31,7 +33,65 @@ static void on_notice(void *user, const char *path, const char *message) {
     fprintf(stderr, "photoseek: %s: %s\n", path, message);
 }
 
-int cmd_import_google_photos(int argc, char **argv);
+/* A small JSON file of two strings, readable by its owner only; an existing file that others can read is refused. */
+static int psk_save_private_json(const char *path, const char *k1, const char *v1, const char *k2, const char *v2) {
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 077)) return -1;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *p = dir + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(dir, 0700);
+            *p = '/';
+        }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return -1;
+    fchmod(fd, 0600);
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        return -1;
+    }
+    fputs("{", f);
+    cli_json_string(f, k1);
+    fputs(": ", f);
+    cli_json_string(f, v1);
+    fputs(", ", f);
+    cli_json_string(f, k2);
+    fputs(": ", f);
+    cli_json_string(f, v2);
+    fputs("}\n", f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* Reads two string values back (a tiny reader for the file written above). */
+static int psk_load_private_json(const char *path, const char *k1, char *v1, size_t c1, const char *k2, char *v2,
+                                 size_t c2) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char buf[2048];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *keys[2] = {k1, k2};
+    char *vals[2] = {v1, v2};
+    size_t caps[2] = {c1, c2};
+    for (int i = 0; i < 2; i++) {
+        char pat[128];
+        snprintf(pat, sizeof pat, "\"%s\": \"", keys[i]);
+        const char *p = strstr(buf, pat);
+        if (!p) return -1;
+        p += strlen(pat);
+        size_t o = 0;
+        while (*p && *p != '"' && o + 1 < caps[i]) {
+            if (*p == '\\' && p[1]) p++;
+            vals[i][o++] = *p++;
+        }
+        vals[i][o] = 0;
+    }
+    return 0;
+}
 
 static int takeout(int argc, char **argv) {
     const char *db = NULL, *into = NULL, *image_model = NULL;
@@ -125,8 +185,132 @@ usage:
     return EXIT_USAGE;
 }
 
+static const char *picker_usage =
+    "usage: photoseek import google-photos --into DIR [--client-id ID --client-secret SECRET] [--token-file FILE]\n"
+    "                                      [--db FILE] [--image-model DIR] [--jobs N] [--json]\n"
+    "\n"
+    "Imports photos and videos you pick in Google Photos (the Picker API). You need your own OAuth client of type\n"
+    "\"Desktop app\" (Google Cloud console, with the Photos Picker API enabled); its id and secret are kept in\n"
+    "~/.config/photoseek/google-client.json (mode 0600) after the first run. photoseek prints a sign-in link (it\n"
+    "listens on 127.0.0.1 for the answer), then a link to Google Photos where you pick; it downloads the picked\n"
+    "items into DIR/<year>/ and indexes them. Tokens stay in ~/.config/photoseek/google-token.json (0600).\n"
+    "Ctrl-C stops; running again continues with the same pick and downloads nothing twice.\n";
+
+static void print_link(void *user, const char *what, const char *url) {
+    (void)user;
+    fprintf(stderr, "photoseek: %s: open this link in a browser:\n  %s\n", what, url);
+}
+
+static void client_file(char *buf, size_t cap) {
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg) snprintf(buf, cap, "%s/photoseek/google-client.json", xdg);
+    else snprintf(buf, cap, "%s/.config/photoseek/google-client.json", home ? home : ".");
+}
+
+static int google_photos(int argc, char **argv) {
+    const char *db = NULL, *into = NULL, *image_model = NULL, *client_id = NULL, *client_secret = NULL, *token_file = NULL;
+    int jobs = 0;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (strcmp(argv[i], "--help") == 0) {
+            fputs(picker_usage, stdout);
+            return EXIT_OK;
+        } else if (cli_opt(argc, argv, &i, "--db", &v)) {
+            if (!(db = v)) goto usage;
+        } else if (cli_opt(argc, argv, &i, "--into", &v)) {
+            if (!(into = v)) goto usage;
+        } else if (cli_opt(argc, argv, &i, "--image-model", &v)) {
+            if (!(image_model = v)) goto usage;
+        } else if (cli_opt(argc, argv, &i, "--text-model", &v)) {
+            if (!v) goto usage;
+        } else if (cli_opt(argc, argv, &i, "--client-id", &v)) {
+            if (!(client_id = v)) goto usage;
+        } else if (cli_opt(argc, argv, &i, "--client-secret", &v)) {
+            if (!(client_secret = v)) goto usage;
+        } else if (cli_opt(argc, argv, &i, "--token-file", &v)) {
+            if (!(token_file = v)) goto usage;
+        } else if (cli_opt(argc, argv, &i, "--jobs", &v)) {
+            if (!v || (jobs = atoi(v)) < 1) goto usage;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else {
+            cli_error("import google-photos: unexpected argument '%s'", argv[i]);
+            goto usage;
+        }
+    }
+    if (!into) goto usage;
+    /* The OAuth client: given once, then remembered (readable by the owner only). */
+    char cf[1024], id_buf[512] = "", secret_buf[512] = "";
+    client_file(cf, sizeof cf);
+    if (client_id) {
+        if (psk_save_private_json(cf, "client_id", client_id, "client_secret", client_secret ? client_secret : "") != 0) {
+            cli_error("%s: cannot keep the client id there (is it readable by others? chmod 600 it)", cf);
+            return EXIT_FATAL;
+        }
+    } else if (psk_load_private_json(cf, "client_id", id_buf, sizeof id_buf, "client_secret", secret_buf,
+                                     sizeof secret_buf) == 0) {
+        client_id = id_buf;
+        client_secret = secret_buf;
+    } else {
+        cli_error("import google-photos: give --client-id and --client-secret the first time (see --help)");
+        return EXIT_USAGE;
+    }
+    char db_buf[1024], model_buf[1024];
+    if (!db) {
+        psk_default_db_path(db_buf, sizeof db_buf);
+        db = db_buf;
+    }
+    if (!image_model) {
+        char models[900];
+        psk_default_models_dir(models, sizeof models);
+        snprintf(model_buf, sizeof model_buf, "%s/clip-vit-b-32", models);
+        image_model = model_buf;
+    }
+    psk_error err = {0};
+    psk_library *lib;
+    if (psk_library_open(db, PSK_OPEN_WRITE, &lib, &err)) {
+        cli_error("%s", err.message);
+        return EXIT_FATAL;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    int notices = 0;
+    psk_picker_params p = {0};
+    p.into = into;
+    p.client_id = client_id;
+    p.client_secret = client_secret;
+    p.token_file = token_file;
+    p.show_link = print_link;
+    p.index = psk_index_default_params();
+    p.index.image_model_dir = image_model;
+    p.index.n_jobs = jobs;
+    p.index.cancel = &cancel_flag;
+    p.notice = on_notice;
+    p.notice_user = &notices;
+    psk_import_stats st;
+    int rc = psk_import_google_photos(lib, &p, &st, &err);
+    psk_library_close(lib);
+    if (json)
+        printf("{\"found\": %lld, \"imported\": %lld, \"already_present\": %lld, \"failed\": %lld, \"indexed\": %lld%s}\n",
+               (long long)st.found, (long long)st.imported, (long long)st.already_present, (long long)st.failed,
+               (long long)st.index.indexed, rc ? ", \"complete\": false" : ", \"complete\": true");
+    if (rc) {
+        cli_error("%s", err.message);
+        return rc == PSK_ERR_INTERRUPTED ? 130 : rc == PSK_ERR_INVALID_ARG ? EXIT_USAGE : EXIT_FATAL;
+    }
+    fprintf(stderr, "photoseek: %lld picked items downloaded, %lld were already here, %lld indexed\n",
+            (long long)st.imported, (long long)st.already_present, (long long)st.index.indexed);
+    return st.failed || st.index.failed ? EXIT_PARTIAL : EXIT_OK;
+usage:
+    fputs(picker_usage, stderr);
+    return EXIT_USAGE;
+}
+
 int cmd_import(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "takeout") == 0) return takeout(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "google-photos") == 0) return google_photos(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
         fputs(import_usage, stdout);
         return EXIT_OK;

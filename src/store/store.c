@@ -52,7 +52,7 @@ static const char *const migrations[] = {
     "ALTER TABLE media ADD COLUMN people TEXT;"
     "ALTER TABLE media ADD COLUMN albums TEXT;"
     "CREATE TABLE sidecars(path TEXT PRIMARY KEY, taken_at INTEGER, lat REAL, lon REAL, description TEXT,"
-    "  people TEXT, albums TEXT, source TEXT);",
+    "  people TEXT, albums TEXT, source TEXT, make TEXT, model TEXT);",
 };
 
 static int user_version(psk_store *s) {
@@ -358,7 +358,8 @@ int store_delete_embeddings(psk_store *s, int64_t media_id, psk_error *err) {
 
 int store_apply_sidecar(psk_store *s, store_media *m) {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT taken_at, lat, lon, description, people, albums FROM sidecars WHERE path = ?",
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT taken_at, lat, lon, description, people, albums, make, model FROM sidecars WHERE path = ?",
                            -1, &st, NULL) != SQLITE_OK)
         return PSK_ERR_DB;
     sqlite3_bind_text(st, 1, m->path, -1, SQLITE_STATIC);
@@ -386,6 +387,11 @@ int store_apply_sidecar(psk_store *s, store_media *m) {
         snprintf(m->description, sizeof m->description, "%s", d ? (const char *)d : "");
         snprintf(m->people, sizeof m->people, "%s", p ? (const char *)p : "");
         snprintf(m->albums, sizeof m->albums, "%s", a ? (const char *)a : "");
+        const unsigned char *mk = sqlite3_column_text(st, 6), *md = sqlite3_column_text(st, 7);
+        if (!m->make[0] && !m->model[0] && (mk || md)) {
+            snprintf(m->make, sizeof m->make, "%s", mk ? (const char *)mk : "");
+            snprintf(m->model, sizeof m->model, "%s", md ? (const char *)md : "");
+        }
     }
     sqlite3_finalize(st);
     return PSK_OK;
