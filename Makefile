@@ -79,6 +79,11 @@ bench-video: $(BUILD)/bench_video $(BUILD)/bench_clip
 	  -pix_fmt yuv420p -c:v libx264 -preset veryfast $(BUILD)/bench-1080p.mp4
 	$(BUILD)/bench_video $(BUILD)/bench-1080p.mp4
 
+bench-index: $(BUILD)/bench_index $(BUILD)/bench_clip
+	@[ -s $(BUILD)/bench-12mp.jpg ] || /usr/bin/convert -size 4000x3000 plasma:fractal -attenuate 0.3 +noise Gaussian \
+	  -quality 92 $(BUILD)/bench-12mp.jpg
+	$(BUILD)/bench_index $(BUILD)/bench-12mp.jpg $${N:-200}
+
 bench-server: all $(BUILD)/make_library
 	bash bench/load_server.sh
 
@@ -91,5 +96,5 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libphotoseek.a
 clean:
 	rm -rf build build-san tests/out
 
-.PHONY: all test unit bench bench-server bench-video clean fuzz-libfuzzer
+.PHONY: all test unit bench bench-server bench-video bench-index clean fuzz-libfuzzer
 .SECONDARY:

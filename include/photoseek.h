@@ -125,7 +125,7 @@ void psk_normalize(float *v, int n);
  * Images
  * ------------------------------------------------------------------------------------------------------------- */
 typedef struct psk_image_info {
-    int width, height;       /* after EXIF orientation */
+    int width, height;       /* the full size, after EXIF orientation (even when decoded scaled down) */
     int orientation;         /* EXIF orientation 1..8 as found (1 when absent) */
     char format[8];          /* "jpeg", "png", "webp", "gif", "heif", "tiff" */
     /* Date taken from EXIF DateTimeOriginal (else DateTime), as written: "2019:07:04 18:30:00", "" if absent. */
@@ -137,7 +137,7 @@ typedef struct psk_image_info {
 } psk_image_info;
 
 typedef struct psk_image {
-    int width, height;  /* after EXIF orientation */
+    int width, height;  /* as decoded, after EXIF orientation */
     uint8_t *rgb;       /* width*height*3 bytes, row-major, owned by the image */
     psk_image_info info;
 } psk_image;
@@ -145,6 +145,9 @@ typedef struct psk_image {
 typedef struct psk_image_params {
     int max_pixels;        /* refuse images with more pixels than this (default 100 megapixels) */
     int apply_orientation; /* 1: rotate/flip by EXIF orientation (default 1) */
+    /* When > 0, a JPEG may be decoded at 1/2, 1/4 or 1/8 scale (libjpeg-turbo's DCT scaling), the smallest whose
+     * short side is still at least this: much faster for a 224-pixel model. info keeps the full size. */
+    int min_short_side;
 } psk_image_params;
 
 psk_image_params psk_image_default_params(void);
@@ -277,6 +280,8 @@ typedef struct psk_index_params {
     psk_index_progress_fn progress; /* called from the indexing thread; may be NULL */
     void *progress_user;
     volatile int *cancel; /* set to non-zero (from a signal handler) to stop after the batch in flight */
+    int fast_decode;      /* decode JPEGs DCT-scaled to the model's input size (faster; embeddings at cosine
+                           * >= 0.995 with the full decode instead of equal) */
 } psk_index_params;
 
 psk_index_params psk_index_default_params(void);

@@ -9,7 +9,7 @@
 
 static const char *index_usage =
     "usage: photoseek index PATH... [--db FILE] [--image-model DIR] [--text-model DIR] [--jobs N] [--threads N]\n"
-    "                       [--exclude GLOB]... [--batch N] [--json]\n"
+    "                       [--exclude GLOB]... [--batch N] [--fast-decode] [--json]\n"
     "\n"
     "Indexes the photos under each PATH into the library (default $PHOTOSEEK_DB or\n"
     "~/.local/share/photoseek/library.db). New and changed files are embedded, moved files keep their vectors,\n"
@@ -18,6 +18,8 @@ static const char *index_usage =
     "finish. --image-model defaults to the models folder's clip-vit-b-32 (see 'photoseek model fetch').\n"
     "--jobs: decoding threads; --threads: encoder threads (both default to the number of cores);\n"
     "--batch: images per encoder call and per committed transaction (default 32).\n"
+    "--fast-decode: decode JPEGs at the scale the model needs (DCT scaling): several times faster for large\n"
+    "photos, embeddings at cosine >= 0.995 with the exact decode.\n"
     "Exit codes: 0 done, 1 done but some files failed, 2 bad usage, 3 fatal error, 130 interrupted.\n";
 
 static volatile int cancel_flag;
@@ -57,7 +59,7 @@ int cmd_index(int argc, char **argv) {
     const char *db = NULL, *image_model = NULL;
     const char **roots = calloc((size_t)argc, sizeof *roots), **excludes = calloc((size_t)argc, sizeof *excludes);
     int n_roots = 0, n_excludes = 0, jobs = 0, threads = 0, batch = 0;
-    bool json = false;
+    bool json = false, fast = false;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -80,6 +82,8 @@ int cmd_index(int argc, char **argv) {
             excludes[n_excludes++] = v;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
+        } else if (strcmp(argv[i], "--fast-decode") == 0) {
+            fast = true;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             cli_error("index: unknown option '%s'", argv[i]);
             goto usage;
@@ -119,6 +123,7 @@ int cmd_index(int argc, char **argv) {
     p.n_jobs = jobs;
     p.n_threads = threads;
     if (batch) p.batch_size = batch;
+    p.fast_decode = fast;
     p.progress = on_progress;
     p.progress_user = &ps;
     p.cancel = &cancel_flag;

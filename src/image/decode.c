@@ -7,7 +7,7 @@
 #define MAX_FILE_SIZE (1024u * 1024 * 1024)
 
 psk_image_params psk_image_default_params(void) {
-    psk_image_params p = {100 * 1000 * 1000, 1};
+    psk_image_params p = {100 * 1000 * 1000, 1, 0};
     return p;
 }
 
@@ -66,6 +66,7 @@ psk_status psk_image_load_memory(const void *data, size_t size, const char *name
         return psk_fail(err, PSK_ERR_FORMAT, "%s: not a supported image (%s)", name, what);
     }
     img_decoded d = {0};
+    d.min_short_side = p.min_short_side;
     int rc = dec(data, size, name, p.max_pixels, &d, err);
     if (rc) return rc;
     psk_image *img = psk_calloc(1, sizeof *img);
@@ -97,6 +98,11 @@ psk_status psk_image_load_memory(const void *data, size_t size, const char *name
     }
     img->info.width = img->width;
     img->info.height = img->height;
+    if (d.full_width && d.full_height) {
+        bool swap = p.apply_orientation && o >= 5 && o <= 8;
+        img->info.width = swap ? d.full_height : d.full_width;
+        img->info.height = swap ? d.full_width : d.full_height;
+    }
     *out = img;
     return PSK_OK;
 }

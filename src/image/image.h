@@ -12,6 +12,8 @@ typedef struct img_decoded {
     uint8_t *exif; /* TIFF-structured EXIF (starting "II*\0"/"MM\0*", optionally after "Exif\0\0"), or NULL */
     size_t exif_size;
     bool oriented;
+    int min_short_side;           /* in: the JPEG decoder may scale down to this short side (0: full size) */
+    int full_width, full_height;  /* out: the size before scaling (0: as decoded) */
 } img_decoded;
 
 typedef int (*img_decoder)(const uint8_t *data, size_t size, const char *name, long max_pixels, img_decoded *out,

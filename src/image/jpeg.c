@@ -83,6 +83,18 @@ int img_decode_jpeg(const uint8_t *data, size_t size, const char *name, long max
     bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
     bool gray = cinfo.jpeg_color_space == JCS_GRAYSCALE;
     cinfo.out_color_space = cmyk ? JCS_CMYK : gray ? JCS_GRAYSCALE : JCS_RGB;
+    if (out->min_short_side > 0) {
+        /* DCT scaling: the IDCT produces the smaller image directly, skipping most of the work. */
+        unsigned short_side = cinfo.image_width < cinfo.image_height ? cinfo.image_width : cinfo.image_height;
+        unsigned num = 8;
+        while (num > 1 && (short_side * (num / 2) + 7) / 8 >= (unsigned)out->min_short_side) num /= 2;
+        if (num < 8) {
+            cinfo.scale_num = num;
+            cinfo.scale_denom = 8;
+            out->full_width = (int)cinfo.image_width;
+            out->full_height = (int)cinfo.image_height;
+        }
+    }
     jpeg_start_decompress(&cinfo);
     int w = (int)cinfo.output_width, h = (int)cinfo.output_height, comps = cinfo.output_components;
     bool inverted = cmyk && cinfo.saw_Adobe_marker; /* Adobe writes CMYK inverted (Pillow's "CMYK;I") */

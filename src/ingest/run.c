@@ -103,7 +103,9 @@ static void prepare_item(pipeline *pl, item *it) {
         return;
     }
     psk_image *img = NULL;
-    int rc = psk_image_load_memory(data, size, f->path, NULL, &img, &err);
+    psk_image_params ip = psk_image_default_params();
+    if (pl->p->fast_decode) ip.min_short_side = psk_model_image_size(pl->lib->image_model);
+    int rc = psk_image_load_memory(data, size, f->path, &ip, &img, &err);
     psk_free(data);
     if (rc == PSK_OK) {
         meta_from_image(m, &img->info, f->mtime_ns);

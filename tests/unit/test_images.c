@@ -172,3 +172,47 @@ TEST(every_supported_format_decodes) {
     psk_image_free(img);
     (void)err;
 }
+
+TEST(dct_scaled_jpeg_decoding_keeps_the_embedding) {
+    /* Decoding a JPEG at 1/2..1/8 scale (never below 224 on the short side) must keep the embedding at cosine
+     * >= 0.995 with the reference, and report the full size. */
+    cJSON *ref = load_json_fixture("refs/embeddings_tiny_clip.json");
+    CHECK(ref);
+    psk_model *m;
+    CHECK_OK(psk_model_load(fixture_path("models/tiny-clip"), NULL, &m, err_));
+    psk_context *ctx;
+    CHECK_OK(psk_context_new(m, NULL, &ctx, err_));
+    float *px = malloc(sizeof(float) * 3 * 224 * 224), emb[24];
+    const cJSON *c;
+    int scaled = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(ref, "images")) {
+        const char *name = cJSON_GetObjectItem(c, "image")->valuestring;
+        if (!strstr(name, ".jpg")) continue;
+        char rel[256];
+        snprintf(rel, sizeof rel, "images/%s", name);
+        psk_image_params ip = psk_image_default_params();
+        ip.min_short_side = 224;
+        psk_image *img, *full;
+        CHECK_OK(psk_image_load(fixture_path(rel), &ip, &img, err_));
+        CHECK_OK(psk_image_load(fixture_path(rel), NULL, &full, err_));
+        CHECKF(img->info.width == full->width && img->info.height == full->height, "%s: full size kept", name);
+        CHECKF((img->width <= full->width && (img->width < img->height ? img->width : img->height) >= 224) ||
+                   img->width == full->width,
+               "%s: decoded %dx%d", name, img->width, img->height);
+        if (img->width < full->width) scaled++;
+        psk_image_free(full);
+        CHECK_OK(psk_model_preprocess(m, img, px, err_));
+        psk_image_free(img);
+        CHECK_OK(psk_encode_pixels(ctx, px, 1, emb, err_));
+        int rn;
+        double *r = json_doubles(cJSON_GetObjectItem(c, "embedding"), &rn);
+        double cs = cosine(r, emb, 24);
+        free(r);
+        CHECKF(cs >= 0.995, "%s: cosine %.5f after DCT-scaled decoding", name, cs);
+    }
+    CHECKF(scaled >= 2, "only %d images were decoded scaled", scaled);
+    free(px);
+    psk_context_free(ctx);
+    psk_model_free(m);
+    cJSON_Delete(ref);
+}

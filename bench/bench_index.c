@@ -1,0 +1,142 @@
+/* End-to-end indexing benchmark: N noisy 12-megapixel JPEGs (one photo, N copies with different trailing bytes,
+ * so each is hashed, decoded and embedded on its own) indexed with the full-size synthetic ViT-B/32, with the full
+ * decode and with DCT-scaled decoding. In the same run it measures what one image costs in CPU time (decode on one
+ * core, the encoder at batch 32 on 2 threads), so the pipeline's rate can be compared with what those costs allow:
+ * ideal images/s = cores / (decode core-seconds + encoder core-seconds) per image.
+ * usage: bench_index PHOTO.jpg N [CLIP_DIR]
+ * Last line: RESULT index_img_per_s_full=... index_img_per_s_fast=... efficiency_full=... efficiency_fast=...
+ *            decode_ms_full=... decode_ms_fast=... encoder_core_ms=... */
+#include "photoseek.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double decode_ms(const char *path, int min_short, const psk_model *m, float *px) {
+    double best = 1e9;
+    for (int r = 0; r < 3; r++) {
+        psk_image_params p = psk_image_default_params();
+        p.min_short_side = min_short;
+        psk_image *img;
+        psk_error err;
+        double t = now();
+        if (psk_image_load(path, &p, &img, &err)) {
+            fprintf(stderr, "%s\n", err.message);
+            exit(1);
+        }
+        psk_model_preprocess(m, img, px, &err);
+        double dt = now() - t;
+        psk_image_free(img);
+        if (dt < best) best = dt;
+    }
+    return best * 1e3;
+}
+
+static double index_rate(const char *dir, const char *db, const char *model, int n, int fast) {
+    unlink(db);
+    psk_library *lib;
+    psk_error err;
+    if (psk_library_open(db, PSK_OPEN_WRITE, &lib, &err)) {
+        fprintf(stderr, "%s\n", err.message);
+        exit(1);
+    }
+    psk_index_params p = psk_index_default_params();
+    const char *roots[1] = {dir};
+    p.roots = roots;
+    p.n_roots = 1;
+    p.image_model_dir = model;
+    p.fast_decode = fast;
+    psk_index_stats st;
+    double t = now();
+    if (psk_library_index(lib, &p, &st, &err)) {
+        fprintf(stderr, "%s\n", err.message);
+        exit(1);
+    }
+    double dt = now() - t;
+    psk_library_close(lib);
+    if (st.indexed != n) fprintf(stderr, "bench_index: indexed %lld of %d\n", (long long)st.indexed, n);
+    return st.indexed / dt;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_index PHOTO.jpg N [CLIP_DIR]\n");
+        return 2;
+    }
+    int n = atoi(argv[2]);
+    char model[1024], dir[1024], db[1100];
+    snprintf(model, sizeof model, "%s/photoseek-bench/clip-vit-b-32", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (argc > 3) snprintf(model, sizeof model, "%s", argv[3]);
+    snprintf(dir, sizeof dir, "%s/photoseek-bench/photos-%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", n);
+    snprintf(db, sizeof db, "%s.db", dir);
+    mkdir(dir, 0755);
+    /* N copies that differ in a trailing byte (ignored by decoders), so none is taken for a move of another */
+    FILE *in = fopen(argv[1], "rb");
+    if (!in) {
+        perror(argv[1]);
+        return 1;
+    }
+    fseek(in, 0, SEEK_END);
+    long size = ftell(in);
+    fseek(in, 0, SEEK_SET);
+    char *data = malloc((size_t)size);
+    if (fread(data, 1, (size_t)size, in) != (size_t)size) return 1;
+    fclose(in);
+    for (int i = 0; i < n; i++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/photo_%04d.jpg", dir, i);
+        FILE *f = fopen(path, "wb");
+        fwrite(data, 1, (size_t)size, f);
+        fprintf(f, "%d", i);
+        fclose(f);
+    }
+    free(data);
+    psk_error err;
+    psk_model *m;
+    psk_model_params mp = psk_model_default_params();
+    mp.load_text = 0;
+    if (psk_model_load(model, &mp, &m, &err)) {
+        fprintf(stderr, "%s (run make bench first)\n", err.message);
+        return 1;
+    }
+    float *px = malloc(sizeof(float) * 3 * 224 * 224 * 32), *emb = malloc(sizeof(float) * 512 * 32);
+    char first[1200];
+    snprintf(first, sizeof first, "%s/photo_0000.jpg", dir);
+    double dec_full = decode_ms(first, 0, m, px), dec_fast = decode_ms(first, 224, m, px);
+    psk_context_params cp = psk_context_default_params();
+    cp.n_threads = 2;
+    psk_context *ctx;
+    psk_context_new(m, &cp, &ctx, &err);
+    psk_encode_pixels(ctx, px, 32, emb, &err);
+    double best = 1e9;
+    for (int r = 0; r < 2; r++) {
+        double t = now();
+        psk_encode_pixels(ctx, px, 32, emb, &err);
+        if (now() - t < best) best = now() - t;
+    }
+    double enc_core_ms = best * 2 / 32 * 1e3;
+    psk_context_free(ctx);
+    psk_model_free(m);
+    int cores = 2;
+    double ideal_full = cores * 1e3 / (dec_full + enc_core_ms), ideal_fast = cores * 1e3 / (dec_fast + enc_core_ms);
+    double full = index_rate(dir, db, model, n, 0), fast = index_rate(dir, db, model, n, 1);
+    printf("one 12-megapixel photo: decode + preprocess %.1f ms (full), %.1f ms (DCT-scaled); encoder %.1f core-ms\n",
+           dec_full, dec_fast, enc_core_ms);
+    printf("indexing %d photos: %.2f images/s with full decoding (ideal %.2f), %.2f with DCT scaling (ideal %.2f)\n", n,
+           full, ideal_full, fast, ideal_fast);
+    printf("RESULT index_img_per_s_full=%.2f index_img_per_s_fast=%.2f efficiency_full=%.3f efficiency_fast=%.3f "
+           "decode_ms_full=%.1f decode_ms_fast=%.1f encoder_core_ms=%.1f\n",
+           full, fast, full / ideal_full, fast / ideal_fast, dec_full, dec_fast, enc_core_ms);
+    free(px);
+    free(emb);
+    return 0;
+}
