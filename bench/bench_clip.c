@@ -221,6 +221,20 @@ int main(int argc, char **argv) {
             if (b == 2 && t == 2) b32t2 = ips;
         }
     }
+    psk_model_params q8p = psk_model_default_params();
+    q8p.precision = PSK_PRECISION_INT8;
+    q8p.load_text = 0;
+    psk_model *m8;
+    double int8_b32 = 0;
+    if (psk_model_load(clip, &q8p, &m8, &err) == PSK_OK) {
+        for (int t = 1; t <= 2; t++) {
+            double ips = bench_vision(m8, 32, t, quick ? 1 : 3);
+            printf("vision int8  batch 32  threads %d  %7.2f images/s  (%.2fx float32)\n", t, ips,
+                   t == 2 && b32t2 > 0 ? ips / b32t2 : 0);
+            if (t == 2) int8_b32 = ips;
+        }
+        psk_model_free(m8);
+    }
     const char *q = "a photo of a cat";
     double text_ms = bench_text(m, q, quick ? 3 : 31);
     printf("clip text query   '%s'  %.2f ms (1 thread, median)\n", q, text_ms);
@@ -236,7 +250,7 @@ int main(int argc, char **argv) {
     }
     double gfs = b32t2 * gf;
     printf("RESULT vision_img_per_s_b32_t2=%.2f fma_peak_fraction=%.3f sgemm_fraction=%.3f text_query_ms=%.2f "
-           "mclip_query_ms=%.2f\n",
-           b32t2, gfs / peak2, gfs / blas2, text_ms, mclip_ms);
+           "mclip_query_ms=%.2f int8_img_per_s_b32_t2=%.2f int8_speedup=%.2f\n",
+           b32t2, gfs / peak2, gfs / blas2, text_ms, mclip_ms, int8_b32, b32t2 > 0 ? int8_b32 / b32t2 : 0);
     return 0;
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const char *embed_usage =
-    "usage: photoseek embed --model DIR [--normalize] [--threads N] INPUTS\n"
+    "usage: photoseek embed --model DIR [--normalize] [--threads N] [--precision fp32|int8] INPUTS\n"
     "\n"
     "INPUTS (one kind per run):\n"
     "  --image FILE...       images (JPEG, PNG, WebP, GIF, HEIC/HEIF, TIFF)\n"
@@ -63,6 +63,7 @@ int cmd_embed(int argc, char **argv) {
     const char *model_dir = NULL;
     bool normalize = false;
     int threads = 0;
+    psk_precision precision = PSK_PRECISION_FP32;
     enum kind kind = K_NONE;
     const char **inputs = calloc((size_t)argc, sizeof *inputs);
     int n_inputs = 0;
@@ -83,6 +84,11 @@ int cmd_embed(int argc, char **argv) {
             continue;
         } else if (strcmp(argv[i], "--normalize") == 0) {
             normalize = true;
+            continue;
+        } else if (cli_opt(argc, argv, &i, "--precision", &v)) {
+            if (v && strcmp(v, "int8") == 0) precision = PSK_PRECISION_INT8;
+            else if (v && strcmp(v, "fp32") == 0) precision = PSK_PRECISION_FP32;
+            else goto usage;
             continue;
         } else if (cli_opt(argc, argv, &i, "--image", &v)) k = K_IMAGE;
         else if (cli_opt(argc, argv, &i, "--text", &v)) k = K_TEXT;
@@ -112,6 +118,7 @@ int cmd_embed(int argc, char **argv) {
     psk_model_params mp = psk_model_default_params();
     mp.load_vision = kind == K_IMAGE || kind == K_PIXELS;
     mp.load_text = kind == K_TEXT || kind == K_IDS;
+    mp.precision = precision;
     psk_model *model = NULL;
     if (psk_model_load(model_dir, &mp, &model, &err)) {
         cli_error("%s", err.message);

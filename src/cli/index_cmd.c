@@ -9,7 +9,7 @@
 
 static const char *index_usage =
     "usage: photoseek index PATH... [--db FILE] [--image-model DIR] [--text-model DIR] [--jobs N] [--threads N]\n"
-    "                       [--exclude GLOB]... [--batch N] [--fast-decode] [--json]\n"
+    "                       [--exclude GLOB]... [--batch N] [--fast-decode] [--precision int8|fp32] [--json]\n"
     "\n"
     "Indexes the photos under each PATH into the library (default $PHOTOSEEK_DB or\n"
     "~/.local/share/photoseek/library.db). New and changed files are embedded, moved files keep their vectors,\n"
@@ -20,6 +20,8 @@ static const char *index_usage =
     "--batch: images per encoder call and per committed transaction (default 32).\n"
     "--fast-decode: decode JPEGs at the scale the model needs (DCT scaling): several times faster for large\n"
     "photos, embeddings at cosine >= 0.995 with the exact decode.\n"
+    "--precision: the image encoder's arithmetic; int8 (the default) is 1.75x faster than fp32 with vectors at\n"
+    "cosine > 0.999 with float32's.\n"
     "Exit codes: 0 done, 1 done but some files failed, 2 bad usage, 3 fatal error, 130 interrupted.\n";
 
 static volatile int cancel_flag;
@@ -59,7 +61,7 @@ int cmd_index(int argc, char **argv) {
     const char *db = NULL, *image_model = NULL;
     const char **roots = calloc((size_t)argc, sizeof *roots), **excludes = calloc((size_t)argc, sizeof *excludes);
     int n_roots = 0, n_excludes = 0, jobs = 0, threads = 0, batch = 0;
-    bool json = false, fast = false;
+    bool json = false, fast = false, fp32 = false;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -84,6 +86,9 @@ int cmd_index(int argc, char **argv) {
             json = true;
         } else if (strcmp(argv[i], "--fast-decode") == 0) {
             fast = true;
+        } else if (cli_opt(argc, argv, &i, "--precision", &v)) {
+            if (v && strcmp(v, "fp32") == 0) fp32 = true;
+            else if (!v || strcmp(v, "int8") != 0) goto usage;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             cli_error("index: unknown option '%s'", argv[i]);
             goto usage;
@@ -124,6 +129,7 @@ int cmd_index(int argc, char **argv) {
     p.n_threads = threads;
     if (batch) p.batch_size = batch;
     p.fast_decode = fast;
+    if (fp32) p.precision = PSK_PRECISION_FP32;
     p.progress = on_progress;
     p.progress_user = &ps;
     p.cancel = &cancel_flag;

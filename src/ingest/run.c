@@ -281,6 +281,7 @@ done:
 psk_index_params psk_index_default_params(void) {
     psk_index_params p = {0};
     p.batch_size = 32;
+    p.precision = PSK_PRECISION_INT8;
     return p;
 }
 
@@ -359,7 +360,7 @@ psk_status psk_library_index(psk_library *lib, const psk_index_params *params, p
     if (!p.image_model_dir) return psk_fail(err, PSK_ERR_INVALID_ARG, "no image model given");
     if (p.batch_size <= 0) p.batch_size = 32;
     if (p.n_jobs <= 0) p.n_jobs = psk_cpu_count();
-    int rc = library_image_model(lib, p.image_model_dir, p.n_threads, err);
+    int rc = library_image_model(lib, p.image_model_dir, p.n_threads, p.precision, err);
     if (rc) return rc;
     int dim = psk_model_n_embd(lib->image_model), S = psk_model_image_size(lib->image_model);
     int64_t model_id;

@@ -41,6 +41,28 @@ void psk_gemm(psk_pool *pool, int m, const float *a, int lda, const psk_packed *
 void psk_gemm_ref(int m, int n, int k, const float *a, int lda, const float *w, int ldw, const float *bias, float *c,
                   int ldc, bool accumulate, psk_act act);
 
+/* ---- int8 GEMM ----
+ * Weights quantised per output channel (symmetric int8), activations per row (asymmetric, 7-bit unsigned so that
+ * vpmaddubsw's pairwise int16 sums cannot saturate). C = scale_a[i] * wscale[j] * (sum_k a_q w_q - z_i * wsum[j]).
+ * Packed weights: strips of 8 output columns, each k-group of 4 as 32 bytes: data[((j/8) * kq + k/4) * 32 +
+ * (j%8)*4 + k%4], kq = ceil(k/4); columns past n and k past k are zero. */
+#define PSK_Q8_NR 8
+typedef struct psk_packed_q8 {
+    int n, k, kq;
+    int8_t *data;
+    float *scale; /* n */
+    int32_t *sum; /* n: sum over k of the quantised weights */
+} psk_packed_q8;
+
+int psk_pack_weights_q8(const float *w, int n, int k, int ldw, bool transposed, psk_packed_q8 *out);
+void psk_packed_q8_free(psk_packed_q8 *p);
+/* Re-quantises a float32 packed matrix (psk_pack_weights' layout). */
+int psk_pack_q8_from_packed(const psk_packed *p, psk_packed_q8 *out);
+/* C = act(A W^T + bias) (or C += A W^T + bias), like psk_gemm, with A quantised per row on the fly.
+ * Returns PSK_ERR_NOMEM (C untouched) when its scratch memory cannot be had. */
+int psk_gemm_q8(psk_pool *pool, int m, const float *a, int lda, const psk_packed_q8 *w, const float *bias, float *c,
+                 int ldc, bool accumulate, psk_act act);
+
 /* Kernels below the GEMM, one table per instruction set. */
 typedef struct psk_kernel_table {
     const char *name;
@@ -55,6 +77,12 @@ typedef struct psk_kernel_table {
      * floats. */
     void (*attention)(const float *q, int ldq, const float *k, int ldk, const float *v, int ldv, int n_q, int n_keys,
                       int head_dim, float scale, bool causal, float *out, int ldo, float *scratch);
+    /* int8 micro-kernel: acc[r][j] = sum over kq groups of the 4 u8 values a[r][4g..4g+3] times the 4 int8 weights
+     * of column j (16 columns: two strips of 8 at b and b + strip_stride), for rows r < mr (a row stride lda
+     * bytes, kq*4 bytes each). out[r*16 + j] receives the int32 sums (columns past nr: unspecified). */
+    void (*gemm_q8_ukr)(int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1, int32_t *out);
+    /* Quantises a row of n floats to 7-bit unsigned: returns scale and zero point. */
+    void (*quantize_row_u7)(const float *x, int n, uint8_t *q, float *scale, int32_t *zero);
     /* Vector search over n int8 rows (compact storage) with the query quantised to int16 (psk_quantize_query):
      * out[i] = scale[i] * query_scale * sum_d q[i*dim + d] * query16[d], the sum exact in int32. */
     void (*scan_i8)(const int8_t *q, const float *scale, int64_t n, int dim, const int16_t *query16,

@@ -99,6 +99,34 @@ static void scan_f32_ref(const float *v, int64_t n, int dim, const float *query,
     }
 }
 
+static void gemm_q8_ukr_ref(int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1, int32_t *out) {
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < 16; j++) {
+            const int8_t *b = j < 8 ? b0 : b1;
+            int jj = j % 8;
+            int32_t s = 0;
+            for (int g = 0; g < kq; g++)
+                for (int t = 0; t < 4; t++) s += (int32_t)a[(size_t)r * lda + g * 4 + t] * b[(size_t)g * 32 + jj * 4 + t];
+            out[r * 16 + j] = s;
+        }
+}
+
+static void quantize_row_u7_ref(const float *x, int n, uint8_t *q, float *scale, int32_t *zero) {
+    float lo = 0, hi = 0; /* the range always holds 0, so that 0 is exact */
+    for (int i = 0; i < n; i++) {
+        lo = fminf(lo, x[i]);
+        hi = fmaxf(hi, x[i]);
+    }
+    float s = hi > lo ? (hi - lo) / 127.0f : 1.0f;
+    int32_t z = (int32_t)lrintf(-lo / s);
+    for (int i = 0; i < n; i++) {
+        int v = (int)lrintf(x[i] / s) + z;
+        q[i] = (uint8_t)(v < 0 ? 0 : v > 127 ? 127 : v);
+    }
+    *scale = s;
+    *zero = z;
+}
+
 static const psk_kernel_table ref_table = {
     .name = "ref",
     .gemm_ukr = ukr_ref,
@@ -106,6 +134,8 @@ static const psk_kernel_table ref_table = {
     .layer_norm = layer_norm_ref,
     .attention = attention_ref,
     .scan_i8 = scan_i8_ref,
+    .gemm_q8_ukr = gemm_q8_ukr_ref,
+    .quantize_row_u7 = quantize_row_u7_ref,
     .scan_f32 = scan_f32_ref,
 };
 

@@ -53,14 +53,16 @@ void psk_library_close(psk_library *lib) {
     psk_free(lib);
 }
 
-int library_image_model(psk_library *lib, const char *dir, int n_threads, psk_error *err) {
-    if (lib->image_model && strcmp(lib->image_model_dir, dir) == 0) return PSK_OK;
+int library_image_model(psk_library *lib, const char *dir, int n_threads, psk_precision precision, psk_error *err) {
+    if (lib->image_model && strcmp(lib->image_model_dir, dir) == 0 && lib->image_precision == precision) return PSK_OK;
     psk_context_free(lib->image_ctx);
     psk_model_free(lib->image_model);
     lib->image_ctx = NULL;
     lib->image_model = NULL;
     psk_model_params mp = psk_model_default_params();
     mp.load_text = 0;
+    mp.precision = precision;
+    lib->image_precision = precision;
     int rc = psk_model_load(dir, &mp, &lib->image_model, err);
     if (!rc && !psk_model_has_vision(lib->image_model)) {
         rc = psk_fail(err, PSK_ERR_INVALID_ARG, "%s: not an image model (a CLIP folder is needed to index photos)", dir);

@@ -12,6 +12,7 @@ struct psk_library {
     psk_model *image_model;
     psk_context *image_ctx;
     char image_model_dir[1024];
+    psk_precision image_precision;
     /* the text model of the last query */
     psk_model *text_model;
     psk_context *text_ctx;
@@ -33,7 +34,7 @@ struct psk_library {
 };
 
 /* Loads (or reuses) the image model of `dir`. */
-int library_image_model(psk_library *lib, const char *dir, int n_threads, psk_error *err);
+int library_image_model(psk_library *lib, const char *dir, int n_threads, psk_precision precision, psk_error *err);
 int library_text_model(psk_library *lib, const char *dir, int n_threads, psk_error *err);
 /* A change counter of the database file that moves whenever any connection commits. */
 int64_t library_data_version(psk_library *lib);

@@ -74,6 +74,16 @@ static void att_task(void *arg, int task, int thread) {
                              j->scores + (size_t)thread * j->scores_stride);
 }
 
+/* One of a block's linear layers, in float32 or int8. */
+static void linear(psk_context *ctx, int rows, const float *a, int lda, const psk_packed *f, const psk_packed_q8 *q,
+                   bool use_q8, const float *bias, float *c, int ldc, bool accumulate, psk_act act) {
+    if (use_q8) {
+        if (psk_gemm_q8(ctx->pool, rows, a, lda, q, bias, c, ldc, accumulate, act)) ctx->oom = true;
+    } else {
+        psk_gemm(ctx->pool, rows, a, lda, f, bias, c, ldc, accumulate, act);
+    }
+}
+
 /* Runs the transformer blocks on ctx->x (rows x width). */
 static void run_blocks(psk_context *ctx, const psk_tower *t, int rows, const int *starts, const int *lens, int n_seq,
                        bool causal, int n_layers) {
@@ -86,20 +96,20 @@ static void run_blocks(psk_context *ctx, const psk_tower *t, int rows, const int
         if (!t->post_ln) {
             /* CLIP (pre-LN): x += attn(ln1(x)); x += mlp(ln2(x)) */
             layer_norm_rows(pool, ctx->x, D, ctx->h, D, rows, D, b->ln1_w, b->ln1_b, t->eps);
-            psk_gemm(pool, rows, ctx->h, D, &b->qkv, b->qkv_b, ctx->qkv, 3 * D, false, PSK_ACT_NONE);
+            linear(ctx, rows, ctx->h, D, &b->qkv, &b->qkv8, t->q8, b->qkv_b, ctx->qkv, 3 * D, false, PSK_ACT_NONE);
             psk_pool_run(pool, n_seq * t->n_heads, att_task, &aj);
-            psk_gemm(pool, rows, ctx->att, D, &b->out, b->out_b, ctx->x, D, true, PSK_ACT_NONE);
+            linear(ctx, rows, ctx->att, D, &b->out, &b->out8, t->q8, b->out_b, ctx->x, D, true, PSK_ACT_NONE);
             layer_norm_rows(pool, ctx->x, D, ctx->h, D, rows, D, b->ln2_w, b->ln2_b, t->eps);
-            psk_gemm(pool, rows, ctx->h, D, &b->fc1, b->fc1_b, ctx->ff, t->mlp, false, t->act);
-            psk_gemm(pool, rows, ctx->ff, t->mlp, &b->fc2, b->fc2_b, ctx->x, D, true, PSK_ACT_NONE);
+            linear(ctx, rows, ctx->h, D, &b->fc1, &b->fc18, t->q8, b->fc1_b, ctx->ff, t->mlp, false, t->act);
+            linear(ctx, rows, ctx->ff, t->mlp, &b->fc2, &b->fc28, t->q8, b->fc2_b, ctx->x, D, true, PSK_ACT_NONE);
         } else {
             /* DistilBERT (post-LN): x = sa_ln(x + attn(x)); x = out_ln(x + ffn(x)) */
-            psk_gemm(pool, rows, ctx->x, D, &b->qkv, b->qkv_b, ctx->qkv, 3 * D, false, PSK_ACT_NONE);
+            linear(ctx, rows, ctx->x, D, &b->qkv, &b->qkv8, t->q8, b->qkv_b, ctx->qkv, 3 * D, false, PSK_ACT_NONE);
             psk_pool_run(pool, n_seq * t->n_heads, att_task, &aj);
-            psk_gemm(pool, rows, ctx->att, D, &b->out, b->out_b, ctx->x, D, true, PSK_ACT_NONE);
+            linear(ctx, rows, ctx->att, D, &b->out, &b->out8, t->q8, b->out_b, ctx->x, D, true, PSK_ACT_NONE);
             layer_norm_rows(pool, ctx->x, D, ctx->x, D, rows, D, b->ln1_w, b->ln1_b, t->eps);
-            psk_gemm(pool, rows, ctx->x, D, &b->fc1, b->fc1_b, ctx->ff, t->mlp, false, t->act);
-            psk_gemm(pool, rows, ctx->ff, t->mlp, &b->fc2, b->fc2_b, ctx->x, D, true, PSK_ACT_NONE);
+            linear(ctx, rows, ctx->x, D, &b->fc1, &b->fc18, t->q8, b->fc1_b, ctx->ff, t->mlp, false, t->act);
+            linear(ctx, rows, ctx->ff, t->mlp, &b->fc2, &b->fc28, t->q8, b->fc2_b, ctx->x, D, true, PSK_ACT_NONE);
             layer_norm_rows(pool, ctx->x, D, ctx->x, D, rows, D, b->ln2_w, b->ln2_b, t->eps);
         }
     }
@@ -158,7 +168,7 @@ static void last_layer_pooled(psk_context *ctx, const psk_tower *t, int rows, co
     int D = t->width, H = t->n_heads, hd = D / H;
     const psk_block *b = &t->blocks[t->n_layers - 1];
     layer_norm_rows(pool, ctx->x, D, ctx->h, D, rows, D, b->ln1_w, b->ln1_b, t->eps);
-    psk_gemm(pool, rows, ctx->h, D, &b->qkv, b->qkv_b, ctx->qkv, 3 * D, false, PSK_ACT_NONE);
+    linear(ctx, rows, ctx->h, D, &b->qkv, &b->qkv8, t->q8, b->qkv_b, ctx->qkv, 3 * D, false, PSK_ACT_NONE);
     /* gathered rows: x (residual), attention output, MLP hidden */
     float *gx = ctx->att + (size_t)n * D, *ga = ctx->att, *gh = ctx->att + (size_t)2 * n * D;
     for (int s = 0; s < n; s++) {
@@ -171,10 +181,10 @@ static void last_layer_pooled(psk_context *ctx, const psk_tower *t, int rows, co
         memcpy(gx + (size_t)s * D, ctx->x + (size_t)r * D, sizeof(float) * (size_t)D);
     }
     (void)lens;
-    psk_gemm(pool, n, ga, D, &b->out, b->out_b, gx, D, true, PSK_ACT_NONE);
+    linear(ctx, n, ga, D, &b->out, &b->out8, t->q8, b->out_b, gx, D, true, PSK_ACT_NONE);
     layer_norm_rows(pool, gx, D, gh, D, n, D, b->ln2_w, b->ln2_b, t->eps);
-    psk_gemm(pool, n, gh, D, &b->fc1, b->fc1_b, ctx->ff, t->mlp, false, t->act);
-    psk_gemm(pool, n, ctx->ff, t->mlp, &b->fc2, b->fc2_b, gx, D, true, PSK_ACT_NONE);
+    linear(ctx, n, gh, D, &b->fc1, &b->fc18, t->q8, b->fc1_b, ctx->ff, t->mlp, false, t->act);
+    linear(ctx, n, ctx->ff, t->mlp, &b->fc2, &b->fc28, t->q8, b->fc2_b, gx, D, true, PSK_ACT_NONE);
     layer_norm_rows(pool, gx, D, pooled, D, n, D, t->ln_final_w, t->ln_final_b, t->eps);
 }
 
@@ -186,6 +196,7 @@ static void embed_token(const psk_tower *t, int32_t id, int pos, float *x) {
 
 int psk_text_forward(psk_context *ctx, const int32_t *const *ids, const int *lens_in, int n, float *out,
                      psk_error *err) {
+    ctx->oom = false;
     const psk_model *m = ctx->model;
     const psk_tower *t = &m->text;
     bool clip = m->kind == PSK_MODEL_CLIP;
@@ -257,5 +268,6 @@ int psk_text_forward(psk_context *ctx, const int32_t *const *ids, const int *len
         for (int s = 0; s < n; s++) memcpy(out + (size_t)s * D, pooled + (size_t)s * D, sizeof(float) * (size_t)D);
     }
     psk_free(starts);
+    if (ctx->oom) return psk_fail(err, PSK_ERR_NOMEM, "out of memory in the int8 encoder");
     return PSK_OK;
 }

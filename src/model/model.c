@@ -7,7 +7,7 @@
 #include <string.h>
 
 psk_model_params psk_model_default_params(void) {
-    psk_model_params p = {1, 1};
+    psk_model_params p = {1, 1, PSK_PRECISION_FP32};
     return p;
 }
 
@@ -86,6 +86,13 @@ psk_status psk_model_load(const char *dir, const psk_model_params *params, psk_m
         rc = psk_fail(err, PSK_ERR_NOT_FOUND,
                       "%s: not a model folder (no config.json, open_clip_config.json or modules.json)", dir);
     }
+    if (!rc && p.precision == PSK_PRECISION_INT8) {
+        if ((m->has_vision && psk_tower_quantize(&m->vision)) || (m->has_text && psk_tower_quantize(&m->text)))
+            rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory quantising the model");
+        /* int8 weights have their own identity: their vectors are close to, not equal to, float32's */
+        size_t l = strlen(m->id);
+        if (!rc && l + 5 < sizeof m->id) memcpy(m->id + l, "+int8", 6);
+    }
     if (!rc && m->has_vision && psk_tower_consolidate(&m->vision)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     if (!rc && m->has_text && psk_tower_consolidate(&m->text)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     if (rc) {
@@ -163,7 +170,10 @@ psk_status psk_encode_pixels(psk_context *ctx, const float *pixels, int n, float
     if (!ctx->model->has_vision)
         return psk_fail(err, PSK_ERR_INVALID_ARG, "%s: this model has no image encoder", ctx->model->dir);
     if (n <= 0) return PSK_OK;
-    return psk_vision_forward(ctx, pixels, n, out, err);
+    ctx->oom = false;
+    int rc = psk_vision_forward(ctx, pixels, n, out, err);
+    if (!rc && ctx->oom) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory in the int8 encoder");
+    return rc;
 }
 
 /* Truncates to the context the way the tokenizers do: keep the first n_ctx-1 ids, end with the end token. */

@@ -70,6 +70,7 @@ int psk_wordpiece_encode(const psk_wordpiece *t, const char *text, int32_t **ids
 typedef struct psk_block {
     float *ln1_w, *ln1_b, *ln2_w, *ln2_b;
     psk_packed qkv, out, fc1, fc2; /* qkv: q, k and v stacked into one 3*width x width matrix */
+    psk_packed_q8 qkv8, out8, fc18, fc28; /* the same in int8, for PSK_PRECISION_INT8 (then the float ones are empty) */
     float *qkv_b, *out_b, *fc1_b, *fc2_b;
 } psk_block;
 
@@ -93,6 +94,7 @@ typedef struct psk_tower {
     float *dense_b;             /* sentence-transformers Dense bias, or NULL */
     psk_act dense_act;
     float *arena; /* every packed matrix of the tower, in the order the forward pass reads them */
+    bool q8;      /* the blocks' matrices are int8 */
 } psk_tower;
 
 struct psk_model {
@@ -115,6 +117,8 @@ void psk_tower_free(psk_tower *t);
 /* Moves the tower's packed matrices into one block in forward order (huge pages where the system has them), so
  * that a short query streams its weights sequentially. */
 int psk_tower_consolidate(psk_tower *t);
+/* Replaces the blocks' float32 matrices with int8 ones. */
+int psk_tower_quantize(psk_tower *t);
 
 /* Helpers shared by the loaders (weights.c): a float copy of a tensor with the expected shape, and a packed
  * Linear weight. `name` is printf-style. */
@@ -131,6 +135,7 @@ struct psk_context {
     float *x, *h, *qkv, *att, *ff, *tmp, *scores;
     size_t cap_x, cap_h, cap_qkv, cap_att, cap_ff, cap_tmp, cap_scores;
     size_t score_stride; /* floats of scores per thread */
+    bool oom;            /* an int8 product could not get its scratch memory */
 };
 
 /* Vision: n images of 3 x S x S pixels -> n x n_embd. */

@@ -35,10 +35,9 @@ int psk_tower_consolidate(psk_tower *t) {
     int n = 0;
     if (t->patch_w.data) list[n++] = &t->patch_w;
     for (int i = 0; t->blocks && i < t->n_layers; i++) {
-        list[n++] = &t->blocks[i].qkv;
-        list[n++] = &t->blocks[i].out;
-        list[n++] = &t->blocks[i].fc1;
-        list[n++] = &t->blocks[i].fc2;
+        psk_packed *m[4] = {&t->blocks[i].qkv, &t->blocks[i].out, &t->blocks[i].fc1, &t->blocks[i].fc2};
+        for (int j = 0; j < 4; j++)
+            if (m[j]->data) list[n++] = m[j];
     }
     if (t->proj.data) list[n++] = &t->proj;
     size_t total = 0;
@@ -58,6 +57,20 @@ int psk_tower_consolidate(psk_tower *t) {
     return PSK_OK;
 }
 
+int psk_tower_quantize(psk_tower *t) {
+    for (int i = 0; t->blocks && i < t->n_layers; i++) {
+        psk_block *b = &t->blocks[i];
+        psk_packed *f[4] = {&b->qkv, &b->out, &b->fc1, &b->fc2};
+        psk_packed_q8 *q[4] = {&b->qkv8, &b->out8, &b->fc18, &b->fc28};
+        for (int j = 0; j < 4; j++) {
+            if (psk_pack_q8_from_packed(f[j], q[j])) return PSK_ERR_NOMEM;
+            psk_packed_free(f[j]);
+        }
+    }
+    t->q8 = true;
+    return PSK_OK;
+}
+
 void psk_tower_free(psk_tower *t) {
     for (int i = 0; t->blocks && i < t->n_layers; i++) {
         psk_block *b = &t->blocks[i];
@@ -67,6 +80,10 @@ void psk_tower_free(psk_tower *t) {
         psk_packed_free(&b->out);
         psk_packed_free(&b->fc1);
         psk_packed_free(&b->fc2);
+        psk_packed_q8_free(&b->qkv8);
+        psk_packed_q8_free(&b->out8);
+        psk_packed_q8_free(&b->fc18);
+        psk_packed_q8_free(&b->fc28);
     }
     psk_free(t->blocks);
     float *fs[] = {t->ln_final_w, t->ln_final_b, t->class_emb, t->pos_emb, t->ln_pre_w,

@@ -288,7 +288,9 @@ static int check_same_model(const psk_model *model, const char *dir, const lib_m
                             m->name, m->dim, dir, psk_model_n_embd(model));
         return PSK_OK;
     }
-    if (strcmp(psk_model_id(model), m->name) != 0)
+    /* int8 and float32 weights of one checkpoint make vectors of one space ("...+int8" marks the former) */
+    size_t a = strcspn(psk_model_id(model), "+"), b = strcspn(m->name, "+");
+    if (a != b || strncmp(psk_model_id(model), m->name, a) != 0)
         return psk_fail(err, PSK_ERR_MODEL_MISMATCH,
                         "the library was indexed with %s (from %s), but %s is %s: vectors of different models cannot "
                         "be compared; re-index with this model or pass the library's model",
@@ -299,7 +301,7 @@ static int check_same_model(const psk_model *model, const char *dir, const lib_m
 static int image_vector(psk_library *lib, const lib_model *m, const char *image_dir, int n_threads, const char *path,
                         float *out, psk_error *err) {
     const char *dir = image_dir ? image_dir : m->dir;
-    int rc = library_image_model(lib, dir, n_threads, err);
+    int rc = library_image_model(lib, dir, n_threads, PSK_PRECISION_FP32, err);
     if (rc) return rc;
     if ((rc = check_same_model(lib->image_model, dir, m, err))) return rc;
     psk_image *img;

@@ -17,7 +17,8 @@ done
 $CONVERT -size 200x100 gradient:yellow-green "$TMP/photos/2022/grad.png"
 printf 'not an image' >"$TMP/photos/2022/notes.txt"
 
-$PS index "$TMP/photos" --db "$DB" --image-model "$M" --json >"$TMP/run1.json" 2>"$TMP/run1.err"
+# float32, so that the stored vectors can be compared with PyTorch's (int8, the default, is checked elsewhere)
+$PS index "$TMP/photos" --db "$DB" --image-model "$M" --precision fp32 --json >"$TMP/run1.json" 2>"$TMP/run1.err"
 status=$?
 check "index exits 1 when some files failed" test "$status" = 1
 check "every valid image is indexed and every bad_* one failed" python3 -c "
@@ -88,18 +89,21 @@ $PS search cat --db "$DB" --text-model "$FIX/models/tiny-clip-openclip" >/dev/nu
 check "a different CLIP checkpoint is refused with an explanation" grep -q "vectors of different models cannot be compared" "$TMP/mm.err"
 
 # Re-runs, moves and deletions.
-$PS index "$TMP/photos" --db "$DB" --image-model "$M" --json >"$TMP/run2.json" 2>/dev/null
+$PS index "$TMP/photos" --db "$DB" --image-model "$M" --precision fp32 --json >"$TMP/run2.json" 2>/dev/null
 check "a re-run embeds nothing" python3 -c "
 import json; r=json.load(open('$TMP/run2.json')); assert r['indexed']==0 and r['moved']==0 and r['removed']==0 and r['unchanged']==29, r"
 mkdir -p "$TMP/photos/moved"
 mv "$TMP/photos/photo_rocket.jpg" "$TMP/photos/moved/rocket_renamed.jpg"
 rm "$TMP/photos/2021/summer/gen_3.jpg"
-$PS index "$TMP/photos" --db "$DB" --image-model "$M" --json >"$TMP/run3.json" 2>/dev/null
+$PS index "$TMP/photos" --db "$DB" --image-model "$M" --precision fp32 --json >"$TMP/run3.json" 2>/dev/null
 check "a move is recognised and a deletion pruned" python3 -c "
 import json; r=json.load(open('$TMP/run3.json')); assert r['moved']==1 and r['removed']==1 and r['indexed']==0, r"
 check "the moved file is found at its new path" sh -c "$PS similar '$FIX/images/photo_rocket.jpg' --db '$DB' -k 1 --json | grep -q moved/rocket_renamed.jpg"
 check "the deleted file is gone" sh -c "! sqlite3 '$DB' 'SELECT path FROM media' | grep -q gen_3.jpg"
 touch -d '2001-01-01' "$TMP/photos/2022/grad.png"
-$PS index "$TMP/photos" --db "$DB" --image-model "$M" --json >"$TMP/run4.json" 2>/dev/null
+$PS index "$TMP/photos" --db "$DB" --image-model "$M" --precision fp32 --json >"$TMP/run4.json" 2>/dev/null
+# the default int8 encoder: a re-run with it embeds again (another model identity), and a search still answers
+$PS index "$TMP/photos" --db "$DB" --image-model "$M" --json >"$TMP/run5.json" 2>/dev/null
+check "an int8 index of the same photos ranks the cat first for a cat photo" sh -c "$PS similar '$FIX/images/photo_chelsea.jpg' --db '$DB' -k 1 --json | grep -q photo_chelsea"
 check "a changed file is embedded again" python3 -c "
 import json; r=json.load(open('$TMP/run4.json')); assert r['indexed']==1 and r['unchanged']==27, r"

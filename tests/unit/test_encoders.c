@@ -338,3 +338,69 @@ TEST(full_size_mclip_synthetic_matches_pytorch) {
     psk_model_free(m);
     cJSON_Delete(ref);
 }
+
+/* int8: every fixture embedding at cosine >= 0.99 with float32 (measured: > 0.999), and the same best image for
+ * every reference text. */
+TEST(int8_encoders_stay_close_to_float32) {
+    cJSON *ref = load_json_fixture("refs/embeddings_tiny_clip.json");
+    CHECK(ref);
+    psk_model *m32, *m8;
+    psk_model_params p = psk_model_default_params();
+    CHECK_OK(psk_model_load(fixture_path("models/tiny-clip"), &p, &m32, err_));
+    p.precision = PSK_PRECISION_INT8;
+    CHECK_OK(psk_model_load(fixture_path("models/tiny-clip"), &p, &m8, err_));
+    CHECK(strstr(psk_model_id(m8), "+int8") && !strstr(psk_model_id(m32), "+int8"));
+    psk_context *c32, *c8;
+    CHECK_OK(psk_context_new(m32, NULL, &c32, err_));
+    CHECK_OK(psk_context_new(m8, NULL, &c8, err_));
+    const cJSON *images = cJSON_GetObjectItem(ref, "images"), *texts = cJSON_GetObjectItem(ref, "texts"), *c;
+    int ni = cJSON_GetArraySize(images), nt = cJSON_GetArraySize(texts), i = 0;
+    float *px = malloc(sizeof(float) * 3 * 224 * 224 * ni), *e32 = malloc(sizeof(float) * 24 * ni),
+          *e8 = malloc(sizeof(float) * 24 * ni), t32[24], t8[24];
+    cJSON_ArrayForEach(c, images) {
+        float *one = read_pixels(cJSON_GetObjectItem(c, "image")->valuestring);
+        CHECK(one);
+        memcpy(px + (size_t)i++ * 3 * 224 * 224, one, sizeof(float) * 3 * 224 * 224);
+        free(one);
+    }
+    CHECK_OK(psk_encode_pixels(c32, px, ni, e32, err_));
+    CHECK_OK(psk_encode_pixels(c8, px, ni, e8, err_));
+    for (i = 0; i < ni; i++) {
+        double d32[24];
+        for (int d = 0; d < 24; d++) d32[d] = e32[i * 24 + d];
+        double cs = cosine(d32, e8 + i * 24, 24);
+        CHECKF(cs >= 0.99, "image %d: cosine %.5f", i, cs);
+        psk_normalize(e32 + i * 24, 24);
+        psk_normalize(e8 + i * 24, 24);
+    }
+    int same_top1 = 0;
+    cJSON_ArrayForEach(c, texts) {
+        const char *text = cJSON_GetObjectItem(c, "text")->valuestring;
+        CHECK_OK(psk_encode_texts(c32, &text, 1, t32, err_));
+        CHECK_OK(psk_encode_texts(c8, &text, 1, t8, err_));
+        double d32[24];
+        for (int d = 0; d < 24; d++) d32[d] = t32[d];
+        CHECKF(cosine(d32, t8, 24) >= 0.99, "'%s': cosine %.5f", text, cosine(d32, t8, 24));
+        int best32 = 0, best8 = 0;
+        float s32 = -2, s8 = -2;
+        for (i = 0; i < ni; i++) {
+            float a = 0, b = 0;
+            for (int d = 0; d < 24; d++) {
+                a += t32[d] * e32[i * 24 + d];
+                b += t8[d] * e8[i * 24 + d];
+            }
+            if (a > s32) s32 = a, best32 = i;
+            if (b > s8) s8 = b, best8 = i;
+        }
+        same_top1 += best32 == best8;
+    }
+    CHECKF(same_top1 == nt, "the same best image for %d of %d texts", same_top1, nt);
+    free(px);
+    free(e32);
+    free(e8);
+    psk_context_free(c32);
+    psk_context_free(c8);
+    psk_model_free(m32);
+    psk_model_free(m8);
+    cJSON_Delete(ref);
+}

@@ -149,3 +149,66 @@ TEST(pool_runs_every_task_once) {
     psk_pool_free(pool);
     for (int i = 0; i < 1000; i++) CHECKF(hits[i] == 50, "task %d ran %d times", i, hits[i]);
 }
+
+TEST(int8_kernels_match_reference) {
+    const psk_kernel_table *ref = psk_kernels_ref(), *v = psk_kernels_avx2();
+    if (!v) return;
+    /* quantisation: bit for bit */
+    static const int ns[] = {1, 7, 8, 33, 768};
+    for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+        float x[768];
+        uint8_t q1[768], q2[768];
+        fill(x, (size_t)ns[t]);
+        float s1, s2;
+        int32_t z1, z2;
+        ref->quantize_row_u7(x, ns[t], q1, &s1, &z1);
+        v->quantize_row_u7(x, ns[t], q2, &s2, &z2);
+        CHECK(s1 == s2 && z1 == z2 && memcmp(q1, q2, (size_t)ns[t]) == 0);
+        for (int i = 0; i < ns[t]; i++) CHECK(q1[i] <= 127);
+    }
+    /* micro-kernel: exact integer sums */
+    int kq = 37, lda = kq * 4 + 8;
+    uint8_t *a = malloc((size_t)4 * lda);
+    int8_t *b = psk_malloc_aligned(2 * (size_t)kq * 32);
+    for (int i = 0; i < 4 * lda; i++) a[i] = (uint8_t)(i * 37 % 128);
+    for (int i = 0; i < 2 * kq * 32; i++) b[i] = (int8_t)(i * 53 % 255 - 127);
+    for (int mr = 1; mr <= 4; mr++) {
+        int32_t o1[64], o2[64];
+        ref->gemm_q8_ukr(kq, a, lda, mr, b, b + kq * 32, o1);
+        v->gemm_q8_ukr(kq, a, lda, mr, b, b + kq * 32, o2);
+        CHECKF(memcmp(o1, o2, sizeof(int32_t) * 16 * (size_t)mr) == 0, "mr %d", mr);
+    }
+    free(a);
+    psk_free_aligned(b);
+}
+
+TEST(int8_gemm_is_close_to_float) {
+    psk_pool *pool;
+    CHECK(psk_pool_new(2, &pool) == PSK_OK);
+    static const int shapes[][3] = {{1, 5, 3}, {7, 17, 33}, {50, 300, 96}, {130, 64, 768}};
+    for (size_t s = 0; s < 4; s++) {
+        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        float *a = malloc(sizeof(float) * m * k), *w = malloc(sizeof(float) * n * k), *bias = malloc(sizeof(float) * n);
+        float *c1 = malloc(sizeof(float) * m * n), *c2 = malloc(sizeof(float) * m * n);
+        fill(a, (size_t)m * k);
+        fill(w, (size_t)n * k);
+        fill(bias, (size_t)n);
+        psk_packed_q8 q;
+        CHECK(psk_pack_weights_q8(w, n, k, k, false, &q) == PSK_OK);
+        CHECK(psk_gemm_q8(pool, m, a, k, &q, bias, c1, n, false, PSK_ACT_NONE) == PSK_OK);
+        psk_gemm_ref(m, n, k, a, k, w, k, bias, c2, n, false, PSK_ACT_NONE);
+        double num = 0, den = 0;
+        for (int i = 0; i < m * n; i++) {
+            num += (c1[i] - c2[i]) * (c1[i] - c2[i]);
+            den += c2[i] * c2[i];
+        }
+        psk_packed_q8_free(&q);
+        free(a);
+        free(w);
+        free(bias);
+        free(c1);
+        free(c2);
+        CHECKF(sqrt(num / den) < 0.02, "shape %d x %d x %d: relative error %.4f", m, n, k, sqrt(num / den));
+    }
+    psk_pool_free(pool);
+}

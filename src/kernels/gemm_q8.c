@@ -1,0 +1,148 @@
+/* The int8 GEMM driver: activations quantised per row into a u8 buffer, then 4-row x 16-column tiles of the
+ * micro-kernel over the whole K, dequantised with the row and column scales and the zero-point correction, with
+ * bias and activation fused. */
+#include "kernels.h"
+
+#include "../common/common.h"
+
+#include <math.h>
+#include <string.h>
+
+#define Q8_MR 4
+#define Q8_ROWS_PER_TASK 64
+#define Q8_COLS_PER_TASK 256
+
+int psk_pack_weights_q8(const float *w, int n, int k, int ldw, bool transposed, psk_packed_q8 *out) {
+    memset(out, 0, sizeof *out);
+    int kq = (k + 3) / 4, strips = (n + PSK_Q8_NR - 1) / PSK_Q8_NR;
+    /* an extra zero strip, so that a 16-column tile can always read two */
+    size_t bytes = (size_t)(strips + 1) * kq * 32;
+    out->data = psk_malloc_aligned(bytes);
+    out->scale = psk_malloc(sizeof(float) * (size_t)n);
+    out->sum = psk_malloc(sizeof(int32_t) * (size_t)n);
+    if (!out->data || !out->scale || !out->sum) {
+        psk_packed_q8_free(out);
+        return PSK_ERR_NOMEM;
+    }
+    memset(out->data, 0, bytes);
+    for (int j = 0; j < n; j++) {
+        float mx = 0;
+        for (int kk = 0; kk < k; kk++) mx = fmaxf(mx, fabsf(transposed ? w[(size_t)kk * ldw + j] : w[(size_t)j * ldw + kk]));
+        float s = mx > 0 ? mx / 127.0f : 1.0f;
+        int32_t sum = 0;
+        for (int kk = 0; kk < k; kk++) {
+            float v = transposed ? w[(size_t)kk * ldw + j] : w[(size_t)j * ldw + kk];
+            int q = (int)lrintf(v / s);
+            q = q > 127 ? 127 : q < -127 ? -127 : q;
+            out->data[((size_t)(j / PSK_Q8_NR) * kq + kk / 4) * 32 + (j % PSK_Q8_NR) * 4 + kk % 4] = (int8_t)q;
+            sum += q;
+        }
+        out->scale[j] = s;
+        out->sum[j] = sum;
+    }
+    out->n = n;
+    out->k = k;
+    out->kq = kq;
+    return PSK_OK;
+}
+
+void psk_packed_q8_free(psk_packed_q8 *p) {
+    if (!p) return;
+    psk_free_aligned(p->data);
+    psk_free(p->scale);
+    psk_free(p->sum);
+    memset(p, 0, sizeof *p);
+}
+
+typedef struct q8_job {
+    const psk_kernel_table *kt;
+    int m;
+    const float *a;
+    int lda;
+    const psk_packed_q8 *w;
+    const float *bias;
+    float *c;
+    int ldc;
+    bool accumulate;
+    psk_act act;
+    uint8_t *aq; /* m rows of kq*4 bytes */
+    float *ascale;
+    int32_t *azero;
+    int n_colblocks;
+} q8_job;
+
+static void quantize_task(void *arg, int task, int thread) {
+    (void)thread;
+    q8_job *j = arg;
+    int stride = j->w->kq * 4;
+    int r1 = (task + 1) * Q8_ROWS_PER_TASK < j->m ? (task + 1) * Q8_ROWS_PER_TASK : j->m;
+    for (int r = task * Q8_ROWS_PER_TASK; r < r1; r++) {
+        uint8_t *q = j->aq + (size_t)r * stride;
+        j->kt->quantize_row_u7(j->a + (size_t)r * j->lda, j->w->k, q, &j->ascale[r], &j->azero[r]);
+        memset(q + j->w->k, (int)j->azero[r], (size_t)(stride - j->w->k)); /* padding adds z * 0 = 0 */
+    }
+}
+
+static void q8_task(void *arg, int task, int thread) {
+    (void)thread;
+    const q8_job *j = arg;
+    const psk_packed_q8 *w = j->w;
+    int rb = task / j->n_colblocks, cb = task % j->n_colblocks;
+    int r0 = rb * Q8_ROWS_PER_TASK, r1 = r0 + Q8_ROWS_PER_TASK < j->m ? r0 + Q8_ROWS_PER_TASK : j->m;
+    int c0 = cb * Q8_COLS_PER_TASK, c1 = c0 + Q8_COLS_PER_TASK < w->n ? c0 + Q8_COLS_PER_TASK : w->n;
+    int stride = w->kq * 4;
+    int32_t acc[Q8_MR * 16];
+    for (int col = c0; col < c1; col += 16) {
+        const int8_t *b0 = w->data + (size_t)(col / PSK_Q8_NR) * w->kq * 32, *b1 = b0 + (size_t)w->kq * 32;
+        int nc = c1 - col < 16 ? c1 - col : 16;
+        for (int r = r0; r < r1; r += Q8_MR) {
+            int mr = r1 - r < Q8_MR ? r1 - r : Q8_MR;
+            j->kt->gemm_q8_ukr(w->kq, j->aq + (size_t)r * stride, stride, mr, b0, b1, acc);
+            for (int i = 0; i < mr; i++) {
+                float *cr = j->c + (size_t)(r + i) * j->ldc + col;
+                float sa = j->ascale[r + i];
+                int32_t z = j->azero[r + i];
+                for (int t = 0; t < nc; t++) {
+                    float v = sa * w->scale[col + t] * (float)(acc[i * 16 + t] - z * w->sum[col + t]);
+                    if (j->bias) v += j->bias[col + t];
+                    cr[t] = j->accumulate ? cr[t] + v : v;
+                }
+                if (!j->accumulate && j->act != PSK_ACT_NONE) j->kt->bias_act(cr, NULL, nc, j->act);
+            }
+        }
+    }
+}
+
+int psk_pack_q8_from_packed(const psk_packed *p, psk_packed_q8 *out) {
+    float *w = psk_malloc_aligned(sizeof(float) * (size_t)p->n * p->k);
+    if (!w) return PSK_ERR_NOMEM;
+    for (int j = 0; j < p->n; j++)
+        for (int kk = 0; kk < p->k; kk++)
+            w[(size_t)j * p->k + kk] = p->data[((size_t)(j / PSK_GEMM_NR) * p->k + kk) * PSK_GEMM_NR + j % PSK_GEMM_NR];
+    int rc = psk_pack_weights_q8(w, p->n, p->k, p->k, false, out);
+    psk_free_aligned(w);
+    return rc;
+}
+
+int psk_gemm_q8(psk_pool *pool, int m, const float *a, int lda, const psk_packed_q8 *w, const float *bias, float *c,
+                 int ldc, bool accumulate, psk_act act) {
+    if (m <= 0 || w->n <= 0) return PSK_OK;
+    size_t stride = (size_t)w->kq * 4;
+    /* the quantised rows live in a per-thread scratch area that grows as needed */
+    static _Thread_local uint8_t *aq;
+    static _Thread_local size_t aq_cap;
+    size_t need = (size_t)m * stride + (size_t)m * (sizeof(float) + sizeof(int32_t)) + 64;
+    if (need > aq_cap) {
+        psk_free_aligned(aq);
+        aq = psk_malloc_aligned(need);
+        aq_cap = aq ? need : 0;
+        if (!aq) return PSK_ERR_NOMEM;
+    }
+    q8_job job = {psk_kernels(), m, a, lda, w, bias, c, ldc, accumulate, act, aq,
+                  (float *)(aq + (size_t)m * stride), NULL, (w->n + Q8_COLS_PER_TASK - 1) / Q8_COLS_PER_TASK};
+    job.azero = (int32_t *)(job.ascale + m);
+    int row_tasks = (m + Q8_ROWS_PER_TASK - 1) / Q8_ROWS_PER_TASK;
+    psk_pool_run(pool, row_tasks, quantize_task, &job);
+    psk_pool_run(pool, row_tasks * job.n_colblocks, q8_task, &job);
+    return PSK_OK;
+}
