@@ -70,9 +70,10 @@ unit: $(BUILD)/unit_tests
 test: all $(BUILD)/unit_tests $(FUZZ_NAMES:%=$(BUILD)/fuzz_%)
 	bash tests/run_all.sh
 
-bench: $(BUILD)/bench_clip $(BUILD)/bench_search
+bench: $(BUILD)/bench_clip $(BUILD)/bench_search $(BUILD)/bench_ann
 	$(BUILD)/bench_clip
 	$(BUILD)/bench_search
+	$(BUILD)/bench_ann
 
 bench-video: $(BUILD)/bench_video $(BUILD)/bench_clip
 	@[ -s $(BUILD)/bench-1080p.mp4 ] || ffmpeg -v error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=20" \

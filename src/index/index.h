@@ -14,6 +14,8 @@ typedef struct psk_vindex {
     int8_t *q;       /* n x dim quantised values */
     float *scale;    /* n: value = q * scale */
     float *exact;    /* n x dim float32, or NULL: rescoring then asks `exact_fn` */
+    struct psk_hnsw *ann; /* an HNSW graph over all rows, or NULL: exact scans only */
+    int ann_ef;           /* its search breadth */
 } psk_vindex;
 
 /* Fills the exact float32 vector of a row (for rescoring when ix->exact is NULL). Returns false if unavailable. */
@@ -47,5 +49,22 @@ void vindex_filter_free(vindex_filter *f);
  * min_score drops weaker hits. Returns the number of hits written to out (capacity k). */
 int vindex_search(const psk_vindex *ix, psk_pool *pool, const float *query, const vindex_filter *filter, int k,
                   float min_score, vindex_exact_fn exact_fn, void *exact_user, vindex_hit *out);
+
+/* ---- HNSW (hnsw.c) ---- */
+typedef struct psk_hnsw psk_hnsw;
+/* Below this many rows, and for filters that allow less than 30% of the media, the exact scan answers: it is both
+ * fast enough there and exact (measured: bench_search, bench_ann). */
+#define PSK_ANN_MIN_ROWS 300000
+psk_hnsw *hnsw_new(const psk_vindex *ix, int M, int ef_construction);
+/* Inserts the rows of ix the graph does not hold yet (all of them for a new graph), on the pool's threads. */
+int hnsw_extend(psk_hnsw *h, const psk_vindex *ix, psk_pool *pool);
+/* The k most similar rows (by the int8 inner product), best first, among those whose media `allow` accepts
+ * (NULL: all). Returns how many were found. */
+int hnsw_search(psk_hnsw *h, const float *query, int ef, const vindex_filter *allow, int k, int64_t *rows, float *sims);
+int hnsw_save(const psk_hnsw *h, const char *path);
+psk_hnsw *hnsw_load(const char *path, const psk_vindex *ix);
+void hnsw_free(psk_hnsw *h);
+int64_t hnsw_size(const psk_hnsw *h);
+size_t hnsw_bytes(const psk_hnsw *h);
 
 #endif

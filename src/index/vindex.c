@@ -12,6 +12,7 @@ void vindex_init(psk_vindex *ix, int dim) {
 }
 
 void vindex_free(psk_vindex *ix) {
+    hnsw_free(ix->ann);
     psk_free(ix->media);
     psk_free(ix->frame);
     psk_free_aligned(ix->q);
@@ -193,6 +194,28 @@ static int64_t lower_bound(const int64_t *v, int64_t n, int64_t key) {
     return lo;
 }
 
+/* Exact rescoring of the candidates, best first, one hit per media, down to min_score. */
+static int finish(const psk_vindex *ix, const float *query, vindex_hit *cand, int n, int k, float min_score,
+                  vindex_exact_fn exact_fn, void *exact_user, vindex_hit *out) {
+    float *v = psk_malloc(sizeof(float) * (size_t)ix->dim);
+    for (int i = 0; i < n; i++) {
+        int64_t r = cand[i].row;
+        const float *ex = ix->exact ? ix->exact + (size_t)r * ix->dim : NULL;
+        if (!ex && v && exact_fn && exact_fn(exact_user, ix->media[r], ix->frame[r], v)) ex = v;
+        if (ex) psk_kernels()->scan_f32(ex, 1, ix->dim, query, &cand[i].score);
+    }
+    psk_free(v);
+    qsort(cand, (size_t)n, sizeof *cand, cmp_hit_desc);
+    int n_out = 0;
+    for (int i = 0; i < n && n_out < k; i++) {
+        if (cand[i].score < min_score) break;
+        bool dup = false;
+        for (int j = 0; j < n_out && !dup; j++) dup = ix->media[out[j].row] == ix->media[cand[i].row];
+        if (!dup) out[n_out++] = cand[i];
+    }
+    return n_out;
+}
+
 int vindex_search(const psk_vindex *ix, psk_pool *pool, const float *query, const vindex_filter *filter, int k,
                   float min_score, vindex_exact_fn exact_fn, void *exact_user, vindex_hit *out) {
     if (ix->n == 0 || k <= 0) return 0;
@@ -200,6 +223,21 @@ int vindex_search(const psk_vindex *ix, psk_pool *pool, const float *query, cons
     /* Candidates for exact rescoring: generous, because int8 scores are approximate and a video's frames all
      * compete for one place. */
     int n_cand = k * 4 + 64;
+    if (ix->ann && hnsw_size(ix->ann) == ix->n && (!filter || filter->count * 10 >= ix->n * 3)) {
+        /* the graph's candidates, rescored and deduplicated as the scan's are */
+        vindex_hit *cand = psk_malloc(sizeof(vindex_hit) * (size_t)n_cand);
+        int64_t *rows_c = psk_malloc(sizeof(int64_t) * (size_t)n_cand);
+        float *sims = psk_malloc(sizeof(float) * (size_t)n_cand);
+        /* ef bounds the candidates too: a small ef is a fast, rougher search */
+        int ef = ix->ann_ef > k ? ix->ann_ef : k, want = ef < n_cand ? ef : n_cand;
+        int got = cand && rows_c && sims ? hnsw_search(ix->ann, query, ef, filter, want, rows_c, sims) : -1;
+        for (int i = 0; i < got; i++) cand[i] = (vindex_hit){rows_c[i], sims[i]};
+        psk_free(rows_c);
+        psk_free(sims);
+        int n_out = got < 0 ? -1 : finish(ix, query, cand, got, k, min_score, exact_fn, exact_user, out);
+        psk_free(cand);
+        return n_out;
+    }
     int64_t *rows = NULL, n_rows = ix->n;
     if (filter && filter->count * 16 < ix->n) {
         /* Few media allowed: gather their rows instead of testing every row. */
@@ -262,22 +300,7 @@ int vindex_search(const psk_vindex *ix, psk_pool *pool, const float *query, cons
     for (int t = 0; t < n_tasks; t++)
         for (int i = 0; i < heaps[t].n; i++) heap_push(&best, heaps[t].h[i].row, heaps[t].h[i].score);
     n_merged = best.n;
-    float *v = psk_malloc(sizeof(float) * (size_t)ix->dim);
-    for (int i = 0; i < n_merged; i++) {
-        int64_t r = merged[i].row;
-        const float *ex = ix->exact ? ix->exact + (size_t)r * ix->dim : NULL;
-        if (!ex && v && exact_fn && exact_fn(exact_user, ix->media[r], ix->frame[r], v)) ex = v;
-        if (ex) psk_kernels()->scan_f32(ex, 1, ix->dim, query, &merged[i].score);
-    }
-    psk_free(v);
-    qsort(merged, (size_t)n_merged, sizeof *merged, cmp_hit_desc);
-    int n_out = 0;
-    for (int i = 0; i < n_merged && n_out < k; i++) {
-        if (merged[i].score < min_score) break;
-        bool dup = false;
-        for (int j = 0; j < n_out && !dup; j++) dup = ix->media[out[j].row] == ix->media[merged[i].row];
-        if (!dup) out[n_out++] = merged[i];
-    }
+    int n_out = finish(ix, query, merged, n_merged, k, min_score, exact_fn, exact_user, out);
     psk_free(merged);
     psk_free(heaps);
     psk_free(store);

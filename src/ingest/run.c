@@ -504,6 +504,9 @@ psk_status psk_library_index(psk_library *lib, const psk_index_params *params, p
         if (!rc) rc = store_exec(lib->store, "COMMIT", err);
         else store_exec(lib->store, "ROLLBACK", NULL);
     }
+    /* a large library gets its search graph brought up to date */
+    if (!rc && !stats->cancelled && (stats->indexed || stats->removed || stats->moved))
+        rc = library_update_ann(lib, model_id, dim, false, err);
     stats->seconds = now_s() - t0;
     if (!rc) {
         char summary[256], when[32];

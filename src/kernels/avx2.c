@@ -357,6 +357,17 @@ static void quantize_row_u7_avx2(const float *x, int n, uint8_t *q, float *scale
     *zero = z;
 }
 
+static int32_t dot_i8_avx2(const int8_t *a, const int8_t *b, int n) {
+    __m256i s = _mm256_setzero_si256();
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + i))),
+                                                  _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + i)))));
+    int32_t r = hsum_epi32(s);
+    for (; i < n; i++) r += (int32_t)a[i] * b[i];
+    return r;
+}
+
 static const psk_kernel_table avx2_table = {
     .name = "avx2",
     .gemm_ukr = ukr_avx2,
@@ -367,6 +378,7 @@ static const psk_kernel_table avx2_table = {
     .gemm_q8_ukr = gemm_q8_ukr_avx2,
     .quantize_row_u7 = quantize_row_u7_avx2,
     .scan_f32 = scan_f32_avx2,
+    .dot_i8 = dot_i8_avx2,
 };
 
 const psk_kernel_table *psk_kernels_avx2(void) {

@@ -87,6 +87,8 @@ typedef struct psk_kernel_table {
      * out[i] = scale[i] * query_scale * sum_d q[i*dim + d] * query16[d], the sum exact in int32. */
     void (*scan_i8)(const int8_t *q, const float *scale, int64_t n, int dim, const int16_t *query16,
                     float query_scale, float *out);
+    /* sum_d a[d] * b[d] of two int8 rows (exact). */
+    int32_t (*dot_i8)(const int8_t *a, const int8_t *b, int n);
     /* out[i] = sum_d v[i*dim + d] * query[d] for n float32 rows. */
     void (*scan_f32)(const float *v, int64_t n, int dim, const float *query, float *out);
 } psk_kernel_table;

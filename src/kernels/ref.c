@@ -127,6 +127,12 @@ static void quantize_row_u7_ref(const float *x, int n, uint8_t *q, float *scale,
     *zero = z;
 }
 
+static int32_t dot_i8_ref(const int8_t *a, const int8_t *b, int n) {
+    int32_t s = 0;
+    for (int i = 0; i < n; i++) s += (int32_t)a[i] * b[i];
+    return s;
+}
+
 static const psk_kernel_table ref_table = {
     .name = "ref",
     .gemm_ukr = ukr_ref,
@@ -137,6 +143,7 @@ static const psk_kernel_table ref_table = {
     .gemm_q8_ukr = gemm_q8_ukr_ref,
     .quantize_row_u7 = quantize_row_u7_ref,
     .scan_f32 = scan_f32_ref,
+    .dot_i8 = dot_i8_ref,
 };
 
 const psk_kernel_table *psk_kernels_ref(void) {

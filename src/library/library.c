@@ -104,6 +104,86 @@ int64_t library_data_version(psk_library *lib) {
     return v;
 }
 
+static void ann_path(psk_library *lib, int64_t model_id, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s.model%lld.hnsw", lib->store->path, (long long)model_id);
+}
+
+int library_vindex(psk_library *lib, int64_t model_id, int dim, psk_error *err) {
+    int64_t version = library_data_version(lib);
+    if (lib->vindex_loaded && lib->vindex_model == model_id && lib->vindex_version == version) return PSK_OK;
+    vindex_free(&lib->vindex);
+    lib->vindex_loaded = false;
+    vindex_init(&lib->vindex, dim);
+    sqlite3_stmt *st;
+    int rc = store_prepare(lib->store,
+                           "SELECT media_id, frame_ms, vec FROM embeddings WHERE model_id = ? ORDER BY media_id, frame_ms",
+                           &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, model_id);
+    float *v = psk_malloc(sizeof(float) * (size_t)dim);
+    if (!v) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        const void *blob = sqlite3_column_blob(st, 2);
+        int bytes = sqlite3_column_bytes(st, 2);
+        if (!blob || bytes != (int)sizeof(float) * dim) {
+            rc = psk_fail(err, PSK_ERR_FORMAT, "%s: an embedding of media %lld has %d bytes, expected %d",
+                          lib->store->path, (long long)sqlite3_column_int64(st, 0), bytes, (int)sizeof(float) * dim);
+            break;
+        }
+        memcpy(v, blob, (size_t)bytes);
+        if (vindex_add(&lib->vindex, sqlite3_column_int64(st, 0), (int32_t)sqlite3_column_int64(st, 1), v, false))
+            rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory loading the vectors");
+    }
+    sqlite3_finalize(st);
+    psk_free(v);
+    if (rc) return rc;
+    if (lib->vindex.n >= PSK_ANN_MIN_ROWS) {
+        char path[1200];
+        ann_path(lib, model_id, path, sizeof path);
+        psk_hnsw *g = hnsw_load(path, &lib->vindex);
+        /* only a graph of exactly these rows answers; otherwise the exact scan does until the next index run */
+        if (g && hnsw_size(g) == lib->vindex.n) {
+            lib->vindex.ann = g;
+            lib->vindex.ann_ef = 96;
+        } else {
+            hnsw_free(g);
+        }
+    }
+    lib->vindex_loaded = true;
+    lib->vindex_model = model_id;
+    lib->vindex_version = version;
+    return PSK_OK;
+}
+
+int library_update_ann(psk_library *lib, int64_t model_id, int dim, bool force, psk_error *err) {
+    lib->vindex_loaded = false; /* the index run wrote rows this connection's data_version does not show */
+    int rc = library_vindex(lib, model_id, dim, err);
+    if (rc) return rc;
+    psk_vindex *ix = &lib->vindex;
+    if (!force && ix->n < PSK_ANN_MIN_ROWS) return PSK_OK;
+    if (ix->ann) return PSK_OK; /* already current */
+    char path[1200];
+    ann_path(lib, model_id, path, sizeof path);
+    /* a graph of the rows that were there before extends; rows removed mean a new graph */
+    psk_hnsw *g = hnsw_load(path, ix);
+    if (!g && !(g = hnsw_new(ix, 16, 100))) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    if (!lib->pool && psk_pool_new(0, &lib->pool)) {
+        hnsw_free(g);
+        return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    }
+    if ((rc = hnsw_extend(g, ix, lib->pool))) {
+        hnsw_free(g);
+        return psk_fail(err, rc, "out of memory building the search graph");
+    }
+    if (hnsw_save(g, path)) {
+        hnsw_free(g);
+        return psk_fail(err, PSK_ERR_IO, "%s: cannot write the search graph", path);
+    }
+    ix->ann = g;
+    ix->ann_ef = 96;
+    return PSK_OK;
+}
+
 static int64_t count(psk_store *s, const char *sql) {
     sqlite3_stmt *st;
     int64_t n = 0;

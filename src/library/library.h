@@ -36,6 +36,12 @@ struct psk_library {
 /* Loads (or reuses) the image model of `dir`. */
 int library_image_model(psk_library *lib, const char *dir, int n_threads, psk_precision precision, psk_error *err);
 int library_text_model(psk_library *lib, const char *dir, int n_threads, psk_error *err);
+/* Loads every vector of a model into lib->vindex (unless the loaded one is still current), with the HNSW graph
+ * saved beside the database when there is one built for exactly these rows. */
+int library_vindex(psk_library *lib, int64_t model_id, int dim, psk_error *err);
+/* Brings the HNSW graph beside the database up to date for a model with many vectors (PSK_ANN_MIN_ROWS or more;
+ * `force` builds one whatever the size). */
+int library_update_ann(psk_library *lib, int64_t model_id, int dim, bool force, psk_error *err);
 /* A change counter of the database file that moves whenever any connection commits. */
 int64_t library_data_version(psk_library *lib);
 

@@ -34,43 +34,8 @@ static int current_model(psk_library *lib, lib_model *m, psk_error *err) {
     return PSK_OK;
 }
 
-/* Loads every vector of the model into the in-memory index, unless the loaded one is still current. */
 static int ensure_vindex(psk_library *lib, const lib_model *m, psk_error *err) {
-    int64_t version = library_data_version(lib);
-    if (lib->vindex_loaded && lib->vindex_model == m->id && lib->vindex_version == version) return PSK_OK;
-    vindex_free(&lib->vindex);
-    lib->vindex_loaded = false;
-    vindex_init(&lib->vindex, m->dim);
-    sqlite3_stmt *st;
-    int rc = store_prepare(lib->store,
-                           "SELECT media_id, frame_ms, vec FROM embeddings WHERE model_id = ? ORDER BY media_id, frame_ms",
-                           &st, err);
-    if (rc) return rc;
-    sqlite3_bind_int64(st, 1, m->id);
-    int step;
-    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        const void *blob = sqlite3_column_blob(st, 2);
-        int bytes = sqlite3_column_bytes(st, 2);
-        if (!blob || bytes != (int)sizeof(float) * m->dim) {
-            rc = psk_fail(err, PSK_ERR_FORMAT, "%s: an embedding of media %lld has %d bytes, expected %d",
-                          lib->store->path, (long long)sqlite3_column_int64(st, 0), bytes, (int)sizeof(float) * m->dim);
-            break;
-        }
-        float v[4096];
-        if (m->dim > 4096) {
-            rc = psk_fail(err, PSK_ERR_UNSUPPORTED, "embedding width %d", m->dim);
-            break;
-        }
-        memcpy(v, blob, (size_t)bytes);
-        if (vindex_add(&lib->vindex, sqlite3_column_int64(st, 0), (int32_t)sqlite3_column_int64(st, 1), v, false))
-            rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory loading the vectors");
-    }
-    sqlite3_finalize(st);
-    if (rc) return rc;
-    lib->vindex_loaded = true;
-    lib->vindex_model = m->id;
-    lib->vindex_version = version;
-    return PSK_OK;
+    return library_vindex(lib, m->id, m->dim, err);
 }
 
 typedef struct exact_ctx {

@@ -1,0 +1,486 @@
+/* HNSW (Malkov & Yashunin, 2018) over the vector index's int8 rows, for libraries too large for the exact scan.
+ * Layer 0 keeps 2M neighbours per node, upper layers M; similarity is the inner product of the int8 rows (with
+ * their scales), candidates are rescored exactly by vindex_search. A filter is honoured during the layer-0 search:
+ * nodes it rejects are traversed but never returned. Built in parallel (a lock per node), saved to a file with
+ * the rows it was built for, and extended when rows are appended.
+ *
+ * File format (little-endian): "PSKHNSW1", int32 dim, M, max_level, int64 n, entry, then per node: int64 media,
+ * int32 frame, int8 level; then per node: M0 int32 layer-0 links; then per node with level > 0: level * M int32. */
+#include "index.h"
+
+#include "../kernels/kernels.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct psk_hnsw {
+    int dim, M, M0, ef_construction, max_level;
+    int64_t n, cap, entry;
+    int8_t *level;
+    int32_t *links0;   /* n x M0, -1 = empty */
+    int32_t **upper;   /* per node: level x M, or NULL */
+    pthread_mutex_t *locks;
+    pthread_mutex_t global;
+    const psk_vindex *ix;
+    uint64_t seed;
+};
+
+static inline float sim(const psk_hnsw *h, const int16_t *q16, float qs, int64_t row) {
+    float s;
+    psk_kernels()->scan_i8(h->ix->q + (size_t)row * h->dim, h->ix->scale + row, 1, h->dim, q16, qs, &s);
+    return s;
+}
+
+/* The similarity of two nodes, straight from their int8 rows. */
+static inline float sim2(const psk_hnsw *h, int64_t a, int64_t b) {
+    return (float)psk_kernels()->dot_i8(h->ix->q + (size_t)a * h->dim, h->ix->q + (size_t)b * h->dim, h->dim) *
+           h->ix->scale[a] * h->ix->scale[b];
+}
+
+/* The int8 row of a node as a scan query. */
+static float row_query(const psk_hnsw *h, int64_t row, int16_t *q16) {
+    float v[4096];
+    const int8_t *q = h->ix->q + (size_t)row * h->dim;
+    for (int d = 0; d < h->dim; d++) v[d] = q[d] * h->ix->scale[row];
+    return psk_quantize_query(v, h->dim, q16);
+}
+
+static int32_t *links_of(psk_hnsw *h, int64_t node, int layer) {
+    return layer == 0 ? h->links0 + (size_t)node * h->M0 : h->upper[node] + (size_t)(layer - 1) * h->M;
+}
+
+/* ---- a small binary heap of (similarity, node) ---- */
+typedef struct hent {
+    float s;
+    int32_t id;
+} hent;
+typedef struct hheap {
+    hent *e;
+    int n, cap;
+    bool max_first; /* candidates: best first; results: worst first */
+} hheap;
+
+static bool before(const hheap *h, hent a, hent b) {
+    return h->max_first ? a.s > b.s : a.s < b.s;
+}
+static int hpush(hheap *h, float s, int32_t id) {
+    if (h->n == h->cap) {
+        int cap = h->cap ? h->cap * 2 : 64;
+        hent *e = realloc(h->e, sizeof *e * (size_t)cap);
+        if (!e) return -1;
+        h->e = e;
+        h->cap = cap;
+    }
+    int i = h->n++;
+    hent x = {s, id};
+    while (i > 0 && before(h, x, h->e[(i - 1) / 2])) {
+        h->e[i] = h->e[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->e[i] = x;
+    return 0;
+}
+static hent hpop(hheap *h) {
+    hent top = h->e[0], x = h->e[--h->n];
+    int i = 0;
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        hent best = x;
+        if (l < h->n && before(h, h->e[l], best)) m = l, best = h->e[l];
+        if (r < h->n && before(h, h->e[r], best)) m = r;
+        if (m == i) break;
+        h->e[i] = h->e[m];
+        i = m;
+    }
+    if (h->n) h->e[i] = x;
+    return top;
+}
+
+/* visited marks, reused between searches of one thread */
+typedef struct visited {
+    uint32_t *mark;
+    int64_t cap;
+    uint32_t epoch;
+} visited;
+
+static int visited_reset(visited *v, int64_t n) {
+    if (n > v->cap) {
+        free(v->mark);
+        v->mark = calloc((size_t)n, sizeof(uint32_t));
+        if (!v->mark) {
+            v->cap = 0;
+            return -1;
+        }
+        v->cap = n;
+        v->epoch = 0;
+    }
+    if (++v->epoch == 0) {
+        memset(v->mark, 0, sizeof(uint32_t) * (size_t)v->cap);
+        v->epoch = 1;
+    }
+    return 0;
+}
+
+static void greedy(psk_hnsw *h, const int16_t *q16, float qs, int64_t *cur, float *cur_s, int layer, bool lock) {
+    bool changed = true;
+    while (changed) {
+        changed = false;
+        if (lock) pthread_mutex_lock(&h->locks[*cur]);
+        const int32_t *l = links_of(h, *cur, layer);
+        int deg = layer == 0 ? h->M0 : h->M;
+        int32_t nb[256];
+        memcpy(nb, l, sizeof(int32_t) * (size_t)deg);
+        if (lock) pthread_mutex_unlock(&h->locks[*cur]);
+        for (int i = 0; i < deg && nb[i] >= 0; i++) {
+            float s = sim(h, q16, qs, nb[i]);
+            if (s > *cur_s) {
+                *cur_s = s;
+                *cur = nb[i];
+                changed = true;
+            }
+        }
+    }
+}
+
+/* Beam search of one layer from `ep`; results (worst first) hold up to ef nodes that `allow` accepts. */
+static int search_layer(psk_hnsw *h, const int16_t *q16, float qs, int64_t ep, int ef, int layer, visited *vis,
+                        const vindex_filter *allow, hheap *res, bool lock) {
+    hheap cand = {0};
+    cand.max_first = true;
+    res->max_first = false;
+    res->n = 0;
+    if (visited_reset(vis, h->n)) return -1;
+    float s0 = sim(h, q16, qs, ep);
+    vis->mark[ep] = vis->epoch;
+    hpush(&cand, s0, (int32_t)ep);
+    int64_t media0 = h->ix->media[ep];
+    if (!allow || (allow->bits[media0 >> 6] >> (media0 & 63) & 1)) hpush(res, s0, (int32_t)ep);
+    int deg = layer == 0 ? h->M0 : h->M;
+    int32_t nb[256];
+    while (cand.n) {
+        hent c = hpop(&cand);
+        if (res->n >= ef && c.s < res->e[0].s) break;
+        if (lock) pthread_mutex_lock(&h->locks[c.id]);
+        memcpy(nb, links_of(h, c.id, layer), sizeof(int32_t) * (size_t)deg);
+        if (lock) pthread_mutex_unlock(&h->locks[c.id]);
+        for (int i = 0; i < deg && nb[i] >= 0; i++) {
+            int32_t x = nb[i];
+            if (x >= h->n || vis->mark[x] == vis->epoch) continue;
+            vis->mark[x] = vis->epoch;
+            float s = sim(h, q16, qs, x);
+            if (res->n < ef || s > res->e[0].s) {
+                hpush(&cand, s, x);
+                int64_t md = h->ix->media[x];
+                if (!allow || (allow->bits[md >> 6] >> (md & 63) & 1)) {
+                    hpush(res, s, x);
+                    if (res->n > ef) hpop(res);
+                }
+            }
+        }
+    }
+    free(cand.e);
+    return 0;
+}
+
+/* The heuristic of the paper: keep a candidate only if it is closer to the node than to any neighbour kept. */
+static int select_neighbours(psk_hnsw *h, hheap *res, int max, int32_t *out, bool fill) {
+    /* results come worst first: take them best first */
+    int n = res->n;
+    hent *sorted = malloc(sizeof(hent) * (size_t)(n ? n : 1));
+    if (!sorted) return 0;
+    for (int i = n - 1; i >= 0; i--) sorted[i] = hpop(res);
+    int kept = 0;
+    for (int i = 0; i < n && kept < max; i++) {
+        bool good = true;
+        for (int j = 0; j < kept && good; j++) good = sim2(h, sorted[i].id, out[j]) <= sorted[i].s;
+        if (good) out[kept++] = sorted[i].id;
+    }
+    for (int i = 0; fill && i < n && kept < max; i++) { /* fill up with the best of the rest */
+        bool dup = false;
+        for (int j = 0; j < kept; j++) dup |= out[j] == sorted[i].id;
+        if (!dup) out[kept++] = sorted[i].id;
+    }
+    free(sorted);
+    return kept;
+}
+
+static void connect(psk_hnsw *h, int64_t a, int32_t b, int layer) {
+    /* adds a -> b, pruning a's list by similarity to a when full */
+    int deg = layer == 0 ? h->M0 : h->M;
+    pthread_mutex_lock(&h->locks[a]);
+    int32_t *l = links_of(h, a, layer);
+    int i = 0;
+    while (i < deg && l[i] >= 0 && l[i] != b) i++;
+    if (i < deg && l[i] == b) {
+        pthread_mutex_unlock(&h->locks[a]);
+        return;
+    }
+    if (i < deg) {
+        l[i] = b;
+        pthread_mutex_unlock(&h->locks[a]);
+        return;
+    }
+    /* Full: the heuristic again over the old neighbours and b. Dropping simply the least similar one would cut
+     * the long links between clusters first, which are the ones a search needs. */
+    hheap cands = {0};
+    cands.max_first = false;
+    for (i = 0; i < deg; i++) hpush(&cands, sim2(h, a, l[i]), l[i]);
+    hpush(&cands, sim2(h, a, b), b);
+    int32_t kept[256];
+    int n = select_neighbours(h, &cands, deg, kept, false);
+    free(cands.e);
+    memcpy(l, kept, sizeof(int32_t) * (size_t)n);
+    for (i = n; i < deg; i++) l[i] = -1;
+    pthread_mutex_unlock(&h->locks[a]);
+}
+
+static int random_level(psk_hnsw *h) {
+    pthread_mutex_lock(&h->global);
+    h->seed = h->seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    double u = ((h->seed >> 11) + 1) / 9007199254740993.0;
+    pthread_mutex_unlock(&h->global);
+    int l = (int)(-log(u) / log((double)h->M));
+    return l > 16 ? 16 : l;
+}
+
+static int insert(psk_hnsw *h, int64_t node, visited *vis) {
+    int level = random_level(h);
+    h->level[node] = (int8_t)level;
+    if (level > 0) {
+        h->upper[node] = malloc(sizeof(int32_t) * (size_t)level * h->M);
+        if (!h->upper[node]) return -1;
+        memset(h->upper[node], 0xff, sizeof(int32_t) * (size_t)level * h->M);
+    }
+    memset(h->links0 + (size_t)node * h->M0, 0xff, sizeof(int32_t) * (size_t)h->M0);
+    pthread_mutex_lock(&h->global);
+    int64_t ep = h->entry;
+    int top = h->max_level;
+    if (ep < 0) {
+        h->entry = node;
+        h->max_level = level;
+        pthread_mutex_unlock(&h->global);
+        return 0;
+    }
+    pthread_mutex_unlock(&h->global);
+    int16_t q16[4096];
+    float qs = row_query(h, node, q16), s = sim(h, q16, qs, ep);
+    for (int l = top; l > level; l--) greedy(h, q16, qs, &ep, &s, l, true);
+    hheap res = {0};
+    int32_t chosen[256];
+    for (int l = level < top ? level : top; l >= 0; l--) {
+        if (search_layer(h, q16, qs, ep, h->ef_construction, l, vis, NULL, &res, true)) {
+            free(res.e);
+            return -1;
+        }
+        /* the best result is the entry of the next layer down */
+        for (int i = 0; i < res.n; i++)
+            if (res.e[i].s > s || i == 0) ep = res.e[i].id, s = res.e[i].s;
+        int max = l == 0 ? h->M0 : h->M;
+        int n = select_neighbours(h, &res, max, chosen, true);
+        pthread_mutex_lock(&h->locks[node]);
+        memcpy(links_of(h, node, l), chosen, sizeof(int32_t) * (size_t)n);
+        pthread_mutex_unlock(&h->locks[node]);
+        for (int i = 0; i < n; i++) connect(h, chosen[i], (int32_t)node, l);
+    }
+    free(res.e);
+    if (level > top) {
+        pthread_mutex_lock(&h->global);
+        if (level > h->max_level) {
+            h->max_level = level;
+            h->entry = node;
+        }
+        pthread_mutex_unlock(&h->global);
+    }
+    return 0;
+}
+
+static int grow(psk_hnsw *h, int64_t n) {
+    if (n <= h->cap) return 0;
+    int64_t cap = n;
+    int8_t *lv = realloc(h->level, (size_t)cap);
+    if (lv) h->level = lv;
+    int32_t *l0 = realloc(h->links0, sizeof(int32_t) * (size_t)cap * h->M0);
+    if (l0) h->links0 = l0;
+    int32_t **up = realloc(h->upper, sizeof(int32_t *) * (size_t)cap);
+    if (up) h->upper = up;
+    pthread_mutex_t *lk = realloc(h->locks, sizeof(pthread_mutex_t) * (size_t)cap);
+    if (lk) h->locks = lk;
+    if (!lv || !l0 || !up || !lk) return -1;
+    for (int64_t i = h->cap; i < cap; i++) {
+        h->upper[i] = NULL;
+        pthread_mutex_init(&h->locks[i], NULL);
+    }
+    h->cap = cap;
+    return 0;
+}
+
+typedef struct build_job {
+    psk_hnsw *h;
+    int64_t from, to;
+    int n_tasks;
+    int failed;
+} build_job;
+
+static void build_task(void *arg, int task, int thread) {
+    (void)thread;
+    build_job *j = arg;
+    visited vis = {0};
+    /* interleaved so that both threads work on the whole range */
+    for (int64_t i = j->from + task; i < j->to; i += j->n_tasks)
+        if (insert(j->h, i, &vis)) j->failed = 1;
+    free(vis.mark);
+}
+
+psk_hnsw *hnsw_new(const psk_vindex *ix, int M, int ef_construction) {
+    psk_hnsw *h = calloc(1, sizeof *h);
+    if (!h) return NULL;
+    h->dim = ix->dim;
+    h->M = M;
+    h->M0 = 2 * M;
+    h->ef_construction = ef_construction;
+    h->entry = -1;
+    h->ix = ix;
+    h->seed = 42;
+    pthread_mutex_init(&h->global, NULL);
+    return h;
+}
+
+int hnsw_extend(psk_hnsw *h, const psk_vindex *ix, psk_pool *pool) {
+    h->ix = ix;
+    if (ix->dim != h->dim || ix->dim > 4096 || h->M0 > 256) return PSK_ERR_UNSUPPORTED;
+    int64_t from = h->n;
+    if (ix->n <= from) return PSK_OK;
+    if (grow(h, ix->n)) return PSK_ERR_NOMEM;
+    h->n = ix->n;
+    /* the first node alone, so that there is an entry point */
+    build_job j = {h, from, ix->n, 1, 0};
+    if (from == 0) {
+        visited vis = {0};
+        if (insert(h, 0, &vis)) j.failed = 1;
+        free(vis.mark);
+        j.from = 1;
+    }
+    j.n_tasks = psk_pool_threads(pool);
+    psk_pool_run(pool, j.n_tasks, build_task, &j);
+    return j.failed ? PSK_ERR_NOMEM : PSK_OK;
+}
+
+void hnsw_free(psk_hnsw *h) {
+    if (!h) return;
+    for (int64_t i = 0; i < h->cap; i++) {
+        free(h->upper[i]);
+        pthread_mutex_destroy(&h->locks[i]);
+    }
+    free(h->level);
+    free(h->links0);
+    free(h->upper);
+    free(h->locks);
+    pthread_mutex_destroy(&h->global);
+    free(h);
+}
+
+int64_t hnsw_size(const psk_hnsw *h) {
+    return h ? h->n : 0;
+}
+
+size_t hnsw_bytes(const psk_hnsw *h) {
+    size_t b = (size_t)h->n * (1 + sizeof(int32_t) * h->M0 + sizeof(void *) + sizeof(pthread_mutex_t));
+    for (int64_t i = 0; i < h->n; i++) b += (size_t)h->level[i] * h->M * sizeof(int32_t);
+    return b;
+}
+
+int hnsw_search(psk_hnsw *h, const float *query, int ef, const vindex_filter *allow, int k, int64_t *rows, float *sims) {
+    if (!h || h->entry < 0) return 0;
+    int16_t q16[4096];
+    float qs = psk_quantize_query(query, h->dim, q16);
+    int64_t ep = h->entry;
+    float s = sim(h, q16, qs, ep);
+    for (int l = h->max_level; l > 0; l--) greedy(h, q16, qs, &ep, &s, l, false);
+    static _Thread_local visited vis;
+    hheap res = {0};
+    if (search_layer(h, q16, qs, ep, ef > k ? ef : k, 0, &vis, allow, &res, false)) {
+        free(res.e);
+        return -1;
+    }
+    int n = res.n;
+    for (int i = n - 1; i >= 0; i--) {
+        hent e = hpop(&res);
+        if (i < k) {
+            rows[i] = e.id;
+            sims[i] = e.s;
+        }
+    }
+    free(res.e);
+    return n < k ? n : k;
+}
+
+/* ---- persistence ---- */
+int hnsw_save(const psk_hnsw *h, const char *path) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return PSK_ERR_IO;
+    int32_t hdr[3] = {h->dim, h->M, h->max_level};
+    int64_t hdr2[2] = {h->n, h->entry};
+    bool ok = fwrite("PSKHNSW1", 1, 8, f) == 8 && fwrite(hdr, sizeof hdr, 1, f) == 1 && fwrite(hdr2, sizeof hdr2, 1, f) == 1;
+    for (int64_t i = 0; ok && i < h->n; i++) {
+        int32_t fr = h->ix->frame[i];
+        ok = fwrite(&h->ix->media[i], 8, 1, f) == 1 && fwrite(&fr, 4, 1, f) == 1 && fwrite(&h->level[i], 1, 1, f) == 1;
+    }
+    ok = ok && fwrite(h->links0, sizeof(int32_t) * h->M0, (size_t)h->n, f) == (size_t)h->n;
+    for (int64_t i = 0; ok && i < h->n; i++)
+        if (h->level[i] > 0) ok = fwrite(h->upper[i], sizeof(int32_t) * h->M, (size_t)h->level[i], f) == (size_t)h->level[i];
+    if (fclose(f) != 0) ok = false;
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return PSK_ERR_IO;
+    }
+    return PSK_OK;
+}
+
+/* Loads a graph if it was built for a prefix of ix's rows (then hnsw_extend adds the rest); NULL otherwise. */
+psk_hnsw *hnsw_load(const char *path, const psk_vindex *ix) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char magic[8];
+    int32_t hdr[3];
+    int64_t hdr2[2];
+    psk_hnsw *h = NULL;
+    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "PSKHNSW1", 8) != 0 || fread(hdr, sizeof hdr, 1, f) != 1 ||
+        fread(hdr2, sizeof hdr2, 1, f) != 1 || hdr[0] != ix->dim || hdr[1] < 2 || hdr[1] > 128 || hdr[2] < 0 ||
+        hdr[2] > 16 || hdr2[0] < 1 || hdr2[0] > ix->n || hdr2[1] < 0 || hdr2[1] >= hdr2[0])
+        goto fail;
+    h = hnsw_new(ix, hdr[1], 100);
+    if (!h || grow(h, hdr2[0])) goto fail;
+    h->n = hdr2[0];
+    h->entry = hdr2[1];
+    h->max_level = hdr[2];
+    for (int64_t i = 0; i < h->n; i++) {
+        int64_t media;
+        int32_t fr;
+        if (fread(&media, 8, 1, f) != 1 || fread(&fr, 4, 1, f) != 1 || fread(&h->level[i], 1, 1, f) != 1) goto fail;
+        /* the rows must be the same, in the same order */
+        if (media != ix->media[i] || fr != ix->frame[i] || h->level[i] < 0 || h->level[i] > 16) goto fail;
+    }
+    if (fread(h->links0, sizeof(int32_t) * h->M0, (size_t)h->n, f) != (size_t)h->n) goto fail;
+    for (int64_t i = 0; i < h->n; i++) {
+        for (int j = 0; j < h->M0; j++)
+            if (h->links0[(size_t)i * h->M0 + j] >= h->n) goto fail;
+        if (h->level[i] > 0) {
+            h->upper[i] = malloc(sizeof(int32_t) * (size_t)h->level[i] * h->M);
+            if (!h->upper[i] || fread(h->upper[i], sizeof(int32_t) * h->M, (size_t)h->level[i], f) != (size_t)h->level[i])
+                goto fail;
+            for (int j = 0; j < h->level[i] * h->M; j++)
+                if (h->upper[i][j] >= h->n) goto fail;
+        }
+    }
+    fclose(f);
+    return h;
+fail:
+    fclose(f);
+    hnsw_free(h);
+    return NULL;
+}
