@@ -372,6 +372,11 @@ typedef struct psk_filter {
     const char *folder;       /* path prefix (a folder), or NULL */
 } psk_filter;
 
+/* Sets one filter from its text form, as the command line and the web API take it: "year" "2019,2020",
+ * "month" "6,7", "day" "1,15", "from"/"to" "YYYY", "YYYY-MM" or "YYYY-MM-DD", "type" "photo"|"video", "camera" and
+ * "folder" (kept by pointer: value must outlive the filter). PSK_ERR_INVALID_ARG says what is wrong. */
+psk_status psk_filter_set(psk_filter *f, const char *name, const char *value, psk_error *err);
+
 typedef struct psk_search_params {
     const char *query;          /* query algebra: "beach" -people +"sunset", 2:term weights, image paths */
     int k;                      /* results wanted (default 20, at most 10000) */

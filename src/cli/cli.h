@@ -26,6 +26,10 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_json_string(FILE *f, const char *s);
 /* Default model folders: $PHOTOSEEK_MODELS or $XDG_DATA_HOME/photoseek/models or ~/.local/share/photoseek/models. */
 void cli_models_dir(char *buf, size_t cap);
+/* Fills in the default library file and image model folder where the user gave none (the buffers hold them). */
+void cli_default_paths(const char **db, char *db_buf, size_t db_cap, const char **image_model, char *model_buf,
+                       size_t model_cap);
+
 /* Matches "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i. A missing value is a usage error. */
 bool cli_opt(int argc, char **argv, int *i, const char *name, const char **value);
 

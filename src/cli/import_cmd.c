@@ -125,16 +125,7 @@ static int takeout(int argc, char **argv) {
     }
     if (!n || !into) goto usage;
     char db_buf[1024], model_buf[1024];
-    if (!db) {
-        psk_default_db_path(db_buf, sizeof db_buf);
-        db = db_buf;
-    }
-    if (!image_model) {
-        char models[900];
-        psk_default_models_dir(models, sizeof models);
-        snprintf(model_buf, sizeof model_buf, "%s/clip-vit-b-32", models);
-        image_model = model_buf;
-    }
+    cli_default_paths(&db, db_buf, sizeof db_buf, &image_model, model_buf, sizeof model_buf);
     psk_error err = {0};
     psk_library *lib;
     if (psk_library_open(db, PSK_OPEN_WRITE, &lib, &err)) {
@@ -257,16 +248,7 @@ static int google_photos(int argc, char **argv) {
         return EXIT_USAGE;
     }
     char db_buf[1024], model_buf[1024];
-    if (!db) {
-        psk_default_db_path(db_buf, sizeof db_buf);
-        db = db_buf;
-    }
-    if (!image_model) {
-        char models[900];
-        psk_default_models_dir(models, sizeof models);
-        snprintf(model_buf, sizeof model_buf, "%s/clip-vit-b-32", models);
-        image_model = model_buf;
-    }
+    cli_default_paths(&db, db_buf, sizeof db_buf, &image_model, model_buf, sizeof model_buf);
     psk_error err = {0};
     psk_library *lib;
     if (psk_library_open(db, PSK_OPEN_WRITE, &lib, &err)) {

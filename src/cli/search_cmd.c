@@ -26,30 +26,14 @@ static const char *search_usage =
     "  --image-model DIR    for image terms and 'similar' (default: the model the library was indexed with)\n"
     "Exit codes: 0 results found, 1 no result, 2 bad usage, 3 error (e.g. the query model does not match).\n";
 
-static bool parse_ints(const char *s, int *out, int *n, int cap, int lo, int hi) {
-    *n = 0;
-    while (*s) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < lo || v > hi || *n >= cap) return false;
-        out[(*n)++] = (int)v;
-        if (*end == ',') end++;
-        else if (*end) return false;
-        s = end;
+/* --year, --month, --day, --from, --to, --type, --camera, --folder (also as --name=value) */
+static bool is_filter(const char *opt) {
+    static const char *names[] = {"year", "month", "day", "from", "to", "type", "camera", "folder"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(opt, names[i], n) == 0 && (opt[n] == 0 || opt[n] == '=')) return true;
     }
-    return *n > 0;
-}
-
-/* YYYY, YYYY-MM or YYYY-MM-DD as YYYYMMDD; `end` picks the last day of a year or month. */
-static bool parse_date(const char *s, bool end, int *out) {
-    int y = 0, m = 0, d = 0;
-    int n = sscanf(s, "%4d-%2d-%2d", &y, &m, &d);
-    if (n < 1 || y < 1 || y > 9999 || (n >= 2 && (m < 1 || m > 12)) || (n == 3 && (d < 1 || d > 31))) return false;
-    if (strlen(s) != (size_t)(n == 1 ? 4 : n == 2 ? 7 : 10)) return false;
-    if (n == 1) m = end ? 12 : 1;
-    if (n < 3) d = end ? 31 : 1;
-    *out = y * 10000 + m * 100 + d;
-    return true;
+    return false;
 }
 
 static void print_taken(FILE *f, const psk_result *r, bool iso) {
@@ -87,24 +71,21 @@ static int run(int argc, char **argv, bool similar) {
                 return EXIT_USAGE;
             }
             p.k = (int)k;
-        } else if (cli_opt(argc, argv, &i, "--year", &v)) {
-            if (!v || !parse_ints(v, p.filter.years, &p.filter.n_years, 32, 1, 9999)) goto bad;
-        } else if (cli_opt(argc, argv, &i, "--month", &v)) {
-            if (!v || !parse_ints(v, p.filter.months, &p.filter.n_months, 12, 1, 12)) goto bad;
-        } else if (cli_opt(argc, argv, &i, "--day", &v)) {
-            if (!v || !parse_ints(v, p.filter.days, &p.filter.n_days, 31, 1, 31)) goto bad;
-        } else if (cli_opt(argc, argv, &i, "--from", &v)) {
-            if (!v || !parse_date(v, false, &p.filter.from_date)) goto bad;
-        } else if (cli_opt(argc, argv, &i, "--to", &v)) {
-            if (!v || !parse_date(v, true, &p.filter.to_date)) goto bad;
-        } else if (cli_opt(argc, argv, &i, "--type", &v)) {
-            if (v && strcmp(v, "photo") == 0) p.filter.type = PSK_TYPE_PHOTO;
-            else if (v && strcmp(v, "video") == 0) p.filter.type = PSK_TYPE_VIDEO;
-            else goto bad;
-        } else if (cli_opt(argc, argv, &i, "--camera", &v)) {
-            if (!(p.filter.camera = v)) goto bad;
-        } else if (cli_opt(argc, argv, &i, "--folder", &v)) {
-            if (!(p.filter.folder = v)) goto bad;
+        } else if (strncmp(argv[i], "--", 2) == 0 && is_filter(argv[i] + 2)) {
+            char name[16];
+            snprintf(name, sizeof name, "%s", argv[i] + 2);
+            char *eq = strchr(name, '=');
+            if (eq) {
+                *eq = 0;
+                v = argv[i] + 2 + strlen(name) + 1;
+            } else {
+                v = i + 1 < argc ? argv[++i] : NULL;
+            }
+            psk_error ferr = {0};
+            if (psk_filter_set(&p.filter, name, v, &ferr)) {
+                cli_error("%s: %s", similar ? "similar" : "search", ferr.message);
+                return EXIT_USAGE;
+            }
         } else if (cli_opt(argc, argv, &i, "--sort", &v)) {
             if (v && strcmp(v, "score") == 0) p.sort = PSK_SORT_SCORE;
             else if (v && strcmp(v, "date") == 0) p.sort = PSK_SORT_DATE;
@@ -145,10 +126,7 @@ static int run(int argc, char **argv, bool similar) {
         return EXIT_USAGE;
     }
     char db_buf[1024];
-    if (!db) {
-        psk_default_db_path(db_buf, sizeof db_buf);
-        db = db_buf;
-    }
+    cli_default_paths(&db, db_buf, sizeof db_buf, NULL, NULL, 0);
     psk_error err = {0};
     psk_library *lib;
     if (psk_library_open(db, PSK_OPEN_READ, &lib, &err)) {

@@ -46,10 +46,7 @@ int cmd_status(int argc, char **argv) {
         }
     }
     char db_buf[1024];
-    if (!db) {
-        psk_default_db_path(db_buf, sizeof db_buf);
-        db = db_buf;
-    }
+    cli_default_paths(&db, db_buf, sizeof db_buf, NULL, NULL, 0);
     psk_error err = {0};
     psk_library *lib;
     if (psk_library_open(db, PSK_OPEN_READ, &lib, &err)) {

@@ -45,6 +45,20 @@ void cli_models_dir(char *buf, size_t cap) {
     snprintf(buf, cap, "%s/.local/share/photoseek/models", home ? home : ".");
 }
 
+void cli_default_paths(const char **db, char *db_buf, size_t db_cap, const char **image_model, char *model_buf,
+                       size_t model_cap) {
+    if (db && !*db) {
+        psk_default_db_path(db_buf, db_cap);
+        *db = db_buf;
+    }
+    if (image_model && !*image_model) {
+        char models[900];
+        psk_default_models_dir(models, sizeof models);
+        snprintf(model_buf, model_cap, "%s/clip-vit-b-32", models);
+        *image_model = model_buf;
+    }
+}
+
 bool cli_opt(int argc, char **argv, int *i, const char *name, const char **value) {
     const char *a = argv[*i];
     size_t n = strlen(name);

@@ -78,3 +78,59 @@ int filter_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, bool *any, psk_e
     *any = sql->len != before;
     return PSK_OK;
 }
+
+static bool int_list(const char *s, int *out, int *n, int cap, int lo, int hi) {
+    *n = 0;
+    if (!*s) return false;
+    while (*s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < lo || v > hi || *n >= cap) return false;
+        out[(*n)++] = (int)v;
+        if (*end == ',') end++;
+        else if (*end) return false;
+        s = end;
+    }
+    return true;
+}
+
+/* YYYY, YYYY-MM or YYYY-MM-DD as YYYYMMDD; `end` picks the last day of a year or month. */
+static bool parse_date(const char *s, bool end, int *out) {
+    int y = 0, m = 0, d = 0;
+    int n = sscanf(s, "%4d-%2d-%2d", &y, &m, &d);
+    if (n < 1 || y < 1 || y > 9999 || (n >= 2 && (m < 1 || m > 12)) || (n == 3 && (d < 1 || d > 31))) return false;
+    if (strlen(s) != (size_t)(n == 1 ? 4 : n == 2 ? 7 : 10)) return false;
+    if (n == 1) m = end ? 12 : 1;
+    if (n < 3) d = end ? 31 : 1;
+    *out = y * 10000 + m * 100 + d;
+    return true;
+}
+
+psk_status psk_filter_set(psk_filter *f, const char *name, const char *value, psk_error *err) {
+    if (!value) return psk_fail(err, PSK_ERR_INVALID_ARG, "%s needs a value", name);
+    if (strcmp(name, "year") == 0) {
+        if (!int_list(value, f->years, &f->n_years, 32, 1, 9999))
+            return psk_fail(err, PSK_ERR_INVALID_ARG, "year must be years separated by commas");
+    } else if (strcmp(name, "month") == 0) {
+        if (!int_list(value, f->months, &f->n_months, 12, 1, 12))
+            return psk_fail(err, PSK_ERR_INVALID_ARG, "month must be numbers from 1 to 12 separated by commas");
+    } else if (strcmp(name, "day") == 0) {
+        if (!int_list(value, f->days, &f->n_days, 31, 1, 31))
+            return psk_fail(err, PSK_ERR_INVALID_ARG, "day must be numbers from 1 to 31 separated by commas");
+    } else if (strcmp(name, "from") == 0 || strcmp(name, "to") == 0) {
+        bool to = name[0] == 't';
+        if (!parse_date(value, to, to ? &f->to_date : &f->from_date))
+            return psk_fail(err, PSK_ERR_INVALID_ARG, "%s must be YYYY, YYYY-MM or YYYY-MM-DD", name);
+    } else if (strcmp(name, "type") == 0) {
+        if (strcmp(value, "photo") == 0) f->type = PSK_TYPE_PHOTO;
+        else if (strcmp(value, "video") == 0) f->type = PSK_TYPE_VIDEO;
+        else return psk_fail(err, PSK_ERR_INVALID_ARG, "type must be photo or video");
+    } else if (strcmp(name, "camera") == 0) {
+        f->camera = value;
+    } else if (strcmp(name, "folder") == 0) {
+        f->folder = value;
+    } else {
+        return psk_fail(err, PSK_ERR_INVALID_ARG, "unknown filter '%s'", name);
+    }
+    return PSK_OK;
+}

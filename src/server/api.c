@@ -12,33 +12,6 @@ static double now_ms(void) {
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* Parses "2019,2020" into out; false on anything else. */
-static bool int_list(const char *s, int *out, int *n, int cap, int lo, int hi) {
-    *n = 0;
-    if (!*s) return false;
-    while (*s) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < lo || v > hi || *n >= cap) return false;
-        out[(*n)++] = (int)v;
-        if (*end == ',') end++;
-        else if (*end) return false;
-        s = end;
-    }
-    return true;
-}
-
-static bool parse_date(const char *s, bool end, int *out) {
-    int y = 0, m = 0, d = 0;
-    int n = sscanf(s, "%4d-%2d-%2d", &y, &m, &d);
-    if (n < 1 || y < 1 || y > 9999 || (n >= 2 && (m < 1 || m > 12)) || (n == 3 && (d < 1 || d > 31))) return false;
-    if (strlen(s) != (size_t)(n == 1 ? 4 : n == 2 ? 7 : 10)) return false;
-    if (n == 1) m = end ? 12 : 1;
-    if (n < 3) d = end ? 31 : 1;
-    *out = y * 10000 + m * 100 + d;
-    return true;
-}
-
 static const char *arg(struct MHD_Connection *c, const char *name) {
     const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
     return v && *v ? v : NULL;
@@ -104,24 +77,11 @@ enum MHD_Result api_search(server *s, struct MHD_Connection *c, bool similar) {
         if (*end || k < 1 || k > MAX_K) return reply_error(c, 400, "k must be a number from 1 to %d", MAX_K);
         p.k = (int)k;
     }
-    psk_filter *f = &p.filter;
-    if ((v = arg(c, "year")) && !int_list(v, f->years, &f->n_years, 32, 1, 9999))
-        return reply_error(c, 400, "year must be years separated by commas");
-    if ((v = arg(c, "month")) && !int_list(v, f->months, &f->n_months, 12, 1, 12))
-        return reply_error(c, 400, "month must be numbers from 1 to 12 separated by commas");
-    if ((v = arg(c, "day")) && !int_list(v, f->days, &f->n_days, 31, 1, 31))
-        return reply_error(c, 400, "day must be numbers from 1 to 31 separated by commas");
-    if ((v = arg(c, "from")) && !parse_date(v, false, &f->from_date))
-        return reply_error(c, 400, "from must be YYYY, YYYY-MM or YYYY-MM-DD");
-    if ((v = arg(c, "to")) && !parse_date(v, true, &f->to_date))
-        return reply_error(c, 400, "to must be YYYY, YYYY-MM or YYYY-MM-DD");
-    if ((v = arg(c, "type"))) {
-        if (strcmp(v, "photo") == 0) f->type = PSK_TYPE_PHOTO;
-        else if (strcmp(v, "video") == 0) f->type = PSK_TYPE_VIDEO;
-        else return reply_error(c, 400, "type must be photo or video");
-    }
-    f->camera = arg(c, "camera");
-    f->folder = arg(c, "folder");
+    static const char *filters[] = {"year", "month", "day", "from", "to", "type", "camera", "folder"};
+    psk_error ferr = {0};
+    for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++)
+        if ((v = arg(c, filters[i])) && psk_filter_set(&p.filter, filters[i], v, &ferr))
+            return reply_error(c, 400, "%s", ferr.message);
     if ((v = arg(c, "sort"))) {
         if (strcmp(v, "score") == 0) p.sort = PSK_SORT_SCORE;
         else if (strcmp(v, "date") == 0) p.sort = PSK_SORT_DATE;

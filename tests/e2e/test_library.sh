@@ -41,6 +41,8 @@ assert r['taken_at']=='2019-07-04T18:30:00+02:00' and r['camera']=='TestMake Tes
 assert (r['width'], r['height'], r['type'])==(480, 640, 'photo')"
 check "the date is stored in UTC with its offset" sh -c "sqlite3 '$DB' \"SELECT taken_at, offset_min, taken_src FROM media WHERE path LIKE '%exif_orient6%'\" | grep -qx '1562257800|120|exif'"
 check "--from/--to select by date" sh -c "$PS search photo --db '$DB' --from 2019-07 --to 2019-07-04 --json | grep -c exif_orient6 | grep -qx 1"
+check "--year=2019 (the = form) gives the same single result" sh -c "$PS search photo --db '$DB' --year=2019 --json | wc -l | grep -qx 1"
+expect_status "a filter without a value is a usage error" 2 $PS search photo --db "$DB" --year
 check "--camera filters by make or model" sh -c "$PS search photo --db '$DB' --camera testmodel --json | wc -l | grep -qx 1"
 check "--folder filters by folder" sh -c "test \$($PS search photo --db '$DB' --folder '$TMP/photos/2021' -k 50 --json | wc -l) = 6"
 expect_status "--type video finds nothing in a photo library (exit 1)" 1 $PS search photo --db "$DB" --type video
