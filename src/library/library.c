@@ -144,7 +144,7 @@ int library_vindex(psk_library *lib, int64_t model_id, int dim, psk_error *err) 
         /* only a graph of exactly these rows answers; otherwise the exact scan does until the next index run */
         if (g && hnsw_size(g) == lib->vindex.n) {
             lib->vindex.ann = g;
-            lib->vindex.ann_ef = 96;
+            lib->vindex.ann_ef = PSK_ANN_EF;
         } else {
             hnsw_free(g);
         }
@@ -180,7 +180,7 @@ int library_update_ann(psk_library *lib, int64_t model_id, int dim, bool force, 
         return psk_fail(err, PSK_ERR_IO, "%s: cannot write the search graph", path);
     }
     ix->ann = g;
-    ix->ann_ef = 96;
+    ix->ann_ef = PSK_ANN_EF;
     return PSK_OK;
 }
 
