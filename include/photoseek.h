@@ -255,6 +255,8 @@ void psk_default_db_path(char *buf, size_t cap);
  * ~/.local/share/photoseek/models (where `photoseek model fetch` puts models). */
 void psk_default_models_dir(char *buf, size_t cap);
 
+/* psk_library_open also takes a postgres:// or postgresql:// URL: the library then lives in PostgreSQL with
+ * pgvector (search and similar work there; fill it with psk_library_migrate). */
 typedef enum psk_open_mode {
     PSK_OPEN_READ = 0,  /* searching: the file must exist; other processes may write meanwhile */
     PSK_OPEN_WRITE = 1  /* indexing: created (with its folder) when missing, migrated to the current schema */
@@ -454,6 +456,17 @@ psk_status psk_library_get_status(psk_library *lib, psk_library_status *st, psk_
 typedef void (*psk_error_row_fn)(void *user, const char *path, const char *reason);
 /* Calls fn for every file that could not be indexed, in path order. */
 psk_status psk_library_errors(psk_library *lib, psk_error_row_fn fn, void *user, psk_error *err);
+
+/* ---- moving to PostgreSQL ---- */
+typedef struct psk_migrate_stats {
+    int64_t media, vectors; /* copied */
+    double seconds;
+} psk_migrate_stats;
+/* Copies a SQLite library (the files indexed with its current model, their metadata and vectors) into the
+ * PostgreSQL library at to_url, without re-embedding. Each batch is one transaction; running it again updates what
+ * is there. progress (may be NULL) gets (user, NULL, media done, media total). */
+psk_status psk_library_migrate(const char *from_db, const char *to_url, psk_progress_fn progress, void *user,
+                               psk_migrate_stats *stats, psk_error *err);
 
 #ifdef __cplusplus
 }

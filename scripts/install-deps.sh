@@ -11,6 +11,9 @@ pkgs=(
   clang libclang-rt-14-dev      # libFuzzer targets and sanitizer runtimes
   python3                       # the tests' local HTTP server for `model fetch`, and their checks
   sqlite3 imagemagick ffmpeg    # the end-to-end tests inspect libraries and generate photos and videos
+  zip time                      # ... pack Takeout archives and measure memory
+  libpq-dev                     # the PostgreSQL store (libpq)
+  postgresql                    # psql, and a real PostgreSQL 15 server for the store's tests
   curl chromium wrk             # the server's API, browser and load tests (with Node.js, below)
 )
 # Node.js runs the browser test (playwright-core). A machine may already have its own Node.js with npm (as

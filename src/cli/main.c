@@ -11,6 +11,7 @@ static const char *usage =
     "  search     find photos by a description (any language), with date, camera, folder and type filters\n"
     "  similar    find photos that look like an image file\n"
     "  status     what the library holds; --errors lists the files that could not be indexed\n"
+    "  migrate    copy a library into PostgreSQL + pgvector (search it with --db postgres://...)\n"
     "  serve      a local search page and JSON API\n"
     "  import     bring in a Google Photos library (takeout archives, or picked with google-photos)\n"
     "  embed      print embeddings of images, texts, pixel tensors or token ids (JSON lines)\n"
@@ -35,6 +36,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "search") == 0) return cmd_search(argc - 1, argv + 1);
     if (strcmp(cmd, "similar") == 0) return cmd_similar(argc - 1, argv + 1);
     if (strcmp(cmd, "status") == 0) return cmd_status(argc - 1, argv + 1);
+    if (strcmp(cmd, "migrate") == 0) return cmd_migrate(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "import") == 0) return cmd_import(argc - 1, argv + 1);
     if (strcmp(cmd, "embed") == 0) return cmd_embed(argc - 1, argv + 1);

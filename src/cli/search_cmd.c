@@ -21,7 +21,8 @@ static const char *search_usage =
     "  --json               one JSON object per line: path, score, taken_at, type, width, height, camera\n"
     "                       (videos add frame_ms, the moment that matched)\n"
     "  --all-moments        for videos, list the other matching moments too\n"
-    "  --db FILE            the library (default $PHOTOSEEK_DB or ~/.local/share/photoseek/library.db)\n"
+    "  --db FILE|URL       the library (default $PHOTOSEEK_DB or ~/.local/share/photoseek/library.db), or a\n"
+    "                       postgres:// URL of one copied there with photoseek migrate\n"
     "  --text-model DIR     query encoder (default: the models folder's mclip, else the library's CLIP model)\n"
     "  --image-model DIR    for image terms and 'similar' (default: the model the library was indexed with)\n"
     "Exit codes: 0 results found, 1 no result, 2 bad usage, 3 error (e.g. the query model does not match).\n";

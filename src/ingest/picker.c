@@ -483,6 +483,8 @@ static int download_item(psk_library *lib, const cJSON *item, const char *into, 
 psk_status psk_import_google_photos(psk_library *lib, const psk_picker_params *params, psk_import_stats *stats,
                                     psk_error *err) {
     memset(stats, 0, sizeof *stats);
+    int need = library_need_sqlite(lib, "importing", err);
+    if (need) return need;
     if (!params->into || !params->client_id || !*params->client_id)
         return psk_fail(err, PSK_ERR_INVALID_ARG, "give --into and your OAuth --client-id (and --client-secret)");
     int rc = psk_mkdir_p(params->into, err);

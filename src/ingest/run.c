@@ -355,6 +355,8 @@ psk_status psk_library_index(psk_library *lib, const psk_index_params *params, p
                              psk_error *err) {
     psk_index_params p = params ? *params : psk_index_default_params();
     memset(stats, 0, sizeof *stats);
+    int need = library_need_sqlite(lib, "indexing", err);
+    if (need) return need;
     double t0 = now_s();
     if (!lib->store->writable) return psk_fail(err, PSK_ERR_INVALID_ARG, "the library was opened read-only");
     if (!p.image_model_dir) return psk_fail(err, PSK_ERR_INVALID_ARG, "no image model given");

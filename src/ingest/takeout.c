@@ -434,6 +434,8 @@ static bool hash_in_library(psk_library *lib, const char *hash, const char *into
 psk_status psk_import_takeout(psk_library *lib, const psk_takeout_params *params, psk_import_stats *stats,
                               psk_error *err) {
     memset(stats, 0, sizeof *stats);
+    int need = library_need_sqlite(lib, "importing", err);
+    if (need) return need;
     if (!params->into || params->n_inputs <= 0)
         return psk_fail(err, PSK_ERR_INVALID_ARG, "give the Takeout archives or folders and a folder to import into");
     int rc = psk_mkdir_p(params->into, err);

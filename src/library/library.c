@@ -28,7 +28,8 @@ psk_status psk_library_open(const char *db_path, psk_open_mode mode, psk_library
     *out = NULL;
     psk_library *lib = psk_calloc(1, sizeof *lib);
     if (!lib) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-    int rc = store_open(db_path, mode == PSK_OPEN_WRITE, &lib->store, err);
+    int rc = pg_is_url(db_path) ? pg_store_open(db_path, &lib->pg, err)
+                                : store_open(db_path, mode == PSK_OPEN_WRITE, &lib->store, err);
     if (rc) {
         psk_free(lib);
         return rc;
@@ -50,7 +51,16 @@ void psk_library_close(psk_library *lib) {
         psk_free(lib->qcache[i].vec);
     }
     store_close(lib->store);
+    pg_store_close(lib->pg);
     psk_free(lib);
+}
+
+int library_need_sqlite(psk_library *lib, const char *what, psk_error *err) {
+    if (lib->store) return PSK_OK;
+    return psk_fail(err, PSK_ERR_UNSUPPORTED,
+                    "%s: %s works on a SQLite library only so far (PostgreSQL libraries support search and similar; "
+                    "fill them with 'photoseek migrate')",
+                    lib->pg->shown, what);
 }
 
 int library_image_model(psk_library *lib, const char *dir, int n_threads, psk_precision precision, psk_error *err) {
@@ -196,6 +206,8 @@ static int64_t count(psk_store *s, const char *sql) {
 
 psk_status psk_library_get_status(psk_library *lib, psk_library_status *st, psk_error *err) {
     memset(st, 0, sizeof *st);
+    int need = library_need_sqlite(lib, "status", err);
+    if (need) return need;
     psk_store *s = lib->store;
     st->photos = count(s, "SELECT count(*) FROM media WHERE type = 1 AND error IS NULL");
     st->videos = count(s, "SELECT count(*) FROM media WHERE type = 2 AND error IS NULL");
@@ -220,7 +232,9 @@ psk_status psk_library_get_status(psk_library *lib, psk_library_status *st, psk_
 
 psk_status psk_library_errors(psk_library *lib, psk_error_row_fn fn, void *user, psk_error *err) {
     sqlite3_stmt *st;
-    int rc = store_prepare(lib->store, "SELECT path, error FROM media WHERE error IS NOT NULL ORDER BY path", &st, err);
+    int rc = library_need_sqlite(lib, "listing failures", err);
+    if (rc) return rc;
+    rc = store_prepare(lib->store, "SELECT path, error FROM media WHERE error IS NOT NULL ORDER BY path", &st, err);
     if (rc) return rc;
     while (sqlite3_step(st) == SQLITE_ROW)
         fn(user, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));

@@ -4,10 +4,12 @@
 #define PSK_LIBRARY_H
 
 #include "../index/index.h"
+#include "../store/pg.h"
 #include "../store/store.h"
 
 struct psk_library {
-    psk_store *store;
+    psk_store *store; /* the SQLite file, or NULL when the library lives in PostgreSQL: */
+    pg_store *pg;
     /* the image model, loaded on first use and kept */
     psk_model *image_model;
     psk_context *image_ctx;
@@ -42,6 +44,8 @@ int library_vindex(psk_library *lib, int64_t model_id, int dim, psk_error *err);
 /* Brings the HNSW graph beside the database up to date for a model with many vectors (PSK_ANN_MIN_ROWS or more;
  * `force` builds one whatever the size). */
 int library_update_ann(psk_library *lib, int64_t model_id, int dim, bool force, psk_error *err);
+/* For the operations only the SQLite store has so far: PSK_ERR_UNSUPPORTED naming `what` on a PostgreSQL store. */
+int library_need_sqlite(psk_library *lib, const char *what, psk_error *err);
 /* A change counter of the database file that moves whenever any connection commits. */
 int64_t library_data_version(psk_library *lib);
 

@@ -6,7 +6,9 @@
 
 psk_status psk_library_get_media(psk_library *lib, int64_t id, psk_result *out, psk_error *err) {
     sqlite3_stmt *st;
-    int rc = store_prepare(lib->store,
+    int rc = library_need_sqlite(lib, "looking an item up", err);
+    if (rc) return rc;
+    rc = store_prepare(lib->store,
                            "SELECT path, taken_at, offset_min, taken_local, type, width, height, make, model "
                            "FROM media WHERE id = ? AND error IS NULL",
                            &st, err);
@@ -57,6 +59,8 @@ void psk_facets_free(psk_facets *f) {
 }
 
 psk_status psk_library_facets(psk_library *lib, psk_facets **out, psk_error *err) {
+    int need = library_need_sqlite(lib, "listing facets", err);
+    if (need) return need;
     psk_facets *f = psk_calloc(1, sizeof *f);
     if (!f) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     psk_store *s = lib->store;

@@ -27,12 +27,25 @@ void sql_binds_free(sql_binds *b) {
     b->n = 0;
 }
 
+/* The placeholder of the next value bound (the values bind in the order their placeholders appear). PostgreSQL
+ * gets every value as text, so string arguments of functions are cast to say which function is meant. */
+static void ph(psk_buf *sql, const sql_binds *b, int ahead) {
+    if (b->pg_base) psk_buf_printf(sql, "$%d", b->pg_base + b->n + ahead + 1);
+    else psk_buf_append(sql, "?", 1);
+}
+
+static void ph_text(psk_buf *sql, const sql_binds *b, int ahead) {
+    ph(sql, b, ahead);
+    if (b->pg_base) psk_buf_append(sql, "::text", 6);
+}
+
 static int in_list(psk_buf *sql, sql_binds *b, const char *col, const int *v, int n, int lo, int hi, psk_error *err) {
     if (n <= 0) return PSK_OK;
     psk_buf_printf(sql, " AND %s IN (", col);
     for (int i = 0; i < n; i++) {
         if (v[i] < lo || v[i] > hi) return psk_fail(err, PSK_ERR_INVALID_ARG, "%s %d is out of range", col, v[i]);
-        psk_buf_printf(sql, i ? ",?" : "?");
+        if (i) psk_buf_append(sql, ",", 1);
+        ph(sql, b, 0);
         if (bind_int(b, v[i])) return psk_fail(err, PSK_ERR_INVALID_ARG, "too many filter values");
     }
     psk_buf_append(sql, ")", 1);
@@ -47,19 +60,25 @@ int filter_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, bool *any, psk_e
         (rc = in_list(sql, b, "day", f->days, f->n_days, 1, 31, err)))
         return rc;
     if (f->from_date) {
-        psk_buf_printf(sql, " AND local_date >= ?");
+        psk_buf_printf(sql, " AND local_date >= ");
+        ph(sql, b, 0);
         bind_int(b, f->from_date);
     }
     if (f->to_date) {
-        psk_buf_printf(sql, " AND local_date <= ?");
+        psk_buf_printf(sql, " AND local_date <= ");
+        ph(sql, b, 0);
         bind_int(b, f->to_date);
     }
     if (f->type != PSK_TYPE_ANY) {
-        psk_buf_printf(sql, " AND type = ?");
+        psk_buf_printf(sql, " AND type = ");
+        ph(sql, b, 0);
         bind_int(b, f->type);
     }
     if (f->camera && *f->camera) {
-        psk_buf_printf(sql, " AND instr(lower(coalesce(make, '') || ' ' || coalesce(model, '')), lower(?)) > 0");
+        psk_buf_printf(sql, " AND %s(lower(coalesce(make, '') || ' ' || coalesce(model, '')), lower(",
+                       b->pg_base ? "strpos" : "instr");
+        ph_text(sql, b, 0);
+        psk_buf_printf(sql, ")) > 0");
         if (bind_text(b, f->camera)) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     }
     if (f->folder && *f->folder) {
@@ -71,7 +90,11 @@ int filter_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, bool *any, psk_e
         while (n > 1 && folder[n - 1] == '/') n--;
         char prefix[4100];
         snprintf(prefix, sizeof prefix, "%.*s/", (int)n, folder);
-        psk_buf_printf(sql, " AND (substr(path, 1, length(?)) = ?)");
+        psk_buf_printf(sql, " AND (substr(path, 1, length(");
+        ph_text(sql, b, 0);
+        psk_buf_printf(sql, ")) = ");
+        ph_text(sql, b, 1);
+        psk_buf_printf(sql, ")");
         if (bind_text(b, prefix) || bind_text(b, prefix)) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     }
     if (sql->failed) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");

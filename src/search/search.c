@@ -28,6 +28,7 @@ typedef struct lib_model {
 } lib_model;
 
 static int current_model(psk_library *lib, lib_model *m, psk_error *err) {
+    if (lib->pg) return pg_current_model(lib->pg, &m->id, m->name, sizeof m->name, &m->dim, m->dir, sizeof m->dir, err);
     if (store_current_model(lib->store, &m->id, m->name, sizeof m->name, &m->dim, m->dir, sizeof m->dir))
         return psk_fail(err, PSK_ERR_NOT_FOUND, "%s: the library is empty (run 'photoseek index FOLDER' first)",
                         lib->store->path);
@@ -68,12 +69,8 @@ int search_fill_result(sqlite3_stmt *st, int64_t id, psk_result *r) {
     r->type = sqlite3_column_int(st, 4) == 2 ? PSK_TYPE_VIDEO : PSK_TYPE_PHOTO;
     r->width = sqlite3_column_int(st, 5);
     r->height = sqlite3_column_int(st, 6);
-    const char *make = (const char *)sqlite3_column_text(st, 7), *model = (const char *)sqlite3_column_text(st, 8);
-    make = make ? make : "";
-    model = model ? model : "";
-    /* "Canon Canon EOS 5D" reads better as "Canon EOS 5D" */
-    if (*make && strncasecmp(model, make, strlen(make)) == 0) make = "";
-    snprintf(r->camera, sizeof r->camera, "%s%s%s", make, *make && *model ? " " : "", model);
+    store_camera_name((const char *)sqlite3_column_text(st, 7), (const char *)sqlite3_column_text(st, 8), r->camera,
+                      sizeof r->camera);
     return PSK_OK;
 }
 
@@ -120,6 +117,60 @@ static int add_moments(psk_library *lib, const lib_model *m, const float *qv, fl
     return PSK_OK;
 }
 
+static int cmp_score_desc(const void *a, const void *b) {
+    float x = ((const psk_result *)a)->score, y = ((const psk_result *)b)->score;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* run_query on PostgreSQL: the server filters and ranks (pgvector), this keeps each video's best moment. */
+static int run_query_pg(psk_library *lib, const lib_model *m, const float *qv, const psk_search_params *p, int k,
+                        psk_result **results, int *n_out, psk_error *err) {
+    psk_buf where = {0};
+    sql_binds binds = {.pg_base = 1};
+    bool any = false;
+    int rc = filter_sql(&p->filter, &where, &binds, &any, err);
+    char nums[128][24];
+    const char *vals[128];
+    for (int i = 0; i < binds.n; i++) {
+        if (binds.kinds[i] == 1) snprintf(nums[i], sizeof nums[i], "%lld", (long long)binds.ints[i]);
+        vals[i] = binds.kinds[i] == 1 ? nums[i] : binds.texts[i];
+    }
+    psk_result *hits = NULL;
+    int n_hits = 0;
+    if (!rc) rc = pg_search(lib->pg, m->id, m->dim, qv, any ? where.data : "", vals, binds.n, k * 4 + 64, &hits, &n_hits, err);
+    psk_buf_free(&where);
+    sql_binds_free(&binds);
+    psk_result *res = rc ? NULL : psk_calloc((size_t)k, sizeof *res);
+    if (!rc && !res) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    int n = 0;
+    /* iterative scans may return rows a little out of order */
+    if (!rc && n_hits > 1) qsort(hits, (size_t)n_hits, sizeof *hits, cmp_score_desc);
+    for (int i = 0; !rc && i < n_hits; i++) {
+        const psk_result *h = &hits[i];
+        if (h->score < p->min_score) break;
+        int j = 0;
+        while (j < n && res[j].id != h->id) j++;
+        if (j == n) {
+            if (n == k) continue;
+            res[n++] = *h;
+        }
+        psk_result *r = &res[j];
+        if (p->all_moments && r->type == PSK_TYPE_VIDEO && r->n_moments < 16) {
+            r->moment_ms[r->n_moments] = h->frame_ms;
+            r->moment_score[r->n_moments++] = h->score;
+        }
+    }
+    psk_free(hits);
+    if (rc) {
+        psk_free(res);
+        return rc;
+    }
+    if (p->sort == PSK_SORT_DATE) qsort(res, (size_t)n, sizeof *res, cmp_date_desc);
+    *results = res;
+    *n_out = n;
+    return PSK_OK;
+}
+
 /* The shared back half of search and similar: filter, scan, results. */
 static int run_query(psk_library *lib, const lib_model *m, const float *qv, const psk_search_params *p,
                      psk_result **results, int *n_out, psk_error *err) {
@@ -127,6 +178,7 @@ static int run_query(psk_library *lib, const lib_model *m, const float *qv, cons
     *n_out = 0;
     int k = p->k <= 0 ? 20 : p->k;
     if (k > MAX_K) return psk_fail(err, PSK_ERR_INVALID_ARG, "k = %d is more than %d", k, MAX_K);
+    if (lib->pg) return run_query_pg(lib, m, qv, p, k, results, n_out, err);
     int rc = ensure_vindex(lib, m, err);
     if (rc) return rc;
     if (!lib->pool && psk_pool_new(p->n_threads, &lib->pool)) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
@@ -327,6 +379,7 @@ psk_status psk_library_similar_id(psk_library *lib, int64_t id, const psk_search
     lib_model m;
     int rc = current_model(lib, &m, err);
     if (rc) return rc;
+    if ((rc = library_need_sqlite(lib, "similar to an item of the library", err))) return rc;
     sqlite3_stmt *st;
     if ((rc = store_prepare(lib->store,
                             "SELECT vec FROM embeddings WHERE media_id = ? AND model_id = ? ORDER BY frame_ms LIMIT 1", &st,

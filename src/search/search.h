@@ -27,6 +27,7 @@ void query_free(query *q);
 
 /* Appends " AND ..." conditions for the filter to sql and binds nothing; values go to the bind list. */
 typedef struct sql_binds {
+    int pg_base; /* 0: SQLite's "?" placeholders; else PostgreSQL's "$N", numbered from pg_base + 1 */
     int n;
     int kinds[128]; /* 1 int64, 2 text */
     int64_t ints[128];

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -408,4 +409,12 @@ bool store_has_embedding(psk_store *s, int64_t media_id, int64_t model_id) {
     has = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     return has;
+}
+
+void store_camera_name(const char *make, const char *model, char *buf, size_t cap) {
+    make = make ? make : "";
+    model = model ? model : "";
+    /* "Canon Canon EOS 5D" reads better as "Canon EOS 5D" */
+    if (*make && strncasecmp(model, make, strlen(make)) == 0) make = "";
+    snprintf(buf, cap, "%s%s%s", make, *make && *model ? " " : "", model);
 }

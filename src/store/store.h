@@ -84,4 +84,7 @@ bool store_has_embedding(psk_store *s, int64_t media_id, int64_t model_id);
  * albums. */
 int store_apply_sidecar(psk_store *s, store_media *m);
 
+/* The camera as shown: make and model, without the make repeated ("Canon Canon EOS 5D" -> "Canon EOS 5D"). */
+void store_camera_name(const char *make, const char *model, char *buf, size_t cap);
+
 #endif

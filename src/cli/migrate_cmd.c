@@ -1,0 +1,62 @@
+/* photoseek migrate --from library.db --to postgres://... */
+#include "cli.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static const char *migrate_usage =
+    "usage: photoseek migrate --from FILE --to postgres://USER@HOST/DB [--json]\n"
+    "Copies a library into PostgreSQL with pgvector without embedding anything again: the files indexed with the\n"
+    "library's model, their metadata and vectors. Running it again updates what is there. Search it afterwards with\n"
+    "'photoseek search QUERY --db postgres://...'.\n"
+    "  --from FILE   the SQLite library (default: $PHOTOSEEK_DB or ~/.local/share/photoseek/library.db)\n"
+    "  --to URL      a libpq URL; connect_timeout and sslmode may be set in it\n"
+    "  --json        print the counts as one JSON object\n"
+    "Exit codes: 0 copied, 2 bad usage, 3 error (nothing is half-copied: each batch is one transaction).\n";
+
+static void on_progress(void *user, const char *file, uint64_t done, uint64_t total) {
+    (void)file;
+    if (*(bool *)user) fprintf(stderr, "\rmigrate: %llu / %llu files", (unsigned long long)done, (unsigned long long)total);
+}
+
+int cmd_migrate(int argc, char **argv) {
+    const char *from = NULL, *to = NULL;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(migrate_usage, stdout);
+            return EXIT_OK;
+        } else if (cli_opt(argc, argv, &i, "--from", &v)) {
+            if (!(from = v)) goto usage;
+        } else if (cli_opt(argc, argv, &i, "--to", &v)) {
+            if (!(to = v)) goto usage;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else {
+            goto usage;
+        }
+    }
+    if (!to) goto usage;
+    char db_buf[1024];
+    cli_default_paths(&from, db_buf, sizeof db_buf, NULL, NULL, 0);
+    bool tty = isatty(2);
+    psk_migrate_stats st;
+    psk_error err = {0};
+    psk_status rc = psk_library_migrate(from, to, on_progress, &tty, &st, &err);
+    if (tty) fputc('\n', stderr);
+    if (rc) {
+        cli_error("migrate: %s", err.message);
+        return EXIT_FATAL;
+    }
+    if (json)
+        printf("{\"media\": %lld, \"vectors\": %lld, \"seconds\": %.3f, \"vectors_per_s\": %.1f}\n", (long long)st.media,
+               (long long)st.vectors, st.seconds, st.seconds > 0 ? st.vectors / st.seconds : 0.0);
+    else
+        printf("migrate: copied %lld files, %lld vectors in %.2f s (%.0f vectors/s)\n", (long long)st.media,
+               (long long)st.vectors, st.seconds, st.seconds > 0 ? st.vectors / st.seconds : 0.0);
+    return EXIT_OK;
+usage:
+    fputs(migrate_usage, stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,155 @@
+/* Copying a SQLite library into PostgreSQL (psk_library_migrate). */
+#include "library.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define BATCH 256
+
+typedef struct batch {
+    store_media media[BATCH];
+    pg_item items[BATCH];
+    int64_t *frames[BATCH];
+    float *vecs[BATCH];
+    int n_vecs[BATCH];
+    int n;
+} batch;
+
+static void batch_clear(batch *b) {
+    for (int i = 0; i < b->n; i++) {
+        psk_free(b->frames[i]);
+        psk_free(b->vecs[i]);
+    }
+    b->n = 0;
+}
+
+static const char *text_or_empty(sqlite3_stmt *st, int col) {
+    const char *t = (const char *)sqlite3_column_text(st, col);
+    return t ? t : "";
+}
+
+static void read_media(sqlite3_stmt *st, store_media *m) {
+    memset(m, 0, sizeof *m);
+    m->id = sqlite3_column_int64(st, 0);
+    snprintf(m->path, sizeof m->path, "%s", text_or_empty(st, 1));
+    snprintf(m->hash, sizeof m->hash, "%s", text_or_empty(st, 2));
+    m->type = sqlite3_column_int(st, 3);
+    m->width = sqlite3_column_int(st, 4);
+    m->height = sqlite3_column_int(st, 5);
+    m->taken_at = sqlite3_column_int64(st, 6);
+    m->has_offset = sqlite3_column_type(st, 7) != SQLITE_NULL;
+    m->offset_min = sqlite3_column_int(st, 7);
+    snprintf(m->taken_local, sizeof m->taken_local, "%s", text_or_empty(st, 8));
+    m->year = sqlite3_column_int(st, 9);
+    m->month = sqlite3_column_int(st, 10);
+    m->day = sqlite3_column_int(st, 11);
+    snprintf(m->make, sizeof m->make, "%s", text_or_empty(st, 12));
+    snprintf(m->model, sizeof m->model, "%s", text_or_empty(st, 13));
+    m->has_gps = sqlite3_column_type(st, 14) != SQLITE_NULL && sqlite3_column_type(st, 15) != SQLITE_NULL;
+    m->lat = sqlite3_column_double(st, 14);
+    m->lon = sqlite3_column_double(st, 15);
+    m->duration_ms = sqlite3_column_int64(st, 16);
+    snprintf(m->description, sizeof m->description, "%s", text_or_empty(st, 17));
+}
+
+/* The vectors of one file; 0 of them when it was not indexed with this model. */
+static int read_vectors(psk_store *s, sqlite3_stmt *st, int64_t media_id, int64_t model_id, int dim, int64_t **frames,
+                        float **vecs, int *n, psk_error *err) {
+    *frames = NULL;
+    *vecs = NULL;
+    *n = 0;
+    int cap = 0;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, media_id);
+    sqlite3_bind_int64(st, 2, model_id);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 1) != (int)sizeof(float) * dim)
+            return psk_fail(err, PSK_ERR_FORMAT, "%s: a vector of media %lld has %d bytes, not %d", s->path,
+                            (long long)media_id, sqlite3_column_bytes(st, 1), (int)sizeof(float) * dim);
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 4;
+            int64_t *f = psk_realloc(*frames, sizeof(int64_t) * (size_t)cap);
+            if (f) *frames = f;
+            float *v = f ? psk_realloc(*vecs, sizeof(float) * (size_t)cap * (size_t)dim) : NULL;
+            if (v) *vecs = v;
+            if (!f || !v) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+        }
+        (*frames)[*n] = sqlite3_column_int64(st, 0);
+        memcpy(*vecs + (size_t)*n * (size_t)dim, sqlite3_column_blob(st, 1), sizeof(float) * (size_t)dim);
+        (*n)++;
+    }
+    return step == SQLITE_DONE ? PSK_OK : store_fail(s, err, "reading vectors");
+}
+
+static int flush(pg_store *pg, int64_t model_id, int dim, batch *b, psk_migrate_stats *stats, psk_error *err) {
+    for (int i = 0; i < b->n; i++) b->items[i] = (pg_item){&b->media[i], b->frames[i], b->vecs[i], b->n_vecs[i]};
+    int rc = pg_put_items(pg, model_id, dim, b->items, b->n, err);
+    for (int i = 0; !rc && i < b->n; i++) stats->vectors += b->n_vecs[i];
+    if (!rc) stats->media += b->n;
+    batch_clear(b);
+    return rc;
+}
+
+psk_status psk_library_migrate(const char *from_db, const char *to_url, psk_progress_fn progress, void *user,
+                               psk_migrate_stats *stats, psk_error *err) {
+    memset(stats, 0, sizeof *stats);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (!pg_is_url(to_url))
+        return psk_fail(err, PSK_ERR_INVALID_ARG, "%s: the destination must be a postgres:// URL", to_url);
+    psk_store *src = NULL;
+    pg_store *pg = NULL;
+    batch *b = psk_calloc(1, sizeof *b);
+    if (!b) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    int rc = store_open(from_db, false, &src, err);
+    int64_t model_id = 0, pg_model = 0;
+    int dim = 0;
+    char name[128], dir[1024];
+    if (!rc && store_current_model(src, &model_id, name, sizeof name, &dim, dir, sizeof dir))
+        rc = psk_fail(err, PSK_ERR_NOT_FOUND, "%s: the library is empty: nothing to copy", from_db);
+    if (!rc) rc = pg_store_open(to_url, &pg, err);
+    if (!rc) rc = pg_model_ensure(pg, name, dim, dir, &pg_model, err);
+    sqlite3_stmt *media = NULL, *vecs = NULL, *count = NULL;
+    if (!rc) rc = store_prepare(src,
+                                "SELECT id, path, hash, type, width, height, taken_at, offset_min, taken_local, year, "
+                                "month, day, make, model, lat, lon, duration_ms, description FROM media "
+                                "WHERE error IS NULL ORDER BY id",
+                                &media, err);
+    if (!rc) rc = store_prepare(src, "SELECT frame_ms, vec FROM embeddings WHERE media_id = ? AND model_id = ? "
+                                     "ORDER BY frame_ms", &vecs, err);
+    if (!rc) rc = store_prepare(src, "SELECT count(*) FROM media WHERE error IS NULL", &count, err);
+    int64_t total = !rc && sqlite3_step(count) == SQLITE_ROW ? sqlite3_column_int64(count, 0) : 0, seen = 0;
+    int step = SQLITE_DONE;
+    while (!rc && (step = sqlite3_step(media)) == SQLITE_ROW) {
+        seen++;
+        int i = b->n;
+        read_media(media, &b->media[i]);
+        rc = read_vectors(src, vecs, b->media[i].id, model_id, dim, &b->frames[i], &b->vecs[i], &b->n_vecs[i], err);
+        b->n++; /* owned by the batch from here, even on error */
+        if (!rc && b->n_vecs[i] == 0) { /* not indexed with this model: nothing to copy */
+            b->n--;
+            psk_free(b->frames[i]);
+            psk_free(b->vecs[i]);
+            continue;
+        }
+        if (!rc && b->n == BATCH) {
+            rc = flush(pg, pg_model, dim, b, stats, err);
+            if (progress) progress(user, NULL, (uint64_t)seen, (uint64_t)total);
+        }
+    }
+    if (!rc && step != SQLITE_DONE) rc = store_fail(src, err, "reading media");
+    if (!rc && b->n) rc = flush(pg, pg_model, dim, b, stats, err);
+    if (!rc && progress) progress(user, NULL, (uint64_t)seen, (uint64_t)total);
+    batch_clear(b);
+    sqlite3_finalize(media);
+    sqlite3_finalize(vecs);
+    sqlite3_finalize(count);
+    store_close(src);
+    pg_store_close(pg);
+    psk_free(b);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    stats->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    return rc;
+}

@@ -1,0 +1,361 @@
+/* The PostgreSQL + pgvector store over libpq (schema in pg.h). */
+#include "pg.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool pg_is_url(const char *s) {
+    return s && (strncmp(s, "postgres://", 11) == 0 || strncmp(s, "postgresql://", 13) == 0);
+}
+
+/* The URL without its password, for messages. */
+static void hide_password(const char *url, char *out, size_t cap) {
+    const char *scheme = strstr(url, "://"), *at = strchr(url, '@');
+    const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
+    if (scheme && at && colon && colon < at) snprintf(out, cap, "%.*s:***%s", (int)(colon - url), url, at);
+    else snprintf(out, cap, "%s", url);
+}
+
+static int fail_pg(pg_store *s, psk_error *err, const char *what, const PGresult *r) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn));
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) msg[--n] = 0;
+    if (!*msg) snprintf(msg, sizeof msg, "%s", PQerrorMessage(s->conn));
+    return psk_fail(err, PSK_ERR_DB, "%s: %s: %s", s->shown, what, msg);
+}
+
+static bool ok(const PGresult *r) {
+    ExecStatusType t = PQresultStatus(r);
+    return t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK;
+}
+
+static int exec(pg_store *s, const char *sql, const char *what, psk_error *err) {
+    PGresult *r = PQexec(s->conn, sql);
+    int rc = ok(r) ? PSK_OK : fail_pg(s, err, what, r);
+    PQclear(r);
+    return rc;
+}
+
+static void quiet(void *arg, const char *message) {
+    (void)arg;
+    (void)message; /* "relation already exists, skipping" and the like */
+}
+
+static const char *schema_sql =
+    "CREATE TABLE IF NOT EXISTS photoseek_models(id serial PRIMARY KEY, name text UNIQUE NOT NULL, dim int NOT NULL,"
+    "  dir text);"
+    "CREATE TABLE IF NOT EXISTS photoseek_media(id bigserial PRIMARY KEY, path text UNIQUE NOT NULL,"
+    "  folder text NOT NULL, hash text, type int NOT NULL DEFAULT 1, width int, height int, taken_at bigint,"
+    "  offset_min int, taken_local text, year int, month int, day int, local_date int, make text, model text,"
+    "  lat double precision, lon double precision, duration_ms bigint, description text);"
+    "CREATE INDEX IF NOT EXISTS photoseek_media_date ON photoseek_media(local_date);";
+
+int pg_store_open(const char *url, pg_store **out, psk_error *err) {
+    *out = NULL;
+    pg_store *s = psk_calloc(1, sizeof *s);
+    if (!s) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    snprintf(s->url, sizeof s->url, "%s", url);
+    hide_password(url, s->shown, sizeof s->shown);
+    /* connect_timeout comes first so that one in the URL wins */
+    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *vals[] = {"10", "photoseek", url, NULL};
+    s->conn = PQconnectdbParams(keys, vals, 1);
+    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
+        int rc = fail_pg(s, err, "cannot connect", NULL);
+        pg_store_close(s);
+        return rc;
+    }
+    PQsetNoticeProcessor(s->conn, quiet, NULL);
+    PGresult *r = PQexec(s->conn, "CREATE EXTENSION IF NOT EXISTS vector");
+    if (!ok(r)) {
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        int rc;
+        /* 0A000 feature_not_supported / 58P01 undefined_file: the extension is not installed on the server */
+        if (state && (strcmp(state, "0A000") == 0 || strcmp(state, "58P01") == 0))
+            rc = psk_fail(err, PSK_ERR_UNSUPPORTED,
+                          "%s: the server has no pgvector extension: install it on the database server (Debian: "
+                          "apt-get install postgresql-%d-pgvector; other systems: https://github.com/pgvector/pgvector"
+                          "#installation), then run photoseek again",
+                          s->shown, PQserverVersion(s->conn) / 10000);
+        else rc = fail_pg(s, err, "CREATE EXTENSION vector", r);
+        PQclear(r);
+        pg_store_close(s);
+        return rc;
+    }
+    PQclear(r);
+    int rc = exec(s, schema_sql, "creating the schema", err);
+    if (rc) {
+        pg_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return PSK_OK;
+}
+
+void pg_store_close(pg_store *s) {
+    if (!s) return;
+    if (s->conn) PQfinish(s->conn);
+    psk_free(s);
+}
+
+int pg_model_ensure(pg_store *s, const char *name, int dim, const char *dir, int64_t *id, psk_error *err) {
+    char dim_s[16];
+    snprintf(dim_s, sizeof dim_s, "%d", dim);
+    const char *params[] = {name, dim_s, dir};
+    PGresult *r = PQexecParams(s->conn,
+                               "INSERT INTO photoseek_models(name, dim, dir) VALUES ($1, $2, $3) ON CONFLICT (name) "
+                               "DO UPDATE SET dir = excluded.dir RETURNING id, dim",
+                               3, NULL, params, NULL, NULL, 0);
+    if (!ok(r) || PQntuples(r) != 1) {
+        int rc = fail_pg(s, err, "recording the model", r);
+        PQclear(r);
+        return rc;
+    }
+    *id = atoll(PQgetvalue(r, 0, 0));
+    int have = atoi(PQgetvalue(r, 0, 1));
+    PQclear(r);
+    if (have != dim)
+        return psk_fail(err, PSK_ERR_MODEL_MISMATCH, "%s: model %s is recorded with %d dimensions, not %d", s->shown,
+                        name, have, dim);
+    char sql[768];
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE IF NOT EXISTS photoseek_vectors_%lld(media_id bigint NOT NULL REFERENCES photoseek_media(id)"
+             " ON DELETE CASCADE, frame_ms bigint NOT NULL, embedding vector(%d) NOT NULL,"
+             " PRIMARY KEY(media_id, frame_ms));"
+             "CREATE INDEX IF NOT EXISTS photoseek_vectors_%lld_hnsw ON photoseek_vectors_%lld"
+             " USING hnsw (embedding vector_ip_ops);",
+             (long long)*id, dim, (long long)*id, (long long)*id);
+    return exec(s, sql, "creating the vector table", err);
+}
+
+int pg_current_model(pg_store *s, int64_t *id, char *name, size_t name_cap, int *dim, char *dir, size_t dir_cap,
+                     psk_error *err) {
+    PGresult *r = PQexec(s->conn, "SELECT id, name, dim, coalesce(dir, '') FROM photoseek_models ORDER BY id DESC LIMIT 1");
+    if (!ok(r)) {
+        int rc = fail_pg(s, err, "reading the model", r);
+        PQclear(r);
+        return rc;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return psk_fail(err, PSK_ERR_NOT_FOUND, "%s: the library is empty (photoseek migrate copies one into it)",
+                        s->shown);
+    }
+    *id = atoll(PQgetvalue(r, 0, 0));
+    snprintf(name, name_cap, "%s", PQgetvalue(r, 0, 1));
+    *dim = atoi(PQgetvalue(r, 0, 2));
+    snprintf(dir, dir_cap, "%s", PQgetvalue(r, 0, 3));
+    PQclear(r);
+    return PSK_OK;
+}
+
+/* pgvector's binary form: int16 dim, int16 unused, then float4s, all big-endian. */
+static void vector_binary(const float *v, int dim, unsigned char *out) {
+    uint16_t h[2] = {htons((uint16_t)dim), 0};
+    memcpy(out, h, 4);
+    for (int d = 0; d < dim; d++) {
+        uint32_t u;
+        memcpy(&u, &v[d], 4);
+        u = htonl(u);
+        memcpy(out + 4 + 4 * d, &u, 4);
+    }
+}
+
+#define MEDIA_PARAMS 19
+
+/* Reads the results of a pipeline up to its sync; the first error wins. */
+static int drain(pg_store *s, int n_queries, int64_t *ids, psk_error *err) {
+    int rc = PSK_OK;
+    for (int q = 0; q < n_queries; q++) {
+        PGresult *r;
+        while ((r = PQgetResult(s->conn))) {
+            if (!ok(r) && !rc) rc = fail_pg(s, err, "writing", r);
+            else if (ids && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) ids[q] = atoll(PQgetvalue(r, 0, 0));
+            PQclear(r);
+        }
+    }
+    PGresult *r = PQgetResult(s->conn); /* the sync */
+    if (!r && !rc) rc = fail_pg(s, err, "writing", NULL);
+    PQclear(r);
+    return rc;
+}
+
+int pg_put_items(pg_store *s, int64_t model_id, int dim, const pg_item *items, int n, psk_error *err) {
+    if (n <= 0) return PSK_OK;
+    char put_vec[256], del_vec[160];
+    snprintf(put_vec, sizeof put_vec,
+             "INSERT INTO photoseek_vectors_%lld(media_id, frame_ms, embedding) VALUES ($1, $2, $3::vector)",
+             (long long)model_id);
+    snprintf(del_vec, sizeof del_vec, "DELETE FROM photoseek_vectors_%lld WHERE media_id = $1", (long long)model_id);
+    static const char *put_media =
+        "INSERT INTO photoseek_media(path, folder, hash, type, width, height, taken_at, offset_min, taken_local, year,"
+        " month, day, local_date, make, model, lat, lon, duration_ms, description) VALUES ($1, $2, $3, $4, $5, $6,"
+        " $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (path) DO UPDATE SET"
+        " folder = excluded.folder, hash = excluded.hash, type = excluded.type, width = excluded.width,"
+        " height = excluded.height, taken_at = excluded.taken_at, offset_min = excluded.offset_min,"
+        " taken_local = excluded.taken_local, year = excluded.year, month = excluded.month, day = excluded.day,"
+        " local_date = excluded.local_date, make = excluded.make, model = excluded.model, lat = excluded.lat,"
+        " lon = excluded.lon, duration_ms = excluded.duration_ms, description = excluded.description RETURNING id";
+    int64_t *ids = psk_calloc((size_t)n, sizeof(int64_t));
+    unsigned char *vbuf = psk_malloc(4 + 4 * (size_t)dim);
+    if (!ids || !vbuf) {
+        psk_free(ids);
+        psk_free(vbuf);
+        return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    }
+    int rc = exec(s, "BEGIN", "BEGIN", err);
+    /* The statements are prepared once per transaction (cheap next to the rows), so a reconnected session needs no
+     * bookkeeping of what it has prepared. */
+    PGresult *r;
+    if (!rc) {
+        r = PQprepare(s->conn, "psk_put_media", put_media, MEDIA_PARAMS, NULL);
+        if (!ok(r)) rc = fail_pg(s, err, "preparing", r);
+        PQclear(r);
+    }
+    if (!rc) {
+        r = PQprepare(s->conn, "psk_put_vec", put_vec, 3, NULL);
+        if (!ok(r)) rc = fail_pg(s, err, "preparing", r);
+        PQclear(r);
+    }
+    if (!rc) {
+        r = PQprepare(s->conn, "psk_del_vec", del_vec, 1, NULL);
+        if (!ok(r)) rc = fail_pg(s, err, "preparing", r);
+        PQclear(r);
+    }
+    /* 1: the media rows, pipelined; their ids come back */
+    if (!rc && !PQenterPipelineMode(s->conn)) rc = fail_pg(s, err, "pipeline mode", NULL);
+    for (int i = 0; !rc && i < n; i++) {
+        const store_media *m = items[i].media;
+        char num[12][32], folder[1024];
+        snprintf(folder, sizeof folder, "%s", m->path);
+        char *slash = strrchr(folder, '/');
+        if (slash) *(slash == folder ? slash + 1 : slash) = 0;
+        const char *v[MEDIA_PARAMS] = {m->path, folder, m->hash[0] ? m->hash : NULL};
+        snprintf(num[0], 32, "%d", m->type);
+        snprintf(num[1], 32, "%d", m->width);
+        snprintf(num[2], 32, "%d", m->height);
+        snprintf(num[3], 32, "%lld", (long long)m->taken_at);
+        snprintf(num[4], 32, "%d", m->offset_min);
+        snprintf(num[5], 32, "%d", m->year);
+        snprintf(num[6], 32, "%d", m->month);
+        snprintf(num[7], 32, "%d", m->day);
+        snprintf(num[8], 32, "%d", m->year * 10000 + m->month * 100 + m->day);
+        snprintf(num[9], 32, "%.17g", m->lat);
+        snprintf(num[10], 32, "%.17g", m->lon);
+        snprintf(num[11], 32, "%lld", (long long)m->duration_ms);
+        v[3] = num[0], v[4] = num[1], v[5] = num[2], v[6] = num[3];
+        v[7] = m->has_offset ? num[4] : NULL;
+        v[8] = m->taken_local[0] ? m->taken_local : NULL;
+        v[9] = m->year ? num[5] : NULL, v[10] = m->year ? num[6] : NULL, v[11] = m->year ? num[7] : NULL;
+        v[12] = m->year ? num[8] : NULL;
+        v[13] = m->make[0] ? m->make : NULL, v[14] = m->model[0] ? m->model : NULL;
+        v[15] = m->has_gps ? num[9] : NULL, v[16] = m->has_gps ? num[10] : NULL;
+        v[17] = m->duration_ms > 0 ? num[11] : NULL;
+        v[18] = m->description[0] ? m->description : NULL;
+        if (!PQsendQueryPrepared(s->conn, "psk_put_media", MEDIA_PARAMS, v, NULL, NULL, 0))
+            rc = fail_pg(s, err, "sending", NULL);
+    }
+    if (!rc && !PQpipelineSync(s->conn)) rc = fail_pg(s, err, "sending", NULL);
+    if (!rc) rc = drain(s, n, ids, err);
+    /* 2: each file's vectors replace the ones it had */
+    int n_sent = 0;
+    for (int i = 0; !rc && i < n; i++) {
+        char id_s[32];
+        snprintf(id_s, sizeof id_s, "%lld", (long long)ids[i]);
+        const char *dv[1] = {id_s};
+        if (!PQsendQueryPrepared(s->conn, "psk_del_vec", 1, dv, NULL, NULL, 0)) rc = fail_pg(s, err, "sending", NULL);
+        n_sent++;
+        for (int j = 0; !rc && j < items[i].n_vecs; j++) {
+            char frame_s[32];
+            snprintf(frame_s, sizeof frame_s, "%lld", (long long)items[i].frame_ms[j]);
+            vector_binary(items[i].vecs + (size_t)j * (size_t)dim, dim, vbuf);
+            const char *pv[3] = {id_s, frame_s, (const char *)vbuf};
+            int lens[3] = {0, 0, 4 + 4 * dim}, fmts[3] = {0, 0, 1};
+            if (!PQsendQueryPrepared(s->conn, "psk_put_vec", 3, pv, lens, fmts, 0)) rc = fail_pg(s, err, "sending", NULL);
+            n_sent++;
+        }
+    }
+    if (!rc && !PQpipelineSync(s->conn)) rc = fail_pg(s, err, "sending", NULL);
+    if (!rc) rc = drain(s, n_sent, NULL, err);
+    /* drain() read every result up to the sync, so the pipeline is idle (unless the connection broke) */
+    if (PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF && !PQexitPipelineMode(s->conn) && !rc)
+        rc = fail_pg(s, err, "leaving pipeline mode", NULL);
+    if (!rc) rc = exec(s, "COMMIT", "COMMIT", err);
+    else {
+        psk_error ignored = {0};
+        exec(s, "ROLLBACK", "ROLLBACK", &ignored);
+    }
+    if (PQtransactionStatus(s->conn) == PQTRANS_IDLE) {
+        PGresult *x = PQexec(s->conn, "DEALLOCATE ALL");
+        PQclear(x);
+    }
+    psk_free(ids);
+    psk_free(vbuf);
+    return rc;
+}
+
+int pg_search(pg_store *s, int64_t model_id, int dim, const float *q, const char *where, const char *const *params,
+              int n_params, int limit, psk_result **results, int *n, psk_error *err) {
+    *results = NULL;
+    *n = 0;
+    /* Filtered HNSW scans keep going until they have `limit` rows (pgvector 0.8; older servers ignore it). */
+    PGresult *r = PQexec(s->conn, "SET hnsw.iterative_scan = relaxed_order");
+    PQclear(r);
+    r = PQexec(s->conn, "SET hnsw.ef_search = 200");
+    PQclear(r);
+    psk_buf sql = {0};
+    psk_buf_printf(&sql,
+                   "SELECT m.id, m.path, m.taken_at, m.offset_min, m.taken_local, m.type, m.width, m.height, m.make,"
+                   " m.model, v.frame_ms, -(v.embedding <#> $1::vector) FROM photoseek_vectors_%lld v JOIN"
+                   " photoseek_media m ON m.id = v.media_id WHERE true%s ORDER BY v.embedding <#> $1::vector LIMIT %d",
+                   (long long)model_id, where ? where : "", limit);
+    const char **vals = psk_calloc((size_t)n_params + 1, sizeof(char *));
+    int *lens = psk_calloc((size_t)n_params + 1, sizeof(int)), *fmts = psk_calloc((size_t)n_params + 1, sizeof(int));
+    unsigned char *vbuf = psk_malloc(4 + 4 * (size_t)dim);
+    int rc = PSK_OK;
+    if (sql.failed || !vals || !lens || !fmts || !vbuf) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    r = NULL;
+    if (!rc) {
+        vector_binary(q, dim, vbuf);
+        vals[0] = (const char *)vbuf;
+        lens[0] = 4 + 4 * dim;
+        fmts[0] = 1;
+        for (int i = 0; i < n_params; i++) vals[i + 1] = params[i];
+        r = PQexecParams(s->conn, sql.data, n_params + 1, NULL, vals, lens, fmts, 0);
+        if (!ok(r)) rc = fail_pg(s, err, "searching", r);
+    }
+    int rows = rc ? 0 : PQntuples(r);
+    psk_result *res = rows ? psk_calloc((size_t)rows, sizeof *res) : NULL;
+    if (!rc && rows && !res) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    for (int i = 0; !rc && i < rows; i++) {
+        psk_result *x = &res[i];
+        x->id = atoll(PQgetvalue(r, i, 0));
+        snprintf(x->path, sizeof x->path, "%s", PQgetvalue(r, i, 1));
+        x->taken_at = atoll(PQgetvalue(r, i, 2));
+        x->has_offset = !PQgetisnull(r, i, 3);
+        x->offset_minutes = atoi(PQgetvalue(r, i, 3));
+        snprintf(x->taken_local, sizeof x->taken_local, "%s", PQgetvalue(r, i, 4));
+        x->type = atoi(PQgetvalue(r, i, 5)) == 2 ? PSK_TYPE_VIDEO : PSK_TYPE_PHOTO;
+        x->width = atoi(PQgetvalue(r, i, 6));
+        x->height = atoi(PQgetvalue(r, i, 7));
+        store_camera_name(PQgetvalue(r, i, 8), PQgetvalue(r, i, 9), x->camera, sizeof x->camera);
+        x->frame_ms = atoll(PQgetvalue(r, i, 10));
+        x->score = strtof(PQgetvalue(r, i, 11), NULL);
+    }
+    PQclear(r);
+    psk_buf_free(&sql);
+    psk_free(vals);
+    psk_free(lens);
+    psk_free(fmts);
+    psk_free(vbuf);
+    if (rc) {
+        psk_free(res);
+        return rc;
+    }
+    *results = res;
+    *n = rows;
+    return PSK_OK;
+}

@@ -1,0 +1,54 @@
+/* The PostgreSQL + pgvector store (libpq): media metadata and vectors on a server, for collections that outgrow one
+ * machine. Opened by giving the library a postgres:// or postgresql:// URL instead of a file.
+ *
+ * Schema (created on first use; the vector table is sized from the model):
+ *   photoseek_models(id serial PRIMARY KEY, name text UNIQUE, dim int, dir text)
+ *   photoseek_media(id bigserial PRIMARY KEY, path text UNIQUE, folder, hash, type, width, height, taken_at,
+ *                   offset_min, taken_local, year, month, day, local_date, make, model, lat, lon, duration_ms,
+ *                   description)                      the same meaning as the SQLite columns (store.h)
+ *   photoseek_vectors_<model id>(media_id bigint REFERENCES photoseek_media ON DELETE CASCADE, frame_ms bigint,
+ *                   embedding vector(dim), PRIMARY KEY(media_id, frame_ms))
+ *                   with an HNSW index using vector_ip_ops: vectors are unit length, so the inner product is the
+ *                   cosine and `<#>` (negative inner product) orders best first. */
+#ifndef PSK_STORE_PG_H
+#define PSK_STORE_PG_H
+
+#include "store.h"
+
+#include <libpq-fe.h>
+
+typedef struct pg_store {
+    PGconn *conn;
+    char url[1024]; /* as given, for messages (the password is not printed: see pg_store_open) */
+    char shown[1024];
+} pg_store;
+
+bool pg_is_url(const char *s);
+/* Connects (10 s connect timeout unless the URL sets one) and creates the schema; a server without the vector
+ * extension gets a message saying what to install. */
+int pg_store_open(const char *url, pg_store **out, psk_error *err);
+void pg_store_close(pg_store *s);
+
+/* The row of a model, created with its vector table and HNSW index when missing. */
+int pg_model_ensure(pg_store *s, const char *name, int dim, const char *dir, int64_t *id, psk_error *err);
+/* The most recently created model: id, name, dim, dir. PSK_ERR_NOT_FOUND when there is none. */
+int pg_current_model(pg_store *s, int64_t *id, char *name, size_t name_cap, int *dim, char *dir, size_t dir_cap,
+                     psk_error *err);
+
+/* One media file with its vectors (frame_ms -1 for a photo), written as one unit. */
+typedef struct pg_item {
+    const store_media *media;
+    const int64_t *frame_ms;
+    const float *vecs; /* n_vecs x dim */
+    int n_vecs;
+} pg_item;
+/* Upserts items in one transaction, as pipelined prepared statements with binary vectors. */
+int pg_put_items(pg_store *s, int64_t model_id, int dim, const pg_item *items, int n, psk_error *err);
+
+/* A search: `where` holds " AND ..." conditions over photoseek_media columns with $2.. placeholders bound to the
+ * text values in params ($1 is the query vector). Fills up to `limit` results best first (several per video),
+ * with id, path, dates, type, size, camera, score and frame_ms. */
+int pg_search(pg_store *s, int64_t model_id, int dim, const float *q, const char *where, const char *const *params,
+              int n_params, int limit, psk_result **results, int *n, psk_error *err);
+
+#endif

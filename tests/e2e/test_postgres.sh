@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The PostgreSQL store against real pgvector: PGlite with the pgvector extension, served over the PostgreSQL wire
+# protocol (tests/pg). A SQLite library copied there with `migrate` answers every query, filter and video moment as
+# the SQLite file does; copying again changes nothing; bad vectors get pgvector's own error; the server going away
+# and coming back in the middle of a copy is survived.
+source "$(dirname "$0")/lib.sh"
+CONVERT=/usr/bin/convert
+M=$FIX/models/tiny-clip
+DB=$TMP/lib.db
+export PHOTOSEEK_MODELS=$TMP/no-models
+
+if ! command -v node >/dev/null; then
+    fail "node is needed to run PGlite (scripts/install-deps.sh installs it)"
+    exit 0
+fi
+(cd tests/pg && { [ -d node_modules/@electric-sql/pglite-socket ] || npm ci --silent --no-audit --no-fund >/dev/null 2>&1; })
+
+# start_pglite PORT [DATA_DIR]: PGlite on 127.0.0.1:PORT (at most 10 minutes); PG_PID is its process
+start_pglite() {
+    : >"$TMP/pglite.log"
+    timeout 600 node tests/pg/pglite_server.mjs "$1" ${2:+"$2"} >>"$TMP/pglite.log" 2>&1 &
+    PG_PID=$!
+    for _ in $(seq 150); do
+        grep -q '^ready' "$TMP/pglite.log" && return 0
+        sleep 0.1
+    done
+    echo "PGlite did not start: $(tail -3 "$TMP/pglite.log")"
+    return 1
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
+check "PGlite with pgvector starts" start_pglite "$PORT"
+trap 'kill $PG_PID 2>/dev/null; rm -rf "$TMP"' EXIT
+URL="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable&connect_timeout=5"
+
+# A library with dated photos (file times in 2021 and 2022, one EXIF date in 2019) and a video.
+mkdir -p "$TMP/photos/2021" "$TMP/photos/2022"
+for f in "$FIX"/images/*; do case $(basename "$f") in bad_*) ;; *) cp "$f" "$TMP/photos/" ;; esac; done
+for i in 1 2 3; do
+    $CONVERT -size 160x120 "xc:rgb($((i * 60)),100,50)" "$TMP/photos/2021/june_$i.jpg"
+    touch -d "2021-06-1$i 12:00" "$TMP/photos/2021/june_$i.jpg"
+    $CONVERT -size 160x120 "xc:rgb(50,$((i * 60)),200)" "$TMP/photos/2022/july_$i.png"
+    touch -d "2022-07-0$i 12:00" "$TMP/photos/2022/july_$i.png"
+done
+ffmpeg -v error -f lavfi -i "testsrc2=size=160x120:rate=10:duration=5" -pix_fmt yuv420p "$TMP/photos/clip.mp4"
+$PS index "$TMP/photos" --db "$DB" --image-model "$M" --precision fp32 >/dev/null 2>&1
+check "the SQLite library is indexed" sh -c "$PS status --db '$DB' --json | grep -q '\"videos\": 1'"
+
+$PS migrate --from "$DB" --to "$URL" --json >"$TMP/m1.json" 2>"$TMP/m1.err"
+check "migrate copies every indexed file and vector" python3 - "$TMP/m1.json" "$PS" "$DB" <<'PY'
+import json, subprocess, sys
+m = json.load(open(sys.argv[1]))
+s = json.loads(subprocess.run([sys.argv[2], "status", "--db", sys.argv[3], "--json"], capture_output=True, text=True).stdout)
+assert m["media"] == s["photos"] + s["videos"] and m["vectors"] == s["embeddings"], (m, s)
+PY
+
+# same_results NAME ARGS...: the PostgreSQL library gives the SQLite library's results (order, scores, fields)
+same_results() {
+    local name=$1; shift
+    check "$name" python3 - "$PS" "$DB" "$URL" "$M" "$@" <<'PY'
+import json, subprocess, sys
+ps, db, url, model, *args = sys.argv[1:]
+def run(where):
+    out = subprocess.run([ps, "search", *args, "--db", where, "--text-model", model, "--json"], capture_output=True, text=True)
+    return out.returncode, [json.loads(l) for l in out.stdout.splitlines()], out.stderr
+ca, a, ea = run(db)
+cb, b, eb = run(url)
+assert ca == cb == 0 and a, (ca, cb, ea, eb)
+assert len(a) == len(b), (len(a), len(b), eb)
+for x, y in zip(a, b):
+    assert abs(x["score"] - y["score"]) < 1e-4, (x, y)
+    if x["path"] != y["path"]:  # a near-tie may swap
+        assert any(abs(x["score"] - z["score"]) < 1e-4 and z["path"] == y["path"] for z in a), (x, y)
+    else:
+        for k in x:
+            if k != "score":
+                assert x[k] == y[k], (k, x, y)
+PY
+}
+same_results "a text query ranks as in SQLite" "a photo of a cat" -k 100
+same_results "another text query ranks as in SQLite" "an astronaut in space" -k 10
+same_results "query algebra ranks as in SQLite" '"a rocket" -"a cup of coffee"' -k 100
+same_results "--year 2021 gives the same results" "a photo" --year 2021 -k 100
+same_results "--year 2022 --month 7 gives the same results" "a photo" --year 2022 --month 7 -k 100
+same_results "--year 2019 (EXIF) gives the same result" "a photo" --year 2019
+same_results "--from/--to give the same results" "a photo" --from 2021-06-12 --to 2022-07-02 -k 100
+same_results "--camera gives the same result" "a photo" --camera testmodel
+same_results "--folder gives the same results" "a photo" --folder "$TMP/photos/2022" -k 100
+same_results "--type video gives the video at the same moment" "a colourful test pattern" --type video
+same_results "--all-moments lists the same moments" "a colourful test pattern" --type video --all-moments
+same_results "--sort date gives the same order" "a photo" --sort date -k 5
+same_results "--min-score keeps the same results" "a photo" --min-score 0.05 -k 100
+
+expect_status "a filter that matches nothing exits 1 on PostgreSQL too" 1 $PS search photo --db "$URL" --year 1990 --text-model "$M"
+$PS migrate --from "$DB" --to "$URL" --json >"$TMP/m2.json"
+check "migrating again updates in place: nothing is duplicated" sh -c "
+psql '$URL' -Atc 'SELECT count(*) FROM photoseek_media' | grep -qx \$(python3 -c 'import json; print(json.load(open(\"$TMP/m1.json\"))[\"media\"])') &&
+psql '$URL' -Atc 'SELECT count(*) FROM photoseek_vectors_1' | grep -qx \$(python3 -c 'import json; print(json.load(open(\"$TMP/m1.json\"))[\"vectors\"])')"
+check "the vector table has pgvector's HNSW index with the inner-product operator class" sh -c "
+psql '$URL' -Atc \"SELECT indexdef FROM pg_indexes WHERE tablename = 'photoseek_vectors_1'\" | grep -q 'USING hnsw (embedding vector_ip_ops)'"
+expect_status "status (not there yet on PostgreSQL) is refused clearly (exit 3)" 3 $PS status --db "$URL"
+check "... naming what works" grep -q "works on a SQLite library only so far" "$TMP/err"
+
+# A vector with NaN is refused by pgvector; the message names the server and carries pgvector's words.
+cp "$DB" "$TMP/nan.db"
+python3 - "$TMP/nan.db" <<'PY'
+import sqlite3, struct, sys
+c = sqlite3.connect(sys.argv[1])
+n = len(c.execute("SELECT vec FROM embeddings LIMIT 1").fetchone()[0]) // 4
+c.execute("UPDATE embeddings SET vec = ? WHERE media_id = (SELECT id FROM media WHERE path LIKE '%square_224%')",
+          (struct.pack("<%df" % n, *([float("nan")] * n)),))
+c.commit()
+PY
+expect_status "a NaN vector makes migrate fail (exit 3)" 3 $PS migrate --from "$TMP/nan.db" --to "$URL"
+check "... with pgvector's error and the server named" grep -q "127.0.0.1:$PORT.*NaN not allowed in vector" "$TMP/err"
+check "... and the batch was rolled back: the library is as it was" sh -c "
+psql '$URL' -Atc 'SELECT count(*) FROM photoseek_vectors_1' | grep -qx \$(python3 -c 'import json; print(json.load(open(\"$TMP/m1.json\"))[\"vectors\"])')"
+
+expect_status "an unreachable server is a clear error (exit 3)" 3 $PS search photo --db "postgres://postgres@127.0.0.1:1/x?connect_timeout=2"
+check "... saying it cannot connect" grep -q "127.0.0.1:1/x.*cannot connect" "$TMP/err"
+expect_status "migrate to something that is not a postgres:// URL is refused" 3 $PS migrate --from "$DB" --to "$TMP/x.db"
+expect_status "migrate without --to is a usage error" 2 $PS migrate --from "$DB"
+kill $PG_PID 2>/dev/null
+wait $PG_PID 2>/dev/null

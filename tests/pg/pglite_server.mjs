@@ -1,0 +1,19 @@
+// PGlite with pgvector served over the PostgreSQL wire protocol, for the PostgreSQL store tests.
+// usage: node pglite_server.mjs PORT [DATA_DIR]   (prints "ready PORT" once it listens; memory-only without DATA_DIR)
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { vector } from '@electric-sql/pglite-pgvector';
+
+const port = Number(process.argv[2] || 0);
+const dataDir = process.argv[3];
+const db = await PGlite.create(dataDir ? `file://${dataDir}` : undefined, { extensions: { vector } });
+const server = new PGLiteSocketServer({ db, port, host: '127.0.0.1' });
+await server.start();
+console.log(`ready ${port}`);
+const stop = async () => {
+  await server.stop();
+  await db.close();
+  process.exit(0);
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
