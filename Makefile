@@ -67,7 +67,7 @@ fuzz-libfuzzer: $(LIB_SRC)
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
 
-test: all $(BUILD)/unit_tests $(FUZZ_NAMES:%=$(BUILD)/fuzz_%)
+test: all $(BUILD)/unit_tests $(BUILD)/make_library $(FUZZ_NAMES:%=$(BUILD)/fuzz_%)
 	bash tests/run_all.sh
 
 bench: $(BUILD)/bench_clip $(BUILD)/bench_search $(BUILD)/bench_ann

@@ -461,6 +461,7 @@ psk_status psk_library_errors(psk_library *lib, psk_error_row_fn fn, void *user,
 typedef struct psk_migrate_stats {
     int64_t media, vectors; /* copied */
     double seconds;
+    int reconnects;         /* times the connection was lost and made again (the work went on) */
 } psk_migrate_stats;
 /* Copies a SQLite library (the files indexed with its current model, their metadata and vectors) into the
  * PostgreSQL library at to_url, without re-embedding. Each batch is one transaction; running it again updates what

@@ -50,11 +50,13 @@ int cmd_migrate(int argc, char **argv) {
         return EXIT_FATAL;
     }
     if (json)
-        printf("{\"media\": %lld, \"vectors\": %lld, \"seconds\": %.3f, \"vectors_per_s\": %.1f}\n", (long long)st.media,
-               (long long)st.vectors, st.seconds, st.seconds > 0 ? st.vectors / st.seconds : 0.0);
+        printf("{\"media\": %lld, \"vectors\": %lld, \"seconds\": %.3f, \"vectors_per_s\": %.1f, \"reconnects\": %d}\n",
+               (long long)st.media, (long long)st.vectors, st.seconds, st.seconds > 0 ? st.vectors / st.seconds : 0.0,
+               st.reconnects);
     else
-        printf("migrate: copied %lld files, %lld vectors in %.2f s (%.0f vectors/s)\n", (long long)st.media,
-               (long long)st.vectors, st.seconds, st.seconds > 0 ? st.vectors / st.seconds : 0.0);
+        printf("migrate: copied %lld files, %lld vectors in %.2f s (%.0f vectors/s)%s\n", (long long)st.media,
+               (long long)st.vectors, st.seconds, st.seconds > 0 ? st.vectors / st.seconds : 0.0,
+               st.reconnects ? "; the connection was lost and made again" : "");
     return EXIT_OK;
 usage:
     fputs(migrate_usage, stderr);

@@ -147,6 +147,7 @@ psk_status psk_library_migrate(const char *from_db, const char *to_url, psk_prog
     sqlite3_finalize(vecs);
     sqlite3_finalize(count);
     store_close(src);
+    if (pg) stats->reconnects = pg->reconnects;
     pg_store_close(pg);
     psk_free(b);
     clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 bool pg_is_url(const char *s) {
     return s && (strncmp(s, "postgres://", 11) == 0 || strncmp(s, "postgresql://", 13) == 0);
@@ -42,6 +43,27 @@ static int exec(pg_store *s, const char *sql, const char *what, psk_error *err) 
 static void quiet(void *arg, const char *message) {
     (void)arg;
     (void)message; /* "relation already exists, skipping" and the like */
+}
+
+/* After a failure: when the connection is gone (server restarted, network cut), reconnects with backoff for up to
+ * PG_RECONNECT_S seconds and returns true, so that the caller runs its unit of work again. Units are transactions
+ * of idempotent upserts, so a repeat after a commit whose answer was lost duplicates nothing. */
+#define PG_RECONNECT_S 60.0
+static bool reconnect(pg_store *s) {
+    if (PQstatus(s->conn) == CONNECTION_OK) return false;
+    double wait = 0.25, waited = 0;
+    while (waited < PG_RECONNECT_S) {
+        struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+        nanosleep(&ts, NULL);
+        waited += wait;
+        wait = wait * 2 > 4 ? 4 : wait * 2;
+        PQreset(s->conn);
+        if (PQstatus(s->conn) == CONNECTION_OK) {
+            s->reconnects++;
+            return true;
+        }
+    }
+    return false;
 }
 
 static const char *schema_sql =
@@ -183,8 +205,7 @@ static int drain(pg_store *s, int n_queries, int64_t *ids, psk_error *err) {
     return rc;
 }
 
-int pg_put_items(pg_store *s, int64_t model_id, int dim, const pg_item *items, int n, psk_error *err) {
-    if (n <= 0) return PSK_OK;
+static int put_items_once(pg_store *s, int64_t model_id, int dim, const pg_item *items, int n, psk_error *err) {
     char put_vec[256], del_vec[160];
     snprintf(put_vec, sizeof put_vec,
              "INSERT INTO photoseek_vectors_%lld(media_id, frame_ms, embedding) VALUES ($1, $2, $3::vector)",
@@ -297,8 +318,17 @@ int pg_put_items(pg_store *s, int64_t model_id, int dim, const pg_item *items, i
     return rc;
 }
 
-int pg_search(pg_store *s, int64_t model_id, int dim, const float *q, const char *where, const char *const *params,
-              int n_params, int limit, psk_result **results, int *n, psk_error *err) {
+int pg_put_items(pg_store *s, int64_t model_id, int dim, const pg_item *items, int n, psk_error *err) {
+    if (n <= 0) return PSK_OK;
+    int rc;
+    for (int attempt = 0; (rc = put_items_once(s, model_id, dim, items, n, err)) && attempt < 5 && reconnect(s); attempt++) {
+    }
+    return rc;
+}
+
+static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, const char *where,
+                       const char *const *params, int n_params, int limit, psk_result **results, int *n,
+                       psk_error *err) {
     *results = NULL;
     *n = 0;
     /* Filtered HNSW scans keep going until they have `limit` rows (pgvector 0.8; older servers ignore it). */
@@ -358,4 +388,11 @@ int pg_search(pg_store *s, int64_t model_id, int dim, const float *q, const char
     *results = res;
     *n = rows;
     return PSK_OK;
+}
+
+int pg_search(pg_store *s, int64_t model_id, int dim, const float *q, const char *where, const char *const *params,
+              int n_params, int limit, psk_result **results, int *n, psk_error *err) {
+    int rc = search_once(s, model_id, dim, q, where, params, n_params, limit, results, n, err);
+    if (rc && reconnect(s)) rc = search_once(s, model_id, dim, q, where, params, n_params, limit, results, n, err);
+    return rc;
 }

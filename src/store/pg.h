@@ -21,6 +21,7 @@ typedef struct pg_store {
     PGconn *conn;
     char url[1024]; /* as given, for messages (the password is not printed: see pg_store_open) */
     char shown[1024];
+    int reconnects; /* how often the connection was lost and made again */
 } pg_store;
 
 bool pg_is_url(const char *s);
@@ -42,7 +43,8 @@ typedef struct pg_item {
     const float *vecs; /* n_vecs x dim */
     int n_vecs;
 } pg_item;
-/* Upserts items in one transaction, as pipelined prepared statements with binary vectors. */
+/* Upserts items in one transaction, as pipelined prepared statements with binary vectors. A lost connection is
+ * made again (with backoff, for up to a minute) and the transaction repeated. */
 int pg_put_items(pg_store *s, int64_t model_id, int dim, const pg_item *items, int n, psk_error *err);
 
 /* A search: `where` holds " AND ..." conditions over photoseek_media columns with $2.. placeholders bound to the

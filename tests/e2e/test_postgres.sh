@@ -122,3 +122,44 @@ expect_status "migrate to something that is not a postgres:// URL is refused" 3 
 expect_status "migrate without --to is a usage error" 2 $PS migrate --from "$DB"
 kill $PG_PID 2>/dev/null
 wait $PG_PID 2>/dev/null
+
+# The server stops and comes back (same data, same port) while a copy runs: migrate reconnects with backoff,
+# repeats the batch it was in, and everything ends up there exactly once.
+build/make_library "$TMP/big.db" 6000 "$M" >/dev/null 2>&1
+mkdir -p "$TMP/pgdata"
+PORT=$(free_port)
+URL="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable&connect_timeout=5"
+start_pglite "$PORT" "$TMP/pgdata" || fail "PGlite with a data folder starts" "$(tail -3 "$TMP/pglite.log")"
+$PS migrate --from "$TMP/big.db" --to "$URL" --json >"$TMP/m3.json" 2>"$TMP/m3.err" &
+MIG=$!
+sleep 2
+kill $PG_PID; wait $PG_PID 2>/dev/null
+sleep 1
+start_pglite "$PORT" "$TMP/pgdata"
+wait $MIG
+check "a migrate during which the server restarts finishes (exit 0)" test $? = 0
+check "... after reconnecting" python3 -c "
+import json; m=json.load(open('$TMP/m3.json')); assert m['reconnects'] >= 1 and m['media'] == 6000, m"
+check "... with every row there exactly once" sh -c "
+psql '$URL' -Atc 'SELECT count(*), count(DISTINCT path) FROM photoseek_media' | grep -qx '6000|6000' &&
+psql '$URL' -Atc 'SELECT count(*) FROM photoseek_vectors_1' | grep -qx 6000"
+check "a search after the restart works" sh -c "$PS search photo --db '$URL' --text-model '$M' -k 3 | wc -l | grep -qx 3"
+kill $PG_PID 2>/dev/null
+wait $PG_PID 2>/dev/null
+
+# Debian's PostgreSQL 15 (a real multi-process server) without pgvector: the message says what to install.
+PGBIN=/usr/lib/postgresql/15/bin
+if [ -x $PGBIN/initdb ]; then
+    as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+    mkdir -p "$TMP/pg15" && chmod 755 "$TMP" && { [ "$(id -u)" != 0 ] || chown postgres "$TMP/pg15"; }
+    PORT=$(free_port)
+    as_pg $PGBIN/initdb -D "$TMP/pg15/data" -A trust -U postgres >/dev/null 2>&1
+    as_pg timeout 60 $PGBIN/pg_ctl -D "$TMP/pg15/data" -l "$TMP/pg15/log" -w \
+        -o "-p $PORT -k $TMP/pg15 -c listen_addresses=127.0.0.1" start >/dev/null 2>&1
+    check "PostgreSQL 15 starts" sh -c "psql 'postgres://postgres@127.0.0.1:$PORT/postgres' -Atc 'SELECT 1' | grep -qx 1"
+    expect_status "a server without pgvector is refused (exit 3)" 3 $PS migrate --from "$DB" --to "postgres://postgres@127.0.0.1:$PORT/postgres"
+    check "... with a message saying what to install" grep -q "no pgvector extension: install it on the database server (Debian: apt-get install postgresql-15-pgvector" "$TMP/err"
+    as_pg timeout 60 $PGBIN/pg_ctl -D "$TMP/pg15/data" -m fast -w stop >/dev/null 2>&1
+else
+    fail "PostgreSQL 15 is installed (scripts/install-deps.sh installs it)"
+fi
