@@ -292,12 +292,17 @@ typedef struct psk_index_params {
     int fast_decode;      /* decode JPEGs DCT-scaled to the model's input size (faster; embeddings at cosine
                            * >= 0.995 with the full decode instead of equal) */
     psk_precision precision; /* the image encoder's (default int8: 1.75x faster, cosine > 0.999 with float32) */
+    int shard_index, shard_count; /* with shard_count > 1: only the files whose path hashes to part shard_index
+                                   * (1-based) of shard_count; N workers together cover every file once */
+    const char *pg_catalog;  /* PostgreSQL libraries: the worker's local catalog (a SQLite file; default: beside
+                              * the default library, named after the URL and the shard) */
 } psk_index_params;
 
 psk_index_params psk_index_default_params(void);
 
 typedef struct psk_index_stats {
     int64_t seen, indexed, unchanged, moved, removed, failed;
+    int64_t pushed, deleted; /* PostgreSQL libraries: files written to and removed from the server */
     double seconds;
     int cancelled;
 } psk_index_stats;
@@ -308,6 +313,10 @@ typedef struct psk_index_stats {
  * interrupted run loses at most the batch in flight and the next run resumes. */
 psk_status psk_library_index(psk_library *lib, const psk_index_params *params, psk_index_stats *stats,
                              psk_error *err);
+/* On a PostgreSQL library, psk_library_index runs the same pipeline against the worker's local catalog (which
+ * remembers sizes, times, hashes and failures, so re-runs and moves cost nothing), then brings the server up to
+ * date with what changed: new and changed files are upserted, files gone are deleted. A run cut short pushes the
+ * rest next time. */
 
 /* ---- importing ---- */
 typedef void (*psk_import_notice_fn)(void *user, const char *path, const char *message);

@@ -8,8 +8,9 @@
 #include <unistd.h>
 
 static const char *index_usage =
-    "usage: photoseek index PATH... [--db FILE] [--image-model DIR] [--text-model DIR] [--jobs N] [--threads N]\n"
+    "usage: photoseek index PATH... [--db FILE|--store URL] [--image-model DIR] [--text-model DIR] [--jobs N] [--threads N]\n"
     "                       [--exclude GLOB]... [--batch N] [--fast-decode] [--precision int8|fp32] [--json]\n"
+    "                       [--shard I/N] [--catalog FILE]\n"
     "\n"
     "Indexes the photos under each PATH into the library (default $PHOTOSEEK_DB or\n"
     "~/.local/share/photoseek/library.db). New and changed files are embedded, moved files keep their vectors,\n"
@@ -22,6 +23,11 @@ static const char *index_usage =
     "photos, embeddings at cosine >= 0.995 with the exact decode.\n"
     "--precision: the image encoder's arithmetic; int8 (the default) is 1.75x faster than fp32 with vectors at\n"
     "cosine > 0.999 with float32's.\n"
+    "--store postgres://USER@HOST/DB (or --db): index into a PostgreSQL + pgvector library. The worker keeps a local catalog\n"
+    "(--catalog, default beside the default library) of what it has embedded and pushed, so re-runs cost what\n"
+    "they cost locally; new and changed files are upserted on the server, files gone are deleted there.\n"
+    "--shard I/N: take only the I-th of N disjoint parts of the files (by path), so that N workers, on N\n"
+    "machines that see the same paths, index everything once together.\n"
     "Exit codes: 0 done, 1 done but some files failed, 2 bad usage, 3 fatal error, 130 interrupted.\n";
 
 static volatile int cancel_flag;
@@ -58,7 +64,8 @@ static void on_progress(void *user, const psk_index_progress *p) {
 }
 
 int cmd_index(int argc, char **argv) {
-    const char *db = NULL, *image_model = NULL;
+    const char *db = NULL, *image_model = NULL, *catalog = NULL;
+    int shard_i = 0, shard_n = 0;
     const char **roots = calloc((size_t)argc, sizeof *roots), **excludes = calloc((size_t)argc, sizeof *excludes);
     int n_roots = 0, n_excludes = 0, jobs = 0, threads = 0, batch = 0;
     bool json = false, fast = false, fp32 = false;
@@ -67,7 +74,7 @@ int cmd_index(int argc, char **argv) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(index_usage, stdout);
             return EXIT_OK;
-        } else if (cli_opt(argc, argv, &i, "--db", &v)) {
+        } else if (cli_opt(argc, argv, &i, "--db", &v) || cli_opt(argc, argv, &i, "--store", &v)) {
             if (!(db = v)) goto usage;
         } else if (cli_opt(argc, argv, &i, "--image-model", &v)) {
             if (!(image_model = v)) goto usage;
@@ -82,6 +89,15 @@ int cmd_index(int argc, char **argv) {
         } else if (cli_opt(argc, argv, &i, "--exclude", &v)) {
             if (!v) goto usage;
             excludes[n_excludes++] = v;
+        } else if (cli_opt(argc, argv, &i, "--shard", &v)) {
+            char end;
+            if (!v || sscanf(v, "%d/%d%c", &shard_i, &shard_n, &end) != 2 || shard_n < 1 || shard_i < 1 ||
+                shard_i > shard_n) {
+                cli_error("index: --shard takes I/N with 1 <= I <= N (e.g. 2/4)");
+                goto usage;
+            }
+        } else if (cli_opt(argc, argv, &i, "--catalog", &v)) {
+            if (!(catalog = v)) goto usage;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
         } else if (strcmp(argv[i], "--fast-decode") == 0) {
@@ -124,6 +140,9 @@ int cmd_index(int argc, char **argv) {
     p.progress = on_progress;
     p.progress_user = &ps;
     p.cancel = &cancel_flag;
+    p.shard_index = shard_i;
+    p.shard_count = shard_n;
+    p.pg_catalog = catalog;
     psk_index_stats st;
     int rc = psk_library_index(lib, &p, &st, &err);
     if (ps.tty) fputs("\r\033[K", stderr);
@@ -136,13 +155,17 @@ int cmd_index(int argc, char **argv) {
     }
     if (json)
         printf("{\"indexed\": %lld, \"unchanged\": %lld, \"moved\": %lld, \"removed\": %lld, \"failed\": %lld, "
-               "\"seconds\": %.2f, \"interrupted\": %s}\n",
+               "\"pushed\": %lld, \"deleted\": %lld, \"seconds\": %.2f, \"interrupted\": %s}\n",
                (long long)st.indexed, (long long)st.unchanged, (long long)st.moved, (long long)st.removed,
-               (long long)st.failed, st.seconds, st.cancelled ? "true" : "false");
+               (long long)st.failed, (long long)st.pushed, (long long)st.deleted, st.seconds,
+               st.cancelled ? "true" : "false");
     else
         fprintf(stderr, "photoseek: %lld indexed, %lld unchanged, %lld moved, %lld removed, %lld failed in %.1f s%s\n",
                 (long long)st.indexed, (long long)st.unchanged, (long long)st.moved, (long long)st.removed,
                 (long long)st.failed, st.seconds, st.cancelled ? " (interrupted: run again to finish)" : "");
+    if (!json && (st.pushed || st.deleted))
+        fprintf(stderr, "photoseek: %lld files written to the server, %lld deleted there\n", (long long)st.pushed,
+                (long long)st.deleted);
     if (st.failed && !json) fprintf(stderr, "photoseek: see 'photoseek status --errors' for the files that failed\n");
     free(roots);
     free(excludes);

@@ -21,8 +21,9 @@ static const char *search_usage =
     "  --json               one JSON object per line: path, score, taken_at, type, width, height, camera\n"
     "                       (videos add frame_ms, the moment that matched)\n"
     "  --all-moments        for videos, list the other matching moments too\n"
-    "  --db FILE|URL       the library (default $PHOTOSEEK_DB or ~/.local/share/photoseek/library.db), or a\n"
-    "                       postgres:// URL of one copied there with photoseek migrate\n"
+    "  --db FILE            the library (default $PHOTOSEEK_DB or ~/.local/share/photoseek/library.db)\n"
+    "  --store URL          a library in PostgreSQL + pgvector (postgres://USER@HOST/DB), filled by\n"
+    "                       'photoseek index --store' or 'photoseek migrate' (--db takes the URL too)\n"
     "  --text-model DIR     query encoder (default: the models folder's mclip, else the library's CLIP model)\n"
     "  --image-model DIR    for image terms and 'similar' (default: the model the library was indexed with)\n"
     "Exit codes: 0 results found, 1 no result, 2 bad usage, 3 error (e.g. the query model does not match).\n";
@@ -96,7 +97,7 @@ static int run(int argc, char **argv, bool similar) {
             double s = v ? strtod(v, &end) : 0;
             if (!v || *end || s < -1 || s > 1) goto bad;
             p.min_score = (float)s;
-        } else if (cli_opt(argc, argv, &i, "--db", &v)) {
+        } else if (cli_opt(argc, argv, &i, "--db", &v) || cli_opt(argc, argv, &i, "--store", &v)) {
             if (!(db = v)) goto bad;
         } else if (cli_opt(argc, argv, &i, "--text-model", &v)) {
             if (!(p.text_model_dir = v)) goto bad;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char *serve_usage =
-    "usage: photoseek serve [--db FILE] [--port 8080] [--bind 127.0.0.1] [--token T] [--text-model DIR]\n"
+    "usage: photoseek serve [--db FILE|--store URL] [--port 8080] [--bind 127.0.0.1] [--token T] [--text-model DIR]\n"
     "                       [--image-model DIR] [--root PATH]... [--threads N] [--port-file FILE]\n"
     "\n"
     "Serves a search page and a JSON API on http://127.0.0.1:8080/ (models and vectors stay loaded, so a\n"
@@ -32,7 +32,7 @@ int cmd_serve(int argc, char **argv) {
             fputs(serve_usage, stdout);
             free(roots);
             return EXIT_OK;
-        } else if (cli_opt(argc, argv, &i, "--db", &v)) {
+        } else if (cli_opt(argc, argv, &i, "--db", &v) || cli_opt(argc, argv, &i, "--store", &v)) {
             if (!(p.db = v)) goto usage;
         } else if (cli_opt(argc, argv, &i, "--port", &v)) {
             char *end;

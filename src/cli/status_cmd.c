@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char *status_usage = "usage: photoseek status [--db FILE] [--errors] [--json]\n"
+static const char *status_usage = "usage: photoseek status [--db FILE|--store URL] [--errors] [--json]\n"
                                   "Counts by type, the model, the database size and the last run; --errors lists\n"
                                   "the files that could not be indexed, with the reason.\n";
 
@@ -35,7 +35,7 @@ int cmd_status(int argc, char **argv) {
         if (strcmp(argv[i], "--help") == 0) {
             fputs(status_usage, stdout);
             return EXIT_OK;
-        } else if (cli_opt(argc, argv, &i, "--db", &v)) {
+        } else if (cli_opt(argc, argv, &i, "--db", &v) || cli_opt(argc, argv, &i, "--store", &v)) {
             if (!(db = v)) goto usage;
         } else if (strcmp(argv[i], "--errors") == 0) {
             errors = true;

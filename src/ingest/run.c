@@ -351,12 +351,29 @@ static bool under_roots(const char *path, char **roots, int n) {
     return false;
 }
 
+/* Keeps the files of one shard: FNV-1a of the absolute path, so every worker that sees the same paths agrees. */
+static void shard_filter(walk_list *l, int index, int count) {
+    size_t kept = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        uint64_t h = 1469598103934665603ULL;
+        for (const unsigned char *c = (const unsigned char *)l->files[i].path; *c; c++) h = (h ^ *c) * 1099511628211ULL;
+        if ((int)(h % (uint64_t)count) == index - 1) l->files[kept++] = l->files[i];
+        else psk_free(l->files[i].path);
+    }
+    l->n = kept;
+}
+
 psk_status psk_library_index(psk_library *lib, const psk_index_params *params, psk_index_stats *stats,
                              psk_error *err) {
     psk_index_params p = params ? *params : psk_index_default_params();
     memset(stats, 0, sizeof *stats);
-    int need = library_need_sqlite(lib, "indexing", err);
-    if (need) return need;
+    if (p.shard_count > 1 && (p.shard_index < 1 || p.shard_index > p.shard_count))
+        return psk_fail(err, PSK_ERR_INVALID_ARG, "shard %d/%d: the part must be from 1 to %d", p.shard_index,
+                        p.shard_count, p.shard_count);
+    if (lib->pg) return library_index_pg(lib, &p, stats, err);
+    if (p.shard_count > 1 && !lib->pg_catalog)
+        return psk_fail(err, PSK_ERR_INVALID_ARG, "--shard is for PostgreSQL libraries (--db postgres://...), where "
+                                                  "several workers share one library");
     double t0 = now_s();
     if (!lib->store->writable) return psk_fail(err, PSK_ERR_INVALID_ARG, "the library was opened read-only");
     if (!p.image_model_dir) return psk_fail(err, PSK_ERR_INVALID_ARG, "no image model given");
@@ -374,6 +391,7 @@ psk_status psk_library_index(psk_library *lib, const psk_index_params *params, p
     walk_list files;
     if ((rc = walk_roots(p.roots, p.n_roots, p.excludes, p.n_excludes, lib->store->path, &files, NULL, NULL, err)))
         return rc;
+    if (p.shard_count > 1) shard_filter(&files, p.shard_index, p.shard_count);
     pipeline pl = {0};
     pl.lib = lib;
     pl.p = &p;

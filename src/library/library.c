@@ -204,10 +204,37 @@ static int64_t count(psk_store *s, const char *sql) {
     return n;
 }
 
+/* Status of a PostgreSQL library: counts, the model and the database's size (runs are the workers' own). */
+static int pg_status(psk_library *lib, psk_library_status *st, psk_error *err) {
+    int64_t model_id = 0;
+    int dim = 0;
+    int rc = pg_current_model(lib->pg, &model_id, st->model_id, sizeof st->model_id, &dim, st->model_dir,
+                              sizeof st->model_dir, err);
+    if (rc == PSK_ERR_NOT_FOUND) return PSK_OK; /* empty */
+    if (rc) return rc;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT 'photos', count(*) FROM photoseek_media WHERE type = 1 UNION ALL "
+             "SELECT 'videos', count(*) FROM photoseek_media WHERE type = 2 UNION ALL "
+             "SELECT 'embeddings', count(*) FROM photoseek_vectors_%lld UNION ALL "
+             "SELECT 'bytes', pg_database_size(current_database())",
+             (long long)model_id);
+    psk_facet *rows;
+    int n;
+    if ((rc = pg_pairs(lib->pg, sql, &rows, &n, err))) return rc;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(rows[i].value, "photos") == 0) st->photos = rows[i].count;
+        else if (strcmp(rows[i].value, "videos") == 0) st->videos = rows[i].count;
+        else if (strcmp(rows[i].value, "embeddings") == 0) st->embeddings = rows[i].count;
+        else if (strcmp(rows[i].value, "bytes") == 0) st->db_bytes = rows[i].count;
+    }
+    psk_free(rows);
+    return PSK_OK;
+}
+
 psk_status psk_library_get_status(psk_library *lib, psk_library_status *st, psk_error *err) {
     memset(st, 0, sizeof *st);
-    int need = library_need_sqlite(lib, "status", err);
-    if (need) return need;
+    if (lib->pg) return pg_status(lib, st, err);
     psk_store *s = lib->store;
     st->photos = count(s, "SELECT count(*) FROM media WHERE type = 1 AND error IS NULL");
     st->videos = count(s, "SELECT count(*) FROM media WHERE type = 2 AND error IS NULL");

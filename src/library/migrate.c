@@ -1,4 +1,5 @@
-/* Copying a SQLite library into PostgreSQL (psk_library_migrate). */
+/* Copying a SQLite library into PostgreSQL: all of it (psk_library_migrate), or what a worker's catalog has not
+ * pushed yet (library_push, for indexing into PostgreSQL). */
 #include "library.h"
 
 #include <stdio.h>
@@ -53,6 +54,15 @@ static void read_media(sqlite3_stmt *st, store_media *m) {
     snprintf(m->description, sizeof m->description, "%s", text_or_empty(st, 17));
 }
 
+static int64_t column_count(psk_store *s, const char *sql) {
+    sqlite3_stmt *st;
+    int64_t n = 0;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return 0;
+    if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
 /* The vectors of one file; 0 of them when it was not indexed with this model. */
 static int read_vectors(psk_store *s, sqlite3_stmt *st, int64_t media_id, int64_t model_id, int dim, int64_t **frames,
                         float **vecs, int *n, psk_error *err) {
@@ -83,12 +93,107 @@ static int read_vectors(psk_store *s, sqlite3_stmt *st, int64_t media_id, int64_
     return step == SQLITE_DONE ? PSK_OK : store_fail(s, err, "reading vectors");
 }
 
-static int flush(pg_store *pg, int64_t model_id, int dim, batch *b, psk_migrate_stats *stats, psk_error *err) {
+/* Writes a batch to the server; with `track`, then records it in the catalog (after the server's commit: a crash
+ * in between pushes the batch again, which upserts change nothing). */
+static int flush(psk_store *src, pg_store *pg, int64_t model_id, int dim, batch *b, bool track, int64_t *media,
+                 int64_t *vectors, psk_error *err) {
     for (int i = 0; i < b->n; i++) b->items[i] = (pg_item){&b->media[i], b->frames[i], b->vecs[i], b->n_vecs[i]};
     int rc = pg_put_items(pg, model_id, dim, b->items, b->n, err);
-    for (int i = 0; !rc && i < b->n; i++) stats->vectors += b->n_vecs[i];
-    if (!rc) stats->media += b->n;
+    if (!rc && track && !(rc = store_exec(src, "BEGIN IMMEDIATE", err))) {
+        sqlite3_stmt *rec = NULL;
+        rc = store_prepare(src, "INSERT OR REPLACE INTO pg_pushed(path, indexed_at, hash) "
+                                "SELECT path, indexed_at, hash FROM media WHERE id = ?", &rec, err);
+        for (int i = 0; !rc && i < b->n; i++) {
+            sqlite3_reset(rec);
+            sqlite3_bind_int64(rec, 1, b->media[i].id);
+            if (sqlite3_step(rec) != SQLITE_DONE) rc = store_fail(src, err, "recording what was pushed");
+        }
+        sqlite3_finalize(rec);
+        if (rc) store_exec(src, "ROLLBACK", NULL);
+        else rc = store_exec(src, "COMMIT", err);
+    }
+    for (int i = 0; !rc && i < b->n; i++) *vectors += b->n_vecs[i];
+    if (!rc) *media += b->n;
     batch_clear(b);
+    return rc;
+}
+
+int library_push(psk_store *src, pg_store *pg, bool track, volatile int *cancel, psk_progress_fn progress,
+                 void *user, int64_t *media, int64_t *vectors, psk_error *err) {
+    int64_t model_id = 0, pg_model = 0;
+    int dim = 0;
+    char name[128], dir[1024];
+    if (store_current_model(src, &model_id, name, sizeof name, &dim, dir, sizeof dir))
+        return psk_fail(err, PSK_ERR_NOT_FOUND, "%s: the library is empty: nothing to copy", src->path);
+    int rc = pg_model_ensure(pg, name, dim, dir, &pg_model, err);
+    if (!rc && track)
+        rc = store_exec(src, "CREATE TABLE IF NOT EXISTS pg_pushed(path TEXT PRIMARY KEY, indexed_at INTEGER, hash TEXT)",
+                        err);
+    if (rc) return rc;
+    /* The ids first: the catalog is written while they are pushed. */
+    const char *pending = track ? "SELECT id FROM media m WHERE error IS NULL AND NOT EXISTS (SELECT 1 FROM pg_pushed p "
+                                  "WHERE p.path = m.path AND p.indexed_at IS m.indexed_at AND p.hash IS m.hash) ORDER BY id"
+                                : "SELECT id FROM media WHERE error IS NULL ORDER BY id";
+    int64_t total = column_count(src, "SELECT count(*) FROM media WHERE error IS NULL"), n_ids = 0, cap = 0;
+    int64_t *ids = NULL;
+    sqlite3_stmt *st = NULL, *one = NULL, *vecs = NULL;
+    if (!(rc = store_prepare(src, pending, &st, err))) {
+        int step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            if (n_ids == cap) {
+                cap = cap ? cap * 2 : 1024;
+                int64_t *x = psk_realloc(ids, sizeof(int64_t) * (size_t)cap);
+                if (!x) {
+                    rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                ids = x;
+            }
+            ids[n_ids++] = sqlite3_column_int64(st, 0);
+        }
+        if (!rc && step != SQLITE_DONE) rc = store_fail(src, err, "reading media");
+        sqlite3_finalize(st);
+    }
+    if (!rc) rc = store_prepare(src,
+                                "SELECT id, path, hash, type, width, height, taken_at, offset_min, taken_local, year, "
+                                "month, day, make, model, lat, lon, duration_ms, description FROM media WHERE id = ?",
+                                &one, err);
+    if (!rc) rc = store_prepare(src, "SELECT frame_ms, vec FROM embeddings WHERE media_id = ? AND model_id = ? "
+                                     "ORDER BY frame_ms", &vecs, err);
+    batch *b = rc ? NULL : psk_calloc(1, sizeof *b);
+    if (!rc && !b) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    int64_t done = total - n_ids;
+    for (int64_t k = 0; !rc && k < n_ids; k++) {
+        if (cancel && *cancel) {
+            rc = psk_fail(err, PSK_ERR_INTERRUPTED, "interrupted while pushing to the server (run again to finish)");
+            break;
+        }
+        sqlite3_reset(one);
+        sqlite3_bind_int64(one, 1, ids[k]);
+        done++;
+        if (sqlite3_step(one) != SQLITE_ROW) continue; /* gone meanwhile */
+        int i = b->n;
+        read_media(one, &b->media[i]);
+        rc = read_vectors(src, vecs, ids[k], model_id, dim, &b->frames[i], &b->vecs[i], &b->n_vecs[i], err);
+        b->n++; /* owned by the batch from here, even on error */
+        if (!rc && b->n_vecs[i] == 0) { /* not indexed with this model: nothing to copy */
+            b->n--;
+            psk_free(b->frames[i]);
+            psk_free(b->vecs[i]);
+            continue;
+        }
+        if (!rc && b->n == BATCH) {
+            rc = flush(src, pg, pg_model, dim, b, track, media, vectors, err);
+            if (progress) progress(user, NULL, (uint64_t)done, (uint64_t)total);
+        }
+    }
+    if (!rc && b && b->n) rc = flush(src, pg, pg_model, dim, b, track, media, vectors, err);
+    if (!rc && progress) progress(user, NULL, (uint64_t)total, (uint64_t)total);
+    if (b) batch_clear(b);
+    psk_free(b);
+    psk_free(ids);
+    sqlite3_finalize(one);
+    sqlite3_finalize(vecs);
     return rc;
 }
 
@@ -101,55 +206,12 @@ psk_status psk_library_migrate(const char *from_db, const char *to_url, psk_prog
         return psk_fail(err, PSK_ERR_INVALID_ARG, "%s: the destination must be a postgres:// URL", to_url);
     psk_store *src = NULL;
     pg_store *pg = NULL;
-    batch *b = psk_calloc(1, sizeof *b);
-    if (!b) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     int rc = store_open(from_db, false, &src, err);
-    int64_t model_id = 0, pg_model = 0;
-    int dim = 0;
-    char name[128], dir[1024];
-    if (!rc && store_current_model(src, &model_id, name, sizeof name, &dim, dir, sizeof dir))
-        rc = psk_fail(err, PSK_ERR_NOT_FOUND, "%s: the library is empty: nothing to copy", from_db);
     if (!rc) rc = pg_store_open(to_url, &pg, err);
-    if (!rc) rc = pg_model_ensure(pg, name, dim, dir, &pg_model, err);
-    sqlite3_stmt *media = NULL, *vecs = NULL, *count = NULL;
-    if (!rc) rc = store_prepare(src,
-                                "SELECT id, path, hash, type, width, height, taken_at, offset_min, taken_local, year, "
-                                "month, day, make, model, lat, lon, duration_ms, description FROM media "
-                                "WHERE error IS NULL ORDER BY id",
-                                &media, err);
-    if (!rc) rc = store_prepare(src, "SELECT frame_ms, vec FROM embeddings WHERE media_id = ? AND model_id = ? "
-                                     "ORDER BY frame_ms", &vecs, err);
-    if (!rc) rc = store_prepare(src, "SELECT count(*) FROM media WHERE error IS NULL", &count, err);
-    int64_t total = !rc && sqlite3_step(count) == SQLITE_ROW ? sqlite3_column_int64(count, 0) : 0, seen = 0;
-    int step = SQLITE_DONE;
-    while (!rc && (step = sqlite3_step(media)) == SQLITE_ROW) {
-        seen++;
-        int i = b->n;
-        read_media(media, &b->media[i]);
-        rc = read_vectors(src, vecs, b->media[i].id, model_id, dim, &b->frames[i], &b->vecs[i], &b->n_vecs[i], err);
-        b->n++; /* owned by the batch from here, even on error */
-        if (!rc && b->n_vecs[i] == 0) { /* not indexed with this model: nothing to copy */
-            b->n--;
-            psk_free(b->frames[i]);
-            psk_free(b->vecs[i]);
-            continue;
-        }
-        if (!rc && b->n == BATCH) {
-            rc = flush(pg, pg_model, dim, b, stats, err);
-            if (progress) progress(user, NULL, (uint64_t)seen, (uint64_t)total);
-        }
-    }
-    if (!rc && step != SQLITE_DONE) rc = store_fail(src, err, "reading media");
-    if (!rc && b->n) rc = flush(pg, pg_model, dim, b, stats, err);
-    if (!rc && progress) progress(user, NULL, (uint64_t)seen, (uint64_t)total);
-    batch_clear(b);
-    sqlite3_finalize(media);
-    sqlite3_finalize(vecs);
-    sqlite3_finalize(count);
+    if (!rc) rc = library_push(src, pg, false, NULL, progress, user, &stats->media, &stats->vectors, err);
     store_close(src);
     if (pg) stats->reconnects = pg->reconnects;
     pg_store_close(pg);
-    psk_free(b);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     stats->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     return rc;

@@ -5,10 +5,14 @@
 #include <string.h>
 
 psk_status psk_library_get_media(psk_library *lib, int64_t id, psk_result *out, psk_error *err) {
+    if (lib->pg) {
+        int rc = pg_get_media(lib->pg, id, out, err);
+        out->frame_ms = -1;
+        out->score = 1.0f;
+        return rc;
+    }
     sqlite3_stmt *st;
-    int rc = library_need_sqlite(lib, "looking an item up", err);
-    if (rc) return rc;
-    rc = store_prepare(lib->store,
+    int rc = store_prepare(lib->store,
                            "SELECT path, taken_at, offset_min, taken_local, type, width, height, make, model "
                            "FROM media WHERE id = ? AND error IS NULL",
                            &st, err);
@@ -58,25 +62,29 @@ void psk_facets_free(psk_facets *f) {
     psk_free(f);
 }
 
+/* The facet queries over either store: %1$s is the media table, %2$s the condition for indexed rows. */
+static const char *facet_sql[5] = {
+    "SELECT year, count(*) FROM %1$s WHERE %2$s AND year IS NOT NULL GROUP BY year ORDER BY year DESC",
+    "SELECT month, count(*) FROM %1$s WHERE %2$s AND month IS NOT NULL GROUP BY month ORDER BY month",
+    "SELECT trim(coalesce(make, '') || ' ' || coalesce(model, '')) AS cam, count(*) FROM %1$s WHERE %2$s AND "
+    "(make IS NOT NULL OR model IS NOT NULL) GROUP BY cam ORDER BY count(*) DESC LIMIT 50",
+    "SELECT folder, count(*) FROM %1$s WHERE %2$s GROUP BY folder ORDER BY count(*) DESC LIMIT 100",
+    "SELECT CASE type WHEN 2 THEN 'video' ELSE 'photo' END, count(*) FROM %1$s WHERE %2$s GROUP BY type",
+};
+
 psk_status psk_library_facets(psk_library *lib, psk_facets **out, psk_error *err) {
-    int need = library_need_sqlite(lib, "listing facets", err);
-    if (need) return need;
     psk_facets *f = psk_calloc(1, sizeof *f);
     if (!f) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-    psk_store *s = lib->store;
-    int rc;
-    if ((rc = facet_query(s, "SELECT year, count(*) FROM media WHERE error IS NULL AND year IS NOT NULL GROUP BY year ORDER BY year DESC",
-                          &f->years, &f->n_years, err)) ||
-        (rc = facet_query(s, "SELECT month, count(*) FROM media WHERE error IS NULL AND month IS NOT NULL GROUP BY month ORDER BY month",
-                          &f->months, &f->n_months, err)) ||
-        (rc = facet_query(s,
-                          "SELECT trim(coalesce(make, '') || ' ' || coalesce(model, '')) AS cam, count(*) FROM media "
-                          "WHERE error IS NULL AND (make IS NOT NULL OR model IS NOT NULL) GROUP BY cam ORDER BY count(*) DESC LIMIT 50",
-                          &f->cameras, &f->n_cameras, err)) ||
-        (rc = facet_query(s, "SELECT folder, count(*) FROM media WHERE error IS NULL GROUP BY folder ORDER BY count(*) DESC LIMIT 100",
-                          &f->folders, &f->n_folders, err)) ||
-        (rc = facet_query(s, "SELECT CASE type WHEN 2 THEN 'video' ELSE 'photo' END, count(*) FROM media WHERE error IS NULL GROUP BY type",
-                          &f->types, &f->n_types, err))) {
+    psk_facet **lists[5] = {&f->years, &f->months, &f->cameras, &f->folders, &f->types};
+    int *counts[5] = {&f->n_years, &f->n_months, &f->n_cameras, &f->n_folders, &f->n_types};
+    int rc = PSK_OK;
+    for (int i = 0; !rc && i < 5; i++) {
+        char sql[512];
+        snprintf(sql, sizeof sql, facet_sql[i], lib->pg ? "photoseek_media" : "media", lib->pg ? "true" : "error IS NULL");
+        rc = lib->pg ? pg_pairs(lib->pg, sql, lists[i], counts[i], err)
+                     : facet_query(lib->store, sql, lists[i], counts[i], err);
+    }
+    if (rc) {
         psk_facets_free(f);
         return rc;
     }

@@ -379,7 +379,13 @@ psk_status psk_library_similar_id(psk_library *lib, int64_t id, const psk_search
     lib_model m;
     int rc = current_model(lib, &m, err);
     if (rc) return rc;
-    if ((rc = library_need_sqlite(lib, "similar to an item of the library", err))) return rc;
+    if (lib->pg) {
+        float *v = psk_malloc(sizeof(float) * (size_t)m.dim);
+        if (!v) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+        if (!(rc = pg_get_vector(lib->pg, m.id, id, m.dim, v, err))) rc = run_query(lib, &m, v, &p, results, n, err);
+        psk_free(v);
+        return rc;
+    }
     sqlite3_stmt *st;
     if ((rc = store_prepare(lib->store,
                             "SELECT vec FROM embeddings WHERE media_id = ? AND model_id = ? ORDER BY frame_ms LIMIT 1", &st,

@@ -326,6 +326,22 @@ int pg_put_items(pg_store *s, int64_t model_id, int dim, const pg_item *items, i
     return rc;
 }
 
+#define RESULT_COLUMNS "m.id, m.path, m.taken_at, m.offset_min, m.taken_local, m.type, m.width, m.height, m.make, m.model"
+
+/* A result from the RESULT_COLUMNS of row i. */
+static void fill_result(const PGresult *r, int i, psk_result *x) {
+    x->id = atoll(PQgetvalue(r, i, 0));
+    snprintf(x->path, sizeof x->path, "%s", PQgetvalue(r, i, 1));
+    x->taken_at = atoll(PQgetvalue(r, i, 2));
+    x->has_offset = !PQgetisnull(r, i, 3);
+    x->offset_minutes = atoi(PQgetvalue(r, i, 3));
+    snprintf(x->taken_local, sizeof x->taken_local, "%s", PQgetvalue(r, i, 4));
+    x->type = atoi(PQgetvalue(r, i, 5)) == 2 ? PSK_TYPE_VIDEO : PSK_TYPE_PHOTO;
+    x->width = atoi(PQgetvalue(r, i, 6));
+    x->height = atoi(PQgetvalue(r, i, 7));
+    store_camera_name(PQgetvalue(r, i, 8), PQgetvalue(r, i, 9), x->camera, sizeof x->camera);
+}
+
 static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, const char *where,
                        const char *const *params, int n_params, int limit, psk_result **results, int *n,
                        psk_error *err) {
@@ -338,8 +354,7 @@ static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, c
     PQclear(r);
     psk_buf sql = {0};
     psk_buf_printf(&sql,
-                   "SELECT m.id, m.path, m.taken_at, m.offset_min, m.taken_local, m.type, m.width, m.height, m.make,"
-                   " m.model, v.frame_ms, -(v.embedding <#> $1::vector) FROM photoseek_vectors_%lld v JOIN"
+                   "SELECT " RESULT_COLUMNS ", v.frame_ms, -(v.embedding <#> $1::vector) FROM photoseek_vectors_%lld v JOIN"
                    " photoseek_media m ON m.id = v.media_id WHERE true%s ORDER BY v.embedding <#> $1::vector LIMIT %d",
                    (long long)model_id, where ? where : "", limit);
     const char **vals = psk_calloc((size_t)n_params + 1, sizeof(char *));
@@ -361,19 +376,9 @@ static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, c
     psk_result *res = rows ? psk_calloc((size_t)rows, sizeof *res) : NULL;
     if (!rc && rows && !res) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     for (int i = 0; !rc && i < rows; i++) {
-        psk_result *x = &res[i];
-        x->id = atoll(PQgetvalue(r, i, 0));
-        snprintf(x->path, sizeof x->path, "%s", PQgetvalue(r, i, 1));
-        x->taken_at = atoll(PQgetvalue(r, i, 2));
-        x->has_offset = !PQgetisnull(r, i, 3);
-        x->offset_minutes = atoi(PQgetvalue(r, i, 3));
-        snprintf(x->taken_local, sizeof x->taken_local, "%s", PQgetvalue(r, i, 4));
-        x->type = atoi(PQgetvalue(r, i, 5)) == 2 ? PSK_TYPE_VIDEO : PSK_TYPE_PHOTO;
-        x->width = atoi(PQgetvalue(r, i, 6));
-        x->height = atoi(PQgetvalue(r, i, 7));
-        store_camera_name(PQgetvalue(r, i, 8), PQgetvalue(r, i, 9), x->camera, sizeof x->camera);
-        x->frame_ms = atoll(PQgetvalue(r, i, 10));
-        x->score = strtof(PQgetvalue(r, i, 11), NULL);
+        fill_result(r, i, &res[i]);
+        res[i].frame_ms = atoll(PQgetvalue(r, i, 10));
+        res[i].score = strtof(PQgetvalue(r, i, 11), NULL);
     }
     PQclear(r);
     psk_buf_free(&sql);
@@ -394,5 +399,108 @@ int pg_search(pg_store *s, int64_t model_id, int dim, const float *q, const char
               int n_params, int limit, psk_result **results, int *n, psk_error *err) {
     int rc = search_once(s, model_id, dim, q, where, params, n_params, limit, results, n, err);
     if (rc && reconnect(s)) rc = search_once(s, model_id, dim, q, where, params, n_params, limit, results, n, err);
+    return rc;
+}
+
+static int delete_once(pg_store *s, const char *const *paths, int n, psk_error *err) {
+    int rc = exec(s, "BEGIN", "BEGIN", err);
+    if (!rc && !PQenterPipelineMode(s->conn)) rc = fail_pg(s, err, "pipeline mode", NULL);
+    for (int i = 0; !rc && i < n; i++)
+        if (!PQsendQueryParams(s->conn, "DELETE FROM photoseek_media WHERE path = $1", 1, NULL, &paths[i], NULL, NULL, 0))
+            rc = fail_pg(s, err, "sending", NULL);
+    if (!rc && !PQpipelineSync(s->conn)) rc = fail_pg(s, err, "sending", NULL);
+    if (!rc) rc = drain(s, n, NULL, err);
+    if (PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF && !PQexitPipelineMode(s->conn) && !rc)
+        rc = fail_pg(s, err, "leaving pipeline mode", NULL);
+    if (!rc) return exec(s, "COMMIT", "COMMIT", err);
+    psk_error ignored = {0};
+    exec(s, "ROLLBACK", "ROLLBACK", &ignored);
+    return rc;
+}
+
+int pg_delete_paths(pg_store *s, const char *const *paths, int n, psk_error *err) {
+    if (n <= 0) return PSK_OK;
+    int rc;
+    for (int attempt = 0; (rc = delete_once(s, paths, n, err)) && attempt < 5 && reconnect(s); attempt++) {
+    }
+    return rc;
+}
+
+int pg_get_media(pg_store *s, int64_t id, psk_result *out, psk_error *err) {
+    char id_s[32];
+    snprintf(id_s, sizeof id_s, "%lld", (long long)id);
+    const char *v[1] = {id_s};
+    PGresult *r = PQexecParams(s->conn, "SELECT " RESULT_COLUMNS " FROM photoseek_media m WHERE m.id = $1", 1, NULL, v,
+                               NULL, NULL, 0);
+    if (!ok(r) && reconnect(s)) {
+        PQclear(r);
+        r = PQexecParams(s->conn, "SELECT " RESULT_COLUMNS " FROM photoseek_media m WHERE m.id = $1", 1, NULL, v, NULL,
+                         NULL, 0);
+    }
+    int rc = !ok(r) ? fail_pg(s, err, "reading an item", r)
+             : PQntuples(r) != 1 ? psk_fail(err, PSK_ERR_NOT_FOUND, "no item %lld in the library", (long long)id)
+                                 : PSK_OK;
+    if (!rc) {
+        memset(out, 0, sizeof *out);
+        fill_result(r, 0, out);
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pg_pairs(pg_store *s, const char *sql, psk_facet **out, int *n, psk_error *err) {
+    *out = NULL;
+    *n = 0;
+    PGresult *r = PQexec(s->conn, sql);
+    if (!ok(r) && reconnect(s)) {
+        PQclear(r);
+        r = PQexec(s->conn, sql);
+    }
+    if (!ok(r)) {
+        int rc = fail_pg(s, err, "reading", r);
+        PQclear(r);
+        return rc;
+    }
+    int rows = PQntuples(r);
+    if (rows && !(*out = psk_calloc((size_t)rows, sizeof **out))) {
+        PQclear(r);
+        return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < rows; i++) {
+        snprintf((*out)[i].value, sizeof (*out)[i].value, "%s", PQgetvalue(r, i, 0));
+        (*out)[i].count = atoll(PQgetvalue(r, i, 1));
+    }
+    *n = rows;
+    PQclear(r);
+    return PSK_OK;
+}
+
+int pg_get_vector(pg_store *s, int64_t model_id, int64_t media_id, int dim, float *out, psk_error *err) {
+    char sql[160], id_s[32];
+    snprintf(sql, sizeof sql, "SELECT embedding FROM photoseek_vectors_%lld WHERE media_id = $1 ORDER BY frame_ms LIMIT 1",
+             (long long)model_id);
+    snprintf(id_s, sizeof id_s, "%lld", (long long)media_id);
+    const char *v[1] = {id_s};
+    PGresult *r = PQexecParams(s->conn, sql, 1, NULL, v, NULL, NULL, 1);
+    if (!ok(r) && reconnect(s)) {
+        PQclear(r);
+        r = PQexecParams(s->conn, sql, 1, NULL, v, NULL, NULL, 1);
+    }
+    int rc = PSK_OK;
+    if (!ok(r)) rc = fail_pg(s, err, "reading a vector", r);
+    else if (PQntuples(r) != 1) rc = psk_fail(err, PSK_ERR_NOT_FOUND, "no item %lld in the library", (long long)media_id);
+    else if (PQgetlength(r, 0, 0) != 4 + 4 * dim)
+        rc = psk_fail(err, PSK_ERR_FORMAT, "%s: the vector of item %lld has %d bytes, not %d", s->shown,
+                      (long long)media_id, PQgetlength(r, 0, 0), 4 + 4 * dim);
+    else {
+        const unsigned char *b = (const unsigned char *)PQgetvalue(r, 0, 0) + 4;
+        for (int d = 0; d < dim; d++) {
+            uint32_t u;
+            memcpy(&u, b + 4 * d, 4);
+            u = ntohl(u);
+            memcpy(&out[d], &u, 4);
+        }
+    }
+    PQclear(r);
     return rc;
 }

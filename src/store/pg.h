@@ -47,6 +47,16 @@ typedef struct pg_item {
  * made again (with backoff, for up to a minute) and the transaction repeated. */
 int pg_put_items(pg_store *s, int64_t model_id, int dim, const pg_item *items, int n, psk_error *err);
 
+/* Deletes the media rows of these paths (their vectors go with them), in one transaction. */
+int pg_delete_paths(pg_store *s, const char *const *paths, int n, psk_error *err);
+
+/* One media row as a result (score 0, frame_ms unset). PSK_ERR_NOT_FOUND when there is none. */
+int pg_get_media(pg_store *s, int64_t id, psk_result *out, psk_error *err);
+/* The first vector of a media row (a photo's only one, a video's first frame), read in pgvector's binary form. */
+int pg_get_vector(pg_store *s, int64_t model_id, int64_t media_id, int dim, float *out, psk_error *err);
+/* Rows of (text, count) from a query, as facets; also used for counts. */
+int pg_pairs(pg_store *s, const char *sql, psk_facet **out, int *n, psk_error *err);
+
 /* A search: `where` holds " AND ..." conditions over photoseek_media columns with $2.. placeholders bound to the
  * text values in params ($1 is the query vector). Fills up to `limit` results best first (several per video),
  * with id, path, dates, type, size, camera, score and frame_ms. */

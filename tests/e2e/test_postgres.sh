@@ -61,7 +61,8 @@ same_results() {
 import json, subprocess, sys
 ps, db, url, model, *args = sys.argv[1:]
 def run(where):
-    out = subprocess.run([ps, "search", *args, "--db", where, "--text-model", model, "--json"], capture_output=True, text=True)
+    flag = "--store" if where.startswith("postgres") else "--db"
+    out = subprocess.run([ps, "search", *args, flag, where, "--text-model", model, "--json"], capture_output=True, text=True)
     return out.returncode, [json.loads(l) for l in out.stdout.splitlines()], out.stderr
 ca, a, ea = run(db)
 cb, b, eb = run(url)
@@ -73,7 +74,7 @@ for x, y in zip(a, b):
         assert any(abs(x["score"] - z["score"]) < 1e-4 and z["path"] == y["path"] for z in a), (x, y)
     else:
         for k in x:
-            if k != "score":
+            if k not in ("score", "id"):  # ids are each store's own
                 assert x[k] == y[k], (k, x, y)
 PY
 }
@@ -98,8 +99,39 @@ psql '$URL' -Atc 'SELECT count(*) FROM photoseek_media' | grep -qx \$(python3 -c
 psql '$URL' -Atc 'SELECT count(*) FROM photoseek_vectors_1' | grep -qx \$(python3 -c 'import json; print(json.load(open(\"$TMP/m1.json\"))[\"vectors\"])')"
 check "the vector table has pgvector's HNSW index with the inner-product operator class" sh -c "
 psql '$URL' -Atc \"SELECT indexdef FROM pg_indexes WHERE tablename = 'photoseek_vectors_1'\" | grep -q 'USING hnsw (embedding vector_ip_ops)'"
-expect_status "status (not there yet on PostgreSQL) is refused clearly (exit 3)" 3 $PS status --db "$URL"
+check "status on PostgreSQL counts what the SQLite library has" python3 - "$PS" "$DB" "$URL" <<'PY'
+import json, subprocess, sys
+ps, db, url = sys.argv[1:]
+a, b = (json.loads(subprocess.run([ps, "status", "--db", d, "--json"], capture_output=True, text=True).stdout) for d in (db, url))
+for k in ("photos", "videos", "embeddings", "model"):
+    assert a[k] == b[k], (k, a[k], b[k])
+assert b["db_bytes"] > 0, b
+PY
+expect_status "status --errors on PostgreSQL is refused clearly (the failures are in the workers' catalogs)" 3 $PS status --db "$URL" --errors
 check "... naming what works" grep -q "works on a SQLite library only so far" "$TMP/err"
+check "similar IMAGE gives the same results on PostgreSQL" python3 - "$PS" "$DB" "$URL" "$FIX/images/photo_chelsea.jpg" <<'PY'
+import json, subprocess, sys
+ps, db, url, img = sys.argv[1:]
+a, b = ([json.loads(l) for l in subprocess.run([ps, "similar", img, "--db", d, "-k", "5", "--json"], capture_output=True,
+        text=True).stdout.splitlines()] for d in (db, url))
+assert len(a) == 5 and [x["path"] for x in a] == [y["path"] for y in b], (a, b)
+assert all(abs(x["score"] - y["score"]) < 1e-4 for x, y in zip(a, b))
+PY
+
+# The server works unchanged on the PostgreSQL library: search, similar by id, an item, its thumbnail, facets.
+$PS serve --db "$URL" --port 0 --port-file "$TMP/port" --text-model "$M" 2>"$TMP/serve.err" &
+SRV=$!
+for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
+B="http://127.0.0.1:$(cat "$TMP/port")"
+check "the server answers a search from PostgreSQL" sh -c "curl -sf '$B/api/search?q=a+photo+of+a+cat&k=3' >'$TMP/s.json' &&
+python3 -c \"import json; d=json.load(open('$TMP/s.json')); assert len(d['results'])==3, d\""
+ID=$(python3 -c "import json; print(json.load(open('$TMP/s.json'))['results'][0]['id'])" 2>/dev/null)
+check "... similar by id" sh -c "curl -sf '$B/api/similar?id=$ID&k=3' | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"results\"][0][\"id\"]==$ID, d'"
+check "... an item and its thumbnail (a JPEG)" sh -c "curl -sf '$B/api/media/$ID' >/dev/null && curl -sf '$B/api/media/$ID/thumb' | head -c 3 | od -An -tx1 | grep -q 'ff d8 ff'"
+check "... facets" sh -c "curl -sf '$B/api/facets' | python3 -c 'import json,sys; d=json.load(sys.stdin); assert any(y[\"value\"]==\"2021\" for y in d[\"years\"]), d'"
+check "... and status" sh -c "curl -sf '$B/api/status' | grep -q '\"photos\"'"
+kill $SRV 2>/dev/null
+wait $SRV 2>/dev/null
 
 # A vector with NaN is refused by pgvector; the message names the server and carries pgvector's words.
 cp "$DB" "$TMP/nan.db"
@@ -120,6 +152,45 @@ expect_status "an unreachable server is a clear error (exit 3)" 3 $PS search pho
 check "... saying it cannot connect" grep -q "127.0.0.1:1/x.*cannot connect" "$TMP/err"
 expect_status "migrate to something that is not a postgres:// URL is refused" 3 $PS migrate --from "$DB" --to "$TMP/x.db"
 expect_status "migrate without --to is a usage error" 2 $PS migrate --from "$DB"
+# Indexing straight into PostgreSQL with two shard workers, one after the other: everything once, and the same
+# answers as the SQLite library.
+URL2="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable&connect_timeout=5"
+psql "$URL" -qc 'DROP TABLE photoseek_vectors_1, photoseek_media, photoseek_models' 2>/dev/null
+for s in 1 2; do
+    $PS index "$TMP/photos" --store "$URL" --shard $s/2 --catalog "$TMP/cat$s.db" --image-model "$M" --precision fp32 \
+        --json >"$TMP/shard$s.json" 2>/dev/null
+done
+check "two shard workers index every file once between them" python3 - "$TMP" "$PS" "$DB" "$URL" <<'PY'
+import json, subprocess, sys
+tmp, ps, db, url = sys.argv[1:]
+a, b = (json.load(open(f"{tmp}/shard{i}.json")) for i in (1, 2))
+s = json.loads(subprocess.run([ps, "status", "--db", db, "--json"], capture_output=True, text=True).stdout)
+assert a["indexed"] > 0 and b["indexed"] > 0, (a, b)
+assert a["indexed"] + b["indexed"] == s["photos"] + s["videos"] == a["pushed"] + b["pushed"], (a, b, s)
+n = subprocess.run(["psql", url, "-Atc", "SELECT count(*), count(DISTINCT path) FROM photoseek_media"],
+                   capture_output=True, text=True).stdout.strip()
+assert n == f"{a['pushed'] + b['pushed']}|{a['pushed'] + b['pushed']}", n
+PY
+same_results "the sharded PostgreSQL library ranks as the SQLite one" "a photo of a cat" -k 100
+same_results "... and filters the same" "a photo" --year 2021 -k 100
+$PS index "$TMP/photos" --store "$URL" --shard 1/2 --catalog "$TMP/cat1.db" --image-model "$M" --precision fp32 --json >"$TMP/again.json" 2>/dev/null
+check "an unchanged tree embeds and pushes nothing" python3 -c "
+import json; r=json.load(open('$TMP/again.json')); assert r['indexed']==0 and r['pushed']==0 and r['deleted']==0, r"
+# one file deleted and one moved, whichever shards they are in
+rm "$TMP/photos/photo_rocket.jpg"
+mv "$TMP/photos/photo_coffee.jpg" "$TMP/photos/2022/coffee_moved.jpg"
+for s in 1 2; do
+    $PS index "$TMP/photos" --store "$URL" --shard $s/2 --catalog "$TMP/cat$s.db" --image-model "$M" --precision fp32 \
+        --json >"$TMP/re$s.json" 2>/dev/null
+done
+check "deleted and moved files leave the server; the moved one is there at its new path" sh -c "
+test -z \"\$(psql '$URL' -Atc \"SELECT path FROM photoseek_media WHERE path LIKE '%photo_rocket%' OR path LIKE '%/photo_coffee.jpg'\")\" &&
+psql '$URL' -Atc \"SELECT count(*) FROM photoseek_media WHERE path LIKE '%/2022/coffee_moved.jpg'\" | grep -qx 1 &&
+python3 -c \"
+import json; a, b = (json.load(open('$TMP/re%d.json' % i)) for i in (1, 2))
+assert a['deleted'] + b['deleted'] == 2 and a['pushed'] + b['pushed'] == 1, (a, b)\""
+expect_status "--shard 3/2 is a usage error" 2 $PS index "$TMP/photos" --store "$URL" --shard 3/2 --image-model "$M"
+expect_status "--shard on a SQLite library is a usage error" 2 $PS index "$TMP/photos" --db "$TMP/other.db" --shard 1/2 --image-model "$M"
 kill $PG_PID 2>/dev/null
 wait $PG_PID 2>/dev/null
 
