@@ -14,6 +14,8 @@
  * an interrupted import resumes and an item picked again is not imported twice. The endpoints can be pointed elsewhere only for tests ($PHOTOSEEK_TEST_GOOGLE_*). */
 #include "ingest.h"
 
+#include "../common/http.h"
+
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -46,79 +48,23 @@ static endpoints get_endpoints(void) {
     return e;
 }
 
-static int retry_base_ms(void) {
-    const char *v = getenv("PHOTOSEEK_TEST_RETRY_MS");
-    return v ? atoi(v) : 1000;
-}
+/* ---- HTTP ---- */
+typedef psk_http_response response;
 
-/* ---- HTTP with retries ---- */
-typedef struct response {
-    long status;
-    psk_buf body;
-    FILE *to_file; /* downloads go straight to a file */
-} response;
-
-static size_t on_body(char *d, size_t s, size_t n, void *u) {
-    response *r = u;
-    if (r->to_file) return fwrite(d, s, n, r->to_file) == n ? s * n : 0;
-    if (r->body.len + s * n > (16u << 20)) return 0;
-    psk_buf_append(&r->body, d, s * n);
-    return s * n;
-}
-
-/* One request; 429, 5xx and network failures are retried with exponential backoff (5 tries). */
 static int http(const char *method, const char *url, const char *bearer, const char *content_type, const char *body,
                 FILE *to_file, response *r, psk_error *err) {
-    int delay = retry_base_ms();
-    for (int attempt = 0;; attempt++) {
-        memset(r, 0, sizeof *r);
-        r->to_file = to_file;
-        if (to_file) {
-            fflush(to_file);
-            if (ftruncate(fileno(to_file), 0) != 0 || fseek(to_file, 0, SEEK_SET) != 0)
-                return psk_fail(err, PSK_ERR_IO, "cannot rewind a download");
-        }
-        CURL *c = curl_easy_init();
-        if (!c) return psk_fail(err, PSK_ERR_NOMEM, "cannot start libcurl");
-        struct curl_slist *h = NULL;
-        char auth[2200];
-        if (bearer) {
-            snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
-            h = curl_slist_append(h, auth);
-        }
-        if (content_type) {
-            char ct[128];
-            snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
-            h = curl_slist_append(h, ct);
-        }
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        if (h) curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
-        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-        curl_easy_setopt(c, CURLOPT_USERAGENT, "photoseek/" PSK_VERSION);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        CURLcode cc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-        curl_easy_cleanup(c);
-        curl_slist_free_all(h);
-        bool transient = cc != CURLE_OK || r->status == 429 || r->status >= 500;
-        if (!transient) return PSK_OK;
-        if (attempt == 4) {
-            int rc = cc != CURLE_OK ? psk_fail(err, PSK_ERR_NETWORK, "%s: %s", url, curl_easy_strerror(cc))
-                                    : psk_fail(err, PSK_ERR_NETWORK, "%s: HTTP %ld after 5 tries", url, r->status);
-            psk_buf_free(&r->body);
-            return rc;
-        }
-        psk_buf_free(&r->body);
-        usleep((useconds_t)delay * 1000);
-        delay *= 2;
+    char auth[2200], ct[128];
+    const char *headers[3] = {NULL, NULL, NULL};
+    int n = 0;
+    if (bearer) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
+        headers[n++] = auth;
     }
+    if (content_type) {
+        snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
+        headers[n++] = ct;
+    }
+    return psk_http(method, url, headers, body, to_file, r, err);
 }
 
 static cJSON *json_of(response *r) {

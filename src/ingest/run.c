@@ -370,7 +370,7 @@ psk_status psk_library_index(psk_library *lib, const psk_index_params *params, p
     if (p.shard_count > 1 && (p.shard_index < 1 || p.shard_index > p.shard_count))
         return psk_fail(err, PSK_ERR_INVALID_ARG, "shard %d/%d: the part must be from 1 to %d", p.shard_index,
                         p.shard_count, p.shard_count);
-    if (lib->pg) return library_index_pg(lib, &p, stats, err);
+    if (lib->pg || lib->pc) return library_index_pg(lib, &p, stats, err);
     if (p.shard_count > 1 && !lib->pg_catalog)
         return psk_fail(err, PSK_ERR_INVALID_ARG, "--shard is for PostgreSQL libraries (--db postgres://...), where "
                                                   "several workers share one library");

@@ -28,8 +28,9 @@ psk_status psk_library_open(const char *db_path, psk_open_mode mode, psk_library
     *out = NULL;
     psk_library *lib = psk_calloc(1, sizeof *lib);
     if (!lib) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-    int rc = pg_is_url(db_path) ? pg_store_open(db_path, &lib->pg, err)
-                                : store_open(db_path, mode == PSK_OPEN_WRITE, &lib->store, err);
+    int rc = pg_is_url(db_path)   ? pg_store_open(db_path, &lib->pg, err)
+             : pc_is_url(db_path) ? pc_store_open(db_path, &lib->pc, err)
+                                  : store_open(db_path, mode == PSK_OPEN_WRITE, &lib->store, err);
     if (rc) {
         psk_free(lib);
         return rc;
@@ -52,15 +53,16 @@ void psk_library_close(psk_library *lib) {
     }
     store_close(lib->store);
     pg_store_close(lib->pg);
+    pc_store_close(lib->pc);
     psk_free(lib);
 }
 
 int library_need_sqlite(psk_library *lib, const char *what, psk_error *err) {
     if (lib->store) return PSK_OK;
-    return psk_fail(err, PSK_ERR_UNSUPPORTED,
-                    "%s: %s works on a SQLite library only so far (PostgreSQL libraries support search and similar; "
-                    "fill them with 'photoseek migrate')",
-                    lib->pg->shown, what);
+    return psk_fail(err, PSK_ERR_UNSUPPORTED, "%s: %s works on a SQLite library only so far (%s)",
+                    lib->pg ? lib->pg->shown : lib->pc->shown, what,
+                    lib->pg ? "a PostgreSQL library has search, similar, status, items and facets"
+                            : "a Pinecone library has search, similar IMAGE and status");
 }
 
 int library_image_model(psk_library *lib, const char *dir, int n_threads, psk_precision precision, psk_error *err) {
@@ -235,6 +237,12 @@ static int pg_status(psk_library *lib, psk_library_status *st, psk_error *err) {
 psk_status psk_library_get_status(psk_library *lib, psk_library_status *st, psk_error *err) {
     memset(st, 0, sizeof *st);
     if (lib->pg) return pg_status(lib, st, err);
+    if (lib->pc) {
+        int dim, rc = pc_model_get(lib->pc, st->model_id, sizeof st->model_id, &dim, st->model_dir,
+                                   sizeof st->model_dir, err);
+        st->embeddings = lib->pc->vectors;
+        return rc == PSK_ERR_NOT_FOUND ? PSK_OK : rc;
+    }
     psk_store *s = lib->store;
     st->photos = count(s, "SELECT count(*) FROM media WHERE type = 1 AND error IS NULL");
     st->videos = count(s, "SELECT count(*) FROM media WHERE type = 2 AND error IS NULL");

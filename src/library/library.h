@@ -4,12 +4,13 @@
 #define PSK_LIBRARY_H
 
 #include "../index/index.h"
-#include "../store/pg.h"
 #include "../store/store.h"
+#include "remote.h"
 
 struct psk_library {
     psk_store *store; /* the SQLite file, or NULL when the library lives in PostgreSQL: */
     pg_store *pg;
+    pc_store *pc;     /* ... or in Pinecone */
     bool pg_catalog; /* this SQLite library is a worker's catalog for a PostgreSQL library (pg_sync.c) */
     /* the image model, loaded on first use and kept */
     psk_model *image_model;
@@ -50,9 +51,9 @@ int library_need_sqlite(psk_library *lib, const char *what, psk_error *err);
 /* Copies media rows of src (a SQLite library) with their vectors of its current model to pg, in batches of one
  * transaction each: all of them, or with `track` (src is a worker's catalog) those not pushed yet, recording each
  * batch in the catalog's pg_pushed table once the server has committed it. Adds to *media and *vectors. */
-int library_push(psk_store *src, pg_store *pg, bool track, volatile int *cancel, psk_progress_fn progress,
+int library_push(psk_store *src, remote *dst, bool track, volatile int *cancel, psk_progress_fn progress,
                  void *user, int64_t *media, int64_t *vectors, psk_error *err);
-/* psk_library_index on a PostgreSQL library (pg_sync.c): index into the local catalog, then push the changes. */
+/* psk_library_index on a PostgreSQL or Pinecone library (pg_sync.c): index into the local catalog, then push the changes. */
 int library_index_pg(psk_library *lib, const psk_index_params *p, psk_index_stats *stats, psk_error *err);
 /* A change counter of the database file that moves whenever any connection commits. */
 int64_t library_data_version(psk_library *lib);

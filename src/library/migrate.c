@@ -10,7 +10,7 @@
 
 typedef struct batch {
     store_media media[BATCH];
-    pg_item items[BATCH];
+    remote_item items[BATCH];
     int64_t *frames[BATCH];
     float *vecs[BATCH];
     int n_vecs[BATCH];
@@ -95,10 +95,10 @@ static int read_vectors(psk_store *s, sqlite3_stmt *st, int64_t media_id, int64_
 
 /* Writes a batch to the server; with `track`, then records it in the catalog (after the server's commit: a crash
  * in between pushes the batch again, which upserts change nothing). */
-static int flush(psk_store *src, pg_store *pg, int64_t model_id, int dim, batch *b, bool track, int64_t *media,
+static int flush(psk_store *src, remote *dst, batch *b, bool track, int64_t *media,
                  int64_t *vectors, psk_error *err) {
-    for (int i = 0; i < b->n; i++) b->items[i] = (pg_item){&b->media[i], b->frames[i], b->vecs[i], b->n_vecs[i]};
-    int rc = pg_put_items(pg, model_id, dim, b->items, b->n, err);
+    for (int i = 0; i < b->n; i++) b->items[i] = (remote_item){&b->media[i], b->frames[i], b->vecs[i], b->n_vecs[i]};
+    int rc = remote_put(dst, b->items, b->n, err);
     if (!rc && track && !(rc = store_exec(src, "BEGIN IMMEDIATE", err))) {
         sqlite3_stmt *rec = NULL;
         rc = store_prepare(src, "INSERT OR REPLACE INTO pg_pushed(path, indexed_at, hash) "
@@ -118,14 +118,14 @@ static int flush(psk_store *src, pg_store *pg, int64_t model_id, int dim, batch 
     return rc;
 }
 
-int library_push(psk_store *src, pg_store *pg, bool track, volatile int *cancel, psk_progress_fn progress,
+int library_push(psk_store *src, remote *dst, bool track, volatile int *cancel, psk_progress_fn progress,
                  void *user, int64_t *media, int64_t *vectors, psk_error *err) {
-    int64_t model_id = 0, pg_model = 0;
+    int64_t model_id = 0;
     int dim = 0;
     char name[128], dir[1024];
     if (store_current_model(src, &model_id, name, sizeof name, &dim, dir, sizeof dir))
         return psk_fail(err, PSK_ERR_NOT_FOUND, "%s: the library is empty: nothing to copy", src->path);
-    int rc = pg_model_ensure(pg, name, dim, dir, &pg_model, err);
+    int rc = remote_model_ensure(dst, name, dim, dir, err);
     if (!rc && track)
         rc = store_exec(src, "CREATE TABLE IF NOT EXISTS pg_pushed(path TEXT PRIMARY KEY, indexed_at INTEGER, hash TEXT)",
                         err);
@@ -183,11 +183,11 @@ int library_push(psk_store *src, pg_store *pg, bool track, volatile int *cancel,
             continue;
         }
         if (!rc && b->n == BATCH) {
-            rc = flush(src, pg, pg_model, dim, b, track, media, vectors, err);
+            rc = flush(src, dst, b, track, media, vectors, err);
             if (progress) progress(user, NULL, (uint64_t)done, (uint64_t)total);
         }
     }
-    if (!rc && b && b->n) rc = flush(src, pg, pg_model, dim, b, track, media, vectors, err);
+    if (!rc && b && b->n) rc = flush(src, dst, b, track, media, vectors, err);
     if (!rc && progress) progress(user, NULL, (uint64_t)total, (uint64_t)total);
     if (b) batch_clear(b);
     psk_free(b);
@@ -202,16 +202,16 @@ psk_status psk_library_migrate(const char *from_db, const char *to_url, psk_prog
     memset(stats, 0, sizeof *stats);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (!pg_is_url(to_url))
-        return psk_fail(err, PSK_ERR_INVALID_ARG, "%s: the destination must be a postgres:// URL", to_url);
+    if (!remote_is_url(to_url))
+        return psk_fail(err, PSK_ERR_INVALID_ARG, "%s: the destination must be a postgres:// or pinecone:// URL", to_url);
     psk_store *src = NULL;
-    pg_store *pg = NULL;
+    remote dst = {0};
     int rc = store_open(from_db, false, &src, err);
-    if (!rc) rc = pg_store_open(to_url, &pg, err);
-    if (!rc) rc = library_push(src, pg, false, NULL, progress, user, &stats->media, &stats->vectors, err);
+    if (!rc) rc = remote_open(to_url, &dst, err);
+    if (!rc) rc = library_push(src, &dst, false, NULL, progress, user, &stats->media, &stats->vectors, err);
     store_close(src);
-    if (pg) stats->reconnects = pg->reconnects;
-    pg_store_close(pg);
+    if (dst.pg) stats->reconnects = dst.pg->reconnects;
+    remote_close(&dst);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     stats->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     return rc;

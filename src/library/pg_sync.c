@@ -20,7 +20,7 @@ static void default_catalog(const char *url, const psk_index_params *p, char *bu
 }
 
 /* Paths the server has from this catalog that the catalog no longer has (deleted or moved files). */
-static int push_deletions(psk_store *cat, pg_store *pg, int64_t *deleted, psk_error *err) {
+static int push_deletions(psk_store *cat, remote *dst, int64_t *deleted, psk_error *err) {
     sqlite3_stmt *st;
     int rc = store_prepare(cat, "SELECT path FROM pg_pushed p WHERE NOT EXISTS (SELECT 1 FROM media m "
                                 "WHERE m.path = p.path AND m.error IS NULL)", &st, err);
@@ -37,7 +37,7 @@ static int push_deletions(psk_store *cat, pg_store *pg, int64_t *deleted, psk_er
         if (step == SQLITE_ROW) n++;
         if (n == CHUNK || (step != SQLITE_ROW && n)) {
             /* the server first, then the catalog: a crash in between deletes again next time */
-            if (!(rc = pg_delete_paths(pg, (const char *const *)paths, n, err))) {
+            if (!(rc = remote_delete_paths(dst, (const char *const *)paths, n, err))) {
                 sqlite3_stmt *del;
                 if (!(rc = store_prepare(cat, "DELETE FROM pg_pushed WHERE path = ?", &del, err))) {
                     for (int i = 0; i < n; i++) {
@@ -64,7 +64,7 @@ static int push_deletions(psk_store *cat, pg_store *pg, int64_t *deleted, psk_er
 int library_index_pg(psk_library *lib, const psk_index_params *p, psk_index_stats *stats, psk_error *err) {
     char catalog[1200];
     if (p->pg_catalog) snprintf(catalog, sizeof catalog, "%s", p->pg_catalog);
-    else default_catalog(lib->pg->url, p, catalog, sizeof catalog);
+    else default_catalog(lib->pg ? lib->pg->url : lib->pc->shown, p, catalog, sizeof catalog);
     psk_library *cat;
     int rc = psk_library_open(catalog, PSK_OPEN_WRITE, &cat, err);
     if (rc) return rc;
@@ -82,8 +82,9 @@ int library_index_pg(psk_library *lib, const psk_index_params *p, psk_index_stat
         int64_t vectors = 0;
         int prc = store_exec(cat->store, "CREATE TABLE IF NOT EXISTS pg_pushed(path TEXT PRIMARY KEY, indexed_at "
                                          "INTEGER, hash TEXT)", err);
-        if (!prc) prc = push_deletions(cat->store, lib->pg, &stats->deleted, err);
-        if (!prc) prc = library_push(cat->store, lib->pg, true, NULL, NULL, NULL, &stats->pushed, &vectors, err);
+        remote dst = {lib->pg, lib->pc, 0, 0};
+        if (!prc) prc = push_deletions(cat->store, &dst, &stats->deleted, err);
+        if (!prc) prc = library_push(cat->store, &dst, true, NULL, NULL, NULL, &stats->pushed, &vectors, err);
         if (prc) rc = prc;
     }
     psk_library_close(cat);

@@ -11,6 +11,8 @@ psk_status psk_library_get_media(psk_library *lib, int64_t id, psk_result *out, 
         out->score = 1.0f;
         return rc;
     }
+    int need = library_need_sqlite(lib, "looking an item up", err);
+    if (need) return need;
     sqlite3_stmt *st;
     int rc = store_prepare(lib->store,
                            "SELECT path, taken_at, offset_min, taken_local, type, width, height, make, model "
@@ -73,6 +75,7 @@ static const char *facet_sql[5] = {
 };
 
 psk_status psk_library_facets(psk_library *lib, psk_facets **out, psk_error *err) {
+    if (lib->pc) return library_need_sqlite(lib, "listing facets", err);
     psk_facets *f = psk_calloc(1, sizeof *f);
     if (!f) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     psk_facet **lists[5] = {&f->years, &f->months, &f->cameras, &f->folders, &f->types};

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int bind_int(sql_binds *b, int64_t v) {
     if (b->n >= 128) return PSK_ERR_INVALID_ARG;
@@ -100,6 +101,55 @@ int filter_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, bool *any, psk_e
     if (sql->failed) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     *any = sql->len != before;
     return PSK_OK;
+}
+
+static void json_in(psk_buf *j, const char *key, const int *v, int n) {
+    if (n <= 0) return;
+    psk_buf_printf(j, "%s\"%s\": {\"$in\": [", j->len > 1 ? ", " : "", key);
+    for (int i = 0; i < n; i++) psk_buf_printf(j, "%s%d", i ? ", " : "", v[i]);
+    psk_buf_append(j, "]}", 2);
+}
+
+/* UTC seconds of a YYYYMMDD date's first (or last) second. */
+static int64_t day_bound(int ymd, bool end) {
+    struct tm tm = {0};
+    tm.tm_year = ymd / 10000 - 1900;
+    tm.tm_mon = ymd / 100 % 100 - 1;
+    tm.tm_mday = ymd % 100;
+    return (int64_t)timegm(&tm) + (end ? 86399 : 0);
+}
+
+int filter_pinecone(const psk_filter *f, psk_buf *j, psk_error *err) {
+    psk_buf_append(j, "{", 1);
+    json_in(j, "year", f->years, f->n_years);
+    json_in(j, "month", f->months, f->n_months);
+    json_in(j, "day", f->days, f->n_days);
+    if (f->from_date || f->to_date) { /* one operator per field object, combined with $and */
+        psk_buf_printf(j, "%s\"$and\": [", j->len > 1 ? ", " : "");
+        if (f->from_date) psk_buf_printf(j, "{\"taken_at\": {\"$gte\": %lld}}", (long long)day_bound(f->from_date, false));
+        if (f->to_date)
+            psk_buf_printf(j, "%s{\"taken_at\": {\"$lte\": %lld}}", f->from_date ? ", " : "",
+                           (long long)day_bound(f->to_date, true));
+        psk_buf_append(j, "]", 1);
+    }
+    if (f->type != PSK_TYPE_ANY)
+        psk_buf_printf(j, "%s\"type\": {\"$eq\": \"%s\"}", j->len > 1 ? ", " : "", f->type == PSK_TYPE_VIDEO ? "video" : "photo");
+    psk_buf_append(j, "}", 1);
+    if (j->failed) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    if (j->len == 2) j->len = 0; /* no condition: no filter */
+    return PSK_OK;
+}
+
+bool filter_accepts(const psk_filter *f, const psk_result *r) {
+    if (f->camera && *f->camera && !strcasestr(r->camera, f->camera)) return false;
+    if (f->folder && *f->folder) {
+        char abs[4096];
+        const char *folder = realpath(f->folder, abs) ? abs : f->folder;
+        size_t n = strlen(folder);
+        while (n > 1 && folder[n - 1] == '/') n--;
+        if (strncmp(r->path, folder, n) != 0 || r->path[n] != '/') return false;
+    }
+    return true;
 }
 
 static bool int_list(const char *s, int *out, int *n, int cap, int lo, int hi) {

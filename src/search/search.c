@@ -29,6 +29,8 @@ typedef struct lib_model {
 
 static int current_model(psk_library *lib, lib_model *m, psk_error *err) {
     if (lib->pg) return pg_current_model(lib->pg, &m->id, m->name, sizeof m->name, &m->dim, m->dir, sizeof m->dir, err);
+    m->id = 0;
+    if (lib->pc) return pc_model_get(lib->pc, m->name, sizeof m->name, &m->dim, m->dir, sizeof m->dir, err);
     if (store_current_model(lib->store, &m->id, m->name, sizeof m->name, &m->dim, m->dir, sizeof m->dir))
         return psk_fail(err, PSK_ERR_NOT_FOUND, "%s: the library is empty (run 'photoseek index FOLDER' first)",
                         lib->store->path);
@@ -122,6 +124,57 @@ static int cmp_score_desc(const void *a, const void *b) {
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* The results of a remote store's rows (several per video, roughly best first): each file once, at its best
+ * moment, with the other moments for all_moments; k at most; by date when asked. */
+static int best_per_file(psk_result *hits, int n_hits, const psk_search_params *p, int k, psk_result **results,
+                         int *n_out, psk_error *err) {
+    psk_result *res = psk_calloc((size_t)k, sizeof *res);
+    if (!res) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    int n = 0;
+    /* iterative scans may return rows a little out of order */
+    if (n_hits > 1) qsort(hits, (size_t)n_hits, sizeof *hits, cmp_score_desc);
+    for (int i = 0; i < n_hits; i++) {
+        const psk_result *h = &hits[i];
+        if (h->score < p->min_score) break;
+        int j = 0;
+        while (j < n && strcmp(res[j].path, h->path) != 0) j++;
+        if (j == n) {
+            if (n == k) continue;
+            res[n++] = *h;
+        }
+        psk_result *r = &res[j];
+        if (p->all_moments && r->type == PSK_TYPE_VIDEO && r->n_moments < 16) {
+            r->moment_ms[r->n_moments] = h->frame_ms;
+            r->moment_score[r->n_moments++] = h->score;
+        }
+    }
+    if (p->sort == PSK_SORT_DATE) qsort(res, (size_t)n, sizeof *res, cmp_date_desc);
+    *results = res;
+    *n_out = n;
+    return PSK_OK;
+}
+
+/* run_query on Pinecone: dates and type as a metadata filter; camera and folder, which Pinecone's operators cannot
+ * express (substring, prefix), are checked here on a wider candidate list. */
+static int run_query_pc(psk_library *lib, const lib_model *m, const float *qv, const psk_search_params *p, int k,
+                        psk_result **results, int *n_out, psk_error *err) {
+    psk_buf f = {0};
+    int rc = filter_pinecone(&p->filter, &f, err);
+    bool local = (p->filter.camera && *p->filter.camera) || (p->filter.folder && *p->filter.folder);
+    int top_k = local ? 1000 : k * 4 + 64;
+    if (top_k > 1000) top_k = 1000; /* Pinecone's limit with metadata */
+    psk_result *hits = NULL;
+    int n_hits = 0;
+    if (!rc) rc = pc_query(lib->pc, qv, m->dim, top_k, f.len ? f.data : NULL, &hits, &n_hits, err);
+    psk_buf_free(&f);
+    int kept = 0;
+    for (int i = 0; !rc && i < n_hits; i++)
+        if (filter_accepts(&p->filter, &hits[i])) hits[kept++] = hits[i];
+    if (!rc) rc = best_per_file(hits, kept, p, k, results, n_out, err);
+    psk_free(hits);
+    return rc;
+}
+
 /* run_query on PostgreSQL: the server filters and ranks (pgvector), this keeps each video's best moment. */
 static int run_query_pg(psk_library *lib, const lib_model *m, const float *qv, const psk_search_params *p, int k,
                         psk_result **results, int *n_out, psk_error *err) {
@@ -140,35 +193,9 @@ static int run_query_pg(psk_library *lib, const lib_model *m, const float *qv, c
     if (!rc) rc = pg_search(lib->pg, m->id, m->dim, qv, any ? where.data : "", vals, binds.n, k * 4 + 64, &hits, &n_hits, err);
     psk_buf_free(&where);
     sql_binds_free(&binds);
-    psk_result *res = rc ? NULL : psk_calloc((size_t)k, sizeof *res);
-    if (!rc && !res) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-    int n = 0;
-    /* iterative scans may return rows a little out of order */
-    if (!rc && n_hits > 1) qsort(hits, (size_t)n_hits, sizeof *hits, cmp_score_desc);
-    for (int i = 0; !rc && i < n_hits; i++) {
-        const psk_result *h = &hits[i];
-        if (h->score < p->min_score) break;
-        int j = 0;
-        while (j < n && res[j].id != h->id) j++;
-        if (j == n) {
-            if (n == k) continue;
-            res[n++] = *h;
-        }
-        psk_result *r = &res[j];
-        if (p->all_moments && r->type == PSK_TYPE_VIDEO && r->n_moments < 16) {
-            r->moment_ms[r->n_moments] = h->frame_ms;
-            r->moment_score[r->n_moments++] = h->score;
-        }
-    }
+    if (!rc) rc = best_per_file(hits, n_hits, p, k, results, n_out, err);
     psk_free(hits);
-    if (rc) {
-        psk_free(res);
-        return rc;
-    }
-    if (p->sort == PSK_SORT_DATE) qsort(res, (size_t)n, sizeof *res, cmp_date_desc);
-    *results = res;
-    *n_out = n;
-    return PSK_OK;
+    return rc;
 }
 
 /* The shared back half of search and similar: filter, scan, results. */
@@ -179,6 +206,7 @@ static int run_query(psk_library *lib, const lib_model *m, const float *qv, cons
     int k = p->k <= 0 ? 20 : p->k;
     if (k > MAX_K) return psk_fail(err, PSK_ERR_INVALID_ARG, "k = %d is more than %d", k, MAX_K);
     if (lib->pg) return run_query_pg(lib, m, qv, p, k, results, n_out, err);
+    if (lib->pc) return run_query_pc(lib, m, qv, p, k, results, n_out, err);
     int rc = ensure_vindex(lib, m, err);
     if (rc) return rc;
     if (!lib->pool && psk_pool_new(p->n_threads, &lib->pool)) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
@@ -379,6 +407,7 @@ psk_status psk_library_similar_id(psk_library *lib, int64_t id, const psk_search
     lib_model m;
     int rc = current_model(lib, &m, err);
     if (rc) return rc;
+    if (lib->pc) return library_need_sqlite(lib, "similar to an item of the library", err);
     if (lib->pg) {
         float *v = psk_malloc(sizeof(float) * (size_t)m.dim);
         if (!v) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");

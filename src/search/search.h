@@ -35,6 +35,11 @@ typedef struct sql_binds {
 } sql_binds;
 int filter_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, bool *any, psk_error *err);
 void sql_binds_free(sql_binds *b);
+/* The filter's dates and type in Pinecone's metadata filter syntax ({"year": {"$in": [2022]}, ...}); nothing is
+ * appended when they are not set. from/to become bounds on taken_at (UTC days). */
+int filter_pinecone(const psk_filter *f, psk_buf *json, psk_error *err);
+/* Whether a result passes the filter's camera (substring, any case) and folder (prefix) conditions. */
+bool filter_accepts(const psk_filter *f, const psk_result *r);
 
 /* Fills r from a row of "SELECT path, taken_at, offset_min, taken_local, type, width, height, make, model FROM
  * media WHERE id = ?" (st is reset and bound to id here). */

@@ -36,16 +36,9 @@ int pg_model_ensure(pg_store *s, const char *name, int dim, const char *dir, int
 int pg_current_model(pg_store *s, int64_t *id, char *name, size_t name_cap, int *dim, char *dir, size_t dir_cap,
                      psk_error *err);
 
-/* One media file with its vectors (frame_ms -1 for a photo), written as one unit. */
-typedef struct pg_item {
-    const store_media *media;
-    const int64_t *frame_ms;
-    const float *vecs; /* n_vecs x dim */
-    int n_vecs;
-} pg_item;
 /* Upserts items in one transaction, as pipelined prepared statements with binary vectors. A lost connection is
  * made again (with backoff, for up to a minute) and the transaction repeated. */
-int pg_put_items(pg_store *s, int64_t model_id, int dim, const pg_item *items, int n, psk_error *err);
+int pg_put_items(pg_store *s, int64_t model_id, int dim, const remote_item *items, int n, psk_error *err);
 
 /* Deletes the media rows of these paths (their vectors go with them), in one transaction. */
 int pg_delete_paths(pg_store *s, const char *const *paths, int n, psk_error *err);

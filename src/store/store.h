@@ -87,4 +87,12 @@ int store_apply_sidecar(psk_store *s, store_media *m);
 /* The camera as shown: make and model, without the make repeated ("Canon Canon EOS 5D" -> "Canon EOS 5D"). */
 void store_camera_name(const char *make, const char *model, char *buf, size_t cap);
 
+/* One media file with its vectors (frame_ms -1 for a photo), as the remote stores (PostgreSQL, Pinecone) take it. */
+typedef struct remote_item {
+    const store_media *media;
+    const int64_t *frame_ms;
+    const float *vecs; /* n_vecs x dim */
+    int n_vecs;
+} remote_item;
+
 #endif

@@ -22,3 +22,18 @@ expect_status() {
     local got=$?
     if [ "$got" = "$want" ]; then pass "$name"; else fail "$name" "exit $got, want $want" "$(tail -3 "$TMP/err")"; fi
 }
+
+# make_dated_tree DIR: the valid fixture images (one with an EXIF date in 2019 and a camera), three photos dated
+# 2021-06 and three 2022-07 by their file times, and a 5 s video: a library for comparing stores.
+make_dated_tree() {
+    local d=$1
+    mkdir -p "$d/2021" "$d/2022"
+    for f in "$FIX"/images/*; do case $(basename "$f") in bad_*) ;; *) cp "$f" "$d/" ;; esac; done
+    for i in 1 2 3; do
+        /usr/bin/convert -size 160x120 "xc:rgb($((i * 60)),100,50)" "$d/2021/june_$i.jpg"
+        touch -d "2021-06-1$i 12:00" "$d/2021/june_$i.jpg"
+        /usr/bin/convert -size 160x120 "xc:rgb(50,$((i * 60)),200)" "$d/2022/july_$i.png"
+        touch -d "2022-07-0$i 12:00" "$d/2022/july_$i.png"
+    done
+    ffmpeg -v error -f lavfi -i "testsrc2=size=160x120:rate=10:duration=5" -pix_fmt yuv420p "$d/clip.mp4"
+}

@@ -4,7 +4,6 @@
 # the SQLite file does; copying again changes nothing; bad vectors get pgvector's own error; the server going away
 # and coming back in the middle of a copy is survived.
 source "$(dirname "$0")/lib.sh"
-CONVERT=/usr/bin/convert
 M=$FIX/models/tiny-clip
 DB=$TMP/lib.db
 export PHOTOSEEK_MODELS=$TMP/no-models
@@ -34,15 +33,7 @@ trap 'kill $PG_PID 2>/dev/null; rm -rf "$TMP"' EXIT
 URL="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable&connect_timeout=5"
 
 # A library with dated photos (file times in 2021 and 2022, one EXIF date in 2019) and a video.
-mkdir -p "$TMP/photos/2021" "$TMP/photos/2022"
-for f in "$FIX"/images/*; do case $(basename "$f") in bad_*) ;; *) cp "$f" "$TMP/photos/" ;; esac; done
-for i in 1 2 3; do
-    $CONVERT -size 160x120 "xc:rgb($((i * 60)),100,50)" "$TMP/photos/2021/june_$i.jpg"
-    touch -d "2021-06-1$i 12:00" "$TMP/photos/2021/june_$i.jpg"
-    $CONVERT -size 160x120 "xc:rgb(50,$((i * 60)),200)" "$TMP/photos/2022/july_$i.png"
-    touch -d "2022-07-0$i 12:00" "$TMP/photos/2022/july_$i.png"
-done
-ffmpeg -v error -f lavfi -i "testsrc2=size=160x120:rate=10:duration=5" -pix_fmt yuv420p "$TMP/photos/clip.mp4"
+make_dated_tree "$TMP/photos"
 $PS index "$TMP/photos" --db "$DB" --image-model "$M" --precision fp32 >/dev/null 2>&1
 check "the SQLite library is indexed" sh -c "$PS status --db '$DB' --json | grep -q '\"videos\": 1'"
 
