@@ -85,6 +85,9 @@ bench-index: $(BUILD)/bench_index $(BUILD)/bench_clip
 	  -quality 92 $(BUILD)/bench-12mp.jpg
 	$(BUILD)/bench_index $(BUILD)/bench-12mp.jpg $${N:-200}
 
+bench-pg: all $(BUILD)/make_library
+	bash bench/bench_pg.sh
+
 bench-server: all $(BUILD)/make_library
 	bash bench/load_server.sh
 
@@ -97,5 +100,5 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libphotoseek.a
 clean:
 	rm -rf build build-san tests/out
 
-.PHONY: all test unit bench bench-server bench-video bench-index clean fuzz-libfuzzer
+.PHONY: all test unit bench bench-pg bench-server bench-video bench-index clean fuzz-libfuzzer
 .SECONDARY:
