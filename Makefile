@@ -85,6 +85,16 @@ bench-index: $(BUILD)/bench_index $(BUILD)/bench_clip
 	  -quality 92 $(BUILD)/bench-12mp.jpg
 	$(BUILD)/bench_index $(BUILD)/bench-12mp.jpg $${N:-200}
 
+# The HNSW graph beside hnswlib on the same vectors (N=100000 by default; N=1000000 needs about 4 GB and minutes).
+bench-ann: $(BUILD)/bench_ann $(BUILD)/hnswlib_ref
+	mkdir -p $(BUILD)/ann-dump
+	$(BUILD)/bench_ann $${N:-100000} $(BUILD)/ann-dump
+	$(BUILD)/hnswlib_ref $(BUILD)/ann-dump $${N:-100000} 100
+	rm -rf $(BUILD)/ann-dump
+
+$(BUILD)/hnswlib_ref: bench/hnswlib_ref.cpp
+	$(CXX) -O3 -march=native -std=c++17 -pthread -o $@ $<
+
 bench-pg: all $(BUILD)/make_library
 	bash bench/bench_pg.sh
 
@@ -100,5 +110,5 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libphotoseek.a
 clean:
 	rm -rf build build-san tests/out
 
-.PHONY: all test unit bench bench-pg bench-server bench-video bench-index clean fuzz-libfuzzer
+.PHONY: all test unit bench bench-ann bench-pg bench-server bench-video bench-index clean fuzz-libfuzzer
 .SECONDARY:

@@ -3,7 +3,8 @@
  * Reports build time and memory, then recall@10 (after the exact rescoring every search does) and queries/s on one
  * thread at several ef values, unfiltered and with 5% and 0.4% filters (which the library sends to the exact
  * filtered scan: its numbers are shown beside).
- * usage: bench_ann [N]   (default 100000)
+ * usage: bench_ann [N] [DUMP_DIR]   (default 100000; with DUMP_DIR, writes base.f32, queries.f32 and truth.i64 there
+ *        for bench/hnswlib_ref.cpp to search the same vectors)
  * Last line: RESULT ann_build_s=... ann_mb=... recall_ef64=... qps_ef64=... exact_qps=... */
 #include "photoseek.h"
 
@@ -37,17 +38,34 @@ static float gauss(void) {
     return s * 1.7320508f;
 }
 
+static void write_file(const char *dir, const char *name, const void *data, size_t bytes) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, bytes, f) != bytes) fprintf(stderr, "bench_ann: cannot write %s\n", path);
+    if (f) fclose(f);
+}
+
+/* The float32 vectors, the queries and the exact top-10 row numbers. */
+static void dump(const char *dir, const float *base, int64_t n, float (*q)[DIM], int64_t (*truth)[10]) {
+    write_file(dir, "base.f32", base, sizeof(float) * (size_t)n * DIM);
+    write_file(dir, "queries.f32", q, sizeof(float) * QUERIES * DIM);
+    write_file(dir, "truth.i64", truth, sizeof(int64_t) * QUERIES * 10);
+}
+
 int main(int argc, char **argv) {
     int64_t n = argc > 1 ? atol(argv[1]) : 100000;
     float *centres = malloc(sizeof(float) * 1000 * DIM), *v = malloc(sizeof(float) * DIM);
     for (int i = 0; i < 1000 * DIM; i++) centres[i] = gauss();
     psk_vindex ix;
     vindex_init(&ix, DIM);
+    float *base = argc > 2 ? malloc(sizeof(float) * (size_t)n * DIM) : NULL;
     for (int64_t i = 0; i < n; i++) {
         const float *c = centres + (rng % 1000) * DIM;
         for (int d = 0; d < DIM; d++) v[d] = c[d] + 0.5f * gauss();
         psk_normalize(v, DIM);
         vindex_add(&ix, i + 1, -1, v, true);
+        if (base) memcpy(base + (size_t)i * DIM, v, sizeof(float) * DIM);
     }
     float (*q)[DIM] = malloc(sizeof(float) * QUERIES * DIM);
     for (int k = 0; k < QUERIES; k++) {
@@ -66,6 +84,8 @@ int main(int argc, char **argv) {
         for (int j = 0; j < 10; j++) truth[k][j] = h[j].row;
     }
     double exact_qps = QUERIES / (now() - t0);
+    if (base) dump(argv[2], base, n, q, truth);
+    free(base);
     printf("%lld vectors: exact scan %.0f queries/s (1 thread, int8 + rescore; top-10 equals float32, bench_search)\n",
            (long long)n, exact_qps);
     t0 = now();

@@ -8,6 +8,7 @@ pkgs=(
   libcjson-dev libutf8proc-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libmicrohttpd-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libarchive-dev
   libopenblas-dev               # only the benchmark links it, as the sgemm ceiling
+  libhnswlib-dev                # ... and hnswlib, the reference the HNSW graph is measured against
   clang libclang-rt-14-dev      # libFuzzer targets and sanitizer runtimes
   python3                       # the tests' local HTTP server for `model fetch`, and their checks
   sqlite3 imagemagick ffmpeg    # the end-to-end tests inspect libraries and generate photos and videos

@@ -1,0 +1,75 @@
+// hnswlib (Debian's libhnswlib-dev) on the vectors bench_ann dumps, for the side-by-side the ANN is measured
+// against: same vectors, same queries, same exact top 10, M=16 and efConstruction as given, built on 2 threads,
+// queried on one thread at several ef. usage: hnswlib_ref DUMP_DIR N [EF_CONSTRUCTION]
+// Last line: RESULT hnswlib_build_s=... hnswlib_recall_ef64=... hnswlib_qps_ef64=...
+#include <hnswlib/hnswlib.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+static std::vector<char> slurp(const std::string &path) {
+    std::vector<char> d;
+    FILE *f = std::fopen(path.c_str(), "rb");
+    if (!f) {
+        std::fprintf(stderr, "hnswlib_ref: cannot read %s\n", path.c_str());
+        std::exit(1);
+    }
+    std::fseek(f, 0, SEEK_END);
+    d.resize(std::ftell(f));
+    std::fseek(f, 0, SEEK_SET);
+    if (std::fread(d.data(), 1, d.size(), f) != d.size()) std::exit(1);
+    std::fclose(f);
+    return d;
+}
+
+static double now() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        std::fprintf(stderr, "usage: hnswlib_ref DUMP_DIR N [EF_CONSTRUCTION]\n");
+        return 2;
+    }
+    const int dim = 512, nq = 200;
+    std::string dir = argv[1];
+    size_t n = std::strtoull(argv[2], nullptr, 10);
+    int efc = argc > 3 ? std::atoi(argv[3]) : 100;
+    auto base = slurp(dir + "/base.f32"), queries = slurp(dir + "/queries.f32"), truth_b = slurp(dir + "/truth.i64");
+    const float *v = reinterpret_cast<const float *>(base.data()), *q = reinterpret_cast<const float *>(queries.data());
+    const int64_t *truth = reinterpret_cast<const int64_t *>(truth_b.data());
+    hnswlib::InnerProductSpace space(dim);
+    hnswlib::HierarchicalNSW<float> index(&space, n, 16, efc);
+    double t0 = now();
+    index.addPoint(v, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2; t++)
+        threads.emplace_back([&, t] {
+            for (size_t i = 1 + t; i < n; i += 2) index.addPoint(v + i * dim, i);
+        });
+    for (auto &th : threads) th.join();
+    double build = now() - t0;
+    std::printf("hnswlib 0.6.2 M=16 efConstruction=%d: built in %.1f s on 2 threads\n", efc, build);
+    double r64 = 0, q64 = 0;
+    for (int ef : {16, 32, 64, 128, 256}) {
+        index.setEf(ef);
+        int hit = 0;
+        t0 = now();
+        for (int k = 0; k < nq; k++) {
+            auto res = index.searchKnn(q + (size_t)k * dim, 10);
+            while (!res.empty()) {
+                for (int j = 0; j < 10; j++) hit += (int64_t)res.top().second == truth[k * 10 + j];
+                res.pop();
+            }
+        }
+        double qps = nq / (now() - t0), recall = hit / (10.0 * nq);
+        std::printf("  ef %3d  recall@10 %.3f  %7.0f queries/s (1 thread)\n", ef, recall, qps);
+        if (ef == 64) r64 = recall, q64 = qps;
+    }
+    std::printf("RESULT hnswlib_build_s=%.1f hnswlib_recall_ef64=%.3f hnswlib_qps_ef64=%.0f\n", build, r64, q64);
+    return 0;
+}
