@@ -11,7 +11,7 @@ static const char *usage =
     "  search     find photos by a description (any language), with date, camera, folder and type filters\n"
     "  similar    find photos that look like an image file\n"
     "  status     what the library holds; --errors lists the files that could not be indexed\n"
-    "  migrate    copy a library into PostgreSQL + pgvector (search it with --db postgres://...)\n"
+    "  migrate    copy a library into PostgreSQL + pgvector or Pinecone (then use --store URL)\n"
     "  serve      a local search page and JSON API\n"
     "  import     bring in a Google Photos library (takeout archives, or picked with google-photos)\n"
     "  embed      print embeddings of images, texts, pixel tensors or token ids (JSON lines)\n"

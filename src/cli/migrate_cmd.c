@@ -5,12 +5,12 @@
 #include <unistd.h>
 
 static const char *migrate_usage =
-    "usage: photoseek migrate --from FILE --to postgres://USER@HOST/DB [--json]\n"
-    "Copies a library into PostgreSQL with pgvector without embedding anything again: the files indexed with the\n"
-    "library's model, their metadata and vectors. Running it again updates what is there. Search it afterwards with\n"
-    "'photoseek search QUERY --db postgres://...'.\n"
+    "usage: photoseek migrate --from FILE --to postgres://USER@HOST/DB|pinecone://INDEX_HOST[/NAMESPACE] [--json]\n"
+    "Copies a library into PostgreSQL with pgvector, or into a Pinecone index (API key in PINECONE_API_KEY),\n"
+    "without embedding anything again: the files indexed with the library's model, their metadata and vectors.\n"
+    "Running it again updates what is there. Use it afterwards with 'photoseek search QUERY --store URL'.\n"
     "  --from FILE   the SQLite library (default: $PHOTOSEEK_DB or ~/.local/share/photoseek/library.db)\n"
-    "  --to URL      a libpq URL; connect_timeout and sslmode may be set in it\n"
+    "  --to URL      a libpq URL (connect_timeout and sslmode may be set in it), or pinecone://INDEX_HOST/NS\n"
     "  --json        print the counts as one JSON object\n"
     "Exit codes: 0 copied, 2 bad usage, 3 error (nothing is half-copied: each batch is one transaction).\n";
 
