@@ -2,7 +2,8 @@
  * so each is hashed, decoded and embedded on its own) indexed with the full-size synthetic ViT-B/32, with the full
  * decode and with DCT-scaled decoding. In the same run it measures what one image costs in CPU time (decode on one
  * core, the encoder at batch 32 on 2 threads), so the pipeline's rate can be compared with what those costs allow:
- * ideal images/s = cores / (decode core-seconds + encoder core-seconds) per image.
+ * ideal images/s = cores / (decode core-seconds + encoder core-seconds) per image, the encoder at the index's
+ * default precision (int8).
  * usage: bench_index PHOTO.jpg N [CLIP_DIR]
  * Last line: RESULT index_img_per_s_full=... index_img_per_s_fast=... efficiency_full=... efficiency_fast=...
  *            decode_ms_full=... decode_ms_fast=... encoder_core_ms=... */
@@ -104,6 +105,8 @@ int main(int argc, char **argv) {
     psk_model *m;
     psk_model_params mp = psk_model_default_params();
     mp.load_text = 0;
+    /* the encoder's cost at the precision the index runs use (int8 by default), or the ideal rate is wrong */
+    mp.precision = psk_index_default_params().precision;
     if (psk_model_load(model, &mp, &m, &err)) {
         fprintf(stderr, "%s (run make bench first)\n", err.message);
         return 1;
