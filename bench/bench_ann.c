@@ -12,6 +12,8 @@
 #include "../src/index/index.h"
 #include "../src/kernels/kernels.h"
 
+#include "bench_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,24 +21,6 @@
 
 #define DIM 512
 #define QUERIES 200
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng = 88172645463325252ULL;
-static float gauss(void) {
-    float s = 0;
-    for (int i = 0; i < 4; i++) {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        s += (float)(rng >> 40) / 16777216.0f - 0.5f;
-    }
-    return s * 1.7320508f;
-}
 
 static void write_file(const char *dir, const char *name, const void *data, size_t bytes) {
     char path[1024];

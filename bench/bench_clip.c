@@ -9,6 +9,8 @@
 #include "../src/common/common.h"
 #include "../src/kernels/kernels.h"
 
+#include "bench_util.h"
+
 #include <cblas.h>
 #include <immintrin.h>
 #include <pthread.h>
@@ -20,12 +22,6 @@
 #include <time.h>
 
 extern void openblas_set_num_threads(int);
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* ---- FMA peak: 12 independent register FMAs per iteration, in assembly so no compiler can fold them ---- */
 #define FMA_ITERS 100000000L

@@ -9,18 +9,14 @@
  *            decode_ms_full=... decode_ms_fast=... encoder_core_ms=... */
 #include "photoseek.h"
 
+#include "bench_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static double decode_ms(const char *path, int min_short, const psk_model *m, float *px) {
     double best = 1e9;

@@ -15,29 +15,12 @@
 #include "../src/index/index.h"
 #include "../src/kernels/kernels.h"
 
+#include "bench_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng = 88172645463325252ULL;
-static float gauss(void) {
-    /* sum of uniforms: cheap and close enough to normal for a benchmark */
-    float s = 0;
-    for (int i = 0; i < 4; i++) {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        s += (float)(rng >> 40) / 16777216.0f - 0.5f;
-    }
-    return s * 1.7320508f;
-}
 
 #define DIM 512
 #define CLUSTERS 1000

@@ -6,21 +6,12 @@
 
 #include "../src/store/store.h"
 
+#define SYNTH_SEED 0x9e3779b97f4a7c15ULL
+#include "bench_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-static float gauss(void) {
-    float s = 0;
-    for (int i = 0; i < 4; i++) {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        s += (float)(rng >> 40) / 16777216.0f - 0.5f;
-    }
-    return s * 1.7320508f;
-}
 
 int main(int argc, char **argv) {
     if (argc != 4) {

@@ -32,6 +32,9 @@ void cli_default_paths(const char **db, char *db_buf, size_t db_cap, const char 
                        size_t model_cap);
 
 /* Matches "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i. A missing value is a usage error. */
+/* Ctrl-C (and SIGTERM when asked) sets the returned flag, which long work polls to stop after what is in flight;
+ * a second one exits at once with 130 (committed work is safe). */
+volatile int *cli_catch_interrupts(bool sigterm_too);
 bool cli_opt(int argc, char **argv, int *i, const char *name, const char **value);
 
 #endif

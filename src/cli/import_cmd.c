@@ -20,13 +20,6 @@ static const char *import_usage =
     "               downloads what you picked into DIR, then indexes it. See 'photoseek import google-photos --help'.\n"
     "Exit codes: 0 done, 1 done with problems (malformed sidecars, unreadable files), 2 bad usage, 3 fatal.\n";
 
-static volatile int cancel_flag;
-static void on_sigint(int sig) {
-    (void)sig;
-    if (cancel_flag) _exit(130);
-    cancel_flag = 1;
-}
-
 static void on_notice(void *user, const char *path, const char *message) {
     int *count = user;
     (*count)++;
@@ -133,9 +126,7 @@ static int takeout(int argc, char **argv) {
         free(inputs);
         return EXIT_FATAL;
     }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, NULL);
+    volatile int *cancel_flag = cli_catch_interrupts(false);
     int notices = 0;
     psk_takeout_params p = {0};
     p.inputs = inputs;
@@ -144,7 +135,7 @@ static int takeout(int argc, char **argv) {
     p.index = psk_index_default_params();
     p.index.image_model_dir = image_model;
     p.index.n_jobs = jobs;
-    p.index.cancel = &cancel_flag;
+    p.index.cancel = cancel_flag;
     p.notice = on_notice;
     p.notice_user = &notices;
     psk_import_stats st;
@@ -255,9 +246,7 @@ static int google_photos(int argc, char **argv) {
         cli_error("%s", err.message);
         return EXIT_FATAL;
     }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, NULL);
+    volatile int *cancel_flag = cli_catch_interrupts(false);
     int notices = 0;
     psk_picker_params p = {0};
     p.into = into;
@@ -268,7 +257,7 @@ static int google_photos(int argc, char **argv) {
     p.index = psk_index_default_params();
     p.index.image_model_dir = image_model;
     p.index.n_jobs = jobs;
-    p.index.cancel = &cancel_flag;
+    p.index.cancel = cancel_flag;
     p.notice = on_notice;
     p.notice_user = &notices;
     psk_import_stats st;

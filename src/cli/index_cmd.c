@@ -30,14 +30,6 @@ static const char *index_usage =
     "machines that see the same paths, index everything once together.\n"
     "Exit codes: 0 done, 1 done but some files failed, 2 bad usage, 3 fatal error, 130 interrupted.\n";
 
-static volatile int cancel_flag;
-
-static void on_sigint(int sig) {
-    (void)sig;
-    if (cancel_flag) _exit(130); /* a second Ctrl-C: stop now (committed batches are safe) */
-    cancel_flag = 1;
-}
-
 typedef struct progress_state {
     double t0;
     bool tty;
@@ -121,10 +113,7 @@ int cmd_index(int argc, char **argv) {
         cli_error("%s", err.message);
         return EXIT_FATAL;
     }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    volatile int *cancel_flag = cli_catch_interrupts(true);
     progress_state ps = {mono(), isatty(2)};
     psk_index_params p = psk_index_default_params();
     p.roots = roots;
@@ -139,7 +128,7 @@ int cmd_index(int argc, char **argv) {
     if (fp32) p.precision = PSK_PRECISION_FP32;
     p.progress = on_progress;
     p.progress_user = &ps;
-    p.cancel = &cancel_flag;
+    p.cancel = cancel_flag;
     p.shard_index = shard_i;
     p.shard_count = shard_n;
     p.pg_catalog = catalog;

@@ -1,5 +1,8 @@
 #include "cli.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,4 +77,20 @@ bool cli_opt(int argc, char **argv, int *i, const char *name, const char **value
     }
     *value = argv[++*i];
     return true;
+}
+
+static volatile int interrupted;
+
+static void on_interrupt(int sig) {
+    (void)sig;
+    if (interrupted) _exit(130); /* a second Ctrl-C: stop now */
+    interrupted = 1;
+}
+
+volatile int *cli_catch_interrupts(bool sigterm_too) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_interrupt;
+    sigaction(SIGINT, &sa, NULL);
+    if (sigterm_too) sigaction(SIGTERM, &sa, NULL);
+    return &interrupted;
 }

@@ -47,6 +47,9 @@ void psk_mmap_close(psk_mmap *m);
 
 /* ---- hashing ---- */
 uint64_t psk_fnv1a64(const void *data, size_t n);
+/* SHA-256 as 64 hex characters: of a file, read in chunks (videos are too large to read whole), or of a buffer. */
+int psk_sha256_file(const char *path, char hex[65], psk_error *err);
+int psk_sha256(const void *data, size_t n, char hex[65]);
 
 /* ---- string builder ---- */
 typedef struct psk_buf {

@@ -29,15 +29,11 @@ int walk_media_type(const char *name);
 void meta_from_image(store_media *m, const psk_image_info *info, int64_t mtime_ns);
 /* Fills the fields of m from a video's metadata, falling back to the file time. */
 void meta_from_video(store_media *m, const psk_video_info *info, int64_t mtime_ns);
-/* sha256 of a file, read in chunks (videos are too large to read whole). */
-int ingest_sha256_file(const char *path, char hex[65], psk_error *err);
 
 /* Parses "YYYY:MM:DD HH:MM:SS" (EXIF) into its fields; false when it is not a plausible date. */
 bool meta_parse_exif_datetime(const char *s, int *y, int *mo, int *d, int *h, int *mi, int *sec);
 /* Parses "+02:00" / "-0530" into minutes. */
 bool meta_parse_offset(const char *s, int *minutes);
 
-/* sha256 of a buffer as 64 hex characters. */
-int ingest_sha256(const void *data, size_t n, char hex[65]);
 
 #endif

@@ -82,7 +82,7 @@ static void prepare_item(pipeline *pl, item *it) {
         /* A video: hashed in chunks and probed here; its frames are decoded by the encoder thread, a batch at a
          * time, so that a long video never sits in memory. */
         psk_video_info vi;
-        if (ingest_sha256_file(f->path, m->hash, &err) || psk_video_probe(f->path, &vi, &err)) {
+        if (psk_sha256_file(f->path, m->hash, &err) || psk_video_probe(f->path, &vi, &err)) {
             it->kind = ITEM_FAILED;
             snprintf(m->error, sizeof m->error, "%s", err.message);
             return;
@@ -97,7 +97,7 @@ static void prepare_item(pipeline *pl, item *it) {
         snprintf(m->error, sizeof m->error, "%s", err.message);
         return;
     }
-    ingest_sha256(data, size, m->hash);
+    psk_sha256(data, size, m->hash);
     if (claim_move(pl, it)) {
         psk_free(data);
         return;
@@ -355,8 +355,7 @@ static bool under_roots(const char *path, char **roots, int n) {
 static void shard_filter(walk_list *l, int index, int count) {
     size_t kept = 0;
     for (size_t i = 0; i < l->n; i++) {
-        uint64_t h = 1469598103934665603ULL;
-        for (const unsigned char *c = (const unsigned char *)l->files[i].path; *c; c++) h = (h ^ *c) * 1099511628211ULL;
+        uint64_t h = psk_fnv1a64(l->files[i].path, strlen(l->files[i].path));
         if ((int)(h % (uint64_t)count) == index - 1) l->files[kept++] = l->files[i];
         else psk_free(l->files[i].path);
     }
@@ -461,50 +460,32 @@ psk_status psk_library_index(psk_library *lib, const psk_index_params *params, p
         pl.consumed = i + 1;
         pthread_cond_broadcast(&pl.cv);
         pthread_mutex_unlock(&pl.mu);
-        if (pl.items[i].kind == ITEM_VIDEO) {
-            /* what came before is written first, then the video on its own */
-            if (flushed < i) rc = flush(&pl, flushed, i, model_id, batch, emb, stats, err);
-            for (size_t j = flushed; j < i; j++) {
-                psk_free(pl.items[j].pixels);
-                pl.items[j].pixels = NULL;
-            }
-            flushed = i + 1;
-            pending_embed = 0;
-            if (!rc) rc = index_video(&pl, &pl.items[i], model_id, batch, emb, stats, err);
-            if (!rc && p.progress) {
-                prog.total = (int64_t)pl.n_items;
-                prog.done = (int64_t)flushed;
-                prog.unchanged = stats->unchanged;
-                prog.current = pl.items[i].f->path;
-                p.progress(p.progress_user, &prog);
-            }
-            if (p.cancel && *p.cancel) {
-                stats->cancelled = 1;
-                break;
-            }
-            continue;
-        }
+        bool video = pl.items[i].kind == ITEM_VIDEO, cancel = p.cancel && *p.cancel;
         if (pl.items[i].kind == ITEM_EMBED) pending_embed++;
-        bool last = i + 1 == pl.n_items, cancel = p.cancel && *p.cancel;
-        if (pending_embed == p.batch_size || last || cancel) {
-            rc = flush(&pl, flushed, i + 1, model_id, batch, emb, stats, err);
-            for (size_t j = flushed; j <= i; j++) {
-                psk_free(pl.items[j].pixels);
-                pl.items[j].pixels = NULL;
-            }
-            flushed = i + 1;
-            pending_embed = 0;
-            if (!rc && p.progress) {
-                prog.total = (int64_t)pl.n_items;
-                prog.done = (int64_t)flushed;
-                prog.unchanged = stats->unchanged;
-                prog.current = pl.items[i].f->path;
-                p.progress(p.progress_user, &prog);
-            }
-            if (cancel) {
-                stats->cancelled = 1;
-                break;
-            }
+        if (!video && pending_embed < p.batch_size && i + 1 < pl.n_items && !cancel) continue;
+        /* a batch is written; before a video, what came before it is written first, then the video on its own */
+        size_t end = video ? i : i + 1;
+        if (flushed < end) rc = flush(&pl, flushed, end, model_id, batch, emb, stats, err);
+        for (size_t j = flushed; j < end; j++) {
+            psk_free(pl.items[j].pixels);
+            pl.items[j].pixels = NULL;
+        }
+        flushed = i + 1;
+        pending_embed = 0;
+        if (!rc && video) {
+            rc = index_video(&pl, &pl.items[i], model_id, batch, emb, stats, err);
+            cancel = p.cancel && *p.cancel;
+        }
+        if (!rc && p.progress) {
+            prog.total = (int64_t)pl.n_items;
+            prog.done = (int64_t)flushed;
+            prog.unchanged = stats->unchanged;
+            prog.current = pl.items[i].f->path;
+            p.progress(p.progress_user, &prog);
+        }
+        if (cancel) {
+            stats->cancelled = 1;
+            break;
         }
     }
     pthread_mutex_lock(&pl.mu);

@@ -283,7 +283,7 @@ static int read_folder(tk_state *t, const char *root, const char *dir, psk_error
                 }
             } else if (is_media_name(e->d_name)) {
                 char hex[65];
-                if (ingest_sha256_file(full, hex, err) == PSK_OK) rc = add_media(t, rel, full, false, hex);
+                if (psk_sha256_file(full, hex, err) == PSK_OK) rc = add_media(t, rel, full, false, hex);
                 else {
                     notice(t, full, "cannot read");
                     t->st->failed++;
@@ -499,7 +499,7 @@ psk_status psk_import_takeout(psk_library *lib, const psk_takeout_params *params
         bool present = hash_in_library(lib, m->hash, into);
         for (int k = 2; !present && psk_file_exists(path); k++) {
             char h[65];
-            if (ingest_sha256_file(path, h, NULL) == PSK_OK && strcmp(h, m->hash) == 0) present = true;
+            if (psk_sha256_file(path, h, NULL) == PSK_OK && strcmp(h, m->hash) == 0) present = true;
             else {
                 const char *d = strrchr(m->name, '.');
                 snprintf(path, sizeof path, "%s/%.*s (%d)%s", dir, d ? (int)(d - m->name) : (int)strlen(m->name), m->name, k,

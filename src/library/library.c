@@ -196,15 +196,6 @@ int library_update_ann(psk_library *lib, int64_t model_id, int dim, bool force, 
     return PSK_OK;
 }
 
-static int64_t count(psk_store *s, const char *sql) {
-    sqlite3_stmt *st;
-    int64_t n = 0;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    }
-    return n;
-}
 
 /* Status of a PostgreSQL library: counts, the model and the database's size (runs are the workers' own). */
 static int pg_status(psk_library *lib, psk_library_status *st, psk_error *err) {
@@ -244,11 +235,11 @@ psk_status psk_library_get_status(psk_library *lib, psk_library_status *st, psk_
         return rc == PSK_ERR_NOT_FOUND ? PSK_OK : rc;
     }
     psk_store *s = lib->store;
-    st->photos = count(s, "SELECT count(*) FROM media WHERE type = 1 AND error IS NULL");
-    st->videos = count(s, "SELECT count(*) FROM media WHERE type = 2 AND error IS NULL");
-    st->failed = count(s, "SELECT count(*) FROM media WHERE error IS NOT NULL");
-    st->embeddings = count(s, "SELECT count(*) FROM embeddings");
-    st->schema_version = (int)count(s, "PRAGMA user_version");
+    st->photos = store_count(s, "SELECT count(*) FROM media WHERE type = 1 AND error IS NULL");
+    st->videos = store_count(s, "SELECT count(*) FROM media WHERE type = 2 AND error IS NULL");
+    st->failed = store_count(s, "SELECT count(*) FROM media WHERE error IS NOT NULL");
+    st->embeddings = store_count(s, "SELECT count(*) FROM embeddings");
+    st->schema_version = (int)store_count(s, "PRAGMA user_version");
     struct stat sb;
     if (stat(s->path, &sb) == 0) st->db_bytes = sb.st_size;
     char wal[1100];

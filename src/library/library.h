@@ -48,9 +48,10 @@ int library_vindex(psk_library *lib, int64_t model_id, int dim, psk_error *err);
 int library_update_ann(psk_library *lib, int64_t model_id, int dim, bool force, psk_error *err);
 /* For the operations only the SQLite store has so far: PSK_ERR_UNSUPPORTED naming `what` on a PostgreSQL store. */
 int library_need_sqlite(psk_library *lib, const char *what, psk_error *err);
-/* Copies media rows of src (a SQLite library) with their vectors of its current model to pg, in batches of one
- * transaction each: all of them, or with `track` (src is a worker's catalog) those not pushed yet, recording each
- * batch in the catalog's pg_pushed table once the server has committed it. Adds to *media and *vectors. */
+/* Copies media rows of src (a SQLite library) with their vectors of its current model to dst, in batches of one
+ * transaction each: all of them, or with `track` (src is a worker's catalog, its pg_pushed table made by
+ * library_index_pg) those not pushed yet, recording each batch there once the server has committed it. Adds to
+ * *media and *vectors. */
 int library_push(psk_store *src, remote *dst, bool track, volatile int *cancel, psk_progress_fn progress,
                  void *user, int64_t *media, int64_t *vectors, psk_error *err);
 /* psk_library_index on a PostgreSQL or Pinecone library (pg_sync.c): index into the local catalog, then push the changes. */

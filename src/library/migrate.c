@@ -54,15 +54,6 @@ static void read_media(sqlite3_stmt *st, store_media *m) {
     snprintf(m->description, sizeof m->description, "%s", text_or_empty(st, 17));
 }
 
-static int64_t column_count(psk_store *s, const char *sql) {
-    sqlite3_stmt *st;
-    int64_t n = 0;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return 0;
-    if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
-}
-
 /* The vectors of one file; 0 of them when it was not indexed with this model. */
 static int read_vectors(psk_store *s, sqlite3_stmt *st, int64_t media_id, int64_t model_id, int dim, int64_t **frames,
                         float **vecs, int *n, psk_error *err) {
@@ -126,15 +117,12 @@ int library_push(psk_store *src, remote *dst, bool track, volatile int *cancel, 
     if (store_current_model(src, &model_id, name, sizeof name, &dim, dir, sizeof dir))
         return psk_fail(err, PSK_ERR_NOT_FOUND, "%s: the library is empty: nothing to copy", src->path);
     int rc = remote_model_ensure(dst, name, dim, dir, err);
-    if (!rc && track)
-        rc = store_exec(src, "CREATE TABLE IF NOT EXISTS pg_pushed(path TEXT PRIMARY KEY, indexed_at INTEGER, hash TEXT)",
-                        err);
     if (rc) return rc;
     /* The ids first: the catalog is written while they are pushed. */
     const char *pending = track ? "SELECT id FROM media m WHERE error IS NULL AND NOT EXISTS (SELECT 1 FROM pg_pushed p "
                                   "WHERE p.path = m.path AND p.indexed_at IS m.indexed_at AND p.hash IS m.hash) ORDER BY id"
                                 : "SELECT id FROM media WHERE error IS NULL ORDER BY id";
-    int64_t total = column_count(src, "SELECT count(*) FROM media WHERE error IS NULL"), n_ids = 0, cap = 0;
+    int64_t total = store_count(src, "SELECT count(*) FROM media WHERE error IS NULL"), n_ids = 0, cap = 0;
     int64_t *ids = NULL;
     sqlite3_stmt *st = NULL, *one = NULL, *vecs = NULL;
     if (!(rc = store_prepare(src, pending, &st, err))) {

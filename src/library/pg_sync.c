@@ -13,8 +13,7 @@
 static void default_catalog(const char *url, const psk_index_params *p, char *buf, size_t cap) {
     char lib[1024];
     psk_default_db_path(lib, sizeof lib);
-    uint64_t h = 1469598103934665603ULL;
-    for (const unsigned char *c = (const unsigned char *)url; *c; c++) h = (h ^ *c) * 1099511628211ULL;
+    uint64_t h = psk_fnv1a64(url, strlen(url));
     int n = p->shard_count > 1 ? p->shard_count : 1, i = p->shard_count > 1 ? p->shard_index : 1;
     snprintf(buf, cap, "%s/pg-catalogs/%016llx-%dof%d.db", dirname(lib), (unsigned long long)h, i, n);
 }

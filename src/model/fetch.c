@@ -11,7 +11,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <cjson/cJSON.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,23 +121,6 @@ static const cJSON *find_sibling(const cJSON *listing, const char *name) {
     return NULL;
 }
 
-static int sha256_file(const char *path, char hex[65]) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return PSK_ERR_IO;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char buf[1 << 16], digest[32];
-    unsigned int dl = 0;
-    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    size_t n;
-    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0) ok = EVP_DigestUpdate(md, buf, n);
-    ok = ok && !ferror(f) && EVP_DigestFinal_ex(md, digest, &dl);
-    EVP_MD_CTX_free(md);
-    fclose(f);
-    if (!ok) return PSK_ERR_IO;
-    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-    return PSK_OK;
-}
-
 typedef struct dl_state {
     FILE *f;
     fetch_ctx *fc;
@@ -179,7 +161,7 @@ static int download(fetch_ctx *fc, const fetch_repo *r, const char *commit, cons
     struct stat st;
     char hex[65];
     if (stat(path, &st) == 0 && (size_d < 0 || (uint64_t)st.st_size == size)) {
-        if (!sha || (sha256_file(path, hex) == PSK_OK && strcmp(hex, sha) == 0)) {
+        if (!sha || (psk_sha256_file(path, hex, NULL) == PSK_OK && strcmp(hex, sha) == 0)) {
             if (fc->p->progress) fc->p->progress(fc->p->progress_user, name, (uint64_t)st.st_size, (uint64_t)st.st_size);
             return PSK_OK; /* already complete */
         }
@@ -229,7 +211,7 @@ static int download(fetch_ctx *fc, const fetch_repo *r, const char *commit, cons
                         (unsigned long long)got, (unsigned long long)size);
     }
     if (sha) {
-        if (sha256_file(part, hex) != PSK_OK) return psk_fail(fc->err, PSK_ERR_IO, "%s: cannot read back", part);
+        if (psk_sha256_file(part, hex, NULL) != PSK_OK) return psk_fail(fc->err, PSK_ERR_IO, "%s: cannot read back", part);
         if (strcmp(hex, sha) != 0) {
             remove(part);
             return psk_fail(fc->err, PSK_ERR_CHECKSUM, "%s: sha256 %s does not match the hub's %s; removed", name,

@@ -49,6 +49,14 @@ static void quiet(void *arg, const char *message) {
  * PG_RECONNECT_S seconds and returns true, so that the caller runs its unit of work again. Units are transactions
  * of idempotent upserts, so a repeat after a commit whose answer was lost duplicates nothing. */
 #define PG_RECONNECT_S 60.0
+
+/* Settings of a session, made on each new connection: filtered HNSW scans keep going until they have their rows
+ * (pgvector 0.8; older servers reject the setting, and are left as they are). */
+static void session_setup(pg_store *s) {
+    PQclear(PQexec(s->conn, "SET hnsw.iterative_scan = relaxed_order"));
+    PQclear(PQexec(s->conn, "SET hnsw.ef_search = 200"));
+}
+
 static bool reconnect(pg_store *s) {
     if (PQstatus(s->conn) == CONNECTION_OK) return false;
     double wait = 0.25, waited = 0;
@@ -60,6 +68,7 @@ static bool reconnect(pg_store *s) {
         PQreset(s->conn);
         if (PQstatus(s->conn) == CONNECTION_OK) {
             s->reconnects++;
+            session_setup(s);
             return true;
         }
     }
@@ -113,6 +122,7 @@ int pg_store_open(const char *url, pg_store **out, psk_error *err) {
         pg_store_close(s);
         return rc;
     }
+    session_setup(s);
     *out = s;
     return PSK_OK;
 }
@@ -347,11 +357,6 @@ static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, c
                        psk_error *err) {
     *results = NULL;
     *n = 0;
-    /* Filtered HNSW scans keep going until they have `limit` rows (pgvector 0.8; older servers ignore it). */
-    PGresult *r = PQexec(s->conn, "SET hnsw.iterative_scan = relaxed_order");
-    PQclear(r);
-    r = PQexec(s->conn, "SET hnsw.ef_search = 200");
-    PQclear(r);
     psk_buf sql = {0};
     psk_buf_printf(&sql,
                    "SELECT " RESULT_COLUMNS ", v.frame_ms, -(v.embedding <#> $1::vector) FROM photoseek_vectors_%lld v JOIN"
@@ -362,7 +367,7 @@ static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, c
     unsigned char *vbuf = psk_malloc(4 + 4 * (size_t)dim);
     int rc = PSK_OK;
     if (sql.failed || !vals || !lens || !fmts || !vbuf) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-    r = NULL;
+    PGresult *r = NULL;
     if (!rc) {
         vector_binary(q, dim, vbuf);
         vals[0] = (const char *)vbuf;
@@ -426,20 +431,29 @@ int pg_delete_paths(pg_store *s, const char *const *paths, int n, psk_error *err
     return rc;
 }
 
+/* A read statement with text parameters; on a lost connection it is made again and the statement repeated once.
+ * Returns the result (PQclear it) or NULL with err filled. */
+static PGresult *read_retry(pg_store *s, const char *sql, int n, const char *const *values, int binary,
+                            const char *what, psk_error *err) {
+    PGresult *r = PQexecParams(s->conn, sql, n, NULL, values, NULL, NULL, binary);
+    if (!ok(r) && reconnect(s)) {
+        PQclear(r);
+        r = PQexecParams(s->conn, sql, n, NULL, values, NULL, NULL, binary);
+    }
+    if (ok(r)) return r;
+    fail_pg(s, err, what, r);
+    PQclear(r);
+    return NULL;
+}
+
 int pg_get_media(pg_store *s, int64_t id, psk_result *out, psk_error *err) {
     char id_s[32];
     snprintf(id_s, sizeof id_s, "%lld", (long long)id);
     const char *v[1] = {id_s};
-    PGresult *r = PQexecParams(s->conn, "SELECT " RESULT_COLUMNS " FROM photoseek_media m WHERE m.id = $1", 1, NULL, v,
-                               NULL, NULL, 0);
-    if (!ok(r) && reconnect(s)) {
-        PQclear(r);
-        r = PQexecParams(s->conn, "SELECT " RESULT_COLUMNS " FROM photoseek_media m WHERE m.id = $1", 1, NULL, v, NULL,
-                         NULL, 0);
-    }
-    int rc = !ok(r) ? fail_pg(s, err, "reading an item", r)
-             : PQntuples(r) != 1 ? psk_fail(err, PSK_ERR_NOT_FOUND, "no item %lld in the library", (long long)id)
-                                 : PSK_OK;
+    PGresult *r = read_retry(s, "SELECT " RESULT_COLUMNS " FROM photoseek_media m WHERE m.id = $1", 1, v, 0,
+                             "reading an item", err);
+    if (!r) return PSK_ERR_DB;
+    int rc = PQntuples(r) != 1 ? psk_fail(err, PSK_ERR_NOT_FOUND, "no item %lld in the library", (long long)id) : PSK_OK;
     if (!rc) {
         memset(out, 0, sizeof *out);
         fill_result(r, 0, out);
@@ -451,16 +465,8 @@ int pg_get_media(pg_store *s, int64_t id, psk_result *out, psk_error *err) {
 int pg_pairs(pg_store *s, const char *sql, psk_facet **out, int *n, psk_error *err) {
     *out = NULL;
     *n = 0;
-    PGresult *r = PQexec(s->conn, sql);
-    if (!ok(r) && reconnect(s)) {
-        PQclear(r);
-        r = PQexec(s->conn, sql);
-    }
-    if (!ok(r)) {
-        int rc = fail_pg(s, err, "reading", r);
-        PQclear(r);
-        return rc;
-    }
+    PGresult *r = read_retry(s, sql, 0, NULL, 0, "reading", err);
+    if (!r) return PSK_ERR_DB;
     int rows = PQntuples(r);
     if (rows && !(*out = psk_calloc((size_t)rows, sizeof **out))) {
         PQclear(r);
@@ -481,14 +487,10 @@ int pg_get_vector(pg_store *s, int64_t model_id, int64_t media_id, int dim, floa
              (long long)model_id);
     snprintf(id_s, sizeof id_s, "%lld", (long long)media_id);
     const char *v[1] = {id_s};
-    PGresult *r = PQexecParams(s->conn, sql, 1, NULL, v, NULL, NULL, 1);
-    if (!ok(r) && reconnect(s)) {
-        PQclear(r);
-        r = PQexecParams(s->conn, sql, 1, NULL, v, NULL, NULL, 1);
-    }
+    PGresult *r = read_retry(s, sql, 1, v, 1, "reading a vector", err);
+    if (!r) return PSK_ERR_DB;
     int rc = PSK_OK;
-    if (!ok(r)) rc = fail_pg(s, err, "reading a vector", r);
-    else if (PQntuples(r) != 1) rc = psk_fail(err, PSK_ERR_NOT_FOUND, "no item %lld in the library", (long long)media_id);
+    if (PQntuples(r) != 1) rc = psk_fail(err, PSK_ERR_NOT_FOUND, "no item %lld in the library", (long long)media_id);
     else if (PQgetlength(r, 0, 0) != 4 + 4 * dim)
         rc = psk_fail(err, PSK_ERR_FORMAT, "%s: the vector of item %lld has %d bytes, not %d", s->shown,
                       (long long)media_id, PQgetlength(r, 0, 0), 4 + 4 * dim);

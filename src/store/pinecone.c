@@ -7,7 +7,6 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,10 +91,9 @@ void pc_store_close(pc_store *s) { psk_free(s); }
 
 /* "<32 hex digits of sha256(path)>#" */
 static void id_prefix(const char *path, char out[34]) {
-    unsigned char md[32];
-    unsigned int len = 0;
-    EVP_Digest(path, strlen(path), md, &len, EVP_sha256(), NULL);
-    for (int i = 0; i < 16; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
+    char hex[65];
+    psk_sha256(path, strlen(path), hex);
+    memcpy(out, hex, 32);
     out[32] = '#';
     out[33] = 0;
 }
@@ -117,16 +115,15 @@ static char *url_escape(const char *v) {
     return copy;
 }
 
-static int model_record(pc_store *s, char *ns, size_t cap) {
-    return snprintf(ns, cap, "%s.photoseek-model", s->ns) < (int)cap ? PSK_OK : PSK_ERR_INVALID_ARG;
-}
+/* The namespace of the model record (ns is 255 characters at most, so it fits). */
+static void model_record(pc_store *s, char ns[300]) { snprintf(ns, 300, "%s.photoseek-model", s->ns); }
 
 int pc_model_set(pc_store *s, const char *name, int dim, const char *dir, psk_error *err) {
     if (dim != s->dim)
         return psk_fail(err, PSK_ERR_MODEL_MISMATCH, "%s: the index has dimension %d, the model %s makes %d", s->shown,
                         s->dim, name, dim);
     char ns[300];
-    model_record(s, ns, sizeof ns);
+    model_record(s, ns);
     cJSON *req = cJSON_CreateObject(), *vecs = cJSON_AddArrayToObject(req, "vectors"), *v = cJSON_CreateObject();
     cJSON_AddItemToArray(vecs, v);
     cJSON_AddStringToObject(v, "id", "model");
@@ -153,7 +150,7 @@ int pc_model_set(pc_store *s, const char *name, int dim, const char *dir, psk_er
 
 int pc_model_get(pc_store *s, char *name, size_t name_cap, int *dim, char *dir, size_t dir_cap, psk_error *err) {
     char ns[300], path[700];
-    model_record(s, ns, sizeof ns);
+    model_record(s, ns);
     char *e = url_escape(ns);
     if (!e) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     snprintf(path, sizeof path, "/vectors/fetch?ids=model&namespace=%s", e);

@@ -418,3 +418,13 @@ void store_camera_name(const char *make, const char *model, char *buf, size_t ca
     if (*make && strncasecmp(model, make, strlen(make)) == 0) make = "";
     snprintf(buf, cap, "%s%s%s", make, *make && *model ? " " : "", model);
 }
+
+int64_t store_count(psk_store *s, const char *sql) {
+    sqlite3_stmt *st;
+    int64_t n = 0;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    return n;
+}

@@ -84,6 +84,8 @@ bool store_has_embedding(psk_store *s, int64_t media_id, int64_t model_id);
  * albums. */
 int store_apply_sidecar(psk_store *s, store_media *m);
 
+/* The first column of the first row of a query (a count), 0 when it fails. */
+int64_t store_count(psk_store *s, const char *sql);
 /* The camera as shown: make and model, without the make repeated ("Canon Canon EOS 5D" -> "Canon EOS 5D"). */
 void store_camera_name(const char *make, const char *model, char *buf, size_t cap);
 
