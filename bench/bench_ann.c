@@ -1,11 +1,13 @@
 /* Benchmark of the HNSW graph against the exact scan, on N synthetic clustered 512-d vectors (the distribution of
  * bench_search.c: 1000 N(0,1) centres, N(0, 0.5^2) noise, normalised; queries from the same distribution).
  * Reports build time and memory, then recall@10 (after the exact rescoring every search does) and queries/s on one
- * thread at several ef values, unfiltered and with 5% and 0.4% filters (which the library sends to the exact
- * filtered scan: its numbers are shown beside).
+ * thread at several ef values, unfiltered, and for filters allowing 50% down to 0.4% of the media: the exact
+ * filtered scan beside the graph's filtered search, and which of the two the library uses.
  * usage: bench_ann [N] [DUMP_DIR]   (default 100000; with DUMP_DIR, writes base.f32, queries.f32 and truth.i64 there
  *        for bench/hnswlib_ref.cpp to search the same vectors)
- * Last line: RESULT ann_build_s=... ann_mb=... recall_ef64=... qps_ef64=... exact_qps=... */
+ * Last line: RESULT ann_n=... ann_build_s=... ann_mb=... rows_mb=... exact_qps=... recall_efE=... qps_efE=... (E =
+ *   16..512) filterF_exact_qps=... filterF_graph_qps=... filterF_graph_recall=... filterF_qps=... filterF_recall=...
+ *   (F = 50, 33, 10, 5, 0.4; the last two: what the library answers with) */
 #include "photoseek.h"
 
 #include "../src/common/common.h"
@@ -20,7 +22,7 @@
 #include <time.h>
 
 #define DIM 512
-#define QUERIES 200
+#define QUERIES 1000
 
 static void write_file(const char *dir, const char *name, const void *data, size_t bytes) {
     char path[1024];
@@ -79,9 +81,11 @@ int main(int argc, char **argv) {
     double mb = hnsw_bytes(ix.ann) / 1e6;
     printf("HNSW M=16 efConstruction=100: built in %.1f s on 2 threads, %.1f MB (plus the int8 rows, %.1f MB)\n", build,
            mb, (double)n * DIM / 1e6);
-    double recall64 = 0, qps64 = 0;
-    int efs[5] = {16, 32, 64, 128, 256};
-    for (int e = 0; e < 5; e++) {
+    char result[2048];
+    int rl = snprintf(result, sizeof result, "RESULT ann_n=%lld ann_build_s=%.1f ann_mb=%.1f rows_mb=%.1f exact_qps=%.0f",
+                      (long long)n, build, mb, (double)n * DIM / 1e6, exact_qps);
+    int efs[6] = {16, 32, 64, 128, 256, 512};
+    for (int e = 0; e < 6; e++) {
         ix.ann_ef = efs[e];
         int hit = 0;
         t0 = now();
@@ -93,26 +97,53 @@ int main(int argc, char **argv) {
         }
         double qps = QUERIES / (now() - t0), recall = hit / (10.0 * QUERIES);
         printf("  ef %3d  recall@10 %.3f  %7.0f queries/s (1 thread)\n", efs[e], recall, qps);
-        if (efs[e] == 64) recall64 = recall, qps64 = qps;
+        rl += snprintf(result + rl, sizeof result - (size_t)rl, " recall_ef%d=%.3f qps_ef%d=%.0f", efs[e], recall, efs[e],
+                       qps);
     }
-    /* filters: 5% and 0.4% go to the exact filtered scan (PSK_ANN_MIN_ROWS and the 30% rule in vindex_search) */
-    int mods[2] = {20, 250};
-    for (int f = 0; f < 2; f++) {
+    /* Filters allowing a fraction of the media (every m-th id: spread over all clusters). For each, the exact
+     * filtered scan (recall 1 by construction) beside the graph's filtered search at ef 256, and what the
+     * library uses: the graph from PSK_ANN_FILTER_MIN of the rows up, the exact scan below. */
+    printf("  filters (ef 256 for the graph; the library's choice marked *):\n");
+    int mods[5] = {2, 3, 10, 20, 250};
+    const char *keys[5] = {"50", "33", "10", "5", "0.4"};
+    ix.ann_ef = 256;
+    for (int f = 0; f < 5; f++) {
         vindex_filter flt;
         vindex_filter_init(&flt, n);
         for (int64_t id = 1; id <= n; id++)
             if (id % mods[f] == 0) vindex_filter_add(&flt, id);
+        int64_t(*ftruth)[10] = malloc(sizeof(int64_t) * QUERIES * 10);
+        ix.ann_filter_min = 2; /* never the graph */
         t0 = now();
         for (int k = 0; k < QUERIES; k++) {
             vindex_hit h[10];
-            vindex_search(&ix, NULL, q[k], &flt, 10, -1, NULL, NULL, h);
+            int got = vindex_search(&ix, NULL, q[k], &flt, 10, -1, NULL, NULL, h);
+            for (int j = 0; j < 10; j++) ftruth[k][j] = j < got ? h[j].row : -1;
         }
-        printf("  %.1f%% filter: exact filtered scan, recall 1.000, %.0f queries/s (1 thread)\n", 100.0 / mods[f],
-               QUERIES / (now() - t0));
+        double exact = QUERIES / (now() - t0);
+        ix.ann_filter_min = 0; /* always the graph */
+        int hit = 0;
+        t0 = now();
+        for (int k = 0; k < QUERIES; k++) {
+            vindex_hit h[10];
+            int got = vindex_search(&ix, NULL, q[k], &flt, 10, -1, NULL, NULL, h);
+            for (int j = 0; j < got; j++)
+                for (int t = 0; t < 10; t++) hit += h[j].row == ftruth[k][t];
+        }
+        double graph = QUERIES / (now() - t0), recall = hit / (10.0 * QUERIES);
+        ix.ann_filter_min = PSK_ANN_FILTER_MIN;
+        bool uses_graph = (double)flt.count >= (double)n * PSK_ANN_FILTER_MIN;
+        printf("  %4s%% filter: exact scan %7.0f queries/s, recall 1.000%s | graph %7.0f queries/s, recall %.3f%s\n",
+               keys[f], exact, uses_graph ? " " : "*", graph, recall, uses_graph ? "*" : "");
+        rl += snprintf(result + rl, sizeof result - (size_t)rl,
+                       " filter%s_exact_qps=%.0f filter%s_graph_qps=%.0f filter%s_graph_recall=%.3f filter%s_qps=%.0f "
+                       "filter%s_recall=%.3f",
+                       keys[f], exact, keys[f], graph, keys[f], recall, keys[f], uses_graph ? graph : exact, keys[f],
+                       uses_graph ? recall : 1.0);
+        free(ftruth);
         vindex_filter_free(&flt);
     }
-    printf("RESULT ann_build_s=%.1f ann_mb=%.1f recall_ef64=%.3f qps_ef64=%.0f exact_qps=%.0f\n", build, mb, recall64,
-           qps64, exact_qps);
+    puts(result);
     vindex_free(&ix);
     psk_pool_free(pool2);
     free(centres);

@@ -16,6 +16,9 @@ typedef struct psk_vindex {
     float *exact;    /* n x dim float32, or NULL: rescoring then asks `exact_fn` */
     struct psk_hnsw *ann; /* an HNSW graph over all rows, or NULL: exact scans only */
     int ann_ef;           /* its search breadth */
+    /* filters that allow at least this fraction of the rows search the graph; more selective ones take the exact
+     * filtered scan (PSK_ANN_FILTER_MIN unless a benchmark changes it) */
+    float ann_filter_min;
 } psk_vindex;
 
 /* Fills the exact float32 vector of a row (for rescoring when ix->exact is NULL). Returns false if unavailable. */
@@ -55,6 +58,7 @@ typedef struct psk_hnsw psk_hnsw;
 /* Below this many rows, and for filters that allow less than 30% of the media, the exact scan answers: it is both
  * fast enough there and exact (measured: bench_search, bench_ann). */
 #define PSK_ANN_MIN_ROWS 300000
+#define PSK_ANN_FILTER_MIN 0.3f
 /* The graph's search breadth. bench_ann on 1M clustered vectors: ef 64 finds 0.87 of the exact top 10, ef 256 finds
  * 0.96 at 1,900 queries/s on one thread (the exact scan: 42/s), so the library searches wide. */
 #define PSK_ANN_EF 256

@@ -9,6 +9,7 @@
 void vindex_init(psk_vindex *ix, int dim) {
     memset(ix, 0, sizeof *ix);
     ix->dim = dim;
+    ix->ann_filter_min = PSK_ANN_FILTER_MIN;
 }
 
 void vindex_free(psk_vindex *ix) {
@@ -223,7 +224,7 @@ int vindex_search(const psk_vindex *ix, psk_pool *pool, const float *query, cons
     /* Candidates for exact rescoring: generous, because int8 scores are approximate and a video's frames all
      * compete for one place. */
     int n_cand = k * 4 + 64;
-    if (ix->ann && hnsw_size(ix->ann) == ix->n && (!filter || filter->count * 10 >= ix->n * 3)) {
+    if (ix->ann && hnsw_size(ix->ann) == ix->n && (!filter || (double)filter->count >= (double)ix->n * ix->ann_filter_min)) {
         /* the graph's candidates, rescored and deduplicated as the scan's are */
         vindex_hit *cand = psk_malloc(sizeof(vindex_hit) * (size_t)n_cand);
         int64_t *rows_c = psk_malloc(sizeof(int64_t) * (size_t)n_cand);

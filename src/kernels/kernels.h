@@ -87,6 +87,10 @@ typedef struct psk_kernel_table {
      * out[i] = scale[i] * query_scale * sum_d q[i*dim + d] * query16[d], the sum exact in int32. */
     void (*scan_i8)(const int8_t *q, const float *scale, int64_t n, int dim, const int16_t *query16,
                     float query_scale, float *out);
+    /* scan_i8 over the listed rows only: out[i] = the score of row rows[i] (the graph search's neighbour lists,
+     * scattered in memory: the AVX2 version prefetches the rows ahead of the one it scores). */
+    void (*scan_i8_rows)(const int8_t *q, const float *scale, const int32_t *rows, int n, int dim,
+                         const int16_t *query16, float query_scale, float *out);
     /* sum_d a[d] * b[d] of two int8 rows (exact). */
     int32_t (*dot_i8)(const int8_t *a, const int8_t *b, int n);
     /* out[i] = sum_d v[i*dim + d] * query[d] for n float32 rows. */

@@ -91,6 +91,11 @@ static void scan_i8_ref(const int8_t *q, const float *scale, int64_t n, int dim,
     }
 }
 
+static void scan_i8_rows_ref(const int8_t *q, const float *scale, const int32_t *rows, int n, int dim,
+                             const int16_t *query16, float query_scale, float *out) {
+    for (int i = 0; i < n; i++) scan_i8_ref(q + (size_t)rows[i] * dim, scale + rows[i], 1, dim, query16, query_scale, out + i);
+}
+
 static void scan_f32_ref(const float *v, int64_t n, int dim, const float *query, float *out) {
     for (int64_t i = 0; i < n; i++) {
         float s = 0;
@@ -140,6 +145,7 @@ static const psk_kernel_table ref_table = {
     .layer_norm = layer_norm_ref,
     .attention = attention_ref,
     .scan_i8 = scan_i8_ref,
+    .scan_i8_rows = scan_i8_rows_ref,
     .gemm_q8_ukr = gemm_q8_ukr_ref,
     .quantize_row_u7 = quantize_row_u7_ref,
     .scan_f32 = scan_f32_ref,

@@ -146,6 +146,23 @@ TEST(scan_kernels_match_reference) {
     ref->scan_i8(q, scale, n, 512, q16, qs, o1);
     v->scan_i8(q, scale, n, 512, q16, qs, o2);
     for (int i = 0; i < n; i++) CHECKF(o1[i] == o2[i], "i8 row %d: %g vs %g", i, o1[i], o2[i]);
+    /* the gathering form: scattered rows, repeats, fewer rows than it prefetches ahead, and a dim it hands back */
+    int32_t rows[9] = {36, 0, 17, 17, 5, 30, 2, 11, 29};
+    for (int len = 0; len <= 9; len++) {
+        float g1[9], g2[9];
+        ref->scan_i8_rows(q, scale, rows, len, 512, q16, qs, g1);
+        v->scan_i8_rows(q, scale, rows, len, 512, q16, qs, g2);
+        for (int i = 0; i < len; i++) {
+            CHECKF(g1[i] == g2[i], "rows %d/%d: %g vs %g", i, len, g1[i], g2[i]);
+            CHECKF(g1[i] == o1[rows[i]], "rows %d: %g vs scan %g", i, g1[i], o1[rows[i]]);
+        }
+    }
+    float g1[9], g2[9];
+    qs = psk_quantize_query(qv, 520, q16);
+    ref->scan_i8_rows(q, scale, rows, 9, 520, q16, qs, g1);
+    v->scan_i8_rows(q, scale, rows, 9, 520, q16, qs, g2);
+    for (int i = 0; i < 9; i++) CHECKF(g1[i] == g2[i], "dim 520 row %d", i);
+    qs = psk_quantize_query(qv, 512, q16);
     /* and close to the float product */
     for (int i = 0; i < n; i++) {
         double s = 0;
