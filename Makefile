@@ -3,7 +3,7 @@
 
 CC       ?= cc
 BUILD    ?= build
-PKGS     := libpng libwebp libwebpdemux libheif libexif libtiff-4 libcjson libutf8proc libcurl sqlite3 libcrypto libmicrohttpd libavformat libavcodec libavutil libswscale libarchive libpq
+PKGS     := libpng libwebp libwebpdemux libheif libexif libtiff-4 libcjson libutf8proc libcurl sqlite3 libcrypto libmicrohttpd libavformat libavcodec libavutil libswscale libarchive libpq libxxhash
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 ifeq ($(WERROR),1)
 WARN     += -Werror

@@ -6,7 +6,7 @@ pkgs=(
   build-essential pkg-config
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev libtiff-dev
   libcjson-dev libutf8proc-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libmicrohttpd-dev
-  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libarchive-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libarchive-dev libxxhash-dev
   libopenblas-dev               # only the benchmark links it, as the sgemm ceiling
   libhnswlib-dev                # ... and hnswlib, the reference the HNSW graph is measured against
   clang libclang-rt-14-dev      # libFuzzer targets and sanitizer runtimes

@@ -48,6 +48,14 @@ void psk_mmap_close(psk_mmap *m);
 /* ---- hashing ---- */
 uint64_t psk_fnv1a64(const void *data, size_t n);
 /* SHA-256 as 64 hex characters: of a file, read in chunks (videos are too large to read whole), or of a buffer. */
+/* Content hashes of media files (content_hash.c): 32 hex digits. */
+#define PSK_CONTENT_HASH_LEN 32
+void psk_content_hash(const void *data, size_t n, char hex[PSK_CONTENT_HASH_LEN + 1]);
+int psk_content_hash_file(const char *path, char hex[PSK_CONTENT_HASH_LEN + 1], psk_error *err);
+typedef struct psk_content_hasher psk_content_hasher;
+psk_content_hasher *psk_content_hasher_new(void); /* NULL when out of memory */
+void psk_content_hasher_update(psk_content_hasher *h, const void *data, size_t n);
+void psk_content_hasher_final(psk_content_hasher *h, char hex[PSK_CONTENT_HASH_LEN + 1]); /* and frees h */
 int psk_sha256_file(const char *path, char hex[65], psk_error *err);
 int psk_sha256(const void *data, size_t n, char hex[65]);
 

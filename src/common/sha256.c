@@ -1,4 +1,5 @@
-/* SHA-256 as hex (OpenSSL): content hashes of media files, checksums of downloads, Pinecone ids. */
+/* SHA-256 as hex (OpenSSL): checksums of downloads, Pinecone ids, and the content hashes of libraries indexed before
+ * psk_content_hash (content_hash.c). */
 #include "common.h"
 
 #include <openssl/evp.h>

@@ -37,6 +37,7 @@ typedef struct pipeline {
     size_t n_items;
     /* hash -> index in rows, for rows that vanished (move candidates) */
     psk_strmap missing;
+    int64_t legacy_missing; /* how many of those hold SHA-256 (written before psk_content_hash) */
     old_row *rows;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -53,11 +54,10 @@ static double now_s(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Same content as a file that vanished: a move, which keeps the vectors. */
-static bool claim_move(pipeline *pl, item *it) {
+static bool claim_hash(pipeline *pl, item *it, const char *hash) {
     int32_t r;
     pthread_mutex_lock(&pl->mu);
-    bool move = psk_strmap_get(&pl->missing, it->meta.hash, 64, &r) && !pl->rows[r].claimed;
+    bool move = psk_strmap_get(&pl->missing, hash, strlen(hash), &r) && !pl->rows[r].claimed;
     if (move) pl->rows[r].claimed = true;
     pthread_mutex_unlock(&pl->mu);
     if (move) {
@@ -65,6 +65,17 @@ static bool claim_move(pipeline *pl, item *it) {
         it->move_from = pl->rows[r].id;
     }
     return move;
+}
+
+/* Same content as a file that vanished: a move, which keeps the vectors. While some of the vanished rows hold a
+ * SHA-256 (libraries indexed before psk_content_hash), new files are hashed that way too, so that their moves
+ * are still found (the row then takes the new hash). data NULL: the file is read again. */
+static bool claim_move(pipeline *pl, item *it, const void *data, size_t size) {
+    if (claim_hash(pl, it, it->meta.hash)) return true;
+    if (!pl->legacy_missing) return false;
+    char sha[65];
+    if (data ? psk_sha256(data, size, sha) : psk_sha256_file(it->meta.path, sha, NULL)) return false;
+    return claim_hash(pl, it, sha);
 }
 
 /* Reads, hashes and decodes one file; fills it->kind and the metadata. */
@@ -82,12 +93,12 @@ static void prepare_item(pipeline *pl, item *it) {
         /* A video: hashed in chunks and probed here; its frames are decoded by the encoder thread, a batch at a
          * time, so that a long video never sits in memory. */
         psk_video_info vi;
-        if (psk_sha256_file(f->path, m->hash, &err) || psk_video_probe(f->path, &vi, &err)) {
+        if (psk_content_hash_file(f->path, m->hash, &err) || psk_video_probe(f->path, &vi, &err)) {
             it->kind = ITEM_FAILED;
             snprintf(m->error, sizeof m->error, "%s", err.message);
             return;
         }
-        if (claim_move(pl, it)) return;
+        if (claim_move(pl, it, NULL, 0)) return;
         meta_from_video(m, &vi, f->mtime_ns);
         it->kind = ITEM_VIDEO;
         return;
@@ -97,8 +108,8 @@ static void prepare_item(pipeline *pl, item *it) {
         snprintf(m->error, sizeof m->error, "%s", err.message);
         return;
     }
-    psk_sha256(data, size, m->hash);
-    if (claim_move(pl, it)) {
+    psk_content_hash(data, size, m->hash);
+    if (claim_move(pl, it, data, size)) {
         psk_free(data);
         return;
     }
@@ -178,7 +189,7 @@ static int flush(pipeline *pl, size_t from, size_t to, int64_t model_id, float *
             bool found;
             if (!(rc = store_media_by_path(lib->store, it->f->path, &old, &found, err)) && found && old.id != it->move_from)
                 rc = store_media_delete(lib->store, old.id, err);
-            if (!rc) rc = store_media_move(lib->store, it->move_from, it->f->path, it->f->mtime_ns, err);
+            if (!rc) rc = store_media_move(lib->store, it->move_from, it->f->path, it->f->mtime_ns, it->meta.hash, err);
             stats->moved++;
             break;
         }
@@ -436,8 +447,10 @@ psk_status psk_library_index(psk_library *lib, const psk_index_params *params, p
     /* Rows under the roots whose files were not found: removed, unless a new file turns out to be one of them. */
     for (size_t r = 0; !rc && r < n_rows; r++) {
         if (pl.rows[r].seen || !under_roots(paths[r], roots_abs, p.n_roots)) continue;
-        if (pl.rows[r].usable && strlen(pl.rows[r].hash) == 64 && psk_strmap_put(&pl.missing, pl.rows[r].hash, 64, (int32_t)r))
-            rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+        size_t hl = strlen(pl.rows[r].hash);
+        if (!pl.rows[r].usable || (hl != PSK_CONTENT_HASH_LEN && hl != 64)) continue;
+        if (psk_strmap_put(&pl.missing, pl.rows[r].hash, hl, (int32_t)r)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+        pl.legacy_missing += hl == 64;
     }
 
     if (!rc) {

@@ -12,7 +12,6 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,19 +224,22 @@ static int read_archive(tk_state *t, const char *path, psk_error *err) {
             rc = psk_fail(err, PSK_ERR_IO, "%s: %s", staged, strerror(errno));
             break;
         }
-        EVP_MD_CTX *md = EVP_MD_CTX_new();
-        EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+        psk_content_hasher *md = psk_content_hasher_new();
+        if (!md) {
+            fclose(f);
+            remove(staged);
+            rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+            break;
+        }
         char chunk[1 << 16];
         la_ssize_t n;
         bool ok = true;
         while ((n = archive_read_data(a, chunk, sizeof chunk)) > 0) {
-            EVP_DigestUpdate(md, chunk, (size_t)n);
+            psk_content_hasher_update(md, chunk, (size_t)n);
             if (fwrite(chunk, 1, (size_t)n, f) != (size_t)n) ok = false;
         }
-        unsigned char dg[32];
-        unsigned int dl;
-        EVP_DigestFinal_ex(md, dg, &dl);
-        EVP_MD_CTX_free(md);
+        char hex[PSK_CONTENT_HASH_LEN + 1];
+        psk_content_hasher_final(md, hex);
         if (fclose(f) != 0) ok = false;
         if (n < 0 || !ok) {
             if (n < 0) notice(t, path, "archive damaged at %s: %s", rel, archive_error_string(a));
@@ -247,8 +249,6 @@ static int read_archive(tk_state *t, const char *path, psk_error *err) {
             if (n < 0) break;
             continue;
         }
-        char hex[65];
-        for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", dg[i]);
         rc = add_media(t, rel, staged, true, hex);
         if (rc) rc = psk_fail(err, rc, "out of memory");
     }
@@ -282,8 +282,8 @@ static int read_folder(tk_state *t, const char *root, const char *dir, psk_error
                     psk_free(data);
                 }
             } else if (is_media_name(e->d_name)) {
-                char hex[65];
-                if (psk_sha256_file(full, hex, err) == PSK_OK) rc = add_media(t, rel, full, false, hex);
+                char hex[PSK_CONTENT_HASH_LEN + 1];
+                if (psk_content_hash_file(full, hex, err) == PSK_OK) rc = add_media(t, rel, full, false, hex);
                 else {
                     notice(t, full, "cannot read");
                     t->st->failed++;
@@ -474,13 +474,13 @@ psk_status psk_import_takeout(psk_library *lib, const psk_takeout_params *params
             stats->sidecars_matched++;
         }
         int32_t first;
-        if (psk_strmap_get(&placed, m->hash, 64, &first)) {
+        if (psk_strmap_get(&placed, m->hash, PSK_CONTENT_HASH_LEN, &first)) {
             stats->duplicates++;
             dest[i] = NULL;
             m->sidecar = first; /* merged below through the album list */
             continue;
         }
-        if (psk_strmap_put(&placed, m->hash, 64, (int32_t)i)) {
+        if (psk_strmap_put(&placed, m->hash, PSK_CONTENT_HASH_LEN, (int32_t)i)) {
             rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
             break;
         }
@@ -498,8 +498,8 @@ psk_status psk_import_takeout(psk_library *lib, const psk_takeout_params *params
         snprintf(path, sizeof path, "%s/%s", dir, m->name);
         bool present = hash_in_library(lib, m->hash, into);
         for (int k = 2; !present && psk_file_exists(path); k++) {
-            char h[65];
-            if (psk_sha256_file(path, h, NULL) == PSK_OK && strcmp(h, m->hash) == 0) present = true;
+            char h[PSK_CONTENT_HASH_LEN + 1];
+            if (psk_content_hash_file(path, h, NULL) == PSK_OK && strcmp(h, m->hash) == 0) present = true;
             else {
                 const char *d = strrchr(m->name, '.');
                 snprintf(path, sizeof path, "%s/%.*s (%d)%s", dir, d ? (int)(d - m->name) : (int)strlen(m->name), m->name, k,

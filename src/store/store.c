@@ -305,9 +305,10 @@ int store_media_put(psk_store *s, store_media *m, psk_error *err) {
     return rc;
 }
 
-int store_media_move(psk_store *s, int64_t id, const char *new_path, int64_t mtime_ns, psk_error *err) {
+int store_media_move(psk_store *s, int64_t id, const char *new_path, int64_t mtime_ns, const char *hash,
+                     psk_error *err) {
     sqlite3_stmt *st;
-    int rc = store_prepare(s, "UPDATE media SET path = ?, folder = ?, mtime_ns = ? WHERE id = ?", &st, err);
+    int rc = store_prepare(s, "UPDATE media SET path = ?, folder = ?, mtime_ns = ?, hash = ? WHERE id = ?", &st, err);
     if (rc) return rc;
     char folder[1024];
     snprintf(folder, sizeof folder, "%s", new_path);
@@ -316,7 +317,8 @@ int store_media_move(psk_store *s, int64_t id, const char *new_path, int64_t mti
     sqlite3_bind_text(st, 1, new_path, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, mtime_ns);
-    sqlite3_bind_int64(st, 4, id);
+    sqlite3_bind_text(st, 4, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, id);
     if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail(s, err, "recording a move");
     sqlite3_finalize(st);
     return rc;

@@ -5,7 +5,7 @@
  *   models(id INTEGER PRIMARY KEY, name TEXT UNIQUE,  the psk_model_id() of an image model, its width,
  *          dim INTEGER, dir TEXT, created_at INTEGER)  the folder it was loaded from
  *   media(id INTEGER PRIMARY KEY, path TEXT UNIQUE,   one row per file; folder = dirname(path)
- *         folder TEXT, size INTEGER, mtime_ns INTEGER, hash TEXT (sha256 of the content),
+ *         folder TEXT, size INTEGER, mtime_ns INTEGER, hash TEXT (psk_content_hash of the content; SHA-256 in older libraries),
  *         type INTEGER (1 photo, 2 video), width INTEGER, height INTEGER (after orientation),
  *         taken_at INTEGER (UTC seconds), offset_min INTEGER (NULL: unknown), taken_src TEXT (exif|file),
  *         taken_local TEXT ("YYYY-MM-DD HH:MM:SS", camera clock), year, month, day, local_date (YYYYMMDD),
@@ -74,7 +74,9 @@ typedef struct store_media {
 int store_media_by_path(psk_store *s, const char *path, store_media *m, bool *found, psk_error *err);
 /* Inserts or replaces the row of m->path (keeping its id when it exists); m->id receives the id. */
 int store_media_put(psk_store *s, store_media *m, psk_error *err);
-int store_media_move(psk_store *s, int64_t id, const char *new_path, int64_t mtime_ns, psk_error *err);
+/* The file of row id moved to new_path (same content, its hash now `hash`): the vectors stay. */
+int store_media_move(psk_store *s, int64_t id, const char *new_path, int64_t mtime_ns, const char *hash,
+                     psk_error *err);
 int store_media_delete(psk_store *s, int64_t id, psk_error *err);
 int store_put_embedding(psk_store *s, int64_t media_id, int64_t model_id, int64_t frame_ms, const float *v, int dim,
                         psk_error *err);

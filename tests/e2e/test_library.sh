@@ -102,6 +102,15 @@ check "a move is recognised and a deletion pruned" python3 -c "
 import json; r=json.load(open('$TMP/run3.json')); assert r['moved']==1 and r['removed']==1 and r['indexed']==0, r"
 check "the moved file is found at its new path" sh -c "$PS similar '$FIX/images/photo_rocket.jpg' --db '$DB' -k 1 --json | grep -q moved/rocket_renamed.jpg"
 check "the deleted file is gone" sh -c "! sqlite3 '$DB' 'SELECT path FROM media' | grep -q gen_3.jpg"
+check "files are recorded with their 32-digit content hash" sh -c "sqlite3 '$DB' \"SELECT DISTINCT length(hash) FROM media WHERE hash IS NOT NULL\" | tr '\n' ' ' | grep -qx '32 '"
+# A library indexed before the content hash holds SHA-256: its moves are still found, and the row takes the new hash.
+sha=$(sha256sum "$TMP/photos/moved/rocket_renamed.jpg" | cut -d' ' -f1)
+sqlite3 "$DB" "UPDATE media SET hash = '$sha' WHERE path LIKE '%rocket_renamed.jpg'"
+mv "$TMP/photos/moved/rocket_renamed.jpg" "$TMP/photos/moved/rocket_legacy.jpg"
+$PS index "$TMP/photos" --db "$DB" --image-model "$M" --precision fp32 --json >"$TMP/run3b.json" 2>/dev/null
+check "the move of a file an older library hashed with SHA-256 is recognised" python3 -c "
+import json; r=json.load(open('$TMP/run3b.json')); assert r['moved']==1 and r['indexed']==0 and r['removed']==0, r"
+check "... and its row takes the content hash" sh -c "sqlite3 '$DB' \"SELECT length(hash) FROM media WHERE path LIKE '%rocket_legacy.jpg'\" | grep -qx 32"
 touch -d '2001-01-01' "$TMP/photos/2022/grad.png"
 $PS index "$TMP/photos" --db "$DB" --image-model "$M" --precision fp32 --json >"$TMP/run4.json" 2>/dev/null
 # the default int8 encoder: a re-run with it embeds again (another model identity), and a search still answers
