@@ -16,8 +16,8 @@ typedef struct psk_vindex {
     float *exact;    /* n x dim float32, or NULL: rescoring then asks `exact_fn` */
     struct psk_hnsw *ann; /* an HNSW graph over all rows, or NULL: exact scans only */
     int ann_ef;           /* its search breadth */
-    /* filters that allow at least this fraction of the rows search the graph; more selective ones take the exact
-     * filtered scan (PSK_ANN_FILTER_MIN unless a benchmark changes it) */
+    /* filters that allow at least this fraction of the rows search the graph, more selective ones take the exact
+     * filtered scan; negative (the default): vindex_filter_min_fraction decides */
     float ann_filter_min;
 } psk_vindex;
 
@@ -55,10 +55,15 @@ int vindex_search(const psk_vindex *ix, psk_pool *pool, const float *query, cons
 
 /* ---- HNSW (hnsw.c) ---- */
 typedef struct psk_hnsw psk_hnsw;
-/* Below this many rows, and for filters that allow less than 30% of the media, the exact scan answers: it is both
- * fast enough there and exact (measured: bench_search, bench_ann). */
+/* Below this many rows the exact scan answers every query: fast enough there, and exact. */
 #define PSK_ANN_MIN_ROWS 300000
-#define PSK_ANN_FILTER_MIN 0.3f
+/* The smallest fraction of n rows a filter must allow for the graph to answer. The filtered graph search costs
+ * about 0.26 ms / fraction (it walks past the rows the filter rejects), the exact scan of the allowed rows about
+ * 0.17 us per row (bench_ann: 300k and 1M rows, filters of 10% and 5%), so the graph wins above sqrt(1500 / n):
+ * 7% of 300k rows, 4% of 1M. */
+float vindex_filter_min_fraction(int64_t n);
+/* Whether vindex_search answers this filter (NULL: none) from the graph. */
+bool vindex_uses_graph(const psk_vindex *ix, const vindex_filter *filter);
 /* The graph's search breadth. bench_ann on 1M clustered vectors: ef 64 finds 0.87 of the exact top 10, ef 256 finds
  * 0.96 at 1,900 queries/s on one thread (the exact scan: 42/s), so the library searches wide. */
 #define PSK_ANN_EF 256
@@ -72,6 +77,9 @@ int hnsw_save(const psk_hnsw *h, const char *path);
 psk_hnsw *hnsw_load(const char *path, const psk_vindex *ix);
 void hnsw_free(psk_hnsw *h);
 int64_t hnsw_size(const psk_hnsw *h);
+/* Layer 0's health: nodes no search from the entry can reach, and nodes with fewer incoming links than the build
+ * guarantees where it can (3). */
+int hnsw_layer0_stats(const psk_hnsw *h, int64_t *unreachable, int64_t *few_in_links);
 size_t hnsw_bytes(const psk_hnsw *h);
 
 #endif

@@ -281,6 +281,11 @@ TEST(hnsw_recall_persistence_and_updates) {
     /* rows appended later are inserted into the same graph */
     for (int i = n * 3 / 4; i < n; i++) CHECK(vindex_add(&ix, i + 1, -1, v + i * dim, true) == PSK_OK);
     CHECK(hnsw_extend(ix.ann, &ix, pool) == PSK_OK && hnsw_size(ix.ann) == n);
+    /* pruning leaves no node out of reach: the build links the weakly linked ones again */
+    int64_t unreachable = -1, few = -1;
+    CHECK(hnsw_layer0_stats(ix.ann, &unreachable, &few) == PSK_OK);
+    CHECKF(unreachable == 0 && few * 1000 < n, "%lld unreachable, %lld with fewer than 3 links in", (long long)unreachable,
+           (long long)few);
     double r = recall_at_10(&ix, v, n, dim, NULL, 40);
     CHECKF(r >= 0.95, "recall@10 %.3f", r);
     /* a filter that allows half of the media is honoured inside the graph */
