@@ -348,6 +348,29 @@ static void gemm_q8_ukr_avx2(int kq, const uint8_t *a, int lda, int mr, const in
     }
 }
 
+static inline __m256 dequant8(const int32_t *acc, __m256 vsa, __m256i vz, const float *wscale, const int32_t *wsum,
+                              const float *bias, const float *out, bool accumulate) {
+    __m256i d = _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)acc),
+                                 _mm256_mullo_epi32(vz, _mm256_loadu_si256((const __m256i *)wsum)));
+    __m256 v = _mm256_mul_ps(_mm256_mul_ps(vsa, _mm256_loadu_ps(wscale)), _mm256_cvtepi32_ps(d));
+    if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias));
+    return accumulate ? _mm256_add_ps(_mm256_loadu_ps(out), v) : v;
+}
+
+static void dequant_q8_avx2(const int32_t *acc, int nc, float sa, int32_t z, const float *wscale, const int32_t *wsum,
+                            const float *bias, float *out, bool accumulate) {
+    if (nc != 16) { /* the last strip of a matrix whose width is not a multiple of 16 */
+        psk_kernels_ref()->dequant_q8(acc, nc, sa, z, wscale, wsum, bias, out, accumulate);
+        return;
+    }
+    __m256 vsa = _mm256_set1_ps(sa);
+    __m256i vz = _mm256_set1_epi32(z);
+    __m256 v0 = dequant8(acc, vsa, vz, wscale, wsum, bias, out, accumulate);
+    __m256 v1 = dequant8(acc + 8, vsa, vz, wscale + 8, wsum + 8, bias ? bias + 8 : NULL, out + 8, accumulate);
+    _mm256_storeu_ps(out, v0);
+    _mm256_storeu_ps(out + 8, v1);
+}
+
 static void quantize_row_u7_avx2(const float *x, int n, uint8_t *q, float *scale, int32_t *zero) {
     __m256 vlo = _mm256_setzero_ps(), vhi = vlo;
     int i = 0;
@@ -407,6 +430,7 @@ static const psk_kernel_table avx2_table = {
     .scan_i8_rows = scan_i8_rows_avx2,
     .gemm_q8_ukr = gemm_q8_ukr_avx2,
     .quantize_row_u7 = quantize_row_u7_avx2,
+    .dequant_q8 = dequant_q8_avx2,
     .scan_f32 = scan_f32_avx2,
     .dot_i8 = dot_i8_avx2,
 };

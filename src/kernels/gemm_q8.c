@@ -100,13 +100,8 @@ static void q8_task(void *arg, int task, int thread) {
             j->kt->gemm_q8_ukr(w->kq, j->aq + (size_t)r * stride, stride, mr, b0, b1, acc);
             for (int i = 0; i < mr; i++) {
                 float *cr = j->c + (size_t)(r + i) * j->ldc + col;
-                float sa = j->ascale[r + i];
-                int32_t z = j->azero[r + i];
-                for (int t = 0; t < nc; t++) {
-                    float v = sa * w->scale[col + t] * (float)(acc[i * 16 + t] - z * w->sum[col + t]);
-                    if (j->bias) v += j->bias[col + t];
-                    cr[t] = j->accumulate ? cr[t] + v : v;
-                }
+                j->kt->dequant_q8(acc + i * 16, nc, j->ascale[r + i], j->azero[r + i], w->scale + col, w->sum + col,
+                                  j->bias ? j->bias + col : NULL, cr, j->accumulate);
                 if (!j->accumulate && j->act != PSK_ACT_NONE) j->kt->bias_act(cr, NULL, nc, j->act);
             }
         }

@@ -81,6 +81,10 @@ typedef struct psk_kernel_table {
      * of column j (16 columns: two strips of 8 at b and b + strip_stride), for rows r < mr (a row stride lda
      * bytes, kq*4 bytes each). out[r*16 + j] receives the int32 sums (columns past nr: unspecified). */
     void (*gemm_q8_ukr)(int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1, int32_t *out);
+    /* The int8 GEMM's epilogue for one row of nc <= 16 columns: out[t] (+)= sa * wscale[t] * (acc[t] - z * wsum[t])
+     * (+ bias[t] when bias is not NULL), the products in that order so that every version rounds alike. */
+    void (*dequant_q8)(const int32_t *acc, int nc, float sa, int32_t z, const float *wscale, const int32_t *wsum,
+                       const float *bias, float *out, bool accumulate);
     /* Quantises a row of n floats to 7-bit unsigned: returns scale and zero point. */
     void (*quantize_row_u7)(const float *x, int n, uint8_t *q, float *scale, int32_t *zero);
     /* Vector search over n int8 rows (compact storage) with the query quantised to int16 (psk_quantize_query):

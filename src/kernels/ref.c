@@ -116,6 +116,15 @@ static void gemm_q8_ukr_ref(int kq, const uint8_t *a, int lda, int mr, const int
         }
 }
 
+static void dequant_q8_ref(const int32_t *acc, int nc, float sa, int32_t z, const float *wscale, const int32_t *wsum,
+                           const float *bias, float *out, bool accumulate) {
+    for (int t = 0; t < nc; t++) {
+        float v = sa * wscale[t] * (float)(acc[t] - z * wsum[t]);
+        if (bias) v += bias[t];
+        out[t] = accumulate ? out[t] + v : v;
+    }
+}
+
 static void quantize_row_u7_ref(const float *x, int n, uint8_t *q, float *scale, int32_t *zero) {
     float lo = 0, hi = 0; /* the range always holds 0, so that 0 is exact */
     for (int i = 0; i < n; i++) {
@@ -148,6 +157,7 @@ static const psk_kernel_table ref_table = {
     .scan_i8_rows = scan_i8_rows_ref,
     .gemm_q8_ukr = gemm_q8_ukr_ref,
     .quantize_row_u7 = quantize_row_u7_ref,
+    .dequant_q8 = dequant_q8_ref,
     .scan_f32 = scan_f32_ref,
     .dot_i8 = dot_i8_ref,
 };

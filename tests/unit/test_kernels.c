@@ -178,6 +178,29 @@ TEST(int8_kernels_match_reference) {
         v->gemm_q8_ukr(kq, a, lda, mr, b, b + kq * 32, o2);
         CHECKF(memcmp(o1, o2, sizeof(int32_t) * 16 * (size_t)mr) == 0, "mr %d", mr);
     }
+    /* the epilogue: the same floats, bit for bit, with and without bias, storing and accumulating, full and short */
+    {
+        int32_t acc[16], wsum[16];
+        float wscale[16], bias[16], base[16];
+        for (int t = 0; t < 16; t++) {
+            acc[t] = (t * 7919) % 200000 - 100000;
+            wsum[t] = t * 31 - 200;
+            wscale[t] = 0.001f * (t + 1);
+            bias[t] = 0.1f * t - 0.7f;
+            base[t] = 0.25f * t;
+        }
+        for (int variant = 0; variant < 8; variant++) {
+            int nc = variant & 4 ? 11 : 16;
+            bool acc_mode = variant & 1;
+            const float *bb = variant & 2 ? bias : NULL;
+            float r1[16], r2[16];
+            memcpy(r1, base, sizeof r1);
+            memcpy(r2, base, sizeof r2);
+            ref->dequant_q8(acc, nc, 0.0173f, 57, wscale, wsum, bb, r1, acc_mode);
+            v->dequant_q8(acc, nc, 0.0173f, 57, wscale, wsum, bb, r2, acc_mode);
+            CHECKF(memcmp(r1, r2, sizeof r1) == 0, "dequant variant %d", variant);
+        }
+    }
     free(a);
     psk_free_aligned(b);
 }
