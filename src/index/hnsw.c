@@ -2,7 +2,9 @@
  * Layer 0 keeps 2M neighbours per node, upper layers M; similarity is the inner product of the int8 rows (with
  * their scales), candidates are rescored exactly by vindex_search. A filter is honoured during the layer-0 search:
  * nodes it rejects are traversed but never returned. Built in parallel (a lock per node), saved to a file with
- * the rows it was built for, and extended when rows are appended.
+ * the rows it was built for, and extended when rows are appended; after each build, nodes that pruning left
+ * weakly linked are linked again (repair_in_links). A node's unvisited neighbours are scored in one gathered,
+ * prefetching kernel call (scan_i8_rows): at 1M rows the search waits on memory more than it computes.
  *
  * File format (little-endian): "PSKHNSW1", int32 dim, M, max_level, int64 n, entry, then per node: int64 media,
  * int32 frame, int8 level; then per node: M0 int32 layer-0 links; then per node with level > 0: level * M int32. */
