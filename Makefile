@@ -31,6 +31,7 @@ all: $(BUILD)/photoseek
 # Only the AVX2 kernels are compiled for AVX2+FMA; the CPU is checked at run time before they are used.
 $(BUILD)/src/kernels/avx2.o: CFLAGS += -mavx2 -mfma -O3
 $(BUILD)/src/kernels/gemm.o: CFLAGS += -O3
+$(BUILD)/src/index/vindex.o: CFLAGS += -O3
 
 $(BUILD)/%.o: %.c $(wildcard include/*.h src/*/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)

@@ -37,6 +37,8 @@ typedef struct vindex_filter {
 } vindex_filter;
 
 void vindex_init(psk_vindex *ix, int dim);
+/* Room for `rows` rows, so that loading a library of known size copies nothing. */
+int vindex_reserve(psk_vindex *ix, int64_t rows, bool keep_exact);
 /* Appends a row (rows must come in ascending media id); `v` must be unit length. */
 int vindex_add(psk_vindex *ix, int64_t media, int32_t frame, const float *v, bool keep_exact);
 void vindex_free(psk_vindex *ix);

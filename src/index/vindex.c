@@ -23,10 +23,25 @@ void vindex_free(psk_vindex *ix) {
 }
 
 float vindex_quantize(const float *v, int dim, int8_t *q) {
-    float mx = 0;
-    for (int d = 0; d < dim; d++) mx = fmaxf(mx, fabsf(v[d]));
+    /* written so that the compiler vectorises both loops (no libm calls, no branches; the file is built with -O3):
+     * loading a library quantises every stored vector, and fmaxf / lrintf calls took a fifth of a 100k-vector
+     * CLI search */
+    /* max |v| on the bits: without the sign bit, a float's order is its bits' order, and an integer maximum
+     * vectorises where a float one (NaN rules) does not */
+    int32_t mb = 0;
+    for (int d = 0; d < dim; d++) {
+        int32_t b;
+        memcpy(&b, v + d, sizeof b);
+        b &= 0x7fffffff;
+        mb = b > mb ? b : mb;
+    }
+    float mx;
+    memcpy(&mx, &mb, sizeof mx);
     float scale = mx > 0 ? mx / 127.0f : 1.0f;
-    for (int d = 0; d < dim; d++) q[d] = (int8_t)lrintf(v[d] / scale);
+    for (int d = 0; d < dim; d++) {
+        float x = v[d] / scale; /* |x| <= 127 */
+        q[d] = (int8_t)(int)(x + copysignf(0.5f, x));
+    }
     return scale;
 }
 
@@ -55,6 +70,13 @@ static int grow(psk_vindex *ix, int64_t cap, bool exact) {
         ix->exact = ex;
     }
     return PSK_OK;
+}
+
+int vindex_reserve(psk_vindex *ix, int64_t rows, bool keep_exact) {
+    if (rows <= ix->cap) return PSK_OK;
+    int rc = grow(ix, rows, keep_exact);
+    if (!rc) ix->cap = rows;
+    return rc;
 }
 
 int vindex_add(psk_vindex *ix, int64_t media, int32_t frame, const float *v, bool keep_exact) {

@@ -105,6 +105,18 @@ TEST(int8_index_keeps_the_exact_top10) {
     vindex_free(&ix);
 }
 
+TEST(vector_quantisation_is_exact) {
+    /* scale = max|v| / 127; values rounded to nearest, halves away from zero */
+    float v[6] = {0.5f, -1.0f, 0.25f, 0.0f, -0.5f, 1.0f / 254.0f};
+    int8_t q[6];
+    float s = vindex_quantize(v, 6, q);
+    CHECKF(s == 1.0f / 127.0f, "scale %g", s);
+    const int8_t want[6] = {64, -127, 32, 0, -64, 1};
+    for (int i = 0; i < 6; i++) CHECKF(q[i] == want[i], "q[%d] = %d, want %d", i, q[i], want[i]);
+    float zero[3] = {0, 0, 0};
+    CHECK(vindex_quantize(zero, 3, q) == 1.0f && q[0] == 0 && q[1] == 0 && q[2] == 0);
+}
+
 TEST(index_keeps_one_hit_per_media) {
     int dim = 16;
     psk_vindex ix;
