@@ -132,6 +132,10 @@ static int visited_reset(visited *v, int64_t n) {
     return 0;
 }
 
+static inline bool allows(const vindex_filter *allow, int64_t media) {
+    return !allow || (allow->bits[media >> 6] >> (media & 63) & 1);
+}
+
 /* The similarities of the nodes in `rows`, gathered (and prefetched) by the kernel. */
 static inline void sims_of(const psk_hnsw *h, const int16_t *q16, float qs, const int32_t *rows, int n, float *out) {
     psk_kernels()->scan_i8_rows(h->ix->q, h->ix->scale, rows, n, h->dim, q16, qs, out);
@@ -160,6 +164,14 @@ static void greedy(psk_hnsw *h, const int16_t *q16, float qs, int64_t *cur, floa
     }
 }
 
+/* The entry point of a layer-0 search for the query: greedy steps down from the top layer. */
+static int64_t descend(psk_hnsw *h, const int16_t *q16, float qs) {
+    int64_t ep = h->entry;
+    float s = sim(h, q16, qs, ep);
+    for (int l = h->max_level; l > 0; l--) greedy(h, q16, qs, &ep, &s, l, false);
+    return ep;
+}
+
 /* Beam search of one layer from `ep`; results (worst first) hold up to ef nodes that `allow` accepts. */
 static int search_layer(psk_hnsw *h, const int16_t *q16, float qs, int64_t ep, int ef, int layer, visited *vis,
                         const vindex_filter *allow, hheap *res, bool lock) {
@@ -172,10 +184,9 @@ static int search_layer(psk_hnsw *h, const int16_t *q16, float qs, int64_t ep, i
     float s0 = sim(h, q16, qs, ep);
     vis->mark[ep] = vis->epoch;
     if (hpush(&cand, s0, (int32_t)ep)) goto fail;
-    int64_t media0 = h->ix->media[ep];
-    if ((!allow || (allow->bits[media0 >> 6] >> (media0 & 63) & 1)) && hpush(res, s0, (int32_t)ep)) goto fail;
+    if (allows(allow, h->ix->media[ep]) && hpush(res, s0, (int32_t)ep)) goto fail;
     int deg = layer == 0 ? h->M0 : h->M;
-    int32_t nb[256], todo[256];
+    int32_t nb[256], fresh[256];
     float sims[256];
     while (cand.n) {
         hent c = hpop(&cand);
@@ -184,21 +195,20 @@ static int search_layer(psk_hnsw *h, const int16_t *q16, float qs, int64_t ep, i
         memcpy(nb, links_of(h, c.id, layer), sizeof(int32_t) * (size_t)deg);
         if (lock) pthread_mutex_unlock(&h->locks[c.id]);
         /* the unvisited neighbours first, then their similarities in one gathered pass */
-        int n_todo = 0;
+        int n_fresh = 0;
         for (int i = 0; i < deg && nb[i] >= 0; i++) {
             int32_t x = nb[i];
             if (x >= h->n || vis->mark[x] == vis->epoch) continue;
             vis->mark[x] = vis->epoch;
-            todo[n_todo++] = x;
+            fresh[n_fresh++] = x;
         }
-        sims_of(h, q16, qs, todo, n_todo, sims);
-        for (int i = 0; i < n_todo; i++) {
-            int32_t x = todo[i];
+        sims_of(h, q16, qs, fresh, n_fresh, sims);
+        for (int i = 0; i < n_fresh; i++) {
+            int32_t x = fresh[i];
             float s = sims[i];
             if (res->n < ef || s > res->e[0].s) {
                 if (hpush(&cand, s, x)) goto fail;
-                int64_t md = h->ix->media[x];
-                if (!allow || (allow->bits[md >> 6] >> (md & 63) & 1)) {
+                if (allows(allow, h->ix->media[x])) {
                     if (hpush(res, s, x)) goto fail;
                     if (res->n > ef) hpop(res);
                 }
@@ -358,6 +368,14 @@ static void build_task(void *arg, int task, int thread) {
     visited_free(&vis);
 }
 
+/* Incoming links per node at layer 0 (calloc'd; NULL when out of memory). */
+static int32_t *in_links(const psk_hnsw *h) {
+    int32_t *indeg = calloc((size_t)h->n, sizeof(int32_t));
+    for (int64_t i = 0; indeg && i < h->n * h->M0; i++)
+        if (h->links0[i] >= 0) indeg[h->links0[i]]++;
+    return indeg;
+}
+
 /* Puts a link y -> x into a free slot of y's layer-0 list, or in place of y's least similar link to a node that
  * keeps more than MIN_IN incoming links. Returns whether it did. */
 #define MIN_IN 3
@@ -388,10 +406,8 @@ static bool add_in_link(psk_hnsw *h, int32_t *indeg, int64_t y, int64_t x) {
  * the graph was small. At 20k vectors that was 0.05% of the nodes and every miss at ef 512. Each node with fewer
  * than MIN_IN is searched for in the finished graph, and its nearest nodes link to it. */
 static int repair_in_links(psk_hnsw *h) {
-    int32_t *indeg = calloc((size_t)h->n, sizeof(int32_t));
+    int32_t *indeg = in_links(h);
     if (!indeg) return PSK_ERR_NOMEM;
-    for (int64_t i = 0; i < h->n * h->M0; i++)
-        if (h->links0[i] >= 0) indeg[h->links0[i]]++;
     visited vis = {0};
     hheap res = {0};
     int rc = PSK_OK;
@@ -399,10 +415,7 @@ static int repair_in_links(psk_hnsw *h) {
     for (int64_t x = 0; x < h->n && !rc; x++) {
         if (indeg[x] >= MIN_IN || x == h->entry) continue;
         float qs = row_query(h, x, q16);
-        int64_t ep = h->entry;
-        float s = sim(h, q16, qs, ep);
-        for (int l = h->max_level; l > 0; l--) greedy(h, q16, qs, &ep, &s, l, false);
-        if (search_layer(h, q16, qs, ep, h->ef_construction, 0, &vis, NULL, &res, false)) {
+        if (search_layer(h, q16, qs, descend(h, q16, qs), h->ef_construction, 0, &vis, NULL, &res, false)) {
             rc = PSK_ERR_NOMEM;
             break;
         }
@@ -485,12 +498,9 @@ int hnsw_search(psk_hnsw *h, const float *query, int ef, const vindex_filter *al
     if (!h || h->entry < 0) return 0;
     int16_t q16[4096];
     float qs = psk_quantize_query(query, h->dim, q16);
-    int64_t ep = h->entry;
-    float s = sim(h, q16, qs, ep);
-    for (int l = h->max_level; l > 0; l--) greedy(h, q16, qs, &ep, &s, l, false);
     static _Thread_local visited vis;
     hheap res = {0};
-    if (search_layer(h, q16, qs, ep, ef > k ? ef : k, 0, &vis, allow, &res, false)) {
+    if (search_layer(h, q16, qs, descend(h, q16, qs), ef > k ? ef : k, 0, &vis, allow, &res, false)) {
         free(res.e);
         return -1;
     }
@@ -509,14 +519,12 @@ int hnsw_search(psk_hnsw *h, const float *query, int ef, const vindex_filter *al
 int hnsw_layer0_stats(const psk_hnsw *h, int64_t *unreachable, int64_t *few_in_links) {
     *unreachable = *few_in_links = 0;
     if (!h || h->entry < 0) return PSK_OK;
-    int32_t *indeg = calloc((size_t)h->n, sizeof(int32_t)), *queue = malloc(sizeof(int32_t) * (size_t)h->n);
+    int32_t *indeg = in_links(h), *queue = malloc(sizeof(int32_t) * (size_t)h->n);
     if (!indeg || !queue) {
         free(indeg);
         free(queue);
         return PSK_ERR_NOMEM;
     }
-    for (int64_t i = 0; i < h->n * h->M0; i++)
-        if (h->links0[i] >= 0) indeg[h->links0[i]]++;
     for (int64_t i = 0; i < h->n; i++) *few_in_links += i != h->entry && indeg[i] < MIN_IN;
     /* breadth first from the entry; indeg becomes -1 once reached */
     int64_t head = 0, tail = 0;

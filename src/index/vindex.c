@@ -23,11 +23,10 @@ void vindex_free(psk_vindex *ix) {
 }
 
 float vindex_quantize(const float *v, int dim, int8_t *q) {
-    /* written so that the compiler vectorises both loops (no libm calls, no branches; the file is built with -O3):
-     * loading a library quantises every stored vector, and fmaxf / lrintf calls took a fifth of a 100k-vector
-     * CLI search */
-    /* max |v| on the bits: without the sign bit, a float's order is its bits' order, and an integer maximum
-     * vectorises where a float one (NaN rules) does not */
+    /* Both loops vectorise (no libm calls, no branches; the file is built with -O3): loading a library quantises
+     * every stored vector, and fmaxf / lrintf calls took a fifth of a 100k-vector CLI search. max |v| is taken on
+     * the bits: without the sign bit a float's order is its bits' order, and an integer maximum vectorises where
+     * a float one (NaN rules) does not. */
     int32_t mb = 0;
     for (int d = 0; d < dim; d++) {
         int32_t b;
@@ -82,10 +81,8 @@ int vindex_reserve(psk_vindex *ix, int64_t rows, bool keep_exact) {
 int vindex_add(psk_vindex *ix, int64_t media, int32_t frame, const float *v, bool keep_exact) {
     int64_t n = ix->n;
     if (n == ix->cap) {
-        int64_t cap = n ? 2 * n : 1024;
-        int rc = grow(ix, cap, keep_exact);
+        int rc = vindex_reserve(ix, n ? 2 * n : 1024, keep_exact);
         if (rc) return rc;
-        ix->cap = cap;
     }
     ix->media[n] = media;
     ix->frame[n] = frame;

@@ -218,6 +218,22 @@ static inline int32_t hsum_epi32(__m256i v) {
 
 /* int8 rows widened to int16 and multiplied with the int16 query by vpmaddwd: three instructions per 16 values,
  * exact integer sums (so the result equals the reference bit for bit). Four rows share each query load. */
+/* sum_d r[d] * query16[d] for one int8 row, dim a multiple of 16 (two accumulators hide the add latency). */
+static inline int32_t row_dot_i8_i16(const int8_t *r, const int16_t *query16, int dim) {
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0;
+    int d = 0;
+    for (; d + 32 <= dim; d += 32) {
+        s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(r + d))),
+                                                    _mm256_loadu_si256((const __m256i *)(query16 + d))));
+        s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(r + d + 16))),
+                                                    _mm256_loadu_si256((const __m256i *)(query16 + d + 16))));
+    }
+    if (d < dim)
+        s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(r + d))),
+                                                    _mm256_loadu_si256((const __m256i *)(query16 + d))));
+    return hsum_epi32(_mm256_add_epi32(s0, s1));
+}
+
 static void scan_i8_avx2(const int8_t *q, const float *scale, int64_t n, int dim, const int16_t *query16,
                          float query_scale, float *out) {
     if (dim % 16 != 0 || dim > PSK_SCAN_MAX_DIM) {
@@ -243,14 +259,7 @@ static void scan_i8_avx2(const int8_t *q, const float *scale, int64_t n, int dim
         out[i + 2] = (float)hsum_epi32(s2) * scale[i + 2] * query_scale;
         out[i + 3] = (float)hsum_epi32(s3) * scale[i + 3] * query_scale;
     }
-    for (; i < n; i++) {
-        const int8_t *r0 = q + i * dim;
-        __m256i s0 = _mm256_setzero_si256();
-        for (int d = 0; d < dim; d += 16)
-            s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(r0 + d))),
-                                                        _mm256_loadu_si256((const __m256i *)(query16 + d))));
-        out[i] = (float)hsum_epi32(s0) * scale[i] * query_scale;
-    }
+    for (; i < n; i++) out[i] = (float)row_dot_i8_i16(q + i * dim, query16, dim) * scale[i] * query_scale;
 }
 
 /* Rows this far ahead are prefetched: a row is dim bytes (8 lines at 512), and a neighbour list is scattered over
@@ -263,22 +272,14 @@ static inline void prefetch_row(const int8_t *r, int dim) {
 
 static void scan_i8_rows_avx2(const int8_t *q, const float *scale, const int32_t *rows, int n, int dim,
                               const int16_t *query16, float query_scale, float *out) {
-    if (dim % 32 != 0 || dim > PSK_SCAN_MAX_DIM) {
+    if (dim % 16 != 0 || dim > PSK_SCAN_MAX_DIM) {
         psk_kernels_ref()->scan_i8_rows(q, scale, rows, n, dim, query16, query_scale, out);
         return;
     }
     for (int i = 0; i < n && i < ROWS_AHEAD; i++) prefetch_row(q + (size_t)rows[i] * dim, dim);
     for (int i = 0; i < n; i++) {
         if (i + ROWS_AHEAD < n) prefetch_row(q + (size_t)rows[i + ROWS_AHEAD] * dim, dim);
-        const int8_t *r = q + (size_t)rows[i] * dim;
-        __m256i s0 = _mm256_setzero_si256(), s1 = s0;
-        for (int d = 0; d < dim; d += 32) {
-            s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(r + d))),
-                                                        _mm256_loadu_si256((const __m256i *)(query16 + d))));
-            s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(r + d + 16))),
-                                                        _mm256_loadu_si256((const __m256i *)(query16 + d + 16))));
-        }
-        out[i] = (float)hsum_epi32(_mm256_add_epi32(s0, s1)) * scale[rows[i]] * query_scale;
+        out[i] = (float)row_dot_i8_i16(q + (size_t)rows[i] * dim, query16, dim) * scale[rows[i]] * query_scale;
     }
 }
 

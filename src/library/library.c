@@ -126,14 +126,12 @@ int library_vindex(psk_library *lib, int64_t model_id, int dim, psk_error *err) 
     vindex_free(&lib->vindex);
     lib->vindex_loaded = false;
     vindex_init(&lib->vindex, dim);
+    char count_sql[96];
+    snprintf(count_sql, sizeof count_sql, "SELECT count(*) FROM embeddings WHERE model_id = %lld", (long long)model_id);
+    if (vindex_reserve(&lib->vindex, store_count(lib->store, count_sql), false))
+        return psk_fail(err, PSK_ERR_NOMEM, "out of memory loading the vectors");
     sqlite3_stmt *st;
-    int rc = store_prepare(lib->store, "SELECT count(*) FROM embeddings WHERE model_id = ?", &st, err);
-    if (rc) return rc;
-    sqlite3_bind_int64(st, 1, model_id);
-    int64_t rows = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    if (vindex_reserve(&lib->vindex, rows, false)) return psk_fail(err, PSK_ERR_NOMEM, "out of memory loading the vectors");
-    rc = store_prepare(lib->store,
+    int rc = store_prepare(lib->store,
                            "SELECT media_id, frame_ms, vec FROM embeddings WHERE model_id = ? ORDER BY media_id, frame_ms",
                            &st, err);
     if (rc) return rc;
