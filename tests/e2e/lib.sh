@@ -6,6 +6,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/photoseek-e2e-XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
 pass() { echo "ok   $1"; echo pass >>"$RESULTS"; }
+skip() { echo "skip $1"; echo skip >>"$RESULTS"; } # a tool the check needs is missing: never counted as passed
 fail() { echo "FAIL $1"; shift; for line in "$@"; do echo "    $line"; done; echo fail >>"$RESULTS"; }
 
 # check NAME COMMAND...: passes when the command succeeds

@@ -1,5 +1,5 @@
 /* The unit test runner: runs every registered test (or those whose name contains argv[1]) and ends with the
- * plain summary line "N passed, N failed". */
+ * plain summary line "N passed, N failed, N skipped". */
 #include "test.h"
 
 #include <cjson/cJSON.h>
@@ -15,7 +15,8 @@ typedef struct test_case {
 
 static test_case tests[512];
 static int n_tests;
-static bool current_failed;
+static bool current_failed, current_skipped;
+static char skip_reason[300];
 static char tmpdir[256];
 
 void test_register(const char *name, test_fn fn) {
@@ -30,6 +31,16 @@ void test_fail(const char *file, int line, const char *fmt, ...) {
     fputc('\n', stderr);
     va_end(ap);
     current_failed = true;
+}
+
+void test_skip(const char *file, int line, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(skip_reason, sizeof skip_reason, fmt, ap);
+    va_end(ap);
+    (void)file;
+    (void)line;
+    current_skipped = true;
 }
 
 bool test_failed(void) {
@@ -109,23 +120,26 @@ int main(int argc, char **argv) {
         return 2;
     }
     atexit(remove_tmpdir);
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, skipped = 0;
     for (int i = 0; i < n_tests; i++) {
         if (filter && !strstr(tests[i].name, filter)) continue;
-        current_failed = false;
+        current_failed = current_skipped = false;
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         tests[i].fn();
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
-        if (current_failed) {
+        if (current_failed) { /* a failure before the skip still fails */
             failed++;
             fprintf(stderr, "FAIL %s\n", tests[i].name);
+        } else if (current_skipped) {
+            skipped++;
+            fprintf(stderr, "skip %s: %s\n", tests[i].name, skip_reason);
         } else {
             passed++;
             fprintf(stderr, "ok   %s (%.0f ms)\n", tests[i].name, ms);
         }
     }
-    printf("%d passed, %d failed\n", passed, failed);
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
     return failed ? 1 : 0;
 }

@@ -1,5 +1,5 @@
 /* A minimal test harness: TEST(name) registers a function; CHECK fails the test with the file, line and
- * expression. Tests find the shared fixtures through fixture_path(). */
+ * expression; SKIP says why a test cannot run here. Tests find the shared fixtures through fixture_path(). */
 #ifndef PSK_TEST_H
 #define PSK_TEST_H
 
@@ -15,6 +15,8 @@ typedef void (*test_fn)(void);
 void test_register(const char *name, test_fn fn);
 void test_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 bool test_failed(void);
+/* Marks the running test as skipped (a tool or CPU feature it needs is missing): counted as skipped, never passed. */
+void test_skip(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* ../shared/fixtures/<rel>, or $PHOTOSEEK_FIXTURES/<rel>. */
 const char *fixture_path(const char *rel);
 /* A fresh temporary directory for this test run (removed at exit). */
@@ -48,6 +50,13 @@ double *json_doubles(const struct cJSON *arr, int *n);
             test_fail(__FILE__, __LINE__, __VA_ARGS__);                                                                \
             return;                                                                                                    \
         }                                                                                                              \
+    } while (0)
+
+/* Skips the running test with a reason and returns from it. */
+#define SKIP(...)                                                                                                      \
+    do {                                                                                                               \
+        test_skip(__FILE__, __LINE__, __VA_ARGS__);                                                                    \
+        return;                                                                                                        \
     } while (0)
 
 /* Calls a psk_* function and fails with its message unless it returns PSK_OK. */
