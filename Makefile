@@ -24,7 +24,7 @@ TEST_SRC := $(sort $(wildcard tests/unit/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_assets.o
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
-FUZZ_NAMES := safetensors image
+FUZZ_NAMES := safetensors image http
 
 all: $(BUILD)/photoseek
 
@@ -52,17 +52,22 @@ $(BUILD)/libphotoseek.a: $(LIB_OBJ)
 $(BUILD)/photoseek: $(CLI_OBJ) $(BUILD)/libphotoseek.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/unit_tests: $(TEST_OBJ) $(BUILD)/libphotoseek.a
+$(BUILD)/unit_tests: $(TEST_OBJ) $(BUILD)/src/server/request.o $(BUILD)/libphotoseek.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Fuzz targets: the libFuzzer entry point plus a main() that replays the committed corpus (tests/fuzz/).
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(BUILD)/libphotoseek.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# The HTTP target also needs the server's request decisions, which live outside the library.
+$(BUILD)/fuzz_http: tests/fuzz/fuzz_http.c tests/fuzz/replay_main.c src/server/request.c $(BUILD)/libphotoseek.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 fuzz-libfuzzer: $(LIB_SRC)
 	@mkdir -p $(BUILD)/libfuzzer
 	for f in $(FUZZ_NAMES); do clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude $(shell pkg-config --cflags $(PKGS)) \
 	  -fsanitize=fuzzer,address,undefined tests/fuzz/fuzz_$$f.c $(filter-out src/kernels/avx2.c,$(LIB_SRC)) \
+	  $$([ $$f = http ] && echo src/server/request.c) \
 	  -mavx2 -mfma src/kernels/avx2.c -o $(BUILD)/libfuzzer/fuzz_$$f $(LDLIBS) || exit 1; done
 
 unit: $(BUILD)/unit_tests

@@ -12,6 +12,21 @@ async function api(path) {
   return body;
 }
 
+// State-changing requests carry this run's request token, which the server put in a SameSite=Strict cookie that
+// another site's page can neither read nor have sent (the server refuses them without it).
+async function post(path, body = {}) {
+  const m = document.cookie.match(/(?:^|;\s*)psk_csrf=([0-9a-f]+)/);
+  const r = await fetch(path, {
+    method: 'POST', credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'X-Photoseek-CSRF': m ? m[1] : '' },
+    body: JSON.stringify(body),
+  });
+  let data = null;
+  try { data = await r.json(); } catch (e) { /* not JSON */ }
+  if (!r.ok) throw new Error((data && data.error) || `${r.status} ${r.statusText}`);
+  return data;
+}
+
 function params() {
   const p = new URLSearchParams();
   if (state.similar) p.set('id', state.similar); else p.set('q', state.q);
@@ -143,6 +158,29 @@ async function loadFacets() {
   }
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function reindex() {
+  $('reindex').disabled = true;
+  try {
+    await post('/api/index');
+    $('library-status').textContent = 'Indexing…';
+    for (;;) {
+      await sleep(500);
+      const st = await api('/api/status');
+      const ix = st.indexing;
+      if (!ix.running) { $('library-status').textContent = `Index run: ${ix.result}`; break; }
+      $('library-status').textContent = `Indexing… ${ix.done} of ${ix.total || '?'}`;
+    }
+    if (state.q.trim() || state.similar) search();
+  } catch (e) {
+    $('library-status').textContent = '';
+    setError(`Re-index failed: ${e.message}`);
+  } finally {
+    $('reindex').disabled = false;
+  }
+}
+
 let timer = null;
 $('q').addEventListener('input', () => {
   state.q = $('q').value;
@@ -152,6 +190,7 @@ $('q').addEventListener('input', () => {
 });
 $('search-form').addEventListener('submit', (e) => { e.preventDefault(); clearTimeout(timer); search(); });
 $('viewer-close').addEventListener('click', closeViewer);
+$('reindex').addEventListener('click', reindex);
 $('viewer').addEventListener('click', (e) => { if (e.target === $('viewer')) closeViewer(); });
 $('more-like-this').addEventListener('click', () => {
   state.similar = state.results[state.current].id;

@@ -12,9 +12,8 @@ static double now_ms(void) {
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static const char *arg(struct MHD_Connection *c, const char *name) {
-    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
-    return v && *v ? v : NULL;
+static const char *arg(void *c, const char *name) {
+    return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
 }
 
 static void taken_iso(const psk_result *r, char *buf, size_t cap) {
@@ -57,42 +56,10 @@ static void result_json(jbuf *b, const psk_result *r) {
 
 enum MHD_Result api_search(server *s, struct MHD_Connection *c, bool similar) {
     psk_search_params p = psk_search_default_params();
-    const char *v;
-    /* Every parameter is checked before the library sees it: bad input is a 400 with the reason. */
-    const char *strings[] = {"q", "camera", "folder"};
-    for (int i = 0; i < 3; i++)
-        if ((v = arg(c, strings[i])) && (!utf8_ok(v) || strlen(v) > MAX_QUERY_BYTES))
-            return reply_error(c, 400, "%s is not valid UTF-8 or is longer than %d bytes", strings[i], MAX_QUERY_BYTES);
-    int64_t id = 0;
-    if (similar) {
-        char *end;
-        if (!(v = arg(c, "id")) || (id = strtoll(v, &end, 10)) <= 0 || *end)
-            return reply_error(c, 400, "id must be a positive number");
-    } else if (!(p.query = arg(c, "q"))) {
-        return reply_error(c, 400, "q (the query) is required");
-    }
-    if ((v = arg(c, "k"))) {
-        char *end;
-        long k = strtol(v, &end, 10);
-        if (*end || k < 1 || k > MAX_K) return reply_error(c, 400, "k must be a number from 1 to %d", MAX_K);
-        p.k = (int)k;
-    }
-    static const char *filters[] = {"year", "month", "day", "from", "to", "type", "camera", "folder"};
-    psk_error ferr = {0};
-    for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++)
-        if ((v = arg(c, filters[i])) && psk_filter_set(&p.filter, filters[i], v, &ferr))
-            return reply_error(c, 400, "%s", ferr.message);
-    if ((v = arg(c, "sort"))) {
-        if (strcmp(v, "score") == 0) p.sort = PSK_SORT_SCORE;
-        else if (strcmp(v, "date") == 0) p.sort = PSK_SORT_DATE;
-        else return reply_error(c, 400, "sort must be score or date");
-    }
-    if ((v = arg(c, "min_score"))) {
-        char *end;
-        double m = strtod(v, &end);
-        if (*end || !(m >= -1 && m <= 1)) return reply_error(c, 400, "min_score must be a number from -1 to 1");
-        p.min_score = (float)m;
-    }
+    int64_t id;
+    char msg[600];
+    unsigned bad = parse_search_params(arg, c, similar, &p, &id, msg, sizeof msg);
+    if (bad) return reply_error(c, bad, "%s", msg);
     p.text_model_dir = s->p->text_model;
     p.image_model_dir = s->p->image_model;
     p.n_threads = 2;

@@ -30,8 +30,7 @@ enum MHD_Result serve_thumb(server *s, struct MHD_Connection *c, int64_t id) {
             pthread_mutex_unlock(&s->thumb_mu);
             if (!r) return MHD_NO;
             MHD_add_response_header(r, "Content-Type", "image/jpeg");
-            MHD_add_response_header(r, "Cache-Control", "private, max-age=3600");
-            enum MHD_Result ret = MHD_queue_response(c, 200, r);
+            enum MHD_Result ret = queue_response(c, 200, r, "private, max-age=3600");
             MHD_destroy_response(r);
             return ret;
         }
@@ -54,8 +53,7 @@ enum MHD_Result serve_thumb(server *s, struct MHD_Connection *c, int64_t id) {
     struct MHD_Response *r = MHD_create_response_from_buffer(size, jpeg, MHD_RESPMEM_MUST_COPY);
     if (r) {
         MHD_add_response_header(r, "Content-Type", "image/jpeg");
-        MHD_add_response_header(r, "Cache-Control", "private, max-age=3600");
-        ret = MHD_queue_response(c, 200, r);
+        ret = queue_response(c, 200, r, "private, max-age=3600");
         MHD_destroy_response(r);
     }
     if (m.type == PSK_TYPE_VIDEO) {
@@ -90,33 +88,6 @@ static const char *mime_of(const char *path) {
     return "application/octet-stream";
 }
 
-/* "bytes=START-END", "bytes=START-", "bytes=-SUFFIX" (one range) */
-static int parse_range(const char *h, int64_t size, int64_t *start, int64_t *end) {
-    if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ',')) return -1;
-    const char *p = h + 6;
-    char *e;
-    if (*p == '-') {
-        long long n = strtoll(p + 1, &e, 10);
-        if (*e || n <= 0) return -1;
-        *start = n >= size ? 0 : size - n;
-        *end = size - 1;
-        return 0;
-    }
-    long long a = strtoll(p, &e, 10);
-    if (e == p || *e != '-' || a < 0) return -1;
-    long long b = size - 1;
-    if (e[1]) {
-        char *e2;
-        b = strtoll(e + 1, &e2, 10);
-        if (*e2 || b < a) return -1;
-        if (b >= size) b = size - 1;
-    }
-    if (a >= size) return 1; /* unsatisfiable */
-    *start = a;
-    *end = b;
-    return 0;
-}
-
 enum MHD_Result serve_file(server *s, struct MHD_Connection *c, int64_t id) {
     psk_result m;
     char msg[600];
@@ -139,7 +110,7 @@ enum MHD_Result serve_file(server *s, struct MHD_Connection *c, int64_t id) {
             struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
             if (!r) return MHD_NO;
             MHD_add_response_header(r, "Content-Range", cr);
-            enum MHD_Result ret = MHD_queue_response(c, 416, r);
+            enum MHD_Result ret = queue_response(c, 416, r, "private, no-store");
             MHD_destroy_response(r);
             return ret;
         }
@@ -153,13 +124,12 @@ enum MHD_Result serve_file(server *s, struct MHD_Connection *c, int64_t id) {
     }
     MHD_add_response_header(r, "Content-Type", mime_of(m.path));
     MHD_add_response_header(r, "Accept-Ranges", "bytes");
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     if (status == 206) {
         char cr[96];
         snprintf(cr, sizeof cr, "bytes %lld-%lld/%lld", (long long)start, (long long)end, (long long)size);
         MHD_add_response_header(r, "Content-Range", cr);
     }
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    enum MHD_Result ret = queue_response(c, status, r, "private, no-cache");
     MHD_destroy_response(r);
     return ret;
 }

@@ -11,13 +11,34 @@
 #include <string.h>
 #include <unistd.h>
 
+/* One server runs per process; the --cors origin is read when any response is queued. */
+static const char *cors_origin;
+
+enum MHD_Result queue_response(struct MHD_Connection *c, unsigned status, struct MHD_Response *r, const char *cache) {
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' blob:; media-src 'self'; frame-ancestors 'none'; "
+                            "base-uri 'none'; form-action 'self'");
+    MHD_add_response_header(r, "Cache-Control", cache);
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (cors_origin && origin && strcmp(origin, cors_origin) == 0) {
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", cors_origin);
+        MHD_add_response_header(r, "Access-Control-Allow-Headers", "Authorization, Content-Type, X-Photoseek-CSRF, Range");
+        MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, HEAD, POST");
+        MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+    }
+    if (cors_origin) MHD_add_response_header(r, "Vary", "Origin");
+    return MHD_queue_response(c, status, r);
+}
+
 enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, const void *body, size_t len) {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r) return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    enum MHD_Result ret = queue_response(c, status, r, "private, no-store");
     MHD_destroy_response(r);
     return ret;
 }
@@ -96,30 +117,6 @@ void jb_free(jbuf *b) {
     memset(b, 0, sizeof *b);
 }
 
-bool utf8_ok(const char *s) {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned c = *p;
-        int len;
-        unsigned min;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        if ((c & 0xE0) == 0xC0) len = 2, min = 0x80, c &= 0x1F;
-        else if ((c & 0xF0) == 0xE0) len = 3, min = 0x800, c &= 0x0F;
-        else if ((c & 0xF8) == 0xF0) len = 4, min = 0x10000, c &= 0x07;
-        else return false;
-        for (int i = 1; i < len; i++) {
-            if ((p[i] & 0xC0) != 0x80) return false;
-            c = (c << 6) | (p[i] & 0x3F);
-        }
-        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return false;
-        p += len;
-    }
-    return true;
-}
-
 int server_fail(psk_error *err, int code, const char *fmt, ...) {
     if (err) {
         va_list ap;
@@ -131,28 +128,52 @@ int server_fail(psk_error *err, int code, const char *fmt, ...) {
     return code;
 }
 
-static bool authorised(server *s, struct MHD_Connection *c) {
-    const char *token = s->p->token;
-    if (!token || !*token) return true;
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    if (auth && strncmp(auth, "Bearer ", 7) == 0 && strcmp(auth + 7, token) == 0) return true;
-    const char *cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "psk_token");
-    if (cookie && strcmp(cookie, token) == 0) return true;
-    const char *arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
-    return arg && strcmp(arg, token) == 0;
+static const char *header(struct MHD_Connection *c, const char *name) {
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
-/* /api/media/123, /api/media/123/thumb, /api/media/123/file */
-static bool parse_media_path(const char *url, int64_t *id, const char **rest) {
-    const char *p = url + strlen("/api/media/");
-    if (*p < '1' || *p > '9') return false;
-    char *end;
-    long long v = strtoll(p, &end, 10);
-    if (v <= 0 || v > (1LL << 53)) return false;
-    if (*end != 0 && *end != '/') return false;
-    *id = v;
-    *rest = end;
-    return true;
+/* The client's address, for the log (never the token or the query string). */
+static void client_addr(struct MHD_Connection *c, char *buf, size_t cap) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(buf, cap, "?");
+    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, buf, (socklen_t)cap);
+}
+
+/* The page opened with the right ?token=: remember it in a cookie and drop it from the address bar (and from
+ * history and any Referer) by sending the browser to the same page without it. */
+static enum MHD_Result set_token_cookie(server *s, struct MHD_Connection *c, const char *url) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    char cookie[600];
+    snprintf(cookie, sizeof cookie, "psk_token=%s; HttpOnly; SameSite=Strict; Path=/", s->p->token);
+    MHD_add_response_header(r, "Set-Cookie", cookie);
+    MHD_add_response_header(r, "Location", url);
+    enum MHD_Result ret = queue_response(c, 303, r, "no-store");
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result serve_asset(server *s, struct MHD_Connection *c, const char *url) {
+    const char *path = strcmp(url, "/") == 0 ? "/index.html" : url;
+    if (strcmp(path, "/favicon.ico") == 0) path = "/favicon.svg";
+    for (const psk_asset *a = psk_assets; a->path; a++) {
+        if (strcmp(a->path, path) != 0) continue;
+        struct MHD_Response *r = MHD_create_response_from_buffer(a->size, (void *)a->data, MHD_RESPMEM_PERSISTENT);
+        if (!r) return MHD_NO;
+        MHD_add_response_header(r, "Content-Type", a->type);
+        if (strcmp(path, "/index.html") == 0) {
+            /* The page's state-changing requests carry this run's token from this cookie; another site's page
+             * can neither read it nor have it sent (SameSite=Strict). */
+            char cookie[128];
+            snprintf(cookie, sizeof cookie, "psk_csrf=%s; SameSite=Strict; Path=/", s->csrf);
+            MHD_add_response_header(r, "Set-Cookie", cookie);
+        }
+        enum MHD_Result ret = queue_response(c, 200, r, "no-cache");
+        MHD_destroy_response(r);
+        return ret;
+    }
+    return reply_error(c, 404, "not found");
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -171,7 +192,33 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0, post = strcmp(method, "POST") == 0;
-    if (!authorised(s, c)) return reply_error(c, 401, "this server needs a token (?token=... or Authorization: Bearer ...)");
+    gate_request rq = {
+        .method = method,
+        .url = url,
+        .host = header(c, "Host"),
+        .origin = header(c, "Origin"),
+        .fetch_site = header(c, "Sec-Fetch-Site"),
+        .content_type = header(c, "Content-Type"),
+        .authorization = header(c, "Authorization"),
+        .cookie_token = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "psk_token"),
+        .csrf_header = header(c, "X-Photoseek-CSRF"),
+        .query_token = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token"),
+    };
+    gate_verdict v = gate_check(&s->gate, &rq);
+    if (v.action == GATE_REFUSE) {
+        char who[64];
+        client_addr(c, who, sizeof who);
+        fprintf(stderr, "photoseek: refused %s %s from %s: %u %s\n", method, url, who, v.status, v.reason);
+        return reply_error(c, v.status, "%s", v.reason);
+    }
+    if (v.action == GATE_SET_TOKEN_COOKIE) return set_token_cookie(s, c, url);
+    if (v.action == GATE_PREFLIGHT) {
+        struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+        if (!r) return MHD_NO;
+        enum MHD_Result ret = queue_response(c, 204, r, "no-store");
+        MHD_destroy_response(r);
+        return ret;
+    }
     if (strncmp(url, "/api/", 5) == 0) {
         if (strcmp(url, "/api/search") == 0 && get) return api_search(s, c, false);
         if (strcmp(url, "/api/similar") == 0 && get) return api_search(s, c, true);
@@ -184,7 +231,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         int64_t id;
         const char *rest;
         if (strncmp(url, "/api/media/", 11) == 0 && get) {
-            if (!parse_media_path(url, &id, &rest)) return reply_error(c, 404, "no such item");
+            if (!route_media_path(url, &id, &rest)) return reply_error(c, 404, "no such item");
             if (*rest == 0) return api_media(s, c, id);
             if (strcmp(rest, "/thumb") == 0) return serve_thumb(s, c, id);
             if (strcmp(rest, "/file") == 0) return serve_file(s, c, id);
@@ -192,29 +239,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return reply_error(c, 404, "no such endpoint");
     }
     if (!get) return reply_error(c, 405, "method not allowed");
-    const char *path = strcmp(url, "/") == 0 ? "/index.html" : url;
-    for (const psk_asset *a = psk_assets; a->path; a++) {
-        if (strcmp(a->path, path) == 0) {
-            struct MHD_Response *r =
-                MHD_create_response_from_buffer(a->size, (void *)a->data, MHD_RESPMEM_PERSISTENT);
-            if (!r) return MHD_NO;
-            MHD_add_response_header(r, "Content-Type", a->type);
-            MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-            MHD_add_response_header(r, "Content-Security-Policy",
-                                    "default-src 'self'; img-src 'self' blob:; media-src 'self'");
-            const char *tok = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
-            if (tok && s->p->token && strcmp(tok, s->p->token) == 0) {
-                /* the page's own requests carry the token as a cookie from here on */
-                char cookie[600];
-                snprintf(cookie, sizeof cookie, "psk_token=%s; HttpOnly; SameSite=Strict; Path=/", tok);
-                MHD_add_response_header(r, "Set-Cookie", cookie);
-            }
-            enum MHD_Result ret = MHD_queue_response(c, 200, r);
-            MHD_destroy_response(r);
-            return ret;
-        }
-    }
-    return reply_error(c, 404, "not found");
+    return serve_asset(s, c, url);
+}
+
+/* Random hex from the kernel, for this run's request token. */
+static int random_hex(char *out, size_t n_bytes) {
+    unsigned char buf[32];
+    if (n_bytes > sizeof buf) return -1;
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (!f) return -1;
+    size_t got = fread(buf, 1, n_bytes, f);
+    fclose(f);
+    if (got != n_bytes) return -1;
+    for (size_t i = 0; i < n_bytes; i++) snprintf(out + 2 * i, 3, "%02x", buf[i]);
+    return 0;
 }
 
 int psk_server_run(const psk_server_params *p, volatile int *stop, psk_error *err) {
@@ -238,6 +276,23 @@ int psk_server_run(const psk_server_params *p, volatile int *stop, psk_error *er
         free(s);
         return server_fail(err, PSK_ERR_INVALID_ARG, "bad --bind address '%s' (an IPv4 address)", bind);
     }
+    if (random_hex(s->csrf, 32)) {
+        psk_library_close(s->lib);
+        free(s);
+        return server_fail(err, PSK_ERR_IO, "cannot read random bytes from /dev/urandom for the page's request token");
+    }
+    s->gate = (gate_config){
+        .bind = strncmp(bind, "127.", 4) == 0 ? GATE_BIND_LOOPBACK
+                : strcmp(bind, "0.0.0.0") == 0 ? GATE_BIND_ANY
+                                               : GATE_BIND_ADDRESS,
+        .bind_addr = bind,
+        .allow_hosts = p->allow_hosts,
+        .n_allow_hosts = p->n_allow_hosts,
+        .token = p->token && *p->token ? p->token : NULL,
+        .csrf = s->csrf,
+        .cors_origin = p->cors_origin,
+    };
+    cors_origin = p->cors_origin;
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(p->n_threads > 0 ? p->n_threads : 4),
@@ -250,6 +305,7 @@ int psk_server_run(const psk_server_params *p, volatile int *stop, psk_error *er
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     int port = info ? info->port : p->port;
+    s->gate.port = port; /* before anyone can know the port: the port file and the message come after */
     fprintf(stderr, "photoseek: serving %s on http://%s:%d/%s\n", p->db, bind, port,
             p->token ? "?token=..." : "");
     if (p->port_file) {

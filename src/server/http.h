@@ -1,15 +1,13 @@
 /* Internals of the server: the shared state and the response helpers. */
-#ifndef PSK_HTTP_H
-#define PSK_HTTP_H
+#ifndef PSK_SERVER_HTTP_H
+#define PSK_SERVER_HTTP_H
 
+#include "request.h"
 #include "server.h"
 
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdbool.h>
-
-#define MAX_QUERY_BYTES 1024
-#define MAX_K 500
 
 typedef struct thumb_entry {
     int64_t id;
@@ -36,9 +34,14 @@ typedef struct server {
     char index_result[512];
     volatile int index_cancel;
     char image_model_dir[1024];
+    gate_config gate;  /* who may ask what (request.h) */
+    char csrf[65];     /* this run's request token for the page's state-changing requests */
 } server;
 
-/* A response: status, content type, body (copied). */
+/* Queues a response with the headers every answer carries (no framing, no sniffing, no referrer, a CSP, private
+ * caching, and CORS only for the --cors origin). cache is the Cache-Control value. */
+enum MHD_Result queue_response(struct MHD_Connection *c, unsigned status, struct MHD_Response *r, const char *cache);
+/* A response: status, content type, body (copied), never cached. */
 enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, const void *body, size_t len);
 enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, const char *json);
 enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
@@ -55,7 +58,6 @@ void jb_printf(jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3
 void jb_str(jbuf *b, const char *s);
 void jb_free(jbuf *b);
 
-bool utf8_ok(const char *s);
 int server_fail(psk_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Endpoints (api.c, files.c) */
@@ -67,4 +69,4 @@ enum MHD_Result api_index(server *s, struct MHD_Connection *c);
 enum MHD_Result serve_thumb(server *s, struct MHD_Connection *c, int64_t id);
 enum MHD_Result serve_file(server *s, struct MHD_Connection *c, int64_t id);
 
-#endif
+#endif /* PSK_SERVER_HTTP_H */

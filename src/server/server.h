@@ -16,9 +16,15 @@ typedef struct psk_server_params {
     int n_roots;
     int n_threads;          /* HTTP worker threads (default 4) */
     const char *port_file;  /* written with the port once listening (for scripts and tests) */
+    const char *const *allow_hosts; /* Host names answered besides the address's own (a reverse proxy, a LAN name) */
+    int n_allow_hosts;
+    const char *cors_origin; /* an origin whose pages may read the API (CORS), or NULL for none */
 } psk_server_params;
 
-/* Serves until *stop becomes non-zero (a signal handler sets it). */
+/* Serves until *stop becomes non-zero (a signal handler sets it). Requests are answered only when their Host names
+ * this server (127.0.0.1, localhost, [::1] on loopback; the address itself; allow_hosts), state-changing requests
+ * only with a JSON body from our own page or a non-browser client, and with a token only with the token
+ * (src/server/request.h). One server per process. */
 int psk_server_run(const psk_server_params *p, volatile int *stop, psk_error *err);
 
 #endif
