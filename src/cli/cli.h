@@ -7,8 +7,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-/* Exit codes: 0 success, 1 some inputs failed (the rest were processed), 2 bad usage, 3 a fatal error. */
-enum { EXIT_OK = 0, EXIT_PARTIAL = 1, EXIT_USAGE = 2, EXIT_FATAL = 3 };
+/* Exit codes: 0 success, 1 some inputs failed (the rest were processed), 2 bad usage, 3 a fatal error (a model or
+ * the library cannot be loaded, a model mismatch), 130 interrupted. */
+enum { EXIT_OK = 0, EXIT_PARTIAL = 1, EXIT_USAGE = 2, EXIT_FATAL = 3, EXIT_INTERRUPTED = 130 };
 
 int cmd_embed(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
@@ -23,6 +24,20 @@ int cmd_migrate(int argc, char **argv);
 
 /* Prints "photoseek: <message>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Says in one line that an option's value is bad and what it takes: "photoseek: index: --jobs takes a number
+ * from 1 to 256 (see 'photoseek index --help')". Returns EXIT_USAGE. */
+int cli_bad_value(const char *cmd, const char *option, const char *takes);
+/* Reads a whole decimal number from lo to hi (no trailing characters); false for NULL or anything else. */
+bool cli_int(const char *v, long lo, long hi, int *out);
+/* In a command's option loop: remembers the option whose value is bad and what it takes, and jumps to the
+ * command's usage label, which then prints that one line (cli_bad_value) instead of the whole usage. The command
+ * declares `const char *bad_opt = NULL, *bad_takes = NULL;`. */
+#define CLI_BAD(opt, takes)                                                                                            \
+    do {                                                                                                               \
+        bad_opt = (opt);                                                                                               \
+        bad_takes = (takes);                                                                                           \
+        goto usage;                                                                                                    \
+    } while (0)
 /* Writes s as a JSON string literal to f. */
 void cli_json_string(FILE *f, const char *s);
 /* Default model folders: $PHOTOSEEK_MODELS or $XDG_DATA_HOME/photoseek/models or ~/.local/share/photoseek/models. */

@@ -60,6 +60,7 @@ static bool read_pixels(const char *path, float *out, size_t n, psk_error *err) 
 #define BATCH 32
 
 int cmd_embed(int argc, char **argv) {
+    const char *bad_opt = NULL, *bad_takes = NULL;
     const char *model_dir = NULL;
     bool normalize = false;
     int threads = 0;
@@ -76,11 +77,11 @@ int cmd_embed(int argc, char **argv) {
             free(inputs);
             return EXIT_OK;
         } else if (cli_opt(argc, argv, &i, "--model", &v)) {
-            if (!v) goto usage;
+            if (!v) CLI_BAD("--model", "a model folder");
             model_dir = v;
             continue;
         } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
-            if (!v || (threads = atoi(v)) < 1) goto usage;
+            if (!cli_int(v, 1, 256, &threads)) CLI_BAD("--threads", "a number from 1 to 256");
             continue;
         } else if (strcmp(argv[i], "--normalize") == 0) {
             normalize = true;
@@ -88,7 +89,7 @@ int cmd_embed(int argc, char **argv) {
         } else if (cli_opt(argc, argv, &i, "--precision", &v)) {
             if (v && strcmp(v, "int8") == 0) precision = PSK_PRECISION_INT8;
             else if (v && strcmp(v, "fp32") == 0) precision = PSK_PRECISION_FP32;
-            else goto usage;
+            else CLI_BAD("--precision", "int8 or fp32");
             continue;
         } else if (cli_opt(argc, argv, &i, "--image", &v)) k = K_IMAGE;
         else if (cli_opt(argc, argv, &i, "--text", &v)) k = K_TEXT;
@@ -226,7 +227,8 @@ int cmd_embed(int argc, char **argv) {
     free(inputs);
     return failed ? EXIT_PARTIAL : EXIT_OK;
 usage:
-    fputs(embed_usage, stderr);
+    if (bad_opt) cli_bad_value("embed", bad_opt, bad_takes);
+    else fputs(embed_usage, stderr);
     free(inputs);
     return EXIT_USAGE;
 }

@@ -18,7 +18,8 @@ static const char *import_usage =
     "               Sidecar data fills in what EXIF lacks and never overrides an EXIF date.\n"
     "google-photos  pick photos in Google Photos (the Picker API): opens a sign-in link, then a picking link, and\n"
     "               downloads what you picked into DIR, then indexes it. See 'photoseek import google-photos --help'.\n"
-    "Exit codes: 0 done, 1 done with problems (malformed sidecars, unreadable files), 2 bad usage, 3 fatal.\n";
+    "Exit codes: 0 done, 1 done with problems (malformed sidecars, unreadable files), 2 bad usage, 3 fatal,\n"
+    "130 interrupted.\n";
 
 static void on_notice(void *user, const char *path, const char *message) {
     int *count = user;
@@ -87,6 +88,7 @@ static int psk_load_private_json(const char *path, const char *k1, char *v1, siz
 }
 
 static int takeout(int argc, char **argv) {
+    const char *bad_opt = NULL, *bad_takes = NULL;
     const char *db = NULL, *into = NULL, *image_model = NULL;
     const char **inputs = calloc((size_t)argc, sizeof *inputs);
     int n = 0, jobs = 0;
@@ -98,15 +100,15 @@ static int takeout(int argc, char **argv) {
             free(inputs);
             return EXIT_OK;
         } else if (cli_opt(argc, argv, &i, "--db", &v)) {
-            if (!(db = v)) goto usage;
+            if (!(db = v)) CLI_BAD("--db", "a library file (or a postgres:// URL)");
         } else if (cli_opt(argc, argv, &i, "--into", &v)) {
-            if (!(into = v)) goto usage;
+            if (!(into = v)) CLI_BAD("--into", "a folder");
         } else if (cli_opt(argc, argv, &i, "--image-model", &v)) {
-            if (!(image_model = v)) goto usage;
+            if (!(image_model = v)) CLI_BAD("--image-model", "a model folder");
         } else if (cli_opt(argc, argv, &i, "--text-model", &v)) {
-            if (!v) goto usage;
+            if (!v) CLI_BAD("--text-model", "a model folder");
         } else if (cli_opt(argc, argv, &i, "--jobs", &v)) {
-            if (!v || (jobs = atoi(v)) < 1) goto usage;
+            if (!cli_int(v, 1, 256, &jobs)) CLI_BAD("--jobs", "a number from 1 to 256");
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
         } else if (argv[i][0] == '-') {
@@ -162,7 +164,8 @@ static int takeout(int argc, char **argv) {
     if (rc == PSK_ERR_INTERRUPTED) return 130;
     return st.sidecars_bad || st.failed || st.index.failed ? EXIT_PARTIAL : EXIT_OK;
 usage:
-    fputs(import_usage, stderr);
+    if (bad_opt) cli_bad_value("import takeout", bad_opt, bad_takes);
+    else fputs(import_usage, stderr);
     free(inputs);
     return EXIT_USAGE;
 }
@@ -190,6 +193,7 @@ static void client_file(char *buf, size_t cap) {
 }
 
 static int google_photos(int argc, char **argv) {
+    const char *bad_opt = NULL, *bad_takes = NULL;
     const char *db = NULL, *into = NULL, *image_model = NULL, *client_id = NULL, *client_secret = NULL, *token_file = NULL;
     int jobs = 0;
     bool json = false;
@@ -199,21 +203,21 @@ static int google_photos(int argc, char **argv) {
             fputs(picker_usage, stdout);
             return EXIT_OK;
         } else if (cli_opt(argc, argv, &i, "--db", &v)) {
-            if (!(db = v)) goto usage;
+            if (!(db = v)) CLI_BAD("--db", "a library file (or a postgres:// URL)");
         } else if (cli_opt(argc, argv, &i, "--into", &v)) {
-            if (!(into = v)) goto usage;
+            if (!(into = v)) CLI_BAD("--into", "a folder");
         } else if (cli_opt(argc, argv, &i, "--image-model", &v)) {
-            if (!(image_model = v)) goto usage;
+            if (!(image_model = v)) CLI_BAD("--image-model", "a model folder");
         } else if (cli_opt(argc, argv, &i, "--text-model", &v)) {
-            if (!v) goto usage;
+            if (!v) CLI_BAD("--text-model", "a model folder");
         } else if (cli_opt(argc, argv, &i, "--client-id", &v)) {
-            if (!(client_id = v)) goto usage;
+            if (!(client_id = v)) CLI_BAD("--client-id", "an OAuth client id");
         } else if (cli_opt(argc, argv, &i, "--client-secret", &v)) {
-            if (!(client_secret = v)) goto usage;
+            if (!(client_secret = v)) CLI_BAD("--client-secret", "an OAuth client secret");
         } else if (cli_opt(argc, argv, &i, "--token-file", &v)) {
-            if (!(token_file = v)) goto usage;
+            if (!(token_file = v)) CLI_BAD("--token-file", "a file");
         } else if (cli_opt(argc, argv, &i, "--jobs", &v)) {
-            if (!v || (jobs = atoi(v)) < 1) goto usage;
+            if (!cli_int(v, 1, 256, &jobs)) CLI_BAD("--jobs", "a number from 1 to 256");
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
         } else {
@@ -275,7 +279,8 @@ static int google_photos(int argc, char **argv) {
             (long long)st.imported, (long long)st.already_present, (long long)st.index.indexed);
     return st.failed || st.index.failed ? EXIT_PARTIAL : EXIT_OK;
 usage:
-    fputs(picker_usage, stderr);
+    if (bad_opt) cli_bad_value("import google-photos", bad_opt, bad_takes);
+    else fputs(picker_usage, stderr);
     return EXIT_USAGE;
 }
 

@@ -1,6 +1,7 @@
 /* photoseek index PATH...: bring the library up to date with the folders. */
 #include "cli.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,10 @@ static const char *index_usage =
     "they cost locally; new and changed files are upserted on the server, files gone are deleted there.\n"
     "--shard I/N: take only the I-th of N disjoint parts of the files (by path), so that N workers, on N\n"
     "machines that see the same paths, index everything once together.\n"
-    "Exit codes: 0 done, 1 done but some files failed, 2 bad usage, 3 fatal error, 130 interrupted.\n";
+    "A library keeps the image model it was first indexed with (and its --precision): later runs use it, and\n"
+    "another model is refused, since its vectors could not be compared with the library's.\n"
+    "Exit codes: 0 done, 1 done but some files failed, 2 bad usage, 3 fatal error (no model, no library),\n"
+    "130 interrupted.\n";
 
 typedef struct progress_state {
     double t0;
@@ -55,48 +59,101 @@ static void on_progress(void *user, const psk_index_progress *p) {
     fflush(stderr);
 }
 
+/* A library keeps the one image model it was indexed with: without --image-model, index uses it; with another
+ * model, indexing is refused (it would leave the library's vectors in two spaces that cannot be compared). */
+static int cli_library_model(psk_library *lib, const char *db, bool given, const char **image_model, char *buf,
+                             size_t cap, bool *precision_set, bool *fp32) {
+    psk_library_status st;
+    psk_error err = {0};
+    if (psk_library_get_status(lib, &st, &err)) {
+        cli_error("%s", err.message);
+        return EXIT_FATAL;
+    }
+    if (!st.model_id[0] || st.embeddings == 0) return EXIT_OK; /* a new library takes the model it is given */
+    /* The recorded id is the checkpoint's, with "+int8" when the vectors came from the int8 encoder. */
+    char *plus = strchr(st.model_id, '+');
+    bool lib_fp32 = !plus;
+    if (plus) *plus = 0;
+    if (*precision_set && *fp32 != lib_fp32) {
+        cli_error("index: %s was indexed with --precision %s; indexing part of it with %s would leave its items in "
+                  "two sets of vectors. Leave out --precision, or start a new library with --db.",
+                  db, lib_fp32 ? "fp32" : "int8", *fp32 ? "fp32" : "int8");
+        return EXIT_USAGE;
+    }
+    *fp32 = lib_fp32;
+    *precision_set = true;
+    if (!given) {
+        snprintf(buf, cap, "%s", st.model_dir);
+        *image_model = buf;
+        if (access(buf, R_OK) != 0) {
+            cli_error("index: %s was indexed with the image model in %s, which is gone; give --image-model with a "
+                      "copy of that model (%s)", db, st.model_dir, st.model_id);
+            return EXIT_FATAL;
+        }
+        return EXIT_OK;
+    }
+    /* Only the checkpoint's identity is read here: no weights are loaded. */
+    psk_model_params mp = psk_model_default_params();
+    mp.load_vision = 0;
+    mp.load_text = 0;
+    psk_model *m;
+    if (psk_model_load(*image_model, &mp, &m, &err)) {
+        cli_error("index: %s (give --image-model a model folder; see 'photoseek model fetch')", err.message);
+        return EXIT_FATAL;
+    }
+    bool same = strcmp(psk_model_id(m), st.model_id) == 0;
+    if (!same)
+        cli_error("index: %s holds %lld items embedded with the image model %s (%s); %s is another model (%s), and "
+                  "its vectors could not be compared with them. Index with the library's model (leave out "
+                  "--image-model), or start a new library with --db.",
+                  db, (long long)(st.photos + st.videos), st.model_id, st.model_dir, *image_model, psk_model_id(m));
+    psk_model_free(m);
+    return same ? EXIT_OK : EXIT_USAGE;
+}
+
 int cmd_index(int argc, char **argv) {
+    const char *bad_opt = NULL, *bad_takes = NULL;
     const char *db = NULL, *image_model = NULL, *catalog = NULL;
     int shard_i = 0, shard_n = 0;
     const char **roots = calloc((size_t)argc, sizeof *roots), **excludes = calloc((size_t)argc, sizeof *excludes);
     int n_roots = 0, n_excludes = 0, jobs = 0, threads = 0, batch = 0;
-    bool json = false, fast = false, fp32 = false;
+    bool json = false, fast = false, fp32 = false, precision_given = false;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(index_usage, stdout);
             return EXIT_OK;
         } else if (cli_opt(argc, argv, &i, "--db", &v) || cli_opt(argc, argv, &i, "--store", &v)) {
-            if (!(db = v)) goto usage;
+            if (!(db = v)) CLI_BAD("--db", "a library file (or a postgres:// URL)");
         } else if (cli_opt(argc, argv, &i, "--image-model", &v)) {
-            if (!(image_model = v)) goto usage;
+            if (!(image_model = v)) CLI_BAD("--image-model", "a model folder");
         } else if (cli_opt(argc, argv, &i, "--text-model", &v)) {
-            if (!v) goto usage; /* accepted for symmetry with search; indexing uses only the image model */
+            /* accepted for symmetry with search; indexing uses only the image model */
+            if (!v) CLI_BAD("--text-model", "a model folder");
         } else if (cli_opt(argc, argv, &i, "--jobs", &v)) {
-            if (!v || (jobs = atoi(v)) < 1) goto usage;
+            if (!cli_int(v, 1, 256, &jobs)) CLI_BAD("--jobs", "a number from 1 to 256");
         } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
-            if (!v || (threads = atoi(v)) < 1) goto usage;
+            if (!cli_int(v, 1, 256, &threads)) CLI_BAD("--threads", "a number from 1 to 256");
         } else if (cli_opt(argc, argv, &i, "--batch", &v)) {
-            if (!v || (batch = atoi(v)) < 1 || batch > 1024) goto usage;
+            if (!cli_int(v, 1, 1024, &batch)) CLI_BAD("--batch", "a number from 1 to 1024");
         } else if (cli_opt(argc, argv, &i, "--exclude", &v)) {
-            if (!v) goto usage;
+            if (!v) CLI_BAD("--exclude", "a glob pattern");
             excludes[n_excludes++] = v;
         } else if (cli_opt(argc, argv, &i, "--shard", &v)) {
             char end;
             if (!v || sscanf(v, "%d/%d%c", &shard_i, &shard_n, &end) != 2 || shard_n < 1 || shard_i < 1 ||
-                shard_i > shard_n) {
-                cli_error("index: --shard takes I/N with 1 <= I <= N (e.g. 2/4)");
-                goto usage;
-            }
+                shard_i > shard_n)
+                CLI_BAD("--shard", "I/N with 1 <= I <= N (e.g. 2/4)");
         } else if (cli_opt(argc, argv, &i, "--catalog", &v)) {
-            if (!(catalog = v)) goto usage;
+            if (!(catalog = v)) CLI_BAD("--catalog", "a file");
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
         } else if (strcmp(argv[i], "--fast-decode") == 0) {
             fast = true;
         } else if (cli_opt(argc, argv, &i, "--precision", &v)) {
+            precision_given = true;
             if (v && strcmp(v, "fp32") == 0) fp32 = true;
-            else if (!v || strcmp(v, "int8") != 0) goto usage;
+            else if (!v || strcmp(v, "int8") != 0) CLI_BAD("--precision", "int8 or fp32");
         } else if (argv[i][0] == '-' && argv[i][1]) {
             cli_error("index: unknown option '%s'", argv[i]);
             goto usage;
@@ -105,13 +162,35 @@ int cmd_index(int argc, char **argv) {
         }
     }
     if (n_roots == 0) goto usage;
+    for (int r = 0; r < n_roots; r++)
+        if (access(roots[r], R_OK) != 0) {
+            cli_error("index: %s: %s", roots[r], strerror(errno));
+            free(roots);
+            free(excludes);
+            return EXIT_USAGE;
+        }
     char db_buf[1024], model_buf[1024];
+    bool model_given = image_model != NULL;
     cli_default_paths(&db, db_buf, sizeof db_buf, &image_model, model_buf, sizeof model_buf);
     psk_error err = {0};
     psk_library *lib;
     if (psk_library_open(db, PSK_OPEN_WRITE, &lib, &err)) {
         cli_error("%s", err.message);
+        free(roots);
+        free(excludes);
         return EXIT_FATAL;
+    }
+    int mrc = cli_library_model(lib, db, model_given, &image_model, model_buf, sizeof model_buf, &precision_given, &fp32);
+    if (!mrc && access(image_model, R_OK) != 0) {
+        cli_error("index: no image model in %s: fetch one with 'photoseek model fetch clip-vit-b-32', or give "
+                  "--image-model DIR (a Hugging Face CLIP or OpenCLIP folder)", image_model);
+        mrc = EXIT_FATAL;
+    }
+    if (mrc) {
+        psk_library_close(lib);
+        free(roots);
+        free(excludes);
+        return mrc;
     }
     volatile int *cancel_flag = cli_catch_interrupts(true);
     progress_state ps = {mono(), isatty(2)};
@@ -125,7 +204,7 @@ int cmd_index(int argc, char **argv) {
     p.n_threads = threads;
     if (batch) p.batch_size = batch;
     p.fast_decode = fast;
-    if (fp32) p.precision = PSK_PRECISION_FP32;
+    if (precision_given) p.precision = fp32 ? PSK_PRECISION_FP32 : PSK_PRECISION_INT8;
     p.progress = on_progress;
     p.progress_user = &ps;
     p.cancel = cancel_flag;
@@ -140,7 +219,7 @@ int cmd_index(int argc, char **argv) {
         cli_error("%s", err.message);
         free(roots);
         free(excludes);
-        return rc == PSK_ERR_NOT_FOUND || rc == PSK_ERR_INVALID_ARG || rc == PSK_ERR_UNSUPPORTED ? EXIT_USAGE : EXIT_FATAL;
+        return rc == PSK_ERR_INVALID_ARG ? EXIT_USAGE : EXIT_FATAL;
     }
     if (json)
         printf("{\"indexed\": %lld, \"unchanged\": %lld, \"moved\": %lld, \"removed\": %lld, \"failed\": %lld, "
@@ -161,7 +240,8 @@ int cmd_index(int argc, char **argv) {
     if (st.cancelled) return 130;
     return st.failed ? EXIT_PARTIAL : EXIT_OK;
 usage:
-    fputs(index_usage, stderr);
+    if (bad_opt) cli_bad_value("index", bad_opt, bad_takes);
+    else fputs(index_usage, stderr);
     free(roots);
     free(excludes);
     return EXIT_USAGE;

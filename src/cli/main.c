@@ -20,7 +20,8 @@ static const char *usage =
     "  version    print the version\n"
     "\n"
     "Run 'photoseek <command> --help' for a command's options.\n"
-    "Exit codes: 0 success, 1 some inputs failed, 2 bad usage, 3 fatal error.\n";
+    "Exit codes: 0 success, 1 some inputs failed (or no result), 2 bad usage, 3 fatal error (a model or the\n"
+    "library cannot be loaded, a model mismatch), 130 interrupted (Ctrl-C; what was committed is kept).\n";
 
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {

@@ -12,7 +12,8 @@ static const char *migrate_usage =
     "  --from FILE   the SQLite library (default: $PHOTOSEEK_DB or ~/.local/share/photoseek/library.db)\n"
     "  --to URL      a libpq URL (connect_timeout and sslmode may be set in it), or pinecone://INDEX_HOST/NS\n"
     "  --json        print the counts as one JSON object\n"
-    "Exit codes: 0 copied, 2 bad usage, 3 error (nothing is half-copied: each batch is one transaction).\n";
+    "Exit codes: 0 copied, 2 bad usage, 3 error (nothing is half-copied: each batch is one transaction),\n"
+    "130 interrupted.\n";
 
 static void on_progress(void *user, const char *file, uint64_t done, uint64_t total) {
     (void)file;
@@ -20,6 +21,7 @@ static void on_progress(void *user, const char *file, uint64_t done, uint64_t to
 }
 
 int cmd_migrate(int argc, char **argv) {
+    const char *bad_opt = NULL, *bad_takes = NULL;
     const char *from = NULL, *to = NULL;
     bool json = false;
     for (int i = 1; i < argc; i++) {
@@ -28,9 +30,9 @@ int cmd_migrate(int argc, char **argv) {
             fputs(migrate_usage, stdout);
             return EXIT_OK;
         } else if (cli_opt(argc, argv, &i, "--from", &v)) {
-            if (!(from = v)) goto usage;
+            if (!(from = v)) CLI_BAD("--from", "a library file");
         } else if (cli_opt(argc, argv, &i, "--to", &v)) {
-            if (!(to = v)) goto usage;
+            if (!(to = v)) CLI_BAD("--to", "a postgres:// or pinecone:// URL");
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
         } else {
@@ -59,6 +61,7 @@ int cmd_migrate(int argc, char **argv) {
                st.reconnects ? "; the connection was lost and made again" : "");
     return EXIT_OK;
 usage:
-    fputs(migrate_usage, stderr);
+    if (bad_opt) cli_bad_value("migrate", bad_opt, bad_takes);
+    else fputs(migrate_usage, stderr);
     return EXIT_USAGE;
 }

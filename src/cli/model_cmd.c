@@ -10,9 +10,11 @@ static const char *model_usage =
     "       photoseek model fetch clip-vit-b-32|mclip [--dir DIR]\n"
     "\n"
     "synth  writes a full-size model folder whose weights follow the synthetic rule of the test fixtures\n"
-    "       (for tests and benchmarks; it finds nothing). clip-vit-b-32 copies the tokenizer from DIR.\n"
+    "       (for tests and benchmarks; it finds nothing). clip-vit-b-32 copies the CLIP tokenizer from DIR;\n"
+    "       mclip-distilbert takes DIR's WordPiece vocabulary (vocab.txt) when given, else a placeholder one.\n"
     "fetch  downloads a model from Hugging Face at its pinned revision, with resume and checksum checks,\n"
-    "       into DIR (default: the models folder, $PHOTOSEEK_MODELS or ~/.local/share/photoseek/models/NAME).\n";
+    "       into DIR (default: the models folder, $PHOTOSEEK_MODELS or ~/.local/share/photoseek/models/NAME).\n"
+    "       It fills DIR.incomplete (an interrupted fetch resumes there) and renames it to DIR when complete.\n";
 
 static int synth(int argc, char **argv) {
     const char *arch = NULL, *tok = NULL, *out = NULL;

@@ -5,11 +5,13 @@
 #include <string.h>
 
 static const char *search_usage =
-    "usage: photoseek search QUERY [options]\n"
+    "usage: photoseek search QUERY... [options]\n"
     "       photoseek similar FILE [options]\n"
     "\n"
-    "QUERY is a description in any language. Quoted phrases, -term (less of it), +term, 2:term (weights) and\n"
-    "image file paths combine: photoseek search '\"beach\" -people +\"sunset\"'.\n"
+    "QUERY is a description in any language: the words after 'search' form it (photoseek search beach cake),\n"
+    "and after '--' every word is part of it, even one that starts with '-' (photoseek search -- -people).\n"
+    "Quoted phrases, -term (less of it), +term, 2:term (weights) and image file paths combine:\n"
+    "photoseek search '\"beach\" -people +\"sunset\"'.\n"
     "\n"
     "Options:\n"
     "  -k N                 number of results (default 20)\n"
@@ -26,7 +28,8 @@ static const char *search_usage =
     "                       'photoseek index --store' or 'photoseek migrate' (--db takes the URL too)\n"
     "  --text-model DIR     query encoder (default: the models folder's mclip, else the library's CLIP model)\n"
     "  --image-model DIR    for image terms and 'similar' (default: the model the library was indexed with)\n"
-    "Exit codes: 0 results found, 1 no result, 2 bad usage, 3 error (e.g. the query model does not match).\n";
+    "Exit codes: 0 results found, 1 no result, 2 bad usage, 3 error (e.g. the query model does not match),\n"
+    "130 interrupted.\n";
 
 /* --year, --month, --day, --from, --to, --type, --camera, --folder (also as --name=value) */
 static bool is_filter(const char *opt) {
@@ -58,75 +61,82 @@ static void print_taken(FILE *f, const psk_result *r, bool iso) {
 
 static int run(int argc, char **argv, bool similar) {
     psk_search_params p = psk_search_default_params();
-    const char *db = NULL, *subject = NULL;
-    bool json = false;
+    const char *db = NULL;
+    const char *cmd = similar ? "similar" : "search";
+    bool json = false, words_only = false;
+    char query[4096] = ""; /* the words of the query, joined by spaces */
+    int n_words = 0;
     for (int i = 1; i < argc; i++) {
-        const char *v;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+        const char *v, *opt = argv[i];
+        if (words_only || opt[0] != '-' || !opt[1]) {
+            if (similar && n_words) {
+                cli_error("similar: give one image file: unexpected '%s'", opt);
+                return EXIT_USAGE;
+            }
+            if (strlen(query) + strlen(opt) + 2 > sizeof query) {
+                cli_error("%s: the query is longer than %zu bytes", cmd, sizeof query - 1);
+                return EXIT_USAGE;
+            }
+            if (n_words++) strcat(query, " ");
+            strcat(query, opt);
+        } else if (strcmp(opt, "--") == 0) {
+            words_only = true;
+        } else if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
             fputs(search_usage, stdout);
             return EXIT_OK;
         } else if (cli_opt(argc, argv, &i, "-k", &v) || cli_opt(argc, argv, &i, "--k", &v)) {
             char *end;
             long k = v ? strtol(v, &end, 10) : 0;
-            if (!v || *end || k < 1 || k > 10000) {
-                cli_error("search: -k takes a number from 1 to 10000");
-                return EXIT_USAGE;
-            }
+            if (!v || *end || k < 1 || k > 10000) return cli_bad_value(cmd, "-k", "a number from 1 to 10000");
             p.k = (int)k;
-        } else if (strncmp(argv[i], "--", 2) == 0 && is_filter(argv[i] + 2)) {
+        } else if (strncmp(opt, "--", 2) == 0 && is_filter(opt + 2)) {
             char name[16];
-            snprintf(name, sizeof name, "%s", argv[i] + 2);
+            snprintf(name, sizeof name, "%s", opt + 2);
             char *eq = strchr(name, '=');
             if (eq) {
                 *eq = 0;
-                v = argv[i] + 2 + strlen(name) + 1;
+                v = opt + 2 + strlen(name) + 1;
             } else {
                 v = i + 1 < argc ? argv[++i] : NULL;
             }
             psk_error ferr = {0};
             if (psk_filter_set(&p.filter, name, v, &ferr)) {
-                cli_error("%s: %s", similar ? "similar" : "search", ferr.message);
+                /* the library names the filter ("from must be ..."): the command line says --from */
+                bool named = strncmp(ferr.message, name, strlen(name)) == 0;
+                cli_error("%s: %s%s", cmd, named ? "--" : "", ferr.message);
                 return EXIT_USAGE;
             }
         } else if (cli_opt(argc, argv, &i, "--sort", &v)) {
             if (v && strcmp(v, "score") == 0) p.sort = PSK_SORT_SCORE;
             else if (v && strcmp(v, "date") == 0) p.sort = PSK_SORT_DATE;
-            else goto bad;
+            else return cli_bad_value(cmd, "--sort", "score or date");
         } else if (cli_opt(argc, argv, &i, "--min-score", &v)) {
             char *end;
             double s = v ? strtod(v, &end) : 0;
-            if (!v || *end || s < -1 || s > 1) goto bad;
+            if (!v || *end || s < -1 || s > 1) return cli_bad_value(cmd, "--min-score", "a number from -1 to 1");
             p.min_score = (float)s;
         } else if (cli_opt(argc, argv, &i, "--db", &v) || cli_opt(argc, argv, &i, "--store", &v)) {
-            if (!(db = v)) goto bad;
+            if (!(db = v)) return cli_bad_value(cmd, opt, "a library file or a postgres:// or pinecone:// URL");
         } else if (cli_opt(argc, argv, &i, "--text-model", &v)) {
-            if (!(p.text_model_dir = v)) goto bad;
+            if (!(p.text_model_dir = v)) return cli_bad_value(cmd, "--text-model", "a model folder");
         } else if (cli_opt(argc, argv, &i, "--image-model", &v)) {
-            if (!(p.image_model_dir = v)) goto bad;
-        } else if (strcmp(argv[i], "--json") == 0) {
+            if (!(p.image_model_dir = v)) return cli_bad_value(cmd, "--image-model", "a model folder");
+        } else if (strcmp(opt, "--json") == 0) {
             json = true;
-        } else if (strcmp(argv[i], "--all-moments") == 0) {
+        } else if (strcmp(opt, "--all-moments") == 0) {
             p.all_moments = 1;
-        } else if (argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2]) {
-            cli_error("%s: unknown option '%s'", similar ? "similar" : "search", argv[i]);
-            fputs(search_usage, stderr);
-            return EXIT_USAGE;
-        } else if (!subject) {
-            subject = argv[i];
         } else {
-            cli_error("%s: give the query as one argument (quote it): unexpected '%s'", similar ? "similar" : "search",
-                      argv[i]);
+            cli_error("%s: unknown option '%s' (a query word that starts with '-' goes after --: photoseek %s -- %s)",
+                      cmd, opt, cmd, opt);
             return EXIT_USAGE;
         }
-        continue;
-    bad:
-        cli_error("%s: bad value for %s", similar ? "similar" : "search", argv[i - (i > 0 && argv[i][0] != '-')]);
-        return EXIT_USAGE;
     }
-    if (!subject) {
+    if (!query[strspn(query, " ")]) {
+        cli_error("%s: %s", cmd, similar ? "give an image file to compare with" : "give the words to search for");
         fputs(search_usage, stderr);
         return EXIT_USAGE;
     }
+    const char *subject = query;
     char db_buf[1024];
     cli_default_paths(&db, db_buf, sizeof db_buf, NULL, NULL, 0);
     psk_error err = {0};
@@ -138,7 +148,25 @@ static int run(int argc, char **argv, bool similar) {
     psk_result *res = NULL;
     int n = 0, rc;
     p.query = subject;
+    if (similar) p.k++; /* the photo itself is in the library, most likely: it is left out below */
     rc = similar ? psk_library_similar(lib, subject, &p, &res, &n, &err) : psk_library_search(lib, &p, &res, &n, &err);
+    psk_video_info vinfo;
+    psk_error verr = {0};
+    if (rc && similar && psk_video_probe(subject, &vinfo, &verr) == PSK_OK) {
+        cli_error("similar: %s is a video; similar compares photos. Save a frame of the moment you mean (ffmpeg -ss "
+                  "00:00:05 -i '%s' -frames:v 1 frame.jpg) and run: photoseek similar frame.jpg",
+                  subject, subject);
+        psk_library_close(lib);
+        return EXIT_USAGE;
+    }
+    if (!rc && similar) {
+        char self[4096];
+        int kept = 0;
+        if (!realpath(subject, self)) snprintf(self, sizeof self, "%s", subject);
+        for (int i = 0; i < n; i++)
+            if (strcmp(res[i].path, self) != 0 && kept < p.k - 1) res[kept++] = res[i];
+        n = kept;
+    }
     if (rc) {
         cli_error("%s", err.message);
         psk_library_close(lib);

@@ -31,6 +31,7 @@ static void on_signal(int sig) {
 }
 
 int cmd_serve(int argc, char **argv) {
+    const char *bad_opt = NULL, *bad_takes = NULL;
     psk_server_params p = {0};
     p.port = 8080;
     const char **roots = calloc((size_t)argc, sizeof *roots);
@@ -43,14 +44,11 @@ int cmd_serve(int argc, char **argv) {
             free(hosts);
             return EXIT_OK;
         } else if (cli_opt(argc, argv, &i, "--db", &v) || cli_opt(argc, argv, &i, "--store", &v)) {
-            if (!(p.db = v)) goto usage;
+            if (!(p.db = v)) CLI_BAD("--db", "a library file (or a postgres:// URL)");
         } else if (cli_opt(argc, argv, &i, "--port", &v)) {
-            char *end;
-            long port = v ? strtol(v, &end, 10) : -1;
-            if (!v || *end || port < 0 || port > 65535) goto usage;
-            p.port = (int)port;
+            if (!cli_int(v, 0, 65535, &p.port)) CLI_BAD("--port", "a port number from 0 to 65535");
         } else if (cli_opt(argc, argv, &i, "--bind", &v)) {
-            if (!(p.bind = v)) goto usage;
+            if (!(p.bind = v)) CLI_BAD("--bind", "an IPv4 address");
         } else if (cli_opt(argc, argv, &i, "--token", &v)) {
             if (!v || strlen(v) < 8) {
                 cli_error("serve: --token needs at least 8 characters");
@@ -60,16 +58,16 @@ int cmd_serve(int argc, char **argv) {
             }
             p.token = v;
         } else if (cli_opt(argc, argv, &i, "--text-model", &v)) {
-            if (!(p.text_model = v)) goto usage;
+            if (!(p.text_model = v)) CLI_BAD("--text-model", "a model folder");
         } else if (cli_opt(argc, argv, &i, "--image-model", &v)) {
-            if (!(p.image_model = v)) goto usage;
+            if (!(p.image_model = v)) CLI_BAD("--image-model", "a model folder");
         } else if (cli_opt(argc, argv, &i, "--root", &v)) {
-            if (!v) goto usage;
+            if (!v) CLI_BAD("--root", "a folder");
             roots[p.n_roots++] = v;
         } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
-            if (!v || (p.n_threads = atoi(v)) < 1) goto usage;
+            if (!cli_int(v, 1, 256, &p.n_threads)) CLI_BAD("--threads", "a number from 1 to 256");
         } else if (cli_opt(argc, argv, &i, "--port-file", &v)) {
-            if (!(p.port_file = v)) goto usage;
+            if (!(p.port_file = v)) CLI_BAD("--port-file", "a file");
         } else if (cli_opt(argc, argv, &i, "--allow-host", &v)) {
             if (!v || !*v || strpbrk(v, ":/ []")) {
                 cli_error("serve: --allow-host takes a host name without a port or scheme (e.g. photos.lan)");
@@ -120,7 +118,8 @@ int cmd_serve(int argc, char **argv) {
     }
     return EXIT_OK;
 usage:
-    fputs(serve_usage, stderr);
+    if (bad_opt) cli_bad_value("serve", bad_opt, bad_takes);
+    else fputs(serve_usage, stderr);
     free(roots);
     free(hosts);
     return EXIT_USAGE;

@@ -23,6 +23,9 @@ static void print_error_row(void *user, const char *path, const char *reason) {
         cli_json_string(stdout, reason);
         fputs("}\n", stdout);
     } else {
+        /* reasons name their file ("a.jpg: broken JPEG"): the path column says it once */
+        size_t n = strlen(path);
+        if (strncmp(reason, path, n) == 0 && reason[n] == ':' && reason[n + 1] == ' ') reason += n + 2;
         printf("%s\t%s\n", path, reason);
     }
 }

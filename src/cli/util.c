@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,21 @@ void cli_error(const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+}
+
+int cli_bad_value(const char *cmd, const char *option, const char *takes) {
+    cli_error("%s: %s takes %s (see 'photoseek %s --help')", cmd, option, takes, cmd);
+    return EXIT_USAGE;
+}
+
+bool cli_int(const char *v, long lo, long hi, int *out) {
+    if (!v || !*v) return false;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (*end || errno || n < lo || n > hi) return false;
+    *out = (int)n;
+    return true;
 }
 
 void cli_json_string(FILE *f, const char *s) {

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 bool meta_parse_exif_datetime(const char *s, int *y, int *mo, int *d, int *h, int *mi, int *sec) {
@@ -26,8 +27,15 @@ bool meta_parse_offset(const char *s, int *minutes) {
     return true;
 }
 
+/* Many cameras repeat the make in the model ("Canon" + "Canon EOS 80D"): the model keeps what follows it, so that
+ * every place that shows "make model" shows "Canon EOS 80D" once. */
 static void camera(store_media *m, const char *make, const char *model) {
     snprintf(m->make, sizeof m->make, "%s", make);
+    size_t n = strlen(make);
+    while (n && make[n - 1] == ' ') n--;
+    if (n && strncasecmp(model, make, n) == 0 && (model[n] == ' ' || model[n] == 0) && model[n + (model[n] != 0)])
+        model += n + 1;
+    while (*model == ' ') model++;
     snprintf(m->model, sizeof m->model, "%s", model);
 }
 

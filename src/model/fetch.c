@@ -5,7 +5,9 @@
  *  2. for every wanted file that the listing has:
  *     GET {endpoint}/{repo}/resolve/{commit}/{file} into FILE.incomplete, resuming with a Range request when a
  *     partial file exists, then checking the size and, for LFS files, the sha256; renamed into place when good.
- * Files already present with the listed size (and checksum) are not downloaded again. */
+ * Files already present with the listed size (and checksum) are not downloaded again.
+ * A new folder is filled as DIR.incomplete (where an interrupted fetch resumes) and renamed to DIR only when every
+ * file is there and checked, so that a folder named like a model is always a whole model. */
 #include "model.h"
 
 #include <curl/curl.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct fetch_repo {
     const char *repo, *revision;
@@ -31,12 +34,13 @@ static const char *const mclip_files[] = {"config.json", "model.safetensors", "m
                                           "vocab.txt", "1_Pooling/config.json", "2_Dense/config.json",
                                           "2_Dense/model.safetensors", NULL};
 
-/* Pinned revisions. The multilingual model is fetched at the commit the hub reports for main, and that commit
- * is recorded in photoseek-fetch.json. */
+/* Pinned revisions: every fetch of a model brings the same bytes (the commit is recorded in photoseek-fetch.json). */
 static const fetch_repo clip_repo = {"openai/clip-vit-base-patch32", "3d74acf9a28c67741b2f4f2ea7635f0aaf6f0268",
                                      clip_files};
-static const fetch_repo clip_openclip_repo = {"timm/vit_base_patch32_clip_224.openai", "main", openclip_files};
-static const fetch_repo mclip_repo = {"sentence-transformers/clip-ViT-B-32-multilingual-v1", "main", mclip_files};
+static const fetch_repo clip_openclip_repo = {"timm/vit_base_patch32_clip_224.openai",
+                                              "a6f597a30f7b82c51704746581f9a4e41421e878", openclip_files};
+static const fetch_repo mclip_repo = {"sentence-transformers/clip-ViT-B-32-multilingual-v1",
+                                      "58edf8cada9e398793dca955574a48cbb7f18be2", mclip_files};
 
 psk_fetch_params psk_fetch_default_params(void) {
     psk_fetch_params p = {0};
@@ -78,7 +82,8 @@ static int net_error(fetch_ctx *fc, const char *url, CURLcode cc, long status) {
     if (cc != CURLE_OK)
         return psk_fail(fc->err, PSK_ERR_NETWORK, "%s: %s%s", url, curl_easy_strerror(cc),
                         cc == CURLE_COULDNT_RESOLVE_HOST || cc == CURLE_COULDNT_CONNECT
-                            ? " (offline? copy the model folder by hand and pass --model DIR)"
+                            ? " (offline? copy the model folder by hand and give it to index and search with --image-model DIR,"
+                              " and to search with --text-model DIR)"
                             : "");
     return psk_fail(fc->err, PSK_ERR_NETWORK, "%s: HTTP %ld%s", url, status,
                     status == 401 || status == 403 ? " (set HF_TOKEN if the model needs a login)" : "");
@@ -250,26 +255,39 @@ psk_status psk_model_fetch(const char *name, const char *dir, const psk_fetch_pa
     if (token && *token) snprintf(fc.auth, sizeof fc.auth, "Authorization: Bearer %s", token);
     bool clip = strcmp(name, "clip-vit-b-32") == 0, mclip = strcmp(name, "mclip") == 0;
     if (!clip && !mclip) return psk_fail(err, PSK_ERR_INVALID_ARG, "unknown model '%s' (clip-vit-b-32 or mclip)", name);
-    int rc = psk_mkdir_p(dir, err);
+    /* A folder fetched before is checked and brought up to date in place; a new one is staged beside it. */
+    char manifest[1300], stage[1100];
+    psk_path_join(manifest, sizeof manifest, dir, "photoseek-fetch.json");
+    bool in_place = psk_file_exists(manifest);
+    if (snprintf(stage, sizeof stage, "%s.incomplete", dir) >= (int)sizeof stage)
+        return psk_fail(err, PSK_ERR_INVALID_ARG, "%s: path too long", dir);
+    const char *into = in_place ? dir : stage;
+    int rc = psk_mkdir_p(into, err);
     if (rc) return rc;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return psk_fail(err, PSK_ERR_NETWORK, "cannot start libcurl");
     char commit[128] = "", commit2[128] = "";
     const fetch_repo *main_repo = clip ? &clip_repo : &mclip_repo;
-    rc = fetch_repo_files(&fc, main_repo, dir, mclip, commit, sizeof commit);
+    rc = fetch_repo_files(&fc, main_repo, into, mclip, commit, sizeof commit);
     if (!rc && clip) {
         /* Older snapshots of the OpenAI repository hold only pytorch_model.bin: then the same weights come in
          * OpenCLIP layout from timm's repository, next to the tokenizer fetched above. */
         char ckpt[1300];
-        psk_path_join(ckpt, sizeof ckpt, dir, "model.safetensors");
-        if (!psk_file_exists(ckpt)) rc = fetch_repo_files(&fc, &clip_openclip_repo, dir, true, commit2, sizeof commit2);
+        psk_path_join(ckpt, sizeof ckpt, into, "model.safetensors");
+        if (!psk_file_exists(ckpt)) rc = fetch_repo_files(&fc, &clip_openclip_repo, into, true, commit2, sizeof commit2);
     }
     if (!rc) {
-        char manifest[1300], text[1024];
-        psk_path_join(manifest, sizeof manifest, dir, "photoseek-fetch.json");
+        char text[1024];
+        psk_path_join(manifest, sizeof manifest, into, "photoseek-fetch.json");
         snprintf(text, sizeof text, "{\"model\": \"%s\", \"repo\": \"%s\", \"commit\": \"%s\"%s%s%s}\n", name,
                  main_repo->repo, commit, commit2[0] ? ", \"weights_repo\": \"" : "",
                  commit2[0] ? clip_openclip_repo.repo : "", commit2[0] ? "\"" : "");
         rc = psk_write_file(manifest, text, strlen(text), err);
+    }
+    if (!rc && !in_place) {
+        rmdir(dir); /* an empty folder left by an older version or by hand is replaced; anything else is not */
+        if (rename(stage, dir) != 0)
+            rc = psk_fail(err, PSK_ERR_IO, "%s: cannot move the fetched model into place from %s: %s", dir, stage,
+                          strerror(errno));
     }
     curl_global_cleanup();
     return rc;

@@ -262,7 +262,7 @@ static const char *mclip_config =
     "  \"n_heads\": 12,\n  \"n_layers\": 6,\n  \"pad_token_id\": 0,\n  \"sinusoidal_pos_embds\": false,\n"
     "  \"vocab_size\": 119547\n}\n";
 
-static int synth_mclip(const char *out_dir, psk_error *err) {
+static int synth_mclip(const char *out_dir, const char *tokenizer_from, psk_error *err) {
     int rc;
     char sub[1300], path[1300];
     if ((rc = write_text(out_dir, "config.json", mclip_config, err)) ||
@@ -289,21 +289,38 @@ static int synth_mclip(const char *out_dir, psk_error *err) {
                          "\"activation_function\": \"torch.nn.modules.linear.Identity\"}\n",
                          err)))
         return rc;
-    /* A placeholder vocabulary of the right size, with BERT's special tokens at their usual ids. */
-    psk_buf v = {0};
-    for (int i = 0; i < 119547; i++) {
-        if (i == 0) psk_buf_printf(&v, "[PAD]\n");
-        else if (i < 100) psk_buf_printf(&v, "[unused%d]\n", i);
-        else if (i == 100) psk_buf_printf(&v, "[UNK]\n");
-        else if (i == 101) psk_buf_printf(&v, "[CLS]\n");
-        else if (i == 102) psk_buf_printf(&v, "[SEP]\n");
-        else if (i == 103) psk_buf_printf(&v, "[MASK]\n");
-        else if (i < 104 + 94) psk_buf_printf(&v, "%c\n", (char)('!' + (i - 104)));
-        else psk_buf_printf(&v, "[synth%d]\n", i);
+    if (tokenizer_from) {
+        /* A real WordPiece vocabulary (and its settings), so that the synthetic model tokenizes words. */
+        if ((rc = copy_file(tokenizer_from, out_dir, "vocab.txt", true, err)) ||
+            (rc = copy_file(tokenizer_from, out_dir, "tokenizer_config.json", false, err)) ||
+            (rc = copy_file(tokenizer_from, out_dir, "tokenizer.json", false, err)))
+            return rc;
+        char *vocab;
+        size_t size, lines = 0;
+        psk_path_join(path, sizeof path, out_dir, "vocab.txt");
+        if ((rc = psk_read_file(path, 64u << 20, &vocab, &size, err))) return rc;
+        for (size_t i = 0; i < size; i++) lines += vocab[i] == '\n';
+        psk_free(vocab);
+        if (lines < 104 || lines > 119547)
+            return psk_fail(err, PSK_ERR_FORMAT, "%s/vocab.txt: %zu tokens; the multilingual model's embedding table "
+                            "takes 104 to 119547", tokenizer_from, lines);
+    } else {
+        /* A placeholder vocabulary of the right size, with BERT's special tokens at their usual ids. */
+        psk_buf v = {0};
+        for (int i = 0; i < 119547; i++) {
+            if (i == 0) psk_buf_printf(&v, "[PAD]\n");
+            else if (i < 100) psk_buf_printf(&v, "[unused%d]\n", i);
+            else if (i == 100) psk_buf_printf(&v, "[UNK]\n");
+            else if (i == 101) psk_buf_printf(&v, "[CLS]\n");
+            else if (i == 102) psk_buf_printf(&v, "[SEP]\n");
+            else if (i == 103) psk_buf_printf(&v, "[MASK]\n");
+            else if (i < 104 + 94) psk_buf_printf(&v, "%c\n", (char)('!' + (i - 104)));
+            else psk_buf_printf(&v, "[synth%d]\n", i);
+        }
+        rc = v.failed ? psk_fail(err, PSK_ERR_NOMEM, "out of memory") : write_text(out_dir, "vocab.txt", v.data, err);
+        psk_buf_free(&v);
+        if (rc) return rc;
     }
-    rc = v.failed ? psk_fail(err, PSK_ERR_NOMEM, "out of memory") : write_text(out_dir, "vocab.txt", v.data, err);
-    psk_buf_free(&v);
-    if (rc) return rc;
     synth_list dense = {0}, body = {0};
     if ((rc = add(&dense, 2, 512, 768, 0, 0, "linear.weight")) || (rc = distilbert_tensors(&body))) {
         rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
@@ -321,7 +338,7 @@ static int synth_mclip(const char *out_dir, psk_error *err) {
 psk_status psk_model_synth(const char *arch, const char *tokenizer_from, const char *out_dir, psk_error *err) {
     int rc = psk_mkdir_p(out_dir, err);
     if (rc) return rc;
-    if (strcmp(arch, "mclip-distilbert") == 0) return synth_mclip(out_dir, err);
+    if (strcmp(arch, "mclip-distilbert") == 0) return synth_mclip(out_dir, tokenizer_from, err);
     if (strcmp(arch, "clip-vit-b-32") != 0)
         return psk_fail(err, PSK_ERR_INVALID_ARG, "unknown architecture '%s' (clip-vit-b-32 or mclip-distilbert)", arch);
     if (!tokenizer_from)

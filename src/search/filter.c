@@ -173,6 +173,9 @@ static bool parse_date(const char *s, bool end, int *out) {
     int n = sscanf(s, "%4d-%2d-%2d", &y, &m, &d);
     if (n < 1 || y < 1 || y > 9999 || (n >= 2 && (m < 1 || m > 12)) || (n == 3 && (d < 1 || d > 31))) return false;
     if (strlen(s) != (size_t)(n == 1 ? 4 : n == 2 ? 7 : 10)) return false;
+    static const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (n == 3 && d > month_days[m - 1] + (m == 2 && leap)) return false; /* 2023-02-30, 2024-04-31 */
     if (n == 1) m = end ? 12 : 1;
     if (n < 3) d = end ? 31 : 1;
     *out = y * 10000 + m * 100 + d;
@@ -193,7 +196,12 @@ psk_status psk_filter_set(psk_filter *f, const char *name, const char *value, ps
     } else if (strcmp(name, "from") == 0 || strcmp(name, "to") == 0) {
         bool to = name[0] == 't';
         if (!parse_date(value, to, to ? &f->to_date : &f->from_date))
-            return psk_fail(err, PSK_ERR_INVALID_ARG, "%s must be YYYY, YYYY-MM or YYYY-MM-DD", name);
+            return psk_fail(err, PSK_ERR_INVALID_ARG, "%s must be a date that exists, as YYYY, YYYY-MM or YYYY-MM-DD "
+                            "(not '%s')", name, value);
+        if (f->from_date && f->to_date && f->from_date > f->to_date)
+            return psk_fail(err, PSK_ERR_INVALID_ARG, "the range from %d-%02d-%02d to %d-%02d-%02d is empty (from comes "
+                            "after to)", f->from_date / 10000, f->from_date / 100 % 100, f->from_date % 100,
+                            f->to_date / 10000, f->to_date / 100 % 100, f->to_date % 100);
     } else if (strcmp(name, "type") == 0) {
         if (strcmp(value, "photo") == 0) f->type = PSK_TYPE_PHOTO;
         else if (strcmp(value, "video") == 0) f->type = PSK_TYPE_VIDEO;

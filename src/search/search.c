@@ -284,7 +284,9 @@ static void default_text_model(const lib_model *m, char *buf, size_t cap) {
     char models[900], mclip[1000];
     psk_default_models_dir(models, sizeof models);
     snprintf(mclip, sizeof mclip, "%s/mclip", models);
-    if (psk_dir_exists(mclip)) snprintf(buf, cap, "%s", mclip);
+    char marker[1100]; /* a whole model folder (a fetch stages into mclip.incomplete and renames when done) */
+    snprintf(marker, sizeof marker, "%s/modules.json", mclip);
+    if (psk_file_exists(marker)) snprintf(buf, cap, "%s", mclip);
     else snprintf(buf, cap, "%s", m->dir);
 }
 

@@ -22,12 +22,13 @@ check "the fetched folder embeds" sh -c "$PS embed --model '$TMP/clip' --text 'a
 check "a second fetch downloads nothing" $PS model fetch clip-vit-b-32 --dir "$TMP/clip"
 check "... only the listing was asked for" sh -c "! grep -q resolve '$TMP/plain.log'"
 
-# resume: a partial download continues with a Range request
-mkdir -p "$TMP/resume"
-head -c 1000 "$FIX/models/tiny-clip/model.safetensors" >"$TMP/resume/model.safetensors.incomplete"
+# resume: a partial download (in the staging folder an interrupted fetch leaves) continues with a Range request
+mkdir -p "$TMP/resume.incomplete"
+head -c 1000 "$FIX/models/tiny-clip/model.safetensors" >"$TMP/resume.incomplete/model.safetensors.incomplete"
 check "fetch resumes a partial file" $PS model fetch clip-vit-b-32 --dir "$TMP/resume"
 check "... with a Range request from byte 1000" grep -q "model.safetensors range=bytes=1000-" "$TMP/plain.log"
 check "... and the result is complete" cmp -s "$FIX/models/tiny-clip/model.safetensors" "$TMP/resume/model.safetensors"
+check "... and moved into place" test ! -e "$TMP/resume.incomplete"
 
 check "fetch mclip brings the module folders" $PS model fetch mclip --dir "$TMP/mclip"
 check "... loadable" sh -c "$PS embed --model '$TMP/mclip' --text 'Ein Hund' | grep -q embedding"
@@ -37,7 +38,8 @@ stop_hub
 start_hub corrupt --corrupt model.safetensors
 expect_status "a checksum mismatch is fatal" 3 $PS model fetch clip-vit-b-32 --dir "$TMP/bad"
 check "... says so" grep -q "does not match the hub" "$TMP/err"
-check "... and keeps no file" sh -c "test ! -e '$TMP/bad/model.safetensors' && test ! -e '$TMP/bad/model.safetensors.incomplete'"
+check "... and keeps no file" sh -c "test ! -e '$TMP/bad/model.safetensors' && test ! -e '$TMP/bad.incomplete/model.safetensors.incomplete'"
+check "... and no folder that looks like a model" test ! -e "$TMP/bad"
 stop_hub
 
 # no safetensors in the OpenAI repo: the OpenCLIP layout comes from timm's repo
