@@ -35,6 +35,30 @@ function params() {
   return p;
 }
 
+// The page's state lives in its address, so that a search can be bookmarked, shared, reloaded and opened from
+// the command line: ?q=cake&year=2019,2020&type=photo, ?like=ID for "more like this", &open=ID for the viewer.
+const URL_FILTERS = ['year', 'month', 'type', 'camera', 'folder'];
+
+function syncURL() {
+  const p = new URLSearchParams();
+  if (state.similar) p.set('like', state.similar); else if (state.q.trim()) p.set('q', state.q);
+  for (const k of URL_FILTERS) if ((state.filters[k] || []).length) p.set(k, state.filters[k].join(','));
+  if (!$('viewer').hidden && state.results[state.current]) p.set('open', state.results[state.current].id);
+  const qs = p.toString();
+  const url = qs ? `/?${qs}` : '/';
+  if (url !== location.pathname + location.search) history.replaceState(null, '', url);
+}
+
+function stateFromURL() {
+  const p = new URLSearchParams(location.search);
+  state.q = p.get('q') || '';
+  state.similar = /^[1-9][0-9]*$/.test(p.get('like') || '') ? Number(p.get('like')) : null;
+  state.filters = {};
+  for (const k of URL_FILTERS) if (p.get(k)) state.filters[k] = p.get(k).split(',').filter(Boolean);
+  $('q').value = state.q;
+  return /^[1-9][0-9]*$/.test(p.get('open') || '') ? Number(p.get('open')) : null;
+}
+
 function setError(msg) {
   $('error').hidden = !msg;
   $('error').textContent = msg || '';
@@ -42,6 +66,7 @@ function setError(msg) {
 
 async function search() {
   const seq = ++state.seq;
+  syncURL();
   if (!state.q.trim() && !state.similar) {
     state.results = [];
     render();
@@ -63,6 +88,7 @@ async function search() {
     if (seq !== state.seq) return;
     state.results = [];
     render();
+    $('summary').textContent = ''; // the last good search's summary would sit beside this error
     setError(`Search failed: ${e.message}`);
   }
 }
@@ -112,11 +138,13 @@ function openViewer(i) {
   $('viewer-open').href = r.file;
   $('viewer').hidden = false;
   $('viewer-close').focus();
+  syncURL();
 }
 
 function closeViewer() {
   $('viewer').hidden = true;
   $('viewer-video').pause();
+  syncURL();
   const buttons = $('grid').querySelectorAll('button');
   if (buttons[state.current]) buttons[state.current].focus();
 }
@@ -126,7 +154,7 @@ function chip(container, label, value) {
   b.type = 'button';
   b.className = 'chip';
   b.textContent = label;
-  b.setAttribute('aria-pressed', 'false');
+  b.setAttribute('aria-pressed', String((state.filters[container.dataset.param] || []).includes(String(value))));
   b.dataset.value = value;
   b.addEventListener('click', () => {
     const param = container.dataset.param;
@@ -204,4 +232,17 @@ document.addEventListener('keydown', (e) => {
   else if (open && e.key === 'ArrowLeft' && state.current > 0) openViewer(state.current - 1);
   else if (!open && e.key === '/' && document.activeElement !== $('q')) { e.preventDefault(); $('q').focus(); }
 });
-loadFacets();
+// Opening the page: the address says what to show.
+(async () => {
+  const open = stateFromURL();
+  await loadFacets();
+  if (!state.q.trim() && !state.similar) return;
+  await search();
+  if (open) {
+    let i = state.results.findIndex((r) => r.id === open);
+    if (i < 0) {
+      try { state.results.unshift(await api(`/api/media/${open}`)); render(); i = 0; } catch (e) { i = -1; }
+    }
+    if (i >= 0) openViewer(i);
+  }
+})();

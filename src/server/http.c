@@ -140,15 +140,51 @@ static void client_addr(struct MHD_Connection *c, char *buf, size_t cap) {
         inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, buf, (socklen_t)cap);
 }
 
+/* Re-encodes the query arguments but the token, for the address the browser is sent to. */
+typedef struct query_rebuild {
+    char *buf;
+    size_t len, cap;
+} query_rebuild;
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    (void)kind;
+    query_rebuild *q = cls;
+    if (strcmp(key, "token") == 0) return MHD_YES;
+    static const char hex[] = "0123456789ABCDEF";
+    const char *parts[2] = {key, value ? value : ""};
+    for (int k = 0; k < 2; k++) {
+        if (q->len + 2 >= q->cap) return MHD_NO;
+        char sep = k ? '=' : q->len ? '&' : '?';
+        q->buf[q->len++] = sep;
+        for (const unsigned char *p = (const unsigned char *)parts[k]; *p; p++) {
+            if (q->len + 4 >= q->cap) return MHD_NO;
+            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~,", *p)) {
+                q->buf[q->len++] = (char)*p;
+            } else {
+                q->buf[q->len++] = '%';
+                q->buf[q->len++] = hex[*p >> 4];
+                q->buf[q->len++] = hex[*p & 15];
+            }
+        }
+    }
+    q->buf[q->len] = 0;
+    return MHD_YES;
+}
+
 /* The page opened with the right ?token=: remember it in a cookie and drop it from the address bar (and from
- * history and any Referer) by sending the browser to the same page without it. */
+ * history and any Referer) by sending the browser to the same page, with its other arguments, without it. */
 static enum MHD_Result set_token_cookie(server *s, struct MHD_Connection *c, const char *url) {
+    char location[2048];
+    int n = snprintf(location, sizeof location, "%s", url);
+    query_rebuild q = {location + n, 0, sizeof location - (size_t)n};
+    q.buf[0] = 0;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &q);
     struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
     if (!r) return MHD_NO;
     char cookie[600];
     snprintf(cookie, sizeof cookie, "psk_token=%s; HttpOnly; SameSite=Strict; Path=/", s->p->token);
     MHD_add_response_header(r, "Set-Cookie", cookie);
-    MHD_add_response_header(r, "Location", url);
+    MHD_add_response_header(r, "Location", location);
     enum MHD_Result ret = queue_response(c, 303, r, "no-store");
     MHD_destroy_response(r);
     return ret;
@@ -315,6 +351,7 @@ int psk_server_run(const psk_server_params *p, volatile int *stop, psk_error *er
             fclose(f);
         }
     }
+    if (p->on_listen) p->on_listen(p->on_listen_user, strcmp(bind, "0.0.0.0") == 0 ? "127.0.0.1" : bind, port);
     while (!*stop) usleep(100 * 1000);
     MHD_stop_daemon(d);
     if (s->index_thread_started) {

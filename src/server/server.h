@@ -19,6 +19,8 @@ typedef struct psk_server_params {
     const char *const *allow_hosts; /* Host names answered besides the address's own (a reverse proxy, a LAN name) */
     int n_allow_hosts;
     const char *cors_origin; /* an origin whose pages may read the API (CORS), or NULL for none */
+    void (*on_listen)(void *user, const char *host, int port); /* called once listening (e.g. to open a browser) */
+    void *on_listen_user;
 } psk_server_params;
 
 /* Serves until *stop becomes non-zero (a signal handler sets it). Requests are answered only when their Host names
