@@ -5,18 +5,14 @@
 // that page is taken from the attacker's server, as a rebinding attacker's DNS would, and every later request goes
 // to photoseek). Then photoseek's own page must still search, show photos, play a video and re-index.
 // usage: node test_security.mjs BASE_URL PHOTO_ID VIDEO_ID OUT_DIR   prints "ok ..." / "FAIL ..." lines
-import { chromium } from 'playwright-core';
 import { createServer } from 'node:http';
 import { mkdirSync } from 'node:fs';
+import { checker, launch } from './harness.mjs';
 
 const [base, photoId, videoId, out] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
 const port = new URL(base).port;
-let failed = 0;
-const check = (name, cond, detail = '') => {
-  console.log(`${cond ? 'ok  ' : 'FAIL'} browser security: ${name}${cond || !detail ? '' : ` (${detail})`}`);
-  if (!cond) failed++;
-};
+const check = checker('browser security');
 
 // The attacker's page: every way a page can reach a local server, results left in window.results.
 const attackerPage = (target) => `<!doctype html><html><body><h1>cute cats</h1>
@@ -64,15 +60,13 @@ const attacker = createServer((req, res) => {
 await new Promise((r) => attacker.listen(0, '127.0.0.1', r));
 const attackerPort = attacker.address().port;
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync',
-         '--host-resolver-rules=MAP attacker.test 127.0.0.1',
-         // Chromium's own Local Network Access checks would stop some of these requests before photoseek sees
-         // them; other browsers have none, so the test turns them off to test photoseek's defence alone.
-         '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults'],
-});
+// Chromium's own Local Network Access checks would stop some of these requests before photoseek sees them; other
+// browsers have none, so the test turns them off to test photoseek's defence alone.
+const browser = await launch([
+  '--host-resolver-rules=MAP attacker.test 127.0.0.1',
+  '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,' +
+    'PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults',
+]);
 const status = async () => (await fetch(`${base}/api/status`)).json();
 const leaked = (r) => r && typeof r.body === 'string' && /"photos"|"results"|JFIF|Exif/.test(r.body);
 try {
@@ -150,4 +144,4 @@ try {
   await browser.close();
   attacker.close();
 }
-process.exit(failed ? 1 : 0);
+process.exit(check.failed() ? 1 : 0);

@@ -2,21 +2,13 @@
 // searching, filtering and opening a photo update the address, a reload restores it, a failed query leaves no old
 // summary beside its error, and there is a favicon.
 // usage: node test_state.mjs BASE_URL OUT_DIR     prints "ok ..." / "FAIL ..." lines, exits 1 on a failure
-import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
+import { checker, launch } from './harness.mjs';
 
 const [base, out] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
-let failed = 0;
-const check = (name, cond, detail = '') => {
-  console.log(`${cond ? 'ok  ' : 'FAIL'} browser state: ${name}${cond || !detail ? '' : ` (${detail})`}`);
-  if (!cond) failed++;
-};
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const check = checker('browser state');
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
   const errors = [], missing = [];
@@ -53,4 +45,4 @@ try {
 } finally {
   await browser.close();
 }
-process.exit(failed ? 1 : 0);
+process.exit(check.failed() ? 1 : 0);

@@ -24,6 +24,25 @@ expect_status() {
     if [ "$got" = "$want" ]; then pass "$name"; else fail "$name" "exit $got, want $want" "$(tail -3 "$TMP/err")"; fi
 }
 
+# browser_test NAME SCRIPT ARGS...: runs tests/browser/SCRIPT in Chromium and counts its ok/FAIL lines; a missing
+# browser, a script that checks nothing or one that dies without saying why is a failure.
+browser_test() {
+    local name=$1 script=$2; shift 2
+    if [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null; then
+        fail "$name" "chromium or node is missing (scripts/install-deps.sh installs them)"
+        return
+    fi
+    (cd tests/browser && { [ -d node_modules/playwright-core ] || npm ci --silent --no-audit --no-fund >/dev/null 2>&1; })
+    node "tests/browser/$script" "$@" >"$TMP/browser.out" 2>&1
+    local st=$? n_ok n_fail
+    cat "$TMP/browser.out"
+    n_ok=$(grep -c '^ok  ' "$TMP/browser.out"); n_fail=$(grep -c '^FAIL' "$TMP/browser.out")
+    for _ in $(seq "$n_ok"); do echo pass >>"$RESULTS"; done
+    for _ in $(seq "$n_fail"); do echo fail >>"$RESULTS"; done
+    [ "$n_ok" -gt 0 ] || fail "$name ran no check (exit $st)"
+    [ "$st" = 0 ] || [ "$n_fail" -gt 0 ] || fail "$name exited $st"
+}
+
 # make_dated_tree DIR: the valid fixture images (one with an EXIF date in 2019 and a camera), three photos dated
 # 2021-06 and three 2022-07 by their file times, and a 5 s video: a library for comparing stores.
 make_dated_tree() {

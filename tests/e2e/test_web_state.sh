@@ -15,17 +15,5 @@ trap 'kill $SRV 2>/dev/null; wait $SRV 2>/dev/null; rm -rf "$TMP"' EXIT
 for _ in $(seq 100); do [ -s "$TMP/port" ] && [ -s "$TMP/opened" ] && break; sleep 0.05; done
 B="http://127.0.0.1:$(cat "$TMP/port")"
 check "serve --open starts the browser at that search" test "$(cat "$TMP/opened" 2>/dev/null)" = "$B/?q=donut%20cake%20%26%20%E9%9B%AA"
-if [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null; then
-    fail "browser state test" "chromium or node is missing (scripts/install-deps.sh installs them)"
-    exit 1
-fi
-(cd tests/browser && { [ -d node_modules/playwright-core ] || npm ci --silent --no-audit --no-fund >/dev/null 2>&1; })
 mkdir -p tests/out/browser-state
-node tests/browser/test_state.mjs "$B" tests/out/browser-state >"$TMP/browser.out" 2>&1
-st=$?
-cat "$TMP/browser.out"
-n_ok=$(grep -c '^ok  ' "$TMP/browser.out"); n_fail=$(grep -c '^FAIL' "$TMP/browser.out")
-for _ in $(seq "$n_ok"); do echo pass >>"$RESULTS"; done
-for _ in $(seq "$n_fail"); do echo fail >>"$RESULTS"; done
-[ "$n_ok" -gt 0 ] || fail "the browser state test ran no check (exit $st)"
-[ "$st" = 0 ] || [ "$n_fail" -gt 0 ] || fail "the browser state test exited $st"
+browser_test "the browser state test" test_state.mjs "$B" tests/out/browser-state
