@@ -113,6 +113,14 @@ int cmd_index(int argc, char **argv) {
         cli_error("%s", err.message);
         return EXIT_FATAL;
     }
+    if (shard_n > 1 && !(psk_library_capabilities(lib) & PSK_STORE_CAP_SHARDS)) {
+        cli_error("index: --shard is for libraries that several workers share (--store postgres://... or "
+                  "pinecone://...); %s is a %s library", db, psk_library_store_kind(lib));
+        psk_library_close(lib);
+        free(roots);
+        free(excludes);
+        return EXIT_USAGE;
+    }
     volatile int *cancel_flag = cli_catch_interrupts(true);
     progress_state ps = {mono(), isatty(2)};
     psk_index_params p = psk_index_default_params();
