@@ -223,8 +223,8 @@ psk_status psk_library_index(psk_library *lib, const psk_index_params *params, p
                         p.shard_count, p.shard_count);
     unsigned caps = psk_library_capabilities(lib);
     if (p.shard_count > 1 && !(caps & PSK_STORE_CAP_SHARDS))
-        return psk_fail(err, PSK_ERR_INVALID_ARG, "%s: a %s library is indexed by one worker; sharding is for libraries "
-                        "that several workers share (PostgreSQL, Pinecone)", backend_shown(library_backend(lib)),
+        return psk_fail(err, PSK_ERR_INVALID_ARG, "%s: a %s library is indexed by one worker at a time; sharding is "
+                        "for a store that several workers share", backend_shown(library_backend(lib)),
                         psk_library_store_kind(lib));
     if (!(caps & PSK_STORE_CAP_LOCAL_INDEX)) return ingest_remote(lib, &p, stats, err);
     return ingest_local(lib, &p, stats, err);
