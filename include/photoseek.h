@@ -255,8 +255,9 @@ void psk_default_db_path(char *buf, size_t cap);
  * ~/.local/share/photoseek/models (where `photoseek model fetch` puts models). */
 void psk_default_models_dir(char *buf, size_t cap);
 
-/* psk_library_open also takes a postgres:// or postgresql:// URL: the library then lives in PostgreSQL with
- * pgvector (search and similar work there; fill it with psk_library_migrate). */
+/* psk_library_open also takes a postgres:// or postgresql:// URL (the library then lives in PostgreSQL with
+ * pgvector) or pinecone://INDEX_HOST[/namespace] (a Pinecone index); fill those with psk_library_index (through a
+ * worker's local catalog) or psk_library_migrate. What each store can do: psk_library_capabilities below. */
 typedef enum psk_open_mode {
     PSK_OPEN_READ = 0,  /* searching: the file must exist; other processes may write meanwhile */
     PSK_OPEN_WRITE = 1  /* indexing: created (with its folder) when missing, migrated to the current schema */
