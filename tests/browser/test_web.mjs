@@ -1,7 +1,7 @@
 // The web page in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core): type a query, see
 // thumbnails, apply a year filter, open a result, ask for more like it. Screenshots go to tests/out/.
 // usage: node test_web.mjs BASE_URL OUT_DIR      prints "ok ..." / "FAIL ..." lines, exits 1 on a failure
-import { chromium } from 'playwright-core';
+// $PSK_CHROMIUM names another Chromium executable. A browser that cannot start is a failure ("FAIL browser: ...").
 import { mkdirSync } from 'node:fs';
 
 const [base, out] = process.argv.slice(2);
@@ -12,11 +12,18 @@ const check = (name, cond, detail = '') => {
   if (!cond) failed++;
 };
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+let browser;
+try {
+  const { chromium } = await import('playwright-core');
+  browser = await chromium.launch({
+    executablePath: process.env.PSK_CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+} catch (e) {
+  check('Chromium starts (playwright-core)', false, e.message.split('\n')[0]);
+  process.exit(1);
+}
 try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
   const errors = [];
