@@ -132,7 +132,11 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libphotoseek.a
 clean:
 	rm -rf build build-san build-fuzz tests/out
 
-.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index clean fuzz-libfuzzer
+.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index clean fuzz-libfuzzer .FORCE
 .SECONDARY:
 
--include $(wildcard $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d))
+DEP_OBJ := $(LIB_OBJ) $(CLI_OBJ) $(TEST_OBJ)
+-include $(wildcard $(DEP_OBJ:.o=.d))
+# An object without its .d file (built before the Makefile wrote them) is rebuilt once, to learn its headers.
+$(filter-out $(patsubst %.d,%.o,$(wildcard $(DEP_OBJ:.o=.d))),$(DEP_OBJ)): .FORCE
+.FORCE:

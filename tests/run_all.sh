@@ -145,6 +145,7 @@ if san_build build-san/photoseek; then
     done
 fi
 
+echo "== took $SECONDS s"
 passed=$(grep -c '^pass$' "$RESULTS")
 failed=$(grep -c '^fail$' "$RESULTS")
 skipped=$(grep -c '^skip$' "$RESULTS")

@@ -38,7 +38,7 @@ e2e_exit() {
     stop_session
     rm -rf "$TMP"
     if [ -z "$E2E_DONE" ]; then
-        echo "FAIL $E2E_NAME stopped before its end (exit $st)"
+        echo "FAIL $E2E_NAME stopped before its end$([ "$st" = 0 ] || echo " (status $st)")"
         exit $((st ? st : 1))
     fi
 }
