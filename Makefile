@@ -18,6 +18,7 @@ endif
 
 LIB_SRC  := $(sort $(wildcard src/common/*.c src/kernels/*.c src/model/*.c src/image/*.c src/store/*.c src/library/*.c \
               src/index/*.c src/ingest/*.c src/search/*.c src/video/*.c))
+LIB_SRC  += $(sort $(wildcard src/faces/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c src/server/*.c))
 WEB      := $(sort $(wildcard web/*))
 TEST_SRC := $(sort $(wildcard tests/unit/*.c))
@@ -31,6 +32,7 @@ all: $(BUILD)/photoseek
 # Only the AVX2 kernels are compiled for AVX2+FMA; the CPU is checked at run time before they are used.
 $(BUILD)/src/kernels/avx2.o: CFLAGS += -mavx2 -mfma -O3
 $(BUILD)/src/kernels/gemm.o: CFLAGS += -O3
+$(BUILD)/src/kernels/conv_avx2.o: CFLAGS += -mavx2 -mfma -O3
 $(BUILD)/src/index/vindex.o: CFLAGS += -O3
 
 $(BUILD)/%.o: %.c $(wildcard include/*.h src/*/*.h tests/unit/*.h)
