@@ -515,6 +515,11 @@ void psk_face_model_free(psk_face_model *model);
 psk_status psk_faces_detect(const psk_face_model *model, const psk_image *img, const psk_face_params *params,
                             psk_face **faces, int *n, psk_error *err);
 
+/* Gets face-api 1.7.15's package with the user's npm (`npm pack` in a temporary folder), or reads it from
+ * from_tgz (an offline copy of that tarball) when not NULL, checks its sha256 and unpacks its model/ folder into
+ * dir (staged as dir.incomplete, renamed when complete; an older dir of plain files is replaced). */
+psk_status psk_face_model_fetch(const char *dir, const char *from_tgz, psk_error *err);
+
 /* The euclidean distance of two descriptors: the same person is below PSK_FACE_SAME_PERSON. */
 float psk_face_distance(const float *a, const float *b);
 #define PSK_FACE_SAME_PERSON 0.5f

@@ -137,3 +137,29 @@ int cmd_faces(int argc, char **argv) {
     free(inputs);
     return failed ? EXIT_PARTIAL : EXIT_OK;
 }
+
+int cmd_fetch_faces(int argc, char **argv) {
+    const char *dir = NULL, *from = NULL, *v;
+    for (int i = 1; i < argc; i++) {
+        if (cli_opt(argc, argv, &i, "--dir", &v) && v && *v) dir = v;
+        else if (cli_opt(argc, argv, &i, "--from", &v) && v && *v) from = v;
+        else {
+            cli_error("model fetch faces: unexpected argument '%s' (it takes --dir DIR and --from FILE.tgz)", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    char def[1200];
+    if (!dir) {
+        char base[1024];
+        cli_models_dir(base, sizeof base);
+        snprintf(def, sizeof def, "%s/faces", base);
+        dir = def;
+    }
+    psk_error err = {0};
+    if (psk_face_model_fetch(dir, from, &err)) {
+        cli_error("model fetch faces: %s", err.message);
+        return EXIT_FATAL;
+    }
+    fprintf(stderr, "photoseek: face-api 1.7.15's models (MIT) are in %s\n", dir);
+    return EXIT_OK;
+}
