@@ -522,7 +522,7 @@ psk_status psk_face_model_fetch(const char *dir, const char *from_tgz, psk_error
 
 /* The euclidean distance of two descriptors: the same person is below PSK_FACE_SAME_PERSON. */
 float psk_face_distance(const float *a, const float *b);
-#define PSK_FACE_SAME_PERSON 0.5f
+#define PSK_FACE_SAME_PERSON 0.45f
 
 #ifdef __cplusplus
 }

@@ -37,7 +37,9 @@ function readPPM(file) {
 
 async function main() {
   const [dir, ...files] = process.argv.slice(2);
-  await tf.setBackend('cpu');
+  const backend = process.env.TFJS_BACKEND || 'cpu';
+  if (backend === 'wasm') faceapi.tf.setWasmPaths(`${path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`);
+  await tf.setBackend(backend);
   await tf.ready();
   loadNet(faceapi.nets.ssdMobilenetv1, dir, 'ssd_mobilenetv1_model');
   loadNet(faceapi.nets.faceLandmark68Net, dir, 'face_landmark_68_model');
