@@ -25,7 +25,7 @@ TEST_SRC := $(sort $(wildcard tests/unit/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_assets.o
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
-FUZZ_NAMES := safetensors image http
+FUZZ_NAMES := safetensors image http tfjs_manifest
 
 all: $(BUILD)/photoseek
 
@@ -88,6 +88,14 @@ bench-video: $(BUILD)/bench_video $(BUILD)/bench_clip
 	  -pix_fmt yuv420p -c:v libx264 -preset veryfast $(BUILD)/bench-1080p.mp4
 	$(BUILD)/bench_video $(BUILD)/bench-1080p.mp4
 
+# The face pass on a 12-megapixel photo with 3 faces beside the CLIP image encoding of it (needs the face model:
+# bash tests/faces/fetch_cached.sh tests/faces/cache, or FACES=DIR).
+bench-faces: $(BUILD)/bench_faces
+	@[ -s $(BUILD)/bench-faces-12mp.jpg ] || bash tests/faces/fetch_cached.sh tests/faces/cache
+	@[ -s $(BUILD)/bench-faces-12mp.jpg ] || /usr/bin/convert tests/faces/cache/demo/sample1.jpg -resize 4243x2829! \
+	  -quality 92 $(BUILD)/bench-faces-12mp.jpg
+	$(BUILD)/bench_faces $${FACES:-tests/faces/cache/model} $(BUILD)/bench-faces-12mp.jpg
+
 bench-index: $(BUILD)/bench_index $(BUILD)/bench_clip
 	@[ -s $(BUILD)/bench-12mp.jpg ] || /usr/bin/convert -size 4000x3000 plasma:fractal -attenuate 0.3 +noise Gaussian \
 	  -quality 92 $(BUILD)/bench-12mp.jpg
@@ -124,5 +132,5 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libphotoseek.a
 clean:
 	rm -rf build build-san tests/out
 
-.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index clean fuzz-libfuzzer
+.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index bench-faces clean fuzz-libfuzzer
 .SECONDARY:

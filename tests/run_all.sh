@@ -37,7 +37,7 @@ else
 fi
 
 echo "== fuzz corpora"
-for t in safetensors image http; do
+for t in safetensors image http tfjs_manifest; do
     extra=""
     [ "$t" = image ] && extra="${PHOTOSEEK_FIXTURES:-../shared/fixtures}/images"
     if out=$(build/fuzz_$t tests/fuzz/corpus/$t $extra 2>&1); then echo "ok   fuzz_$t: $out"; echo pass >>"$RESULTS"
