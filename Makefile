@@ -33,6 +33,7 @@ all: $(BUILD)/photoseek
 $(BUILD)/src/kernels/avx2.o: CFLAGS += -mavx2 -mfma -O3
 $(BUILD)/src/kernels/gemm.o: CFLAGS += -O3
 $(BUILD)/src/kernels/conv_avx2.o: CFLAGS += -mavx2 -mfma -O3
+$(BUILD)/src/faces/conv.o: CFLAGS += -O3
 $(BUILD)/src/index/vindex.o: CFLAGS += -O3
 
 $(BUILD)/%.o: %.c $(wildcard include/*.h src/*/*.h tests/unit/*.h)

@@ -4,7 +4,63 @@
 #include "faces.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
+
+/* Feature maps are allocated and freed layer after layer. Fresh large blocks come from mmap as zeroed pages, and
+ * the kernel's page clearing took 15% of a detection: so freed blocks of 256 KiB or more are kept (a few, by size)
+ * for the next layer or the next photo. The header before each block records its size. */
+#define FC_CACHE_SLOTS 12
+#define FC_CACHE_MIN ((size_t)256 << 10)
+#define FC_CACHE_MAX ((size_t)128 << 20)
+#define FC_HEAD 64
+static struct {
+    pthread_mutex_t lock;
+    void *block[FC_CACHE_SLOTS];
+    size_t size[FC_CACHE_SLOTS], total;
+} cache = {PTHREAD_MUTEX_INITIALIZER, {0}, {0}, 0};
+
+static float *block_new(size_t n) {
+    if (n >= FC_CACHE_MIN) {
+        pthread_mutex_lock(&cache.lock);
+        int best = -1;
+        for (int i = 0; i < FC_CACHE_SLOTS; i++)
+            if (cache.block[i] && cache.size[i] >= n && cache.size[i] <= 2 * n &&
+                (best < 0 || cache.size[i] < cache.size[best]))
+                best = i;
+        void *b = NULL;
+        if (best >= 0) {
+            b = cache.block[best];
+            cache.block[best] = NULL;
+            cache.total -= cache.size[best];
+        }
+        pthread_mutex_unlock(&cache.lock);
+        if (b) return (float *)((char *)b + FC_HEAD);
+    }
+    char *b = psk_malloc_aligned(n + FC_HEAD);
+    if (!b) return NULL;
+    memcpy(b, &n, sizeof n);
+    return (float *)(b + FC_HEAD);
+}
+
+static void block_free(float *d) {
+    if (!d) return;
+    char *b = (char *)d - FC_HEAD;
+    size_t n;
+    memcpy(&n, b, sizeof n);
+    if (n >= FC_CACHE_MIN) {
+        pthread_mutex_lock(&cache.lock);
+        for (int i = 0; i < FC_CACHE_SLOTS && b; i++)
+            if (!cache.block[i] && cache.total + n <= FC_CACHE_MAX) {
+                cache.block[i] = b;
+                cache.size[i] = n;
+                cache.total += n;
+                b = NULL;
+            }
+        pthread_mutex_unlock(&cache.lock);
+    }
+    psk_free_aligned(b);
+}
 
 int fc_tensor_new(fc_tensor *t, int h, int w, int c) {
     size_t n;
@@ -14,12 +70,12 @@ int fc_tensor_new(fc_tensor *t, int h, int w, int c) {
     t->d = NULL;
     if (h <= 0 || w <= 0 || c <= 0 || !psk_mul_size((size_t)h * (size_t)w, (size_t)c * sizeof(float), &n))
         return PSK_ERR_INVALID_ARG;
-    t->d = psk_malloc_aligned(n);
+    t->d = block_new(n);
     return t->d ? PSK_OK : PSK_ERR_NOMEM;
 }
 
 void fc_tensor_free(fc_tensor *t) {
-    psk_free_aligned(t->d);
+    block_free(t->d);
     t->d = NULL;
 }
 
@@ -89,10 +145,29 @@ void fc_dwconv_free(fc_dwconv *c) {
 }
 
 void fc_activate(float *x, size_t n, fc_act act) {
+    /* compare-and-select, which -O3 (this file's flag) turns into vector max/min */
     if (act == FC_RELU)
         for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
     else if (act == FC_RELU6)
-        for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? (x[i] < 6.0f ? x[i] : 6.0f) : 0.0f;
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i] > 0.0f ? x[i] : 0.0f;
+            x[i] = v < 6.0f ? v : 6.0f;
+        }
+}
+
+/* The activation after a product, in ACT_TASKS slices on the pool's threads. */
+#define ACT_TASKS 16
+typedef struct act_job {
+    float *x;
+    size_t n;
+    fc_act act;
+} act_job;
+
+static void act_task(void *arg, int task, int thread) {
+    const act_job *j = arg;
+    size_t per = (j->n / ACT_TASKS + 15) & ~(size_t)15, a = per * (size_t)task;
+    if (a >= j->n) return;
+    fc_activate(j->x + a, a + per < j->n ? per : j->n - a, j->act);
 }
 
 typedef struct im2col_job {
@@ -132,7 +207,7 @@ int fc_conv_forward(psk_pool *pool, const fc_conv *c, const fc_tensor *in, fc_ac
     if (c->k == 1 && c->stride == 1) {
         psk_gemm(pool, m, in->d, in->c, &c->w, c->bias, out->d, c->cout, false, PSK_ACT_NONE);
     } else {
-        float *cols = psk_malloc_aligned(sizeof(float) * (size_t)m * kk);
+        float *cols = block_new(sizeof(float) * (size_t)m * kk);
         if (!cols) {
             fc_tensor_free(out);
             return PSK_ERR_NOMEM;
@@ -140,9 +215,10 @@ int fc_conv_forward(psk_pool *pool, const fc_conv *c, const fc_tensor *in, fc_ac
         im2col_job j = {c, in, cols, oh, ow, pt, pl};
         psk_pool_run(pool, oh, im2col_task, &j);
         psk_gemm(pool, m, cols, kk, &c->w, c->bias, out->d, c->cout, false, PSK_ACT_NONE);
-        psk_free_aligned(cols);
+        block_free(cols);
     }
-    fc_activate(out->d, (size_t)m * c->cout, act);
+    act_job j = {out->d, (size_t)m * c->cout, act};
+    if (act != FC_NONE) psk_pool_run(pool, ACT_TASKS, act_task, &j);
     return PSK_OK;
 }
 
