@@ -63,14 +63,11 @@ static int desc_build(fc_descriptor *d, const tfjs_weights *w, psk_error *err) {
     return rc;
 }
 
+static int desc_build_cb(void *net, const tfjs_weights *w, psk_error *err) { return desc_build(net, w, err); }
+
 int fc_descriptor_load(fc_descriptor *d, const char *dir, psk_error *err) {
     memset(d, 0, sizeof *d);
-    tfjs_weights *w = NULL;
-    int rc = tfjs_load(dir, "face_recognition_model", &w, err);
-    if (rc) return rc;
-    rc = desc_build(d, w, err);
-    if (rc == PSK_ERR_NOMEM) psk_fail(err, rc, "%s: out of memory", w->file);
-    tfjs_weights_free(w);
+    int rc = tfjs_build(dir, "face_recognition_model", desc_build_cb, d, err);
     if (rc) fc_descriptor_free(d);
     return rc;
 }

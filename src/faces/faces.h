@@ -61,6 +61,10 @@ void tfjs_weights_free(tfjs_weights *w);
 /* The tensor `name` with exactly this shape; the error names the file and the tensor. */
 int tfjs_get(const tfjs_weights *w, const char *name, int n_dims, const int64_t *shape, const float **out,
              psk_error *err);
+/* Loads DIR/NAME's weights, hands them to build(net, w, err) and frees them (the net keeps its own copies); an out
+ * of memory in build is reported naming the manifest. */
+int tfjs_build(const char *dir, const char *name, int (*build)(void *net, const tfjs_weights *w, psk_error *err),
+               void *net, psk_error *err);
 /* tfjs_get with the shape as int arguments: tfjs_getv(w, &p, err, "conv/filters", 4, 3, 3, 3, 32). */
 int tfjs_getv(const tfjs_weights *w, const float **out, psk_error *err, const char *name, int n_dims, ...);
 

@@ -53,14 +53,11 @@ static int lm_build(fc_landmarks *l, const tfjs_weights *w, psk_error *err) {
     return rc;
 }
 
+static int lm_build_cb(void *net, const tfjs_weights *w, psk_error *err) { return lm_build(net, w, err); }
+
 int fc_landmarks_load(fc_landmarks *l, const char *dir, psk_error *err) {
     memset(l, 0, sizeof *l);
-    tfjs_weights *w = NULL;
-    int rc = tfjs_load(dir, "face_landmark_68_model", &w, err);
-    if (rc) return rc;
-    rc = lm_build(l, w, err);
-    if (rc == PSK_ERR_NOMEM) psk_fail(err, rc, "%s: out of memory", w->file);
-    tfjs_weights_free(w);
+    int rc = tfjs_build(dir, "face_landmark_68_model", lm_build_cb, l, err);
     if (rc) fc_landmarks_free(l);
     return rc;
 }

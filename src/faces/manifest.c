@@ -314,3 +314,14 @@ int tfjs_getv(const tfjs_weights *w, const float **out, psk_error *err, const ch
     va_end(ap);
     return tfjs_get(w, name, n_dims, shape, out, err);
 }
+
+int tfjs_build(const char *dir, const char *name, int (*build)(void *net, const tfjs_weights *w, psk_error *err),
+               void *net, psk_error *err) {
+    tfjs_weights *w = NULL;
+    int rc = tfjs_load(dir, name, &w, err);
+    if (rc) return rc;
+    rc = build(net, w, err);
+    if (rc == PSK_ERR_NOMEM) psk_fail(err, rc, "%s: out of memory", w->file);
+    tfjs_weights_free(w);
+    return rc;
+}

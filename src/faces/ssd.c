@@ -96,14 +96,11 @@ static int ssd_build(fc_ssd *s, const tfjs_weights *w, psk_error *err) {
     return rc;
 }
 
+static int ssd_build_cb(void *net, const tfjs_weights *w, psk_error *err) { return ssd_build(net, w, err); }
+
 int fc_ssd_load(fc_ssd *s, const char *dir, psk_error *err) {
     memset(s, 0, sizeof *s);
-    tfjs_weights *w = NULL;
-    int rc = tfjs_load(dir, "ssd_mobilenetv1_model", &w, err);
-    if (rc) return rc;
-    rc = ssd_build(s, w, err);
-    if (rc == PSK_ERR_NOMEM) psk_fail(err, rc, "%s: out of memory", w->file);
-    tfjs_weights_free(w);
+    int rc = tfjs_build(dir, "ssd_mobilenetv1_model", ssd_build_cb, s, err);
     if (rc) fc_ssd_free(s);
     return rc;
 }
