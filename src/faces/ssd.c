@@ -227,7 +227,9 @@ int fc_ssd_detect(const fc_ssd *s, psk_pool *pool, const uint8_t *rgb, int w, in
         if (!d) rc = PSK_ERR_NOMEM;
         int side = w > h ? w : h;
         double scale = (double)SSD_SIZE / side;
-        double pad_x = (double)SSD_SIZE / floor(w * scale + 0.5), pad_y = (double)SSD_SIZE / floor(h * scale + 0.5);
+        /* face-api's padX/padY; a side that rounds to 0 pixels (a 1 x 2000 strip) counts as 1, not infinity */
+        double rw = fmax(1.0, floor(w * scale + 0.5)), rh = fmax(1.0, floor(h * scale + 0.5));
+        double pad_x = SSD_SIZE / rw, pad_y = SSD_SIZE / rh;
         for (int i = 0; d && i < n_sel; i++) {
             const float *b = boxes + 4 * (size_t)sel[i];
             double top = fmax(0.0, b[0]) * pad_y, bottom = fmin(1.0, b[2]) * pad_y;
