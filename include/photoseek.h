@@ -502,6 +502,52 @@ typedef struct psk_migrate_stats {
 psk_status psk_library_migrate(const char *from_db, const char *to_url, psk_progress_fn progress, void *user,
                                psk_migrate_stats *stats, psk_error *err);
 
+/* ---------------------------------------------------------------------------------------------------------------
+ * Faces (src/faces): face-api 1.7.15's trained networks in photoseek's own C: the SSD MobileNet v1 detector, the
+ * 68-point landmark net and the 128-d descriptor net (the port of dlib's ResNet model), from the TensorFlow.js
+ * weights `photoseek model fetch faces` unpacks (MIT, (c) Vladimir Mandic and Vincent Muehler).
+ * ------------------------------------------------------------------------------------------------------------- */
+typedef struct psk_face_model psk_face_model;
+
+#define PSK_FACE_LANDMARKS 68
+#define PSK_FACE_DIM 128
+
+typedef struct psk_face_params {
+    float min_score; /* the detector's minimum score, exclusive (face-api's default 0.5) */
+    int max_faces;   /* at most this many faces, the best first (default 100) */
+    int n_threads;   /* threads of one call (default: every core; 1 runs on the caller's thread) */
+} psk_face_params;
+
+psk_face_params psk_face_default_params(void);
+
+typedef struct psk_face {
+    float box[4];                           /* x, y, width, height in the image's pixels (face-api's box) */
+    float score;                            /* detector score in (min_score, 1] */
+    float landmarks[PSK_FACE_LANDMARKS][2]; /* x, y in the image's pixels (iBUG 68-point order) */
+    float descriptor[PSK_FACE_DIM];         /* compare with psk_face_distance */
+} psk_face;
+
+/* Loads the three networks from a folder with face-api's ssd_mobilenetv1_model, face_landmark_68_model and
+ * face_recognition_model (*-weights_manifest.json + .bin). A missing or broken file is an error naming the file and
+ * the tensor. The loaded model is read-only: any number of threads may use it at once. */
+psk_status psk_face_model_load(const char *dir, psk_face_model **out, psk_error *err);
+void psk_face_model_free(psk_face_model *model);
+
+/* Finds the faces in a decoded image (its pixels as they are: psk_image_load has applied the EXIF orientation) and
+ * computes their landmarks and descriptors. *faces (free with psk_free_buffer) receives *n faces, best first; no
+ * face is OK with *n = 0 and *faces = NULL. params may be NULL for the defaults. */
+psk_status psk_faces_detect(const psk_face_model *model, const psk_image *img, const psk_face_params *params,
+                            psk_face **faces, int *n, psk_error *err);
+
+/* Gets face-api 1.7.15's package with the user's npm (`npm pack` in a temporary folder), or reads it from
+ * from_tgz (an offline copy of that tarball) when not NULL, checks its sha256 and unpacks its model/ folder into
+ * dir (staged as dir.incomplete, renamed when complete; an older dir of plain files is replaced). */
+psk_status psk_face_model_fetch(const char *dir, const char *from_tgz, psk_error *err);
+
+/* The euclidean distance of two descriptors: the same person is below PSK_FACE_SAME_PERSON. */
+float psk_face_distance(const float *a, const float *b);
+#define PSK_FACE_SAME_PERSON 0.45f
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,7 @@
 static const char *model_usage =
     "usage: photoseek model synth --arch clip-vit-b-32|mclip-distilbert [--tokenizer-from DIR] --out DIR\n"
     "       photoseek model fetch clip-vit-b-32|mclip [--dir DIR]\n"
+    "       photoseek model fetch faces [--dir DIR] [--from FILE.tgz]\n"
     "\n"
     "synth  writes a full-size model folder whose weights follow the synthetic rule of the test fixtures\n"
     "       (for tests and benchmarks; it finds nothing). clip-vit-b-32 copies the CLIP tokenizer from DIR;\n"
@@ -89,6 +90,7 @@ static int fetch(int argc, char **argv) {
 
 int cmd_model(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "synth") == 0) return synth(argc - 1, argv + 1);
+    if (argc >= 3 && strcmp(argv[1], "fetch") == 0 && strcmp(argv[2], "faces") == 0) return cmd_fetch_faces(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "fetch") == 0) return fetch(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
         fputs(model_usage, stdout);

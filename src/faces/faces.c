@@ -1,0 +1,139 @@
+/* The face pipeline as face-api's detectAllFaces(...).withFaceLandmarks().withFaceDescriptors() runs it:
+ * detect; crop each detection box (clipped to the image, floored) for the landmark net; shift the landmarks by the
+ * box's corner; take the dlib alignment rectangle from the eye and mouth centres (FaceLandmarks.alignDlib); crop it
+ * (clipped, floored) for the descriptor net. */
+#include "faces.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+psk_face_params psk_face_default_params(void) {
+    psk_face_params p = {0.5f, 100, 0};
+    return p;
+}
+
+void psk_face_model_free(psk_face_model *m) {
+    if (!m) return;
+    fc_ssd_free(&m->ssd);
+    fc_landmarks_free(&m->lm);
+    fc_descriptor_free(&m->desc);
+    psk_free(m);
+}
+
+psk_status psk_face_model_load(const char *dir, psk_face_model **out, psk_error *err) {
+    *out = NULL;
+    if (!psk_dir_exists(dir))
+        return psk_fail(err, PSK_ERR_NOT_FOUND, "%s: no face model folder (get one with `photoseek model fetch faces`)",
+                        dir);
+    psk_face_model *m = psk_calloc(1, sizeof *m);
+    if (!m) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    snprintf(m->dir, sizeof m->dir, "%s", dir);
+    int rc = fc_ssd_load(&m->ssd, dir, err);
+    if (!rc) rc = fc_landmarks_load(&m->lm, dir, err);
+    if (!rc) rc = fc_descriptor_load(&m->desc, dir, err);
+    if (rc) {
+        psk_face_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return PSK_OK;
+}
+
+float psk_face_distance(const float *a, const float *b) {
+    double s = 0;
+    for (int i = 0; i < PSK_FACE_DIM; i++) s += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+    return (float)sqrt(s);
+}
+
+/* Box.clipAtImageBorders then floor: the integer crop face-api slices. False when nothing is left. */
+static bool clip_box(double x, double y, double w, double h, int img_w, int img_h, int r[4]) {
+    double cx = fmax(x, 0), cy = fmax(y, 0);
+    double cw = fmin(x + w - cx, img_w - cx), ch = fmin(y + h - cy, img_h - cy);
+    r[0] = (int)floor(cx);
+    r[1] = (int)floor(cy);
+    r[2] = (int)floor(cw);
+    r[3] = (int)floor(ch);
+    return r[2] > 0 && r[3] > 0 && r[0] < img_w && r[1] < img_h;
+}
+
+static void centre(const double *pts, int first, int n, double c[2]) {
+    c[0] = c[1] = 0;
+    for (int i = first; i < first + n; i++) {
+        c[0] += pts[2 * i];
+        c[1] += pts[2 * i + 1];
+    }
+    c[0] /= n;
+    c[1] /= n;
+}
+
+/* FaceLandmarks.alignDlib on the shifted landmarks; crop_w/h are the landmark crop's size (its image dims). */
+static void align_dlib(const double *pts, int crop_w, int crop_h, double r[4]) {
+    double le[2], re[2], mo[2];
+    centre(pts, 36, 6, le);
+    centre(pts, 42, 6, re);
+    centre(pts, 48, 20, mo);
+    double d = (hypot(mo[0] - le[0], mo[1] - le[1]) + hypot(mo[0] - re[0], mo[1] - re[1])) / 2;
+    double size = floor(d / 0.45);
+    double rx = (le[0] + re[0] + mo[0]) / 3, ry = (le[1] + re[1] + mo[1]) / 3;
+    double x = floor(fmax(0, rx - 0.5 * size)), y = floor(fmax(0, ry - 0.43 * size));
+    r[0] = x;
+    r[1] = y;
+    r[2] = fmin(size, crop_w + x);
+    r[3] = fmin(size, crop_h + y);
+}
+
+psk_status psk_faces_detect(const psk_face_model *m, const psk_image *img, const psk_face_params *params,
+                            psk_face **faces, int *n, psk_error *err) {
+    *faces = NULL;
+    *n = 0;
+    psk_face_params p = params ? *params : psk_face_default_params();
+    if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
+        return psk_fail(err, PSK_ERR_INVALID_ARG, "no image to look for faces in");
+    if (!(p.min_score >= 0 && p.min_score < 1) || p.max_faces < 1)
+        return psk_fail(err, PSK_ERR_INVALID_ARG, "face parameters: min_score must be in [0, 1), max_faces >= 1");
+    int threads = p.n_threads > 0 ? p.n_threads : psk_cpu_count();
+    psk_pool *pool = NULL;
+    if (threads > 1 && psk_pool_new(threads, &pool)) pool = NULL;
+    fc_detection *det = NULL;
+    int n_det = 0, n_out = 0;
+    int rc = fc_ssd_detect(&m->ssd, pool, img->rgb, img->width, img->height, p.min_score, p.max_faces, &det, &n_det,
+                           err);
+    psk_face *out = NULL;
+    if (!rc && n_det && !(out = psk_calloc((size_t)n_det, sizeof *out)))
+        rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n_det && !rc; i++) {
+        int crop[4];
+        if (!clip_box(det[i].x, det[i].y, det[i].w, det[i].h, img->width, img->height, crop)) continue;
+        double rel[136], pts[136], r[4];
+        rc = fc_landmarks_run(&m->lm, pool, img->rgb, img->width, crop[0], crop[1], crop[2], crop[3], rel, err);
+        if (rc) break;
+        psk_face *f = &out[n_out];
+        for (int k = 0; k < 68; k++) {
+            pts[2 * k] = rel[2 * k] * crop[2] + det[i].x;
+            pts[2 * k + 1] = rel[2 * k + 1] * crop[3] + det[i].y;
+            f->landmarks[k][0] = (float)pts[2 * k];
+            f->landmarks[k][1] = (float)pts[2 * k + 1];
+        }
+        f->box[0] = (float)det[i].x;
+        f->box[1] = (float)det[i].y;
+        f->box[2] = (float)det[i].w;
+        f->box[3] = (float)det[i].h;
+        f->score = det[i].score;
+        align_dlib(pts, crop[2], crop[3], r);
+        int chip[4];
+        if (clip_box(r[0], r[1], r[2], r[3], img->width, img->height, chip))
+            rc = fc_descriptor_run(&m->desc, pool, img->rgb, img->width, chip[0], chip[1], chip[2], chip[3],
+                                   f->descriptor, err);
+        n_out++;
+    }
+    psk_free(det);
+    psk_pool_free(pool);
+    if (rc || n_out == 0) {
+        psk_free(out);
+        return rc;
+    }
+    *faces = out;
+    *n = n_out;
+    return PSK_OK;
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The face engine end to end: `model fetch faces` (with npm, and from a tarball), `faces` against face-api's own
+# outputs on the same pixels (tests/faces/refs), identity across crops, mirror images, rescales and brightness
+# changes, and bad input (broken weights, no face, 50 faces, tiny and huge images) without a crash.
+source "$(dirname "$0")/lib.sh"
+CACHE=${FACES_CACHE:-tests/faces/cache}
+if ! command -v npm >/dev/null; then
+    fail "faces: npm is needed to fetch face-api's weights (scripts/install-deps.sh installs it)"
+    exit 0
+fi
+if ! bash tests/faces/fetch_cached.sh "$CACHE" >"$TMP/fetch.log" 2>&1; then
+    fail "faces: fetching face-api 1.7.15 into $CACHE" "$(tail -3 "$TMP/fetch.log")"
+    exit 0
+fi
+M=$CACHE/model
+
+# model fetch faces with the user's npm: the package's models land in DIR, nothing left staged beside it.
+check "model fetch faces: npm pack, sha256 checked, model/ unpacked" sh -c \
+    "$PS model fetch faces --dir '$TMP/npm/faces' 2>'$TMP/f.err' && test -s '$TMP/npm/faces/ssd_mobilenetv1_model.bin' && test ! -e '$TMP/npm/faces.incomplete'"
+# a tarball that is not the pinned one is refused, and leaves nothing behind
+cp "$CACHE/vladmandic-face-api-1.7.15.tgz" "$TMP/other.tgz" && printf 'x' >>"$TMP/other.tgz"
+expect_status "model fetch faces --from: a different tarball is refused (exit 3)" 3 $PS model fetch faces --dir "$TMP/bad/faces" --from "$TMP/other.tgz"
+check "model fetch faces --from: the refusal names the sha256" grep -q "sha256" "$TMP/err"
+check "model fetch faces --from: nothing installed after a refusal" test ! -e "$TMP/bad/faces"
+
+# Parity: every face the reference finds, on the same decoded pixels.
+rm -rf "$TMP/in" "$TMP/ppm" && mkdir -p "$TMP/ppm"
+bash tests/faces/make_inputs.sh "$CACHE/demo" "$TMP/in"
+$PS faces --model "$M" --save-input "$TMP/ppm" "$TMP"/in/* >"$TMP/faces.jsonl" 2>"$TMP/faces.err"
+check "faces: exit 0 on the demo photos and their variants" test $? = 0
+check "faces: box IoU >= 0.97, score +-0.01, landmarks within 1 px, descriptor cosine >= 0.999" \
+    python3 tests/faces/compare.py parity tests/faces/refs "$TMP/faces.jsonl" "$TMP/ppm"
+python3 tests/faces/compare.py parity tests/faces/refs "$TMP/faces.jsonl" "$TMP/ppm" | head -1
+check "faces: the same person within the threshold, different people beyond it" \
+    python3 tests/faces/compare.py identity "$TMP/faces.jsonl" 0.45
+python3 tests/faces/compare.py identity "$TMP/faces.jsonl" 0.45 | head -2
+# The reference kernels give the same answer (PHOTOSEEK_KERNELS=ref: the scalar depthwise convolution and GEMM).
+PHOTOSEEK_KERNELS=ref $PS faces --model "$M" --threads 1 "$TMP/in/sample1.jpg" >"$TMP/ref.jsonl"
+check "faces: the scalar kernels agree with the reference too" \
+    python3 tests/faces/compare.py parity tests/faces/refs "$TMP/ref.jsonl" "$TMP/ppm"
+
+# The JSON contract: one line per input in order, an error line for a broken file, exit 1.
+printf 'not an image' >"$TMP/broken.jpg"
+/usr/bin/convert -size 640x480 xc:skyblue "$TMP/noface.png"
+$PS faces --json --model "$M" "$TMP/in/sample1.jpg" "$TMP/broken.jpg" "$TMP/noface.png" >"$TMP/c.jsonl" 2>/dev/null
+check "faces: exit 1 when one input fails" test $? = 1
+check "faces: lines in input order, an error naming the file, [] for no face" python3 - "$TMP/c.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 3, rows
+f = rows[0]["faces"]
+assert len(f) == 3 and all(len(x["box"]) == 4 and len(x["landmarks"]) == 68 and len(x["descriptor"]) == 128 for x in f)
+assert all(f[i]["score"] >= f[i + 1]["score"] for i in range(2))
+assert "broken.jpg" in rows[1]["error"], rows[1]
+assert rows[2]["faces"] == [], rows[2]
+PY
+
+# EXIF orientation: a photo stored sideways with orientation 6 gives the faces of the upright photo.
+/usr/bin/convert "$TMP/in/sample1.jpg" -rotate -90 -strip -quality 95 "$TMP/rot0.jpg"
+python3 - "$TMP/rot0.jpg" "$TMP/rot.jpg" <<'PY'
+import struct, sys  # an APP1 Exif segment whose IFD0 holds Orientation = 6, right after SOI
+jpeg = open(sys.argv[1], "rb").read()
+tiff = b"II*\0" + struct.pack("<IH", 8, 1) + struct.pack("<HHIHH", 0x0112, 3, 1, 6, 0) + struct.pack("<I", 0)
+body = b"Exif\0\0" + tiff
+open(sys.argv[2], "wb").write(jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + jpeg[2:])
+PY
+$PS faces --model "$M" "$TMP/rot.jpg" >"$TMP/rot.jsonl"
+check "faces: boxes in the EXIF-oriented image's pixels" python3 - "$TMP/rot.jsonl" "$TMP/faces.jsonl" <<'PY'
+import json, sys
+rot = json.loads(open(sys.argv[1]).readline())["faces"]
+orig = next(json.loads(l) for l in open(sys.argv[2]) if json.loads(l)["input"].endswith("sample1.jpg"))["faces"]
+assert len(rot) == len(orig) == 3, (len(rot), len(orig))
+for a, b in zip(sorted(f["box"][0] for f in rot), sorted(f["box"][0] for f in orig)):
+    assert abs(a - b) < 20, (a, b)
+PY
+
+# 50 faces: a tiled image of one face; tiny and huge images: answers, never a crash.
+/usr/bin/convert "$TMP/in/sample1.jpg" -crop 300x330+350+300 +repage -resize 200x220 "$TMP/face.png"
+/usr/bin/convert "$TMP/face.png" -write mpr:f +delete \( mpr:f mpr:f mpr:f mpr:f mpr:f mpr:f mpr:f mpr:f mpr:f mpr:f +append \) \
+    -write mpr:row +delete mpr:row mpr:row mpr:row mpr:row mpr:row -append "$TMP/fifty.png"
+/usr/bin/convert -size 1x1 xc:white "$TMP/tiny.png"
+/usr/bin/convert -size 3x2000 xc:gray "$TMP/thin.png"
+/usr/bin/convert -size 8000x6000 xc:gray40 -quality 80 "$TMP/big.jpg"
+python3 - "$TMP/huge.png" <<'PY'
+import struct, sys, zlib  # 11000 x 10000 gray: past the 100-megapixel cap of the decoder
+w, h = 11000, 10000
+chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+raw = zlib.compress((b"\0" + b"\x80" * w) * h, 1)
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+                              + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+PY
+$PS faces --model "$M" "$TMP/fifty.png" "$TMP/tiny.png" "$TMP/thin.png" "$TMP/big.jpg" "$TMP/huge.png" >"$TMP/odd.jsonl" 2>"$TMP/odd.err"
+check "faces: 50 tiled faces (45 or more found); tiny, thin, 48-megapixel and 110-megapixel images answered" python3 - "$TMP/odd.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 5, rows
+assert 45 <= len(rows[0]["faces"]) <= 50, len(rows[0]["faces"])  # 48 here, as tiles at the edges are cut
+assert rows[1]["faces"] == [] and rows[2]["faces"] == [] and rows[3]["faces"] == [], rows[1:4]
+assert "huge.png" in rows[4]["error"] and "pixels" in rows[4]["error"], rows[4]
+PY
+$PS faces --model "$M" --max-faces 5 "$TMP/fifty.png" >"$TMP/five.jsonl"
+check "faces --max-faces 5: the five best" python3 -c "import json,sys; assert len(json.load(open(sys.argv[1]))['faces']) == 5" "$TMP/five.jsonl"
+
+# Broken model folders: exit 3 with a message naming the file (and the tensor).
+mkdir -p "$TMP/trunc" "$TMP/wrong"
+cp "$M"/*.json "$M"/*.bin "$TMP/trunc/" && truncate -s 1000000 "$TMP/trunc/face_recognition_model.bin"
+expect_status "faces: a truncated shard is exit 3" 3 $PS faces --model "$TMP/trunc" "$TMP/in/sample1.jpg"
+check "faces: the truncated shard is named with the tensor" sh -c "grep -q 'face_recognition_model.bin: truncated: tensor' '$TMP/err'"
+cp "$M"/*.json "$M"/*.bin "$TMP/wrong/"
+cp "$M/face_landmark_68_model-weights_manifest.json" "$TMP/wrong/face_recognition_model-weights_manifest.json"
+expect_status "faces: a wrong manifest is exit 3" 3 $PS faces --model "$TMP/wrong" "$TMP/in/sample1.jpg"
+check "faces: the wrong manifest's missing tensor is named" grep -q "face_recognition_model-weights_manifest.json: missing tensor 'conv32_down/conv/filters'" "$TMP/err"
+expect_status "faces: no model folder is exit 3" 3 $PS faces --model "$TMP/none" "$TMP/in/sample1.jpg"
+check "faces: ... saying how to get one" grep -q "model fetch faces" "$TMP/err"
+expect_status "faces: no image is a usage error (2)" 2 $PS faces --model "$M"
+expect_status "faces: --min-score 2 is a usage error (2)" 2 $PS faces --model "$M" --min-score 2 "$TMP/in/sample1.jpg"

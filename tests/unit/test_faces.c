@@ -1,0 +1,185 @@
+/* The face engine's pieces that need no weights: the TensorFlow.js manifest loader against hand-broken manifests
+ * and shards (one defect each), its decoding of quantised and split tensors, allocation failures while loading, the
+ * depthwise 3x3 kernel's AVX2 version against its reference, and the network input's padding and resize. The
+ * networks themselves are checked against face-api in tests/e2e/test_faces.sh. */
+#include "test.h"
+
+#include "../../src/faces/faces.h"
+
+#include <stdint.h>
+
+typedef struct bad_manifest {
+    const char *what, *json;
+    int code;
+    const char *message;
+} bad_manifest;
+
+#define W1 "{\"name\":\"a\",\"shape\":[2],\"dtype\":\"float32\"}"
+static const bad_manifest bad_manifests[] = {
+    {"not JSON", "[{\"paths\":", PSK_ERR_FORMAT, "not a TensorFlow.js weights manifest"},
+    {"an object, not an array", "{\"paths\":[\"a.bin\"],\"weights\":[]}", PSK_ERR_FORMAT, "JSON array of groups"},
+    {"empty array", "[]", PSK_ERR_FORMAT, "JSON array of groups"},
+    {"group without paths", "[{\"weights\":[" W1 "]}]", PSK_ERR_FORMAT, "group 0 needs \"paths\""},
+    {"path leaving the folder", "[{\"paths\":[\"../x.bin\"],\"weights\":[" W1 "]}]", PSK_ERR_FORMAT, "plain file names"},
+    {"path into a subfolder", "[{\"paths\":[\"d/x.bin\"],\"weights\":[" W1 "]}]", PSK_ERR_FORMAT, "plain file names"},
+    {"weight without a name", "[{\"paths\":[\"x.bin\"],\"weights\":[{\"shape\":[1],\"dtype\":\"float32\"}]}]", PSK_ERR_FORMAT, "has no name"},
+    {"unknown dtype", "[{\"paths\":[\"x.bin\"],\"weights\":[{\"name\":\"t\",\"shape\":[1],\"dtype\":\"complex64\"}]}]", PSK_ERR_UNSUPPORTED, "tensor 't': dtype 'complex64'"},
+    {"unknown quantisation", "[{\"paths\":[\"x.bin\"],\"weights\":[{\"name\":\"t\",\"shape\":[1],\"dtype\":\"float32\",\"quantization\":{\"dtype\":\"int4\",\"scale\":1,\"min\":0}}]}]", PSK_ERR_UNSUPPORTED, "quantization 'int4'"},
+    {"quantisation without scale", "[{\"paths\":[\"x.bin\"],\"weights\":[{\"name\":\"t\",\"shape\":[1],\"dtype\":\"float32\",\"quantization\":{\"dtype\":\"uint8\",\"min\":0}}]}]", PSK_ERR_FORMAT, "finite scale and min"},
+    {"negative dimension", "[{\"paths\":[\"x.bin\"],\"weights\":[{\"name\":\"t\",\"shape\":[-3],\"dtype\":\"float32\"}]}]", PSK_ERR_FORMAT, "tensor 't': invalid shape"},
+    {"fractional dimension", "[{\"paths\":[\"x.bin\"],\"weights\":[{\"name\":\"t\",\"shape\":[2.5],\"dtype\":\"float32\"}]}]", PSK_ERR_FORMAT, "invalid shape"},
+    {"overflowing shape", "[{\"paths\":[\"x.bin\"],\"weights\":[{\"name\":\"t\",\"shape\":[1000000000000,1000000000000,1000000],\"dtype\":\"float32\"}]}]", PSK_ERR_FORMAT, "invalid shape"},
+    {"too many dimensions", "[{\"paths\":[\"x.bin\"],\"weights\":[{\"name\":\"t\",\"shape\":[1,1,1,1,1,1,1],\"dtype\":\"float32\"}]}]", PSK_ERR_FORMAT, "7 dimensions"},
+    {"a name twice", "[{\"paths\":[\"x.bin\"],\"weights\":[" W1 "," W1 "]}]", PSK_ERR_FORMAT, "tensor 'a' listed twice"},
+};
+
+TEST(tfjs_broken_manifests_give_clear_errors) {
+    for (size_t i = 0; i < sizeof bad_manifests / sizeof bad_manifests[0]; i++) {
+        const bad_manifest *c = &bad_manifests[i];
+        tfjs_manifest *m = NULL;
+        psk_error err = {0};
+        int rc = tfjs_manifest_parse(c->json, strlen(c->json), "broken-weights_manifest.json", &m, &err);
+        CHECKF(rc == c->code, "%s: got %d, want %d (%s)", c->what, rc, c->code, err.message);
+        CHECKF(m == NULL, "%s: manifest handed back on error", c->what);
+        CHECKF(strstr(err.message, "broken-weights_manifest.json") && strstr(err.message, c->message),
+               "%s: message '%s' lacks '%s'", c->what, err.message, c->message);
+    }
+}
+
+static void write_bytes(const char *dir, const char *name, const void *data, size_t n) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(data, 1, n, f);
+        fclose(f);
+    }
+}
+
+/* A model "m" in dir: float32 "f" [2,2] and uint8 "q" [3] in group 0 split over two shards, int32 (uint16
+ * quantised) "i" [2] in group 1. */
+static void write_model(const char *dir, size_t cut_second_shard) {
+    const char *json =
+        "[{\"paths\":[\"m.1.bin\",\"m.2.bin\"],\"weights\":["
+        "{\"name\":\"f\",\"shape\":[2,2],\"dtype\":\"float32\"},"
+        "{\"name\":\"q\",\"shape\":[3],\"dtype\":\"float32\",\"quantization\":{\"dtype\":\"uint8\",\"scale\":0.5,\"min\":-1}}]},"
+        "{\"paths\":[\"m.3.bin\"],\"weights\":[{\"name\":\"i\",\"shape\":[2],\"dtype\":\"int32\","
+        "\"quantization\":{\"dtype\":\"uint16\",\"scale\":0.3,\"min\":1}}]}]";
+    write_bytes(dir, "m-weights_manifest.json", json, strlen(json));
+    uint8_t g0[19];
+    const float f[4] = {1.5f, -2.0f, 0.25f, 3.0f};
+    memcpy(g0, f, 16);
+    g0[16] = 0, g0[17] = 2, g0[18] = 255;
+    write_bytes(dir, "m.1.bin", g0, 10); /* the first shard ends inside "f" */
+    write_bytes(dir, "m.2.bin", g0 + 10, 9 - cut_second_shard);
+    const uint8_t g1[4] = {5, 0, 0x10, 0x27}; /* 5 and 10000 */
+    write_bytes(dir, "m.3.bin", g1, 4);
+}
+
+TEST(tfjs_loads_split_and_quantised_tensors) {
+    const char *dir = test_tmpdir();
+    write_model(dir, 0);
+    tfjs_weights *w = NULL;
+    CHECK_OK(tfjs_load(dir, "m", &w, err_));
+    const float *f, *q, *i;
+    psk_error err = {0};
+    CHECK(tfjs_getv(w, &f, &err, "f", 2, 2, 2) == PSK_OK);
+    CHECK(f[0] == 1.5f && f[1] == -2.0f && f[2] == 0.25f && f[3] == 3.0f);
+    CHECK(tfjs_getv(w, &q, &err, "q", 1, 3) == PSK_OK);
+    CHECK(q[0] == -1.0f && q[1] == 0.0f && q[2] == 126.5f);
+    CHECK(tfjs_getv(w, &i, &err, "i", 1, 2) == PSK_OK);
+    CHECK(i[0] == 3.0f && i[1] == 3001.0f); /* Math.round(5 * 0.3 + 1), Math.round(10000 * 0.3 + 1) */
+    CHECK(tfjs_getv(w, &f, &err, "f", 2, 4, 1) == PSK_ERR_FORMAT);
+    CHECKF(strstr(err.message, "m-weights_manifest.json: tensor 'f' has shape [2, 2], expected [4, 1]"), "%s",
+           err.message);
+    CHECK(tfjs_getv(w, &f, &err, "nope", 1, 1) == PSK_ERR_NOT_FOUND);
+    CHECKF(strstr(err.message, "missing tensor 'nope'"), "%s", err.message);
+    tfjs_weights_free(w);
+}
+
+TEST(tfjs_truncated_shard_names_file_and_tensor) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/trunc", test_tmpdir());
+    psk_error err = {0};
+    CHECK(psk_mkdir_p(dir, &err) == PSK_OK);
+    write_model(dir, 2);
+    tfjs_weights *w = NULL;
+    int rc = tfjs_load(dir, "m", &w, &err);
+    CHECKF(rc == PSK_ERR_FORMAT && !w, "rc %d", rc);
+    CHECKF(strstr(err.message, "m.2.bin: truncated: tensor 'q' needs bytes 16..19 but the shards hold 17"), "%s",
+           err.message);
+    rc = tfjs_load(dir, "absent", &w, &err);
+    CHECKF(rc == PSK_ERR_NOT_FOUND && strstr(err.message, "absent-weights_manifest.json"), "%d %s", rc, err.message);
+}
+
+TEST(tfjs_load_survives_allocation_failures) {
+    const char *dir = test_tmpdir();
+    write_model(dir, 0);
+    int failures = 0;
+    for (long n = 0; n < 200; n++) {
+        tfjs_weights *w = NULL;
+        psk_error err = {0};
+        psk_alloc_fail_after(n);
+        int rc = tfjs_load(dir, "m", &w, &err);
+        psk_alloc_fail_after(-1);
+        if (rc == PSK_OK) {
+            tfjs_weights_free(w);
+            break;
+        }
+        CHECKF(rc == PSK_ERR_NOMEM && !w, "allocation %ld: rc %d (%s)", n, rc, err.message);
+        failures++;
+    }
+    CHECK(failures > 5);
+}
+
+static float rnd(uint32_t *s) {
+    *s = *s * 1664525u + 1013904223u;
+    return (float)((*s >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+TEST(dwconv3x3_avx2_matches_reference) {
+    psk_dwconv3x3_fn v = psk_dwconv3x3_avx2();
+    if (!v) SKIP("this CPU has no AVX2+FMA");
+    static const int shapes[][4] = {{7, 5, 13, 1}, {8, 8, 8, 2}, {9, 6, 37, 2}, {1, 1, 3, 1}, {16, 3, 64, 2}};
+    uint32_t s = 7;
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int h = shapes[t][0], w = shapes[t][1], c = shapes[t][2], st = shapes[t][3];
+        int oh = (h + st - 1) / st, ow = (w + st - 1) / st;
+        int pt = ((oh - 1) * st + 3 - h) / 2, pl = ((ow - 1) * st + 3 - w) / 2;
+        if (pt < 0) pt = 0;
+        if (pl < 0) pl = 0;
+        float *in = malloc(sizeof(float) * h * w * c), *k = malloc(sizeof(float) * 9 * c);
+        float *b = malloc(sizeof(float) * c), *o1 = malloc(sizeof(float) * oh * ow * c);
+        float *o2 = malloc(sizeof(float) * oh * ow * c);
+        for (int i = 0; i < h * w * c; i++) in[i] = rnd(&s);
+        for (int i = 0; i < 9 * c; i++) k[i] = rnd(&s);
+        for (int i = 0; i < c; i++) b[i] = rnd(&s);
+        psk_dwconv3x3_ref(in, h, w, c, st, pt, pl, k, b, o1, ow, 0, oh);
+        v(in, h, w, c, st, pt, pl, k, b, o2, ow, 0, oh);
+        double worst = 0;
+        for (int i = 0; i < oh * ow * c; i++) worst = fmax(worst, fabs(o1[i] - o2[i]));
+        free(in), free(k), free(b), free(o1), free(o2);
+        CHECKF(worst < 1e-5, "shape %zu: max difference %g", t, worst);
+    }
+}
+
+TEST(face_input_pads_and_resizes_like_tfjs) {
+    /* a 2 x 3 crop (w x h) of a 4 x 4 image, centred in a 3 x 3 square: round(1 * 0.5) = 1 column after, 0 before */
+    uint8_t rgb[4 * 4 * 3];
+    for (int i = 0; i < 48; i++) rgb[i] = (uint8_t)(i * 5);
+    static const float zero[3] = {0, 0, 0};
+    fc_tensor t;
+    CHECK(fc_input(rgb, 4, 1, 1, 2, 3, true, 3, zero, 1.0f, 0.0f, &t) == PSK_OK);
+    for (int y = 0; y < 3; y++)
+        for (int x = 0; x < 3; x++) {
+            float want = x < 2 ? rgb[((1 + y) * 4 + 1 + x) * 3] : 0.0f;
+            CHECKF(t.d[(y * 3 + x) * 3] == want, "(%d, %d): %g, want %g", x, y, t.d[(y * 3 + x) * 3], want);
+        }
+    fc_tensor_free(&t);
+    /* resized 4 -> 2 without half-pixel centres: the source pixels 0 and 2 exactly, then scaled */
+    static const float sub[3] = {10, 10, 10};
+    CHECK(fc_input(rgb, 4, 0, 0, 4, 4, false, 2, sub, 2.0f, -1.0f, &t) == PSK_OK);
+    CHECK(t.d[0] == (rgb[0] - 10) / 2.0f - 1.0f);
+    CHECK(t.d[(1 * 2 + 1) * 3 + 2] == (rgb[(2 * 4 + 2) * 3 + 2] - 10) / 2.0f - 1.0f);
+    fc_tensor_free(&t);
+}
