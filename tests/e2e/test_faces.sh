@@ -6,11 +6,11 @@ source "$(dirname "$0")/lib.sh"
 CACHE=${FACES_CACHE:-tests/faces/cache}
 if ! command -v npm >/dev/null; then
     fail "faces: npm is needed to fetch face-api's weights (scripts/install-deps.sh installs it)"
-    exit 0
+    done_testing
 fi
 if ! bash tests/faces/fetch_cached.sh "$CACHE" >"$TMP/fetch.log" 2>&1; then
     fail "faces: fetching face-api 1.7.15 into $CACHE" "$(tail -3 "$TMP/fetch.log")"
-    exit 0
+    done_testing
 fi
 M=$CACHE/model
 
@@ -114,3 +114,4 @@ expect_status "faces: no model folder is exit 3" 3 $PS faces --model "$TMP/none"
 check "faces: ... saying how to get one" grep -q "model fetch faces" "$TMP/err"
 expect_status "faces: no image is a usage error (2)" 2 $PS faces --model "$M"
 expect_status "faces: --min-score 2 is a usage error (2)" 2 $PS faces --model "$M" --min-score 2 "$TMP/in/sample1.jpg"
+done_testing
