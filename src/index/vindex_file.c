@@ -29,6 +29,7 @@
 #include "index.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <math.h>
 #include <stdio.h>
@@ -36,6 +37,9 @@
 #include <unistd.h>
 
 #define VINDEX_FILE_VERSION 1
+/* a temporary name of this process and call: two threads or processes may write the same file at once */
+static atomic_uint tmp_seq;
+
 #define HEADER_BYTES 64
 
 static uint64_t align64(uint64_t x) { return (x + 63) & ~(uint64_t)63; }
@@ -87,7 +91,7 @@ int vindex_file_save(const psk_vindex *ix, const char *path, const vindex_file_k
     h.check = psk_fnv1a64(&h, offsetof(header, check));
     /* a name of this process's own: two searches may rebuild the same file at once */
     char tmp[4200];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= sizeof tmp)
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.%ld.%u.tmp", path, (long)getpid(), atomic_fetch_add(&tmp_seq, 1)) >= sizeof tmp)
         return psk_fail(err, PSK_ERR_INVALID_ARG, "%s: path too long", path);
     FILE *f = fopen(tmp, "wb");
     if (!f) return psk_fail(err, PSK_ERR_IO, "%s: %s", tmp, strerror(errno));
