@@ -81,6 +81,11 @@ bench: $(BUILD)/bench_clip $(BUILD)/bench_search $(BUILD)/bench_ann
 	$(BUILD)/bench_search
 	$(BUILD)/bench_ann
 
+# A cold `photoseek search` (a new process per query) at 100k and 1M generated items (CACHE=/tmp/cold-cache keeps
+# the libraries, 2 GB at 1M; SIZES and MCLIP=1 as in the script).
+bench-cold: all $(BUILD)/make_library
+	bash bench/bench_cold.sh $(SIZES)
+
 bench-video: $(BUILD)/bench_video $(BUILD)/bench_clip
 	@[ -s $(BUILD)/bench-1080p.mp4 ] || ffmpeg -v error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=20" \
 	  -pix_fmt yuv420p -c:v libx264 -preset veryfast $(BUILD)/bench-1080p.mp4
@@ -122,5 +127,5 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libphotoseek.a
 clean:
 	rm -rf build build-san tests/out
 
-.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index clean fuzz-libfuzzer
+.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index bench-cold clean fuzz-libfuzzer
 .SECONDARY:
