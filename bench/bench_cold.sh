@@ -3,7 +3,11 @@
 # (bench/make_library.c, clustered 512-d vectors under a full-size synthetic CLIP), with the CLIP text encoder and,
 # when MCLIP=1, the multilingual one. For each size: the first search after the library was written (it reads
 # every vector from SQLite and writes the index file beside the library), then RUNS searches that map it; the
-# median wall time and the largest peak RSS (/usr/bin/time -v) of those, and the mapped index's size.
+# median wall time and the largest peak RSS (/usr/bin/time) of those, and the mapped index's size. REBUILD=1
+# deletes the index file first, so that first_s is the search that rebuilds it (else first_s is a warm-up).
+# The packed-weight cache lives in $CACHE/packed (PHOTOSEEK_PACK_CACHE) unless set. REF=BINARY measures another
+# photoseek (e.g. one built from the commit before the index file) on the same libraries in the same run, as
+# RESULT lines with encoder=NAME-ref.
 # Libraries and models are kept in $CACHE (default /tmp/cold-cache) between runs: a 1M library is 2 GB.
 # usage: bench/bench_cold.sh [N ...]   (default 100000 1000000; run from the repository root after make)
 # Prints one RESULT line per size and encoder: n, encoder, first_s, median_s, min_s, peak_rss_mb, index_mb.
@@ -13,6 +17,7 @@ RUNS=${RUNS:-9}
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(100000 1000000)
 mkdir -p "$CACHE"
+export PHOTOSEEK_PACK_CACHE=${PHOTOSEEK_PACK_CACHE-$CACHE/packed}
 CLIP=$CACHE/clip
 [ -s "$CLIP/model.safetensors" ] || build/photoseek model synth --arch clip-vit-b-32 \
     --tokenizer-from ../shared/fixtures/models/tiny-clip --out "$CLIP"
@@ -28,10 +33,11 @@ QUERIES=("a dog on the beach" "birthday cake with candles" "snow on the mountain
 
 # seconds and peak KB of one search: "S KB"
 one() {
-    /usr/bin/time -f "%e %M" -o "$CACHE/time.out" build/photoseek search "$1" --db "$2" --text-model "$3" -k 20 \
-        >/dev/null
+    /usr/bin/time -f "%e %M" -o "$CACHE/time.out" "$BIN" search "$1" --db "$2" --text-model "$3" -k 20 >/dev/null
     cat "$CACHE/time.out"
 }
+BINS=(build/photoseek)
+[ -n "${REF:-}" ] && BINS+=("$REF")
 
 for n in "${SIZES[@]}"; do
     db=$CACHE/lib$n.db
@@ -41,9 +47,11 @@ for n in "${SIZES[@]}"; do
         rm -f "$db.part-wal" "$db.part-shm"
     fi
     for enc in "${ENCODERS[@]}"; do
+      for BIN in "${BINS[@]}"; do
         name=${enc%%:*}
+        [ "$BIN" = build/photoseek ] || name=$name-ref
         dir=${enc#*:}
-        rm -f "$db".model*.vindex
+        [ "${REBUILD:-0}" = 1 ] && rm -f "$db".model*.vindex
         first=$(one "${QUERIES[0]}" "$db" "$dir" | cut -d' ' -f1)
         times=()
         peak=0
@@ -58,5 +66,6 @@ for n in "${SIZES[@]}"; do
         index_mb=$(du -m "$db".model*.vindex | awk '{s += $1} END {print s + 0}')
         echo "RESULT n=$n encoder=$name first_s=$first median_s=$median min_s=$min peak_rss_mb=$((peak / 1024))" \
              "index_mb=$index_mb"
+      done
     done
 done
