@@ -7,6 +7,7 @@
 # usage: bench/load_server.sh [N]   (run from the repository root after make; needs wrk)
 # The library and the model are kept in $CACHE (default /tmp/cold-cache, as bench/bench_cold.sh) between runs.
 set -euo pipefail
+PS=${PS:-build/photoseek} # PS=BINARY measures another build (e.g. one before the reader pool) the same way
 N=${1:-100000}
 DURATION=${DURATION:-8}
 CACHE=${CACHE:-/tmp/cold-cache}
@@ -23,7 +24,7 @@ if [ ! -s "$DB" ]; then
     build/make_library "$DB.part" "$N" "$CLIP"
     mv "$DB.part" "$DB"
 fi
-build/photoseek serve --db "$DB" --port 0 --port-file "$TMPD/port" --text-model "$CLIP" ${THREADS:+--threads $THREADS} \
+"$PS" serve --db "$DB" --port 0 --port-file "$TMPD/port" --text-model "$CLIP" ${THREADS:+--threads $THREADS} \
     2>/dev/null &
 SRV=$!
 for _ in $(seq 200); do [ -s "$TMPD/port" ] && break; sleep 0.05; done
