@@ -10,7 +10,8 @@
 # RESULT lines with encoder=NAME-ref.
 # Libraries and models are kept in $CACHE (default /tmp/cold-cache) between runs: a 1M library is 2 GB.
 # usage: bench/bench_cold.sh [N ...]   (default 100000 1000000; run from the repository root after make)
-# Prints one RESULT line per size and encoder: n, encoder, first_s, median_s, min_s, peak_rss_mb, index_mb.
+# Prints one RESULT line per size and encoder: n, encoder, first_s, median_s, min_s, cpu_s (the median CPU time,
+# user + system over all threads: what a loaded machine's wall time hides), peak_rss_mb, index_mb.
 set -euo pipefail
 CACHE=${CACHE:-/tmp/cold-cache}
 RUNS=${RUNS:-9}
@@ -31,10 +32,10 @@ QUERIES=("a dog on the beach" "birthday cake with candles" "snow on the mountain
          "children playing football" "sunset over the sea" "a cat asleep on a sofa" "fireworks at night"
          "a bowl of ramen")
 
-# seconds and peak KB of one search: "S KB"
+# seconds, peak KB and CPU seconds (user + system, all threads) of one search: "S KB CPU"
 one() {
-    /usr/bin/time -f "%e %M" -o "$CACHE/time.out" "$BIN" search "$1" --db "$2" --text-model "$3" -k 20 >/dev/null
-    cat "$CACHE/time.out"
+    /usr/bin/time -f "%e %M %U %S" -o "$CACHE/time.out" "$BIN" search "$1" --db "$2" --text-model "$3" -k 20 >/dev/null
+    awk '{printf "%s %s %.2f\n", $1, $2, $3 + $4}' "$CACHE/time.out"
 }
 BINS=(build/photoseek)
 [ -n "${REF:-}" ] && BINS+=("$REF")
@@ -54,17 +55,20 @@ for n in "${SIZES[@]}"; do
         [ "${REBUILD:-0}" = 1 ] && rm -f "$db".model*.vindex
         first=$(one "${QUERIES[0]}" "$db" "$dir" | cut -d' ' -f1)
         times=()
+        cpus=()
         peak=0
         for i in $(seq "$RUNS"); do
-            read -r s kb < <(one "${QUERIES[$((i % ${#QUERIES[@]}))]}" "$db" "$dir")
+            read -r s kb cpu < <(one "${QUERIES[$((i % ${#QUERIES[@]}))]}" "$db" "$dir")
             times+=("$s")
+            cpus+=("$cpu")
             [ "$kb" -gt "$peak" ] && peak=$kb
         done
         sorted=$(printf '%s\n' "${times[@]}" | sort -g)
         median=$(echo "$sorted" | sed -n "$(((RUNS + 1) / 2))p")
         min=$(echo "$sorted" | head -1)
+        cpu_median=$(printf '%s\n' "${cpus[@]}" | sort -g | sed -n "$(((RUNS + 1) / 2))p")
         index_mb=$(du -m "$db".model*.vindex | awk '{s += $1} END {print s + 0}')
-        echo "RESULT n=$n encoder=$name first_s=$first median_s=$median min_s=$min peak_rss_mb=$((peak / 1024))" \
+        echo "RESULT n=$n encoder=$name first_s=$first median_s=$median min_s=$min cpu_s=$cpu_median peak_rss_mb=$((peak / 1024))" \
              "index_mb=$index_mb"
       done
     done
