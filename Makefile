@@ -102,6 +102,11 @@ bench: $(BUILD)/bench_clip $(BUILD)/bench_search $(BUILD)/bench_ann
 	$(BUILD)/bench_search
 	$(BUILD)/bench_ann
 
+# A cold `photoseek search` (a new process per query) at 100k and 1M generated items (CACHE=/tmp/cold-cache keeps
+# the libraries, 2 GB at 1M; SIZES and MCLIP=1 as in the script).
+bench-cold: all $(BUILD)/make_library
+	bash bench/bench_cold.sh $(SIZES)
+
 bench-video: $(BUILD)/bench_video $(BUILD)/bench_clip
 	@[ -s $(BUILD)/bench-1080p.mp4 ] || ffmpeg -v error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=20" \
 	  -pix_fmt yuv420p -c:v libx264 -preset veryfast $(BUILD)/bench-1080p.mp4
@@ -151,7 +156,7 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libphotoseek.a
 clean:
 	rm -rf build build-san build-fuzz tests/out
 
-.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index bench-faces clean fuzz-libfuzzer .FORCE
+.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index bench-faces bench-cold clean fuzz-libfuzzer .FORCE
 .SECONDARY:
 
 DEP_OBJ := $(LIB_OBJ) $(CLI_OBJ) $(TEST_OBJ)

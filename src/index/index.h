@@ -19,6 +19,9 @@ typedef struct psk_vindex {
     /* filters that allow at least this fraction of the rows search the graph, more selective ones take the exact
      * filtered scan; negative (the default): vindex_filter_min_fraction decides */
     float ann_filter_min;
+    /* non-empty when media, frame, scale and q are borrowed from a mapped index file (vindex_file.c) rather
+     * than owned: vindex_free unmaps it, and growing the index first copies the rows into memory of its own */
+    psk_mmap map;
 } psk_vindex;
 
 /* Fills the exact float32 vector of a row (for rescoring when ix->exact is NULL). Returns false if unavailable. */
@@ -54,6 +57,21 @@ void vindex_filter_free(vindex_filter *f);
  * min_score drops weaker hits. Returns the number of hits written to out (capacity k). */
 int vindex_search(const psk_vindex *ix, psk_pool *pool, const float *query, const vindex_filter *filter, int k,
                   float min_score, vindex_exact_fn exact_fn, void *exact_user, vindex_hit *out);
+
+/* ---- the index file beside a library (vindex_file.c) ---- */
+/* What a file must have been written for to be used: the model, the library's change counter when it was written
+ * (any write to the vectors moves it) and the library's identity (a random number the library got when made). */
+typedef struct vindex_file_key {
+    int64_t model_id;
+    int64_t changes;
+    uint64_t library;
+} vindex_file_key;
+/* Writes ix's rows (not its float32 vectors, not its graph) to path, through a temporary file and a rename. */
+int vindex_file_save(const psk_vindex *ix, const char *path, const vindex_file_key *key, psk_error *err);
+/* Maps the file into ix (vindex_init'ed with `dim`, empty): the rows are borrowed from the mapping. Anything but
+ * a complete file of this format version, dimension and key is refused (PSK_ERR_NOT_FOUND: no file,
+ * PSK_ERR_FORMAT: the reason in err) and ix is left empty: the caller then rebuilds it. */
+int vindex_file_load(psk_vindex *ix, const char *path, const vindex_file_key *key, psk_error *err);
 
 /* ---- HNSW (hnsw.c) ---- */
 typedef struct psk_hnsw psk_hnsw;

@@ -14,10 +14,14 @@ void vindex_init(psk_vindex *ix, int dim) {
 
 void vindex_free(psk_vindex *ix) {
     hnsw_free(ix->ann);
-    psk_free(ix->media);
-    psk_free(ix->frame);
-    psk_free_aligned(ix->q);
-    psk_free(ix->scale);
+    if (ix->map.data) {
+        psk_mmap_close(&ix->map);
+    } else {
+        psk_free(ix->media);
+        psk_free(ix->frame);
+        psk_free_aligned(ix->q);
+        psk_free(ix->scale);
+    }
     psk_free_aligned(ix->exact);
     memset(ix, 0, sizeof *ix);
 }
@@ -71,7 +75,32 @@ static int grow(psk_vindex *ix, int64_t cap, bool exact) {
     return PSK_OK;
 }
 
+/* Copies rows borrowed from a mapping into memory of the index's own, so that they can grow. */
+static int own_rows(psk_vindex *ix) {
+    size_t n = (size_t)ix->n, d = (size_t)ix->dim;
+    int64_t *media = psk_malloc(sizeof(int64_t) * (n ? n : 1));
+    int32_t *frame = psk_malloc(sizeof(int32_t) * (n ? n : 1));
+    float *scale = psk_malloc(sizeof(float) * (n ? n : 1));
+    int8_t *q = psk_malloc_aligned(n > 0 && d > 0 ? n * d : 1);
+    if (!media || !frame || !scale || !q) {
+        psk_free(media);
+        psk_free(frame);
+        psk_free(scale);
+        psk_free_aligned(q);
+        return PSK_ERR_NOMEM;
+    }
+    memcpy(media, ix->media, sizeof(int64_t) * n);
+    memcpy(frame, ix->frame, sizeof(int32_t) * n);
+    memcpy(scale, ix->scale, sizeof(float) * n);
+    memcpy(q, ix->q, n * d);
+    psk_mmap_close(&ix->map);
+    ix->media = media, ix->frame = frame, ix->scale = scale, ix->q = q;
+    ix->cap = ix->n;
+    return PSK_OK;
+}
+
 int vindex_reserve(psk_vindex *ix, int64_t rows, bool keep_exact) {
+    if (ix->map.data && own_rows(ix)) return PSK_ERR_NOMEM;
     if (rows <= ix->cap) return PSK_OK;
     int rc = grow(ix, rows, keep_exact);
     if (!rc) ix->cap = rows;

@@ -48,9 +48,10 @@ static int load_blocks(psk_tower *t, const st_file *f, const char *file, const c
                 return rc;
         } else {
             /* Stack q, k, v into one matrix so that one GEMM computes all three. */
-            float *w = psk_malloc_aligned(sizeof(float) * 3 * (size_t)D * D);
+            /* (with deferred packing only the biases are read: the packed matrix comes from the cache) */
+            float *w = psk_pack_deferred ? NULL : psk_malloc_aligned(sizeof(float) * 3 * (size_t)D * D);
             b->qkv_b = psk_malloc_aligned(sizeof(float) * 3 * (size_t)D);
-            if (!w || !b->qkv_b) {
+            if ((!w && !psk_pack_deferred) || !b->qkv_b) {
                 psk_free_aligned(w);
                 return psk_fail(err, PSK_ERR_NOMEM, "%s: out of memory", file);
             }
@@ -58,18 +59,24 @@ static int load_blocks(psk_tower *t, const st_file *f, const char *file, const c
             int64_t sDD[2] = {D, D};
             for (int p = 0; p < 3; p++) {
                 float *wp, *bp;
-                if ((rc = psk_w_f32(f, file, &wp, err, 2, sDD, "%s.%s.weight", base, parts[p]))) {
+                if (w && (rc = psk_w_f32(f, file, &wp, err, 2, sDD, "%s.%s.weight", base, parts[p]))) {
                     psk_free_aligned(w);
                     return rc;
                 }
-                memcpy(w + (size_t)p * D * D, wp, sizeof(float) * (size_t)D * D);
-                psk_free_aligned(wp);
+                if (w) {
+                    memcpy(w + (size_t)p * D * D, wp, sizeof(float) * (size_t)D * D);
+                    psk_free_aligned(wp);
+                }
                 if ((rc = psk_w_f32(f, file, &bp, err, 1, sD, "%s.%s.bias", base, parts[p]))) {
                     psk_free_aligned(w);
                     return rc;
                 }
                 memcpy(b->qkv_b + (size_t)p * D, bp, sizeof(float) * (size_t)D);
                 psk_free_aligned(bp);
+            }
+            if (!w) {
+                b->qkv = (psk_packed){.n = 3 * D, .k = D};
+                continue;
             }
             rc = psk_pack_weights(w, 3 * D, D, D, false, &b->qkv);
             psk_free_aligned(w);
@@ -108,7 +115,8 @@ static int load_vision(psk_tower *t, const st_file *f, const char *file, bool op
         (rc = psk_w_f32(f, file, &t->ln_final_b, err, 1, sD, openclip ? "%sln_post.bias" : "%spost_layernorm.bias", pfx)) ||
         (rc = psk_w_f32(f, file, &pw, err, 4, sPatch, openclip ? "%sconv1.weight" : "%sembeddings.patch_embedding.weight", pfx)))
         return rc;
-    rc = psk_pack_weights(pw, D, 3 * t->patch * t->patch, 3 * t->patch * t->patch, false, &t->patch_w);
+    if (psk_pack_deferred) t->patch_w = (psk_packed){.n = D, .k = 3 * t->patch * t->patch};
+    else rc = psk_pack_weights(pw, D, 3 * t->patch * t->patch, 3 * t->patch * t->patch, false, &t->patch_w);
     psk_free_aligned(pw);
     if (rc) return psk_fail(err, PSK_ERR_NOMEM, "%s: out of memory", file);
     if (openclip)

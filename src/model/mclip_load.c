@@ -99,9 +99,10 @@ static int load_distilbert(psk_tower *t, const st_file *f, const char *file, con
             (rc = psk_w_linear(f, file, &b->fc2, D, t->mlp, false, err, "%s.ffn.lin2.weight", base)) ||
             (rc = psk_w_f32(f, file, &b->fc2_b, err, 1, sD, "%s.ffn.lin2.bias", base)))
             return rc;
-        float *w = psk_malloc_aligned(sizeof(float) * 3 * (size_t)D * D);
+        /* (with deferred packing only the biases are read: the packed matrix comes from the cache) */
+        float *w = psk_pack_deferred ? NULL : psk_malloc_aligned(sizeof(float) * 3 * (size_t)D * D);
         b->qkv_b = psk_malloc_aligned(sizeof(float) * 3 * (size_t)D);
-        if (!w || !b->qkv_b) {
+        if ((!w && !psk_pack_deferred) || !b->qkv_b) {
             psk_free_aligned(w);
             return psk_fail(err, PSK_ERR_NOMEM, "%s: out of memory", file);
         }
@@ -109,15 +110,16 @@ static int load_distilbert(psk_tower *t, const st_file *f, const char *file, con
         int64_t sDD[2] = {D, D};
         for (int p = 0; p < 3 && !rc; p++) {
             float *wp = NULL, *bp = NULL;
-            if (!(rc = psk_w_f32(f, file, &wp, err, 2, sDD, "%s.attention.%s.weight", base, parts[p])) &&
+            if (!(rc = w ? psk_w_f32(f, file, &wp, err, 2, sDD, "%s.attention.%s.weight", base, parts[p]) : 0) &&
                 !(rc = psk_w_f32(f, file, &bp, err, 1, sD, "%s.attention.%s.bias", base, parts[p]))) {
-                memcpy(w + (size_t)p * D * D, wp, sizeof(float) * (size_t)D * D);
+                if (w) memcpy(w + (size_t)p * D * D, wp, sizeof(float) * (size_t)D * D);
                 memcpy(b->qkv_b + (size_t)p * D, bp, sizeof(float) * (size_t)D);
             }
             psk_free_aligned(wp);
             psk_free_aligned(bp);
         }
-        if (!rc && psk_pack_weights(w, 3 * D, D, D, false, &b->qkv))
+        if (!rc && !w) b->qkv = (psk_packed){.n = 3 * D, .k = D};
+        else if (!rc && psk_pack_weights(w, 3 * D, D, D, false, &b->qkv))
             rc = psk_fail(err, PSK_ERR_NOMEM, "%s: out of memory", file);
         psk_free_aligned(w);
         if (rc) return rc;

@@ -24,6 +24,7 @@ void psk_model_free(psk_model *m) {
     psk_wordpiece_free(&m->wordpiece);
     st_free(m->ckpt);
     st_free(m->ckpt2);
+    psk_mmap_close(&m->packed_map);
     psk_free(m);
 }
 
@@ -48,13 +49,26 @@ static bool st_clip_subdir(const char *dir, char *sub, size_t cap) {
     return found;
 }
 
+static psk_status load(const char *dir, const psk_model_params *params, bool use_cache, psk_model **out,
+                       psk_error *err);
+
 psk_status psk_model_load(const char *dir, const psk_model_params *params, psk_model **out, psk_error *err) {
+    return load(dir, params, true, out, err);
+}
+
+/* Loads a model; with use_cache, its packed matrices come from the packed-weight cache when it has them
+ * (packcache.c), and go into it when it does not. */
+static psk_status load(const char *dir, const psk_model_params *params, bool use_cache, psk_model **out,
+                       psk_error *err) {
     *out = NULL;
     psk_model_params p = params ? *params : psk_model_default_params();
     if (!psk_dir_exists(dir)) return psk_fail(err, PSK_ERR_NOT_FOUND, "%s: model folder not found", dir);
     psk_model *m = psk_calloc(1, sizeof *m);
     if (!m) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     snprintf(m->dir, sizeof m->dir, "%s", dir);
+    psk_packcache pc = {0};
+    bool hit = use_cache && packcache_open(&pc, dir, &p);
+    psk_pack_deferred = hit;
     char path[1200], sub[1200];
     int rc;
     if (st_clip_subdir(dir, sub, sizeof sub)) {
@@ -93,12 +107,24 @@ psk_status psk_model_load(const char *dir, const psk_model_params *params, psk_m
         size_t l = strlen(m->id);
         if (!rc && l + 5 < sizeof m->id) memcpy(m->id + l, "+int8", 6);
     }
+    if (hit) {
+        bool attached = !rc && packcache_attach(&pc, m);
+        psk_pack_deferred = false;
+        psk_mmap_close(&pc.map);
+        if (!attached) { /* a cache that does not fit this model (or a load that failed): load it plainly */
+            psk_model_free(m);
+            return load(dir, params, false, out, err);
+        }
+        *out = m;
+        return PSK_OK;
+    }
     if (!rc && m->has_vision && psk_tower_consolidate(&m->vision)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     if (!rc && m->has_text && psk_tower_consolidate(&m->text)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     if (rc) {
         psk_model_free(m);
         return rc;
     }
+    if (use_cache) packcache_save(&pc, m);
     *out = m;
     return PSK_OK;
 }

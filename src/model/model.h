@@ -108,6 +108,7 @@ struct psk_model {
     int n_ctx;
     psk_bpe bpe;
     psk_wordpiece wordpiece;
+    psk_mmap packed_map; /* the packed-weight cache file the towers' matrices point into, or empty */
 };
 
 /* Tower loaders (clip_load.c, mclip_load.c). */
@@ -119,6 +120,31 @@ void psk_tower_free(psk_tower *t);
 int psk_tower_consolidate(psk_tower *t);
 /* Replaces the blocks' float32 matrices with int8 ones. */
 int psk_tower_quantize(psk_tower *t);
+
+/* The tower's packed float32 matrices in forward order (the arena's order) into list (PSK_TOWER_MAX_PACKED
+ * entries), their count in *n; returns the floats of the arena that holds them. */
+#define PSK_TOWER_MAX_PACKED (4 * 256 + 2)
+size_t psk_tower_packed(psk_tower *t, psk_packed **list, int *n);
+
+/* ---- the packed-weight cache (packcache.c) ----
+ * While psk_pack_deferred is set (by psk_model_load, on a cache hit), the loaders record each packed matrix's
+ * shape without reading or packing it, and packcache_attach points the matrices into the mapped cache file. */
+extern _Thread_local bool psk_pack_deferred;
+/* The version of the bytes the packing functions produce for a kernel table: bump it when psk_pack_weights'
+ * layout changes without the kernel table's name changing (both are in the cache's key). */
+#define PSK_PACK_LAYOUT_VERSION 1
+typedef struct psk_packcache {
+    char path[1200];
+    char key[1024];
+    psk_mmap map; /* the file, on a hit */
+} psk_packcache;
+/* Finds the cache file of model folder `dir` loaded with p; true on a hit (the file is mapped into pc->map). */
+bool packcache_open(psk_packcache *pc, const char *dir, const psk_model_params *p);
+/* Points the loaded (deferred) towers' matrices into the mapped file; the model keeps the mapping. False when the
+ * file does not fit the towers (the caller loads again without the cache). */
+bool packcache_attach(psk_packcache *pc, psk_model *m);
+/* Writes the consolidated towers' arenas to the cache file (best effort). */
+void packcache_save(const psk_packcache *pc, psk_model *m);
 
 /* Helpers shared by the loaders (weights.c): a float copy of a tensor with the expected shape, and a packed
  * Linear weight. `name` is printf-style. */

@@ -21,6 +21,13 @@ int psk_w_linear(const st_file *f, const char *file, psk_packed *out, int n, int
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
     int64_t shape[2] = {transposed ? k : n, transposed ? n : k};
+    if (psk_pack_deferred) { /* the packed bytes come from the cache: only the tensor's shape is checked */
+        const st_tensor *t = st_find(f, name);
+        if (!t || t->n_dims != 2 || t->shape[0] != shape[0] || t->shape[1] != shape[1])
+            return psk_fail(err, PSK_ERR_FORMAT, "%s: tensor '%s' missing or of another shape", file, name);
+        *out = (psk_packed){.n = n, .k = k};
+        return PSK_OK;
+    }
     float *w;
     int rc = st_get_f32(f, file, name, 2, shape, &w, err);
     if (rc) return rc;
@@ -30,19 +37,28 @@ int psk_w_linear(const st_file *f, const char *file, psk_packed *out, int n, int
     return PSK_OK;
 }
 
-int psk_tower_consolidate(psk_tower *t) {
-    psk_packed *list[4 * 256 + 2];
+_Thread_local bool psk_pack_deferred;
+
+size_t psk_tower_packed(psk_tower *t, psk_packed **list, int *n_out) {
     int n = 0;
-    if (t->patch_w.data) list[n++] = &t->patch_w;
+    if (t->patch_w.n > 0) list[n++] = &t->patch_w;
     for (int i = 0; t->blocks && i < t->n_layers; i++) {
         psk_packed *m[4] = {&t->blocks[i].qkv, &t->blocks[i].out, &t->blocks[i].fc1, &t->blocks[i].fc2};
         for (int j = 0; j < 4; j++)
-            if (m[j]->data) list[n++] = m[j];
+            if (m[j]->n > 0 && (m[j]->data || psk_pack_deferred)) list[n++] = m[j];
     }
-    if (t->proj.data) list[n++] = &t->proj;
+    if (t->proj.n > 0) list[n++] = &t->proj;
     size_t total = 0;
     for (int i = 0; i < n; i++) total += (psk_packed_floats(list[i]->n, list[i]->k) + 15) / 16 * 16;
-    float *arena = psk_malloc_aligned(sizeof(float) * total);
+    *n_out = n;
+    return total;
+}
+
+int psk_tower_consolidate(psk_tower *t) {
+    psk_packed *list[PSK_TOWER_MAX_PACKED];
+    int n;
+    size_t total = psk_tower_packed(t, list, &n);
+    float *arena = psk_malloc_aligned(sizeof(float) * (total ? total : 16));
     if (!arena) return PSK_ERR_NOMEM;
     size_t off = 0;
     for (int i = 0; i < n; i++) {

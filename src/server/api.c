@@ -68,9 +68,11 @@ enum MHD_Result api_search(server *s, struct MHD_Connection *c, bool similar) {
     int n = 0;
     psk_error err = {0};
     double t0 = now_ms();
-    pthread_mutex_lock(&s->lib_mu);
-    int rc = similar ? psk_library_similar_id(s->lib, id, &p, &res, &n, &err) : psk_library_search(s->lib, &p, &res, &n, &err);
-    pthread_mutex_unlock(&s->lib_mu);
+    psk_library *lib = reader_take(s, &err);
+    int rc = !lib     ? PSK_ERR_IO
+             : similar ? psk_library_similar_id(lib, id, &p, &res, &n, &err)
+                       : psk_library_search(lib, &p, &res, &n, &err);
+    if (lib) reader_give(s, lib);
     if (rc) {
         unsigned status = rc == PSK_ERR_INVALID_ARG ? 400 : rc == PSK_ERR_NOT_FOUND ? 404 : 500;
         return reply_error(c, status, "%s", err.message);
@@ -91,9 +93,9 @@ enum MHD_Result api_search(server *s, struct MHD_Connection *c, bool similar) {
 enum MHD_Result api_media(server *s, struct MHD_Connection *c, int64_t id) {
     psk_result r;
     psk_error err = {0};
-    pthread_mutex_lock(&s->lib_mu);
-    int rc = psk_library_get_media(s->lib, id, &r, &err);
-    pthread_mutex_unlock(&s->lib_mu);
+    psk_library *lib = reader_take(s, &err);
+    int rc = lib ? psk_library_get_media(lib, id, &r, &err) : PSK_ERR_IO;
+    if (lib) reader_give(s, lib);
     if (rc) return reply_error(c, rc == PSK_ERR_NOT_FOUND ? 404 : 500, "%s", err.message);
     jbuf b = {0};
     result_json(&b, &r);
@@ -115,9 +117,9 @@ static void facet_list(jbuf *b, const char *name, const psk_facet *f, int n) {
 enum MHD_Result api_facets(server *s, struct MHD_Connection *c) {
     psk_facets *f;
     psk_error err = {0};
-    pthread_mutex_lock(&s->lib_mu);
-    int rc = psk_library_facets(s->lib, &f, &err);
-    pthread_mutex_unlock(&s->lib_mu);
+    psk_library *lib = reader_take(s, &err);
+    int rc = lib ? psk_library_facets(lib, &f, &err) : PSK_ERR_IO;
+    if (lib) reader_give(s, lib);
     if (rc) return reply_error(c, 500, "%s", err.message);
     jbuf b = {0};
     jb_raw(&b, "{");
@@ -140,9 +142,9 @@ enum MHD_Result api_facets(server *s, struct MHD_Connection *c) {
 enum MHD_Result api_status(server *s, struct MHD_Connection *c) {
     psk_library_status st;
     psk_error err = {0};
-    pthread_mutex_lock(&s->lib_mu);
-    int rc = psk_library_get_status(s->lib, &st, &err);
-    pthread_mutex_unlock(&s->lib_mu);
+    psk_library *lib = reader_take(s, &err);
+    int rc = lib ? psk_library_get_status(lib, &st, &err) : PSK_ERR_IO;
+    if (lib) reader_give(s, lib);
     if (rc) return reply_error(c, 500, "%s", err.message);
     jbuf b = {0};
     jb_printf(&b, "{\"photos\": %lld, \"videos\": %lld, \"failed\": %lld, \"db_bytes\": %lld, \"model\": ",

@@ -14,9 +14,9 @@
 
 static bool lookup_path(server *s, int64_t id, psk_result *r, char *msg, size_t cap) {
     psk_error err = {0};
-    pthread_mutex_lock(&s->lib_mu);
-    int rc = psk_library_get_media(s->lib, id, r, &err);
-    pthread_mutex_unlock(&s->lib_mu);
+    psk_library *lib = reader_take(s, &err);
+    int rc = lib ? psk_library_get_media(lib, id, r, &err) : PSK_ERR_IO;
+    if (lib) reader_give(s, lib);
     if (rc) snprintf(msg, cap, "%s", err.message);
     return rc == PSK_OK;
 }

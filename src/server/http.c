@@ -291,14 +291,52 @@ static int random_hex(char *out, size_t n_bytes) {
     return 0;
 }
 
+psk_library *reader_take(server *s, psk_error *err) {
+    pthread_mutex_lock(&s->lib_mu);
+    int i;
+    for (;;) {
+        for (i = 0; i < s->n_readers && s->reader_busy[i]; i++) {}
+        if (i < s->n_readers) break;
+        pthread_cond_wait(&s->reader_cv, &s->lib_mu);
+    }
+    s->reader_busy[i] = true;
+    pthread_mutex_unlock(&s->lib_mu);
+    /* a handle is opened outside the lock: no other request waits for this one's file */
+    if (!s->readers[i] && psk_library_open(s->p->db, PSK_OPEN_READ, &s->readers[i], err)) {
+        s->readers[i] = NULL;
+        pthread_mutex_lock(&s->lib_mu);
+        s->reader_busy[i] = false;
+        pthread_cond_signal(&s->reader_cv);
+        pthread_mutex_unlock(&s->lib_mu);
+        return NULL;
+    }
+    return s->readers[i];
+}
+
+void reader_give(server *s, psk_library *lib) {
+    pthread_mutex_lock(&s->lib_mu);
+    for (int i = 0; i < s->n_readers; i++)
+        if (s->readers[i] == lib) s->reader_busy[i] = false;
+    pthread_cond_signal(&s->reader_cv);
+    pthread_mutex_unlock(&s->lib_mu);
+}
+
+static void close_readers(server *s) {
+    for (int i = 0; i < s->n_readers; i++) psk_library_close(s->readers[i]);
+    free(s);
+}
+
 int psk_server_run(const psk_server_params *p, volatile int *stop, psk_error *err) {
     server *s = calloc(1, sizeof *s);
     if (!s) return server_fail(err, PSK_ERR_NOMEM, "out of memory");
     s->p = p;
     pthread_mutex_init(&s->lib_mu, NULL);
+    pthread_cond_init(&s->reader_cv, NULL);
     pthread_mutex_init(&s->thumb_mu, NULL);
     pthread_mutex_init(&s->index_mu, NULL);
-    int rc = psk_library_open(p->db, PSK_OPEN_READ, &s->lib, err);
+    int n_threads = p->n_threads > 0 ? p->n_threads : 4;
+    s->n_readers = n_threads < SERVER_MAX_READERS ? n_threads : SERVER_MAX_READERS;
+    int rc = psk_library_open(p->db, PSK_OPEN_READ, &s->readers[0], err);
     if (rc) {
         free(s);
         return rc;
@@ -308,13 +346,11 @@ int psk_server_run(const psk_server_params *p, volatile int *stop, psk_error *er
     addr.sin_port = htons((uint16_t)p->port);
     const char *bind = p->bind ? p->bind : "127.0.0.1";
     if (inet_pton(AF_INET, bind, &addr.sin_addr) != 1) {
-        psk_library_close(s->lib);
-        free(s);
+        close_readers(s);
         return server_fail(err, PSK_ERR_INVALID_ARG, "bad --bind address '%s' (an IPv4 address)", bind);
     }
     if (random_hex(s->csrf, 32)) {
-        psk_library_close(s->lib);
-        free(s);
+        close_readers(s);
         return server_fail(err, PSK_ERR_IO, "cannot read random bytes from /dev/urandom for the page's request token");
     }
     s->gate = (gate_config){
@@ -331,12 +367,11 @@ int psk_server_run(const psk_server_params *p, volatile int *stop, psk_error *er
     cors_origin = p->cors_origin;
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(p->n_threads > 0 ? p->n_threads : 4),
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)n_threads,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
     if (!d) {
-        psk_library_close(s->lib);
-        free(s);
+        close_readers(s);
         return server_fail(err, PSK_ERR_IO, "cannot listen on %s:%d: %s", bind, p->port, strerror(errno));
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -359,7 +394,6 @@ int psk_server_run(const psk_server_params *p, volatile int *stop, psk_error *er
         pthread_join(s->index_thread, NULL);
     }
     for (int i = 0; i < THUMB_CACHE; i++) psk_free_buffer(s->thumbs[i].jpeg);
-    psk_library_close(s->lib);
-    free(s);
+    close_readers(s);
     return PSK_OK;
 }

@@ -17,11 +17,19 @@ typedef struct thumb_entry {
 } thumb_entry;
 
 #define THUMB_CACHE 512
+#define SERVER_MAX_READERS 64
 
 typedef struct server {
     const psk_server_params *p;
-    psk_library *lib; /* read handle: one request at a time uses it (lib_mu) */
-    pthread_mutex_t lib_mu;
+    /* Read handles, one per HTTP worker thread at most: a request takes a free one (reader_take) and gives it
+     * back, so that searches run concurrently. Each has its own SQLite connection and text-model context; the
+     * index rows (the index file beside the library) and the packed text model (the packed-weight cache) are
+     * read-only mappings the kernel shares between them. readers[0] is opened at start, the others on first use. */
+    psk_library *readers[SERVER_MAX_READERS];
+    bool reader_busy[SERVER_MAX_READERS];
+    int n_readers;
+    pthread_mutex_t lib_mu; /* guards the pool, not the handles */
+    pthread_cond_t reader_cv;
     /* thumbnails, least recently used out */
     thumb_entry thumbs[THUMB_CACHE];
     uint64_t thumb_clock;
@@ -37,6 +45,11 @@ typedef struct server {
     gate_config gate;  /* who may ask what (request.h) */
     char csrf[65];     /* this run's request token for the page's state-changing requests */
 } server;
+
+/* A read handle of the pool for this request's thread alone (waits while all are taken), or NULL with err set when
+ * a new one cannot be opened; reader_give hands it back. */
+psk_library *reader_take(server *s, psk_error *err);
+void reader_give(server *s, psk_library *lib);
 
 /* Queues a response with the headers every answer carries (no framing, no sniffing, no referrer, a CSP, private
  * caching, and CORS only for the --cors origin). cache is the Cache-Control value. */

@@ -21,14 +21,28 @@ void sqlite_index_free(sqlite_backend *b) {
     b->vindex_loaded = false;
 }
 
-/* Loads every vector of a model into b->vindex (unless the loaded one is still current), with the HNSW graph
- * saved beside the database when there is one built for exactly these rows. */
-static int load_vindex(sqlite_backend *b, int64_t model_id, int dim, psk_error *err) {
-    int64_t version = data_version(b->store);
-    if (b->vindex_loaded && b->vindex_model == model_id && b->vindex_version == version) return PSK_OK;
-    vindex_free(&b->vindex);
-    b->vindex_loaded = false;
-    vindex_init(&b->vindex, dim);
+static void index_path(sqlite_backend *b, int64_t model_id, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s.model%lld.vindex", b->store->path, (long long)model_id);
+}
+
+/* The key the index file beside the library must match (vindex_file.c): false for a library without the change
+ * counter (made by a writable open of this version), which then has no index file. */
+static bool index_key(psk_store *s, int64_t model_id, vindex_file_key *key) {
+    /* the counter only counts while its three triggers are there */
+    if (store_count(s, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'embeddings'"
+                       " AND name IN ('vector_changes_ins', 'vector_changes_del', 'vector_changes_upd')") != 3)
+        return false;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT n, library FROM vector_changes WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
+        return false;
+    bool ok = sqlite3_step(st) == SQLITE_ROW;
+    if (ok) *key = (vindex_file_key){model_id, sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1)};
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* Every vector of a model read from the file into b->vindex (quantised). */
+static int read_vectors(sqlite_backend *b, int64_t model_id, int dim, psk_error *err) {
     char count_sql[96];
     snprintf(count_sql, sizeof count_sql, "SELECT count(*) FROM embeddings WHERE model_id = %lld", (long long)model_id);
     if (vindex_reserve(&b->vindex, store_count(b->store, count_sql), false))
@@ -55,6 +69,38 @@ static int load_vindex(sqlite_backend *b, int64_t model_id, int dim, psk_error *
     }
     sqlite3_finalize(st);
     psk_free(v);
+    return rc;
+}
+
+/* The rows of a model in b->vindex: mapped from the index file beside the library when it was written for the
+ * library as it is now, else read from the library (and the file written again for the next process). The
+ * counter and the rows are read in one transaction, so the file never claims a counter its rows do not have. */
+static int load_rows(sqlite_backend *b, int64_t model_id, int dim, psk_error *err) {
+    bool own_txn = sqlite3_get_autocommit(b->store->db) && store_exec(b->store, "BEGIN", NULL) == PSK_OK;
+    vindex_file_key key;
+    bool keyed = index_key(b->store, model_id, &key);
+    char path[1200];
+    index_path(b, model_id, path, sizeof path);
+    psk_error quiet = {0};
+    int rc = PSK_OK;
+    if (!keyed || vindex_file_load(&b->vindex, path, &key, &quiet) != PSK_OK) {
+        rc = read_vectors(b, model_id, dim, err);
+        /* best effort: a library in a folder this user cannot write searches as before */
+        if (!rc && keyed) vindex_file_save(&b->vindex, path, &key, &quiet);
+    }
+    if (own_txn) store_exec(b->store, "COMMIT", NULL);
+    return rc;
+}
+
+/* Loads the rows of a model into b->vindex (unless the loaded ones are still current), with the HNSW graph saved
+ * beside the database when there is one built for exactly these rows. */
+static int load_vindex(sqlite_backend *b, int64_t model_id, int dim, psk_error *err) {
+    int64_t version = data_version(b->store);
+    if (b->vindex_loaded && b->vindex_model == model_id && b->vindex_version == version) return PSK_OK;
+    vindex_free(&b->vindex);
+    b->vindex_loaded = false;
+    vindex_init(&b->vindex, dim);
+    int rc = load_rows(b, model_id, dim, err);
     if (rc) return rc;
     if (b->vindex.n >= PSK_ANN_MIN_ROWS) {
         char path[1200];

@@ -98,6 +98,21 @@ static int migrate(psk_store *s, psk_error *err) {
     return PSK_OK;
 }
 
+/* The change counter of the vectors, which the search index file beside the library is checked against
+ * (src/index/vindex_file.c): every insert, update and delete of an embeddings row moves it, whoever writes, and
+ * `library` tells this library from any other. Made by the first writable open (not a migration, so that older
+ * libraries keep opening read-only; a library without it simply has no index file). */
+static const char change_counter_sql[] =
+    "CREATE TABLE IF NOT EXISTS vector_changes(id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL,"
+    "  library INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO vector_changes VALUES(1, 0, random());"
+    "CREATE TRIGGER IF NOT EXISTS vector_changes_ins AFTER INSERT ON embeddings"
+    "  BEGIN UPDATE vector_changes SET n = n + 1 WHERE id = 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS vector_changes_del AFTER DELETE ON embeddings"
+    "  BEGIN UPDATE vector_changes SET n = n + 1 WHERE id = 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS vector_changes_upd AFTER UPDATE ON embeddings"
+    "  BEGIN UPDATE vector_changes SET n = n + 1 WHERE id = 1; END;";
+
 int store_open(const char *path, bool writable, psk_store **out, psk_error *err) {
     *out = NULL;
     psk_store *s = psk_calloc(1, sizeof *s);
@@ -143,6 +158,12 @@ int store_open(const char *path, bool writable, psk_store **out, psk_error *err)
     if ((rc = store_exec(s, "PRAGMA foreign_keys=ON", err)) || (rc = migrate(s, err))) {
         store_close(s);
         return rc;
+    }
+    /* all of it or nothing (a counter without its triggers would never move); failing leaves the library without
+     * an index file, which costs speed only */
+    if (writable && store_exec(s, "SAVEPOINT counter", NULL) == PSK_OK) {
+        if (store_exec(s, change_counter_sql, NULL)) store_exec(s, "ROLLBACK TO counter", NULL);
+        store_exec(s, "RELEASE counter", NULL);
     }
     *out = s;
     return PSK_OK;

@@ -1,0 +1,167 @@
+/* The packed-weight cache: the bytes the packing functions produced for a model's towers (their weight arenas,
+ * psk_tower_consolidate's block), kept in a file and mapped on the next load, so that a new process loading a query
+ * encoder neither converts nor packs its matrices. The cache knows nothing of the layout: it stores and returns
+ * the arenas' floats, and its key names what produced them.
+ *
+ * Where: $PHOTOSEEK_PACK_CACHE (empty: no cache), else $XDG_CACHE_HOME/photoseek/packed, else
+ * ~/.cache/photoseek/packed; one file per model folder, towers, precision and kernel table:
+ * <fnv64 of the folder's real path>-<kernels>-<fp32>-<v|t|vt>.pack. Models whose packed matrices take less than
+ * $PHOTOSEEK_PACK_CACHE_MIN bytes (default 4 MiB: packing those costs milliseconds) are not cached. float32 only:
+ * an int8 model quantises its packed matrices after loading.
+ *
+ * The key (a line of text in the header, compared whole): PSK_PACK_LAYOUT_VERSION, the kernel table's name, the
+ * precision, the towers, and for every file of the model folder and its subfolders (sorted by name) its size,
+ * modification time and inode: any change of the model's files misses and rewrites the cache.
+ *
+ * File: a 4096-byte header, then the vision tower's arena and the text tower's, float32.
+ *   offset  bytes  field
+ *   0       8      magic "PSKPACK1"
+ *   8       8      vision_floats (uint64): floats of the vision arena (0 without the tower)
+ *   16      8      text_floats (uint64)
+ *   24      8      file_bytes (uint64): 4096 + 4 * (vision_floats + text_floats); another size is refused
+ *   32      1024   key (text, NUL-padded)
+ *   1056    8      FNV-1a 64 of bytes 0..1055
+ *   1064    3032   zero
+ * The floats themselves are not checksummed (reading them all would cost what the cache saves); the file is
+ * written under a temporary name and renamed, so a crash leaves no half-written file under the real name. */
+#include "model.h"
+
+#include "../kernels/kernels.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* a temporary name of this process and call: two threads or processes may write the same file at once */
+static atomic_uint tmp_seq;
+
+#define HEADER_BYTES 4096
+
+typedef struct header {
+    char magic[8];
+    uint64_t vision_floats, text_floats, file_bytes;
+    char key[1024];
+    uint64_t check;
+} header;
+
+static bool cache_dir(char *buf, size_t cap) {
+    const char *env = getenv("PHOTOSEEK_PACK_CACHE");
+    if (env) return *env && (size_t)snprintf(buf, cap, "%s", env) < cap;
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg) return (size_t)snprintf(buf, cap, "%s/photoseek/packed", xdg) < cap;
+    return home && *home && (size_t)snprintf(buf, cap, "%s/.cache/photoseek/packed", home) < cap;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Appends "name size mtime ino;" for every regular file of dir (and, one level down, of its subfolders), sorted,
+ * to a running hash. */
+static uint64_t folder_hash(const char *dir, int depth) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    char *names[512];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 512)
+        if (e->d_name[0] != '.') names[n++] = strdup(e->d_name);
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], cmp_str);
+    uint64_t h = 1469598103934665603ULL;
+    for (int i = 0; i < n; i++) {
+        char path[PATH_MAX], line[PATH_MAX + 96];
+        struct stat st;
+        if (names[i] && (size_t)snprintf(path, sizeof path, "%s/%s", dir, names[i]) < sizeof path && !stat(path, &st)) {
+            uint64_t sub = S_ISDIR(st.st_mode) && depth < 1 ? folder_hash(path, depth + 1) : 0;
+            int len = snprintf(line, sizeof line, "%s %lld %lld.%09ld %llu %llx;", names[i], (long long)st.st_size,
+                               (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (unsigned long long)st.st_ino,
+                               (unsigned long long)sub);
+            h = (h ^ psk_fnv1a64(line, (size_t)len)) * 1099511628211ULL;
+        }
+        free(names[i]);
+    }
+    return h;
+}
+
+bool packcache_open(psk_packcache *pc, const char *dir, const psk_model_params *p) {
+    memset(pc, 0, sizeof *pc);
+    char cdir[900], real[PATH_MAX];
+    if (p->precision != PSK_PRECISION_FP32 || !cache_dir(cdir, sizeof cdir) || !realpath(dir, real)) return false;
+    const char *towers = p->load_vision && p->load_text ? "vt" : p->load_vision ? "v" : "t";
+    const char *kernels = psk_kernels()->name;
+    snprintf(pc->path, sizeof pc->path, "%s/%016llx-%s-fp32-%s.pack", cdir,
+             (unsigned long long)psk_fnv1a64(real, strlen(real)), kernels, towers);
+    snprintf(pc->key, sizeof pc->key, "layout %d kernels %s precision fp32 towers %s model %s files %016llx",
+             PSK_PACK_LAYOUT_VERSION, kernels, towers, real, (unsigned long long)folder_hash(real, 0));
+    if (psk_mmap_open(pc->path, &pc->map, NULL)) return false;
+    header h;
+    bool ok = pc->map.size >= HEADER_BYTES;
+    if (ok) memcpy(&h, pc->map.data, sizeof h);
+    ok = ok && memcmp(h.magic, "PSKPACK1", 8) == 0 && h.check == psk_fnv1a64(&h, offsetof(header, check)) &&
+         strncmp(h.key, pc->key, sizeof h.key) == 0 && h.vision_floats < ((uint64_t)1 << 36) &&
+         h.text_floats < ((uint64_t)1 << 36) &&
+         h.file_bytes == HEADER_BYTES + 4 * (h.vision_floats + h.text_floats) && h.file_bytes == pc->map.size;
+    if (!ok) psk_mmap_close(&pc->map);
+    return ok;
+}
+
+/* Points a deferred tower's matrices into `arena` (floats); false when the tower needs another count. */
+static bool attach_tower(psk_tower *t, float *arena, uint64_t floats) {
+    psk_packed *list[PSK_TOWER_MAX_PACKED];
+    int n;
+    if (psk_tower_packed(t, list, &n) != floats) return false;
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        list[i]->data = arena + off;
+        list[i]->borrowed = true;
+        off += (psk_packed_floats(list[i]->n, list[i]->k) + 15) / 16 * 16;
+    }
+    return true;
+}
+
+bool packcache_attach(psk_packcache *pc, psk_model *m) {
+    header h;
+    memcpy(&h, pc->map.data, sizeof h);
+    float *arena = (float *)((char *)pc->map.data + HEADER_BYTES);
+    if ((m->has_vision ? 0 : h.vision_floats) != 0 || (m->has_text ? 0 : h.text_floats) != 0) return false;
+    if ((m->has_vision && !attach_tower(&m->vision, arena, h.vision_floats)) ||
+        (m->has_text && !attach_tower(&m->text, arena + h.vision_floats, h.text_floats)))
+        return false;
+    m->packed_map = pc->map;
+    pc->map = (psk_mmap){0};
+    return true;
+}
+
+void packcache_save(const psk_packcache *pc, psk_model *m) {
+    if (!pc->path[0]) return;
+    psk_packed *list[PSK_TOWER_MAX_PACKED];
+    int n;
+    header h = {.magic = {'P', 'S', 'K', 'P', 'A', 'C', 'K', '1'}};
+    h.vision_floats = m->has_vision ? psk_tower_packed(&m->vision, list, &n) : 0;
+    h.text_floats = m->has_text ? psk_tower_packed(&m->text, list, &n) : 0;
+    h.file_bytes = HEADER_BYTES + 4 * (h.vision_floats + h.text_floats);
+    const char *min_env = getenv("PHOTOSEEK_PACK_CACHE_MIN");
+    if (h.file_bytes - HEADER_BYTES < (uint64_t)(min_env ? atoll(min_env) : 4 << 20)) return;
+    if ((h.vision_floats && !m->vision.arena) || (h.text_floats && !m->text.arena)) return;
+    snprintf(h.key, sizeof h.key, "%s", pc->key);
+    h.check = psk_fnv1a64(&h, offsetof(header, check));
+    char dir[1200], tmp[1300];
+    snprintf(dir, sizeof dir, "%s", pc->path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    if (psk_mkdir_p(dir, NULL)) return;
+    snprintf(tmp, sizeof tmp, "%s.%ld.%u.tmp", pc->path, (long)getpid(), atomic_fetch_add(&tmp_seq, 1));
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return;
+    static const char zeros[HEADER_BYTES];
+    bool ok = fwrite(&h, sizeof h, 1, f) == 1 && fwrite(zeros, HEADER_BYTES - sizeof h, 1, f) == 1 &&
+              (!h.vision_floats || fwrite(m->vision.arena, 4, h.vision_floats, f) == h.vision_floats) &&
+              (!h.text_floats || fwrite(m->text.arena, 4, h.text_floats, f) == h.text_floats);
+    if (fclose(f) != 0) ok = false;
+    if (!ok || rename(tmp, pc->path) != 0) unlink(tmp);
+}

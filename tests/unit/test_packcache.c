@@ -1,0 +1,94 @@
+/* The packed-weight cache (src/model/packcache.c): a second load maps the packed matrices and encodes exactly as a
+ * plain load; a changed model file misses (and the cache is rewritten); a damaged or truncated cache file is
+ * ignored. */
+#include "test.h"
+
+#include "../../src/model/model.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utime.h>
+
+/* Loads dir (both towers), encodes a phrase into v (and, for CLIP, an image into img); whether the matrices came
+ * from the cache in *hit. */
+static int encode(const char *dir, float *v, float *img, bool *hit) {
+    psk_model *m = NULL;
+    psk_context *ctx = NULL;
+    psk_error err = {0};
+    int rc = psk_model_load(dir, NULL, &m, &err);
+    if (!rc) rc = psk_context_new(m, NULL, &ctx, &err);
+    const char *text = "a photo of a cake";
+    if (!rc) rc = psk_encode_texts(ctx, &text, 1, v, &err);
+    if (!rc && img && psk_model_has_vision(m)) {
+        int s = psk_model_image_size(m);
+        float *px = malloc(sizeof(float) * 3 * (size_t)s * (size_t)s);
+        for (int i = 0; i < 3 * s * s; i++) px[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+        rc = psk_encode_pixels(ctx, px, 1, img, &err);
+        free(px);
+    }
+    *hit = m && m->packed_map.data != NULL;
+    if (rc) fprintf(stderr, "%s\n", err.message);
+    psk_context_free(ctx);
+    psk_model_free(m);
+    return rc;
+}
+
+static const char *cache_file(const char *cache) {
+    static char path[1200];
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "ls %s/*.pack 2>/dev/null | head -1", cache);
+    FILE *p = popen(cmd, "r");
+    path[0] = 0;
+    if (p) {
+        if (fgets(path, sizeof path, p)) path[strcspn(path, "\n")] = 0;
+        pclose(p);
+    }
+    return path;
+}
+
+static void check_model(const char *fixture, const char *name, bool vision) {
+    char dir[800], cache[800], cmd[2000];
+    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+    snprintf(cache, sizeof cache, "%s/pack-%s", test_tmpdir(), name);
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s' && chmod -R u+w '%s'", fixture_path(fixture), dir, dir);
+    if (system(cmd) != 0) SKIP("cannot copy %s", fixture);
+    setenv("PHOTOSEEK_PACK_CACHE", cache, 1);
+    setenv("PHOTOSEEK_PACK_CACHE_MIN", "0", 1);
+    float ref[1024] = {0}, got[1024] = {0}, iref[1024] = {0}, igot[1024] = {0};
+    bool hit = true;
+    /* the first load packs and writes the cache, the second maps it: the same vectors, bit for bit */
+    CHECK(encode(dir, ref, vision ? iref : NULL, &hit) == 0 && !hit);
+    const char *file = cache_file(cache);
+    CHECKF(file[0], "no cache file in %s", cache);
+    CHECK(encode(dir, got, vision ? igot : NULL, &hit) == 0 && hit);
+    CHECK(memcmp(ref, got, sizeof(float) * 64) == 0);
+    if (vision) CHECK(memcmp(iref, igot, sizeof(float) * 64) == 0);
+    /* the model file changes (its time here): a miss, then a hit on the rewritten cache */
+    char st_path[900];
+    snprintf(st_path, sizeof st_path, "%s/model.safetensors", dir);
+    struct utimbuf t = {1000000000, 1000000000};
+    CHECK(utime(st_path, &t) == 0);
+    CHECK(encode(dir, got, NULL, &hit) == 0 && !hit && memcmp(ref, got, sizeof(float) * 64) == 0);
+    CHECK(encode(dir, got, NULL, &hit) == 0 && hit && memcmp(ref, got, sizeof(float) * 64) == 0);
+    /* a damaged header, a truncated file: ignored, the model loads plainly (and the cache is written again) */
+    file = cache_file(cache);
+    FILE *f = fopen(file, "r+b");
+    CHECK(f != NULL);
+    fseek(f, 40, SEEK_SET);
+    fputc('#', f);
+    fclose(f);
+    CHECK(encode(dir, got, NULL, &hit) == 0 && !hit && memcmp(ref, got, sizeof(float) * 64) == 0);
+    CHECK(encode(dir, got, NULL, &hit) == 0 && hit);
+    struct stat sb;
+    CHECK(stat(file, &sb) == 0 && truncate(file, sb.st_size - 4) == 0);
+    CHECK(encode(dir, got, NULL, &hit) == 0 && !hit && memcmp(ref, got, sizeof(float) * 64) == 0);
+    /* no cache folder: plain loads */
+    setenv("PHOTOSEEK_PACK_CACHE", "", 1);
+    CHECK(encode(dir, got, NULL, &hit) == 0 && !hit && memcmp(ref, got, sizeof(float) * 64) == 0);
+    unsetenv("PHOTOSEEK_PACK_CACHE");
+    unsetenv("PHOTOSEEK_PACK_CACHE_MIN");
+}
+
+TEST(packcache_clip_hit_miss_and_damage) { check_model("models/tiny-clip", "clip", true); }
+
+TEST(packcache_mclip_hit_miss_and_damage) { check_model("models/tiny-mclip", "mclip", false); }
