@@ -282,7 +282,8 @@ typedef enum psk_store_cap {
                                             * local catalog, whose changes are then pushed) */
     PSK_STORE_CAP_SHARDS = 1u << 6,        /* several workers may index into it at once (shard_index/shard_count) */
     PSK_STORE_CAP_COPY_INTO = 1u << 7,     /* a destination of psk_library_migrate */
-    PSK_STORE_CAP_SERVER_INDEX = 1u << 8   /* the server ranks the vectors (no in-memory index to load) */
+    PSK_STORE_CAP_SERVER_INDEX = 1u << 8,  /* the server ranks the vectors (no in-memory index to load) */
+    PSK_STORE_CAP_DUPLICATES = 1u << 12    /* psk_library_duplicates (the photos' perceptual hashes are stored) */
 } psk_store_cap;
 
 /* The PSK_STORE_CAP_* flags of the library's store. */
@@ -505,4 +506,37 @@ psk_status psk_library_migrate(const char *from_db, const char *to_url, psk_prog
 #ifdef __cplusplus
 }
 #endif
+/* ---- near-duplicates ---- */
+typedef struct psk_dup_member {
+    int64_t id;
+    char path[1024];
+    float similarity;  /* cosine of its embedding with the keeper's (1 for the keeper and byte-identical copies) */
+    int width, height;
+    int64_t bytes;
+    int64_t taken_at;  /* UTC seconds, 0: unknown */
+} psk_dup_member;
+
+typedef struct psk_dup_group {
+    int group;                /* 1, 2, ... in the order listed (by the keeper's path) */
+    const char *kind;         /* "identical", "same picture" or "same moment" (the loosest link in the group) */
+    const char *keeper_rule;  /* the rule that chose the keeper: "largest", "original", "oldest", "first path" */
+    char why[256];            /* why the members were grouped, in words */
+    psk_dup_member *members;  /* the suggested keeper first */
+    int n_members;
+} psk_dup_group;
+
+typedef struct psk_dups_params {
+    float threshold;  /* embedding cosine for "same picture" with a close perceptual hash (default 0.92) */
+    psk_filter filter;
+    int n_threads;    /* 0 = all cores */
+} psk_dups_params;
+psk_dups_params psk_dups_default_params(void);
+
+/* The groups of near-duplicate photos in the library (candidate pairs from the embeddings' nearest neighbours,
+ * the perceptual hashes and the capture times; never all pairs). *groups (free with psk_dup_groups_free) holds
+ * *n groups. A store without PSK_STORE_CAP_DUPLICATES is PSK_ERR_UNSUPPORTED. */
+psk_status psk_library_duplicates(psk_library *lib, const psk_dups_params *params, psk_dup_group **groups, int *n,
+                                  psk_error *err);
+void psk_dup_groups_free(psk_dup_group *groups, int n);
+
 #endif /* PHOTOSEEK_H */

@@ -54,6 +54,9 @@ static const char *const migrations[] = {
     "ALTER TABLE media ADD COLUMN albums TEXT;"
     "CREATE TABLE sidecars(path TEXT PRIMARY KEY, taken_at INTEGER, lat REAL, lon REAL, description TEXT,"
     "  people TEXT, albums TEXT, source TEXT, make TEXT, model TEXT);",
+    /* 3 -> 4: near-duplicates: each photo's perceptual hash (src/dups/phash.c) */
+    "CREATE TABLE phashes(media_id INTEGER PRIMARY KEY REFERENCES media(id) ON DELETE CASCADE,"
+    "  phash INTEGER NOT NULL);",
 };
 
 static int user_version(psk_store *s) {

@@ -1,0 +1,120 @@
+/* photoseek duplicates: groups of near-duplicate photos, each with its suggested keeper. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *dups_usage =
+    "usage: photoseek duplicates [--threshold T] [--json] [filters]\n"
+    "\n"
+    "Lists groups of photos that are copies of each other: byte-identical files (\"identical\"), the same picture\n"
+    "resized, recompressed, cropped a little, colour-edited, turned or framed (\"same picture\"), and bursts taken\n"
+    "seconds apart (\"same moment\"). Each group names the member to keep (the most pixels, then the unedited\n"
+    "original, then the oldest) and the rule that chose it. Nothing is moved or deleted.\n"
+    "\n"
+    "Options:\n"
+    "  --threshold T        embedding cosine for \"same picture\" with a close perceptual hash (default 0.92;\n"
+    "                       higher: fewer, surer groups)\n"
+    "  --json               one JSON object per group: group, kind, keeper, members (path, similarity, width,\n"
+    "                       height, bytes, taken_at)\n"
+    "  --year Y,..  --month M,..  --day D,..  --from DATE  --to DATE  --camera TEXT  --folder PATH\n"
+    "  --db FILE            the library (default $PHOTOSEEK_DB or ~/.local/share/photoseek/library.db)\n"
+    "Exit codes: 0 groups found, 1 none, 2 bad usage, 3 error.\n";
+
+static bool is_filter(const char *opt) {
+    static const char *names[] = {"year", "month", "day", "from", "to", "camera", "folder"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(opt, names[i], n) == 0 && (opt[n] == 0 || opt[n] == '=')) return true;
+    }
+    return false;
+}
+
+static void print_json(const psk_dup_group *g) {
+    printf("{\"group\": %d, \"kind\": ", g->group);
+    cli_json_string(stdout, g->kind);
+    printf(", \"keeper\": ");
+    cli_json_string(stdout, g->members[0].path);
+    printf(", \"members\": [");
+    for (int i = 0; i < g->n_members; i++) {
+        const psk_dup_member *m = &g->members[i];
+        printf("%s{\"path\": ", i ? ", " : "");
+        cli_json_string(stdout, m->path);
+        printf(", \"similarity\": %.4f, \"width\": %d, \"height\": %d, \"bytes\": %lld, \"taken_at\": ", m->similarity,
+               m->width, m->height, (long long)m->bytes);
+        if (m->taken_at) printf("%lld}", (long long)m->taken_at);
+        else printf("null}");
+    }
+    printf("]}\n");
+}
+
+static void print_text(const psk_dup_group *g) {
+    printf("group %d: %s, %d photos; keep %s (rule: %s)\n  why: %s\n", g->group, g->kind, g->n_members,
+           g->members[0].path, g->keeper_rule, g->why);
+    for (int i = 0; i < g->n_members; i++) {
+        const psk_dup_member *m = &g->members[i];
+        printf("  %s %5.3f  %5dx%-5d %10lld bytes  %s\n", i ? " " : "*", m->similarity, m->width, m->height,
+               (long long)m->bytes, m->path);
+    }
+}
+
+int cmd_duplicates(int argc, char **argv) {
+    psk_dups_params p = psk_dups_default_params();
+    const char *db = NULL;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *v, *opt = argv[i];
+        if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
+            fputs(dups_usage, stdout);
+            return EXIT_OK;
+        } else if (cli_opt(argc, argv, &i, "--threshold", &v)) {
+            char *end;
+            double t = v ? strtod(v, &end) : 0;
+            if (!v || *end || t <= 0 || t >= 1) return cli_bad_value("duplicates", "--threshold", "a number between 0 and 1");
+            p.threshold = (float)t;
+        } else if (strncmp(opt, "--", 2) == 0 && is_filter(opt + 2)) {
+            char name[16];
+            snprintf(name, sizeof name, "%s", opt + 2);
+            char *eq = strchr(name, '=');
+            if (eq) {
+                *eq = 0;
+                v = opt + 2 + strlen(name) + 1;
+            } else {
+                v = i + 1 < argc ? argv[++i] : NULL;
+            }
+            psk_error ferr = {0};
+            if (psk_filter_set(&p.filter, name, v, &ferr)) {
+                bool named = strncmp(ferr.message, name, strlen(name)) == 0;
+                cli_error("duplicates: %s%s", named ? "--" : "", ferr.message);
+                return EXIT_USAGE;
+            }
+        } else if (cli_opt(argc, argv, &i, "--db", &v) || cli_opt(argc, argv, &i, "--store", &v)) {
+            if (!(db = v)) return cli_bad_value("duplicates", opt, "a library file");
+        } else if (strcmp(opt, "--json") == 0) {
+            json = true;
+        } else {
+            cli_error("duplicates: unknown option '%s' (see 'photoseek duplicates --help')", opt);
+            return EXIT_USAGE;
+        }
+    }
+    char db_buf[1024];
+    cli_default_paths(&db, db_buf, sizeof db_buf, NULL, NULL, 0);
+    psk_error err = {0};
+    psk_library *lib;
+    if (psk_library_open(db, PSK_OPEN_READ, &lib, &err)) {
+        cli_error("%s", err.message);
+        return EXIT_FATAL;
+    }
+    psk_dup_group *g = NULL;
+    int n = 0;
+    int rc = psk_library_duplicates(lib, &p, &g, &n, &err);
+    psk_library_close(lib);
+    if (rc) {
+        cli_error("%s", err.message);
+        return rc == PSK_ERR_UNSUPPORTED ? EXIT_USAGE : EXIT_FATAL;
+    }
+    for (int i = 0; i < n; i++) json ? print_json(&g[i]) : print_text(&g[i]);
+    if (!json) fprintf(stderr, "%d group%s of near-duplicates\n", n, n == 1 ? "" : "s");
+    psk_dup_groups_free(g, n);
+    return n ? EXIT_OK : EXIT_PARTIAL;
+}
