@@ -92,6 +92,10 @@ bench-index: $(BUILD)/bench_index $(BUILD)/bench_clip
 	$(BUILD)/bench_index $(BUILD)/bench-12mp.jpg $${N:-200}
 
 # The HNSW graph beside hnswlib on the same vectors (N=100000 by default; N=1000000 needs about 4 GB and minutes).
+# Near-duplicates: the perceptual hash per photo and the grouping over 100k and 1M synthetic photos.
+bench-dups: $(BUILD)/bench_dups
+	$(BUILD)/bench_dups 100000 1000000
+
 bench-ann: $(BUILD)/bench_ann $(BUILD)/hnswlib_ref
 	mkdir -p $(BUILD)/ann-dump
 	$(BUILD)/bench_ann $${N:-100000} $(BUILD)/ann-dump
@@ -122,5 +126,5 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libphotoseek.a
 clean:
 	rm -rf build build-san tests/out
 
-.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index clean fuzz-libfuzzer
+.PHONY: bench-dups all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index clean fuzz-libfuzzer
 .SECONDARY:

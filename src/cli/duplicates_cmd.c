@@ -21,15 +21,6 @@ static const char *dups_usage =
     "  --db FILE            the library (default $PHOTOSEEK_DB or ~/.local/share/photoseek/library.db)\n"
     "Exit codes: 0 groups found, 1 none, 2 bad usage, 3 error.\n";
 
-static bool is_filter(const char *opt) {
-    static const char *names[] = {"year", "month", "day", "from", "to", "camera", "folder"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        size_t n = strlen(names[i]);
-        if (strncmp(opt, names[i], n) == 0 && (opt[n] == 0 || opt[n] == '=')) return true;
-    }
-    return false;
-}
-
 static void print_json(const psk_dup_group *g) {
     printf("{\"group\": %d, \"kind\": ", g->group);
     cli_json_string(stdout, g->kind);
@@ -64,6 +55,7 @@ int cmd_duplicates(int argc, char **argv) {
     bool json = false;
     for (int i = 1; i < argc; i++) {
         const char *v, *opt = argv[i];
+        int taken;
         if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
             fputs(dups_usage, stdout);
             return EXIT_OK;
@@ -72,22 +64,8 @@ int cmd_duplicates(int argc, char **argv) {
             double t = v ? strtod(v, &end) : 0;
             if (!v || *end || t <= 0 || t >= 1) return cli_bad_value("duplicates", "--threshold", "a number between 0 and 1");
             p.threshold = (float)t;
-        } else if (strncmp(opt, "--", 2) == 0 && is_filter(opt + 2)) {
-            char name[16];
-            snprintf(name, sizeof name, "%s", opt + 2);
-            char *eq = strchr(name, '=');
-            if (eq) {
-                *eq = 0;
-                v = opt + 2 + strlen(name) + 1;
-            } else {
-                v = i + 1 < argc ? argv[++i] : NULL;
-            }
-            psk_error ferr = {0};
-            if (psk_filter_set(&p.filter, name, v, &ferr)) {
-                bool named = strncmp(ferr.message, name, strlen(name)) == 0;
-                cli_error("duplicates: %s%s", named ? "--" : "", ferr.message);
-                return EXIT_USAGE;
-            }
+        } else if ((taken = cli_filter_opt("duplicates", argc, argv, &i, &p.filter))) {
+            if (taken != 1) return taken;
         } else if (cli_opt(argc, argv, &i, "--db", &v) || cli_opt(argc, argv, &i, "--store", &v)) {
             if (!(db = v)) return cli_bad_value("duplicates", opt, "a library file");
         } else if (strcmp(opt, "--json") == 0) {

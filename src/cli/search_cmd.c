@@ -31,16 +31,6 @@ static const char *search_usage =
     "Exit codes: 0 results found, 1 no result, 2 bad usage, 3 error (e.g. the query model does not match),\n"
     "130 interrupted.\n";
 
-/* --year, --month, --day, --from, --to, --type, --camera, --folder (also as --name=value) */
-static bool is_filter(const char *opt) {
-    static const char *names[] = {"year", "month", "day", "from", "to", "type", "camera", "folder"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        size_t n = strlen(names[i]);
-        if (strncmp(opt, names[i], n) == 0 && (opt[n] == 0 || opt[n] == '=')) return true;
-    }
-    return false;
-}
-
 static void print_taken(FILE *f, const psk_result *r, bool iso) {
     if (!r->taken_local[0]) {
         fputs(iso ? "null" : "                ", f);
@@ -68,6 +58,7 @@ static int run(int argc, char **argv, bool similar) {
     int n_words = 0;
     for (int i = 1; i < argc; i++) {
         const char *v, *opt = argv[i];
+        int taken;
         if (words_only || opt[0] != '-' || !opt[1]) {
             if (similar && n_words) {
                 cli_error("similar: give one image file: unexpected '%s'", opt);
@@ -89,23 +80,8 @@ static int run(int argc, char **argv, bool similar) {
             long k = v ? strtol(v, &end, 10) : 0;
             if (!v || *end || k < 1 || k > 10000) return cli_bad_value(cmd, "-k", "a number from 1 to 10000");
             p.k = (int)k;
-        } else if (strncmp(opt, "--", 2) == 0 && is_filter(opt + 2)) {
-            char name[16];
-            snprintf(name, sizeof name, "%s", opt + 2);
-            char *eq = strchr(name, '=');
-            if (eq) {
-                *eq = 0;
-                v = opt + 2 + strlen(name) + 1;
-            } else {
-                v = i + 1 < argc ? argv[++i] : NULL;
-            }
-            psk_error ferr = {0};
-            if (psk_filter_set(&p.filter, name, v, &ferr)) {
-                /* the library names the filter ("from must be ..."): the command line says --from */
-                bool named = strncmp(ferr.message, name, strlen(name)) == 0;
-                cli_error("%s: %s%s", cmd, named ? "--" : "", ferr.message);
-                return EXIT_USAGE;
-            }
+        } else if ((taken = cli_filter_opt(cmd, argc, argv, &i, &p.filter))) {
+            if (taken != 1) return taken;
         } else if (cli_opt(argc, argv, &i, "--sort", &v)) {
             if (v && strcmp(v, "score") == 0) p.sort = PSK_SORT_SCORE;
             else if (v && strcmp(v, "date") == 0) p.sort = PSK_SORT_DATE;
