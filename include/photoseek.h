@@ -538,5 +538,9 @@ psk_dups_params psk_dups_default_params(void);
 psk_status psk_library_duplicates(psk_library *lib, const psk_dups_params *params, psk_dup_group **groups, int *n,
                                   psk_error *err);
 void psk_dup_groups_free(psk_dup_group *groups, int n);
+/* Moves an indexed file (a duplicate put aside) from `from` to `to`, creating to's folder, never overwriting (an
+ * existing `to` is PSK_ERR_IO and nothing moves), and records the move in the library so its row, vectors and
+ * hash follow the file. Needs a library opened with PSK_OPEN_WRITE on a store with PSK_STORE_CAP_LOCAL_INDEX. */
+psk_status psk_library_move_file(psk_library *lib, const char *from, const char *to, psk_error *err);
 
 #endif /* PHOTOSEEK_H */

@@ -109,3 +109,22 @@ else
     fail "duplicates: synth model" "$(tail -3 "$TMP/synth.out")"
 fi
 expect_status "duplicates: bad threshold is a usage error" 2 "$PS" duplicates --threshold 7 --db "$TMP/tiny.db"
+
+# --move-to: the non-keepers go aside with their folders, nothing is overwritten, the library follows
+if [ -f "$TMP/tiny.db" ]; then
+    mkdir -p "$TMP/aside/photo_coffee"
+    echo "mine" >"$TMP/aside/photo_coffee/photo_coffee_q2.jpg"
+    keeper=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["keeper"])' "$TMP/tiny.jsonl")
+    expect_status "duplicates --move-to: a file in the way is a partial failure" 1 \
+        "$PS" duplicates --db "$TMP/tiny.db" --move-to "$TMP/aside"
+    grep -q "already exists; not overwritten" "$TMP/err" && [ "$(cat "$TMP/aside/photo_coffee/photo_coffee_q2.jpg")" = mine ] &&
+        [ -f "$SET/photo_coffee/photo_coffee_q2.jpg" ] && pass "duplicates --move-to: never overwrites" ||
+        fail "duplicates --move-to: never overwrites" "$(tail -2 "$TMP/err")"
+    [ -f "$keeper" ] && [ -f "$TMP/aside/photo_chelsea/photo_chelsea_q28.jpg" ] && [ ! -e "$SET/photo_chelsea/photo_chelsea_q28.jpg" ] &&
+        [ "$(ls "$TMP/aside/burst" | wc -l)" = 5 ] && [ "$(ls "$SET/burst" | wc -l)" = 1 ] && pass "duplicates --move-to: copies moved with their folders, keepers stay" ||
+        fail "duplicates --move-to: copies moved with their folders, keepers stay" "    $(ls -R "$TMP/aside" | head -20 | tr '\n' ' ')"
+    "$PS" duplicates --db "$TMP/tiny.db" --json --folder "$TMP/aside" >"$TMP/moved.jsonl" 2>/dev/null
+    python3 -c 'import json,sys; print(sum(len(json.loads(l)["members"]) for l in open(sys.argv[1])))' "$TMP/moved.jsonl" >"$TMP/n"
+    [ "$(cat "$TMP/n")" -ge 10 ] && pass "duplicates --move-to: the library records the new paths" ||
+        fail "duplicates --move-to: the library records the new paths" "$(cat "$TMP/n") members under the new folder"
+fi
