@@ -50,7 +50,7 @@ static void bench_group(int64_t n) {
     double t0 = now();
     dups_pair *pairs = NULL;
     int64_t np = 0, cap = 0;
-    dups_hash_pairs(it, n, &pairs, &np, &cap, NULL);
+    dups_hash_pairs(it, n, NULL, &pairs, &np, &cap, NULL);
     dups_time_pairs(it, n, p.moment_seconds, &pairs, &np, &cap, NULL);
     for (int64_t i = 0; i < np; i++) pairs[i].cos = 0.5f;
     dups_group *g;

@@ -33,10 +33,12 @@ typedef struct dups_item {
     int width, height;
 } dups_item;
 
-/* A candidate pair (indices into the items) with the cosine of their embeddings (-2: not known). */
+/* A candidate pair (indices into the items) with the cosine of their embeddings (-2: not known), and the kind of
+ * link when it is already known (a stored group's; -1: dups_pair_kind decides). */
 typedef struct dups_pair {
     int64_t a, b;
     float cos;
+    int kind;
 } dups_pair;
 
 typedef struct dups_params {
@@ -81,8 +83,9 @@ int64_t dups_pick_keeper(const dups_item *items, const int64_t *idx, int n, dups
 /* Candidate pairs from the hashes alone: items whose hashes (any turn) share one of the chunks of bits exactly
  * (multi-index hashing: two hashes within d bits share a chunk when d < the number of chunks). Appends to *pairs
  * (cos -2). */
-int dups_hash_pairs(const dups_item *items, int64_t n, dups_pair **pairs, int64_t *n_pairs, int64_t *cap,
-                    psk_error *err);
+/* Only items with probe[i] set (probe NULL: all) look for partners: the new photos of an incremental update. */
+int dups_hash_pairs(const dups_item *items, int64_t n, const bool *probe, dups_pair **pairs, int64_t *n_pairs,
+                    int64_t *cap, psk_error *err);
 /* Candidate pairs from the capture times: items taken at most `seconds` apart (sorted by time, a window). */
 int dups_time_pairs(const dups_item *items, int64_t n, int seconds, dups_pair **pairs, int64_t *n_pairs,
                     int64_t *cap, psk_error *err);

@@ -167,7 +167,7 @@ int dups_group_items(const dups_item *items, int64_t n, const dups_pair *pairs, 
     for (int64_t i = 0; i < n_pairs; i++) {
         int64_t a = pairs[i].a, b = pairs[i].b;
         if (a == b || a < 0 || b < 0 || a >= n || b >= n) continue;
-        int k = dups_pair_kind(&items[a], &items[b], pairs[i].cos, p);
+        int k = pairs[i].kind >= 0 ? pairs[i].kind : dups_pair_kind(&items[a], &items[b], pairs[i].cos, p);
         if (k >= 0) unite(parent, kind, a, b, k);
     }
     /* members of each root, in path order */
@@ -227,7 +227,7 @@ int dups_pairs_push(dups_pair **pairs, int64_t *n_pairs, int64_t *cap, int64_t a
         if (!np) return PSK_ERR_NOMEM;
         *pairs = np, *cap = nc;
     }
-    (*pairs)[(*n_pairs)++] = (dups_pair){a, b, cos};
+    (*pairs)[(*n_pairs)++] = (dups_pair){a, b, cos, -1};
     return PSK_OK;
 }
 
@@ -242,8 +242,8 @@ static int by_key(const void *x, const void *y) {
     return a->item < b->item ? -1 : a->item > b->item;
 }
 
-int dups_hash_pairs(const dups_item *items, int64_t n, dups_pair **pairs, int64_t *n_pairs, int64_t *cap,
-                    psk_error *err) {
+int dups_hash_pairs(const dups_item *items, int64_t n, const bool *probe, dups_pair **pairs, int64_t *n_pairs,
+                    int64_t *cap, psk_error *err) {
     /* 8 chunks of 8 bits find every pair within 7 bits; a large library takes 4 chunks of 16 bits (within 3 bits
      * for sure, most of those within 10) so that a bucket stays small */
     int bits = n > 20000 ? 16 : 8, chunks = 64 / bits;
@@ -261,7 +261,7 @@ int dups_hash_pairs(const dups_item *items, int64_t n, dups_pair **pairs, int64_
     qsort(keys, m, sizeof *keys, by_key);
     int rc = PSK_OK;
     for (int64_t i = 0; !rc && i < n; i++) {
-        if (!items[i].has_phash) continue;
+        if (!items[i].has_phash || (probe && !probe[i])) continue;
         uint64_t turns[8];
         dups_phash_turns(items[i].phash, turns);
         for (int t = 0; !rc && t < 8; t++)
@@ -275,7 +275,7 @@ int dups_hash_pairs(const dups_item *items, int64_t n, dups_pair **pairs, int64_
                 /* a bucket of a flat, featureless hash can be huge: only its first 64 are tried */
                 for (size_t j = lo, seen = 0; j < m && keys[j].key == key && seen < 64; j++, seen++) {
                     int64_t o = keys[j].item;
-                    if (o <= i) continue; /* each pair once, from its lower index */
+                    if (o == i || (o < i && (!probe || probe[o]))) continue; /* each pair once */
                     if (__builtin_popcountll(turns[t] ^ items[o].phash) <= 16 &&
                         dups_pairs_push(pairs, n_pairs, cap, i, o, -2.0f))
                         rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");

@@ -74,6 +74,8 @@ typedef struct store_ops {
     /* -- near-duplicates (PSK_STORE_CAP_DUPLICATES; sqlite_dups.c) -- */
     int (*duplicates)(void *self, const store_model *m, const psk_dups_params *p, psk_dup_group **groups, int *n,
                       psk_error *err);
+    /* Brings the stored groups up to date after an index run: only the new photos look for partners. */
+    int (*dup_update)(void *self, const store_model *m, psk_error *err);
 
     /* -- the backend's own -- */
     /* The SQLite file that the indexing pipeline and the importers write row by row (PSK_STORE_CAP_LOCAL_INDEX). */

@@ -127,6 +127,7 @@ typedef struct knn_job {
     float min_cos;
     int64_t *nbr; /* n x DUPS_K item indices, -1: none */
     const int64_t *item_of_row;
+    const bool *probe; /* NULL: every photo asks for its neighbours; else only these (the new ones) */
     int n_tasks;
 } knn_job;
 
@@ -134,7 +135,7 @@ static void knn_one(knn_job *j, int64_t i, float *q) {
     const psk_vindex *ix = j->ix;
     int64_t row = j->r->row[i];
     for (int k = 0; k < DUPS_K; k++) j->nbr[i * DUPS_K + k] = -1;
-    if (row < 0) return;
+    if (row < 0 || (j->probe && !j->probe[i])) return;
     for (int d = 0; d < ix->dim; d++) q[d] = ix->q[(size_t)row * ix->dim + d] * ix->scale[row];
     psk_normalize(q, ix->dim);
     int64_t rows[DUPS_K + 1];
@@ -187,66 +188,115 @@ static void describe(psk_dup_group *g, const dups_params *p) {
                  p->moment_seconds, p->moment_cos);
 }
 
-int sqlite_duplicates(void *self, const store_model *m, const psk_dups_params *pp, psk_dup_group **groups, int *n,
-                      psk_error *err) {
-    sqlite_backend *b = self;
-    *groups = NULL, *n = 0;
-    dups_params p = dups_params_for_threshold(pp->threshold > 0 ? pp->threshold : 0.92f);
+/* The groups recorded in dup_groups, as links already made (each member to its group's first). */
+static int stored_links(sqlite_backend *b, const dup_rows *r, const int64_t *item_of_row, dups_pair **pairs,
+                        int64_t *n_pairs, int64_t *cap, psk_error *err) {
+    (void)item_of_row;
+    sqlite3_stmt *st;
+    int rc = store_prepare(b->store, "SELECT media_id, group_id, kind FROM dup_groups ORDER BY group_id, media_id", &st,
+                           err);
+    if (rc) return rc;
+    int64_t group = -1, first = -1;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0), gid = sqlite3_column_int64(st, 1);
+        int kind = sqlite3_column_int(st, 2);
+        /* the item of this media id (items are in id order) */
+        int64_t lo = 0, hi = r->n;
+        while (lo < hi) {
+            int64_t mid = (lo + hi) / 2;
+            if (r->items[mid].id < id) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo >= r->n || r->items[lo].id != id) continue; /* gone, or no longer a photo */
+        if (gid != group) group = gid, first = lo;
+        else if (dups_pairs_push(pairs, n_pairs, cap, first, lo, 1.0f)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+        else (*pairs)[*n_pairs - 1].kind = kind;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The groups among the photos the filter allows. With `stored` (an incremental update), only the photos with ids
+ * above new_after look for partners, and the groups recorded in dup_groups are links already made. */
+static int collect(sqlite_backend *b, const store_model *m, const psk_filter *f, const dups_params *p, int n_threads,
+                   bool stored, int64_t new_after, dup_rows *r, dups_group **g, int *ng, psk_error *err) {
+    *g = NULL, *ng = 0;
     int rc = sqlite_vindex(b, m, err);
     if (rc) return rc;
     const psk_vindex *ix = &b->vindex;
-    dup_rows r = {0};
-    if ((rc = read_rows(b, &pp->filter, &r, err))) {
-        rows_free(&r);
-        return rc;
-    }
+    if ((rc = read_rows(b, f, r, err))) return rc;
     int64_t *item_of_row = psk_malloc(sizeof(int64_t) * (size_t)(ix->n ? ix->n : 1));
-    int64_t *nbr = psk_malloc(sizeof(int64_t) * DUPS_K * (size_t)(r.n ? r.n : 1));
+    int64_t *nbr = psk_malloc(sizeof(int64_t) * DUPS_K * (size_t)(r->n ? r->n : 1));
+    bool *probe = stored ? psk_calloc((size_t)(r->n ? r->n : 1), 1) : NULL;
     dups_pair *pairs = NULL;
-    int64_t n_pairs = 0, cap = 0;
+    int64_t n_pairs = 0, cap = 0, n_probe = r->n;
     psk_hnsw *own_graph = NULL;
-    if (!item_of_row || !nbr) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    if (!item_of_row || !nbr || (stored && !probe)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     if (!rc) {
         for (int64_t i = 0; i < ix->n; i++) item_of_row[i] = -1;
-        for (int64_t i = 0; i < r.n; i++) {
-            r.row[i] = find_row(ix, r.items[i].id);
-            if (r.row[i] >= 0) item_of_row[r.row[i]] = i;
+        if (stored) n_probe = 0;
+        for (int64_t i = 0; i < r->n; i++) {
+            r->row[i] = find_row(ix, r->items[i].id);
+            if (r->row[i] >= 0) item_of_row[r->row[i]] = i;
+            if (stored && r->items[i].id > new_after) probe[i] = true, n_probe++;
         }
-        if (!b->pool && psk_pool_new(pp->n_threads, &b->pool)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+        if (!b->pool && psk_pool_new(n_threads, &b->pool)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     }
-    knn_job job = {ix, NULL, b->pool, &r, p.moment_cos, nbr, item_of_row, 1};
-    if (!rc && ix->n >= DUPS_GRAPH_MIN) {
+    knn_job job = {ix, NULL, b->pool, r, p->moment_cos, nbr, item_of_row, probe, 1};
+    /* the graph pays off when many photos ask; a few new ones take the exact scan */
+    if (!rc && ix->n >= DUPS_GRAPH_MIN && n_probe >= DUPS_GRAPH_MIN / 10) {
         /* the library's own graph when it has one for exactly these rows, else one made for this question */
         if (ix->ann && hnsw_size(ix->ann) == ix->n) job.graph = ix->ann;
         else if (!(own_graph = hnsw_new(ix, 16, 100)) || hnsw_extend(own_graph, ix, b->pool))
             rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory building the neighbour graph");
         else job.graph = own_graph;
     }
-    if (!rc) {
+    if (!rc && n_probe) {
         if (job.graph) {
             job.n_tasks = 64;
             psk_pool_run(b->pool, job.n_tasks, knn_task, &job);
         } else {
             knn_task(&job, 0, 0); /* the scan runs on the pool itself */
         }
-        for (int64_t i = 0; !rc && i < r.n; i++)
-            for (int k = 0; k < DUPS_K && nbr[i * DUPS_K + k] >= 0; k++)
+        for (int64_t i = 0; !rc && i < r->n; i++)
+            for (int k = 0; k < DUPS_K && (!probe || probe[i]) && nbr[i * DUPS_K + k] >= 0; k++)
                 if (dups_pairs_push(&pairs, &n_pairs, &cap, i, nbr[i * DUPS_K + k], -2.0f))
                     rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+        if (!rc) rc = dups_hash_pairs(r->items, r->n, probe, &pairs, &n_pairs, &cap, err);
+        int64_t from = n_pairs;
+        if (!rc) rc = dups_time_pairs(r->items, r->n, p->moment_seconds, &pairs, &n_pairs, &cap, err);
+        if (probe) { /* keep the time pairs a new photo is in */
+            int64_t k = from;
+            for (int64_t i = from; i < n_pairs; i++)
+                if (probe[pairs[i].a] || probe[pairs[i].b]) pairs[k++] = pairs[i];
+            n_pairs = k;
+        }
     }
-    if (!rc) rc = dups_hash_pairs(r.items, r.n, &pairs, &n_pairs, &cap, err);
-    if (!rc) rc = dups_time_pairs(r.items, r.n, p.moment_seconds, &pairs, &n_pairs, &cap, err);
-    for (int64_t i = 0; !rc && i < n_pairs; i++) pairs[i].cos = row_cos(ix, r.row[pairs[i].a], r.row[pairs[i].b]);
+    for (int64_t i = 0; !rc && i < n_pairs; i++) pairs[i].cos = row_cos(ix, r->row[pairs[i].a], r->row[pairs[i].b]);
     if (getenv("PHOTOSEEK_DUPS_TRACE"))
         for (int64_t i = 0; !rc && i < n_pairs; i++) {
-            const dups_item *a = &r.items[pairs[i].a], *c = &r.items[pairs[i].b];
+            const dups_item *a = &r->items[pairs[i].a], *c = &r->items[pairs[i].b];
             fprintf(stderr, "pair cos %.4f hash %2d kind %2d  %s ~ %s\n", pairs[i].cos,
                     a->has_phash && c->has_phash ? dups_phash_distance(a->phash, c->phash) : 64,
-                    dups_pair_kind(a, c, pairs[i].cos, &p), a->path, c->path);
+                    dups_pair_kind(a, c, pairs[i].cos, p), a->path, c->path);
         }
+    if (!rc && stored) rc = stored_links(b, r, item_of_row, &pairs, &n_pairs, &cap, err);
+    if (!rc) rc = dups_group_items(r->items, r->n, pairs, n_pairs, p, g, ng, err);
+    hnsw_free(own_graph);
+    psk_free(pairs), psk_free(nbr), psk_free(item_of_row), psk_free(probe);
+    return rc;
+}
+
+int sqlite_duplicates(void *self, const store_model *m, const psk_dups_params *pp, psk_dup_group **groups, int *n,
+                      psk_error *err) {
+    sqlite_backend *b = self;
+    *groups = NULL, *n = 0;
+    dups_params p = dups_params_for_threshold(pp->threshold > 0 ? pp->threshold : 0.92f);
+    dup_rows r = {0};
     dups_group *g = NULL;
     int ng = 0;
-    if (!rc) rc = dups_group_items(r.items, r.n, pairs, n_pairs, &p, &g, &ng, err);
+    int rc = collect(b, m, &pp->filter, &p, pp->n_threads, false, 0, &r, &g, &ng, err);
+    const psk_vindex *ix = &b->vindex;
     psk_dup_group *out = NULL;
     if (!rc && ng && !(out = psk_calloc((size_t)ng, sizeof *out))) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     for (int i = 0; !rc && i < ng; i++) {
@@ -276,8 +326,6 @@ int sqlite_duplicates(void *self, const store_model *m, const psk_dups_params *p
         }
     }
     dups_groups_free(g, ng);
-    hnsw_free(own_graph);
-    psk_free(pairs), psk_free(nbr), psk_free(item_of_row);
     rows_free(&r);
     if (rc) {
         for (int i = 0; out && i < ng; i++) psk_free(out[i].members);
@@ -286,4 +334,37 @@ int sqlite_duplicates(void *self, const store_model *m, const psk_dups_params *p
     }
     *groups = out, *n = ng;
     return PSK_OK;
+}
+
+int sqlite_dups_update(void *self, const store_model *m, psk_error *err) {
+    sqlite_backend *b = self;
+    char buf[32];
+    int64_t after = store_meta_get(b->store, "dups_max_id", buf, sizeof buf) == PSK_OK ? atoll(buf) : 0;
+    int64_t max_id = store_count(b->store, "SELECT max(id) FROM media");
+    if (max_id <= after) return PSK_OK; /* no new photo */
+    dups_params p = dups_default_params();
+    psk_filter all = {0};
+    dup_rows r = {0};
+    dups_group *g = NULL;
+    int ng = 0;
+    int rc = collect(b, m, &all, &p, 0, true, after, &r, &g, &ng, err);
+    if (!rc) rc = store_exec(b->store, "BEGIN; DELETE FROM dup_groups", err);
+    sqlite3_stmt *st = NULL;
+    if (!rc) rc = store_prepare(b->store, "INSERT INTO dup_groups(media_id, group_id, kind) VALUES(?1, ?2, ?3)", &st, err);
+    for (int i = 0; !rc && i < ng; i++)
+        for (int k = 0; !rc && k < g[i].n_members; k++) {
+            sqlite3_reset(st);
+            sqlite3_bind_int64(st, 1, r.items[g[i].members[k]].id);
+            sqlite3_bind_int64(st, 2, r.items[g[i].keeper].id);
+            sqlite3_bind_int(st, 3, (int)g[i].kind);
+            if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail(b->store, err, "recording a duplicate group");
+        }
+    sqlite3_finalize(st);
+    snprintf(buf, sizeof buf, "%lld", (long long)max_id);
+    if (!rc) rc = store_meta_set(b->store, "dups_max_id", buf, err);
+    if (!rc) rc = store_exec(b->store, "COMMIT", err);
+    else store_exec(b->store, "ROLLBACK", NULL);
+    dups_groups_free(g, ng);
+    rows_free(&r);
+    return rc;
 }

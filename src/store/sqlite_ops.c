@@ -174,4 +174,5 @@ const store_ops store_sqlite_ops = {
     .errors = sq_errors,
     .local_store = sq_local,
     .duplicates = sqlite_duplicates,
+    .dup_update = sqlite_dups_update,
 };

@@ -17,6 +17,10 @@
  *         whatever EXIF lacks
  *   phashes(media_id INTEGER PRIMARY KEY REFERENCES media ON DELETE CASCADE, phash INTEGER)   (schema 4)
  *         the perceptual hash of a photo (src/dups/phash.c: 63 bits of DCT signs, as a signed 64-bit integer)
+ *   dup_groups(media_id INTEGER PRIMARY KEY REFERENCES media ON DELETE CASCADE, group_id INTEGER (the keeper's
+ *         media id), kind INTEGER (0 identical, 1 same picture, 2 same moment))   (schema 4)
+ *         the near-duplicate groups at the default threshold, extended by each index run from its new photos
+ *         (meta dups_max_id: the largest media id already looked at)
  *   embeddings(media_id INTEGER REFERENCES media ON DELETE CASCADE, model_id INTEGER, frame_ms INTEGER
  *              (-1 for a photo), vec BLOB (float32 little-endian, unit length), PRIMARY KEY(media_id, model_id,
  *              frame_ms))

@@ -103,6 +103,28 @@ run_model() { # run_model NAME MODEL_DIR
 }
 
 run_model tiny "$FIX/models/tiny-clip"
+
+# incremental: the index run keeps the groups; a new copy joins its original's group from its own neighbours
+if [ -f "$TMP/tiny.db" ] && command -v sqlite3 >/dev/null; then
+    group_of() { sqlite3 "$TMP/tiny.db" "SELECT group_id FROM dup_groups JOIN media ON media.id = media_id WHERE path = '$1'"; }
+    orig=$(realpath "$SET/photo_rocket/photo_rocket.jpg")
+    before=$(sqlite3 "$TMP/tiny.db" "SELECT count(*) FROM dup_groups")
+    ffmpeg -loglevel error -y -i "$orig" -vf "scale=iw*0.7:-2" -q:v 9 "$SET/photo_rocket/photo_rocket_whatsapp.jpg" </dev/null
+    touch -d "2024-05-05 10:00:00 UTC" "$SET/photo_rocket/photo_rocket_whatsapp.jpg"
+    "$PS" index "$SET" --db "$TMP/tiny.db" --image-model "$FIX/models/tiny-clip" >"$TMP/index2.out" 2>&1
+    new=$(group_of "$(realpath "$SET/photo_rocket/photo_rocket_whatsapp.jpg")")
+    after=$(sqlite3 "$TMP/tiny.db" "SELECT count(*) FROM dup_groups")
+    if [ -n "$new" ] && [ "$new" = "$(group_of "$orig")" ] && [ "$after" = $((before + 1)) ]; then
+        pass "duplicates: a new copy joins its group at the next index run"
+    else
+        fail "duplicates: a new copy joins its group at the next index run" "group '$new' vs '$(group_of "$orig")', rows $before -> $after"
+    fi
+    "$PS" duplicates --db "$TMP/tiny.db" --json >"$TMP/tiny.jsonl" 2>/dev/null
+    rm -f "$SET/photo_rocket/photo_rocket_whatsapp.jpg"
+    "$PS" index "$SET" --db "$TMP/tiny.db" --image-model "$FIX/models/tiny-clip" >"$TMP/index3.out" 2>&1
+else
+    skip "duplicates: incremental groups (sqlite3 is missing)"
+fi
 if "$PS" model synth --arch clip-vit-b-32 --tokenizer-from "$FIX/models/tiny-clip" --out "$TMP/synth" >"$TMP/synth.out" 2>&1; then
     run_model synth "$TMP/synth"
 else

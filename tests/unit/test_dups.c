@@ -83,7 +83,7 @@ TEST(dups_grouping_follows_its_rules) {
     };
     /* 3 is the same picture by hash; 4 and 5 a burst (near in embedding, 3 s apart); 6 is 1 s after 5 but far in
      * embedding and hash */
-    dups_pair pairs[] = {{0, 2, 0.5f}, {3, 4, 0.95f}, {4, 5, 0.3f}, {0, 3, 0.999f}};
+    dups_pair pairs[] = {{0, 2, 0.5f, -1}, {3, 4, 0.95f, -1}, {4, 5, 0.3f, -1}, {0, 3, 0.999f, -1}};
     dups_group *g;
     int n;
     CHECK_OK(dups_group_items(it, 6, pairs, 4, &p, &g, &n, NULL));
@@ -114,7 +114,7 @@ TEST(dups_candidates_from_hashes_and_times) {
     };
     dups_pair *pairs = NULL;
     int64_t n = 0, cap = 0;
-    CHECK_OK(dups_hash_pairs(it, 3, &pairs, &n, &cap, NULL));
+    CHECK_OK(dups_hash_pairs(it, 3, NULL, &pairs, &n, &cap, NULL));
     bool ab = false, other = false;
     for (int64_t i = 0; i < n; i++) {
         if ((pairs[i].a == 0 && pairs[i].b == 1) || (pairs[i].a == 1 && pairs[i].b == 0)) ab = true;
@@ -124,5 +124,11 @@ TEST(dups_candidates_from_hashes_and_times) {
     n = 0;
     CHECK_OK(dups_time_pairs(it, 3, 10, &pairs, &n, &cap, NULL));
     CHECK(n == 1 && ((pairs[0].a == 0 && pairs[0].b == 2) || (pairs[0].a == 2 && pairs[0].b == 0)));
+    /* only the new item probes: its partner is found, and nothing between old items */
+    bool probe[3] = {false, true, false};
+    n = 0;
+    CHECK_OK(dups_hash_pairs(it, 3, probe, &pairs, &n, &cap, NULL));
+    CHECK(n >= 1);
+    for (int64_t i = 0; i < n; i++) CHECK(pairs[i].a == 1 || pairs[i].b == 1);
     free(pairs);
 }
