@@ -423,6 +423,8 @@ typedef struct psk_search_params {
     const char *image_model_dir; /* for image terms; NULL: the model the library was indexed with */
     int n_threads;               /* 0 = all cores */
     int all_moments;             /* for videos, also list the other matching moments (psk_result.moments) */
+    int all_members;             /* 1: every member of a near-duplicate group; 0 (default): each group once, at its
+                                  * best-ranked member, with group and group_size set (scores unchanged) */
 } psk_search_params;
 
 psk_search_params psk_search_default_params(void);
@@ -442,6 +444,8 @@ typedef struct psk_result {
     int n_moments;      /* with all_moments: a video's best moments, best first (at most 16) */
     int64_t moment_ms[16];
     float moment_score[16];
+    int64_t group;      /* its near-duplicate group (the stored groups of each index run), 0: none */
+    int group_size;     /* the group's members (1 + those collapsed into this result, unless all_members) */
 } psk_result;
 
 /* Runs a query. *results (free with psk_results_free) holds *n results, best first or by date. Vectors made by

@@ -51,6 +51,7 @@ static void result_json(jbuf *b, const psk_result *r) {
     } else {
         jb_printf(b, ", \"thumb\": \"/api/media/%lld/thumb\"", (long long)r->id);
     }
+    if (r->group) jb_printf(b, ", \"group\": %lld, \"group_size\": %d", (long long)r->group, r->group_size);
     jb_printf(b, ", \"file\": \"/api/media/%lld/file\"}", (long long)r->id);
 }
 

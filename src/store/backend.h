@@ -76,6 +76,8 @@ typedef struct store_ops {
                       psk_error *err);
     /* Brings the stored groups up to date after an index run: only the new photos look for partners. */
     int (*dup_update)(void *self, const store_model *m, psk_error *err);
+    /* Fills group and group_size of each result from the stored groups. */
+    int (*dup_groups_of)(void *self, psk_result *r, int n, psk_error *err);
 
     /* -- the backend's own -- */
     /* The SQLite file that the indexing pipeline and the importers write row by row (PSK_STORE_CAP_LOCAL_INDEX). */

@@ -368,3 +368,22 @@ int sqlite_dups_update(void *self, const store_model *m, psk_error *err) {
     rows_free(&r);
     return rc;
 }
+
+int sqlite_dup_groups_of(void *self, psk_result *r, int n, psk_error *err) {
+    sqlite_backend *b = self;
+    sqlite3_stmt *st;
+    int rc = store_prepare(b->store,
+                           "SELECT group_id, (SELECT count(*) FROM dup_groups o WHERE o.group_id = g.group_id)"
+                           " FROM dup_groups g WHERE media_id = ?",
+                           &st, err);
+    if (rc) return rc;
+    for (int i = 0; i < n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, r[i].id);
+        bool in = sqlite3_step(st) == SQLITE_ROW;
+        r[i].group = in ? sqlite3_column_int64(st, 0) : 0;
+        r[i].group_size = in ? sqlite3_column_int(st, 1) : 1;
+    }
+    sqlite3_finalize(st);
+    return PSK_OK;
+}

@@ -175,4 +175,5 @@ const store_ops store_sqlite_ops = {
     .local_store = sq_local,
     .duplicates = sqlite_duplicates,
     .dup_update = sqlite_dups_update,
+    .dup_groups_of = sqlite_dup_groups_of,
 };

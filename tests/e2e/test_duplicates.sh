@@ -104,6 +104,28 @@ run_model() { # run_model NAME MODEL_DIR
 
 run_model tiny "$FIX/models/tiny-clip"
 
+# results collapse each group to its best member, with the same scores, and lose nothing
+if [ -f "$TMP/tiny.db" ]; then
+    PHOTOSEEK_MODELS=$TMP/no-models "$PS" search a photo --db "$TMP/tiny.db" -k 100 --json >"$TMP/collapsed.jsonl" 2>/dev/null
+    PHOTOSEEK_MODELS=$TMP/no-models "$PS" search a photo --db "$TMP/tiny.db" -k 100 --json --all >"$TMP/all.jsonl" 2>/dev/null
+    cat >"$TMP/collapse.py" <<'PY'
+import json, sys
+col = [json.loads(l) for l in open(sys.argv[1])]
+every = [json.loads(l) for l in open(sys.argv[2])]
+score = {r["path"]: r["score"] for r in every}
+groups = [r["group"] for r in col if "group" in r]
+assert len(groups) == len(set(groups)), "a group shows twice"
+assert all(abs(score[r["path"]] - r["score"]) < 1e-6 for r in col), "a score changed"
+shown = {r["path"] for r in col}
+for r in every:
+    assert r["path"] in shown or r.get("group") in groups, "lost: " + r["path"]
+assert len(col) < len(every), "nothing collapsed"
+assert sum(r.get("group_size", 1) for r in col) == len(every), "group sizes do not add up"
+print(f"{len(every)} results as {len(col)}")
+PY
+    if out=$(python3 "$TMP/collapse.py" "$TMP/collapsed.jsonl" "$TMP/all.jsonl" 2>&1); then pass "search results collapse groups, same scores, nothing lost ($out)"; else fail "search results collapse groups, same scores, nothing lost" "$out"; fi
+fi
+
 # incremental: the index run keeps the groups; a new copy joins its original's group from its own neighbours
 if [ -f "$TMP/tiny.db" ] && command -v sqlite3 >/dev/null; then
     group_of() { sqlite3 "$TMP/tiny.db" "SELECT group_id FROM dup_groups JOIN media ON media.id = media_id WHERE path = '$1'"; }
