@@ -68,6 +68,7 @@ static void bench_group(int64_t n) {
 }
 
 int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
     bench_hash(224, 298, "224px");
     bench_hash(4000, 3000, "12mp");
     if (argc < 2) {

@@ -423,8 +423,8 @@ typedef struct psk_search_params {
     const char *image_model_dir; /* for image terms; NULL: the model the library was indexed with */
     int n_threads;               /* 0 = all cores */
     int all_moments;             /* for videos, also list the other matching moments (psk_result.moments) */
-    int all_members;             /* 1: every member of a near-duplicate group; 0 (default): each group once, at its
-                                  * best-ranked member, with group and group_size set (scores unchanged) */
+    int collapse_groups;         /* 1: each near-duplicate group once, at its best-ranked member, with group and
+                                  * group_size set (scores unchanged); 0 (default): every member, as ranked */
 } psk_search_params;
 
 psk_search_params psk_search_default_params(void);
@@ -445,7 +445,7 @@ typedef struct psk_result {
     int64_t moment_ms[16];
     float moment_score[16];
     int64_t group;      /* its near-duplicate group (the stored groups of each index run), 0: none */
-    int group_size;     /* the group's members (1 + those collapsed into this result, unless all_members) */
+    int group_size;     /* the group's members (1 + those collapsed into this result); set with collapse_groups */
 } psk_result;
 
 /* Runs a query. *results (free with psk_results_free) holds *n results, best first or by date. Vectors made by

@@ -23,8 +23,8 @@ static const char *search_usage =
     "  --json               one JSON object per line: path, score, taken_at, type, width, height, camera\n"
     "                       (videos add frame_ms, the moment that matched)\n"
     "  --all-moments        for videos, list the other matching moments too\n"
-    "  --all                every near-duplicate (photoseek duplicates); by default each group shows once, at its\n"
-    "                       best match, with a count (--json: group, group_size)\n"
+    "  --collapse           each group of near-duplicates (photoseek duplicates) once, at its best match, with\n"
+    "                       a count (--json: group, group_size); scores stay as they are\n"
     "  --db FILE            the library (default $PHOTOSEEK_DB or ~/.local/share/photoseek/library.db)\n"
     "  --store URL          a library in PostgreSQL + pgvector (postgres://USER@HOST/DB), filled by\n"
     "                       'photoseek index --store' or 'photoseek migrate' (--db takes the URL too)\n"
@@ -101,8 +101,8 @@ static int run(int argc, char **argv, bool similar) {
             if (!(p.image_model_dir = v)) return cli_bad_value(cmd, "--image-model", "a model folder");
         } else if (strcmp(opt, "--json") == 0) {
             json = true;
-        } else if (strcmp(opt, "--all") == 0) {
-            p.all_members = 1;
+        } else if (strcmp(opt, "--collapse") == 0) {
+            p.collapse_groups = 1;
         } else if (strcmp(opt, "--all-moments") == 0) {
             p.all_moments = 1;
         } else {
@@ -179,7 +179,7 @@ static int run(int argc, char **argv, bool similar) {
             printf("  %s", r->path);
             if (r->type == PSK_TYPE_VIDEO) printf(" @ %lld:%02lld", (long long)(r->frame_ms / 60000), (long long)(r->frame_ms / 1000 % 60));
             if (r->camera[0]) printf("  (%s)", r->camera);
-            if (r->group && !p.all_members && r->group_size > 1) printf("  [+%d near-duplicates]", r->group_size - 1);
+            if (r->group && r->group_size > 1) printf("  [+%d near-duplicates]", r->group_size - 1);
             putchar('\n');
             for (int j = 1; p.all_moments && j < r->n_moments; j++)
                 printf("       also at %lld:%02lld (%.3f)\n", (long long)(r->moment_ms[j] / 60000),

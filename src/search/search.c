@@ -81,13 +81,13 @@ static int search_with(psk_library *lib, const psk_search_params *params, make_v
     if (!qv) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     rc = make(lib, &m, &p, arg, qv, err);
     store_backend *b = library_backend(lib);
-    bool grouped = b->ops->dup_groups_of != NULL;
+    bool grouped = p.collapse_groups && b->ops->dup_groups_of != NULL;
     int k = p.k > 0 ? p.k : 20;
     /* collapsing leaves members out: ask for more so that k results remain */
-    if (grouped && !p.all_members) p.k = k * 3 < 10000 ? k * 3 : 10000;
+    if (grouped) p.k = k * 3 < 10000 ? k * 3 : 10000;
     if (!rc) rc = backend_search(b, &m, qv, &p, results, n, err);
     if (!rc && grouped) rc = b->ops->dup_groups_of(b->self, *results, *n, err);
-    if (!rc && grouped && !p.all_members) *n = collapse_groups(*results, *n, k);
+    if (!rc && grouped) *n = collapse_groups(*results, *n, k);
     if (rc) {
         psk_results_free(*results);
         *results = NULL, *n = 0;

@@ -106,8 +106,8 @@ run_model tiny "$FIX/models/tiny-clip"
 
 # results collapse each group to its best member, with the same scores, and lose nothing
 if [ -f "$TMP/tiny.db" ]; then
-    PHOTOSEEK_MODELS=$TMP/no-models "$PS" search a photo --db "$TMP/tiny.db" -k 100 --json >"$TMP/collapsed.jsonl" 2>/dev/null
-    PHOTOSEEK_MODELS=$TMP/no-models "$PS" search a photo --db "$TMP/tiny.db" -k 100 --json --all >"$TMP/all.jsonl" 2>/dev/null
+    PHOTOSEEK_MODELS=$TMP/no-models "$PS" search a photo --db "$TMP/tiny.db" -k 100 --json --collapse >"$TMP/collapsed.jsonl" 2>/dev/null
+    PHOTOSEEK_MODELS=$TMP/no-models "$PS" search a photo --db "$TMP/tiny.db" -k 100 --json >"$TMP/all.jsonl" 2>/dev/null
     cat >"$TMP/collapse.py" <<'PY'
 import json, sys
 col = [json.loads(l) for l in open(sys.argv[1])]
@@ -117,13 +117,40 @@ groups = [r["group"] for r in col if "group" in r]
 assert len(groups) == len(set(groups)), "a group shows twice"
 assert all(abs(score[r["path"]] - r["score"]) < 1e-6 for r in col), "a score changed"
 shown = {r["path"] for r in col}
+# each member left out shares a group (photoseek duplicates) with a result shown
+group_of = {}
+for line in open(sys.argv[3]):
+    g = json.loads(line)
+    for m in g["members"]: group_of[m["path"]] = g["group"]
+shown_groups = {group_of.get(p) for p in shown}
 for r in every:
-    assert r["path"] in shown or r.get("group") in groups, "lost: " + r["path"]
+    assert r["path"] in shown or group_of.get(r["path"]) in shown_groups, "lost: " + r["path"]
 assert len(col) < len(every), "nothing collapsed"
 assert sum(r.get("group_size", 1) for r in col) == len(every), "group sizes do not add up"
+assert not any("group" in r for r in every), "results without --collapse carry no group"
 print(f"{len(every)} results as {len(col)}")
 PY
-    if out=$(python3 "$TMP/collapse.py" "$TMP/collapsed.jsonl" "$TMP/all.jsonl" 2>&1); then pass "search results collapse groups, same scores, nothing lost ($out)"; else fail "search results collapse groups, same scores, nothing lost" "$out"; fi
+    if out=$(python3 "$TMP/collapse.py" "$TMP/collapsed.jsonl" "$TMP/all.jsonl" "$TMP/tiny.jsonl" 2>&1); then pass "search results collapse groups, same scores, nothing lost ($out)"; else fail "search results collapse groups, same scores, nothing lost" "$out"; fi
+fi
+
+# the server: /api/duplicates (GET only, through the gate), and group / group_size in results
+if [ -f "$TMP/tiny.db" ] && command -v curl >/dev/null; then
+    PHOTOSEEK_MODELS=$TMP/no-models "$PS" serve --db "$TMP/tiny.db" --port 0 --port-file "$TMP/port" 2>"$TMP/serve.err" &
+    SRV=$!
+    for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
+    B="http://127.0.0.1:$(cat "$TMP/port")"
+    code=$(curl -s -o "$TMP/dups.json" -w '%{http_code}' "$B/api/duplicates")
+    n=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["groups"]) if all(g["members"][0]["path"] == g["keeper"] for g in d["groups"]) else -1)' "$TMP/dups.json" 2>/dev/null)
+    [ "$code" = 200 ] && [ "$n" = "$(wc -l <"$TMP/tiny.jsonl")" ] && pass "GET /api/duplicates lists the groups, keeper first" ||
+        fail "GET /api/duplicates lists the groups, keeper first" "status $code, $n groups"
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$B/api/duplicates")" != 200 ] && pass "POST /api/duplicates is refused" ||
+        fail "POST /api/duplicates is refused"
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$B/api/duplicates?threshold=2")" = 400 ] && pass "/api/duplicates: a bad threshold is a 400" ||
+        fail "/api/duplicates: a bad threshold is a 400"
+    curl -s "$B/api/search?q=a+photo&k=100&collapse=1" | grep -q '"group_size": 11' && pass "API results carry group and group_size" ||
+        fail "API results carry group and group_size"
+    kill $SRV 2>/dev/null
+    wait $SRV 2>/dev/null
 fi
 
 # incremental: the index run keeps the groups; a new copy joins its original's group from its own neighbours
