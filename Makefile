@@ -26,7 +26,7 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 
 LIB_SRC  := $(sort $(wildcard src/common/*.c src/kernels/*.c src/model/*.c src/image/*.c src/store/*.c src/library/*.c \
-              src/index/*.c src/ingest/*.c src/search/*.c src/video/*.c))
+              src/index/*.c src/dups/*.c src/ingest/*.c src/search/*.c src/video/*.c))
 LIB_SRC  += $(sort $(wildcard src/faces/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c src/server/*.c))
 WEB      := $(sort $(wildcard web/*))
@@ -126,6 +126,10 @@ bench-index: $(BUILD)/bench_index $(BUILD)/bench_clip
 	$(BUILD)/bench_index $(BUILD)/bench-12mp.jpg $${N:-200}
 
 # The HNSW graph beside hnswlib on the same vectors (N=100000 by default; N=1000000 needs about 4 GB and minutes).
+# Near-duplicates: the perceptual hash per photo and the grouping over 100k and 1M synthetic photos.
+bench-dups: $(BUILD)/bench_dups
+	$(BUILD)/bench_dups 100000 1000000
+
 bench-ann: $(BUILD)/bench_ann $(BUILD)/hnswlib_ref
 	mkdir -p $(BUILD)/ann-dump
 	$(BUILD)/bench_ann $${N:-100000} $(BUILD)/ann-dump
@@ -156,7 +160,7 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libphotoseek.a
 clean:
 	rm -rf build build-san build-fuzz tests/out
 
-.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index bench-faces bench-cold clean fuzz-libfuzzer .FORCE
+.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index bench-faces bench-cold bench-dups clean fuzz-libfuzzer .FORCE
 .SECONDARY:
 
 DEP_OBJ := $(LIB_OBJ) $(CLI_OBJ) $(TEST_OBJ)

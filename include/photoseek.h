@@ -282,7 +282,8 @@ typedef enum psk_store_cap {
                                             * local catalog, whose changes are then pushed) */
     PSK_STORE_CAP_SHARDS = 1u << 6,        /* several workers may index into it at once (shard_index/shard_count) */
     PSK_STORE_CAP_COPY_INTO = 1u << 7,     /* a destination of psk_library_migrate */
-    PSK_STORE_CAP_SERVER_INDEX = 1u << 8   /* the server ranks the vectors (no in-memory index to load) */
+    PSK_STORE_CAP_SERVER_INDEX = 1u << 8,  /* the server ranks the vectors (no in-memory index to load) */
+    PSK_STORE_CAP_DUPLICATES = 1u << 12    /* psk_library_duplicates (the photos' perceptual hashes are stored) */
 } psk_store_cap;
 
 /* The PSK_STORE_CAP_* flags of the library's store. */
@@ -422,6 +423,8 @@ typedef struct psk_search_params {
     const char *image_model_dir; /* for image terms; NULL: the model the library was indexed with */
     int n_threads;               /* 0 = all cores */
     int all_moments;             /* for videos, also list the other matching moments (psk_result.moments) */
+    int collapse_groups;         /* 1: each near-duplicate group once, at its best-ranked member, with group and
+                                  * group_size set (scores unchanged); 0 (default): every member, as ranked */
 } psk_search_params;
 
 psk_search_params psk_search_default_params(void);
@@ -441,6 +444,8 @@ typedef struct psk_result {
     int n_moments;      /* with all_moments: a video's best moments, best first (at most 16) */
     int64_t moment_ms[16];
     float moment_score[16];
+    int64_t group;      /* its near-duplicate group (the stored groups of each index run), 0: none */
+    int group_size;     /* the group's members (1 + those collapsed into this result); set with collapse_groups */
 } psk_result;
 
 /* Runs a query. *results (free with psk_results_free) holds *n results, best first or by date. Vectors made by
@@ -551,4 +556,41 @@ float psk_face_distance(const float *a, const float *b);
 #ifdef __cplusplus
 }
 #endif
+/* ---- near-duplicates ---- */
+typedef struct psk_dup_member {
+    int64_t id;
+    char path[1024];
+    float similarity;  /* cosine of its embedding with the keeper's (1 for the keeper and byte-identical copies) */
+    int width, height;
+    int64_t bytes;
+    int64_t taken_at;  /* UTC seconds, 0: unknown */
+} psk_dup_member;
+
+typedef struct psk_dup_group {
+    int group;                /* 1, 2, ... in the order listed (by the keeper's path) */
+    const char *kind;         /* "identical", "same picture" or "same moment" (the loosest link in the group) */
+    const char *keeper_rule;  /* the rule that chose the keeper: "largest", "original", "oldest", "first path" */
+    char why[256];            /* why the members were grouped, in words */
+    psk_dup_member *members;  /* the suggested keeper first */
+    int n_members;
+} psk_dup_group;
+
+typedef struct psk_dups_params {
+    float threshold;  /* embedding cosine for "same picture" with a close perceptual hash (default 0.92) */
+    psk_filter filter;
+    int n_threads;    /* 0 = all cores */
+} psk_dups_params;
+psk_dups_params psk_dups_default_params(void);
+
+/* The groups of near-duplicate photos in the library (candidate pairs from the embeddings' nearest neighbours,
+ * the perceptual hashes and the capture times; never all pairs). *groups (free with psk_dup_groups_free) holds
+ * *n groups. A store without PSK_STORE_CAP_DUPLICATES is PSK_ERR_UNSUPPORTED. */
+psk_status psk_library_duplicates(psk_library *lib, const psk_dups_params *params, psk_dup_group **groups, int *n,
+                                  psk_error *err);
+void psk_dup_groups_free(psk_dup_group *groups, int n);
+/* Moves an indexed file (a duplicate put aside) from `from` to `to`, creating to's folder, never overwriting (an
+ * existing `to` is PSK_ERR_IO and nothing moves), and records the move in the library so its row, vectors and
+ * hash follow the file. Needs a library opened with PSK_OPEN_WRITE on a store with PSK_STORE_CAP_LOCAL_INDEX. */
+psk_status psk_library_move_file(psk_library *lib, const char *from, const char *to, psk_error *err);
+
 #endif /* PHOTOSEEK_H */

@@ -116,6 +116,7 @@ function render() {
     b.append(img, cap);
     b.addEventListener('click', () => openViewer(i));
     li.append(b);
+    addStackBadge(li, r);
     grid.append(li);
   });
 }
@@ -246,3 +247,63 @@ document.addEventListener('keydown', (e) => {
     if (i >= 0) openViewer(i);
   }
 })();
+
+// ---- near-duplicates (issue 18): a stack badge on a result that stands for a group, and the duplicates view ----
+function addStackBadge(li, r) {
+  if (!r.group || !(r.group_size > 1)) return;
+  const s = document.createElement('button');
+  s.type = 'button';
+  s.className = 'stack';
+  s.textContent = `+${r.group_size - 1}`;
+  s.title = `${r.group_size - 1} near-duplicate${r.group_size > 2 ? 's' : ''} of this photo: show them`;
+  s.addEventListener('click', (e) => { e.stopPropagation(); showDuplicates(r.id); });
+  li.append(s);
+}
+
+// Lists the groups (only the one holding focusId when given), each with its suggested keeper first.
+async function showDuplicates(focusId) {
+  const list = $('dups-list');
+  list.replaceChildren();
+  $('dups').hidden = false;
+  $('dups-summary').textContent = 'Looking for near-duplicates…';
+  let data;
+  try {
+    data = await api('/api/duplicates');
+  } catch (e) {
+    $('dups-summary').textContent = `Could not list duplicates: ${e.message}`;
+    return;
+  }
+  const groups = focusId ? data.groups.filter((g) => g.members.some((m) => m.id === focusId)) : data.groups;
+  $('dups-summary').textContent = `${groups.length} group${groups.length === 1 ? '' : 's'} of near-duplicates`;
+  for (const g of groups) {
+    const li = document.createElement('li');
+    li.className = 'dup-group';
+    const h = document.createElement('p');
+    h.className = 'dup-head';
+    h.textContent = `${g.kind}: keep ${g.keeper.split('/').pop()} (${g.rule})`;
+    h.title = g.why;
+    const row = document.createElement('div');
+    row.className = 'dup-members';
+    g.members.forEach((m, k) => {
+      const a = document.createElement('a');
+      a.href = m.file;
+      a.target = '_blank';
+      a.rel = 'noopener';
+      a.className = k === 0 ? 'dup-member keeper' : 'dup-member';
+      a.title = `${m.path}\n${m.width}×${m.height}, ${m.bytes} bytes, similarity ${m.similarity.toFixed(3)}`;
+      const img = document.createElement('img');
+      img.loading = 'lazy';
+      img.alt = m.path.split('/').pop();
+      img.src = m.thumb;
+      const cap = document.createElement('span');
+      cap.textContent = (k === 0 ? 'keep · ' : '') + `${m.width}×${m.height}`;
+      a.append(img, cap);
+      row.append(a);
+    });
+    li.append(h, row);
+    list.append(li);
+  }
+}
+
+$('show-dups').addEventListener('click', () => showDuplicates(null));
+$('dups-close').addEventListener('click', () => { $('dups').hidden = true; });

@@ -24,6 +24,7 @@ int cmd_migrate(int argc, char **argv);
 int cmd_faces(int argc, char **argv);
 /* photoseek model fetch faces [--dir DIR] [--from FILE.tgz] (faces_cmd.c); argv[0] is "faces". */
 int cmd_fetch_faces(int argc, char **argv);
+int cmd_duplicates(int argc, char **argv);
 
 /* Prints "photoseek: <message>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -41,6 +42,10 @@ bool cli_int(const char *v, long lo, long hi, int *out);
         bad_takes = (takes);                                                                                           \
         goto usage;                                                                                                    \
     } while (0)
+/* In an option loop: a filter option (--year, --month, --day, --from, --to, --type, --camera, --folder, also as
+ * --name=value) at argv[*i] sets f (advancing *i past its value). Returns 0 when argv[*i] is none, 1 when it was
+ * taken, EXIT_USAGE after printing why its value is bad. */
+int cli_filter_opt(const char *cmd, int argc, char **argv, int *i, psk_filter *f);
 /* Writes s as a JSON string literal to f. */
 void cli_json_string(FILE *f, const char *s);
 /* Default model folders: $PHOTOSEEK_MODELS or $XDG_DATA_HOME/photoseek/models or ~/.local/share/photoseek/models. */

@@ -10,6 +10,7 @@ static const char *usage =
     "  index      index the photos under folders into the library\n"
     "  search     find photos by a description (any language), with date, camera, folder and type filters\n"
     "  similar    find photos that look like an image file\n"
+    "  duplicates groups of copies, edits and bursts of one photo, with the one to keep\n"
     "  status     what the library holds; --errors lists the files that could not be indexed\n"
     "  migrate    copy a library into PostgreSQL + pgvector or Pinecone (then use --store URL)\n"
     "  serve      a local search page and JSON API\n"
@@ -45,6 +46,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "tokenize") == 0) return cmd_tokenize(argc - 1, argv + 1);
     if (strcmp(cmd, "model") == 0) return cmd_model(argc - 1, argv + 1);
     if (strcmp(cmd, "faces") == 0) return cmd_faces(argc - 1, argv + 1);
+    if (strcmp(cmd, "duplicates") == 0) return cmd_duplicates(argc - 1, argv + 1);
     cli_error("unknown command '%s' (see 'photoseek --help')", cmd);
     return EXIT_USAGE;
 }

@@ -23,6 +23,8 @@ static const char *search_usage =
     "  --json               one JSON object per line: path, score, taken_at, type, width, height, camera\n"
     "                       (videos add frame_ms, the moment that matched)\n"
     "  --all-moments        for videos, list the other matching moments too\n"
+    "  --collapse           each group of near-duplicates (photoseek duplicates) once, at its best match, with\n"
+    "                       a count (--json: group, group_size); scores stay as they are\n"
     "  --db FILE            the library (default $PHOTOSEEK_DB or ~/.local/share/photoseek/library.db)\n"
     "  --store URL          a library in PostgreSQL + pgvector (postgres://USER@HOST/DB), filled by\n"
     "                       'photoseek index --store' or 'photoseek migrate' (--db takes the URL too)\n"
@@ -30,16 +32,6 @@ static const char *search_usage =
     "  --image-model DIR    for image terms and 'similar' (default: the model the library was indexed with)\n"
     "Exit codes: 0 results found, 1 no result, 2 bad usage, 3 error (e.g. the query model does not match),\n"
     "130 interrupted.\n";
-
-/* --year, --month, --day, --from, --to, --type, --camera, --folder (also as --name=value) */
-static bool is_filter(const char *opt) {
-    static const char *names[] = {"year", "month", "day", "from", "to", "type", "camera", "folder"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        size_t n = strlen(names[i]);
-        if (strncmp(opt, names[i], n) == 0 && (opt[n] == 0 || opt[n] == '=')) return true;
-    }
-    return false;
-}
 
 static void print_taken(FILE *f, const psk_result *r, bool iso) {
     if (!r->taken_local[0]) {
@@ -68,6 +60,7 @@ static int run(int argc, char **argv, bool similar) {
     int n_words = 0;
     for (int i = 1; i < argc; i++) {
         const char *v, *opt = argv[i];
+        int taken;
         if (words_only || opt[0] != '-' || !opt[1]) {
             if (similar && n_words) {
                 cli_error("similar: give one image file: unexpected '%s'", opt);
@@ -89,23 +82,8 @@ static int run(int argc, char **argv, bool similar) {
             long k = v ? strtol(v, &end, 10) : 0;
             if (!v || *end || k < 1 || k > 10000) return cli_bad_value(cmd, "-k", "a number from 1 to 10000");
             p.k = (int)k;
-        } else if (strncmp(opt, "--", 2) == 0 && is_filter(opt + 2)) {
-            char name[16];
-            snprintf(name, sizeof name, "%s", opt + 2);
-            char *eq = strchr(name, '=');
-            if (eq) {
-                *eq = 0;
-                v = opt + 2 + strlen(name) + 1;
-            } else {
-                v = i + 1 < argc ? argv[++i] : NULL;
-            }
-            psk_error ferr = {0};
-            if (psk_filter_set(&p.filter, name, v, &ferr)) {
-                /* the library names the filter ("from must be ..."): the command line says --from */
-                bool named = strncmp(ferr.message, name, strlen(name)) == 0;
-                cli_error("%s: %s%s", cmd, named ? "--" : "", ferr.message);
-                return EXIT_USAGE;
-            }
+        } else if ((taken = cli_filter_opt(cmd, argc, argv, &i, &p.filter))) {
+            if (taken != 1) return taken;
         } else if (cli_opt(argc, argv, &i, "--sort", &v)) {
             if (v && strcmp(v, "score") == 0) p.sort = PSK_SORT_SCORE;
             else if (v && strcmp(v, "date") == 0) p.sort = PSK_SORT_DATE;
@@ -123,6 +101,8 @@ static int run(int argc, char **argv, bool similar) {
             if (!(p.image_model_dir = v)) return cli_bad_value(cmd, "--image-model", "a model folder");
         } else if (strcmp(opt, "--json") == 0) {
             json = true;
+        } else if (strcmp(opt, "--collapse") == 0) {
+            p.collapse_groups = 1;
         } else if (strcmp(opt, "--all-moments") == 0) {
             p.all_moments = 1;
         } else {
@@ -191,6 +171,7 @@ static int run(int argc, char **argv, bool similar) {
                            r->moment_score[j]);
                 printf("]");
             }
+            if (r->group) printf(", \"group\": %lld, \"group_size\": %d", (long long)r->group, r->group_size);
             printf(", \"id\": %lld}\n", (long long)r->id);
         } else {
             printf("%.3f  ", r->score);
@@ -198,6 +179,7 @@ static int run(int argc, char **argv, bool similar) {
             printf("  %s", r->path);
             if (r->type == PSK_TYPE_VIDEO) printf(" @ %lld:%02lld", (long long)(r->frame_ms / 60000), (long long)(r->frame_ms / 1000 % 60));
             if (r->camera[0]) printf("  (%s)", r->camera);
+            if (r->group && r->group_size > 1) printf("  [+%d near-duplicates]", r->group_size - 1);
             putchar('\n');
             for (int j = 1; p.all_moments && j < r->n_moments; j++)
                 printf("       also at %lld:%02lld (%.3f)\n", (long long)(r->moment_ms[j] / 60000),

@@ -110,3 +110,35 @@ volatile int *cli_catch_interrupts(bool sigterm_too) {
     if (sigterm_too) sigaction(SIGTERM, &sa, NULL);
     return &interrupted;
 }
+
+/* --year, --month, --day, --from, --to, --type, --camera, --folder (also as --name=value) */
+static bool is_filter(const char *opt) {
+    static const char *names[] = {"year", "month", "day", "from", "to", "type", "camera", "folder"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(opt, names[i], n) == 0 && (opt[n] == 0 || opt[n] == '=')) return true;
+    }
+    return false;
+}
+
+int cli_filter_opt(const char *cmd, int argc, char **argv, int *i, psk_filter *f) {
+    const char *opt = argv[*i], *v;
+    if (strncmp(opt, "--", 2) != 0 || !is_filter(opt + 2)) return 0;
+    char name[16];
+    snprintf(name, sizeof name, "%s", opt + 2);
+    char *eq = strchr(name, '=');
+    if (eq) {
+        *eq = 0;
+        v = opt + 2 + strlen(name) + 1;
+    } else {
+        v = *i + 1 < argc ? argv[++*i] : NULL;
+    }
+    psk_error ferr = {0};
+    if (psk_filter_set(f, name, v, &ferr)) {
+        /* the library names the filter ("from must be ..."): the command line says --from */
+        bool named = strncmp(ferr.message, name, strlen(name)) == 0;
+        cli_error("%s: %s%s", cmd, named ? "--" : "", ferr.message);
+        return EXIT_USAGE;
+    }
+    return 1;
+}

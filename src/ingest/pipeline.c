@@ -3,6 +3,7 @@
  * commits each batch in one transaction (a video on its own, its frames a batch at a time). Workers run at most a
  * window ahead of the encoder, so memory stays bounded however large the tree is. */
 #include "ingest.h"
+#include "../dups/dups.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@ typedef struct item {
     store_media meta;
     float *pixels;
     int64_t move_from; /* the row whose file moved here */
+    uint64_t phash;    /* the perceptual hash of the decoded photo (src/dups), for near-duplicates */
 } item;
 
 typedef struct pipeline {
@@ -100,6 +102,7 @@ static void prepare_item(pipeline *pl, item *it) {
     psk_free(data);
     if (rc == PSK_OK) {
         meta_from_image(m, &img->info, f->mtime_ns);
+        it->phash = dups_phash(img->rgb, img->width, img->height);
         it->pixels = psk_malloc(sizeof(float) * (size_t)pl->pixels_floats);
         if (!it->pixels) rc = psk_fail(&err, PSK_ERR_NOMEM, "%s: out of memory", f->path);
         else rc = psk_model_preprocess(pl->job->model, img, it->pixels, &err);
@@ -156,6 +159,7 @@ static int flush(pipeline *pl, size_t from, size_t to, int64_t model_id, float *
             if (!(rc = store_media_put(store, &it->meta, err)) &&
                 !(rc = store_delete_embeddings(store, it->meta.id, err)))
                 rc = store_put_embedding(store, it->meta.id, model_id, -1, emb + (size_t)e * dim, dim, err);
+            if (!rc) rc = store_put_phash(store, it->meta.id, it->phash, err);
             e++;
             stats->indexed++;
             break;

@@ -180,7 +180,10 @@ static int remove_gone(index_run *r, psk_error *err) {
 static int refresh_index(index_run *r, psk_error *err) {
     store_backend *b = library_backend(r->lib);
     store_model m = {.id = r->job.model_id, .dim = psk_model_n_embd(r->job.model)};
-    return b->ops->refresh_index ? b->ops->refresh_index(b->self, &m, false, err) : PSK_OK;
+    int rc = b->ops->refresh_index ? b->ops->refresh_index(b->self, &m, false, err) : PSK_OK;
+    /* new photos join the stored near-duplicate groups (their neighbours only, never the whole library again) */
+    if (!rc && b->ops->dup_update) rc = b->ops->dup_update(b->self, &m, err);
+    return rc;
 }
 
 /* The run's summary, time and roots, for status. */

@@ -57,6 +57,18 @@ static int query_vector(psk_library *lib, const store_model *m, const psk_search
 typedef int (*make_vector_fn)(psk_library *lib, const store_model *m, const psk_search_params *p, const void *arg,
                               float *out, psk_error *err);
 
+/* Each near-duplicate group once, at its first (best-ranked) member: the others are left out of the list, not
+ * rescored, and stay reachable from the group (photoseek duplicates, /api/duplicates). */
+static int collapse_groups(psk_result *r, int n, int k) {
+    int out = 0;
+    for (int i = 0; i < n && out < k; i++) {
+        bool seen = false;
+        for (int j = 0; j < out && !seen && r[i].group; j++) seen = r[j].group == r[i].group;
+        if (!seen) r[out++] = r[i];
+    }
+    return out;
+}
+
 static int search_with(psk_library *lib, const psk_search_params *params, make_vector_fn make, const void *arg,
                        psk_result **results, int *n, psk_error *err) {
     *results = NULL;
@@ -68,7 +80,18 @@ static int search_with(psk_library *lib, const psk_search_params *params, make_v
     float *qv = psk_malloc(sizeof(float) * (size_t)m.dim);
     if (!qv) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     rc = make(lib, &m, &p, arg, qv, err);
-    if (!rc) rc = backend_search(library_backend(lib), &m, qv, &p, results, n, err);
+    store_backend *b = library_backend(lib);
+    bool grouped = p.collapse_groups && b->ops->dup_groups_of != NULL;
+    int k = p.k > 0 ? p.k : 20;
+    /* collapsing leaves members out: ask for more so that k results remain */
+    if (grouped) p.k = k * 3 < 10000 ? k * 3 : 10000;
+    if (!rc) rc = backend_search(b, &m, qv, &p, results, n, err);
+    if (!rc && grouped) rc = b->ops->dup_groups_of(b->self, *results, *n, err);
+    if (!rc && grouped) *n = collapse_groups(*results, *n, k);
+    if (rc) {
+        psk_results_free(*results);
+        *results = NULL, *n = 0;
+    }
     psk_free(qv);
     return rc;
 }

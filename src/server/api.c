@@ -51,6 +51,7 @@ static void result_json(jbuf *b, const psk_result *r) {
     } else {
         jb_printf(b, ", \"thumb\": \"/api/media/%lld/thumb\"", (long long)r->id);
     }
+    if (r->group) jb_printf(b, ", \"group\": %lld, \"group_size\": %d", (long long)r->group, r->group_size);
     jb_printf(b, ", \"file\": \"/api/media/%lld/file\"}", (long long)r->id);
 }
 
@@ -64,6 +65,8 @@ enum MHD_Result api_search(server *s, struct MHD_Connection *c, bool similar) {
     p.image_model_dir = s->p->image_model;
     p.n_threads = 2;
     p.all_moments = 1;
+    const char *collapse = arg(c, "collapse"); /* each near-duplicate group once */
+    p.collapse_groups = collapse && strcmp(collapse, "1") == 0;
     psk_result *res = NULL;
     int n = 0;
     psk_error err = {0};
@@ -230,4 +233,54 @@ enum MHD_Result api_index(server *s, struct MHD_Connection *c) {
     pthread_mutex_unlock(&s->index_mu);
     if (!s->index_thread_started) return reply_error(c, 500, "cannot start the index run");
     return reply_json(c, 202, "{\"started\": true}");
+}
+
+/* GET /api/duplicates[?threshold=T]: the near-duplicate groups, each with its suggested keeper first. */
+enum MHD_Result api_duplicates(server *s, struct MHD_Connection *c) {
+    psk_dups_params p = psk_dups_default_params();
+    const char *t = arg(c, "threshold");
+    if (t) {
+        char *end;
+        double v = strtod(t, &end);
+        if (!*t || *end || !(v > 0 && v < 1)) return reply_error(c, 400, "threshold must be a number between 0 and 1");
+        p.threshold = (float)v;
+    }
+    p.n_threads = 2;
+    psk_dup_group *g = NULL;
+    int n = 0;
+    psk_error err = {0};
+    double t0 = now_ms();
+    pthread_mutex_lock(&s->lib_mu);
+    int rc = psk_library_duplicates(s->lib, &p, &g, &n, &err);
+    pthread_mutex_unlock(&s->lib_mu);
+    if (rc) return reply_error(c, rc == PSK_ERR_UNSUPPORTED ? 501 : 500, "%s", err.message);
+    jbuf b = {0};
+    jb_raw(&b, "{\"groups\": [");
+    for (int i = 0; i < n; i++) {
+        jb_printf(&b, "%s{\"group\": %d, \"kind\": ", i ? ", " : "", g[i].group);
+        jb_str(&b, g[i].kind);
+        jb_raw(&b, ", \"keeper\": ");
+        jb_str(&b, g[i].members[0].path);
+        jb_raw(&b, ", \"rule\": ");
+        jb_str(&b, g[i].keeper_rule);
+        jb_raw(&b, ", \"why\": ");
+        jb_str(&b, g[i].why);
+        jb_raw(&b, ", \"members\": [");
+        for (int k = 0; k < g[i].n_members; k++) {
+            const psk_dup_member *m = &g[i].members[k];
+            jb_printf(&b, "%s{\"id\": %lld, \"path\": ", k ? ", " : "", (long long)m->id);
+            jb_str(&b, m->path);
+            jb_printf(&b,
+                      ", \"similarity\": %.4f, \"width\": %d, \"height\": %d, \"bytes\": %lld, \"taken_at\": %lld,"
+                      " \"thumb\": \"/api/media/%lld/thumb\", \"file\": \"/api/media/%lld/file\"}",
+                      m->similarity, m->width, m->height, (long long)m->bytes, (long long)m->taken_at,
+                      (long long)m->id, (long long)m->id);
+        }
+        jb_raw(&b, "]}");
+    }
+    jb_printf(&b, "], \"count\": %d, \"took_ms\": %.1f}", n, now_ms() - t0);
+    psk_dup_groups_free(g, n);
+    enum MHD_Result r = b.oom ? reply_error(c, 500, "out of memory") : reply_json(c, 200, b.s);
+    jb_free(&b);
+    return r;
 }

@@ -36,7 +36,7 @@ void backend_close(store_backend *b) {
 }
 
 void backend_describe(unsigned caps, char *buf, size_t cap) {
-    const char *parts[8];
+    const char *parts[12];
     int n = 0;
     parts[n++] = "search";
     parts[n++] = caps & PSK_STORE_CAP_SIMILAR_BY_ID ? "similar" : "similar IMAGE";
@@ -44,6 +44,7 @@ void backend_describe(unsigned caps, char *buf, size_t cap) {
     if (caps & PSK_STORE_CAP_ERRORS) parts[n++] = "failures";
     if (caps & PSK_STORE_CAP_ROW_IDS) parts[n++] = "items";
     if (caps & PSK_STORE_CAP_FACETS) parts[n++] = "facets";
+    if (caps & PSK_STORE_CAP_DUPLICATES) parts[n++] = "duplicates";
     if (caps & PSK_STORE_CAP_IMPORT) parts[n++] = "imports";
     size_t at = 0;
     buf[0] = 0;
@@ -88,6 +89,13 @@ int backend_get_vector(store_backend *b, const store_model *m, int64_t id, float
     if (!b->ops->get_vector || !backend_can(b, PSK_STORE_CAP_SIMILAR_BY_ID))
         return backend_unsupported(b, "similar to an item of the library", err);
     return b->ops->get_vector(b->self, m, id, out, err);
+}
+
+int backend_duplicates(store_backend *b, const store_model *m, const psk_dups_params *p, psk_dup_group **groups,
+                       int *n, psk_error *err) {
+    *groups = NULL, *n = 0;
+    if (!b->ops->duplicates) return backend_unsupported(b, "finding near-duplicates", err);
+    return b->ops->duplicates(b->self, m, p, groups, n, err);
 }
 
 int backend_facets(store_backend *b, psk_facets **out, psk_error *err) {

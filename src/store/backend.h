@@ -71,6 +71,14 @@ typedef struct store_ops {
     int (*status)(void *self, psk_library_status *st, psk_error *err);
     int (*errors)(void *self, psk_error_row_fn fn, void *user, psk_error *err);
 
+    /* -- near-duplicates (PSK_STORE_CAP_DUPLICATES; sqlite_dups.c) -- */
+    int (*duplicates)(void *self, const store_model *m, const psk_dups_params *p, psk_dup_group **groups, int *n,
+                      psk_error *err);
+    /* Brings the stored groups up to date after an index run: only the new photos look for partners. */
+    int (*dup_update)(void *self, const store_model *m, psk_error *err);
+    /* Fills group and group_size of each result from the stored groups. */
+    int (*dup_groups_of)(void *self, psk_result *r, int n, psk_error *err);
+
     /* -- the backend's own -- */
     /* The SQLite file that the indexing pipeline and the importers write row by row (PSK_STORE_CAP_LOCAL_INDEX). */
     psk_store *(*local_store)(void *self);
@@ -109,6 +117,8 @@ int backend_get_vector(store_backend *b, const store_model *m, int64_t id, float
 int backend_facets(store_backend *b, psk_facets **out, psk_error *err);
 int backend_status(store_backend *b, psk_library_status *st, psk_error *err);
 int backend_errors(store_backend *b, psk_error_row_fn fn, void *user, psk_error *err);
+int backend_duplicates(store_backend *b, const store_model *m, const psk_dups_params *p, psk_dup_group **groups,
+                       int *n, psk_error *err);
 
 /* Shared by the backends' implementations: */
 /* The facets of a media table (`table`, whose indexed rows satisfy `cond`), each list read by `pairs` from a

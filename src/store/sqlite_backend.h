@@ -25,5 +25,12 @@ int sqlite_search(void *self, const store_model *m, const float *q, const psk_se
                   psk_result **results, int *n, psk_error *err);
 int sqlite_refresh_index(void *self, const store_model *m, bool force, psk_error *err);
 void sqlite_index_free(sqlite_backend *b);
+/* Loads (or keeps) the vector index of model m into b->vindex. */
+int sqlite_vindex(sqlite_backend *b, const store_model *m, psk_error *err);
+/* Near-duplicate groups (sqlite_dups.c), and the stored ones brought up to date incrementally. */
+int sqlite_dups_update(void *self, const store_model *m, psk_error *err);
+int sqlite_dup_groups_of(void *self, psk_result *r, int n, psk_error *err);
+int sqlite_duplicates(void *self, const store_model *m, const psk_dups_params *p, psk_dup_group **groups, int *n,
+                      psk_error *err);
 
 #endif

@@ -285,3 +285,5 @@ int sqlite_search(void *self, const store_model *m, const float *qv, const psk_s
     *n_out = n;
     return PSK_OK;
 }
+
+int sqlite_vindex(sqlite_backend *b, const store_model *m, psk_error *err) { return load_vindex(b, m->id, m->dim, err); }

@@ -54,6 +54,13 @@ static const char *const migrations[] = {
     "ALTER TABLE media ADD COLUMN albums TEXT;"
     "CREATE TABLE sidecars(path TEXT PRIMARY KEY, taken_at INTEGER, lat REAL, lon REAL, description TEXT,"
     "  people TEXT, albums TEXT, source TEXT, make TEXT, model TEXT);",
+    /* 3 -> 4: near-duplicates: each photo's perceptual hash (src/dups/phash.c), and the groups kept up to date by
+     * each index run */
+    "CREATE TABLE phashes(media_id INTEGER PRIMARY KEY REFERENCES media(id) ON DELETE CASCADE,"
+    "  phash INTEGER NOT NULL);"
+    "CREATE TABLE dup_groups(media_id INTEGER PRIMARY KEY REFERENCES media(id) ON DELETE CASCADE,"
+    "  group_id INTEGER NOT NULL, kind INTEGER NOT NULL);"
+    "CREATE INDEX dup_groups_group ON dup_groups(group_id);",
 };
 
 static int user_version(psk_store *s) {

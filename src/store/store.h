@@ -15,6 +15,12 @@
  *   sidecars(path TEXT PRIMARY KEY, taken_at, lat, lon, description, people, albums, source)   (schema 3)
  *         what a Google Takeout sidecar says about the file imported to `path`; the indexer fills in from it
  *         whatever EXIF lacks
+ *   phashes(media_id INTEGER PRIMARY KEY REFERENCES media ON DELETE CASCADE, phash INTEGER)   (schema 4)
+ *         the perceptual hash of a photo (src/dups/phash.c: 63 bits of DCT signs, as a signed 64-bit integer)
+ *   dup_groups(media_id INTEGER PRIMARY KEY REFERENCES media ON DELETE CASCADE, group_id INTEGER (the keeper's
+ *         media id), kind INTEGER (0 identical, 1 same picture, 2 same moment))   (schema 4)
+ *         the near-duplicate groups at the default threshold, extended by each index run from its new photos
+ *         (meta dups_max_id: the largest media id already looked at)
  *   embeddings(media_id INTEGER REFERENCES media ON DELETE CASCADE, model_id INTEGER, frame_ms INTEGER
  *              (-1 for a photo), vec BLOB (float32 little-endian, unit length), PRIMARY KEY(media_id, model_id,
  *              frame_ms))
@@ -26,7 +32,7 @@
 
 #include <sqlite3.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 typedef struct psk_store {
     sqlite3 *db;
@@ -85,6 +91,9 @@ bool store_has_embedding(psk_store *s, int64_t media_id, int64_t model_id);
 /* Fills in from the sidecars table what m's own metadata lacks (date, place) and the description, people and
  * albums. */
 int store_apply_sidecar(psk_store *s, store_media *m);
+
+/* Records the perceptual hash of a photo (near-duplicates; sqlite_dups.c). */
+int store_put_phash(psk_store *s, int64_t media_id, uint64_t phash, psk_error *err);
 
 /* The first column of the first row of a query (a count), 0 when it fails. */
 int64_t store_count(psk_store *s, const char *sql);
