@@ -250,9 +250,9 @@ enum MHD_Result api_duplicates(server *s, struct MHD_Connection *c) {
     int n = 0;
     psk_error err = {0};
     double t0 = now_ms();
-    pthread_mutex_lock(&s->lib_mu);
-    int rc = psk_library_duplicates(s->lib, &p, &g, &n, &err);
-    pthread_mutex_unlock(&s->lib_mu);
+    psk_library *lib = reader_take(s, &err);
+    int rc = lib ? psk_library_duplicates(lib, &p, &g, &n, &err) : PSK_ERR_IO;
+    if (lib) reader_give(s, lib);
     if (rc) return reply_error(c, rc == PSK_ERR_UNSUPPORTED ? 501 : 500, "%s", err.message);
     jbuf b = {0};
     jb_raw(&b, "{\"groups\": [");
