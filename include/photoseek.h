@@ -174,6 +174,48 @@ psk_status psk_image_probe(const char *path, psk_image_info *info, psk_error *er
 psk_status psk_image_thumbnail(const char *path, int max_side, unsigned char **jpeg, size_t *size, psk_error *err);
 void psk_free_buffer(void *p);
 
+/* ---- text in photos (OCR with Tesseract 5) ---- */
+typedef struct psk_ocr psk_ocr; /* a reader: use one per thread */
+
+typedef struct psk_ocr_params {
+    const char *langs;    /* Tesseract languages, '+'-separated (default "eng+chi_sim") */
+    const char *tessdata; /* folder of the *.traineddata files (default: $TESSDATA_PREFIX, else Debian's) */
+    int max_side;         /* the longer side text is read at; larger images are scaled down (default 2400) */
+    int try_rotations;    /* 1: when the upright pass finds little, read the image turned 90 and 270 degrees too */
+    float min_conf;       /* words whose confidence (0-100) is below this are dropped (default 50) */
+} psk_ocr_params;
+
+typedef struct psk_ocr_word {
+    const char *text;     /* UTF-8, points into psk_ocr_text's storage */
+    float conf;           /* Tesseract's confidence, 0-100 */
+    int x, y, w, h;       /* the box in the image's pixels (upright, full size) */
+    int line;             /* the line it belongs to, counted from 0 in reading order */
+} psk_ocr_word;
+
+typedef struct psk_ocr_text {
+    psk_ocr_word *words;
+    int n_words;
+    char *text;           /* the words in reading order: spaces between words, '\n' between lines ("" if none) */
+    int rotation;         /* degrees clockwise the image was turned for the text to read (0, 90, 270) */
+    char *storage_;
+} psk_ocr_text;
+
+psk_ocr_params psk_ocr_default_params(void);
+/* Starts a reader. A language whose data is not installed is PSK_ERR_NOT_FOUND naming the Debian package. */
+psk_status psk_ocr_open(const psk_ocr_params *params, psk_ocr **out, psk_error *err);
+void psk_ocr_close(psk_ocr *ocr);
+/* Reads the text of an upright image (free out with psk_ocr_text_free, also after an error). */
+psk_status psk_ocr_read(psk_ocr *ocr, const psk_image *img, psk_ocr_text *out, psk_error *err);
+void psk_ocr_text_free(psk_ocr_text *t);
+/* How likely an image is to hold text worth reading, from 0 to 1: a cheap look at the strokes of a small grey copy
+ * (milliseconds for 12 megapixels), so that indexing reads only the photos that may have text. */
+float psk_ocr_text_score(const psk_image *img);
+#define PSK_OCR_GATE 0.5f /* scores from here on are read */
+/* Text folded for matching what OCR reads against what people type: Unicode NFKC and case folding, runs of white
+ * space (line breaks too) as one space, no space between two CJK characters (Tesseract spaces them out).
+ * Returns a new string (free with psk_free_buffer), or NULL without memory or for invalid UTF-8. */
+char *psk_text_fold(const char *text);
+
 /* CLIP preprocessing exactly as CLIPImageProcessor with Pillow: resize the shortest side to S with Pillow's
  * antialiased bicubic (long side truncated), centre crop S x S, scale to [0,1], normalise with the model's mean and
  * std. `out` receives 3 x S x S floats. */
