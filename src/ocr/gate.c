@@ -1,9 +1,7 @@
 /* Does a photo hold text worth reading? Tesseract takes a second or more on a 12-megapixel photo, text or not,
- * so indexing asks this first. Text is rows of strokes: along a row of pixels, a dark-light-dark (or light-dark-
- * light) pair of strong edges a few pixels apart, repeated at a rhythm, with such rows stacked a few pixels deep
- * and broken off above and below (the line's height). Foliage, fur and noise make strokes too, but everywhere and
- * at random widths; smooth skies and faces make none. The score counts the cells of a small grey copy whose strokes
- * look like a line of letters, and how many such cells sit side by side.
+ * so indexing asks this first. The score is that of the longest run of cells of a small grey copy whose strokes
+ * look like letters (strokes.c), along rows (upright text) or down columns (text turned a quarter), lowered when
+ * the run is not two-toned (ink and paper) or when such cells are everywhere (a texture).
  * The copy is sampled (not averaged) from the full image: reading every pixel of 12 megapixels would cost more
  * than the rest of the gate. */
 #include "ocr.h"
@@ -16,6 +14,7 @@
 
 #define GATE_SIDE 768 /* the longer side of the sampled copy */
 #define CELL 16
+#define TWO_TONE 0.8f /* runs less two-toned than this score less */
 
 /* The copy: each pixel the mean luma of a 2x2 block at its sample point. */
 static uint8_t *sample_gray(const psk_image *img, int *gw, int *gh) {
@@ -40,70 +39,67 @@ static uint8_t *sample_gray(const psk_image *img, int *gw, int *gh) {
     return g;
 }
 
+/* How two-toned a run of cells is: Otsu's between-class variance over the total (1: two greys, ink and paper;
+ * wood grain, fur and foliage have many). */
+static float two_tone(const uint8_t *g, int gw, int x0, int y0, int w, int h) {
+    unsigned hist[256] = {0}, n = 0;
+    for (int y = y0; y < y0 + h; y++)
+        for (int x = x0; x < x0 + w; x++) hist[g[(size_t)y * gw + x]]++, n++;
+    double sum = 0, sq = 0, sum0 = 0, best = 0;
+    for (int v = 0; v < 256; v++) sum += (double)v * hist[v], sq += (double)v * v * hist[v];
+    double mean = sum / n, total = sq / n - mean * mean;
+    unsigned n0 = 0;
+    for (int t = 0; t < 255; t++) {
+        n0 += hist[t];
+        sum0 += (double)t * hist[t];
+        if (!n0 || n0 == n) continue;
+        double w0 = (double)n0 / n, m0 = sum0 / n0, m1 = (sum - sum0) / (n - n0);
+        double between = w0 * (1 - w0) * (m0 - m1) * (m0 - m1);
+        if (between > best) best = between;
+    }
+    return total > 0 ? (float)(best / total) : 0;
+}
+
+/* The score of the best line of marked cells along rows (or down columns): a run of 3 or more cells, two-toned. */
+static float best_line(const uint8_t *g, int gw, const uint8_t *text, int cw, int ch, int columns) {
+    float best = 0;
+    for (int i = 0; i < (columns ? cw : ch); i++) {
+        int len = columns ? ch : cw;
+        for (int j = 0; j < len;) {
+            int run = 0;
+            while (j + run < len && text[columns ? (j + run) * cw + i : i * cw + j + run]) run++;
+            if (run >= 3) {
+                float s = 0.5f + 0.5f * fminf(1.0f, (float)(run - 3) / 6.0f);
+                float tt = columns ? two_tone(g, gw, i * CELL, j * CELL, CELL, run * CELL)
+                                   : two_tone(g, gw, j * CELL, i * CELL, run * CELL, CELL);
+                if (tt < TWO_TONE) s *= tt / TWO_TONE;
+                if (s > best) best = s;
+            } else if (run > 0 && 0.15f * run > best) {
+                best = 0.15f * run;
+            }
+            j += run ? run : 1;
+        }
+    }
+    return best;
+}
+
 float psk_ocr_text_score(const psk_image *img) {
     int gw, gh;
     uint8_t *g = img && img->rgb ? sample_gray(img, &gw, &gh) : NULL;
     if (!g) return 0;
     int cw = gw / CELL, ch = gh / CELL;
-    /* per cell: strokes found, rows that have a stroke, and the widths' sum and sum of squares */
-    int *strokes = psk_calloc((size_t)cw * ch, sizeof *strokes), *rows = psk_calloc((size_t)cw * ch, sizeof *rows);
-    float *wsum = psk_calloc((size_t)cw * ch, sizeof *wsum), *wsq = psk_calloc((size_t)cw * ch, sizeof *wsq);
-    uint8_t *row_hit = psk_calloc((size_t)cw, 1);
+    uint8_t *text = psk_malloc((size_t)cw * ch);
     float score = 0;
-    if (!strokes || !rows || !wsum || !wsq || !row_hit) goto done;
-    const int T = 40; /* an edge: a step of at least this many grey levels over two pixels */
-    for (int y = 0; y < ch * CELL; y++) {
-        const uint8_t *r = g + (size_t)y * gw;
-        memset(row_hit, 0, (size_t)cw);
-        int last_x = -100, last_sign = 0;
-        for (int x = 1; x + 1 < cw * CELL; x++) {
-            int d = (int)r[x + 1] - (int)r[x - 1];
-            int sign = d >= T ? 1 : d <= -T ? -1 : 0;
-            if (!sign) continue;
-            if (sign == last_sign && x - last_x <= 1) { /* the same edge, still rising */
-                last_x = x;
-                continue;
-            }
-            int width = x - last_x;
-            if (last_sign == -sign && width >= 2 && width <= 10) { /* a stroke: one edge, then its opposite */
-                int c = (y / CELL) * cw + x / CELL;
-                strokes[c]++;
-                wsum[c] += (float)width;
-                wsq[c] += (float)(width * width);
-                row_hit[x / CELL] = 1;
-            }
-            last_x = x;
-            last_sign = sign;
-        }
-        for (int c = 0; c < cw; c++) rows[(y / CELL) * cw + c] += row_hit[c];
+    /* upright lines, then lines turned a quarter (sideways text) */
+    for (int columns = 0; text && columns < 2 && score < 1; columns++) {
+        if (ocr_stroke_cells(g, gw, gh, CELL, columns, 10, text)) break;
+        int marked = 0;
+        for (int c = 0; c < cw * ch; c++) marked += text[c];
+        float s = best_line(g, gw, text, cw, ch, columns);
+        if (marked * 10 > cw * ch * 6) s *= 0.5f; /* strokes everywhere: a texture more likely than a page */
+        if (s > score) score = s;
     }
-    /* A cell of text: enough strokes over several of its rows (letters are taller than a line of pixels) but not
-     * all of them (lines have gaps), of widths that agree (one font's stroke). */
-    int text_cells = 0, best_run = 0;
-    for (int cy = 0; cy < ch; cy++) {
-        int run = 0;
-        for (int cx = 0; cx < cw; cx++) {
-            int c = cy * cw + cx, n = strokes[c];
-            bool text = false;
-            if (n >= 6 && rows[c] >= 4) {
-                float mean = wsum[c] / n, var = wsq[c] / n - mean * mean;
-                text = sqrtf(var > 0 ? var : 0) < 0.6f * mean + 0.8f && n <= 6 * rows[c];
-            }
-            text_cells += text;
-            run = text ? run + 1 : 0;
-            if (run > best_run) best_run = run;
-        }
-    }
-    /* A line of a few words makes a run of 3 or more cells; texture makes scattered cells everywhere. */
-    float frac = (float)text_cells / (float)(cw * ch);
-    score = best_run >= 3 ? 0.5f + 0.5f * fminf(1.0f, (float)(best_run - 3) / 6.0f) : 0.15f * (float)best_run;
-    if (frac > 0.6f) score *= 0.5f; /* strokes everywhere: a texture more likely than a page */
-done:
-    psk_free(strokes);
-    psk_free(rows);
-    psk_free(wsum);
-    psk_free(wsq);
-    psk_free(row_hit);
+    psk_free(text);
     psk_free(g);
     return score;
 }

@@ -5,6 +5,7 @@
 
 #include "../common/common.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +94,7 @@ void psk_ocr_close(psk_ocr *o) {
     psk_free(o);
 }
 
-/* One pass's words before they are mapped back to the image. */
+/* The words read so far, in the grey image's pixels. */
 typedef struct raw_word {
     char *text;
     float conf;
@@ -102,8 +103,8 @@ typedef struct raw_word {
 
 typedef struct pass {
     raw_word *w;
-    int n, cap;
-    double weight; /* sum of confident characters: which turn of the image reads best */
+    int n, cap, lines;
+    double weight; /* sum of confident characters: which reading of a region or page is best */
 } pass;
 
 static void pass_free(pass *ps) {
@@ -112,10 +113,33 @@ static void pass_free(pass *ps) {
     memset(ps, 0, sizeof *ps);
 }
 
-static int read_pass(psk_ocr *o, const ocr_gray *g, pass *ps, psk_error *err) {
+/* Moves the words of src to the end of dst (src is left empty). */
+static int pass_append(pass *dst, pass *src) {
+    if (dst->n + src->n > dst->cap) {
+        int cap = dst->n + src->n + 32;
+        raw_word *nw = psk_realloc(dst->w, sizeof *nw * (size_t)cap);
+        if (!nw) return PSK_ERR_NOMEM;
+        dst->w = nw;
+        dst->cap = cap;
+    }
+    for (int i = 0; i < src->n; i++) {
+        dst->w[dst->n] = src->w[i];
+        dst->w[dst->n++].line += dst->lines;
+    }
+    dst->lines += src->lines;
+    dst->weight += src->weight;
+    psk_free(src->w);
+    memset(src, 0, sizeof *src);
+    return PSK_OK;
+}
+
+/* Reads g with Tesseract in page segmentation mode psm; xf (NULL: none) maps g's points back to the grey image the
+ * words are kept in. */
+static int read_pass(psk_ocr *o, const ocr_gray *g, int psm, const ocr_xform *xf, pass *ps, psk_error *err) {
     memset(ps, 0, sizeof *ps);
+    TessBaseAPISetPageSegMode(o->api, (TessPageSegMode)psm);
     TessBaseAPISetImage(o->api, g->px, g->w, g->h, 1, g->w);
-    TessBaseAPISetSourceResolution(o->api, 150);
+    TessBaseAPISetSourceResolution(o->api, xf ? 300 : 150);
     if (TessBaseAPIRecognize(o->api, NULL) != 0) return psk_fail(err, PSK_ERR_FORMAT, "Tesseract could not read the image");
     TessResultIterator *ri = TessBaseAPIGetIterator(o->api);
     if (!ri) return PSK_OK; /* no text at all */
@@ -131,6 +155,15 @@ static int read_pass(psk_ocr *o, const ocr_gray *g, pass *ps, psk_error *err) {
         size_t len = strlen(text);
         bool blank = strspn(text, " \t\n") == len;
         if (boxed && !blank && conf >= o->p.min_conf) {
+            if (xf) { /* the box's corners back in the grey image, and the box around them */
+                double xs[4] = {l, r, l, r}, ys[4] = {t, t, b, b}, lx = 1e9, ly = 1e9, hx = -1e9, hy = -1e9;
+                for (int k = 0; k < 4; k++) {
+                    double sx, sy;
+                    ocr_xform_apply(xf, xs[k], ys[k], &sx, &sy);
+                    lx = sx < lx ? sx : lx, ly = sy < ly ? sy : ly, hx = sx > hx ? sx : hx, hy = sy > hy ? sy : hy;
+                }
+                l = (int)lx, t = (int)ly, r = (int)(hx + 0.5), b = (int)(hy + 0.5);
+            }
             if (ps->n == ps->cap) {
                 int cap = ps->cap ? ps->cap * 2 : 64;
                 raw_word *nw = psk_realloc(ps->w, sizeof *nw * (size_t)cap);
@@ -154,19 +187,114 @@ static int read_pass(psk_ocr *o, const ocr_gray *g, pass *ps, psk_error *err) {
         TessDeleteText(text);
         if (line_end) line++;
     } while (TessResultIteratorNext(ri, RIL_WORD));
+    ps->lines = line;
     TessResultIteratorDelete(ri);
     return rc;
 }
 
-/* A point of the turned grey image back in the upright grey image (q clockwise quarter turns were applied). */
-static void unturn(int q, int gw, int gh, int x, int y, int *ux, int *uy) {
-    if (q == 0) *ux = x, *uy = y;
-    else if (q == 1) *ux = y, *uy = gh - 1 - x;
-    else if (q == 2) *ux = gw - 1 - x, *uy = gh - 1 - y;
-    else *ux = gw - 1 - y, *uy = x;
+/* The xform of a whole grey image turned by q clockwise quarter turns (ocr_gray_rotate). */
+static ocr_xform turn_xform(const ocr_gray *g, int q) {
+    int tw = q % 2 ? g->h : g->w, th = q % 2 ? g->w : g->h;
+    double c = q == 2 ? -1 : q % 2 ? 0 : 1, s = q == 1 ? -1 : q == 3 ? 1 : 0;
+    return (ocr_xform){(g->w - 1) / 2.0, (g->h - 1) / 2.0, c, s, 1, (tw - 1) / 2.0, (th - 1) / 2.0};
 }
 
-static int finish(const pass *ps, int q, const ocr_gray *g, const psk_image *img, psk_ocr_text *out, psk_error *err) {
+/* How much of a region the confident words of the page pass already cover (0-1). */
+static double covered(const pass *ps, const ocr_window *b) {
+    double area = 0;
+    for (int i = 0; i < ps->n; i++) {
+        const raw_word *w = &ps->w[i];
+        if (w->conf < 75) continue;
+        int l = w->l > b->x ? w->l : b->x, r = w->r < b->x + b->w ? w->r : b->x + b->w;
+        int t = w->t > b->y ? w->t : b->y, bt = w->b < b->y + b->h ? w->b : b->y + b->h;
+        if (r > l && bt > t) area += (double)(r - l) * (bt - t);
+    }
+    return area / ((double)b->w * b->h);
+}
+
+/* PSK_OCR_DEBUG=DIR: each region's copy as Tesseract gets it, DIR/region_N.pgm (for tuning by eye). */
+static void debug_dump(const ocr_gray *crop) {
+    static int count;
+    const char *dir = getenv("PSK_OCR_DEBUG");
+    if (!dir || !*dir) return;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/region_%03d.pgm", dir, count++);
+    FILE *f = fopen(path, "wb");
+    if (!f) return;
+    fprintf(f, "P5\n%d %d\n255\n", crop->w, crop->h);
+    fwrite(crop->px, 1, (size_t)crop->w * crop->h, f);
+    fclose(f);
+}
+
+static bool dark_line(const ocr_gray *g, int i, int columns) {
+    int n = columns ? g->h : g->w, dark = 0;
+    for (int k = 0; k < n; k++) dark += (columns ? g->px[(size_t)k * g->w + i] : g->px[(size_t)i * g->w + k]) < 128;
+    return dark * 10 > n * 6;
+}
+
+/* Paper around the copy: its border, and the rim of a sign or the background beside it (rows and columns at the
+ * edges that are mostly ink), which Tesseract would read as '|' or 'I'. */
+static void clear_frame(ocr_gray *g, int border) {
+    for (int side = 0; side < 4; side++) {
+        int columns = side < 2, n = columns ? g->w : g->h;
+        for (int k = border; k < n / 4; k++) {
+            int i = side % 2 ? n - 1 - k : k;
+            if (!dark_line(g, i, columns)) break;
+            for (int j = 0; j < (columns ? g->h : g->w); j++) g->px[columns ? (size_t)j * g->w + i : (size_t)i * g->w + j] = 255;
+        }
+    }
+    for (int y = 0; y < g->h; y++)
+        for (int x = 0; x < g->w; x++)
+            if (y < border || y >= g->h - border || x < border || x >= g->w - border) g->px[(size_t)y * g->w + x] = 255;
+}
+
+#define BORDER 16
+#define LINE_PX 40     /* the height of a line of ink that Tesseract reads best (measured on the test set) */
+#define MAX_REGIONS 12 /* the likeliest regions of a photo that are read */
+
+/* Reads one text region: the slant undone, scaled to LINE_PX, ink dark on light paper. Sideways regions are read
+ * turned both ways and the better reading kept. */
+static int read_region(psk_ocr *o, const ocr_gray *g, const ocr_region *rg, pass *out, int *rotation, psk_error *err) {
+    ocr_rect text;
+    double line_h;
+    memset(out, 0, sizeof *out);
+    if (ocr_measure_text(g, rg->box, rg->vertical ? 90 : 0, &text, &line_h) || line_h < 4) return PSK_OK;
+    double scale = LINE_PX / line_h;
+    scale = scale < 0.5 ? 0.5 : scale > 4 ? 4 : scale;
+    text.w += line_h * 0.7; /* a little paper around the letters */
+    text.h += line_h * 0.7;
+    for (int k = 0; k < (rg->vertical ? 2 : 1); k++) {
+        ocr_rect r = text;
+        r.angle += k * 180.0;
+        ocr_gray crop = {0};
+        ocr_xform xf;
+        pass ps = {0};
+        if (ocr_gray_warp(g, r, scale, BORDER, 255, &crop, &xf)) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+        int rc = PSK_OK;
+        if (ocr_gray_normalise(&crop, BORDER) == 0) {
+            clear_frame(&crop, BORDER);
+            debug_dump(&crop);
+            rc = read_pass(o, &crop, PSM_SINGLE_BLOCK, &xf, &ps, err);
+        }
+        ocr_gray_free(&crop);
+        if (rc) {
+            pass_free(&ps);
+            return rc;
+        }
+        if (ps.weight > out->weight) {
+            pass_free(out);
+            *out = ps;
+            /* the text's lines run at r.angle: the image turned by -angle reads, in quarter turns clockwise */
+            *rotation = ((int)floor(-r.angle / 90.0 + 0.5) % 4 + 4) % 4 * 90;
+        } else {
+            pass_free(&ps);
+        }
+    }
+    return PSK_OK;
+}
+
+static int finish(const pass *ps, int rotation, const ocr_gray *g, const psk_image *img, psk_ocr_text *out,
+                  psk_error *err) {
     size_t bytes = 1;
     for (int i = 0; i < ps->n; i++) bytes += strlen(ps->w[i].text) + 2;
     out->words = psk_calloc((size_t)(ps->n ? ps->n : 1), sizeof *out->words);
@@ -178,21 +306,19 @@ static int finish(const pass *ps, int q, const ocr_gray *g, const psk_image *img
     *tx = 0;
     for (int i = 0; i < ps->n; i++) {
         const raw_word *w = &ps->w[i];
-        int x0, y0, x1, y1;
-        unturn(q, g->w, g->h, w->l, w->t, &x0, &y0);
-        unturn(q, g->w, g->h, w->r - 1, w->b - 1, &x1, &y1);
-        int lx = x0 < x1 ? x0 : x1, ly = y0 < y1 ? y0 : y1, hx = x0 < x1 ? x1 : x0, hy = y0 < y1 ? y1 : y0;
+        int lx = w->l < 0 ? 0 : w->l, ly = w->t < 0 ? 0 : w->t;
+        int hx = w->r > g->w ? g->w : w->r, hy = w->b > g->h ? g->h : w->b;
         size_t n = strlen(w->text);
         memcpy(st, w->text, n + 1);
-        out->words[i] = (psk_ocr_word){st, w->conf, (int)(lx * sx), (int)(ly * sy), (int)((hx - lx + 1) * sx + 0.5),
-                                       (int)((hy - ly + 1) * sy + 0.5), w->line};
+        out->words[i] = (psk_ocr_word){st, w->conf, (int)(lx * sx), (int)(ly * sy), (int)((hx - lx) * sx + 0.5),
+                                       (int)((hy - ly) * sy + 0.5), w->line};
         st += n + 1;
         if (i) *tx++ = ps->w[i - 1].line == w->line ? ' ' : '\n';
         memcpy(tx, w->text, n + 1);
         tx += n;
     }
     out->n_words = ps->n;
-    out->rotation = q * 90;
+    out->rotation = rotation;
     return PSK_OK;
 }
 
@@ -203,32 +329,48 @@ psk_status psk_ocr_read(psk_ocr *o, const psk_image *img, psk_ocr_text *out, psk
     ocr_gray g = {0};
     if (ocr_gray_from_rgb(img, o->p.max_side, &g)) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     if (g.w < 8 || g.h < 8) { /* nothing Tesseract could read, and it complains about tiny images */
+        int rc = finish(&(pass){0}, 0, &g, img, out, err);
         ocr_gray_free(&g);
-        return finish(&(pass){0}, 0, &g, img, out, err);
+        return rc;
     }
-    pass best = {0};
-    int best_q = 0, rc = read_pass(o, &g, &best, err);
-    /* Sideways text (a sign photographed with the camera turned, a rotated screenshot): read the turned image when
-     * the upright pass found little, and keep whichever reads best. */
-    for (int q = 1; !rc && o->p.try_rotations && q <= 3 && best.weight < 12; q += 2) {
+    /* 1. the page as Tesseract lays it out: documents and screenshots read well this way */
+    pass all = {0};
+    int rotation = 0, rc = read_pass(o, &g, PSM_AUTO, NULL, &all, err);
+    /* 2. the regions that look like text and that the page pass did not read: signs, labels, sideways text */
+    ocr_region regs[MAX_REGIONS];
+    int n_regs = rc ? 0 : ocr_find_regions(&g, regs, MAX_REGIONS);
+    if (n_regs < 0) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    double page_weight = all.weight, best_region = 0;
+    for (int i = 0; !rc && i < n_regs; i++) {
+        if (covered(&all, &regs[i].box) > 0.4) continue;
+        pass ps;
+        int rot = 0;
+        rc = read_region(o, &g, &regs[i], &ps, &rot, err);
+        if (!rc && ps.weight > best_region && ps.weight > page_weight) best_region = ps.weight, rotation = rot;
+        if (!rc && pass_append(&all, &ps)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+        pass_free(&ps);
+    }
+    /* 3. a sideways page (a turned screenshot or document): when little was read, the whole image turned */
+    for (int q = 1; !rc && o->p.try_rotations && q <= 3 && all.weight < 12; q += 2) {
         ocr_gray t = {0};
         pass ps = {0};
         if (ocr_gray_rotate(&g, q, &t)) {
             rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
             break;
         }
-        rc = read_pass(o, &t, &ps, err);
+        ocr_xform xf = turn_xform(&g, q);
+        rc = read_pass(o, &t, PSM_AUTO, &xf, &ps, err);
         ocr_gray_free(&t);
-        if (!rc && ps.weight > best.weight * 1.5 + 2) {
-            pass_free(&best);
-            best = ps;
-            best_q = q;
+        if (!rc && ps.weight > all.weight * 1.5 + 2) {
+            pass_free(&all);
+            all = ps;
+            rotation = q * 90;
         } else {
             pass_free(&ps);
         }
     }
-    if (!rc) rc = finish(&best, best_q, &g, img, out, err);
-    pass_free(&best);
+    if (!rc) rc = finish(&all, rotation, &g, img, out, err);
+    pass_free(&all);
     ocr_gray_free(&g);
     return rc;
 }
