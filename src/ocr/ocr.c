@@ -11,8 +11,14 @@
 #include <string.h>
 #include <tesseract/capi.h>
 
+#define MAX_LANGS 4
+
+/* api[0] reads with the languages in the order given; api[k] with the k-th language alone (Tesseract leans on the
+ * first: eng+chi_sim reads a sign of four Han characters as "FARA", chi_sim+eng as "生日快乐", but another as
+ * "ADH" where chi_sim alone reads "小心地滑"). */
 struct psk_ocr {
-    TessBaseAPI *api;
+    TessBaseAPI *api[MAX_LANGS];
+    int n_api;
     psk_ocr_params p;
 };
 
@@ -71,26 +77,40 @@ psk_status psk_ocr_open(const psk_ocr_params *params, psk_ocr **out, psk_error *
     psk_ocr *o = psk_calloc(1, sizeof *o);
     if (!o) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     o->p = p;
-    o->api = TessBaseAPICreate();
-    /* Tesseract writes its notes ("Estimating resolution as ...") to stderr unless told otherwise. */
-    if (!o->api || TessBaseAPIInit3(o->api, dir, p.langs) != 0) {
-        psk_ocr_close(o);
-        return psk_fail(err, PSK_ERR_FORMAT, "Tesseract could not load the languages %s from %s", p.langs, dir);
+    char names[MAX_LANGS][64];
+    int n_langs = 0;
+    for (const char *s = p.langs; *s && n_langs < MAX_LANGS;) {
+        size_t n = strcspn(s, "+");
+        snprintf(names[n_langs++], sizeof names[0], "%.*s", (int)n, s);
+        s += n + (s[n] == '+');
     }
-    TessBaseAPISetVariable(o->api, "debug_file", "/dev/null");
-    /* Tesseract's own page layout analysis: measured on the generated test set, it reads signs, screenshots and
-     * Chinese better than sparse-text mode, which breaks lines into fragments and reads texture as letters. */
-    TessBaseAPISetPageSegMode(o->api, PSM_AUTO);
+    for (int k = 0; k < n_langs; k++) {
+        char order[MAX_LANGS * 65] = "";
+        if (k == 0) {
+            snprintf(order, sizeof order, "%s", p.langs);
+        } else {
+            snprintf(order, sizeof order, "%s", names[k]);
+        }
+        TessBaseAPI *api = TessBaseAPICreate();
+        o->api[o->n_api++] = api;
+        if (!api || TessBaseAPIInit3(api, dir, order) != 0) {
+            psk_ocr_close(o);
+            return psk_fail(err, PSK_ERR_FORMAT, "Tesseract could not load the languages %s from %s", order, dir);
+        }
+        /* Tesseract writes its notes ("Estimating resolution as ...") to stderr unless told otherwise. */
+        TessBaseAPISetVariable(api, "debug_file", "/dev/null");
+    }
     *out = o;
     return PSK_OK;
 }
 
 void psk_ocr_close(psk_ocr *o) {
     if (!o) return;
-    if (o->api) {
-        TessBaseAPIEnd(o->api);
-        TessBaseAPIDelete(o->api);
-    }
+    for (int k = 0; k < o->n_api; k++)
+        if (o->api[k]) {
+            TessBaseAPIEnd(o->api[k]);
+            TessBaseAPIDelete(o->api[k]);
+        }
     psk_free(o);
 }
 
@@ -133,15 +153,25 @@ static int pass_append(pass *dst, pass *src) {
     return PSK_OK;
 }
 
+/* What a word is worth when readings are compared: its characters, a Han character (a word's worth of meaning,
+ * three bytes of UTF-8) as two. */
+static double weigh(const char *s) {
+    double w = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xC0) != 0x80) w += *p >= 0xE3 && *p <= 0xE9 ? 2 : 1;
+    return w;
+}
+
 /* Reads g with Tesseract in page segmentation mode psm; xf (NULL: none) maps g's points back to the grey image the
  * words are kept in. */
-static int read_pass(psk_ocr *o, const ocr_gray *g, int psm, const ocr_xform *xf, pass *ps, psk_error *err) {
+static int read_pass(psk_ocr *o, int which, const ocr_gray *g, int psm, const ocr_xform *xf, pass *ps, psk_error *err) {
+    TessBaseAPI *api = o->api[which];
     memset(ps, 0, sizeof *ps);
-    TessBaseAPISetPageSegMode(o->api, (TessPageSegMode)psm);
-    TessBaseAPISetImage(o->api, g->px, g->w, g->h, 1, g->w);
-    TessBaseAPISetSourceResolution(o->api, xf ? 300 : 150);
-    if (TessBaseAPIRecognize(o->api, NULL) != 0) return psk_fail(err, PSK_ERR_FORMAT, "Tesseract could not read the image");
-    TessResultIterator *ri = TessBaseAPIGetIterator(o->api);
+    TessBaseAPISetPageSegMode(api, (TessPageSegMode)psm);
+    TessBaseAPISetImage(api, g->px, g->w, g->h, 1, g->w);
+    TessBaseAPISetSourceResolution(api, xf ? 300 : 150);
+    if (TessBaseAPIRecognize(api, NULL) != 0) return psk_fail(err, PSK_ERR_FORMAT, "Tesseract could not read the image");
+    TessResultIterator *ri = TessBaseAPIGetIterator(api);
     if (!ri) return PSK_OK; /* no text at all */
     TessPageIterator *pi = (TessPageIterator *)TessResultIteratorGetPageIterator(ri);
     int line = 0, rc = PSK_OK;
@@ -182,7 +212,7 @@ static int read_pass(psk_ocr *o, const ocr_gray *g, int psm, const ocr_xform *xf
                 break;
             }
             ps->w[ps->n++] = (raw_word){copy, conf, l, t, r, b, line};
-            ps->weight += conf / 100.0 * (double)len;
+            ps->weight += conf / 100.0 * weigh(text);
         }
         TessDeleteText(text);
         if (line_end) line++;
@@ -190,6 +220,12 @@ static int read_pass(psk_ocr *o, const ocr_gray *g, int psm, const ocr_xform *xf
     ps->lines = line;
     TessResultIteratorDelete(ri);
     return rc;
+}
+
+static double mean_conf(const pass *ps) {
+    double sum = 0;
+    for (int i = 0; i < ps->n; i++) sum += ps->w[i].conf;
+    return ps->n ? sum / ps->n : 0;
 }
 
 /* The xform of a whole grey image turned by q clockwise quarter turns (ocr_gray_rotate). */
@@ -274,7 +310,18 @@ static int read_region(psk_ocr *o, const ocr_gray *g, const ocr_region *rg, pass
         if (ocr_gray_normalise(&crop, BORDER) == 0) {
             clear_frame(&crop, BORDER);
             debug_dump(&crop);
-            rc = read_pass(o, &crop, PSM_SINGLE_BLOCK, &xf, &ps, err);
+            rc = read_pass(o, 0, &crop, PSM_SINGLE_BLOCK, &xf, &ps, err);
+            /* not read with confidence: the other languages first */
+            for (int a = 1; !rc && a < o->n_api && mean_conf(&ps) < 85; a++) {
+                pass alt;
+                rc = read_pass(o, a, &crop, PSM_SINGLE_BLOCK, &xf, &alt, err);
+                if (!rc && alt.weight > ps.weight) {
+                    pass_free(&ps);
+                    ps = alt;
+                } else {
+                    pass_free(&alt);
+                }
+            }
         }
         ocr_gray_free(&crop);
         if (rc) {
@@ -335,7 +382,7 @@ psk_status psk_ocr_read(psk_ocr *o, const psk_image *img, psk_ocr_text *out, psk
     }
     /* 1. the page as Tesseract lays it out: documents and screenshots read well this way */
     pass all = {0};
-    int rotation = 0, rc = read_pass(o, &g, PSM_AUTO, NULL, &all, err);
+    int rotation = 0, rc = read_pass(o, 0, &g, PSM_AUTO, NULL, &all, err);
     /* 2. the regions that look like text and that the page pass did not read: signs, labels, sideways text */
     ocr_region regs[MAX_REGIONS];
     int n_regs = rc ? 0 : ocr_find_regions(&g, regs, MAX_REGIONS);
@@ -359,7 +406,7 @@ psk_status psk_ocr_read(psk_ocr *o, const psk_image *img, psk_ocr_text *out, psk
             break;
         }
         ocr_xform xf = turn_xform(&g, q);
-        rc = read_pass(o, &t, PSM_AUTO, &xf, &ps, err);
+        rc = read_pass(o, 0, &t, PSM_AUTO, &xf, &ps, err);
         ocr_gray_free(&t);
         if (!rc && ps.weight > all.weight * 1.5 + 2) {
             pass_free(&all);

@@ -19,7 +19,7 @@ static int overlap(int a0, int a1, int b0, int b1) {
 }
 
 /* Words of one line that the closing did not join (wide gaps between words, monospaced fonts): two regions of the
- * same direction that share most of their height and lie less than a line's height apart become one. */
+ * same direction that share a third of their height and lie less than two lines' height apart become one. */
 static int merge_lines(ocr_region *r, int n) {
     for (bool again = true; again;) {
         again = false;
@@ -33,7 +33,7 @@ static int merge_lines(ocr_region *r, int n) {
                 }
                 int lo = a.h < b.h ? a.h : b.h, hi = a.h > b.h ? a.h : b.h;
                 int gap = -overlap(a.x, a.x + a.w, b.x, b.x + b.w);
-                if (overlap(a.y, a.y + a.h, b.y, b.y + b.h) * 2 < lo || gap > hi) continue;
+                if (overlap(a.y, a.y + a.h, b.y, b.y + b.h) * 3 < lo || gap > hi * 2) continue;
                 ocr_window u = r[i].box, v = r[j].box;
                 int x0 = u.x < v.x ? u.x : v.x, y0 = u.y < v.y ? u.y : v.y;
                 int x1 = u.x + u.w > v.x + v.w ? u.x + u.w : v.x + v.w, y1 = u.y + u.h > v.y + v.h ? u.y + u.h : v.y + v.h;
