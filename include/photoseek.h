@@ -204,6 +204,8 @@ psk_ocr_params psk_ocr_default_params(void);
 /* Starts a reader. A language whose data is not installed is PSK_ERR_NOT_FOUND naming the Debian package. */
 psk_status psk_ocr_open(const psk_ocr_params *params, psk_ocr **out, psk_error *err);
 void psk_ocr_close(psk_ocr *ocr);
+/* Whether the languages' data is installed (PSK_ERR_NOT_FOUND naming the Debian package if not), without loading. */
+psk_status psk_ocr_available(const psk_ocr_params *params, psk_error *err);
 /* Reads the text of an upright image (free out with psk_ocr_text_free, also after an error). */
 psk_status psk_ocr_read(psk_ocr *ocr, const psk_image *img, psk_ocr_text *out, psk_error *err);
 void psk_ocr_text_free(psk_ocr_text *t);
@@ -324,7 +326,8 @@ typedef enum psk_store_cap {
                                             * local catalog, whose changes are then pushed) */
     PSK_STORE_CAP_SHARDS = 1u << 6,        /* several workers may index into it at once (shard_index/shard_count) */
     PSK_STORE_CAP_COPY_INTO = 1u << 7,     /* a destination of psk_library_migrate */
-    PSK_STORE_CAP_SERVER_INDEX = 1u << 8   /* the server ranks the vectors (no in-memory index to load) */
+    PSK_STORE_CAP_SERVER_INDEX = 1u << 8,  /* the server ranks the vectors (no in-memory index to load) */
+    PSK_STORE_CAP_TEXT = 1u << 9           /* the text in photos is kept and searched (psk_library_search_text) */
 } psk_store_cap;
 
 /* The PSK_STORE_CAP_* flags of the library's store. */
@@ -342,6 +345,8 @@ typedef struct psk_index_progress {
 } psk_index_progress;
 
 typedef void (*psk_index_progress_fn)(void *user, const psk_index_progress *p);
+
+typedef enum psk_ocr_mode { PSK_OCR_OFF = 0, PSK_OCR_ON, PSK_OCR_AUTO } psk_ocr_mode;
 
 typedef struct psk_index_params {
     const char *const *roots; /* folders or files to index */
@@ -362,6 +367,9 @@ typedef struct psk_index_params {
                                    * (1-based) of shard_count; N workers together cover every file once */
     const char *pg_catalog;  /* PostgreSQL libraries: the worker's local catalog (a SQLite file; default: beside
                               * the default library, named after the URL and the shard) */
+    psk_ocr_mode ocr;        /* text in photos: off (the default here; the CLI's default is auto when the languages
+                              * are installed), on (every photo read), auto (the photos the text gate passes) */
+    const char *ocr_langs;   /* Tesseract languages (default "eng+chi_sim") */
 } psk_index_params;
 
 psk_index_params psk_index_default_params(void);
@@ -483,12 +491,19 @@ typedef struct psk_result {
     int n_moments;      /* with all_moments: a video's best moments, best first (at most 16) */
     int64_t moment_ms[16];
     float moment_score[16];
+    char text[256];     /* psk_library_search_text: the words around the match, folded ("" for a hit by meaning) */
 } psk_result;
 
 /* Runs a query. *results (free with psk_results_free) holds *n results, best first or by date. Vectors made by
  * another model than the query's are never compared: that is PSK_ERR_MODEL_MISMATCH with an explanation. */
 psk_status psk_library_search(psk_library *lib, const psk_search_params *params, psk_result **results, int *n,
                               psk_error *err);
+/* Photos whose text, read by OCR at indexing (psk_index_params.ocr), contains `text`: matched as psk_text_fold
+ * folds both (case, Unicode width, the spaces OCR puts between Chinese characters, line breaks), as a substring
+ * ("RE16" finds "RE16 TGK"). params gives k, the filter's camera and folder, and the sort; each result's score is
+ * 1 and its text the words around the match. PSK_ERR_UNSUPPORTED on a store without PSK_STORE_CAP_TEXT. */
+psk_status psk_library_search_text(psk_library *lib, const char *text, const psk_search_params *params,
+                                   psk_result **results, int *n, psk_error *err);
 /* Photos like an image file (which need not be in the library). params->query is ignored. */
 psk_status psk_library_similar(psk_library *lib, const char *image_path, const psk_search_params *params,
                                psk_result **results, int *n, psk_error *err);

@@ -66,6 +66,12 @@ static int check_langs(const char *dir, const char *langs, psk_error *err) {
     return PSK_OK;
 }
 
+psk_status psk_ocr_available(const psk_ocr_params *params, psk_error *err) {
+    psk_ocr_params p = params ? *params : psk_ocr_default_params();
+    if (!p.langs || !*p.langs) p.langs = "eng+chi_sim";
+    return check_langs(tessdata_dir(&p), p.langs, err);
+}
+
 psk_status psk_ocr_open(const psk_ocr_params *params, psk_ocr **out, psk_error *err) {
     *out = NULL;
     psk_ocr_params p = params ? *params : psk_ocr_default_params();
@@ -235,6 +241,24 @@ static ocr_xform turn_xform(const ocr_gray *g, int q) {
     return (ocr_xform){(g->w - 1) / 2.0, (g->h - 1) / 2.0, c, s, 1, (tw - 1) / 2.0, (th - 1) / 2.0};
 }
 
+/* Leaves out of a region's reading the words the page pass already read there (the same word, its centre inside
+ * the page pass's), so that a line read both ways is kept once; a word read otherwise is kept (the page pass may
+ * have read a sideways "Platform 9" as "6" above "Platform"). */
+static void drop_read(const pass *page, pass *ps, int page_n) {
+    int kept = 0;
+    for (int i = 0; i < ps->n; i++) {
+        const raw_word *w = &ps->w[i];
+        int cx = (w->l + w->r) / 2, cy = (w->t + w->b) / 2;
+        bool dup = false;
+        for (int j = 0; j < page_n && !dup; j++)
+            dup = cx >= page->w[j].l && cx < page->w[j].r && cy >= page->w[j].t && cy < page->w[j].b &&
+                  strcmp(w->text, page->w[j].text) == 0;
+        if (dup) psk_free(ps->w[i].text);
+        else ps->w[kept++] = ps->w[i];
+    }
+    ps->n = kept;
+}
+
 /* How much of a region the confident words of the page pass already cover (0-1). */
 static double covered(const pass *ps, const ocr_window *b) {
     double area = 0;
@@ -299,6 +323,7 @@ static int read_region(psk_ocr *o, const ocr_gray *g, const ocr_region *rg, pass
     scale = scale < 0.5 ? 0.5 : scale > 4 ? 4 : scale;
     text.w += line_h * 0.7; /* a little paper around the letters */
     text.h += line_h * 0.7;
+    double best = 0;
     for (int k = 0; k < (rg->vertical ? 2 : 1); k++) {
         ocr_rect r = text;
         r.angle += k * 180.0;
@@ -328,7 +353,11 @@ static int read_region(psk_ocr *o, const ocr_gray *g, const ocr_region *rg, pass
             pass_free(&ps);
             return rc;
         }
-        if (ps.weight > out->weight) {
+        /* the better reading: more confident characters, less broken into lines (a line upside down reads as a
+         * few characters on lines of their own: "9" as "6" above "Platform") */
+        double score = ps.weight - 2.0 * (ps.lines > 1 ? ps.lines - 1 : 0);
+        if (k == 0 || score > best) {
+            best = score;
             pass_free(out);
             *out = ps;
             /* the text's lines run at r.angle: the image turned by -angle reads, in quarter turns clockwise */
@@ -388,11 +417,13 @@ psk_status psk_ocr_read(psk_ocr *o, const psk_image *img, psk_ocr_text *out, psk
     int n_regs = rc ? 0 : ocr_find_regions(&g, regs, MAX_REGIONS);
     if (n_regs < 0) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     double page_weight = all.weight, best_region = 0;
+    int page_n = all.n;
     for (int i = 0; !rc && i < n_regs; i++) {
         if (covered(&all, &regs[i].box) > 0.4) continue;
         pass ps;
         int rot = 0;
         rc = read_region(o, &g, &regs[i], &ps, &rot, err);
+        if (!rc) drop_read(&all, &ps, page_n);
         if (!rc && ps.weight > best_region && ps.weight > page_weight) best_region = ps.weight, rotation = rot;
         if (!rc && pass_append(&all, &ps)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
         pass_free(&ps);

@@ -18,16 +18,27 @@ static int overlap(int a0, int a1, int b0, int b1) {
     return hi - lo;
 }
 
+static bool squarish(ocr_window b) {
+    return b.w * 2 < b.h * 3 && b.h * 2 < b.w * 3;
+}
+
 /* Words of one line that the closing did not join (wide gaps between words, monospaced fonts): two regions of the
- * same direction that share a third of their height and lie less than two lines' height apart become one. */
+ * same direction (or one of them squarish) that share a third of their height and lie less than two lines' height
+ * apart become one. */
 static int merge_lines(ocr_region *r, int n) {
     for (bool again = true; again;) {
         again = false;
         for (int i = 0; i < n; i++)
             for (int j = i + 1; j < n; j++) {
-                if (r[i].vertical != r[j].vertical) continue;
+                /* a squarish region (a character or two) may belong to a line of either direction */
+                bool vi = r[i].vertical, vj = r[j].vertical;
+                if (vi != vj) {
+                    const ocr_region *up = vi ? &r[j] : &r[i]; /* the one taken as upright */
+                    if (!squarish(up->box)) continue;
+                    vi = vj = true;
+                }
                 ocr_window a = r[i].box, b = r[j].box;
-                if (r[i].vertical) { /* look at them turned: x for y */
+                if (vi) { /* look at them turned: x for y */
                     a = (ocr_window){a.y, a.x, a.h, a.w};
                     b = (ocr_window){b.y, b.x, b.h, b.w};
                 }
@@ -39,6 +50,7 @@ static int merge_lines(ocr_region *r, int n) {
                 int x1 = u.x + u.w > v.x + v.w ? u.x + u.w : v.x + v.w, y1 = u.y + u.h > v.y + v.h ? u.y + u.h : v.y + v.h;
                 r[i].box = (ocr_window){x0, y0, x1 - x0, y1 - y0};
                 r[i].cells += r[j].cells;
+                r[i].vertical = vi;
                 r[j] = r[--n];
                 again = true;
                 j--;

@@ -36,7 +36,7 @@ void backend_close(store_backend *b) {
 }
 
 void backend_describe(unsigned caps, char *buf, size_t cap) {
-    const char *parts[8];
+    const char *parts[9];
     int n = 0;
     parts[n++] = "search";
     parts[n++] = caps & PSK_STORE_CAP_SIMILAR_BY_ID ? "similar" : "similar IMAGE";
@@ -45,6 +45,7 @@ void backend_describe(unsigned caps, char *buf, size_t cap) {
     if (caps & PSK_STORE_CAP_ROW_IDS) parts[n++] = "items";
     if (caps & PSK_STORE_CAP_FACETS) parts[n++] = "facets";
     if (caps & PSK_STORE_CAP_IMPORT) parts[n++] = "imports";
+    if (caps & PSK_STORE_CAP_TEXT) parts[n++] = "text search";
     size_t at = 0;
     buf[0] = 0;
     for (int i = 0; i < n && at < cap; i++) {

@@ -60,3 +60,45 @@ mkdir -p "$TMP/empty"
 TESSDATA_PREFIX=$TMP/empty expect_status "TESSDATA_PREFIX at an empty folder is exit 3" 3 $PS ocr "$TMP/one.png"
 check "  ... naming the folder and the package" grep -q "$TMP/empty/eng.traineddata.*tesseract-ocr-eng" "$TMP/err"
 expect_status "no image is bad usage (exit 2)" 2 $PS ocr
+
+# indexing: the text kept in the library and found by search --text; moves, changes, deletions and a killed run
+M=$FIX/models/tiny-clip
+export PHOTOSEEK_MODELS=$TMP/no-models
+L=$TMP/lib
+mkdir -p "$L/a" "$L/b"
+cp "$S"/photo_en_0[0-3].jpg "$S"/screen_zh_0[01].png "$S"/notext_0[0-3].jpg "$S"/sideways_00.jpg "$L/a/"
+db=$TMP/lib.db
+idx() { $PS index "$L" --db "$db" --image-model "$M" --json "$@" 2>"$TMP/idx.err"; }
+idx >"$TMP/idx1.json"
+check "index reads text by default (auto) and indexes every file" python3 -c "
+import json; r = json.load(open('$TMP/idx1.json')); assert r['indexed'] == 11 and r['failed'] == 0, r"
+found() { $PS search --db "$db" --text "$1" --json 2>/dev/null | python3 -c "import json, sys; print(' '.join(sorted(json.loads(l)['path'].split('/')[-1] for l in sys.stdin)))"; }
+check "search --text finds a sign's words in a photo (any case)" test "$(found 'wifi PASSWORD')" = "photo_en_00.jpg"
+check "  ... a part of a plate (RE16 in RE16 TGK), sideways text too" test "$(found RE16)" = "photo_en_03.jpg sideways_00.jpg"
+check "  ... Chinese without the spaces OCR puts in" test "$(found 生日快乐)" = "screen_zh_01.png"
+$PS search --db "$db" --text costco --json >"$TMP/costco.json"
+check "  ... --json gives the matched words as \"text\"" python3 -c "
+import json; r = [json.loads(l) for l in open('$TMP/costco.json')]; assert len(r) == 1 and 'costco wholesale' in r[0]['text'], r"
+check "photos without text hold no text" test "$(sqlite3 "$db" "SELECT count(*) FROM media_text t JOIN media m ON m.id = t.media_id WHERE m.path LIKE '%notext%'")" = 0
+expect_status "search --text with no match is exit 1" 1 $PS search --db "$db" --text "zebra crossing 99"
+expect_status "search --text and a description together is bad usage" 2 $PS search --db "$db" --text costco receipt
+mv "$L/a/photo_en_01.jpg" "$L/b/moved.jpg"
+cp "$S/sideways_01.jpg" "$L/a/photo_en_02.jpg" # changed: another sign under the same name
+rm "$L/a/photo_en_00.jpg"
+idx >"$TMP/idx2.json"
+check "a moved photo keeps its text" test "$(found 'costco wholesale')" = "moved.jpg"
+check "a changed photo's old text goes, its new text is found" test "$(found 'total 42')-$(found 'happy birthday')" = "-photo_en_02.jpg"
+check "a deleted photo's text goes" test "$(found 'sunflower42')" = ""
+check "the text index matches the text rows" test "$(sqlite3 "$db" "SELECT (SELECT count(*) FROM media_text) = (SELECT count(*) FROM media_text_fts) AND (SELECT count(*) FROM media_text WHERE media_id NOT IN (SELECT id FROM media)) = 0")" = 1
+# a run killed mid-way (kill -9) leaves each photo with its text or without both
+for k in 0 1 2 3; do cp "$S/photo_zh_0$k.jpg" "$L/b/zh_$k.jpg"; done
+$PS index "$L" --db "$db" --image-model "$M" --ocr on --batch 1 >/dev/null 2>&1 &
+pid=$!
+sleep 4
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+check "after kill -9: no text without its photo's row, no half-written index" test "$(sqlite3 "$db" "SELECT (SELECT count(*) FROM media_text) = (SELECT count(*) FROM media_text_fts) AND (SELECT count(*) FROM media_text WHERE media_id NOT IN (SELECT id FROM media WHERE error IS NULL)) = 0")" = 1
+idx --ocr on >"$TMP/idx3.json"
+check "  ... and the next run finishes the text" test "$(found 欢迎光临)" = "screen_zh_00.png zh_0.jpg"
+expect_status "--ocr takes on, off or auto" 2 $PS index "$L" --db "$db" --image-model "$M" --ocr sometimes
+expect_status "--ocr on without the language pack is exit 3" 3 $PS index "$L" --db "$db" --image-model "$M" --ocr on --ocr-lang xyz
