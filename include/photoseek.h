@@ -455,6 +455,8 @@ typedef struct psk_filter {
     psk_media_type type;
     const char *camera;       /* case-insensitive substring of "make model", or NULL */
     const char *folder;       /* path prefix (a folder), or NULL */
+    const char *text;         /* the photo's text (OCR) contains this, folded by psk_text_fold; NULL: any. Set by the
+                               * query algebra's text:"..." terms (SQLite libraries) */
 } psk_filter;
 
 /* Sets one filter from its text form, as the command line and the web API take it: "year" "2019,2020",
@@ -463,7 +465,8 @@ typedef struct psk_filter {
 psk_status psk_filter_set(psk_filter *f, const char *name, const char *value, psk_error *err);
 
 typedef struct psk_search_params {
-    const char *query;          /* query algebra: "beach" -people +"sunset", 2:term weights, image paths */
+    const char *query;          /* query algebra: "beach" -people +"sunset", 2:term weights, image paths, and
+                                 * text:"RE16" (the photo's words contain it; results then carry psk_result.text) */
     int k;                      /* results wanted (default 20, at most 10000) */
     psk_filter filter;
     psk_sort sort;

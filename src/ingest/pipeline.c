@@ -34,6 +34,7 @@ typedef struct pipeline {
     int pixels_floats;
     float *batch, *emb; /* the encoder's input pixels and output vectors, batch_size of each */
     psk_ocr **readers;  /* with OCR: one Tesseract reader per worker */
+    psk_ocr_params ocr_params;
 } pipeline;
 
 typedef struct worker_arg {
@@ -90,10 +91,11 @@ static char *words_json(const psk_ocr_text *t, double sx, double sy) {
  * without text, never failed. */
 static void read_text(pipeline *pl, item *it, int t, const psk_image *img) {
     const psk_index_params *p = pl->job->p;
-    if (!p->ocr || !pl->readers || !pl->readers[t]) return;
+    if (!p->ocr || !pl->readers) return;
     if (p->ocr == PSK_OCR_AUTO && psk_ocr_text_score(img) < PSK_OCR_GATE) return;
     psk_ocr_text txt;
     psk_error err = {0};
+    if (!pl->readers[t] && psk_ocr_open(&pl->ocr_params, &pl->readers[t], &err)) return;
     if (psk_ocr_read(pl->readers[t], img, &txt, &err) == PSK_OK && txt.text[0]) {
         double sx = img->info.width > 0 ? (double)img->info.width / img->width : 1;
         double sy = img->info.height > 0 ? (double)img->info.height / img->height : 1;
@@ -383,12 +385,13 @@ int pipeline_run(index_job *job, psk_error *err) {
     pthread_t *threads = psk_calloc((size_t)p->n_jobs, sizeof(pthread_t));
     worker_arg *args = psk_calloc((size_t)p->n_jobs, sizeof *args);
     if (!pl.items || !pl.batch || !pl.emb || !threads || !args) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-    if (!rc && p->ocr) { /* one reader per worker (Tesseract's are not shared between threads) */
+    if (!rc && p->ocr) { /* one reader per worker (Tesseract's are not shared between threads), opened when a
+                          * photo first needs it: loading the languages takes a second */
         pl.readers = psk_calloc((size_t)p->n_jobs, sizeof *pl.readers);
-        psk_ocr_params op = psk_ocr_default_params();
-        if (p->ocr_langs) op.langs = p->ocr_langs;
+        pl.ocr_params = psk_ocr_default_params();
+        if (p->ocr_langs) pl.ocr_params.langs = p->ocr_langs;
         if (!pl.readers) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-        for (int t = 0; !rc && t < p->n_jobs; t++) rc = psk_ocr_open(&op, &pl.readers[t], err);
+        else rc = psk_ocr_available(&pl.ocr_params, err);
     }
     for (size_t i = 0; !rc && i < job->n_todo; i++) pl.items[i].f = job->todo[i];
     pthread_mutex_init(&pl.mu, NULL);

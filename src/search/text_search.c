@@ -54,6 +54,19 @@ static int on_hit(void *user, int64_t id, const char *folded) {
     return h->n >= h->p->k;
 }
 
+void search_text_snippets(psk_library *lib, const char *folded, psk_result *r, int n) {
+    psk_error err = {0};
+    psk_store *st = library_local_store(lib, "text search", &err);
+    sqlite3_stmt *q;
+    if (!st || store_prepare(st, "SELECT folded FROM media_text_fts WHERE rowid = ?", &q, &err)) return;
+    for (int i = 0; i < n; i++) {
+        sqlite3_reset(q);
+        sqlite3_bind_int64(q, 1, r[i].id);
+        if (sqlite3_step(q) == SQLITE_ROW) snippet((const char *)sqlite3_column_text(q, 0), folded, r[i].text, sizeof r[i].text);
+    }
+    sqlite3_finalize(q);
+}
+
 psk_status psk_library_search_text(psk_library *lib, const char *text, const psk_search_params *params,
                                    psk_result **results, int *n, psk_error *err) {
     *results = NULL;

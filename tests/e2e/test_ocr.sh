@@ -79,6 +79,12 @@ check "  ... Chinese without the spaces OCR puts in" test "$(found 生日快乐)
 $PS search --db "$db" --text costco --json >"$TMP/costco.json"
 check "  ... --json gives the matched words as \"text\"" python3 -c "
 import json; r = [json.loads(l) for l in open('$TMP/costco.json')]; assert len(r) == 1 and 'costco wholesale' in r[0]['text'], r"
+$PS search --db "$db" 'a sign text:"RE16"' --json >"$TMP/algebra.json"
+check "text:\"RE16\" in the query algebra keeps the photos with the words, ranked by the meaning" python3 -c "
+import json; r = [json.loads(l) for l in open('$TMP/algebra.json')]
+assert sorted(x['path'].split('/')[-1] for x in r) == ['photo_en_03.jpg', 'sideways_00.jpg'], r
+assert all('re16' in x['text'] and x['score'] < 1 for x in r), r"
+expect_status "two text: terms are refused (exit 2)" 2 $PS search --db "$db" 'text:a text:b'
 check "photos without text hold no text" test "$(sqlite3 "$db" "SELECT count(*) FROM media_text t JOIN media m ON m.id = t.media_id WHERE m.path LIKE '%notext%'")" = 0
 expect_status "search --text with no match is exit 1" 1 $PS search --db "$db" --text "zebra crossing 99"
 expect_status "search --text and a description together is bad usage" 2 $PS search --db "$db" --text costco receipt
