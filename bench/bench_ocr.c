@@ -2,9 +2,12 @@
  * Reads every image of a generated set (tests/ocr/make_set.sh) with the gate and the reader, and a 12-megapixel
  * photo without text with the gate alone, beside the cost of decoding that photo (the reference: indexing decodes
  * every photo anyway, and --ocr auto adds the gate to each, the reader only to those it passes).
- * usage: bench_ocr SET_DIR PHOTO_12MP.jpg
+ * With a CLIP folder, it also indexes N copies of the 12 MP photo twice, --ocr off then auto, each into a new
+ * library: their time ratio is what auto costs a library of ordinary photos.
+ * usage: bench_ocr SET_DIR PHOTO_12MP.jpg [CLIP_DIR [N]]
  * Last line: RESULT ocr_ms_text_photo=... ocr_ms_notext_photo=... ocr_gate_ms_12mp=... decode_ms_12mp=...
- *            ocr_gate_over_decode_12mp=... ocr_found_en=... ocr_found_zh=... ocr_gate_pass_notext=... */
+ *            ocr_gate_over_decode_12mp=... ocr_found_en=... ocr_found_zh=... ocr_gate_pass_notext=...
+ *            [ocr_auto_index_ratio_12mp=...] */
 #include "photoseek.h"
 
 #include "bench_util.h"
@@ -13,6 +16,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Seconds to index dir into a new library at db with the OCR mode given. */
+static double index_seconds(const char *dir, const char *db, const char *model, psk_ocr_mode ocr) {
+    unlink(db);
+    psk_library *lib;
+    psk_error err = {0};
+    if (psk_library_open(db, PSK_OPEN_WRITE, &lib, &err)) {
+        fprintf(stderr, "bench_ocr: %s\n", err.message);
+        exit(1);
+    }
+    psk_index_params p = psk_index_default_params();
+    const char *roots[1] = {dir};
+    p.roots = roots;
+    p.n_roots = 1;
+    p.image_model_dir = model;
+    p.ocr = ocr;
+    psk_index_stats st;
+    double t = now();
+    if (psk_library_index(lib, &p, &st, &err)) {
+        fprintf(stderr, "bench_ocr: %s\n", err.message);
+        exit(1);
+    }
+    t = now() - t;
+    psk_library_close(lib);
+    return t;
+}
 
 static psk_image *load(const char *path) {
     psk_image *img;
@@ -25,8 +56,8 @@ static psk_image *load(const char *path) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: bench_ocr SET_DIR PHOTO_12MP.jpg\n");
+    if (argc < 3 || argc > 5) {
+        fprintf(stderr, "usage: bench_ocr SET_DIR PHOTO_12MP.jpg [CLIP_DIR [N]]\n");
         return 2;
     }
     psk_ocr *ocr;
@@ -89,10 +120,32 @@ int main(int argc, char **argv) {
         psk_image_free(img);
     }
     psk_ocr_close(ocr);
+    /* indexing ordinary 12 MP photos, --ocr off then auto (twice each, alternating; the best of each kept) */
+    double ratio = 0;
+    if (argc > 3) {
+        int n = argc > 4 ? atoi(argv[4]) : 16;
+        char dir[1024], db[1100];
+        snprintf(dir, sizeof dir, "%s/photoseek-bench/ocr-photos-%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", n);
+        snprintf(db, sizeof db, "%s.db", dir);
+        char parent[1024];
+        snprintf(parent, sizeof parent, "%.*s", (int)(strrchr(dir, '/') - dir), dir);
+        mkdir(parent, 0755);
+        mkdir(dir, 0755);
+        if (write_copies(argv[2], dir, n)) return 1;
+        double off = 1e9, on = 1e9;
+        for (int r = 0; r < 2; r++) {
+            double a = index_seconds(dir, db, argv[3], PSK_OCR_OFF), b = index_seconds(dir, db, argv[3], PSK_OCR_AUTO);
+            if (a < off) off = a;
+            if (b < on) on = b;
+        }
+        ratio = on / off;
+        printf("indexing %d photos of 12 MP: --ocr off %.2f s, --ocr auto %.2f s\n", n, off, on);
+    }
     printf("text photos read: %d, photos without text: %d (%d passed the gate)\n", n_text, n_notext, notext_pass);
     printf("RESULT ocr_ms_text_photo=%.1f ocr_ms_notext_photo=%.2f ocr_gate_ms_12mp=%.2f decode_ms_12mp=%.1f "
            "ocr_gate_over_decode_12mp=%.3f ocr_found_en=%.3f ocr_found_zh=%.3f ocr_gate_pass_notext=%d\n",
            n_text ? text_ms / n_text : 0, n_notext ? notext_ms / n_notext : 0, gate, dec, gate / dec,
            total[0] ? (double)found[0] / total[0] : 0, total[1] ? (double)found[1] / total[1] : 0, notext_pass);
+    if (ratio > 0) printf("RESULT ocr_auto_index_ratio_12mp=%.3f\n", ratio);
     return 0;
 }
