@@ -2,8 +2,8 @@
  * so indexing asks this first. The score is that of the longest run of cells of a small grey copy whose strokes
  * look like letters (strokes.c), along rows (upright text) or down columns (text turned a quarter), lowered when
  * the run is not two-toned (ink and paper) or when such cells are everywhere (a texture).
- * The copy is sampled (not averaged) from the full image: reading every pixel of 12 megapixels would cost more
- * than the rest of the gate. */
+ * The copy is sampled (not averaged) from the full image, one pixel per pixel of the copy: reading every pixel of
+ * 12 megapixels would cost more than the rest of the gate. */
 #include "ocr.h"
 
 #include "../common/common.h"
@@ -16,7 +16,9 @@
 #define CELL 16
 #define TWO_TONE 0.8f /* runs less two-toned than this score less */
 
-/* The copy: each pixel the mean luma of a 2x2 block at its sample point. */
+/* The copy: each pixel the luma of the image's pixel at its sample point (one read per pixel of the copy: the
+ * gate's cost on a 12-megapixel photo is mostly these reads), or of a 2x2 block in an image less than twice the
+ * copy's size. */
 static uint8_t *sample_gray(const psk_image *img, int *gw, int *gh) {
     int w = img->width, h = img->height, longer = w > h ? w : h;
     double step = longer > GATE_SIDE ? (double)longer / GATE_SIDE : 1.0;
@@ -24,18 +26,35 @@ static uint8_t *sample_gray(const psk_image *img, int *gw, int *gh) {
     *gh = (int)(h / step);
     if (*gw < CELL || *gh < CELL) return NULL;
     uint8_t *g = psk_malloc((size_t)*gw * *gh);
-    if (!g) return NULL;
+    int *xs = psk_malloc(sizeof *xs * (size_t)*gw);
+    if (!g || !xs) {
+        psk_free(g);
+        psk_free(xs);
+        return NULL;
+    }
+    for (int x = 0; x < *gw; x++) xs[x] = 3 * (int)(x * step);
     for (int y = 0; y < *gh; y++) {
-        int sy = (int)(y * step), sy1 = sy + 1 < h ? sy + 1 : sy;
-        const uint8_t *r0 = img->rgb + (size_t)sy * w * 3, *r1 = img->rgb + (size_t)sy1 * w * 3;
+        const uint8_t *r = img->rgb + (size_t)(int)(y * step) * w * 3;
+        uint8_t *o = g + (size_t)y * *gw;
+        if (step >= 2) {
+            for (int x = 0; x < *gw; x++) {
+                const uint8_t *p = r + xs[x];
+                o[x] = (uint8_t)((77u * p[0] + 150u * p[1] + 29u * p[2]) >> 8);
+            }
+            continue;
+        }
+        /* a small image: the mean of a 2x2 block, which calms JPEG noise (and costs little at this size) */
+        int sy1 = (int)(y * step) + 1 < h ? 1 : 0;
         for (int x = 0; x < *gw; x++) {
-            int sx = (int)(x * step), sx1 = sx + 1 < w ? sx + 1 : sx;
-            unsigned s = 0;
-            const uint8_t *p[4] = {r0 + 3 * sx, r0 + 3 * sx1, r1 + 3 * sx, r1 + 3 * sx1};
-            for (int k = 0; k < 4; k++) s += 77u * p[k][0] + 150u * p[k][1] + 29u * p[k][2];
-            g[(size_t)y * *gw + x] = (uint8_t)(s >> 10);
+            const uint8_t *p = r + xs[x];
+            int dx = xs[x] / 3 + 1 < w ? 3 : 0;
+            const uint8_t *q[4] = {p, p + dx, p + (size_t)sy1 * w * 3, p + (size_t)sy1 * w * 3 + dx};
+            unsigned sum = 0;
+            for (int k = 0; k < 4; k++) sum += 77u * q[k][0] + 150u * q[k][1] + 29u * q[k][2];
+            o[x] = (uint8_t)(sum >> 10);
         }
     }
+    psk_free(xs);
     return g;
 }
 
