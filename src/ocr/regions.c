@@ -138,7 +138,7 @@ int ocr_find_regions(const ocr_gray *g, ocr_region *out, int max) {
         all[n_all++] = (ocr_region){{px0, py0, px1 - px0, py1 - py0}, vertical, cells};
     }
     n_all = merge_lines(all, n_all);
-    qsort(all, (size_t)n_all, sizeof *all, by_cells);
+    if (n_all) qsort(all, (size_t)n_all, sizeof *all, by_cells);
     n = n_all < max ? n_all : max;
     if (n > 0) memcpy(out, all, sizeof *out * (size_t)n);
 done:
