@@ -93,7 +93,8 @@ cp "$S/sideways_01.jpg" "$L/a/photo_en_02.jpg" # changed: another sign under the
 rm "$L/a/photo_en_00.jpg"
 idx >"$TMP/idx2.json"
 check "a moved photo keeps its text" test "$(found 'costco wholesale')" = "moved.jpg"
-check "a changed photo's old text goes, its new text is found" test "$(found 'total 42')-$(found 'happy birthday')" = "-photo_en_02.jpg"
+got=$(found 'total 42')-$(found 'happy birthday')
+check "a changed photo's old text goes, its new text is found (got '$got')" test "$got" = "-photo_en_02.jpg"
 check "a deleted photo's text goes" test "$(found 'sunflower42')" = ""
 check "the text index matches the text rows" test "$(sqlite3 "$db" "SELECT (SELECT count(*) FROM media_text) = (SELECT count(*) FROM media_text_fts) AND (SELECT count(*) FROM media_text WHERE media_id NOT IN (SELECT id FROM media)) = 0")" = 1
 # a run killed mid-way (kill -9) leaves each photo with its text or without both
