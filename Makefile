@@ -3,7 +3,7 @@
 
 CC       ?= cc
 BUILD    ?= build
-PKGS     := libpng libwebp libwebpdemux libheif libexif libtiff-4 libcjson libutf8proc libcurl sqlite3 libcrypto libmicrohttpd libavformat libavcodec libavutil libswscale libarchive libpq libxxhash
+PKGS     := libpng libwebp libwebpdemux libheif libexif libtiff-4 libcjson libutf8proc libcurl sqlite3 libcrypto libmicrohttpd libavformat libavcodec libavutil libswscale libarchive libpq libxxhash tesseract lept
 # pkg-config runs once per make, not once per compiled file.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
@@ -26,7 +26,7 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 
 LIB_SRC  := $(sort $(wildcard src/common/*.c src/kernels/*.c src/model/*.c src/image/*.c src/store/*.c src/library/*.c \
-              src/index/*.c src/dups/*.c src/ingest/*.c src/search/*.c src/video/*.c))
+              src/index/*.c src/dups/*.c src/ingest/*.c src/search/*.c src/video/*.c src/ocr/*.c))
 LIB_SRC  += $(sort $(wildcard src/faces/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c src/server/*.c))
 WEB      := $(sort $(wildcard web/*))
@@ -125,6 +125,15 @@ bench-index: $(BUILD)/bench_index $(BUILD)/bench_clip
 	  -quality 92 $(BUILD)/bench-12mp.jpg
 	$(BUILD)/bench_index $(BUILD)/bench-12mp.jpg $${N:-200}
 
+# Text in photos: reading a generated set (6 phrases per language and kind), the gate on a 12 MP photo, and indexing
+# N ordinary 12 MP photos with --ocr off and auto (the fixtures' tiny CLIP: decoding dominates, so the ratio is the
+# gate's share at its largest).
+bench-ocr: $(BUILD)/bench_ocr
+	@[ -s $(BUILD)/bench-12mp.jpg ] || /usr/bin/convert -size 4000x3000 plasma:fractal -attenuate 0.3 +noise Gaussian \
+	  -quality 92 $(BUILD)/bench-12mp.jpg
+	@[ -s $(BUILD)/ocr-set/manifest.tsv ] || bash tests/ocr/make_set.sh $(BUILD)/ocr-set 6
+	$(BUILD)/bench_ocr $(BUILD)/ocr-set $(BUILD)/bench-12mp.jpg $${PHOTOSEEK_FIXTURES:-../shared/fixtures}/models/tiny-clip $${N:-16}
+
 # The HNSW graph beside hnswlib on the same vectors (N=100000 by default; N=1000000 needs about 4 GB and minutes).
 # Near-duplicates: the perceptual hash per photo and the grouping over 100k and 1M synthetic photos.
 bench-dups: $(BUILD)/bench_dups
@@ -160,7 +169,7 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libphotoseek.a
 clean:
 	rm -rf build build-san build-fuzz tests/out
 
-.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index bench-faces bench-cold bench-dups clean fuzz-libfuzzer .FORCE
+.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index bench-faces bench-cold bench-dups bench-ocr clean fuzz-libfuzzer .FORCE
 .SECONDARY:
 
 DEP_OBJ := $(LIB_OBJ) $(CLI_OBJ) $(TEST_OBJ)

@@ -76,27 +76,7 @@ int main(int argc, char **argv) {
     snprintf(dir, sizeof dir, "%s/photoseek-bench/photos-%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", n);
     snprintf(db, sizeof db, "%s.db", dir);
     mkdir(dir, 0755);
-    /* N copies that differ in a trailing byte (ignored by decoders), so none is taken for a move of another */
-    FILE *in = fopen(argv[1], "rb");
-    if (!in) {
-        perror(argv[1]);
-        return 1;
-    }
-    fseek(in, 0, SEEK_END);
-    long size = ftell(in);
-    fseek(in, 0, SEEK_SET);
-    char *data = malloc((size_t)size);
-    if (fread(data, 1, (size_t)size, in) != (size_t)size) return 1;
-    fclose(in);
-    for (int i = 0; i < n; i++) {
-        char path[1200];
-        snprintf(path, sizeof path, "%s/photo_%04d.jpg", dir, i);
-        FILE *f = fopen(path, "wb");
-        fwrite(data, 1, (size_t)size, f);
-        fprintf(f, "%d", i);
-        fclose(f);
-    }
-    free(data);
+    if (write_copies(argv[1], dir, n)) return 1;
     psk_error err;
     psk_model *m;
     psk_model_params mp = psk_model_default_params();

@@ -174,6 +174,50 @@ psk_status psk_image_probe(const char *path, psk_image_info *info, psk_error *er
 psk_status psk_image_thumbnail(const char *path, int max_side, unsigned char **jpeg, size_t *size, psk_error *err);
 void psk_free_buffer(void *p);
 
+/* ---- text in photos (OCR with Tesseract 5) ---- */
+typedef struct psk_ocr psk_ocr; /* a reader: use one per thread */
+
+typedef struct psk_ocr_params {
+    const char *langs;    /* Tesseract languages, '+'-separated (default "eng+chi_sim") */
+    const char *tessdata; /* folder of the *.traineddata files (default: $TESSDATA_PREFIX, else Debian's) */
+    int max_side;         /* the longer side text is read at; larger images are scaled down (default 2400) */
+    int try_rotations;    /* 1: when the upright pass finds little, read the image turned 90 and 270 degrees too */
+    float min_conf;       /* words whose confidence (0-100) is below this are dropped (default 50) */
+} psk_ocr_params;
+
+typedef struct psk_ocr_word {
+    const char *text;     /* UTF-8, points into psk_ocr_text's storage */
+    float conf;           /* Tesseract's confidence, 0-100 */
+    int x, y, w, h;       /* the box in the image's pixels (upright, full size) */
+    int line;             /* the line it belongs to, counted from 0 in reading order */
+} psk_ocr_word;
+
+typedef struct psk_ocr_text {
+    psk_ocr_word *words;
+    int n_words;
+    char *text;           /* the words in reading order: spaces between words, '\n' between lines ("" if none) */
+    int rotation;         /* degrees clockwise the image was turned for the text to read (0, 90, 270) */
+    char *storage_;
+} psk_ocr_text;
+
+psk_ocr_params psk_ocr_default_params(void);
+/* Starts a reader. A language whose data is not installed is PSK_ERR_NOT_FOUND naming the Debian package. */
+psk_status psk_ocr_open(const psk_ocr_params *params, psk_ocr **out, psk_error *err);
+void psk_ocr_close(psk_ocr *ocr);
+/* Whether the languages' data is installed (PSK_ERR_NOT_FOUND naming the Debian package if not), without loading. */
+psk_status psk_ocr_available(const psk_ocr_params *params, psk_error *err);
+/* Reads the text of an upright image (free out with psk_ocr_text_free, also after an error). */
+psk_status psk_ocr_read(psk_ocr *ocr, const psk_image *img, psk_ocr_text *out, psk_error *err);
+void psk_ocr_text_free(psk_ocr_text *t);
+/* How likely an image is to hold text worth reading, from 0 to 1: a cheap look at the strokes of a small grey copy
+ * (milliseconds for 12 megapixels), so that indexing reads only the photos that may have text. */
+float psk_ocr_text_score(const psk_image *img);
+#define PSK_OCR_GATE 0.5f /* scores from here on are read */
+/* Text folded for matching what OCR reads against what people type: Unicode NFKC and case folding, runs of white
+ * space (line breaks too) as one space, no space between two CJK characters (Tesseract spaces them out).
+ * Returns a new string (free with psk_free_buffer), or NULL without memory or for invalid UTF-8. */
+char *psk_text_fold(const char *text);
+
 /* CLIP preprocessing exactly as CLIPImageProcessor with Pillow: resize the shortest side to S with Pillow's
  * antialiased bicubic (long side truncated), centre crop S x S, scale to [0,1], normalise with the model's mean and
  * std. `out` receives 3 x S x S floats. */
@@ -283,7 +327,8 @@ typedef enum psk_store_cap {
     PSK_STORE_CAP_SHARDS = 1u << 6,        /* several workers may index into it at once (shard_index/shard_count) */
     PSK_STORE_CAP_COPY_INTO = 1u << 7,     /* a destination of psk_library_migrate */
     PSK_STORE_CAP_SERVER_INDEX = 1u << 8,  /* the server ranks the vectors (no in-memory index to load) */
-    PSK_STORE_CAP_DUPLICATES = 1u << 12    /* psk_library_duplicates (the photos' perceptual hashes are stored) */
+    PSK_STORE_CAP_DUPLICATES = 1u << 12,   /* psk_library_duplicates (the photos' perceptual hashes are stored) */
+    PSK_STORE_CAP_TEXT = 1u << 9           /* the text in photos is kept and searched (psk_library_search_text) */
 } psk_store_cap;
 
 /* The PSK_STORE_CAP_* flags of the library's store. */
@@ -301,6 +346,8 @@ typedef struct psk_index_progress {
 } psk_index_progress;
 
 typedef void (*psk_index_progress_fn)(void *user, const psk_index_progress *p);
+
+typedef enum psk_ocr_mode { PSK_OCR_OFF = 0, PSK_OCR_ON, PSK_OCR_AUTO } psk_ocr_mode;
 
 typedef struct psk_index_params {
     const char *const *roots; /* folders or files to index */
@@ -321,6 +368,9 @@ typedef struct psk_index_params {
                                    * (1-based) of shard_count; N workers together cover every file once */
     const char *pg_catalog;  /* PostgreSQL libraries: the worker's local catalog (a SQLite file; default: beside
                               * the default library, named after the URL and the shard) */
+    psk_ocr_mode ocr;        /* text in photos: off (the default here; the CLI's default is auto when the languages
+                              * are installed), on (every photo read), auto (the photos the text gate passes) */
+    const char *ocr_langs;   /* Tesseract languages (default "eng+chi_sim") */
 } psk_index_params;
 
 psk_index_params psk_index_default_params(void);
@@ -406,6 +456,8 @@ typedef struct psk_filter {
     psk_media_type type;
     const char *camera;       /* case-insensitive substring of "make model", or NULL */
     const char *folder;       /* path prefix (a folder), or NULL */
+    const char *text;         /* the photo's text (OCR) contains this, folded by psk_text_fold; NULL: any. Set by the
+                               * query algebra's text:"..." terms (SQLite libraries) */
 } psk_filter;
 
 /* Sets one filter from its text form, as the command line and the web API take it: "year" "2019,2020",
@@ -414,7 +466,8 @@ typedef struct psk_filter {
 psk_status psk_filter_set(psk_filter *f, const char *name, const char *value, psk_error *err);
 
 typedef struct psk_search_params {
-    const char *query;          /* query algebra: "beach" -people +"sunset", 2:term weights, image paths */
+    const char *query;          /* query algebra: "beach" -people +"sunset", 2:term weights, image paths, and
+                                 * text:"RE16" (the photo's words contain it; results then carry psk_result.text) */
     int k;                      /* results wanted (default 20, at most 10000) */
     psk_filter filter;
     psk_sort sort;
@@ -446,12 +499,19 @@ typedef struct psk_result {
     float moment_score[16];
     int64_t group;      /* its near-duplicate group (the stored groups of each index run), 0: none */
     int group_size;     /* the group's members (1 + those collapsed into this result); set with collapse_groups */
+    char text[256];     /* psk_library_search_text: the words around the match, folded ("" for a hit by meaning) */
 } psk_result;
 
 /* Runs a query. *results (free with psk_results_free) holds *n results, best first or by date. Vectors made by
  * another model than the query's are never compared: that is PSK_ERR_MODEL_MISMATCH with an explanation. */
 psk_status psk_library_search(psk_library *lib, const psk_search_params *params, psk_result **results, int *n,
                               psk_error *err);
+/* Photos whose text, read by OCR at indexing (psk_index_params.ocr), contains `text`: matched as psk_text_fold
+ * folds both (case, Unicode width, the spaces OCR puts between Chinese characters, line breaks), as a substring
+ * ("RE16" finds "RE16 TGK"). params gives k, the filter's camera and folder, and the sort; each result's score is
+ * 1 and its text the words around the match. PSK_ERR_UNSUPPORTED on a store without PSK_STORE_CAP_TEXT. */
+psk_status psk_library_search_text(psk_library *lib, const char *text, const psk_search_params *params,
+                                   psk_result **results, int *n, psk_error *err);
 /* Photos like an image file (which need not be in the library). params->query is ignored. */
 psk_status psk_library_similar(psk_library *lib, const char *image_path, const psk_search_params *params,
                                psk_result **results, int *n, psk_error *err);

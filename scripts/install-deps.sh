@@ -14,6 +14,8 @@ pkgs=(
   sqlite3 imagemagick ffmpeg    # the end-to-end tests inspect libraries and generate photos and videos
   zip time                      # ... pack Takeout archives and measure memory
   libpq-dev                     # the PostgreSQL store (libpq)
+  libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim  # text in photos (Tesseract 5, English + Chinese)
+  fonts-dejavu-core fonts-noto-cjk  # ... the OCR tests render phrases in these fonts
   postgresql                    # psql, and a real PostgreSQL 15 server for the store's tests
   curl chromium wrk             # the server's API, browser and load tests (with Node.js, below)
 )

@@ -25,6 +25,7 @@ int cmd_faces(int argc, char **argv);
 /* photoseek model fetch faces [--dir DIR] [--from FILE.tgz] (faces_cmd.c); argv[0] is "faces". */
 int cmd_fetch_faces(int argc, char **argv);
 int cmd_duplicates(int argc, char **argv);
+int cmd_ocr(int argc, char **argv);
 
 /* Prints "photoseek: <message>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

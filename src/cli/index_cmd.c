@@ -11,7 +11,7 @@
 static const char *index_usage =
     "usage: photoseek index PATH... [--db FILE|--store URL] [--image-model DIR] [--text-model DIR] [--jobs N] [--threads N]\n"
     "                       [--exclude GLOB]... [--batch N] [--fast-decode] [--precision int8|fp32] [--json]\n"
-    "                       [--shard I/N] [--catalog FILE]\n"
+    "                       [--shard I/N] [--catalog FILE] [--ocr on|off|auto] [--ocr-lang eng+chi_sim]\n"
     "\n"
     "Indexes the photos under each PATH into the library (default $PHOTOSEEK_DB or\n"
     "~/.local/share/photoseek/library.db). New and changed files are embedded, moved files keep their vectors,\n"
@@ -29,6 +29,9 @@ static const char *index_usage =
     "they cost locally; new and changed files are upserted on the server, files gone are deleted there.\n"
     "--shard I/N: take only the I-th of N disjoint parts of the files (by path), so that N workers, on N\n"
     "machines that see the same paths, index everything once together.\n"
+    "--ocr: read the text in photos (Tesseract) for 'search --text' and text:\"...\" terms: on (every photo),\n"
+    "auto (the default where the languages are installed: the photos a quick look finds text-like strokes in),\n"
+    "off. --ocr-lang: Tesseract's languages joined by + (default eng+chi_sim).\n"
     "A library keeps the image model it was first indexed with (and its --precision): later runs use it, and\n"
     "another model is refused, since its vectors could not be compared with the library's.\n"
     "Exit codes: 0 done, 1 done but some files failed, 2 bad usage, 3 fatal error (no model, no library),\n"
@@ -118,6 +121,8 @@ int cmd_index(int argc, char **argv) {
     const char **roots = calloc((size_t)argc, sizeof *roots), **excludes = calloc((size_t)argc, sizeof *excludes);
     int n_roots = 0, n_excludes = 0, jobs = 0, threads = 0, batch = 0;
     bool json = false, fast = false, fp32 = false, precision_given = false;
+    int ocr = -1; /* not given: auto where the languages are installed */
+    const char *ocr_langs = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -148,6 +153,13 @@ int cmd_index(int argc, char **argv) {
                 CLI_BAD("--shard", "I/N with 1 <= I <= N (e.g. 2/4)");
         } else if (cli_opt(argc, argv, &i, "--catalog", &v)) {
             if (!(catalog = v)) CLI_BAD("--catalog", "a file");
+        } else if (cli_opt(argc, argv, &i, "--ocr", &v)) {
+            if (v && strcmp(v, "on") == 0) ocr = PSK_OCR_ON;
+            else if (v && strcmp(v, "off") == 0) ocr = PSK_OCR_OFF;
+            else if (v && strcmp(v, "auto") == 0) ocr = PSK_OCR_AUTO;
+            else CLI_BAD("--ocr", "on, off or auto");
+        } else if (cli_opt(argc, argv, &i, "--ocr-lang", &v)) {
+            if (!(ocr_langs = v) || !*v) CLI_BAD("--ocr-lang", "languages joined by + (e.g. eng+chi_sim)");
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
         } else if (strcmp(argv[i], "--fast-decode") == 0) {
@@ -221,6 +233,16 @@ int cmd_index(int argc, char **argv) {
     p.shard_index = shard_i;
     p.shard_count = shard_n;
     p.pg_catalog = catalog;
+    p.ocr_langs = ocr_langs;
+    if (ocr < 0) { /* the default: auto, where the store keeps text and the languages are installed */
+        psk_ocr_params op = psk_ocr_default_params();
+        if (ocr_langs) op.langs = ocr_langs;
+        psk_error oerr = {0};
+        ocr = (psk_library_capabilities(lib) & PSK_STORE_CAP_TEXT) && psk_ocr_available(&op, &oerr) == PSK_OK
+                  ? PSK_OCR_AUTO
+                  : PSK_OCR_OFF;
+    }
+    p.ocr = (psk_ocr_mode)ocr;
     psk_index_stats st;
     int rc = psk_library_index(lib, &p, &st, &err);
     if (ps.tty) fputs("\r\033[K", stderr);

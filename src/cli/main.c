@@ -18,6 +18,7 @@ static const char *usage =
     "  embed      print embeddings of images, texts, pixel tensors or token ids (JSON lines)\n"
     "  tokenize   print the token ids of texts (JSON lines)\n"
     "  faces      print the faces of images: boxes, landmarks, descriptors (JSON lines)\n"
+    "  ocr        print the text read in images (JSON lines)\n"
     "  model      synth | fetch: make a synthetic model folder, download a real one\n"
     "  version    print the version\n"
     "\n"
@@ -44,6 +45,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "import") == 0) return cmd_import(argc - 1, argv + 1);
     if (strcmp(cmd, "embed") == 0) return cmd_embed(argc - 1, argv + 1);
     if (strcmp(cmd, "tokenize") == 0) return cmd_tokenize(argc - 1, argv + 1);
+    if (strcmp(cmd, "ocr") == 0) return cmd_ocr(argc - 1, argv + 1);
     if (strcmp(cmd, "model") == 0) return cmd_model(argc - 1, argv + 1);
     if (strcmp(cmd, "faces") == 0) return cmd_faces(argc - 1, argv + 1);
     if (strcmp(cmd, "duplicates") == 0) return cmd_duplicates(argc - 1, argv + 1);

@@ -6,6 +6,7 @@
 
 static const char *search_usage =
     "usage: photoseek search QUERY... [options]\n"
+    "       photoseek search --text WORDS [options]\n"
     "       photoseek similar FILE [options]\n"
     "\n"
     "QUERY is a description in any language: the words after 'search' form it (photoseek search beach cake),\n"
@@ -14,6 +15,9 @@ static const char *search_usage =
     "photoseek search '\"beach\" -people +\"sunset\"'.\n"
     "\n"
     "Options:\n"
+    "  --text WORDS         photos whose text (read by 'index --ocr') contains WORDS, whatever the case, with\n"
+    "                       Chinese with or without spaces, across line breaks; \"RE16\" finds \"RE16 TGK\".\n"
+    "                       --json adds \"text\", the words around the match\n"
     "  -k N                 number of results (default 20)\n"
     "  --year Y,..          --month M,..  --day D,..   dates of capture (the camera's local date)\n"
     "  --from DATE --to DATE  inclusive range; DATE is YYYY, YYYY-MM or YYYY-MM-DD\n"
@@ -56,6 +60,7 @@ static int run(int argc, char **argv, bool similar) {
     const char *db = NULL;
     const char *cmd = similar ? "similar" : "search";
     bool json = false, words_only = false;
+    const char *text = NULL; /* --text: words read in the photos */
     char query[4096] = ""; /* the words of the query, joined by spaces */
     int n_words = 0;
     for (int i = 1; i < argc; i++) {
@@ -77,6 +82,8 @@ static int run(int argc, char **argv, bool similar) {
         } else if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
             fputs(search_usage, stdout);
             return EXIT_OK;
+        } else if (!similar && cli_opt(argc, argv, &i, "--text", &v)) {
+            if (!(text = v) || !*v) return cli_bad_value(cmd, "--text", "the words to find in photos");
         } else if (cli_opt(argc, argv, &i, "-k", &v) || cli_opt(argc, argv, &i, "--k", &v)) {
             char *end;
             long k = v ? strtol(v, &end, 10) : 0;
@@ -111,7 +118,11 @@ static int run(int argc, char **argv, bool similar) {
             return EXIT_USAGE;
         }
     }
-    if (!query[strspn(query, " ")]) {
+    if (text && query[strspn(query, " ")]) {
+        cli_error("search: --text finds the words in photos; give either --text or a description, not both");
+        return EXIT_USAGE;
+    }
+    if (!text && !query[strspn(query, " ")]) {
         cli_error("%s: %s", cmd, similar ? "give an image file to compare with" : "give the words to search for");
         fputs(search_usage, stderr);
         return EXIT_USAGE;
@@ -129,7 +140,9 @@ static int run(int argc, char **argv, bool similar) {
     int n = 0, rc;
     p.query = subject;
     if (similar) p.k++; /* the photo itself is in the library, most likely: it is left out below */
-    rc = similar ? psk_library_similar(lib, subject, &p, &res, &n, &err) : psk_library_search(lib, &p, &res, &n, &err);
+    if (text) rc = psk_library_search_text(lib, text, &p, &res, &n, &err);
+    else if (similar) rc = psk_library_similar(lib, subject, &p, &res, &n, &err);
+    else rc = psk_library_search(lib, &p, &res, &n, &err);
     psk_video_info vinfo;
     psk_error verr = {0};
     if (rc && similar && psk_video_probe(subject, &vinfo, &verr) == PSK_OK) {
@@ -150,7 +163,7 @@ static int run(int argc, char **argv, bool similar) {
     if (rc) {
         cli_error("%s", err.message);
         psk_library_close(lib);
-        return rc == PSK_ERR_INVALID_ARG ? EXIT_USAGE : EXIT_FATAL;
+        return rc == PSK_ERR_INVALID_ARG || rc == PSK_ERR_UNSUPPORTED ? EXIT_USAGE : EXIT_FATAL;
     }
     for (int i = 0; i < n; i++) {
         const psk_result *r = &res[i];
@@ -172,6 +185,10 @@ static int run(int argc, char **argv, bool similar) {
                 printf("]");
             }
             if (r->group) printf(", \"group\": %lld, \"group_size\": %d", (long long)r->group, r->group_size);
+            if (r->text[0]) {
+                fputs(", \"text\": ", stdout);
+                cli_json_string(stdout, r->text);
+            }
             printf(", \"id\": %lld}\n", (long long)r->id);
         } else {
             printf("%.3f  ", r->score);
@@ -180,6 +197,7 @@ static int run(int argc, char **argv, bool similar) {
             if (r->type == PSK_TYPE_VIDEO) printf(" @ %lld:%02lld", (long long)(r->frame_ms / 60000), (long long)(r->frame_ms / 1000 % 60));
             if (r->camera[0]) printf("  (%s)", r->camera);
             if (r->group && r->group_size > 1) printf("  [+%d near-duplicates]", r->group_size - 1);
+            if (r->text[0]) printf("  \"%s\"", r->text);
             putchar('\n');
             for (int j = 1; p.all_moments && j < r->n_moments; j++)
                 printf("       also at %lld:%02lld (%.3f)\n", (long long)(r->moment_ms[j] / 60000),

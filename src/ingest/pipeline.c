@@ -20,6 +20,7 @@ typedef struct item {
     float *pixels;
     int64_t move_from; /* the row whose file moved here */
     uint64_t phash;    /* the perceptual hash of the decoded photo (src/dups), for near-duplicates */
+    char *text, *words; /* what OCR read (NULL: nothing), and its words as JSON */
 } item;
 
 typedef struct pipeline {
@@ -34,7 +35,14 @@ typedef struct pipeline {
     bool stop;
     int pixels_floats;
     float *batch, *emb; /* the encoder's input pixels and output vectors, batch_size of each */
+    psk_ocr **readers;  /* with OCR: one Tesseract reader per worker */
+    psk_ocr_params ocr_params;
 } pipeline;
+
+typedef struct worker_arg {
+    pipeline *pl;
+    int t;
+} worker_arg;
 
 static bool claim_hash(pipeline *pl, item *it, const char *hash) {
     int32_t r;
@@ -61,7 +69,45 @@ static bool claim_move(pipeline *pl, item *it, const void *data, size_t size) {
 }
 
 /* Reads, hashes and decodes one file; fills it->kind and the metadata. */
-static void prepare_item(pipeline *pl, item *it) {
+/* The words as stored beside the text: [{"text", "conf", "box": [x, y, w, h]}] in the full image's pixels (the
+ * image may have been decoded scaled down). */
+static char *words_json(const psk_ocr_text *t, double sx, double sy) {
+    psk_buf b = {0};
+    psk_buf_append(&b, "[", 1);
+    for (int i = 0; i < t->n_words; i++) {
+        const psk_ocr_word *w = &t->words[i];
+        psk_buf_append(&b, i ? ", {\"text\": " : "{\"text\": ", i ? 11 : 9);
+        psk_buf_json_string(&b, w->text);
+        psk_buf_printf(&b, ", \"conf\": %.1f, \"box\": [%d, %d, %d, %d]}", w->conf, (int)(w->x * sx),
+                       (int)(w->y * sy), (int)(w->w * sx + 0.5), (int)(w->h * sy + 0.5));
+    }
+    psk_buf_append(&b, "]", 1);
+    if (b.failed) {
+        psk_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+/* Text in photos: read when OCR is on, or when auto and the gate passes. A reading that fails leaves the photo
+ * without text, never failed. */
+static void read_text(pipeline *pl, item *it, int t, const psk_image *img) {
+    const psk_index_params *p = pl->job->p;
+    if (!p->ocr || !pl->readers) return;
+    if (p->ocr == PSK_OCR_AUTO && psk_ocr_text_score(img) < PSK_OCR_GATE) return;
+    psk_ocr_text txt;
+    psk_error err = {0};
+    if (!pl->readers[t] && psk_ocr_open(&pl->ocr_params, &pl->readers[t], &err)) return;
+    if (psk_ocr_read(pl->readers[t], img, &txt, &err) == PSK_OK && txt.text[0]) {
+        double sx = img->info.width > 0 ? (double)img->info.width / img->width : 1;
+        double sy = img->info.height > 0 ? (double)img->info.height / img->height : 1;
+        it->words = words_json(&txt, sx, sy);
+        it->text = it->words ? psk_strdup(txt.text) : NULL;
+    }
+    psk_ocr_text_free(&txt);
+}
+
+static void prepare_item(pipeline *pl, item *it, int t) {
     const walk_file *f = it->f;
     store_media *m = &it->meta;
     snprintf(m->path, sizeof m->path, "%s", f->path);
@@ -98,6 +144,8 @@ static void prepare_item(pipeline *pl, item *it) {
     psk_image *img = NULL;
     psk_image_params ip = psk_image_default_params();
     if (pl->job->p->fast_decode) ip.min_short_side = psk_model_image_size(pl->job->model);
+    /* text is read at up to 2400 pixels: a JPEG decoded at half size or more still has it */
+    if (pl->job->p->fast_decode && pl->job->p->ocr && ip.min_short_side < 1500) ip.min_short_side = 1500;
     int rc = psk_image_load_memory(data, size, f->path, &ip, &img, &err);
     psk_free(data);
     if (rc == PSK_OK) {
@@ -106,6 +154,7 @@ static void prepare_item(pipeline *pl, item *it) {
         it->pixels = psk_malloc(sizeof(float) * (size_t)pl->pixels_floats);
         if (!it->pixels) rc = psk_fail(&err, PSK_ERR_NOMEM, "%s: out of memory", f->path);
         else rc = psk_model_preprocess(pl->job->model, img, it->pixels, &err);
+        if (rc == PSK_OK) read_text(pl, it, t, img);
     }
     psk_image_free(img);
     if (rc) {
@@ -119,7 +168,8 @@ static void prepare_item(pipeline *pl, item *it) {
 }
 
 static void *worker(void *arg) {
-    pipeline *pl = arg;
+    pipeline *pl = ((worker_arg *)arg)->pl;
+    int t = ((worker_arg *)arg)->t;
     for (;;) {
         pthread_mutex_lock(&pl->mu);
         while (!pl->stop && pl->next < pl->n_items && pl->next >= pl->consumed + pl->window)
@@ -130,7 +180,7 @@ static void *worker(void *arg) {
         }
         size_t i = pl->next++;
         pthread_mutex_unlock(&pl->mu);
-        prepare_item(pl, &pl->items[i]);
+        prepare_item(pl, &pl->items[i], t);
         pthread_mutex_lock(&pl->mu);
         pl->items[i].ready = true;
         pthread_cond_broadcast(&pl->cv);
@@ -157,14 +207,16 @@ static int flush(pipeline *pl, size_t from, size_t to, int64_t model_id, float *
             psk_normalize(emb + (size_t)e * dim, dim);
             store_apply_sidecar(store, &it->meta);
             if (!(rc = store_media_put(store, &it->meta, err)) &&
-                !(rc = store_delete_embeddings(store, it->meta.id, err)))
+                !(rc = store_delete_embeddings(store, it->meta.id, err)) &&
+                !(rc = store_put_text(store, it->meta.id, it->text, it->words, err))) /* NULL: stale text goes */
                 rc = store_put_embedding(store, it->meta.id, model_id, -1, emb + (size_t)e * dim, dim, err);
             if (!rc) rc = store_put_phash(store, it->meta.id, it->phash, err);
             e++;
             stats->indexed++;
             break;
         case ITEM_FAILED:
-            if (!(rc = store_media_put(store, &it->meta, err))) rc = store_delete_embeddings(store, it->meta.id, err);
+            if (!(rc = store_media_put(store, &it->meta, err)) && !(rc = store_delete_embeddings(store, it->meta.id, err)))
+                rc = store_put_text(store, it->meta.id, NULL, NULL, err);
             stats->failed++;
             break;
         case ITEM_MOVE: {
@@ -300,7 +352,10 @@ static int encode_all(pipeline *pl, psk_error *err) {
         if (flushed < end) rc = flush(pl, flushed, end, job->model_id, pl->batch, pl->emb, stats, err);
         for (size_t j = flushed; j < end; j++) {
             psk_free(pl->items[j].pixels);
+            psk_free(pl->items[j].text);
+            psk_free(pl->items[j].words);
             pl->items[j].pixels = NULL;
+            pl->items[j].text = pl->items[j].words = NULL;
         }
         flushed = i + 1;
         pending_embed = 0;
@@ -332,12 +387,23 @@ int pipeline_run(index_job *job, psk_error *err) {
     pl.batch = psk_malloc_aligned(sizeof(float) * (size_t)pl.pixels_floats * (size_t)p->batch_size);
     pl.emb = psk_malloc(sizeof(float) * (size_t)dim * (size_t)p->batch_size);
     pthread_t *threads = psk_calloc((size_t)p->n_jobs, sizeof(pthread_t));
-    if (!pl.items || !pl.batch || !pl.emb || !threads) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    worker_arg *args = psk_calloc((size_t)p->n_jobs, sizeof *args);
+    if (!pl.items || !pl.batch || !pl.emb || !threads || !args) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    if (!rc && p->ocr) { /* one reader per worker (Tesseract's are not shared between threads), opened when a
+                          * photo first needs it: loading the languages takes a second */
+        pl.readers = psk_calloc((size_t)p->n_jobs, sizeof *pl.readers);
+        pl.ocr_params = psk_ocr_default_params();
+        if (p->ocr_langs) pl.ocr_params.langs = p->ocr_langs;
+        if (!pl.readers) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+        else rc = psk_ocr_available(&pl.ocr_params, err);
+    }
     for (size_t i = 0; !rc && i < job->n_todo; i++) pl.items[i].f = job->todo[i];
     pthread_mutex_init(&pl.mu, NULL);
     pthread_cond_init(&pl.cv, NULL);
-    for (int t = 0; !rc && t < p->n_jobs; t++)
-        if (pthread_create(&threads[t], NULL, worker, &pl) == 0) n_threads++;
+    for (int t = 0; !rc && t < p->n_jobs; t++) {
+        args[t] = (worker_arg){&pl, t};
+        if (pthread_create(&threads[t], NULL, worker, &args[t]) == 0) n_threads++;
+    }
     if (!rc) rc = encode_all(&pl, err);
     pthread_mutex_lock(&pl.mu);
     pl.stop = true;
@@ -346,7 +412,14 @@ int pipeline_run(index_job *job, psk_error *err) {
     for (int t = 0; t < n_threads; t++) pthread_join(threads[t], NULL);
     pthread_mutex_destroy(&pl.mu);
     pthread_cond_destroy(&pl.cv);
-    for (size_t i = 0; pl.items && i < pl.n_items; i++) psk_free(pl.items[i].pixels);
+    for (size_t i = 0; pl.items && i < pl.n_items; i++) {
+        psk_free(pl.items[i].pixels);
+        psk_free(pl.items[i].text);
+        psk_free(pl.items[i].words);
+    }
+    for (int t = 0; pl.readers && t < p->n_jobs; t++) psk_ocr_close(pl.readers[t]);
+    psk_free(pl.readers);
+    psk_free(args);
     psk_free(pl.items);
     psk_free_aligned(pl.batch);
     psk_free(pl.emb);

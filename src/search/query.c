@@ -27,7 +27,7 @@ static int add_term(query *q, const char *text, size_t len, float weight, psk_er
     if (!s) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     memcpy(s, text, len);
     s[len] = 0;
-    q->terms[q->n++] = (query_term){s, weight, is_image_path(s)};
+    q->terms[q->n++] = (query_term){s, weight, is_image_path(s), false};
     return PSK_OK;
 }
 
@@ -51,6 +51,33 @@ int query_parse(const char *s, query *q, psk_error *err) {
         float weight = 1.0f;
         bool prefixed = false;
         const char *start = p;
+        if (strncmp(p, "text:", 5) == 0 && p[5] && !isspace((unsigned char)p[5])) { /* words in the photo */
+            if (phrase) rc = add_term(q, phrase, (size_t)(start - phrase), 1.0f, err);
+            phrase = NULL;
+            const char *v = p + 5, *v_end;
+            if (*v == '"') {
+                v_end = strchr(v + 1, '"');
+                if (!v_end) {
+                    query_free(q);
+                    return psk_fail(err, PSK_ERR_INVALID_ARG, "unclosed quote in the query");
+                }
+                v++;
+                p = v_end + 1;
+            } else {
+                v_end = v;
+                while (*v_end && !isspace((unsigned char)*v_end)) v_end++;
+                p = v_end;
+            }
+            int before = q->n;
+            if (!rc) rc = add_term(q, v, (size_t)(v_end - v), 1.0f, err);
+            if (!rc && q->n > before) {
+                q->terms[q->n - 1].is_text = true;
+                q->terms[q->n - 1].is_image = false;
+                for (int i = 0; i < q->n - 1; i++)
+                    if (q->terms[i].is_text) rc = psk_fail(err, PSK_ERR_INVALID_ARG, "one text:\"...\" term per query");
+            }
+            continue;
+        }
         if (*p == '-' || *p == '+') {
             weight = *p == '-' ? -1.0f : 1.0f;
             prefixed = true;

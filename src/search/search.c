@@ -43,6 +43,7 @@ static int query_vector(psk_library *lib, const store_model *m, const psk_search
     memset(qv, 0, sizeof(float) * (size_t)m->dim);
     for (int i = 0; !rc && i < q.n; i++) {
         const query_term *t = &q.terms[i];
+        if (t->is_text) continue; /* a condition on the photo's words (psk_filter.text), not a meaning */
         rc = t->is_image ? library_image_vector(lib, m, p->image_model_dir, p->n_threads, t->text, tv, err)
                          : library_phrase_vector(lib, m, text_dir, t->text, tv, err);
         for (int d = 0; !rc && d < m->dim; d++) qv[d] += t->weight * tv[d];
@@ -118,7 +119,34 @@ psk_status psk_library_search(psk_library *lib, const psk_search_params *params,
     *results = NULL;
     *n = 0;
     if (!params || !params->query) return psk_fail(err, PSK_ERR_INVALID_ARG, "no query");
-    return search_with(lib, params, text_query, NULL, results, n, err);
+    /* text:"..." terms: the words in the photo, as a filter beside the meaning (or alone) */
+    query q;
+    int rc = query_parse(params->query, &q, err);
+    if (rc) return rc;
+    const char *text = NULL;
+    int meanings = 0;
+    for (int i = 0; i < q.n; i++) {
+        if (q.terms[i].is_text) text = q.terms[i].text;
+        else meanings++;
+    }
+    if (!text) {
+        query_free(&q);
+        return search_with(lib, params, text_query, NULL, results, n, err);
+    }
+    if (!meanings) {
+        rc = psk_library_search_text(lib, text, params, results, n, err);
+        query_free(&q);
+        return rc;
+    }
+    char *folded = psk_text_fold(text);
+    query_free(&q);
+    if (!folded) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    psk_search_params p = *params;
+    p.filter.text = folded;
+    rc = search_with(lib, &p, text_query, NULL, results, n, err);
+    if (!rc) search_text_snippets(lib, folded, *results, *n);
+    psk_free_buffer(folded);
+    return rc;
 }
 
 psk_status psk_library_similar_id(psk_library *lib, int64_t id, const psk_search_params *params,

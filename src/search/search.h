@@ -8,6 +8,7 @@ typedef struct query_term {
     char *text;   /* a phrase, or an image path when is_image */
     float weight; /* +1 by default; -1 for "-term"; N for "N:term" */
     bool is_image;
+    bool is_text; /* text:"..." or text:word: words the photo holds (OCR), not a meaning */
 } query_term;
 
 typedef struct query {
@@ -21,8 +22,12 @@ typedef struct query {
  *   -term +term      subtract / add a term (a word or a quoted phrase)
  *   2:term -0.5:term weights
  *   path/to/a.jpg    an existing image file is an image term
+ *   text:"RE16"      the photo's text (OCR) contains it (text:word for one word); at most one per query
  * Returns PSK_ERR_INVALID_ARG with a message for an empty query, an unclosed quote or a bad weight. */
 int query_parse(const char *s, query *q, psk_error *err);
 void query_free(query *q);
+
+/* Fills each result's text with the words around `folded` in its photo's text (text_search.c). */
+void search_text_snippets(psk_library *lib, const char *folded, psk_result *r, int n);
 
 #endif

@@ -46,6 +46,7 @@ void backend_describe(unsigned caps, char *buf, size_t cap) {
     if (caps & PSK_STORE_CAP_FACETS) parts[n++] = "facets";
     if (caps & PSK_STORE_CAP_DUPLICATES) parts[n++] = "duplicates";
     if (caps & PSK_STORE_CAP_IMPORT) parts[n++] = "imports";
+    if (caps & PSK_STORE_CAP_TEXT) parts[n++] = "text search";
     size_t at = 0;
     buf[0] = 0;
     for (int i = 0; i < n && at < cap; i++) {

@@ -83,6 +83,13 @@ int filter_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, bool *any, psk_e
         psk_buf_printf(sql, ")) > 0");
         if (bind_text(b, f->camera)) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     }
+    if (f->text && *f->text) {
+        if (b->pg_base)
+            return psk_fail(err, PSK_ERR_UNSUPPORTED, "text:\"...\" terms need a SQLite library: a PostgreSQL library "
+                                                      "keeps no text in photos");
+        psk_buf_printf(sql, " AND id IN (SELECT rowid FROM media_text_fts WHERE instr(folded, ?) > 0)");
+        if (bind_text(b, f->text)) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    }
     if (f->folder && *f->folder) {
         /* A prefix test without LIKE, so that '%' and '_' in folder names are taken literally. */
         char abs[4096];
@@ -121,6 +128,9 @@ static int64_t day_bound(int ymd, bool end) {
 }
 
 int filter_pinecone(const psk_filter *f, psk_buf *j, psk_error *err) {
+    if (f->text && *f->text)
+        return psk_fail(err, PSK_ERR_UNSUPPORTED, "text:\"...\" terms need a SQLite library: a Pinecone library keeps "
+                                                  "no text in photos");
     psk_buf_append(j, "{", 1);
     json_in(j, "year", f->years, f->n_years);
     json_in(j, "month", f->months, f->n_months);

@@ -159,7 +159,8 @@ static int sq_errors(void *self, psk_error_row_fn fn, void *user, psk_error *err
 const store_ops store_sqlite_ops = {
     .kind = "SQLite",
     .caps = PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS | PSK_STORE_CAP_ERRORS |
-            PSK_STORE_CAP_IMPORT | PSK_STORE_CAP_LOCAL_INDEX | PSK_STORE_CAP_DUPLICATES,
+            PSK_STORE_CAP_IMPORT | PSK_STORE_CAP_LOCAL_INDEX | PSK_STORE_CAP_DUPLICATES |
+            PSK_STORE_CAP_TEXT,
     .close = sq_close,
     .shown = sq_shown,
     .identity = sq_shown,

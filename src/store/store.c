@@ -61,6 +61,13 @@ static const char *const migrations[] = {
     "CREATE TABLE dup_groups(media_id INTEGER PRIMARY KEY REFERENCES media(id) ON DELETE CASCADE,"
     "  group_id INTEGER NOT NULL, kind INTEGER NOT NULL);"
     "CREATE INDEX dup_groups_group ON dup_groups(group_id);",
+    /* 4 -> 5: text in photos (text.c): what OCR read, its words' boxes, and the folded text in an FTS5 trigram
+     * index (substrings, Chinese without a word segmenter); a media row's deletion takes its text along */
+    "CREATE TABLE media_text(media_id INTEGER PRIMARY KEY REFERENCES media(id) ON DELETE CASCADE,"
+    "  text TEXT NOT NULL, words TEXT NOT NULL);"
+    "CREATE VIRTUAL TABLE media_text_fts USING fts5(folded, tokenize = 'trigram');"
+    "CREATE TRIGGER media_text_gone AFTER DELETE ON media_text BEGIN"
+    "  DELETE FROM media_text_fts WHERE rowid = old.media_id; END;",
 };
 
 static int user_version(psk_store *s) {

@@ -21,6 +21,9 @@
  *         media id), kind INTEGER (0 identical, 1 same picture, 2 same moment))   (schema 4)
  *         the near-duplicate groups at the default threshold, extended by each index run from its new photos
  *         (meta dups_max_id: the largest media id already looked at)
+ *   media_text(media_id INTEGER PRIMARY KEY REFERENCES media ON DELETE CASCADE, text TEXT, words TEXT (JSON:
+ *              [{"text", "conf", "box": [x, y, w, h]}]))   what OCR read in a photo (schema 5)
+ *   media_text_fts(folded) FTS5, tokenize trigram, rowid = media_id: the text folded by psk_text_fold (schema 5)
  *   embeddings(media_id INTEGER REFERENCES media ON DELETE CASCADE, model_id INTEGER, frame_ms INTEGER
  *              (-1 for a photo), vec BLOB (float32 little-endian, unit length), PRIMARY KEY(media_id, model_id,
  *              frame_ms))
@@ -32,7 +35,7 @@
 
 #include <sqlite3.h>
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 typedef struct psk_store {
     sqlite3 *db;
@@ -94,6 +97,13 @@ int store_apply_sidecar(psk_store *s, store_media *m);
 
 /* Records the perceptual hash of a photo (near-duplicates; sqlite_dups.c). */
 int store_put_phash(psk_store *s, int64_t media_id, uint64_t phash, psk_error *err);
+/* Text in photos (text.c). The text read in a media row, with its words as JSON; "" removes it. Call inside the
+ * transaction that writes the row, so that a crash never leaves the one without the other. */
+int store_put_text(psk_store *s, int64_t media_id, const char *text, const char *words_json, psk_error *err);
+/* The rows whose folded text contains the folded query (psk_text_fold), in row order, at most limit: fn gets each
+ * row's id and folded text; returning non-zero stops. */
+typedef int (*store_text_fn)(void *user, int64_t media_id, const char *folded);
+int store_text_find(psk_store *s, const char *folded_query, int limit, store_text_fn fn, void *user, psk_error *err);
 
 /* The first column of the first row of a query (a count), 0 when it fails. */
 int64_t store_count(psk_store *s, const char *sql);

@@ -4,6 +4,7 @@
 #include "../../src/index/index.h"
 #include "../../src/kernels/kernels.h"
 #include "../../src/search/search.h"
+#include "../../src/store/store.h"
 
 TEST(query_algebra_parses) {
     query q;
@@ -215,7 +216,7 @@ TEST(store_refuses_what_it_cannot_read) {
     CHECK_OK(psk_library_open(path, PSK_OPEN_WRITE, &lib, err_));
     psk_library_status st;
     CHECK_OK(psk_library_get_status(lib, &st, err_));
-    CHECK(st.photos == 0 && st.schema_version == 4 && st.model_id[0] == 0);
+    CHECK(st.photos == 0 && st.schema_version == STORE_SCHEMA_VERSION && st.model_id[0] == 0);
     psk_result *res;
     int n;
     psk_search_params sp = psk_search_default_params();

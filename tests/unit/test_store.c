@@ -25,10 +25,12 @@ TEST(store_tables_keep_their_flags) {
         CHECKF(!(c & PSK_STORE_CAP_SERVER_INDEX) == !!o->refresh_index, "%s: SERVER_INDEX and refresh_index", o->kind);
         /* a store indexed by workers is one the pipeline does not write itself, and the other way round */
         CHECKF(!(c & PSK_STORE_CAP_SHARDS) == !!(c & PSK_STORE_CAP_LOCAL_INDEX), "%s: SHARDS and LOCAL_INDEX", o->kind);
+        /* the text in photos lives in the SQLite file the pipeline writes */
+        CHECKF(!(c & PSK_STORE_CAP_TEXT) || (c & PSK_STORE_CAP_LOCAL_INDEX), "%s: TEXT without LOCAL_INDEX", o->kind);
     }
     CHECK(store_sqlite_ops.caps == (PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS |
                                     PSK_STORE_CAP_ERRORS | PSK_STORE_CAP_IMPORT | PSK_STORE_CAP_LOCAL_INDEX |
-                                    PSK_STORE_CAP_DUPLICATES));
+                                    PSK_STORE_CAP_DUPLICATES | PSK_STORE_CAP_TEXT));
     CHECK(store_pg_ops.caps == (PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS |
                                 PSK_STORE_CAP_SHARDS | PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX));
     CHECK(store_pc_ops.caps == (PSK_STORE_CAP_SHARDS | PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX));

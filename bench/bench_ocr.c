@@ -1,0 +1,151 @@
+/* Text in photos: what reading costs, and what the gate costs on photos it turns away, in one run.
+ * Reads every image of a generated set (tests/ocr/make_set.sh) with the gate and the reader, and a 12-megapixel
+ * photo without text with the gate alone, beside the cost of decoding that photo (the reference: indexing decodes
+ * every photo anyway, and --ocr auto adds the gate to each, the reader only to those it passes).
+ * With a CLIP folder, it also indexes N copies of the 12 MP photo twice, --ocr off then auto, each into a new
+ * library: their time ratio is what auto costs a library of ordinary photos.
+ * usage: bench_ocr SET_DIR PHOTO_12MP.jpg [CLIP_DIR [N]]
+ * Last line: RESULT ocr_ms_text_photo=... ocr_ms_notext_photo=... ocr_gate_ms_12mp=... decode_ms_12mp=...
+ *            ocr_gate_over_decode_12mp=... ocr_found_en=... ocr_found_zh=... ocr_gate_pass_notext=...
+ *            [ocr_auto_index_ratio_12mp=...] */
+#include "photoseek.h"
+
+#include "bench_util.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Seconds to index dir into a new library at db with the OCR mode given. */
+static double index_seconds(const char *dir, const char *db, const char *model, psk_ocr_mode ocr) {
+    unlink(db);
+    psk_library *lib;
+    psk_error err = {0};
+    if (psk_library_open(db, PSK_OPEN_WRITE, &lib, &err)) {
+        fprintf(stderr, "bench_ocr: %s\n", err.message);
+        exit(1);
+    }
+    psk_index_params p = psk_index_default_params();
+    const char *roots[1] = {dir};
+    p.roots = roots;
+    p.n_roots = 1;
+    p.image_model_dir = model;
+    p.ocr = ocr;
+    psk_index_stats st;
+    double t = now();
+    if (psk_library_index(lib, &p, &st, &err)) {
+        fprintf(stderr, "bench_ocr: %s\n", err.message);
+        exit(1);
+    }
+    t = now() - t;
+    psk_library_close(lib);
+    return t;
+}
+
+static psk_image *load(const char *path) {
+    psk_image *img;
+    psk_error err = {0};
+    if (psk_image_load(path, NULL, &img, &err)) {
+        fprintf(stderr, "bench_ocr: %s\n", err.message);
+        exit(1);
+    }
+    return img;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3 || argc > 5) {
+        fprintf(stderr, "usage: bench_ocr SET_DIR PHOTO_12MP.jpg [CLIP_DIR [N]]\n");
+        return 2;
+    }
+    psk_ocr *ocr;
+    psk_error err = {0};
+    if (psk_ocr_open(NULL, &ocr, &err)) {
+        fprintf(stderr, "bench_ocr: %s\n", err.message);
+        return 3;
+    }
+    char path[4096], line[4096];
+    snprintf(path, sizeof path, "%s/manifest.tsv", argv[1]);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        return 1;
+    }
+    double text_ms = 0, notext_ms = 0;
+    int n_text = 0, n_notext = 0, found[2] = {0}, total[2] = {0}, notext_pass = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *name = strtok(line, "\t"), *lang = strtok(NULL, "\t"), *phrase = strtok(NULL, "\t");
+        if (!name || !lang || !phrase) continue;
+        snprintf(path, sizeof path, "%s/%s", argv[1], name);
+        psk_image *img = load(path);
+        bool text = strcmp(phrase, "-") != 0, photo = strncmp(name, "photo_", 6) == 0;
+        double t = now();
+        bool pass = psk_ocr_text_score(img) >= PSK_OCR_GATE;
+        psk_ocr_text r = {0};
+        if (pass || text) { /* text images are read whatever the gate says: the found rate is the reader's */
+            if (psk_ocr_read(ocr, img, &r, &err)) {
+                fprintf(stderr, "bench_ocr: %s: %s\n", name, err.message);
+                return 1;
+            }
+        }
+        double ms = (now() - t) * 1e3;
+        if (text && photo) text_ms += ms, n_text++;
+        if (!text) notext_ms += ms, n_notext++, notext_pass += pass;
+        if (text) {
+            int k = strcmp(lang, "zh") == 0;
+            char *got = psk_text_fold(r.text ? r.text : ""), *want = psk_text_fold(phrase);
+            total[k]++;
+            found[k] += got && want && strstr(got, want);
+            psk_free_buffer(got);
+            psk_free_buffer(want);
+        }
+        psk_ocr_text_free(&r);
+        psk_image_free(img);
+    }
+    fclose(f);
+    /* the 12-megapixel photo: its decode, then the gate, best of 5 */
+    double dec = 1e9, gate = 1e9;
+    for (int i = 0; i < 5; i++) {
+        double t = now();
+        psk_image *img = load(argv[2]);
+        double t1 = now();
+        volatile float s = psk_ocr_text_score(img);
+        double t2 = now();
+        (void)s;
+        if ((t1 - t) * 1e3 < dec) dec = (t1 - t) * 1e3;
+        if ((t2 - t1) * 1e3 < gate) gate = (t2 - t1) * 1e3;
+        psk_image_free(img);
+    }
+    psk_ocr_close(ocr);
+    /* indexing ordinary 12 MP photos, --ocr off then auto (twice each, alternating; the best of each kept) */
+    double ratio = 0;
+    if (argc > 3) {
+        int n = argc > 4 ? atoi(argv[4]) : 16;
+        char dir[1024], db[1100];
+        snprintf(dir, sizeof dir, "%s/photoseek-bench/ocr-photos-%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", n);
+        snprintf(db, sizeof db, "%s.db", dir);
+        char parent[1024];
+        snprintf(parent, sizeof parent, "%.*s", (int)(strrchr(dir, '/') - dir), dir);
+        mkdir(parent, 0755);
+        mkdir(dir, 0755);
+        if (write_copies(argv[2], dir, n)) return 1;
+        double off = 1e9, on = 1e9;
+        for (int r = 0; r < 2; r++) {
+            double a = index_seconds(dir, db, argv[3], PSK_OCR_OFF), b = index_seconds(dir, db, argv[3], PSK_OCR_AUTO);
+            if (a < off) off = a;
+            if (b < on) on = b;
+        }
+        ratio = on / off;
+        printf("indexing %d photos of 12 MP: --ocr off %.2f s, --ocr auto %.2f s\n", n, off, on);
+    }
+    printf("text photos read: %d, photos without text: %d (%d passed the gate)\n", n_text, n_notext, notext_pass);
+    printf("RESULT ocr_ms_text_photo=%.1f ocr_ms_notext_photo=%.2f ocr_gate_ms_12mp=%.2f decode_ms_12mp=%.1f "
+           "ocr_gate_over_decode_12mp=%.3f ocr_found_en=%.3f ocr_found_zh=%.3f ocr_gate_pass_notext=%d\n",
+           n_text ? text_ms / n_text : 0, n_notext ? notext_ms / n_notext : 0, gate, dec, gate / dec,
+           total[0] ? (double)found[0] / total[0] : 0, total[1] ? (double)found[1] / total[1] : 0, notext_pass);
+    if (ratio > 0) printf("RESULT ocr_auto_index_ratio_12mp=%.3f\n", ratio);
+    return 0;
+}
