@@ -48,7 +48,7 @@ for t in safetensors image http; do
     fi
 done
 
-for t in tests/e2e/test_*.sh; do
+for t in tests/e2e/test_*.sh tests/places/test_*.sh; do
     echo "== $t"
     bash "$t"
 done
