@@ -534,6 +534,21 @@ typedef struct psk_place_match {
  * (free with psk_place_matches_free) holds *n matches; *n is 0 when the name is no known place. Thread-safe. */
 psk_status psk_places_resolve(psk_places *places, const char *name, psk_place_match **out, int *n, psk_error *err);
 void psk_place_matches_free(psk_place_match *matches);
+
+/* A run of words in a query that names a place ("new york" in "sunset new york 2019"). */
+typedef struct psk_place_span {
+    int start, len;            /* byte offset and length of the words in the query */
+    psk_place_match *matches;  /* what they may mean, as psk_places_resolve gives */
+    int n_matches;
+} psk_place_span;
+
+/* Finds the place names among a query's words: at each word, the longest run of up to 4 words (letters only: no
+ * digits, quotes or operators) that resolves to a place, left to right, without overlaps. Many ordinary words are
+ * also the name of some village ("sunset", "beach"): callers keep only the matches that mean something to them
+ * (the places their photos have). *out (free with psk_place_spans_free) holds *n spans. Thread-safe. */
+psk_status psk_places_find_in_query(psk_places *places, const char *query, psk_place_span **out, int *n,
+                                    psk_error *err);
+void psk_place_spans_free(psk_place_span *spans, int n);
 /* What opening cost in seconds: building the index (0 when it came from the cache) and loading it. */
 void psk_places_open_cost(const psk_places *places, double *build_s, double *load_s);
 

@@ -275,3 +275,29 @@ TEST(places_open_survives_allocation_failures) {
     }
     CHECK(ok_at > 0);
 }
+
+TEST(places_found_in_queries) {
+    const char *dir = mini_dir("places-query", "[{\"name\":\"New York City\",\"lat\":\"40.71427\",\"lng\":\"-74.00597\","
+                                               "\"country\":\"US\",\"admin1\":\"NY\"},{\"name\":\"Kyōto\",\"lat\":\"35.02107\","
+                                               "\"lng\":\"135.75385\",\"country\":\"JP\",\"admin1\":\"22\"},{\"name\":\"York\","
+                                               "\"lat\":\"53.95763\",\"lng\":\"-1.08271\",\"country\":\"GB\",\"admin1\":\"ENG\"}]",
+                                 "[{\"code\":\"US.NY\",\"name\":\"New York\"},{\"code\":\"JP.22\",\"name\":\"Kyoto\"}]");
+    psk_places *p;
+    CHECK_OK(psk_places_open(dir, &p, err_));
+    psk_place_span *s;
+    int n;
+    const char *q = "sunset over new york city 2019 and KYOTO \"york\"";
+    CHECK_OK(psk_places_find_in_query(p, q, &s, &n, err_));
+    CHECKF(n == 2, "%d spans", n);
+    CHECK(s[0].len == 13 && strncmp(q + s[0].start, "new york city", 13) == 0 && s[0].n_matches == 1 &&
+          s[0].matches[0].kind == PSK_PLACE_CITY && strcmp(s[0].matches[0].region, "New York") == 0);
+    CHECK(strncmp(q + s[1].start, "KYOTO", (size_t)s[1].len) == 0 && s[1].n_matches == 2);
+    psk_place_spans_free(s, n);
+    CHECK_OK(psk_places_find_in_query(p, "new york", &s, &n, err_));
+    CHECK(n == 1 && s[0].matches[0].kind == PSK_PLACE_REGION);
+    psk_place_spans_free(s, n);
+    CHECK_OK(psk_places_find_in_query(p, "   ", &s, &n, err_));
+    CHECK(n == 0);
+    psk_place_spans_free(s, n);
+    psk_places_close(p);
+}
