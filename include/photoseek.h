@@ -255,8 +255,9 @@ void psk_default_db_path(char *buf, size_t cap);
  * ~/.local/share/photoseek/models (where `photoseek model fetch` puts models). */
 void psk_default_models_dir(char *buf, size_t cap);
 
-/* psk_library_open also takes a postgres:// or postgresql:// URL: the library then lives in PostgreSQL with
- * pgvector (search and similar work there; fill it with psk_library_migrate). */
+/* psk_library_open also takes a postgres:// or postgresql:// URL (the library then lives in PostgreSQL with
+ * pgvector) or pinecone://INDEX_HOST[/namespace] (a Pinecone index); fill those with psk_library_index (through a
+ * worker's local catalog) or psk_library_migrate. What each store can do: psk_library_capabilities below. */
 typedef enum psk_open_mode {
     PSK_OPEN_READ = 0,  /* searching: the file must exist; other processes may write meanwhile */
     PSK_OPEN_WRITE = 1  /* indexing: created (with its folder) when missing, migrated to the current schema */
@@ -265,6 +266,29 @@ typedef enum psk_open_mode {
 /* Opens a library file. A file written by a newer photoseek is refused with a clear message. */
 psk_status psk_library_open(const char *db_path, psk_open_mode mode, psk_library **out, psk_error *err);
 void psk_library_close(psk_library *lib);
+
+/* What the store a library lives in can do, one flag each. Every store searches, finds items similar to an image
+ * file and reports its status; the rest depends on the store (SQLite has every flag but the server ones). The CLI
+ * and the server read these to explain what a library cannot do; a call that needs a missing capability is
+ * PSK_ERR_UNSUPPORTED with a message naming what works. */
+typedef enum psk_store_cap {
+    PSK_STORE_CAP_ROW_IDS = 1u << 0,       /* items have ids: psk_library_get_media, the server's thumbnails/files */
+    PSK_STORE_CAP_SIMILAR_BY_ID = 1u << 1, /* psk_library_similar_id */
+    PSK_STORE_CAP_FACETS = 1u << 2,        /* psk_library_facets */
+    PSK_STORE_CAP_ERRORS = 1u << 3,        /* psk_library_errors (a server store's failures are in each worker's
+                                            * catalog, a SQLite library of its own) */
+    PSK_STORE_CAP_IMPORT = 1u << 4,        /* psk_import_takeout, psk_import_google_photos */
+    PSK_STORE_CAP_LOCAL_INDEX = 1u << 5,   /* psk_library_index writes into the store itself (else into a worker's
+                                            * local catalog, whose changes are then pushed) */
+    PSK_STORE_CAP_SHARDS = 1u << 6,        /* several workers may index into it at once (shard_index/shard_count) */
+    PSK_STORE_CAP_COPY_INTO = 1u << 7,     /* a destination of psk_library_migrate */
+    PSK_STORE_CAP_SERVER_INDEX = 1u << 8   /* the server ranks the vectors (no in-memory index to load) */
+} psk_store_cap;
+
+/* The PSK_STORE_CAP_* flags of the library's store. */
+unsigned psk_library_capabilities(const psk_library *lib);
+/* The kind of store, for messages: "SQLite", "PostgreSQL" or "Pinecone". Valid while the library is open. */
+const char *psk_library_store_kind(const psk_library *lib);
 
 /* ---- indexing ---- */
 typedef struct psk_index_progress {

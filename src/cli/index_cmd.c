@@ -180,6 +180,14 @@ int cmd_index(int argc, char **argv) {
         free(excludes);
         return EXIT_FATAL;
     }
+    if (shard_n > 1 && !(psk_library_capabilities(lib) & PSK_STORE_CAP_SHARDS)) {
+        cli_error("index: --shard is for libraries that several workers share (--store postgres://... or "
+                  "pinecone://...); %s is a %s library", db, psk_library_store_kind(lib));
+        psk_library_close(lib);
+        free(roots);
+        free(excludes);
+        return EXIT_USAGE;
+    }
     int mrc = cli_library_model(lib, db, model_given, &image_model, model_buf, sizeof model_buf, &precision_given, &fp32);
     if (!mrc && access(image_model, R_OK) != 0) {
         cli_error("index: no image model in %s: fetch one with 'photoseek model fetch clip-vit-b-32', or give "

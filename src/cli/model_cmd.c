@@ -81,6 +81,9 @@ static int fetch(int argc, char **argv) {
     psk_error err = {0};
     if (psk_model_fetch(name, dir, &fp, &err)) {
         cli_error("%s", err.message);
+        if (err.code == PSK_ERR_NETWORK && strstr(err.message, "offline?"))
+            cli_error("an offline machine: copy the model folder by hand and pass it with --image-model DIR or "
+                      "--text-model DIR (or --model DIR for embed and tokenize)");
         return err.code == PSK_ERR_INVALID_ARG ? EXIT_USAGE : EXIT_FATAL;
     }
     fprintf(stderr, "photoseek: %s is in %s\n", name, dir);

@@ -57,6 +57,7 @@ int cmd_status(int argc, char **argv) {
         return EXIT_FATAL;
     }
     int rc;
+    bool worker_failures = errors && !(psk_library_capabilities(lib) & PSK_STORE_CAP_ERRORS);
     if (errors) {
         err_ctx c = {json, 0};
         rc = psk_library_errors(lib, print_error_row, &c, &err);
@@ -94,6 +95,8 @@ int cmd_status(int argc, char **argv) {
     psk_library_close(lib);
     if (rc) {
         cli_error("%s", err.message);
+        if (worker_failures)
+            cli_error("each worker lists its own failures: photoseek status --db CATALOG --errors (see index --catalog)");
         return EXIT_FATAL;
     }
     return EXIT_OK;

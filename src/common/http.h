@@ -1,6 +1,6 @@
 /* HTTP requests with retries (libcurl), shared by the clients of web services (Google Photos, Pinecone). */
-#ifndef PSK_HTTP_H
-#define PSK_HTTP_H
+#ifndef PSK_COMMON_HTTP_H
+#define PSK_COMMON_HTTP_H
 
 #include "common.h"
 

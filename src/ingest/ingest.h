@@ -35,5 +35,47 @@ bool meta_parse_exif_datetime(const char *s, int *y, int *mo, int *d, int *h, in
 /* Parses "+02:00" / "-0530" into minutes. */
 bool meta_parse_offset(const char *s, int *minutes);
 
+/* A row of the library as an index run found it (run.c). */
+typedef enum row_state {
+    ROW_EMBEDDED, /* indexed fine with the current model: unchanged files are skipped, moved ones keep it */
+    ROW_FAILED,   /* recorded as failed: unchanged files are not tried again */
+    ROW_PENDING   /* neither (indexed with another model): embedded again */
+} row_state;
+
+typedef struct known_row {
+    int64_t id;
+    char *path;
+    int64_t size, mtime_ns;
+    char hash[65];
+    row_state state;
+    bool seen;    /* its file was found by the walk */
+    bool claimed; /* a new file turned out to be this one, moved (under the pipeline's lock) */
+} known_row;
+
+/* What the pipeline works on (pipeline.c): the files to do, in order, and the rows whose files vanished, by
+ * content hash (a file with the same content is a move). */
+typedef struct index_job {
+    psk_store *store;
+    psk_model *model; /* the image model and its context (library_image, library_image_ctx) */
+    psk_context *ctx;
+    const psk_index_params *p; /* batch_size and n_jobs set */
+    int64_t model_id;
+    const walk_file **todo;
+    size_t n_todo;
+    known_row *rows;
+    psk_strmap missing;     /* hash -> index in rows */
+    int64_t legacy_missing; /* how many of those hold SHA-256 (written before psk_content_hash) */
+    psk_index_stats *stats; /* indexed, moved, failed and cancelled are counted */
+} index_job;
+
+/* Decodes, embeds and stores job->todo; stops after the batch in flight when p->cancel is set. */
+int pipeline_run(index_job *job, psk_error *err);
+
+/* psk_library_index on a library whose store the pipeline writes itself (PSK_STORE_CAP_LOCAL_INDEX): the walk,
+ * the decode -> embed -> store pipeline, removals, the search graph and the run's summary (run.c). */
+int ingest_local(psk_library *lib, const psk_index_params *p, psk_index_stats *stats, psk_error *err);
+/* psk_library_index on a server store: ingest_local into the worker's catalog, then the changes pushed
+ * (remote_index.c). */
+int ingest_remote(psk_library *lib, const psk_index_params *p, psk_index_stats *stats, psk_error *err);
 
 #endif

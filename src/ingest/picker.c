@@ -355,7 +355,7 @@ static void safe_name(const char *in, const char *id, char *out, size_t cap) {
 static int record_sidecar(psk_library *lib, const char *path, int64_t taken, bool has_taken, const char *make,
                           const char *model, psk_error *err) {
     sqlite3_stmt *st;
-    int rc = store_prepare(lib->store,
+    int rc = store_prepare(library_import_store(lib, NULL),
                            "INSERT OR REPLACE INTO sidecars(path, taken_at, make, model, source) VALUES(?, ?, ?, ?, 'picker')",
                            &st, err);
     if (rc) return rc;
@@ -363,7 +363,7 @@ static int record_sidecar(psk_library *lib, const char *path, int64_t taken, boo
     if (has_taken) sqlite3_bind_int64(st, 2, taken);
     if (make && *make) sqlite3_bind_text(st, 3, make, -1, SQLITE_STATIC);
     if (model && *model) sqlite3_bind_text(st, 4, model, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail(lib->store, err, "recording a picked item");
+    if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail(library_import_store(lib, NULL), err, "recording a picked item");
     sqlite3_finalize(st);
     return rc;
 }
@@ -429,10 +429,9 @@ static int download_item(psk_library *lib, const cJSON *item, const char *into, 
 psk_status psk_import_google_photos(psk_library *lib, const psk_picker_params *params, psk_import_stats *stats,
                                     psk_error *err) {
     memset(stats, 0, sizeof *stats);
-    int need = library_need_sqlite(lib, "importing", err);
-    if (need) return need;
+    if (!library_import_store(lib, err)) return PSK_ERR_UNSUPPORTED;
     if (!params->into || !params->client_id || !*params->client_id)
-        return psk_fail(err, PSK_ERR_INVALID_ARG, "give --into and your OAuth --client-id (and --client-secret)");
+        return psk_fail(err, PSK_ERR_INVALID_ARG, "give a folder to import into and your OAuth client id (and its secret)");
     int rc = psk_mkdir_p(params->into, err);
     if (rc) return rc;
     char into[4096], token_file[1024];

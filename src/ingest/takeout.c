@@ -420,7 +420,7 @@ static int copy_file(const char *from, const char *to) {
 static bool hash_in_library(psk_library *lib, const char *hash, const char *into) {
     sqlite3_stmt *st;
     bool found = false;
-    if (sqlite3_prepare_v2(lib->store->db, "SELECT path FROM media WHERE hash = ?", -1, &st, NULL) != SQLITE_OK) return false;
+    if (sqlite3_prepare_v2(library_import_store(lib, NULL)->db, "SELECT path FROM media WHERE hash = ?", -1, &st, NULL) != SQLITE_OK) return false;
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
     size_t il = strlen(into);
     while (!found && sqlite3_step(st) == SQLITE_ROW) {
@@ -434,8 +434,7 @@ static bool hash_in_library(psk_library *lib, const char *hash, const char *into
 psk_status psk_import_takeout(psk_library *lib, const psk_takeout_params *params, psk_import_stats *stats,
                               psk_error *err) {
     memset(stats, 0, sizeof *stats);
-    int need = library_need_sqlite(lib, "importing", err);
-    if (need) return need;
+    if (!library_import_store(lib, err)) return PSK_ERR_UNSUPPORTED;
     if (!params->into || params->n_inputs <= 0)
         return psk_fail(err, PSK_ERR_INVALID_ARG, "give the Takeout archives or folders and a folder to import into");
     int rc = psk_mkdir_p(params->into, err);
@@ -458,7 +457,7 @@ psk_status psk_import_takeout(psk_library *lib, const psk_takeout_params *params
     psk_strmap placed = {0}; /* hash -> index of the first copy */
     char **dest = calloc(t.n_media + 1, sizeof *dest);
     if (!rc && !dest) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-    if (!rc) rc = store_exec(lib->store, "BEGIN IMMEDIATE", err);
+    if (!rc) rc = store_exec(library_import_store(lib, NULL), "BEGIN IMMEDIATE", err);
     for (size_t i = 0; !rc && i < t.n_media; i++) {
         tk_media *m = &t.media[i];
         m->sidecar = match_sidecar(&t, m);
@@ -541,7 +540,7 @@ psk_status psk_import_takeout(psk_library *lib, const psk_takeout_params *params
             if (s >= 0 && !t.side[s].bad) sc = &t.side[s];
         }
         sqlite3_stmt *st;
-        if ((rc = store_prepare(lib->store,
+        if ((rc = store_prepare(library_import_store(lib, NULL),
                                 "INSERT OR REPLACE INTO sidecars(path, taken_at, lat, lon, description, people, albums, source) "
                                 "VALUES(?, ?, ?, ?, ?, ?, ?, 'takeout')",
                                 &st, err))) {
@@ -557,12 +556,12 @@ psk_status psk_import_takeout(psk_library *lib, const psk_takeout_params *params
         if (sc && sc->description) sqlite3_bind_text(st, 5, sc->description, -1, SQLITE_STATIC);
         if (sc && sc->people) sqlite3_bind_text(st, 6, sc->people, -1, SQLITE_STATIC);
         if (alb) sqlite3_bind_text(st, 7, alb, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail(lib->store, err, "recording a sidecar");
+        if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail(library_import_store(lib, NULL), err, "recording a sidecar");
         sqlite3_finalize(st);
         free(alb);
     }
-    if (!rc) rc = store_exec(lib->store, "COMMIT", err);
-    else store_exec(lib->store, "ROLLBACK", NULL);
+    if (!rc) rc = store_exec(library_import_store(lib, NULL), "COMMIT", err);
+    else store_exec(library_import_store(lib, NULL), "ROLLBACK", NULL);
     /* Staged copies that were not placed (duplicates) go. */
     for (size_t i = 0; i < t.n_media; i++) {
         if (t.media[i].staged) remove(t.media[i].src);

@@ -1,5 +1,5 @@
-/* Copying a SQLite library into PostgreSQL: all of it (psk_library_migrate), or what a worker's catalog has not
- * pushed yet (library_push, for indexing into PostgreSQL). */
+/* Copying a SQLite library into a server store (PostgreSQL, Pinecone): all of it (psk_library_migrate), or what a
+ * worker's catalog has not pushed yet (library_push, for indexing into a server store). */
 #include "library.h"
 
 #include <stdio.h>
@@ -10,7 +10,7 @@
 
 typedef struct batch {
     store_media media[BATCH];
-    remote_item items[BATCH];
+    store_item items[BATCH];
     int64_t *frames[BATCH];
     float *vecs[BATCH];
     int n_vecs[BATCH];
@@ -86,10 +86,10 @@ static int read_vectors(psk_store *s, sqlite3_stmt *st, int64_t media_id, int64_
 
 /* Writes a batch to the server; with `track`, then records it in the catalog (after the server's commit: a crash
  * in between pushes the batch again, which upserts change nothing). */
-static int flush(psk_store *src, remote *dst, batch *b, bool track, int64_t *media,
+static int flush(psk_store *src, store_backend *dst, const store_model *m, batch *b, bool track, int64_t *media,
                  int64_t *vectors, psk_error *err) {
-    for (int i = 0; i < b->n; i++) b->items[i] = (remote_item){&b->media[i], b->frames[i], b->vecs[i], b->n_vecs[i]};
-    int rc = remote_put(dst, b->items, b->n, err);
+    for (int i = 0; i < b->n; i++) b->items[i] = (store_item){&b->media[i], b->frames[i], b->vecs[i], b->n_vecs[i]};
+    int rc = dst->ops->put_items(dst->self, m, b->items, b->n, err);
     if (!rc && track && !(rc = store_exec(src, "BEGIN IMMEDIATE", err))) {
         sqlite3_stmt *rec = NULL;
         rc = store_prepare(src, "INSERT OR REPLACE INTO pg_pushed(path, indexed_at, hash) "
@@ -109,14 +109,16 @@ static int flush(psk_store *src, remote *dst, batch *b, bool track, int64_t *med
     return rc;
 }
 
-int library_push(psk_store *src, remote *dst, bool track, volatile int *cancel, psk_progress_fn progress,
+int library_push(psk_store *src, store_backend *dst, bool track, volatile int *cancel, psk_progress_fn progress,
                  void *user, int64_t *media, int64_t *vectors, psk_error *err) {
     int64_t model_id = 0;
     int dim = 0;
     char name[128], dir[1024];
     if (store_current_model(src, &model_id, name, sizeof name, &dim, dir, sizeof dir))
         return psk_fail(err, PSK_ERR_NOT_FOUND, "%s: the library is empty: nothing to copy", src->path);
-    int rc = remote_model_ensure(dst, name, dim, dir, err);
+    if (!dst->ops->put_items) return backend_unsupported(dst, "copying into it", err);
+    store_model m;
+    int rc = dst->ops->model_ensure(dst->self, name, dim, dir, &m, err);
     if (rc) return rc;
     /* The ids first: the catalog is written while they are pushed. */
     const char *pending = track ? "SELECT id FROM media m WHERE error IS NULL AND NOT EXISTS (SELECT 1 FROM pg_pushed p "
@@ -171,11 +173,11 @@ int library_push(psk_store *src, remote *dst, bool track, volatile int *cancel, 
             continue;
         }
         if (!rc && b->n == BATCH) {
-            rc = flush(src, dst, b, track, media, vectors, err);
+            rc = flush(src, dst, &m, b, track, media, vectors, err);
             if (progress) progress(user, NULL, (uint64_t)done, (uint64_t)total);
         }
     }
-    if (!rc && b && b->n) rc = flush(src, dst, b, track, media, vectors, err);
+    if (!rc && b && b->n) rc = flush(src, dst, &m, b, track, media, vectors, err);
     if (!rc && progress) progress(user, NULL, (uint64_t)total, (uint64_t)total);
     if (b) batch_clear(b);
     psk_free(b);
@@ -190,16 +192,16 @@ psk_status psk_library_migrate(const char *from_db, const char *to_url, psk_prog
     memset(stats, 0, sizeof *stats);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (!remote_is_url(to_url))
+    if (!backend_is_url(to_url))
         return psk_fail(err, PSK_ERR_INVALID_ARG, "%s: the destination must be a postgres:// or pinecone:// URL", to_url);
     psk_store *src = NULL;
-    remote dst = {0};
+    store_backend dst = {0};
     int rc = store_open(from_db, false, &src, err);
-    if (!rc) rc = remote_open(to_url, &dst, err);
+    if (!rc) rc = backend_open(to_url, true, &dst, err);
     if (!rc) rc = library_push(src, &dst, false, NULL, progress, user, &stats->media, &stats->vectors, err);
     store_close(src);
-    if (dst.pg) stats->reconnects = dst.pg->reconnects;
-    remote_close(&dst);
+    if (dst.ops && dst.ops->reconnects) stats->reconnects = dst.ops->reconnects(dst.self);
+    backend_close(&dst);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     stats->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     return rc;

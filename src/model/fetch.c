@@ -82,8 +82,7 @@ static int net_error(fetch_ctx *fc, const char *url, CURLcode cc, long status) {
     if (cc != CURLE_OK)
         return psk_fail(fc->err, PSK_ERR_NETWORK, "%s: %s%s", url, curl_easy_strerror(cc),
                         cc == CURLE_COULDNT_RESOLVE_HOST || cc == CURLE_COULDNT_CONNECT
-                            ? " (offline? copy the model folder by hand and give it to index and search with --image-model DIR,"
-                              " and to search with --text-model DIR)"
+                            ? " (offline? copy the model folder by hand from a machine that has it)"
                             : "");
     return psk_fail(fc->err, PSK_ERR_NETWORK, "%s: HTTP %ld%s", url, status,
                     status == 401 || status == 403 ? " (set HF_TOKEN if the model needs a login)" : "");

@@ -215,7 +215,7 @@ static int drain(pg_store *s, int n_queries, int64_t *ids, psk_error *err) {
     return rc;
 }
 
-static int put_items_once(pg_store *s, int64_t model_id, int dim, const remote_item *items, int n, psk_error *err) {
+static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_item *items, int n, psk_error *err) {
     char put_vec[256], del_vec[160];
     snprintf(put_vec, sizeof put_vec,
              "INSERT INTO photoseek_vectors_%lld(media_id, frame_ms, embedding) VALUES ($1, $2, $3::vector)",
@@ -328,7 +328,7 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const remote_i
     return rc;
 }
 
-int pg_put_items(pg_store *s, int64_t model_id, int dim, const remote_item *items, int n, psk_error *err) {
+int pg_put_items(pg_store *s, int64_t model_id, int dim, const store_item *items, int n, psk_error *err) {
     if (n <= 0) return PSK_OK;
     int rc;
     for (int attempt = 0; (rc = put_items_once(s, model_id, dim, items, n, err)) && attempt < 5 && reconnect(s); attempt++) {

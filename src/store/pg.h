@@ -13,7 +13,7 @@
 #ifndef PSK_STORE_PG_H
 #define PSK_STORE_PG_H
 
-#include "store.h"
+#include "backend.h"
 
 #include <libpq-fe.h>
 
@@ -38,7 +38,7 @@ int pg_current_model(pg_store *s, int64_t *id, char *name, size_t name_cap, int 
 
 /* Upserts items in one transaction, as pipelined prepared statements with binary vectors. A lost connection is
  * made again (with backoff, for up to a minute) and the transaction repeated. */
-int pg_put_items(pg_store *s, int64_t model_id, int dim, const remote_item *items, int n, psk_error *err);
+int pg_put_items(pg_store *s, int64_t model_id, int dim, const store_item *items, int n, psk_error *err);
 
 /* Deletes the media rows of these paths (their vectors go with them), in one transaction. */
 int pg_delete_paths(pg_store *s, const char *const *paths, int n, psk_error *err);

@@ -163,8 +163,8 @@ int pc_model_get(pc_store *s, char *name, size_t name_cap, int *dim, char *dir, 
     const cJSON *jn = cJSON_GetObjectItemCaseSensitive(m, "model"), *jd = cJSON_GetObjectItemCaseSensitive(m, "dim"),
                 *jdir = cJSON_GetObjectItemCaseSensitive(m, "dir");
     if (!cJSON_IsString(jn) || !cJSON_IsNumber(jd)) {
-        rc = psk_fail(err, PSK_ERR_NOT_FOUND, "%s: the library is empty (fill it with 'photoseek index --store' or "
-                                              "'photoseek migrate')", s->shown);
+        rc = psk_fail(err, PSK_ERR_NOT_FOUND, "%s: the library is empty (index photos into it, or copy a SQLite "
+                                              "library into it with photoseek migrate)", s->shown);
     } else {
         snprintf(name, name_cap, "%s", jn->valuestring);
         *dim = jd->valueint;
@@ -280,7 +280,7 @@ static int send_upsert(pc_store *s, cJSON *req, psk_error *err) {
     return rc;
 }
 
-int pc_put_items(pc_store *s, int dim, const remote_item *items, int n, psk_error *err) {
+int pc_put_items(pc_store *s, int dim, const store_item *items, int n, psk_error *err) {
     int rc = PSK_OK;
     /* videos first lose the frames they no longer have */
     for (int i = 0; !rc && i < n; i++) {

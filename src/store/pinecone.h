@@ -9,7 +9,7 @@
 #ifndef PSK_STORE_PINECONE_H
 #define PSK_STORE_PINECONE_H
 
-#include "store.h"
+#include "backend.h"
 
 typedef struct pc_store {
     char base[1024];   /* https://INDEX_HOST (PHOTOSEEK_TEST_PINECONE_URL replaces it, for tests only) */
@@ -31,7 +31,7 @@ int pc_model_get(pc_store *s, char *name, size_t name_cap, int *dim, char *dir, 
 
 /* Upserts the vectors of the items in requests of at most 100 vectors; a file's old frames that it no longer has
  * are deleted first. */
-int pc_put_items(pc_store *s, int dim, const remote_item *items, int n, psk_error *err);
+int pc_put_items(pc_store *s, int dim, const store_item *items, int n, psk_error *err);
 /* Deletes every vector of these paths (listed by their id prefix). */
 int pc_delete_paths(pc_store *s, const char *const *paths, int n, psk_error *err);
 /* A query: filter_json is a Pinecone metadata filter (or NULL); fills up to top_k results, best first, with path,

@@ -91,12 +91,4 @@ int64_t store_count(psk_store *s, const char *sql);
 /* The camera as shown: make and model, without the make repeated ("Canon Canon EOS 5D" -> "Canon EOS 5D"). */
 void store_camera_name(const char *make, const char *model, char *buf, size_t cap);
 
-/* One media file with its vectors (frame_ms -1 for a photo), as the remote stores (PostgreSQL, Pinecone) take it. */
-typedef struct remote_item {
-    const store_media *media;
-    const int64_t *frame_ms;
-    const float *vecs; /* n_vecs x dim */
-    int n_vecs;
-} remote_item;
-
 #endif

@@ -1,8 +1,9 @@
-/* Indexing into a PostgreSQL library: each worker runs the pipeline against its own local catalog (a SQLite
- * library holding sizes, times, hashes and failures of its files, so that re-runs, moves and failures cost what
- * they cost locally), then pushes what changed to the server and deletes what is gone. The catalog's pg_pushed
- * table says what the server has: a row is pushed again when its file was embedded again. */
-#include "library.h"
+/* Indexing into a server store (PostgreSQL, Pinecone: no PSK_STORE_CAP_LOCAL_INDEX): each worker runs the
+ * pipeline against its own local catalog (a SQLite library holding sizes, times, hashes and failures of its
+ * files, so that re-runs, moves and failures cost what they cost locally), then pushes what changed to the server
+ * and deletes what is gone. The catalog's pg_pushed table says what the server has: a row is pushed again when
+ * its file was embedded again. */
+#include "ingest.h"
 
 #include <libgen.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@ static void default_catalog(const char *url, const psk_index_params *p, char *bu
 }
 
 /* Paths the server has from this catalog that the catalog no longer has (deleted or moved files). */
-static int push_deletions(psk_store *cat, remote *dst, int64_t *deleted, psk_error *err) {
+static int push_deletions(psk_store *cat, store_backend *dst, int64_t *deleted, psk_error *err) {
     sqlite3_stmt *st;
     int rc = store_prepare(cat, "SELECT path FROM pg_pushed p WHERE NOT EXISTS (SELECT 1 FROM media m "
                                 "WHERE m.path = p.path AND m.error IS NULL)", &st, err);
@@ -36,7 +37,7 @@ static int push_deletions(psk_store *cat, remote *dst, int64_t *deleted, psk_err
         if (step == SQLITE_ROW) n++;
         if (n == CHUNK || (step != SQLITE_ROW && n)) {
             /* the server first, then the catalog: a crash in between deletes again next time */
-            if (!(rc = remote_delete_paths(dst, (const char *const *)paths, n, err))) {
+            if (!(rc = dst->ops->delete_paths(dst->self, (const char *const *)paths, n, err))) {
                 sqlite3_stmt *del;
                 if (!(rc = store_prepare(cat, "DELETE FROM pg_pushed WHERE path = ?", &del, err))) {
                     for (int i = 0; i < n; i++) {
@@ -60,30 +61,40 @@ static int push_deletions(psk_store *cat, remote *dst, int64_t *deleted, psk_err
     return rc;
 }
 
-int library_index_pg(psk_library *lib, const psk_index_params *p, psk_index_stats *stats, psk_error *err) {
+/* Pushes what the catalog indexed and deletes what it lost; *pushed and *deleted count files. */
+static int push_catalog(psk_store *cat, store_backend *dst, int64_t *pushed, int64_t *deleted, psk_error *err) {
+    int64_t vectors = 0;
+    int rc = store_exec(cat, "CREATE TABLE IF NOT EXISTS pg_pushed(path TEXT PRIMARY KEY, indexed_at INTEGER, hash TEXT)",
+                        err);
+    if (!rc) rc = push_deletions(cat, dst, deleted, err);
+    if (!rc) rc = library_push(cat, dst, true, NULL, NULL, NULL, pushed, &vectors, err);
+    return rc;
+}
+
+int ingest_remote(psk_library *lib, const psk_index_params *p, psk_index_stats *stats, psk_error *err) {
+    store_backend *dst = library_backend(lib);
     char catalog[1200];
     if (p->pg_catalog) snprintf(catalog, sizeof catalog, "%s", p->pg_catalog);
-    else default_catalog(lib->pg ? lib->pg->url : lib->pc->shown, p, catalog, sizeof catalog);
+    else default_catalog(dst->ops->identity(dst->self), p, catalog, sizeof catalog);
     psk_library *cat;
     int rc = psk_library_open(catalog, PSK_OPEN_WRITE, &cat, err);
     if (rc) return rc;
-    cat->pg_catalog = true;
+    psk_store *cs = library_local_store(cat, "a worker's catalog", err);
+    if (!cs) {
+        psk_library_close(cat);
+        return PSK_ERR_UNSUPPORTED;
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = psk_library_index(cat, p, stats, err);
+    rc = ingest_local(cat, p, stats, err);
     bool cancelled = rc == PSK_ERR_INTERRUPTED || stats->cancelled;
     /* What was committed locally is pushed even after Ctrl-C: it is quick next to embedding. */
     int64_t model_id;
     char name[128], dir[1024];
     int dim;
-    bool has_model = store_current_model(cat->store, &model_id, name, sizeof name, &dim, dir, sizeof dir) == PSK_OK;
+    bool has_model = store_current_model(cs, &model_id, name, sizeof name, &dim, dir, sizeof dir) == PSK_OK;
     if ((!rc || cancelled) && has_model) {
-        int64_t vectors = 0;
-        int prc = store_exec(cat->store, "CREATE TABLE IF NOT EXISTS pg_pushed(path TEXT PRIMARY KEY, indexed_at "
-                                         "INTEGER, hash TEXT)", err);
-        remote dst = {lib->pg, lib->pc, 0, 0};
-        if (!prc) prc = push_deletions(cat->store, &dst, &stats->deleted, err);
-        if (!prc) prc = library_push(cat->store, &dst, true, NULL, NULL, NULL, &stats->pushed, &vectors, err);
+        int prc = push_catalog(cs, dst, &stats->pushed, &stats->deleted, err);
         if (prc) rc = prc;
     }
     psk_library_close(cat);

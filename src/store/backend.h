@@ -1,0 +1,142 @@
+/* One interface over the stores a library can live in: the SQLite file (with the in-memory vector index and its
+ * HNSW graph), PostgreSQL + pgvector, and Pinecone. Each backend fills one table of operations and says, in one
+ * place (its table), what it can do: the capability flags of include/photoseek.h (PSK_STORE_CAP_*), which the
+ * library, the CLI and the server read to explain what a backend cannot do instead of branching on its kind.
+ *
+ * An operation a backend does not have is NULL in its table and its flag is off; callers go through the
+ * backend_* functions below, which turn a missing operation into PSK_ERR_UNSUPPORTED naming what does work.
+ *
+ * The features coming next each slot in as new operations (and a flag), implemented by every backend that can:
+ *   faces/people     put_faces(self, media_id, boxes, vectors, n) / search_faces(self, q, ...) / people(self, ...)
+ *   text in photos   put_text(self, media_id, text) (an FTS table: SQLite fts5, PostgreSQL tsvector) and a text
+ *                    condition in store_search's filter
+ *   places           put_place(self, media_id, name) beside the GPS columns, and a place facet
+ *   near-duplicates  dup_groups(self, threshold, fn, user) over the vectors the backend already holds
+ */
+#ifndef PSK_STORE_BACKEND_H
+#define PSK_STORE_BACKEND_H
+
+#include "store.h"
+
+/* The image model a library's vectors were made with (id 0 where the store has no model rows: Pinecone). */
+typedef struct store_model {
+    int64_t id;
+    char name[128];
+    int dim;
+    char dir[1024];
+} store_model;
+
+/* One media file with its vectors (frame_ms -1 for a photo), as a store takes it in put_items. */
+typedef struct store_item {
+    const store_media *media;
+    const int64_t *frame_ms;
+    const float *vecs; /* n_vecs x dim */
+    int n_vecs;
+} store_item;
+
+typedef struct store_ops {
+    const char *kind; /* "SQLite", "PostgreSQL", "Pinecone": for messages */
+    unsigned caps;    /* PSK_STORE_CAP_* */
+    void (*close)(void *self);
+    /* The library as shown in messages (a file path, or a URL without its password). */
+    const char *(*shown)(void *self);
+    /* What names the library for a worker's catalog (the URL as given). */
+    const char *(*identity)(void *self);
+
+    /* -- models -- */
+    /* The model of the library's vectors; PSK_ERR_NOT_FOUND with "the library is empty" when there is none. */
+    int (*current_model)(void *self, store_model *m, psk_error *err);
+    /* Records a model (creating what its vectors need) before items are put; fills m. */
+    int (*model_ensure)(void *self, const char *name, int dim, const char *dir, store_model *m, psk_error *err);
+
+    /* -- writes (copies and workers' pushes; the SQLite file is written by the indexing pipeline through
+     * local_store) -- */
+    int (*put_items)(void *self, const store_model *m, const store_item *items, int n, psk_error *err);
+    int (*delete_paths)(void *self, const char *const *paths, int n, psk_error *err);
+    /* Brings derived search structures up to date after writes (SQLite: the HNSW graph beside the file, built
+     * for large libraries or with `force`); NULL where the server keeps its own index. */
+    int (*refresh_index)(void *self, const store_model *m, bool force, psk_error *err);
+
+    /* -- reads -- */
+    /* The k best items for the unit vector q under p's filter, min_score, all_moments and sort: each file once,
+     * at its best moment. */
+    int (*search)(void *self, const store_model *m, const float *q, const psk_search_params *p, int k,
+                  psk_result **results, int *n, psk_error *err);
+    /* One item by row id (score 1, frame_ms -1). PSK_ERR_NOT_FOUND when there is none. */
+    int (*get_media)(void *self, int64_t id, psk_result *out, psk_error *err);
+    /* The first vector of an item (a photo's only one, a video's first frame): m->dim floats. */
+    int (*get_vector)(void *self, const store_model *m, int64_t id, float *out, psk_error *err);
+    int (*facets)(void *self, psk_facets **out, psk_error *err);
+    /* Fills what the store knows of st (which the caller zeroed). */
+    int (*status)(void *self, psk_library_status *st, psk_error *err);
+    int (*errors)(void *self, psk_error_row_fn fn, void *user, psk_error *err);
+
+    /* -- the backend's own -- */
+    /* The SQLite file that the indexing pipeline and the importers write row by row (PSK_STORE_CAP_LOCAL_INDEX). */
+    psk_store *(*local_store)(void *self);
+    /* How often a lost connection was made again. */
+    int (*reconnects)(void *self);
+} store_ops;
+
+typedef struct store_backend {
+    const store_ops *ops;
+    void *self;
+} store_backend;
+
+extern const store_ops store_sqlite_ops, store_pg_ops, store_pc_ops;
+/* The SQLite backend's own handle (sqlite_ops.c): the file, its vector index and HNSW graph. */
+int store_sqlite_open(const char *path, bool writable, void **self, psk_error *err);
+
+/* Whether s names a store on a server (postgres://, postgresql://, pinecone://) rather than a file. */
+bool backend_is_url(const char *s);
+/* Opens the store `where` names: a URL of a server store, else a SQLite file (created when writable). */
+int backend_open(const char *where, bool writable, store_backend *b, psk_error *err);
+void backend_close(store_backend *b);
+static inline bool backend_can(const store_backend *b, unsigned cap) { return (b->ops->caps & cap) == cap; }
+static inline const char *backend_shown(const store_backend *b) { return b->ops->shown(b->self); }
+/* PSK_ERR_UNSUPPORTED: "<library>: <what> works on a SQLite library only so far (a <kind> library has ...)",
+ * the list read from the backend's flags. */
+int backend_unsupported(const store_backend *b, const char *what, psk_error *err);
+/* A human list of what a backend can do ("search, similar, status, items and facets"). */
+void backend_describe(unsigned caps, char *buf, size_t cap);
+
+/* Each operation through its table; a missing one is backend_unsupported naming `what` the caller was doing. */
+int backend_current_model(store_backend *b, store_model *m, psk_error *err);
+int backend_search(store_backend *b, const store_model *m, const float *q, const psk_search_params *p,
+                   psk_result **results, int *n, psk_error *err);
+int backend_get_media(store_backend *b, int64_t id, psk_result *out, psk_error *err);
+int backend_get_vector(store_backend *b, const store_model *m, int64_t id, float *out, psk_error *err);
+int backend_facets(store_backend *b, psk_facets **out, psk_error *err);
+int backend_status(store_backend *b, psk_library_status *st, psk_error *err);
+int backend_errors(store_backend *b, psk_error_row_fn fn, void *user, psk_error *err);
+
+/* Shared by the backends' implementations: */
+/* The facets of a media table (`table`, whose indexed rows satisfy `cond`), each list read by `pairs` from a
+ * query of (value, count) rows. */
+typedef int (*store_pairs_fn)(void *self, const char *sql, psk_facet **out, int *n, psk_error *err);
+int store_facets(void *self, store_pairs_fn pairs, const char *table, const char *cond, psk_facets **out,
+                 psk_error *err);
+/* The results of a store's rows (several per video, roughly best first): each file once, at its best moment,
+ * with the other moments for all_moments; k at most; by date when asked. */
+int store_best_per_file(psk_result *hits, int n_hits, const psk_search_params *p, int k, psk_result **results,
+                        int *n_out, psk_error *err);
+void store_sort_by_date(psk_result *r, int n);
+
+/* A search filter (psk_filter) in each store's query language (filter.c). */
+/* Appends " AND ..." conditions for the filter to sql and binds nothing; values go to the bind list. */
+typedef struct sql_binds {
+    int pg_base; /* 0: SQLite's "?" placeholders; else PostgreSQL's "$N", numbered from pg_base + 1 */
+    int n;
+    int kinds[128]; /* 1 int64, 2 text */
+    int64_t ints[128];
+    char *texts[128];
+} sql_binds;
+int filter_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, bool *any, psk_error *err);
+void sql_binds_free(sql_binds *b);
+/* The filter's dates and type in Pinecone's metadata filter syntax ({"year": {"$in": [2022]}, ...}); nothing is
+ * appended when they are not set. from/to become bounds on taken_at (UTC days). */
+int filter_pinecone(const psk_filter *f, psk_buf *json, psk_error *err);
+/* Whether a result passes the filter's camera (substring, any case) and folder (prefix) conditions. */
+bool filter_accepts(const psk_filter *f, const psk_result *r);
+
+#endif

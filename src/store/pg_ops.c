@@ -1,0 +1,116 @@
+/* The PostgreSQL backend's table: pg.c's statements behind the store interface. The server filters and ranks
+ * (pgvector's HNSW); items have row ids, so similar-by-id, items and facets work; failures stay in each worker's
+ * catalog. */
+#include "pg.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void pg_close_op(void *self) { pg_store_close(self); }
+static const char *pg_shown(void *self) { return ((pg_store *)self)->shown; }
+static const char *pg_identity(void *self) { return ((pg_store *)self)->url; }
+static int pg_reconnects(void *self) { return ((pg_store *)self)->reconnects; }
+
+static int pg_model(void *self, store_model *m, psk_error *err) {
+    return pg_current_model(self, &m->id, m->name, sizeof m->name, &m->dim, m->dir, sizeof m->dir, err);
+}
+
+static int pg_ensure(void *self, const char *name, int dim, const char *dir, store_model *m, psk_error *err) {
+    memset(m, 0, sizeof *m);
+    snprintf(m->name, sizeof m->name, "%s", name);
+    snprintf(m->dir, sizeof m->dir, "%s", dir);
+    m->dim = dim;
+    return pg_model_ensure(self, name, dim, dir, &m->id, err);
+}
+
+static int pg_put(void *self, const store_model *m, const store_item *items, int n, psk_error *err) {
+    return pg_put_items(self, m->id, m->dim, items, n, err);
+}
+
+static int pg_delete(void *self, const char *const *paths, int n, psk_error *err) {
+    return pg_delete_paths(self, paths, n, err);
+}
+
+/* The server filters and ranks (pgvector); each video's best moment is kept here. */
+static int pg_search_op(void *self, const store_model *m, const float *qv, const psk_search_params *p, int k,
+                        psk_result **results, int *n_out, psk_error *err) {
+    psk_buf where = {0};
+    sql_binds binds = {.pg_base = 1};
+    bool any = false;
+    int rc = filter_sql(&p->filter, &where, &binds, &any, err);
+    char nums[128][24];
+    const char *vals[128];
+    for (int i = 0; i < binds.n; i++) {
+        if (binds.kinds[i] == 1) snprintf(nums[i], sizeof nums[i], "%lld", (long long)binds.ints[i]);
+        vals[i] = binds.kinds[i] == 1 ? nums[i] : binds.texts[i];
+    }
+    psk_result *hits = NULL;
+    int n_hits = 0;
+    if (!rc) rc = pg_search(self, m->id, m->dim, qv, any ? where.data : "", vals, binds.n, k * 4 + 64, &hits, &n_hits, err);
+    psk_buf_free(&where);
+    sql_binds_free(&binds);
+    if (!rc) rc = store_best_per_file(hits, n_hits, p, k, results, n_out, err);
+    psk_free(hits);
+    return rc;
+}
+
+static int pg_media(void *self, int64_t id, psk_result *out, psk_error *err) { return pg_get_media(self, id, out, err); }
+
+static int pg_vector(void *self, const store_model *m, int64_t id, float *out, psk_error *err) {
+    return pg_get_vector(self, m->id, id, m->dim, out, err);
+}
+
+static int pg_pairs_op(void *self, const char *sql, psk_facet **out, int *n, psk_error *err) {
+    return pg_pairs(self, sql, out, n, err);
+}
+
+static int pg_facets(void *self, psk_facets **out, psk_error *err) {
+    return store_facets(self, pg_pairs_op, "photoseek_media", "true", out, err);
+}
+
+/* Counts, the model and the database's size (runs are the workers' own). */
+static int pg_status(void *self, psk_library_status *st, psk_error *err) {
+    int64_t model_id = 0;
+    int dim = 0;
+    int rc = pg_current_model(self, &model_id, st->model_id, sizeof st->model_id, &dim, st->model_dir,
+                              sizeof st->model_dir, err);
+    if (rc == PSK_ERR_NOT_FOUND) return PSK_OK; /* empty */
+    if (rc) return rc;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT 'photos', count(*) FROM photoseek_media WHERE type = 1 UNION ALL "
+             "SELECT 'videos', count(*) FROM photoseek_media WHERE type = 2 UNION ALL "
+             "SELECT 'embeddings', count(*) FROM photoseek_vectors_%lld UNION ALL "
+             "SELECT 'bytes', pg_database_size(current_database())",
+             (long long)model_id);
+    psk_facet *rows;
+    int n;
+    if ((rc = pg_pairs(self, sql, &rows, &n, err))) return rc;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(rows[i].value, "photos") == 0) st->photos = rows[i].count;
+        else if (strcmp(rows[i].value, "videos") == 0) st->videos = rows[i].count;
+        else if (strcmp(rows[i].value, "embeddings") == 0) st->embeddings = rows[i].count;
+        else if (strcmp(rows[i].value, "bytes") == 0) st->db_bytes = rows[i].count;
+    }
+    psk_free(rows);
+    return PSK_OK;
+}
+
+const store_ops store_pg_ops = {
+    .kind = "PostgreSQL",
+    .caps = PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS | PSK_STORE_CAP_SHARDS |
+            PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX,
+    .close = pg_close_op,
+    .shown = pg_shown,
+    .identity = pg_identity,
+    .current_model = pg_model,
+    .model_ensure = pg_ensure,
+    .put_items = pg_put,
+    .delete_paths = pg_delete,
+    .search = pg_search_op,
+    .get_media = pg_media,
+    .get_vector = pg_vector,
+    .facets = pg_facets,
+    .status = pg_status,
+    .reconnects = pg_reconnects,
+};

@@ -1,0 +1,29 @@
+/* The SQLite backend's handle, shared by sqlite_ops.c (the table, rows, status) and sqlite_search.c (the
+ * in-memory vector index, its HNSW graph, filtered search). */
+#ifndef PSK_STORE_SQLITE_BACKEND_H
+#define PSK_STORE_SQLITE_BACKEND_H
+
+#include "../index/index.h"
+#include "backend.h"
+
+typedef struct sqlite_backend {
+    psk_store *store;
+    /* the vector index of one model, valid while the database's data_version is unchanged */
+    psk_vindex vindex;
+    int64_t vindex_model;
+    int64_t vindex_version;
+    bool vindex_loaded;
+    psk_pool *pool; /* the scan's and the graph build's threads, made on first use */
+} sqlite_backend;
+
+/* Fills r from a row of "SELECT path, taken_at, offset_min, taken_local, type, width, height, make, model FROM
+ * media WHERE id = ?" (st is reset and bound to id here). PSK_ERR_NOT_FOUND when there is no such row. */
+int sqlite_fill_result(sqlite3_stmt *st, int64_t id, psk_result *r);
+#define SQLITE_RESULT_COLUMNS "path, taken_at, offset_min, taken_local, type, width, height, make, model"
+
+int sqlite_search(void *self, const store_model *m, const float *q, const psk_search_params *p, int k,
+                  psk_result **results, int *n, psk_error *err);
+int sqlite_refresh_index(void *self, const store_model *m, bool force, psk_error *err);
+void sqlite_index_free(sqlite_backend *b);
+
+#endif

@@ -1,0 +1,115 @@
+/* The store interface: each backend's table keeps the promises of its capability flags, the SQLite backend opens
+ * and answers through it, and a missing capability is a clear PSK_ERR_UNSUPPORTED naming what works. */
+#include "test.h"
+
+#include "../../src/library/library.h"
+#include "../../src/store/pinecone.h"
+
+static const store_ops *const all_ops[3] = {&store_sqlite_ops, &store_pg_ops, &store_pc_ops};
+
+TEST(store_tables_keep_their_flags) {
+    for (int i = 0; i < 3; i++) {
+        const store_ops *o = all_ops[i];
+        unsigned c = o->caps;
+        CHECKF(o->kind && o->close && o->shown && o->identity && o->current_model && o->model_ensure && o->search &&
+                   o->status,
+               "%s: an operation every store has is missing", o->kind);
+        CHECKF(!(c & PSK_STORE_CAP_ROW_IDS) == !o->get_media, "%s: ROW_IDS and get_media disagree", o->kind);
+        CHECKF(!(c & PSK_STORE_CAP_SIMILAR_BY_ID) == !o->get_vector, "%s: SIMILAR_BY_ID and get_vector", o->kind);
+        CHECKF(!(c & PSK_STORE_CAP_FACETS) == !o->facets, "%s: FACETS and facets disagree", o->kind);
+        CHECKF(!(c & PSK_STORE_CAP_ERRORS) == !o->errors, "%s: ERRORS and errors disagree", o->kind);
+        CHECKF(!(c & PSK_STORE_CAP_LOCAL_INDEX) == !o->local_store, "%s: LOCAL_INDEX and local_store", o->kind);
+        CHECKF(!(c & PSK_STORE_CAP_COPY_INTO) == !(o->put_items && o->delete_paths), "%s: COPY_INTO and put_items",
+               o->kind);
+        CHECKF(!(c & PSK_STORE_CAP_SERVER_INDEX) == !!o->refresh_index, "%s: SERVER_INDEX and refresh_index", o->kind);
+        /* a store indexed by workers is one the pipeline does not write itself, and the other way round */
+        CHECKF(!(c & PSK_STORE_CAP_SHARDS) == !!(c & PSK_STORE_CAP_LOCAL_INDEX), "%s: SHARDS and LOCAL_INDEX", o->kind);
+    }
+    CHECK(store_sqlite_ops.caps == (PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS |
+                                    PSK_STORE_CAP_ERRORS | PSK_STORE_CAP_IMPORT | PSK_STORE_CAP_LOCAL_INDEX));
+    CHECK(store_pg_ops.caps == (PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS |
+                                PSK_STORE_CAP_SHARDS | PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX));
+    CHECK(store_pc_ops.caps == (PSK_STORE_CAP_SHARDS | PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX));
+    char has[160];
+    backend_describe(store_pg_ops.caps, has, sizeof has);
+    CHECKF(strcmp(has, "search, similar, status, items and facets") == 0, "%s", has);
+    backend_describe(store_pc_ops.caps, has, sizeof has);
+    CHECKF(strcmp(has, "search, similar IMAGE and status") == 0, "%s", has);
+}
+
+TEST(sqlite_backend_through_the_interface) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/iface.db", test_tmpdir());
+    psk_library *lib = NULL;
+    psk_error err = {0};
+    CHECK_OK(psk_library_open(path, PSK_OPEN_WRITE, &lib, err_));
+    if (!lib) return;
+    CHECK(psk_library_capabilities(lib) == store_sqlite_ops.caps);
+    CHECK(strcmp(psk_library_store_kind(lib), "SQLite") == 0);
+    store_backend *b = library_backend(lib);
+    CHECK(library_local_store(lib, "indexing", &err) != NULL);
+    CHECK(strcmp(backend_shown(b), path) == 0);
+    store_model m;
+    CHECK(backend_current_model(b, &m, &err) == PSK_ERR_NOT_FOUND && strstr(err.message, "the library is empty"));
+    CHECK_OK(b->ops->model_ensure(b->self, "test-model", 4, "/models/test", &m, err_));
+    CHECK(m.id > 0 && m.dim == 4);
+    store_model cur;
+    CHECK_OK(backend_current_model(b, &cur, err_));
+    CHECK(cur.id == m.id && cur.dim == 4 && strcmp(cur.name, "test-model") == 0);
+    psk_store *s = library_local_store(lib, "indexing", &err);
+    store_media row = {0};
+    snprintf(row.path, sizeof row.path, "/photos/a.jpg");
+    row.type = 1;
+    row.year = 2022;
+    CHECK_OK(store_media_put(s, &row, err_));
+    const float v[4] = {1, 0, 0, 0};
+    CHECK_OK(store_put_embedding(s, row.id, m.id, -1, v, 4, err_));
+    psk_search_params p = psk_search_default_params();
+    psk_result *res = NULL;
+    int n = 0;
+    CHECK_OK(backend_search(b, &m, v, &p, &res, &n, err_));
+    CHECK(n == 1 && res && res[0].id == row.id && fabsf(res[0].score - 1.0f) < 1e-3f);
+    psk_results_free(res);
+    p.filter.years[0] = 2021;
+    p.filter.n_years = 1;
+    CHECK_OK(backend_search(b, &m, v, &p, &res, &n, err_));
+    CHECK(n == 0);
+    psk_results_free(res);
+    float got[4];
+    CHECK_OK(backend_get_vector(b, &m, row.id, got, err_));
+    CHECK(got[0] == 1.0f && got[1] == 0.0f);
+    psk_result r;
+    CHECK_OK(backend_get_media(b, row.id, &r, err_));
+    CHECK(strcmp(r.path, "/photos/a.jpg") == 0 && r.frame_ms == -1);
+    CHECK(backend_get_media(b, row.id + 100, &r, &err) == PSK_ERR_NOT_FOUND);
+    psk_library_status st;
+    CHECK_OK(psk_library_get_status(lib, &st, err_));
+    CHECK(st.photos == 1 && st.embeddings == 1 && strcmp(st.model_id, "test-model") == 0);
+    psk_facets *f = NULL;
+    CHECK_OK(psk_library_facets(lib, &f, err_));
+    CHECK(f && f->n_years == 1 && strcmp(f->years[0].value, "2022") == 0);
+    psk_facets_free(f);
+    psk_library_close(lib);
+}
+
+TEST(missing_capability_says_what_works) {
+    /* A Pinecone backend that never connected: only its table and its name are used. */
+    pc_store *pc = psk_calloc(1, sizeof *pc);
+    CHECK(pc != NULL);
+    if (!pc) return;
+    snprintf(pc->shown, sizeof pc->shown, "pinecone://example/ns");
+    store_backend b = {&store_pc_ops, pc};
+    psk_error err = {0};
+    psk_facets *f = NULL;
+    CHECK(backend_facets(&b, &f, &err) == PSK_ERR_UNSUPPORTED);
+    CHECKF(strcmp(err.message, "pinecone://example/ns: listing facets works on a SQLite library only so far (a Pinecone "
+                               "library has search, similar IMAGE and status)") == 0,
+           "%s", err.message);
+    psk_result r;
+    CHECK(backend_get_media(&b, 1, &r, &err) == PSK_ERR_UNSUPPORTED && strstr(err.message, "looking an item up"));
+    store_model m = {.dim = 4};
+    float v[4];
+    CHECK(backend_get_vector(&b, &m, 1, v, &err) == PSK_ERR_UNSUPPORTED && strstr(err.message, "similar to an item"));
+    CHECK(backend_errors(&b, NULL, NULL, &err) == PSK_ERR_UNSUPPORTED && strstr(err.message, "listing failures"));
+    backend_close(&b);
+}
