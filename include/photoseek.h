@@ -282,7 +282,9 @@ typedef enum psk_store_cap {
                                             * local catalog, whose changes are then pushed) */
     PSK_STORE_CAP_SHARDS = 1u << 6,        /* several workers may index into it at once (shard_index/shard_count) */
     PSK_STORE_CAP_COPY_INTO = 1u << 7,     /* a destination of psk_library_migrate */
-    PSK_STORE_CAP_SERVER_INDEX = 1u << 8   /* the server ranks the vectors (no in-memory index to load) */
+    PSK_STORE_CAP_SERVER_INDEX = 1u << 8,  /* the server ranks the vectors (no in-memory index to load) */
+    PSK_STORE_CAP_PLACES = 1u << 9,        /* photos have place names: psk_filter.places, psk_result.city etc. */
+    PSK_STORE_CAP_NEAR = 1u << 10          /* photos keep their position: psk_filter.near_*, psk_result.lat/lon */
 } psk_store_cap;
 
 /* The PSK_STORE_CAP_* flags of the library's store. */
@@ -320,6 +322,8 @@ typedef struct psk_index_params {
                                    * (1-based) of shard_count; N workers together cover every file once */
     const char *pg_catalog;  /* PostgreSQL libraries: the worker's local catalog (a SQLite file; default: beside
                               * the default library, named after the URL and the shard) */
+    const char *places_dir;  /* the places data (psk_places_fetch); photos with a position get their place name.
+                              * NULL or a folder without the data: no place names (everything else is indexed) */
 } psk_index_params;
 
 psk_index_params psk_index_default_params(void);
@@ -329,6 +333,7 @@ typedef struct psk_index_stats {
     int64_t pushed, deleted; /* PostgreSQL libraries: files written to and removed from the server */
     double seconds;
     int cancelled;
+    int64_t placed; /* photos whose place was named in this run (also older rows with a position and no place) */
 } psk_index_stats;
 
 /* Walks the roots and brings the library up to date: new and changed files are decoded and embedded, moved files
@@ -405,9 +410,13 @@ typedef struct psk_filter {
     psk_media_type type;
     const char *camera;       /* case-insensitive substring of "make model", or NULL */
     const char *folder;       /* path prefix (a folder), or NULL */
+    double near_lat, near_lon, near_km; /* near_km > 0: taken within near_km (great circle) of near_lat, near_lon */
+    const struct psk_place_match *places; /* taken at any of these places (psk_places_resolve), or NULL; kept by
+                                           * pointer. Needs PSK_STORE_CAP_PLACES. */
+    int n_places;
 } psk_filter;
 
-/* Sets one filter from its text form, as the command line and the web API take it: "year" "2019,2020",
+/* Sets one filter from its text form, as the command line and the web API take it: "near" "LAT,LON,KM", "year" "2019,2020",
  * "month" "6,7", "day" "1,15", "from"/"to" "YYYY", "YYYY-MM" or "YYYY-MM-DD", "type" "photo"|"video", "camera" and
  * "folder" (kept by pointer: value must outlive the filter). PSK_ERR_INVALID_ARG says what is wrong. */
 psk_status psk_filter_set(psk_filter *f, const char *name, const char *value, psk_error *err);
@@ -441,6 +450,9 @@ typedef struct psk_result {
     int n_moments;      /* with all_moments: a video's best moments, best first (at most 16) */
     int64_t moment_ms[16];
     float moment_score[16];
+    int has_gps;        /* lat, lon are the capture position (0,0 and out-of-range positions are never kept) */
+    double lat, lon;
+    char city[128], region[128], country[128], country_code[3]; /* the place (psk_places_reverse); "" if none */
 } psk_result;
 
 /* Runs a query. *results (free with psk_results_free) holds *n results, best first or by date. Vectors made by
@@ -467,6 +479,10 @@ typedef struct psk_facet {
 typedef struct psk_facets {
     psk_facet *years, *months, *cameras, *folders, *types; /* most frequent first (years, months: in order) */
     int n_years, n_months, n_cameras, n_folders, n_types;
+    /* With PSK_STORE_CAP_PLACES: countries by code ("JP"), and places as "CC<TAB>region<TAB>city", most photos
+     * first (at most 10000); NULL and 0 elsewhere. */
+    psk_facet *countries, *places;
+    int n_countries, n_places;
 } psk_facets;
 
 psk_status psk_library_facets(psk_library *lib, psk_facets **out, psk_error *err);

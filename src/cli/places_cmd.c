@@ -30,10 +30,25 @@ static const char *fetch_usage =
     "folder's places/). Indexing then names the place of every photo with a position, offline.\n"
     "\n" PLACES_ATTRIBUTION;
 
-static void default_dir(char *buf, size_t cap) {
+void cli_places_dir(char *buf, size_t cap) {
+    const char *env = getenv("PHOTOSEEK_PLACES");
+    if (env && *env) {
+        snprintf(buf, cap, "%s", env);
+        return;
+    }
     char base[1024];
     cli_models_dir(base, sizeof base);
     snprintf(buf, cap, "%s/places", base);
+}
+
+psk_places *cli_places_open(const char *why) {
+    char dir[1200];
+    cli_places_dir(dir, sizeof dir);
+    psk_places *pl;
+    psk_error err = {0};
+    if (psk_places_open(dir, &pl, &err) == PSK_OK) return pl;
+    cli_error("%s; %s", err.message, why);
+    return NULL;
 }
 
 int cmd_places_fetch(int argc, char **argv) {
@@ -52,7 +67,7 @@ int cmd_places_fetch(int argc, char **argv) {
         }
     }
     char def[1200];
-    if (!dir) default_dir(def, sizeof def), dir = def;
+    if (!dir) cli_places_dir(def, sizeof def), dir = def;
     psk_error err = {0};
     if (psk_places_fetch(dir, from, &err)) {
         cli_error("%s", err.message);
@@ -152,7 +167,7 @@ int cmd_places(int argc, char **argv) {
         goto usage;
     }
     char def[1200];
-    if (!dir) default_dir(def, sizeof def), dir = def;
+    if (!dir) cli_places_dir(def, sizeof def), dir = def;
     psk_places *pl;
     psk_error err = {0};
     if (psk_places_open(dir, &pl, &err)) {

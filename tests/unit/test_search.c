@@ -215,7 +215,7 @@ TEST(store_refuses_what_it_cannot_read) {
     CHECK_OK(psk_library_open(path, PSK_OPEN_WRITE, &lib, err_));
     psk_library_status st;
     CHECK_OK(psk_library_get_status(lib, &st, err_));
-    CHECK(st.photos == 0 && st.schema_version == 3 && st.model_id[0] == 0);
+    CHECK(st.photos == 0 && st.schema_version == 4 && st.model_id[0] == 0);
     psk_result *res;
     int n;
     psk_search_params sp = psk_search_default_params();
@@ -244,7 +244,7 @@ TEST(old_schema_is_migrated) {
     CHECK(psk_library_open(path, PSK_OPEN_READ, &lib, &err) == PSK_ERR_UNSUPPORTED && strstr(err.message, "photoseek index"));
     CHECK_OK(psk_library_open(path, PSK_OPEN_WRITE, &lib, err_));
     psk_library_close(lib);
-    snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'PRAGMA user_version; SELECT count(duration_ms) + count(*) FROM media' | tr '\\n' ' ' | grep -qx '3 1 '", path);
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'PRAGMA user_version; SELECT count(duration_ms) + count(place_cc) + count(*) FROM media' | tr '\\n' ' ' | grep -qx '4 1 '", path);
     CHECK(system(cmd) == 0);
 }
 
