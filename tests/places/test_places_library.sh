@@ -95,3 +95,26 @@ touch -d '2020-01-01' "$TMP/photos/nogps.jpg"
 $PS index "$TMP/photos" "$TMP/library" --db "$TMP/l.db" --image-model "$M" >/dev/null 2>&1
 [ "$(sqlite3 "$TMP/l.db" "SELECT place_cc FROM media WHERE path LIKE '%/nogps.jpg'")" = PT ] &&
     pass "a photo given a position later gets its place" || fail "renamed after a change"
+
+# PostgreSQL (PGlite + pgvector, as tests/e2e/test_postgres.sh runs it): the positions travel with migrate and
+# --near selects the same photos there; place names are SQLite's only so far, and --place says so.
+if command -v node >/dev/null && [ -d tests/pg/node_modules/@electric-sql/pglite-socket ]; then
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    timeout 300 node tests/pg/pglite_server.mjs "$PORT" >"$TMP/pglite.log" 2>&1 &
+    PG_PID=$!
+    trap 'kill $PG_PID 2>/dev/null; rm -rf "$TMP"' EXIT
+    for _ in $(seq 150); do grep -q '^ready' "$TMP/pglite.log" && break; sleep 0.1; done
+    URL="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable&connect_timeout=5"
+    check "migrate the library to PostgreSQL" $PS migrate --from "$TMP/l.db" --to "$URL"
+    for near in 35.0,135.75,10 38.9,-9.0,100; do
+        $PS search photo --store "$URL" --text-model "$M" -k 100 --json --near "$near" >"$TMP/r.jsonl" 2>/dev/null
+        check_lines "$($X check "$TMP/plan.tsv" "$TMP/r.jsonl" near "$near" | sed 's/^\(ok  \|FAIL\) /&PostgreSQL /')"
+    done
+    expect_status "--place on a PostgreSQL library is refused (exit 3)" 3 \
+        $PS search photo --store "$URL" --text-model "$M" --place Portugal
+    grep -q "a place filter works on a SQLite library only so far" "$TMP/err" && pass "... saying what works" ||
+        fail "--place on PostgreSQL: the message" "$(cat "$TMP/err")"
+    kill $PG_PID 2>/dev/null
+else
+    skip "places on PostgreSQL (node or tests/pg's packages are missing: scripts/install-deps.sh, npm ci in tests/pg)"
+fi
