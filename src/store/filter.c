@@ -61,7 +61,7 @@ static int in_list(psk_buf *sql, sql_binds *b, const char *col, const int *v, in
 static void near_sql(const psk_filter *f, psk_buf *sql, bool pg) {
     double dlat = f->near_km / 111.19 + 1e-6; /* degrees of latitude per km on the mean sphere: 111.195 */
     double lat0 = f->near_lat - dlat, lat1 = f->near_lat + dlat;
-    psk_buf_printf(sql, " AND lat BETWEEN %.17g AND %.17g", lat0, lat1);
+    psk_buf_printf(sql, " AND lat BETWEEN %.17g AND %.17g AND NOT (lat = 0 AND lon = 0)", lat0, lat1); /* 0,0: none */
     double c = cos(fmax(fabs(lat0), fabs(lat1)) * M_PI / 180);
     if (lat0 > -89.9 && lat1 < 89.9 && c > 1e-6 && dlat / c < 179) {
         double dlon = dlat / c, lon0 = f->near_lon - dlon, lon1 = f->near_lon + dlon;

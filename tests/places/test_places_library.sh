@@ -55,6 +55,8 @@ $S --near 35.0,135.75,10 >"$TMP/r.jsonl" 2>/dev/null
 check_lines "$($X check "$TMP/plan.tsv" "$TMP/r.jsonl" near 35.0,135.75,10)"
 $S --near=38.9,-9.0,100 >"$TMP/r.jsonl" 2>/dev/null
 check_lines "$($X check "$TMP/plan.tsv" "$TMP/r.jsonl" near 38.9,-9.0,100)"
+$S --near 0.1,0.1,50 >"$TMP/r.jsonl" 2>/dev/null # the 0,0 photo is a photo without a position
+[ ! -s "$TMP/r.jsonl" ] && pass "--near next to 0,0 does not take a 0,0 position as one" || fail "--near 0,0" "$(cat "$TMP/r.jsonl")"
 $S --near -10,-170,3000 >"$TMP/r.jsonl" 2>/dev/null # around the antimeridian: nothing there
 [ ! -s "$TMP/r.jsonl" ] && pass "--near far from every photo selects none" || fail "--near far away" "$(cat "$TMP/r.jsonl")"
 for name in Portugal 日本 Japon Schweiz Iceland; do
