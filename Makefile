@@ -4,15 +4,24 @@
 CC       ?= cc
 BUILD    ?= build
 PKGS     := libpng libwebp libwebpdemux libheif libexif libtiff-4 libcjson libutf8proc libcurl sqlite3 libcrypto libmicrohttpd libavformat libavcodec libavutil libswscale libarchive libpq libxxhash
+# pkg-config runs once per make, not once per compiled file.
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 ifeq ($(WERROR),1)
 WARN     += -Werror
 endif
 OPT      ?= -O2
-CFLAGS   += -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -Iinclude -pthread $(shell pkg-config --cflags $(PKGS))
-LDLIBS   += $(shell pkg-config --libs $(PKGS)) -ljpeg -lgif -lm -pthread
+# -MMD -MP: each object's header dependencies go to a .d file beside it (included at the end).
+CFLAGS   += -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -Iinclude -pthread -MMD -MP $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -ljpeg -lgif -lm -pthread
 ifeq ($(SAN),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+# SAN=fuzzer (with CC=clang): the library instrumented for libFuzzer, as `make fuzz-libfuzzer` builds it.
+ifeq ($(SAN),fuzzer)
+CFLAGS   += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
@@ -25,25 +34,28 @@ TEST_SRC := $(sort $(wildcard tests/unit/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_assets.o
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
-FUZZ_NAMES := safetensors image http
+# Every tests/fuzz/fuzz_NAME.c is a fuzz target; its corpus is tests/fuzz/corpus/NAME.
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 
 all: $(BUILD)/photoseek
 
-# Only the AVX2 kernels are compiled for AVX2+FMA; the CPU is checked at run time before they are used.
-$(BUILD)/src/kernels/avx2.o: CFLAGS += -mavx2 -mfma -O3
-$(BUILD)/src/kernels/gemm.o: CFLAGS += -O3
-$(BUILD)/src/index/vindex.o: CFLAGS += -O3
+# Flags of one source file, in every build (plain, SAN=1, SAN=fuzzer): FLAGS_<path> is added to that file's
+# compile line only. Only the AVX2 kernels are compiled for AVX2+FMA; the CPU is checked at run time before they
+# are used. A kernel file for another instruction set sets its own line here.
+FLAGS_src/kernels/avx2.c := -mavx2 -mfma -O3
+FLAGS_src/kernels/gemm.c := -O3
+FLAGS_src/index/vindex.c := -O3
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h src/*/*.h tests/unit/*.h)
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(FLAGS_$<) -c $< -o $@
 
 # The web page is compiled into the binary.
 $(BUILD)/gen/web_assets.c: $(WEB) scripts/embed_assets.sh
 	@mkdir -p $(dir $@)
 	bash scripts/embed_assets.sh $@ $(WEB)
 
-$(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c src/server/assets.h
+$(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libphotoseek.a: $(LIB_OBJ)
@@ -58,18 +70,24 @@ $(BUILD)/unit_tests: $(TEST_OBJ) $(BUILD)/src/server/request.o $(BUILD)/libphoto
 
 # Fuzz targets: the libFuzzer entry point plus a main() that replays the committed corpus (tests/fuzz/).
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(BUILD)/libphotoseek.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
 # The HTTP target also needs the server's request decisions, which live outside the library.
 $(BUILD)/fuzz_http: tests/fuzz/fuzz_http.c tests/fuzz/replay_main.c src/server/request.c $(BUILD)/libphotoseek.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
-fuzz-libfuzzer: $(LIB_SRC)
-	@mkdir -p $(BUILD)/libfuzzer
-	for f in $(FUZZ_NAMES); do clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude $(shell pkg-config --cflags $(PKGS)) \
-	  -fsanitize=fuzzer,address,undefined tests/fuzz/fuzz_$$f.c $(filter-out src/kernels/avx2.c,$(LIB_SRC)) \
-	  $$([ $$f = http ] && echo src/server/request.c) \
-	  -mavx2 -mfma src/kernels/avx2.c -o $(BUILD)/libfuzzer/fuzz_$$f $(LDLIBS) || exit 1; done
+# The same targets linked with libFuzzer (clang): build-fuzz/libfuzzer/fuzz_NAME. Run one with, for example,
+#   nice -n 19 build-fuzz/libfuzzer/fuzz_query -max_total_time=600 build-fuzz/corpus-query tests/fuzz/corpus/query
+fuzz-libfuzzer:
+	$(MAKE) BUILD=build-fuzz CC=clang SAN=fuzzer OPT=-O1 $(FUZZ_NAMES:%=build-fuzz/libfuzzer/fuzz_%)
+
+$(BUILD)/libfuzzer/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libphotoseek.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libfuzzer/fuzz_http: tests/fuzz/fuzz_http.c src/server/request.c $(BUILD)/libphotoseek.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
@@ -128,7 +146,13 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libphotoseek.a
 	$(CC) $(CFLAGS) -O3 -o $@ $^ $(LDLIBS) -lopenblas
 
 clean:
-	rm -rf build build-san tests/out
+	rm -rf build build-san build-fuzz tests/out
 
-.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index bench-places clean fuzz-libfuzzer
+.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index bench-places clean fuzz-libfuzzer .FORCE
 .SECONDARY:
+
+DEP_OBJ := $(LIB_OBJ) $(CLI_OBJ) $(TEST_OBJ)
+-include $(wildcard $(DEP_OBJ:.o=.d))
+# An object without its .d file (built before the Makefile wrote them) is rebuilt once, to learn its headers.
+$(filter-out $(patsubst %.d,%.o,$(wildcard $(DEP_OBJ:.o=.d))),$(DEP_OBJ)): .FORCE
+.FORCE:

@@ -39,6 +39,15 @@ char *psk_strdup(const char *s) {
     if (d) memcpy(d, s, n);
     return d;
 }
+char *psk_strndup(const char *s, size_t n) {
+    size_t len = strnlen(s, n);
+    char *d = psk_malloc(len + 1);
+    if (d) {
+        memcpy(d, s, len);
+        d[len] = 0;
+    }
+    return d;
+}
 void *psk_malloc_aligned(size_t n) {
     if (!alloc_allowed()) return NULL;
     void *p = NULL;

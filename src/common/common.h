@@ -20,6 +20,7 @@ void *psk_calloc(size_t count, size_t size);
 void *psk_realloc(void *p, size_t n);
 void psk_free(void *p);
 char *psk_strdup(const char *s);
+char *psk_strndup(const char *s, size_t n); /* at most n bytes of s, NUL-terminated */
 /* 64-byte aligned, for SIMD buffers; release with psk_free_aligned. */
 void *psk_malloc_aligned(size_t n);
 void psk_free_aligned(void *p);

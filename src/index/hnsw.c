@@ -71,7 +71,7 @@ static bool before(const hheap *h, hent a, hent b) {
 static int hpush(hheap *h, float s, int32_t id) {
     if (h->n == h->cap) {
         int cap = h->cap ? h->cap * 2 : 64;
-        hent *e = realloc(h->e, sizeof *e * (size_t)cap);
+        hent *e = psk_realloc(h->e, sizeof *e * (size_t)cap);
         if (!e) return -1;
         h->e = e;
         h->cap = cap;
@@ -110,14 +110,14 @@ typedef struct visited {
 } visited;
 
 static void visited_free(visited *v) {
-    free(v->mark);
-    free(v->cand.e);
+    psk_free(v->mark);
+    psk_free(v->cand.e);
 }
 
 static int visited_reset(visited *v, int64_t n) {
     if (n > v->cap) {
-        free(v->mark);
-        v->mark = calloc((size_t)n, sizeof(uint32_t));
+        psk_free(v->mark);
+        v->mark = psk_calloc((size_t)n, sizeof(uint32_t));
         if (!v->mark) {
             v->cap = 0;
             return -1;
@@ -222,12 +222,13 @@ fail:
     return -1;
 }
 
-/* The heuristic of the paper: keep a candidate only if it is closer to the node than to any neighbour kept. */
+/* The heuristic of the paper: keep a candidate only if it is closer to the node than to any neighbour kept.
+ * Returns how many were kept, or -1 when out of memory. */
 static int select_neighbours(psk_hnsw *h, hheap *res, int max, int32_t *out) {
     /* results come worst first: take them best first */
     int n = res->n;
-    hent *sorted = malloc(sizeof(hent) * (size_t)(n ? n : 1));
-    if (!sorted) return 0;
+    hent *sorted = psk_malloc(sizeof(hent) * (size_t)(n ? n : 1));
+    if (!sorted) return -1;
     for (int i = n - 1; i >= 0; i--) sorted[i] = hpop(res);
     int kept = 0;
     for (int i = 0; i < n && kept < max; i++) {
@@ -235,11 +236,12 @@ static int select_neighbours(psk_hnsw *h, hheap *res, int max, int32_t *out) {
         for (int j = 0; j < kept && good; j++) good = sim2(h, sorted[i].id, out[j]) <= sorted[i].s;
         if (good) out[kept++] = sorted[i].id;
     }
-    free(sorted);
+    psk_free(sorted);
     return kept;
 }
 
-static void connect(psk_hnsw *h, int64_t a, int32_t b, int layer) {
+/* Returns -1 when out of memory (a's links are then left as they were). */
+static int connect(psk_hnsw *h, int64_t a, int32_t b, int layer) {
     /* adds a -> b, pruning a's list by similarity to a when full */
     int deg = layer == 0 ? h->M0 : h->M;
     pthread_mutex_lock(&h->locks[a]);
@@ -248,25 +250,29 @@ static void connect(psk_hnsw *h, int64_t a, int32_t b, int layer) {
     while (i < deg && l[i] >= 0 && l[i] != b) i++;
     if (i < deg && l[i] == b) {
         pthread_mutex_unlock(&h->locks[a]);
-        return;
+        return 0;
     }
     if (i < deg) {
         l[i] = b;
         pthread_mutex_unlock(&h->locks[a]);
-        return;
+        return 0;
     }
     /* Full: the heuristic again over the old neighbours and b. Dropping simply the least similar one would cut
      * the long links between clusters first, which are the ones a search needs. */
     hheap cands = {0};
     cands.max_first = false;
-    for (i = 0; i < deg; i++) hpush(&cands, sim2(h, a, l[i]), l[i]);
-    hpush(&cands, sim2(h, a, b), b);
+    int bad = 0;
+    for (i = 0; i < deg; i++) bad |= hpush(&cands, sim2(h, a, l[i]), l[i]);
+    bad |= hpush(&cands, sim2(h, a, b), b);
     int32_t kept[256];
-    int n = select_neighbours(h, &cands, deg, kept);
-    free(cands.e);
-    memcpy(l, kept, sizeof(int32_t) * (size_t)n);
-    for (i = n; i < deg; i++) l[i] = -1;
+    int n = bad ? -1 : select_neighbours(h, &cands, deg, kept);
+    psk_free(cands.e);
+    if (n >= 0) {
+        memcpy(l, kept, sizeof(int32_t) * (size_t)n);
+        for (i = n; i < deg; i++) l[i] = -1;
+    }
     pthread_mutex_unlock(&h->locks[a]);
+    return n < 0 ? -1 : 0;
 }
 
 static int random_level(psk_hnsw *h) {
@@ -282,7 +288,7 @@ static int insert(psk_hnsw *h, int64_t node, visited *vis) {
     int level = random_level(h);
     h->level[node] = (int8_t)level;
     if (level > 0) {
-        h->upper[node] = malloc(sizeof(int32_t) * (size_t)level * h->M);
+        h->upper[node] = psk_malloc(sizeof(int32_t) * (size_t)level * h->M);
         if (!h->upper[node]) return -1;
         memset(h->upper[node], 0xff, sizeof(int32_t) * (size_t)level * h->M);
     }
@@ -304,7 +310,7 @@ static int insert(psk_hnsw *h, int64_t node, visited *vis) {
     int32_t chosen[256];
     for (int l = level < top ? level : top; l >= 0; l--) {
         if (search_layer(h, q16, qs, ep, h->ef_construction, l, vis, NULL, &res, true)) {
-            free(res.e);
+            psk_free(res.e);
             return -1;
         }
         /* the best result is the entry of the next layer down */
@@ -314,12 +320,21 @@ static int insert(psk_hnsw *h, int64_t node, visited *vis) {
          * for 2M fills with the links later nodes make back. Filling it at once with the nearest (tried) built
          * 15% slower for the same recall. */
         int n = select_neighbours(h, &res, h->M, chosen);
+        if (n < 0) {
+            psk_free(res.e);
+            return -1;
+        }
         pthread_mutex_lock(&h->locks[node]);
         memcpy(links_of(h, node, l), chosen, sizeof(int32_t) * (size_t)n);
         pthread_mutex_unlock(&h->locks[node]);
-        for (int i = 0; i < n; i++) connect(h, chosen[i], (int32_t)node, l);
+        int bad = 0;
+        for (int i = 0; i < n; i++) bad |= connect(h, chosen[i], (int32_t)node, l);
+        if (bad) {
+            psk_free(res.e);
+            return -1;
+        }
     }
-    free(res.e);
+    psk_free(res.e);
     if (level > top) {
         pthread_mutex_lock(&h->global);
         if (level > h->max_level) {
@@ -334,13 +349,13 @@ static int insert(psk_hnsw *h, int64_t node, visited *vis) {
 static int grow(psk_hnsw *h, int64_t n) {
     if (n <= h->cap) return 0;
     int64_t cap = n;
-    int8_t *lv = realloc(h->level, (size_t)cap);
+    int8_t *lv = psk_realloc(h->level, (size_t)cap);
     if (lv) h->level = lv;
-    int32_t *l0 = realloc(h->links0, sizeof(int32_t) * (size_t)cap * h->M0);
+    int32_t *l0 = psk_realloc(h->links0, sizeof(int32_t) * (size_t)cap * h->M0);
     if (l0) h->links0 = l0;
-    int32_t **up = realloc(h->upper, sizeof(int32_t *) * (size_t)cap);
+    int32_t **up = psk_realloc(h->upper, sizeof(int32_t *) * (size_t)cap);
     if (up) h->upper = up;
-    pthread_mutex_t *lk = realloc(h->locks, sizeof(pthread_mutex_t) * (size_t)cap);
+    pthread_mutex_t *lk = psk_realloc(h->locks, sizeof(pthread_mutex_t) * (size_t)cap);
     if (lk) h->locks = lk;
     if (!lv || !l0 || !up || !lk) return -1;
     for (int64_t i = h->cap; i < cap; i++) {
@@ -370,7 +385,7 @@ static void build_task(void *arg, int task, int thread) {
 
 /* Incoming links per node at layer 0 (calloc'd; NULL when out of memory). */
 static int32_t *in_links(const psk_hnsw *h) {
-    int32_t *indeg = calloc((size_t)h->n, sizeof(int32_t));
+    int32_t *indeg = psk_calloc((size_t)h->n, sizeof(int32_t));
     for (int64_t i = 0; indeg && i < h->n * h->M0; i++)
         if (h->links0[i] >= 0) indeg[h->links0[i]]++;
     return indeg;
@@ -430,13 +445,13 @@ static int repair_in_links(psk_hnsw *h) {
             if (best[i].id != x) add_in_link(h, indeg, best[i].id, x);
     }
     visited_free(&vis);
-    free(res.e);
-    free(indeg);
+    psk_free(res.e);
+    psk_free(indeg);
     return rc;
 }
 
 psk_hnsw *hnsw_new(const psk_vindex *ix, int M, int ef_construction) {
-    psk_hnsw *h = calloc(1, sizeof *h);
+    psk_hnsw *h = psk_calloc(1, sizeof *h);
     if (!h) return NULL;
     h->dim = ix->dim;
     h->M = M;
@@ -473,15 +488,15 @@ int hnsw_extend(psk_hnsw *h, const psk_vindex *ix, psk_pool *pool) {
 void hnsw_free(psk_hnsw *h) {
     if (!h) return;
     for (int64_t i = 0; i < h->cap; i++) {
-        free(h->upper[i]);
+        psk_free(h->upper[i]);
         pthread_mutex_destroy(&h->locks[i]);
     }
-    free(h->level);
-    free(h->links0);
-    free(h->upper);
-    free(h->locks);
+    psk_free(h->level);
+    psk_free(h->links0);
+    psk_free(h->upper);
+    psk_free(h->locks);
     pthread_mutex_destroy(&h->global);
-    free(h);
+    psk_free(h);
 }
 
 int64_t hnsw_size(const psk_hnsw *h) {
@@ -501,7 +516,7 @@ int hnsw_search(psk_hnsw *h, const float *query, int ef, const vindex_filter *al
     static _Thread_local visited vis;
     hheap res = {0};
     if (search_layer(h, q16, qs, descend(h, q16, qs), ef > k ? ef : k, 0, &vis, allow, &res, false)) {
-        free(res.e);
+        psk_free(res.e);
         return -1;
     }
     int n = res.n;
@@ -512,17 +527,17 @@ int hnsw_search(psk_hnsw *h, const float *query, int ef, const vindex_filter *al
             sims[i] = e.s;
         }
     }
-    free(res.e);
+    psk_free(res.e);
     return n < k ? n : k;
 }
 
 int hnsw_layer0_stats(const psk_hnsw *h, int64_t *unreachable, int64_t *few_in_links) {
     *unreachable = *few_in_links = 0;
     if (!h || h->entry < 0) return PSK_OK;
-    int32_t *indeg = in_links(h), *queue = malloc(sizeof(int32_t) * (size_t)h->n);
+    int32_t *indeg = in_links(h), *queue = psk_malloc(sizeof(int32_t) * (size_t)h->n);
     if (!indeg || !queue) {
-        free(indeg);
-        free(queue);
+        psk_free(indeg);
+        psk_free(queue);
         return PSK_ERR_NOMEM;
     }
     for (int64_t i = 0; i < h->n; i++) *few_in_links += i != h->entry && indeg[i] < MIN_IN;
@@ -539,8 +554,8 @@ int hnsw_layer0_stats(const psk_hnsw *h, int64_t *unreachable, int64_t *few_in_l
             }
     }
     *unreachable = h->n - tail;
-    free(indeg);
-    free(queue);
+    psk_free(indeg);
+    psk_free(queue);
     return PSK_OK;
 }
 
@@ -597,7 +612,7 @@ psk_hnsw *hnsw_load(const char *path, const psk_vindex *ix) {
         for (int j = 0; j < h->M0; j++)
             if (h->links0[(size_t)i * h->M0 + j] >= h->n) goto fail;
         if (h->level[i] > 0) {
-            h->upper[i] = malloc(sizeof(int32_t) * (size_t)h->level[i] * h->M);
+            h->upper[i] = psk_malloc(sizeof(int32_t) * (size_t)h->level[i] * h->M);
             if (!h->upper[i] || fread(h->upper[i], sizeof(int32_t) * h->M, (size_t)h->level[i], f) != (size_t)h->level[i])
                 goto fail;
             for (int j = 0; j < h->level[i] * h->M; j++)

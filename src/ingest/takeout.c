@@ -76,14 +76,14 @@ static bool safe_relative(const char *p) {
 
 static void split_path(const char *rel, char **folder, char **name) {
     const char *slash = strrchr(rel, '/');
-    *folder = slash ? strndup(rel, (size_t)(slash - rel)) : strdup("");
-    *name = strdup(slash ? slash + 1 : rel);
+    *folder = slash ? psk_strndup(rel, (size_t)(slash - rel)) : psk_strdup("");
+    *name = psk_strdup(slash ? slash + 1 : rel);
 }
 
 static int add_media(tk_state *t, const char *rel, const char *src, bool staged, const char *hash) {
     if (t->n_media == t->cap_media) {
         size_t cap = t->cap_media ? t->cap_media * 2 : 64;
-        tk_media *m = realloc(t->media, sizeof *m * cap);
+        tk_media *m = psk_realloc(t->media, sizeof *m * cap);
         if (!m) return PSK_ERR_NOMEM;
         t->media = m;
         t->cap_media = cap;
@@ -91,7 +91,7 @@ static int add_media(tk_state *t, const char *rel, const char *src, bool staged,
     tk_media *m = &t->media[t->n_media++];
     memset(m, 0, sizeof *m);
     split_path(rel, &m->folder, &m->name);
-    m->src = strdup(src);
+    m->src = psk_strdup(src);
     m->staged = staged;
     snprintf(m->hash, sizeof m->hash, "%s", hash);
     m->sidecar = -1;
@@ -117,7 +117,7 @@ static double json_num(const cJSON *o, const char *path, bool *ok) {
 static int add_sidecar(tk_state *t, const char *rel, const char *data, size_t len) {
     if (t->n_side == t->cap_side) {
         size_t cap = t->cap_side ? t->cap_side * 2 : 64;
-        tk_sidecar *s = realloc(t->side, sizeof *s * cap);
+        tk_sidecar *s = psk_realloc(t->side, sizeof *s * cap);
         if (!s) return PSK_ERR_NOMEM;
         t->side = s;
         t->cap_side = cap;
@@ -125,6 +125,7 @@ static int add_sidecar(tk_state *t, const char *rel, const char *data, size_t le
     tk_sidecar *s = &t->side[t->n_side++];
     memset(s, 0, sizeof *s);
     split_path(rel, &s->folder, &s->name);
+    if (!s->folder || !s->name) return PSK_ERR_NOMEM;
     s->album_meta = strcmp(s->name, "metadata.json") == 0;
     cJSON *j = cJSON_ParseWithLength(data, len);
     if (!j || !cJSON_IsObject(j)) {
@@ -134,9 +135,13 @@ static int add_sidecar(tk_state *t, const char *rel, const char *data, size_t le
         return PSK_OK;
     }
     const char *title = psk_json_string(j, "title", NULL);
-    s->title = title ? strdup(title) : NULL;
+    s->title = title ? psk_strdup(title) : NULL;
     const char *desc = psk_json_string(j, "description", NULL);
-    if (desc && *desc) s->description = strdup(desc);
+    if (desc && *desc) s->description = psk_strdup(desc);
+    if ((title && !s->title) || (desc && *desc && !s->description)) {
+        cJSON_Delete(j);
+        return PSK_ERR_NOMEM;
+    }
     bool ok;
     double ts = json_num(j, "photoTakenTime.timestamp", &ok);
     if (ok && ts > 0) {
@@ -211,8 +216,9 @@ static int read_archive(tk_state *t, const char *path, psk_error *err) {
                 psk_buf_free(&b);
                 break;
             }
-            rc = add_sidecar(t, rel, b.data ? b.data : "", b.len);
+            rc = b.failed ? PSK_ERR_NOMEM : add_sidecar(t, rel, b.data ? b.data : "", b.len);
             psk_buf_free(&b);
+            if (rc) rc = psk_fail(err, rc, "out of memory");
             continue;
         }
         if (!is_media_name(base)) continue;
@@ -277,14 +283,20 @@ static int read_folder(tk_state *t, const char *root, const char *dir, psk_error
             if (nl > 5 && strcasecmp(e->d_name + nl - 5, ".json") == 0 && st.st_size < (4 << 20)) {
                 char *data;
                 size_t size;
-                if (psk_read_file(full, 4 << 20, &data, &size, NULL) == PSK_OK) {
+                int r = psk_read_file(full, 4 << 20, &data, &size, NULL);
+                if (r == PSK_OK) {
                     rc = add_sidecar(t, rel, data, size);
                     psk_free(data);
                 }
+                if (r == PSK_ERR_NOMEM || rc) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
             } else if (is_media_name(e->d_name)) {
                 char hex[PSK_CONTENT_HASH_LEN + 1];
-                if (psk_content_hash_file(full, hex, err) == PSK_OK) rc = add_media(t, rel, full, false, hex);
-                else {
+                int r = psk_content_hash_file(full, hex, err);
+                if (r == PSK_OK) {
+                    if ((rc = add_media(t, rel, full, false, hex))) rc = psk_fail(err, rc, "out of memory");
+                } else if (r == PSK_ERR_NOMEM) {
+                    rc = r;
+                } else {
                     notice(t, full, "cannot read");
                     t->st->failed++;
                 }
@@ -455,7 +467,7 @@ psk_status psk_import_takeout(psk_library *lib, const psk_takeout_params *params
     if (!rc && t.n_media == 0 && stats->failed > 0) rc = PSK_ERR_FORMAT; /* err holds the last reason */
     /* Match, merge album copies, place each distinct content once. */
     psk_strmap placed = {0}; /* hash -> index of the first copy */
-    char **dest = calloc(t.n_media + 1, sizeof *dest);
+    char **dest = psk_calloc(t.n_media + 1, sizeof *dest);
     if (!rc && !dest) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     if (!rc) rc = store_exec(library_import_store(lib, NULL), "BEGIN IMMEDIATE", err);
     for (size_t i = 0; !rc && i < t.n_media; i++) {
@@ -514,7 +526,10 @@ psk_status psk_import_takeout(psk_library *lib, const psk_takeout_params *params
             rc = psk_fail(err, PSK_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
             break;
         }
-        dest[i] = strdup(path);
+        if (!(dest[i] = psk_strdup(path))) {
+            rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+            break;
+        }
         stats->imported++;
     }
     /* Sidecar rows: each placed file with the albums of all its copies. */
@@ -544,7 +559,7 @@ psk_status psk_import_takeout(psk_library *lib, const psk_takeout_params *params
                                 "INSERT OR REPLACE INTO sidecars(path, taken_at, lat, lon, description, people, albums, source) "
                                 "VALUES(?, ?, ?, ?, ?, ?, ?, 'takeout')",
                                 &st, err))) {
-            free(alb);
+            psk_free(alb);
             break;
         }
         sqlite3_bind_text(st, 1, dest[i], -1, SQLITE_STATIC);
@@ -558,29 +573,29 @@ psk_status psk_import_takeout(psk_library *lib, const psk_takeout_params *params
         if (alb) sqlite3_bind_text(st, 7, alb, -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail(library_import_store(lib, NULL), err, "recording a sidecar");
         sqlite3_finalize(st);
-        free(alb);
+        psk_free(alb);
     }
     if (!rc) rc = store_exec(library_import_store(lib, NULL), "COMMIT", err);
     else store_exec(library_import_store(lib, NULL), "ROLLBACK", NULL);
     /* Staged copies that were not placed (duplicates) go. */
     for (size_t i = 0; i < t.n_media; i++) {
         if (t.media[i].staged) remove(t.media[i].src);
-        free(t.media[i].folder);
-        free(t.media[i].name);
-        free(t.media[i].src);
-        free(dest ? dest[i] : NULL);
+        psk_free(t.media[i].folder);
+        psk_free(t.media[i].name);
+        psk_free(t.media[i].src);
+        psk_free(dest ? dest[i] : NULL);
     }
     rmdir(t.staging);
-    free(dest);
-    free(t.media);
+    psk_free(dest);
+    psk_free(t.media);
     for (size_t i = 0; i < t.n_side; i++) {
-        free(t.side[i].folder);
-        free(t.side[i].name);
-        free(t.side[i].title);
-        free(t.side[i].description);
-        free(t.side[i].people);
+        psk_free(t.side[i].folder);
+        psk_free(t.side[i].name);
+        psk_free(t.side[i].title);
+        psk_free(t.side[i].description);
+        psk_free(t.side[i].people);
     }
-    free(t.side);
+    psk_free(t.side);
     psk_strmap_free(&placed);
     if (rc) return rc;
     /* Index the library folder like any other. */

@@ -62,9 +62,10 @@ int query_parse(const char *s, query *q, psk_error *err) {
         /* "2:beach" is a weight; "3:45pm" is text (a weight is followed by a word or a quote, not a digit) */
         if (end != p && *end == ':' && (isdigit((unsigned char)*p) || *p == '.') && end[1] &&
             !isdigit((unsigned char)end[1]) && !isspace((unsigned char)end[1])) {
-            if (!(w > 0 && w <= 100)) {
+            /* at least 0.01: a smaller one (1e-60) would become a weight of 0 as a float */
+            if (!(w >= 0.01 && w <= 100)) {
                 query_free(q);
-                return psk_fail(err, PSK_ERR_INVALID_ARG, "weight %.*s must be between 0 and 100", (int)(end - p), p);
+                return psk_fail(err, PSK_ERR_INVALID_ARG, "weight %.*s must be between 0.01 and 100", (int)(end - p), p);
             }
             weight *= (float)w;
             prefixed = true;

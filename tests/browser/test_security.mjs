@@ -62,7 +62,7 @@ const attackerPort = attacker.address().port;
 
 // Chromium's own Local Network Access checks would stop some of these requests before photoseek sees them; other
 // browsers have none, so the test turns them off to test photoseek's defence alone.
-const browser = await launch([
+const browser = await launch(check, [
   '--host-resolver-rules=MAP attacker.test 127.0.0.1',
   '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,' +
     'PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults',

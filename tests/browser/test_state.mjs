@@ -8,7 +8,7 @@ import { checker, launch } from './harness.mjs';
 const [base, out] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
 const check = checker('browser state');
-const browser = await launch();
+const browser = await launch(check);
 try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
   const errors = [], missing = [];

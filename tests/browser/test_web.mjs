@@ -1,22 +1,14 @@
 // The web page in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core): type a query, see
 // thumbnails, apply a year filter, open a result, ask for more like it. Screenshots go to tests/out/.
 // usage: node test_web.mjs BASE_URL OUT_DIR      prints "ok ..." / "FAIL ..." lines, exits 1 on a failure
-import { chromium } from 'playwright-core';
+// $PSK_CHROMIUM names another Chromium executable. A browser that cannot start is a failure ("FAIL browser: ...").
 import { mkdirSync } from 'node:fs';
+import { checker, launch } from './harness.mjs';
 
 const [base, out] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
-let failed = 0;
-const check = (name, cond, detail = '') => {
-  console.log(`${cond ? 'ok  ' : 'FAIL'} browser: ${name}${cond || !detail ? '' : ` (${detail})`}`);
-  if (!cond) failed++;
-};
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const check = checker('browser');
+const browser = await launch(check);
 try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
   const errors = [];
@@ -69,4 +61,4 @@ try {
 } finally {
   await browser.close();
 }
-process.exit(failed ? 1 : 0);
+process.exit(check.failed() ? 1 : 0);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The command-line contract of embed and tokenize, run as a user would.
 source "$(dirname "$0")/lib.sh"
+need python3
 M=$FIX/models/tiny-clip
 
 # embed --image: one JSON object per input, in order; a broken file gets an error line and exit code 1.
@@ -67,3 +68,4 @@ expect_status "unknown command is a usage error" 2 $PS frobnicate
 expect_status "a missing model folder is fatal" 3 $PS embed --model /nonexistent --text hello
 check "embed --help is true" sh -c "$PS embed --help | grep -q -- '--pixels FILE.f32'"
 check "the model error names the folder" sh -c "$PS embed --model /nonexistent --text a 2>&1 | grep -q '/nonexistent: model folder not found'"
+done_testing

@@ -85,3 +85,4 @@ r = json.loads(open('$TMP/canon').readline()); assert r['camera'] == 'Canon EOS 
 # model synth mclip --tokenizer-from
 check "model synth mclip-distilbert takes a real vocabulary" $PS model synth --arch mclip-distilbert --tokenizer-from "$M/tiny-mclip" --out "$TMP/synth-mclip"
 check "... and tokenizes words as that vocabulary does" sh -c "test \"\$($PS tokenize --model '$TMP/synth-mclip' 'Ein Hund' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"ids\"])')\" = \"\$($PS tokenize --model '$M/tiny-mclip' 'Ein Hund' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"ids\"])')\""
+done_testing

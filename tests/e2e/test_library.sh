@@ -2,6 +2,7 @@
 # The main job end to end: index the fixture images and a generated tree with the tiny models, search with
 # filters, and keep the index right through re-runs, moves, deletions, kill -9 and concurrent searches.
 source "$(dirname "$0")/lib.sh"
+need python3 sqlite3 /usr/bin/convert
 CONVERT=/usr/bin/convert
 M=$FIX/models/tiny-clip
 DB=$TMP/lib.db
@@ -118,3 +119,4 @@ $PS index "$TMP/photos" --db "$DB" --image-model "$M" --json >"$TMP/run5.json" 2
 check "an int8 index of the same photos ranks the cat first for a cat photo" sh -c "$PS similar '$FIX/images/photo_chelsea.jpg' --db '$DB' -k 1 --json | grep -q photo_chelsea"
 check "a changed file is embedded again" python3 -c "
 import json; r=json.load(open('$TMP/run4.json')); assert r['indexed']==1 and r['unchanged']==27, r"
+done_testing

@@ -3,6 +3,7 @@
 # is writing. Uses the full-size synthetic CLIP, slow enough to be stopped mid-run, in float32, whose vectors are
 # the same whatever the batches (int8 can round one value differently).
 source "$(dirname "$0")/lib.sh"
+need python3 sqlite3 /usr/bin/convert
 CONVERT=/usr/bin/convert
 $PS model synth --arch clip-vit-b-32 --tokenizer-from "$FIX/models/tiny-clip" --out "$TMP/clip" 2>/dev/null
 M=$TMP/clip
@@ -72,3 +73,4 @@ done
 check "a search while an index run is writing answers" sh -c "$PS search 'a photo of a circle' --db '$TMP/busy.db' --text-model '$M' -k 3 --json | grep -q img_"
 wait $pid
 check "... and the index run finished undisturbed" sh -c "test \$(sqlite3 '$TMP/busy.db' 'SELECT count(*) FROM embeddings') = 48"
+done_testing

@@ -2,6 +2,7 @@
 # `photoseek model fetch` against a local server in the hub's shapes: listing, download, resume, checksum,
 # the OpenCLIP fallback and the offline message. `model synth` writes a loadable full-size folder.
 source "$(dirname "$0")/lib.sh"
+need python3
 
 start_hub() { # start_hub NAME [server options...]
     local name=$1; shift
@@ -58,3 +59,4 @@ expect_status "fetch of an unknown model is a usage error" 2 $PS model fetch gpt
 check "model synth writes a full-size mclip folder" $PS model synth --arch mclip-distilbert --out "$TMP/synth"
 check "... that loads and embeds to 512 values" sh -c "$PS embed --model '$TMP/synth' --ids 101,2000,102 | python3 -c 'import json,sys; assert len(json.loads(sys.stdin.readline())[\"embedding\"])==512'"
 expect_status "model synth of an unknown architecture is a usage error" 2 $PS model synth --arch resnet --out "$TMP/x"
+done_testing

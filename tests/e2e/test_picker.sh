@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # import google-photos against a local stand-in for Google's OAuth and Picker endpoints.
 source "$(dirname "$0")/lib.sh"
+need python3 sqlite3 curl ffmpeg
 M=$FIX/models/tiny-clip
 export PHOTOSEEK_MODELS=$TMP/no-models XDG_CONFIG_HOME=$TMP/config PHOTOSEEK_TEST_RETRY_MS=50
 ffmpeg -v error -y -loop 1 -t 2 -i "$FIX/images/photo_coffee.jpg" -vf "scale=320:240,setsar=1" -r 5 -pix_fmt yuv420p -c:v libx264 "$TMP/clip.mp4"
@@ -85,3 +86,4 @@ wait $pid; st=$?
 check "a world-readable token file is refused" sh -c "test $st = 3 && grep -q 'readable by other users' '$TMP/run5.err'"
 stop
 expect_status "without an OAuth client the import is a usage error" 2 env XDG_CONFIG_HOME="$TMP/empty" $PS import google-photos --into "$TMP/x" --db "$TMP/x.db"
+done_testing

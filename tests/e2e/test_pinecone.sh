@@ -3,12 +3,12 @@
 # Pinecone's documented shapes: a library copied there or indexed there by two shard workers answers queries and
 # filters as the SQLite library does; 429s are retried; key and connection problems are clear errors.
 source "$(dirname "$0")/lib.sh"
+need python3 curl /usr/bin/convert ffmpeg
 M=$FIX/models/tiny-clip
 DB=$TMP/lib.db
 export PHOTOSEEK_MODELS=$TMP/no-models PHOTOSEEK_TEST_RETRY_MS=20 PINECONE_API_KEY=test-key
 DIM=$(python3 -c "import json; print(json.load(open('$M/config.json'))['projection_dim'])")
 PIDS=()
-trap 'kill ${PIDS[@]} 2>/dev/null; rm -rf "$TMP"' EXIT
 
 # start_pinecone NAME [ARGS]: a stand-in index; P is its base URL
 start_pinecone() {
@@ -115,3 +115,4 @@ check "... saying to set PINECONE_API_KEY" grep -q "set PINECONE_API_KEY" "$TMP/
 expect_status "an unreachable index is a clear error" 3 env PHOTOSEEK_TEST_PINECONE_URL=http://127.0.0.1:1 $PS search photo --store "$STORE"
 expect_status "an empty namespace says so" 3 $PS search photo --store "$STORE-empty" --text-model "$M"
 check "... clearly" grep -q "the library is empty" "$TMP/err"
+done_testing

@@ -12,16 +12,11 @@ cp "$FIX"/images/photo_*.jpg "$FIX/images/exif_orient6_640x480.jpg" "$TMP/photos
 ffmpeg -v error -f lavfi -i "testsrc2=size=160x120:rate=10:duration=3" -pix_fmt yuv420p "$TMP/photos/clip.mp4"
 $PS index "$TMP/photos" --db "$TMP/lib.db" --image-model "$M" >/dev/null 2>&1
 
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
-
 # start_server NAME ARGS...: photoseek serve on a free port; sets PORT
 start_server() {
     local name=$1; shift
     rm -f "$TMP/port-$name"
     $PS serve --db "$TMP/lib.db" --port 0 --port-file "$TMP/port-$name" --text-model "$M" "$@" 2>"$TMP/serve-$name.err" &
-    PIDS+=($!)
     for _ in $(seq 100); do [ -s "$TMP/port-$name" ] && break; sleep 0.05; done
     PORT=$(cat "$TMP/port-$name")
 }
@@ -139,3 +134,4 @@ check "--token: the token never appears in the log" sh -c "grep -q 'refused' '$T
 # Chromium: a rebinding page served by another local server, and our own page at work
 mkdir -p tests/out/browser-security
 browser_test "the browser security test" test_security.mjs "$B" "$ID" "$VID" tests/out/browser-security
+done_testing

