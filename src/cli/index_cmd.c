@@ -122,6 +122,8 @@ int cmd_index(int argc, char **argv) {
         const char *v;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(index_usage, stdout);
+            free(roots);
+            free(excludes);
             return EXIT_OK;
         } else if (cli_opt(argc, argv, &i, "--db", &v) || cli_opt(argc, argv, &i, "--store", &v)) {
             if (!(db = v)) CLI_BAD("--db", "a library file (or a postgres:// URL)");
