@@ -286,6 +286,7 @@ static int run(int argc, char **argv, bool similar) {
         cli_error("similar: %s is a video; similar compares photos. Save a frame of the moment you mean (ffmpeg -ss "
                   "00:00:05 -i '%s' -frames:v 1 frame.jpg) and run: photoseek similar frame.jpg",
                   subject, subject);
+        search_places_free(&sp);
         psk_library_close(lib);
         return EXIT_USAGE;
     }
@@ -299,6 +300,7 @@ static int run(int argc, char **argv, bool similar) {
     }
     if (rc) {
         cli_error("%s", err.message);
+        search_places_free(&sp);
         psk_library_close(lib);
         return rc == PSK_ERR_INVALID_ARG ? EXIT_USAGE : EXIT_FATAL;
     }
