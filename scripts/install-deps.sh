@@ -10,6 +10,7 @@ pkgs=(
   libopenblas-dev               # only the benchmark links it, as the sgemm ceiling
   libhnswlib-dev                # ... and hnswlib, the reference the HNSW graph is measured against
   clang libclang-rt-14-dev      # libFuzzer targets and sanitizer runtimes
+  iso-codes                     # country names and their translations for places (issue 19)
   python3                       # the tests' local HTTP server for `model fetch`, and their checks
   sqlite3 imagemagick ffmpeg    # the end-to-end tests inspect libraries and generate photos and videos
   zip time                      # ... pack Takeout archives and measure memory

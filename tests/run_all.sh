@@ -132,14 +132,14 @@ run_e2e() {
     sanitizer_reports "$label"
 }
 
-for t in tests/e2e/test_*.sh; do
+for t in tests/e2e/test_*.sh tests/places/test_*.sh; do
     echo "== $t"
     run_e2e "$t" "$t"
 done
 
 echo "== end-to-end tests against the sanitizer build (build-san/photoseek)"
 if san_build build-san/photoseek; then
-    for t in tests/e2e/test_*.sh; do
+    for t in tests/e2e/test_*.sh tests/places/test_*.sh; do
         echo "== $t (sanitizers)"
         PS=build-san/photoseek PSK_SANITIZERS=1 run_e2e "$t" "$t (sanitizers)"
     done

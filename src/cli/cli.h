@@ -26,6 +26,13 @@ int cmd_faces(int argc, char **argv);
 int cmd_fetch_faces(int argc, char **argv);
 int cmd_duplicates(int argc, char **argv);
 int cmd_ocr(int argc, char **argv);
+int cmd_places(int argc, char **argv);
+int cmd_places_fetch(int argc, char **argv); /* model fetch places */
+/* The places data: $PHOTOSEEK_PLACES, else the models folder's places/. */
+void cli_places_dir(char *buf, size_t cap);
+/* Opens the places data for index and search; when it is missing or broken, says once on stderr that places are
+ * left out (and why) and returns NULL. */
+psk_places *cli_places_open(const char *why);
 
 /* Prints "photoseek: <message>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -243,6 +243,11 @@ int cmd_index(int argc, char **argv) {
                   : PSK_OCR_OFF;
     }
     p.ocr = (psk_ocr_mode)ocr;
+    char places_dir[1200];
+    cli_places_dir(places_dir, sizeof places_dir);
+    psk_places *places = cli_places_open("photos are indexed without place names");
+    if (places) p.places_dir = places_dir;
+    psk_places_close(places);
     psk_index_stats st;
     int rc = psk_library_index(lib, &p, &st, &err);
     if (ps.tty) fputs("\r\033[K", stderr);
@@ -255,10 +260,10 @@ int cmd_index(int argc, char **argv) {
     }
     if (json)
         printf("{\"indexed\": %lld, \"unchanged\": %lld, \"moved\": %lld, \"removed\": %lld, \"failed\": %lld, "
-               "\"pushed\": %lld, \"deleted\": %lld, \"seconds\": %.2f, \"interrupted\": %s}\n",
+               "\"pushed\": %lld, \"deleted\": %lld, \"seconds\": %.2f, \"interrupted\": %s, \"placed\": %lld}\n",
                (long long)st.indexed, (long long)st.unchanged, (long long)st.moved, (long long)st.removed,
                (long long)st.failed, (long long)st.pushed, (long long)st.deleted, st.seconds,
-               st.cancelled ? "true" : "false");
+               st.cancelled ? "true" : "false", (long long)st.placed);
     else
         fprintf(stderr, "photoseek: %lld indexed, %lld unchanged, %lld moved, %lld removed, %lld failed in %.1f s%s\n",
                 (long long)st.indexed, (long long)st.unchanged, (long long)st.moved, (long long)st.removed,
@@ -267,6 +272,7 @@ int cmd_index(int argc, char **argv) {
         fprintf(stderr, "photoseek: %lld files written to the server, %lld deleted there\n", (long long)st.pushed,
                 (long long)st.deleted);
     if (st.failed && !json) fprintf(stderr, "photoseek: see 'photoseek status --errors' for the files that failed\n");
+    if (st.placed && !json) fprintf(stderr, "photoseek: named the places of %lld photos\n", (long long)st.placed);
     free(roots);
     free(excludes);
     if (st.cancelled) return 130;

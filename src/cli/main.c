@@ -20,6 +20,8 @@ static const char *usage =
     "  faces      print the faces of images: boxes, landmarks, descriptors (JSON lines)\n"
     "  ocr        print the text read in images (JSON lines)\n"
     "  model      synth | fetch: make a synthetic model folder, download a real one\n"
+    "  model      synth | fetch: make a synthetic model folder, download a real one (or the place names)\n"
+    "  places     lookup | find: the place of a GPS position, the places a name may mean (checks)\n"
     "  version    print the version\n"
     "\n"
     "Run 'photoseek <command> --help' for a command's options.\n"
@@ -49,6 +51,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "model") == 0) return cmd_model(argc - 1, argv + 1);
     if (strcmp(cmd, "faces") == 0) return cmd_faces(argc - 1, argv + 1);
     if (strcmp(cmd, "duplicates") == 0) return cmd_duplicates(argc - 1, argv + 1);
+    if (strcmp(cmd, "places") == 0) return cmd_places(argc - 1, argv + 1);
     cli_error("unknown command '%s' (see 'photoseek --help')", cmd);
     return EXIT_USAGE;
 }

@@ -9,6 +9,8 @@ static const char *model_usage =
     "usage: photoseek model synth --arch clip-vit-b-32|mclip-distilbert [--tokenizer-from DIR] --out DIR\n"
     "       photoseek model fetch clip-vit-b-32|mclip [--dir DIR]\n"
     "       photoseek model fetch faces [--dir DIR] [--from FILE.tgz]\n"
+    "       photoseek model fetch places [--from FILE.tgz] [--dir DIR]   (GeoNames place names, CC-BY-4.0;\n"
+    "                                                                     see 'photoseek model fetch places --help')\n"
     "\n"
     "synth  writes a full-size model folder whose weights follow the synthetic rule of the test fixtures\n"
     "       (for tests and benchmarks; it finds nothing). clip-vit-b-32 copies the CLIP tokenizer from DIR;\n"
@@ -52,6 +54,7 @@ static void progress(void *user, const char *file, uint64_t done, uint64_t total
 }
 
 static int fetch(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "places") == 0) return cmd_places_fetch(argc - 1, argv + 1);
     const char *name = NULL, *dir = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v;

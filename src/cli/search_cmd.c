@@ -22,9 +22,14 @@ static const char *search_usage =
     "  --year Y,..          --month M,..  --day D,..   dates of capture (the camera's local date)\n"
     "  --from DATE --to DATE  inclusive range; DATE is YYYY, YYYY-MM or YYYY-MM-DD\n"
     "  --type photo|video   --camera TEXT (make or model contains it)   --folder PATH\n"
+    "  --near LAT,LON,KM    taken within KM of a position (great-circle distance)\n"
+    "  --place NAME         taken in a city, region or country (any language: --place 日本); a query word that\n"
+    "                       names a place the library has photos of filters the same way (--json says which\n"
+    "                       words, in \"place_words\"); --no-places keeps every word for the description only\n"
     "  --sort score|date    (date: newest first)\n"
     "  --min-score S        relevance cutoff: drop results whose cosine similarity is below S (e.g. 0.25)\n"
-    "  --json               one JSON object per line: path, score, taken_at, type, width, height, camera\n"
+    "  --json               one JSON object per line: path, score, taken_at, type, width, height, camera,\n"
+    "                       gps ([lat, lon] or null), place ({city, region, country, country_code} or null)\n"
     "                       (videos add frame_ms, the moment that matched)\n"
     "  --all-moments        for videos, list the other matching moments too\n"
     "  --collapse           each group of near-duplicates (photoseek duplicates) once, at its best match, with\n"
@@ -55,12 +60,126 @@ static void print_taken(FILE *f, const psk_result *r, bool iso) {
     cli_json_string(f, buf);
 }
 
+/* The places of a search: --place NAME, or the query words that name places the library has photos of. */
+typedef struct search_places {
+    psk_place_match *matches; /* the filter's: from psk_places_resolve, or (from_words) our own realloc'd array */
+    int n;
+    bool from_words;
+    char words[8][128]; /* the query words taken as places */
+    int n_words;
+} search_places;
+
+static void search_places_free(search_places *sp) {
+    if (sp->from_words) free(sp->matches);
+    else psk_place_matches_free(sp->matches);
+}
+
+static bool add_match(search_places *sp, const psk_place_match *m) {
+    psk_place_match *grown = realloc(sp->matches, sizeof *grown * (size_t)(sp->n + 1));
+    if (!grown) return false;
+    sp->matches = grown;
+    sp->matches[sp->n++] = *m;
+    return true;
+}
+
+/* Whether the library has photos at a place (from its place facets). */
+static bool library_has(const psk_facets *f, const psk_place_match *m) {
+    size_t cc_len = strlen(m->country_code);
+    for (int i = 0; i < f->n_places; i++) {
+        const char *v = f->places[i].value, *tab1 = strchr(v, '\t'), *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
+        if (!tab2 || (size_t)(tab1 - v) != cc_len || strncmp(v, m->country_code, cc_len) != 0) continue;
+        if (m->kind == PSK_PLACE_COUNTRY) return true;
+        if (m->kind == PSK_PLACE_REGION && strlen(m->region) == (size_t)(tab2 - tab1 - 1) &&
+            strncmp(tab1 + 1, m->region, (size_t)(tab2 - tab1 - 1)) == 0)
+            return true;
+        if (m->kind == PSK_PLACE_CITY && strcmp(tab2 + 1, m->city) == 0) return true;
+    }
+    return false;
+}
+
+/* Fills f->places from --place (an unknown name is a usage error) or from the query's place words. Returns an
+ * exit code (0: go on). */
+static int places_filter(psk_library *lib, psk_filter *f, const char *place, const char *query, search_places *sp) {
+    if (!place && !query) return EXIT_OK;
+    bool can = psk_library_capabilities(lib) & PSK_STORE_CAP_PLACES;
+    if (!place && !can) return EXIT_OK;
+    psk_places *pl = place ? cli_places_open("--place needs them") : NULL;
+    if (!place) { /* place words are a bonus: without the data they are plain words */
+        char dir[1200];
+        cli_places_dir(dir, sizeof dir);
+        if (psk_places_open(dir, &pl, NULL)) return EXIT_OK;
+    }
+    if (!pl) return EXIT_FATAL;
+    psk_error err = {0};
+    int rc = EXIT_OK;
+    if (place) {
+        int n;
+        if (psk_places_resolve(pl, place, &sp->matches, &n, &err)) rc = EXIT_USAGE, cli_error("--place: %s", err.message);
+        else if (!n) rc = EXIT_USAGE, cli_error("--place: '%s' is no city, region or country photoseek knows", place);
+        sp->n = n;
+    } else {
+        psk_place_span *spans;
+        int ns;
+        psk_facets *facets = NULL;
+        sp->from_words = true;
+        if (psk_places_find_in_query(pl, query, &spans, &ns, &err) == PSK_OK) {
+            if (ns && psk_library_facets(lib, &facets, &err) == PSK_OK) {
+                for (int s = 0; s < ns; s++) {
+                    bool taken = false;
+                    for (int k = 0; k < spans[s].n_matches; k++)
+                        if (library_has(facets, &spans[s].matches[k])) taken = add_match(sp, &spans[s].matches[k]) || taken;
+                    if (taken && sp->n_words < 8)
+                        snprintf(sp->words[sp->n_words++], sizeof sp->words[0], "%.*s", spans[s].len,
+                                 query + spans[s].start);
+                }
+            }
+            psk_facets_free(facets);
+            psk_place_spans_free(spans, ns);
+        }
+    }
+    psk_places_close(pl);
+    if (!rc && sp->n) {
+        f->places = sp->matches;
+        f->n_places = sp->n;
+    }
+    for (int i = 0; i < sp->n_words; i++)
+        fprintf(stderr, "photoseek: '%s' taken as a place (only photos taken there; --no-places keeps it a word)\n",
+                sp->words[i]);
+    return rc;
+}
+
+static void print_place_json(const psk_result *r, const search_places *sp) {
+    if (r->has_gps) printf(", \"gps\": [%.7f, %.7f]", r->lat, r->lon);
+    else printf(", \"gps\": null");
+    if (r->country_code[0]) {
+        printf(", \"place\": {\"city\": ");
+        cli_json_string(stdout, r->city);
+        printf(", \"region\": ");
+        if (r->region[0]) cli_json_string(stdout, r->region);
+        else printf("null");
+        printf(", \"country\": ");
+        cli_json_string(stdout, r->country);
+        printf(", \"country_code\": ");
+        cli_json_string(stdout, r->country_code);
+        printf("}");
+    } else printf(", \"place\": null");
+    if (sp->n_words) {
+        printf(", \"place_words\": [");
+        for (int i = 0; i < sp->n_words; i++) {
+            if (i) printf(", ");
+            cli_json_string(stdout, sp->words[i]);
+        }
+        printf("]");
+    }
+}
+
 static int run(int argc, char **argv, bool similar) {
     psk_search_params p = psk_search_default_params();
     const char *db = NULL;
     const char *cmd = similar ? "similar" : "search";
-    bool json = false, words_only = false;
+    bool json = false, words_only = false, no_places = false;
     const char *text = NULL; /* --text: words read in the photos */
+    const char *place = NULL;
     char query[4096] = ""; /* the words of the query, joined by spaces */
     int n_words = 0;
     for (int i = 1; i < argc; i++) {
@@ -110,6 +229,10 @@ static int run(int argc, char **argv, bool similar) {
             json = true;
         } else if (strcmp(opt, "--collapse") == 0) {
             p.collapse_groups = 1;
+        } else if (cli_opt(argc, argv, &i, "--place", &v)) {
+            if (!(place = v) || !*v) return cli_bad_value(cmd, "--place", "a city, region or country name");
+        } else if (strcmp(opt, "--no-places") == 0) {
+            no_places = true;
         } else if (strcmp(opt, "--all-moments") == 0) {
             p.all_moments = 1;
         } else {
@@ -128,6 +251,7 @@ static int run(int argc, char **argv, bool similar) {
         return EXIT_USAGE;
     }
     const char *subject = query;
+    int rc;
     char db_buf[1024];
     cli_default_paths(&db, db_buf, sizeof db_buf, NULL, NULL, 0);
     psk_error err = {0};
@@ -136,8 +260,14 @@ static int run(int argc, char **argv, bool similar) {
         cli_error("%s", err.message);
         return EXIT_FATAL;
     }
+    search_places sp = {0};
+    if ((rc = places_filter(lib, &p.filter, place, similar || no_places ? NULL : query, &sp))) {
+        search_places_free(&sp);
+        psk_library_close(lib);
+        return rc;
+    }
     psk_result *res = NULL;
-    int n = 0, rc;
+    int n = 0;
     p.query = subject;
     if (similar) p.k++; /* the photo itself is in the library, most likely: it is left out below */
     if (text) rc = psk_library_search_text(lib, text, &p, &res, &n, &err);
@@ -149,6 +279,7 @@ static int run(int argc, char **argv, bool similar) {
         cli_error("similar: %s is a video; similar compares photos. Save a frame of the moment you mean (ffmpeg -ss "
                   "00:00:05 -i '%s' -frames:v 1 frame.jpg) and run: photoseek similar frame.jpg",
                   subject, subject);
+        search_places_free(&sp);
         psk_library_close(lib);
         return EXIT_USAGE;
     }
@@ -162,6 +293,7 @@ static int run(int argc, char **argv, bool similar) {
     }
     if (rc) {
         cli_error("%s", err.message);
+        search_places_free(&sp);
         psk_library_close(lib);
         return rc == PSK_ERR_INVALID_ARG || rc == PSK_ERR_UNSUPPORTED ? EXIT_USAGE : EXIT_FATAL;
     }
@@ -177,6 +309,7 @@ static int run(int argc, char **argv, bool similar) {
             if (r->camera[0]) cli_json_string(stdout, r->camera);
             else fputs("null", stdout);
             if (r->type == PSK_TYPE_VIDEO) printf(", \"frame_ms\": %lld", (long long)r->frame_ms);
+            print_place_json(r, &sp);
             if (p.all_moments && r->type == PSK_TYPE_VIDEO) {
                 printf(", \"moments\": [");
                 for (int j = 0; j < r->n_moments; j++)
@@ -198,6 +331,7 @@ static int run(int argc, char **argv, bool similar) {
             if (r->camera[0]) printf("  (%s)", r->camera);
             if (r->group && r->group_size > 1) printf("  [+%d near-duplicates]", r->group_size - 1);
             if (r->text[0]) printf("  \"%s\"", r->text);
+            if (r->city[0]) printf("  [%s, %s]", r->city, r->country_code);
             putchar('\n');
             for (int j = 1; p.all_moments && j < r->n_moments; j++)
                 printf("       also at %lld:%02lld (%.3f)\n", (long long)(r->moment_ms[j] / 60000),
@@ -206,6 +340,7 @@ static int run(int argc, char **argv, bool similar) {
     }
     if (n == 0 && !json) fprintf(stderr, "photoseek: no matches%s\n", p.min_score > -1 ? " above --min-score" : "");
     psk_results_free(res);
+    search_places_free(&sp);
     psk_library_close(lib);
     return n ? EXIT_OK : EXIT_PARTIAL;
 }

@@ -64,6 +64,9 @@ int cmd_status(int argc, char **argv) {
     } else {
         psk_library_status st;
         rc = psk_library_get_status(lib, &st, &err);
+        psk_facets *facets = NULL; /* photos per country, where the store names places */
+        if (!rc && (psk_library_capabilities(lib) & PSK_STORE_CAP_PLACES)) rc = psk_library_facets(lib, &facets, &err);
+        int n_countries = facets ? facets->n_countries : 0;
         if (!rc && json) {
             printf("{\"db\": ");
             cli_json_string(stdout, db);
@@ -76,7 +79,10 @@ int cmd_status(int argc, char **argv) {
             cli_json_string(stdout, st.model_dir);
             printf(", \"last_run_at\": %lld, \"last_run\": ", (long long)st.last_run_at);
             cli_json_string(stdout, st.last_run);
-            printf(", \"schema_version\": %d}\n", st.schema_version);
+            printf(", \"schema_version\": %d, \"countries\": {", st.schema_version);
+            for (int i = 0; i < n_countries; i++)
+                printf("%s\"%s\": %lld", i ? ", " : "", facets->countries[i].value, (long long)facets->countries[i].count);
+            printf("}}\n");
         } else if (!rc) {
             char when[64] = "never";
             if (st.last_run_at) {
@@ -90,7 +96,11 @@ int cmd_status(int argc, char **argv) {
                    (long long)st.failed, st.failed ? "  (photoseek status --errors)" : "");
             printf("model     %s\n          %s\n", st.model_id[0] ? st.model_id : "(none yet)", st.model_dir);
             printf("last run  %s: %s\n", when, st.last_run[0] ? st.last_run : "-");
+            for (int i = 0; i < n_countries; i++)
+                printf("%s%s %lld%s", i ? ", " : "countries ", facets->countries[i].value,
+                       (long long)facets->countries[i].count, i == n_countries - 1 ? "\n" : "");
         }
+        psk_facets_free(facets);
     }
     psk_library_close(lib);
     if (rc) {

@@ -113,7 +113,7 @@ volatile int *cli_catch_interrupts(bool sigterm_too) {
 
 /* --year, --month, --day, --from, --to, --type, --camera, --folder (also as --name=value) */
 static bool is_filter(const char *opt) {
-    static const char *names[] = {"year", "month", "day", "from", "to", "type", "camera", "folder"};
+    static const char *names[] = {"year", "month", "day", "from", "to", "type", "camera", "folder", "near"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         size_t n = strlen(names[i]);
         if (strncmp(opt, names[i], n) == 0 && (opt[n] == 0 || opt[n] == '=')) return true;

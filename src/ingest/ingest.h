@@ -74,6 +74,9 @@ int pipeline_run(index_job *job, psk_error *err);
 /* psk_library_index on a library whose store the pipeline writes itself (PSK_STORE_CAP_LOCAL_INDEX): the walk,
  * the decode -> embed -> store pipeline, removals, the search graph and the run's summary (run.c). */
 int ingest_local(psk_library *lib, const psk_index_params *p, psk_index_stats *stats, psk_error *err);
+/* Names the place of every row with a position and no place yet (places.c); no places data is no names, not an
+ * error. *placed counts the rows named. */
+int ingest_name_places(psk_store *s, const char *places_dir, int64_t *placed, psk_error *err);
 /* psk_library_index on a server store: ingest_local into the worker's catalog, then the changes pushed
  * (remote_index.c). */
 int ingest_remote(psk_library *lib, const psk_index_params *p, psk_index_stats *stats, psk_error *err);

@@ -3,7 +3,8 @@
  *   open      the image model and its row, the roots made absolute, the walk (one shard of it), the library's rows
  *   classify  unchanged files cost a stat and a lookup; rows whose files vanished become move candidates
  *   pipeline  the rest of the files are decoded, embedded and stored a batch at a time (pipeline.c)
- *   finish    rows whose files are gone are removed, the search graph refreshed, the run's summary recorded
+ *   finish    rows whose files are gone are removed, places named (places.c), the search graph refreshed, the
+ *             run's summary recorded
  * A server store (PostgreSQL, Pinecone) is indexed through a worker's local catalog (remote_index.c). */
 #include "ingest.h"
 
@@ -242,6 +243,7 @@ int ingest_local(psk_library *lib, const psk_index_params *params, psk_index_sta
     /* not after a cancelled run: it did not see every move */
     if (!rc && !stats->cancelled && r.p.cancel && *r.p.cancel) stats->cancelled = 1;
     if (!rc && !stats->cancelled) rc = remove_gone(&r, err);
+    if (!rc && !stats->cancelled && r.p.places_dir) rc = ingest_name_places(r.store, r.p.places_dir, &stats->placed, err);
     if (!rc && !stats->cancelled && (stats->indexed || stats->removed || stats->moved)) rc = refresh_index(&r, err);
     stats->seconds = now_s() - r.t0;
     if (!rc) rc = record_run(&r, err);

@@ -12,6 +12,8 @@ void psk_facets_free(psk_facets *f) {
     psk_free(f->cameras);
     psk_free(f->folders);
     psk_free(f->types);
+    psk_free(f->countries);
+    psk_free(f->places);
     psk_free(f);
 }
 

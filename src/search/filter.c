@@ -63,6 +63,18 @@ psk_status psk_filter_set(psk_filter *f, const char *name, const char *value, ps
         f->camera = value;
     } else if (strcmp(name, "folder") == 0) {
         f->folder = value;
+    } else if (strcmp(name, "near") == 0) {
+        double lat = 0, lon = 0, km = 0;
+        char *end;
+        const char *at = value;
+        lat = strtod(at, &end);
+        bool ok = end != at && *end == ',';
+        if (ok) at = end + 1, lon = strtod(at, &end), ok = end != at && *end == ',';
+        if (ok) at = end + 1, km = strtod(at, &end), ok = end != at && !*end;
+        if (!ok || !psk_gps_valid(lat, lon) || !(km > 0 && km <= 20038))
+            return psk_fail(err, PSK_ERR_INVALID_ARG, "near must be LAT,LON,KM: a position in degrees (not 0,0) and a "
+                            "distance in km up to 20038 (not '%s')", value);
+        f->near_lat = lat, f->near_lon = lon, f->near_km = km;
     } else {
         return psk_fail(err, PSK_ERR_INVALID_ARG, "unknown filter '%s'", name);
     }

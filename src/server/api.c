@@ -52,6 +52,22 @@ static void result_json(jbuf *b, const psk_result *r) {
         jb_printf(b, ", \"thumb\": \"/api/media/%lld/thumb\"", (long long)r->id);
     }
     if (r->group) jb_printf(b, ", \"group\": %lld, \"group_size\": %d", (long long)r->group, r->group_size);
+    if (r->has_gps) jb_printf(b, ", \"gps\": [%.7f, %.7f]", r->lat, r->lon);
+    else jb_raw(b, ", \"gps\": null");
+    if (r->country_code[0]) { /* the same fields as the command line's --json */
+        jb_raw(b, ", \"place\": {\"city\": ");
+        jb_str(b, r->city);
+        jb_raw(b, ", \"region\": ");
+        if (r->region[0]) jb_str(b, r->region);
+        else jb_raw(b, "null");
+        jb_raw(b, ", \"country\": ");
+        jb_str(b, r->country);
+        jb_raw(b, ", \"country_code\": ");
+        jb_str(b, r->country_code);
+        jb_raw(b, "}");
+    } else {
+        jb_raw(b, ", \"place\": null");
+    }
     jb_printf(b, ", \"file\": \"/api/media/%lld/file\"}", (long long)r->id);
 }
 

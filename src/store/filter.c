@@ -2,6 +2,7 @@
  * Pinecone metadata filter, and the conditions checked on results. */
 #include "backend.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,58 @@ static int in_list(psk_buf *sql, sql_binds *b, const char *col, const int *v, in
         if (i) psk_buf_append(sql, ",", 1);
         ph(sql, b, 0);
         if (bind_int(b, v[i])) return psk_fail(err, PSK_ERR_INVALID_ARG, "too many filter values");
+    }
+    psk_buf_append(sql, ")", 1);
+    return PSK_OK;
+}
+
+/* --near: a bounding box on lat (and on lon where it does not reach a pole) that an index can use, then the exact
+ * great-circle distance (haversine; SQLite's and PostgreSQL's math functions). The numbers are ours, printed
+ * in full precision, never text from the user. */
+static void near_sql(const psk_filter *f, psk_buf *sql, bool pg) {
+    double dlat = f->near_km / 111.19 + 1e-6; /* degrees of latitude per km on the mean sphere: 111.195 */
+    double lat0 = f->near_lat - dlat, lat1 = f->near_lat + dlat;
+    psk_buf_printf(sql, " AND lat BETWEEN %.17g AND %.17g AND NOT (lat = 0 AND lon = 0)", lat0, lat1); /* 0,0: none */
+    double c = cos(fmax(fabs(lat0), fabs(lat1)) * M_PI / 180);
+    if (lat0 > -89.9 && lat1 < 89.9 && c > 1e-6 && dlat / c < 179) {
+        double dlon = dlat / c, lon0 = f->near_lon - dlon, lon1 = f->near_lon + dlon;
+        if (lon0 < -180) psk_buf_printf(sql, " AND (lon >= %.17g OR lon <= %.17g)", lon0 + 360, lon1);
+        else if (lon1 > 180) psk_buf_printf(sql, " AND (lon >= %.17g OR lon <= %.17g)", lon0, lon1 - 360);
+        else psk_buf_printf(sql, " AND lon BETWEEN %.17g AND %.17g", lon0, lon1);
+    }
+    psk_buf_printf(sql,
+                   " AND 2 * 6371.0088 * asin(%s(1, sqrt(power(sin(radians(lat - %.17g) / 2), 2) + cos(radians(lat))"
+                   " * cos(radians(%.17g)) * power(sin(radians(lon - %.17g) / 2), 2)))) <= %.17g",
+                   pg ? "least" : "min", f->near_lat, f->near_lat, f->near_lon, f->near_km);
+}
+
+/* Places: any of the matches, each a country code and, where given, a region and a city. A city's region is left
+ * out: the matches of a name hold every city of that name in a country (Paris, Texas and Paris, Tennessee), so
+ * (country, city) says the same in fewer values. */
+static int places_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, psk_error *err) {
+    psk_buf_append(sql, " AND (", 6);
+    for (int i = 0, first = 1; i < f->n_places; i++) {
+        const psk_place_match *m = &f->places[i];
+        bool seen = false;
+        for (int j = 0; j < i && !seen && m->kind == PSK_PLACE_CITY; j++)
+            seen = f->places[j].kind == PSK_PLACE_CITY && strcmp(f->places[j].country_code, m->country_code) == 0 &&
+                   strcmp(f->places[j].city, m->city) == 0;
+        if (seen) continue;
+        psk_buf_printf(sql, "%s(place_cc = ", first ? "" : " OR ");
+        first = 0;
+        ph_text(sql, b, 0);
+        if (bind_text(b, m->country_code)) return psk_fail(err, PSK_ERR_INVALID_ARG, "too many places in the filter");
+        if (m->region[0] && m->kind != PSK_PLACE_CITY) {
+            psk_buf_printf(sql, " AND place_region = ");
+            ph_text(sql, b, 0);
+            if (bind_text(b, m->region)) return psk_fail(err, PSK_ERR_INVALID_ARG, "too many places in the filter");
+        }
+        if (m->city[0]) {
+            psk_buf_printf(sql, " AND place_city = ");
+            ph_text(sql, b, 0);
+            if (bind_text(b, m->city)) return psk_fail(err, PSK_ERR_INVALID_ARG, "too many places in the filter");
+        }
+        psk_buf_append(sql, ")", 1);
     }
     psk_buf_append(sql, ")", 1);
     return PSK_OK;
@@ -107,6 +160,8 @@ int filter_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, bool *any, psk_e
         if (bind_text(b, prefix) || bind_text(b, prefix)) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     }
     if (sql->failed) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    if (f->near_km > 0) near_sql(f, sql, b->pg_base != 0);
+    if (f->n_places > 0 && (rc = places_sql(f, sql, b, err))) return rc;
     *any = sql->len != before;
     return PSK_OK;
 }

@@ -336,7 +336,9 @@ int pg_put_items(pg_store *s, int64_t model_id, int dim, const store_item *items
     return rc;
 }
 
-#define RESULT_COLUMNS "m.id, m.path, m.taken_at, m.offset_min, m.taken_local, m.type, m.width, m.height, m.make, m.model"
+#define RESULT_COLUMNS                                                                                                 \
+    "m.id, m.path, m.taken_at, m.offset_min, m.taken_local, m.type, m.width, m.height, m.make, m.model, m.lat, m.lon"
+#define N_RESULT_COLUMNS 12
 
 /* A result from the RESULT_COLUMNS of row i. */
 static void fill_result(const PGresult *r, int i, psk_result *x) {
@@ -350,6 +352,9 @@ static void fill_result(const PGresult *r, int i, psk_result *x) {
     x->width = atoi(PQgetvalue(r, i, 6));
     x->height = atoi(PQgetvalue(r, i, 7));
     store_camera_name(PQgetvalue(r, i, 8), PQgetvalue(r, i, 9), x->camera, sizeof x->camera);
+    double lat = atof(PQgetvalue(r, i, 10)), lon = atof(PQgetvalue(r, i, 11));
+    x->has_gps = !PQgetisnull(r, i, 10) && !PQgetisnull(r, i, 11) && psk_gps_valid(lat, lon);
+    x->lat = x->has_gps ? lat : 0, x->lon = x->has_gps ? lon : 0;
 }
 
 static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, const char *where,
@@ -382,8 +387,8 @@ static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, c
     if (!rc && rows && !res) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     for (int i = 0; !rc && i < rows; i++) {
         fill_result(r, i, &res[i]);
-        res[i].frame_ms = atoll(PQgetvalue(r, i, 10));
-        res[i].score = strtof(PQgetvalue(r, i, 11), NULL);
+        res[i].frame_ms = atoll(PQgetvalue(r, i, N_RESULT_COLUMNS));
+        res[i].score = strtof(PQgetvalue(r, i, N_RESULT_COLUMNS + 1), NULL);
     }
     PQclear(r);
     psk_buf_free(&sql);

@@ -99,7 +99,7 @@ static int pg_status(void *self, psk_library_status *st, psk_error *err) {
 const store_ops store_pg_ops = {
     .kind = "PostgreSQL",
     .caps = PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS | PSK_STORE_CAP_SHARDS |
-            PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX,
+            PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX | PSK_STORE_CAP_NEAR,
     .close = pg_close_op,
     .shown = pg_shown,
     .identity = pg_identity,

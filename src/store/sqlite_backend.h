@@ -16,10 +16,11 @@ typedef struct sqlite_backend {
     psk_pool *pool; /* the scan's and the graph build's threads, made on first use */
 } sqlite_backend;
 
-/* Fills r from a row of "SELECT path, taken_at, offset_min, taken_local, type, width, height, make, model FROM
- * media WHERE id = ?" (st is reset and bound to id here). PSK_ERR_NOT_FOUND when there is no such row. */
+/* Fills r from a row of "SELECT " SQLITE_RESULT_COLUMNS " FROM media WHERE id = ?" (st is reset and bound to id here). PSK_ERR_NOT_FOUND when there is no such row. */
 int sqlite_fill_result(sqlite3_stmt *st, int64_t id, psk_result *r);
-#define SQLITE_RESULT_COLUMNS "path, taken_at, offset_min, taken_local, type, width, height, make, model"
+#define SQLITE_RESULT_COLUMNS                                                                                          \
+    "path, taken_at, offset_min, taken_local, type, width, height, make, model, lat, lon, place_city, place_region,"    \
+    " place_country, place_cc"
 
 int sqlite_search(void *self, const store_model *m, const float *q, const psk_search_params *p, int k,
                   psk_result **results, int *n, psk_error *err);

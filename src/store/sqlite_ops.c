@@ -63,6 +63,16 @@ int sqlite_fill_result(sqlite3_stmt *st, int64_t id, psk_result *r) {
     r->height = sqlite3_column_int(st, 6);
     store_camera_name((const char *)sqlite3_column_text(st, 7), (const char *)sqlite3_column_text(st, 8), r->camera,
                       sizeof r->camera);
+    r->has_gps = sqlite3_column_type(st, 9) != SQLITE_NULL && sqlite3_column_type(st, 10) != SQLITE_NULL &&
+                 psk_gps_valid(sqlite3_column_double(st, 9), sqlite3_column_double(st, 10));
+    r->lat = r->has_gps ? sqlite3_column_double(st, 9) : 0;
+    r->lon = r->has_gps ? sqlite3_column_double(st, 10) : 0;
+    char *place[4] = {r->city, r->region, r->country, r->country_code};
+    size_t caps[4] = {sizeof r->city, sizeof r->region, sizeof r->country, sizeof r->country_code};
+    for (int i = 0; i < 4; i++) {
+        const unsigned char *t = sqlite3_column_text(st, 11 + i);
+        snprintf(place[i], caps[i], "%s", t && r->has_gps ? (const char *)t : "");
+    }
     return PSK_OK;
 }
 
@@ -119,7 +129,21 @@ static int facet_query(void *self, const char *sql, psk_facet **out, int *n, psk
 }
 
 static int sq_facets(void *self, psk_facets **out, psk_error *err) {
-    return store_facets(sq_local(self), facet_query, "media", "error IS NULL", out, err);
+    int rc = store_facets(sq_local(self), facet_query, "media", "error IS NULL", out, err);
+    if (!rc)
+        rc = facet_query(sq_local(self), "SELECT place_cc, count(*) FROM media WHERE error IS NULL AND place_cc != ''"
+                                         " GROUP BY place_cc ORDER BY count(*) DESC, place_cc",
+                         &(*out)->countries, &(*out)->n_countries, err);
+    if (!rc)
+        rc = facet_query(sq_local(self), "SELECT place_cc || char(9) || coalesce(place_region, '') || char(9) ||"
+                                         " place_city, count(*) FROM media WHERE error IS NULL AND place_cc != ''"
+                                         " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10000",
+                         &(*out)->places, &(*out)->n_places, err);
+    if (rc && *out) {
+        psk_facets_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 static int sq_status(void *self, psk_library_status *st, psk_error *err) {
@@ -160,7 +184,8 @@ const store_ops store_sqlite_ops = {
     .kind = "SQLite",
     .caps = PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS | PSK_STORE_CAP_ERRORS |
             PSK_STORE_CAP_IMPORT | PSK_STORE_CAP_LOCAL_INDEX | PSK_STORE_CAP_DUPLICATES |
-            PSK_STORE_CAP_TEXT,
+            PSK_STORE_CAP_TEXT |
+            PSK_STORE_CAP_PLACES | PSK_STORE_CAP_NEAR,
     .close = sq_close,
     .shown = sq_shown,
     .identity = sq_shown,

@@ -68,6 +68,13 @@ static const char *const migrations[] = {
     "CREATE VIRTUAL TABLE media_text_fts USING fts5(folded, tokenize = 'trigram');"
     "CREATE TRIGGER media_text_gone AFTER DELETE ON media_text BEGIN"
     "  DELETE FROM media_text_fts WHERE rowid = old.media_id; END;",
+    /* 5 -> 6: places (issue 19); the next index run names the places of the rows that have a position */
+    "ALTER TABLE media ADD COLUMN place_city TEXT;"
+    "ALTER TABLE media ADD COLUMN place_region TEXT;"
+    "ALTER TABLE media ADD COLUMN place_country TEXT;"
+    "ALTER TABLE media ADD COLUMN place_cc TEXT;"
+    "CREATE INDEX media_place ON media(place_cc, place_region, place_city);"
+    "CREATE INDEX media_lat ON media(lat);",
 };
 
 static int user_version(psk_store *s) {
@@ -294,7 +301,8 @@ int store_media_put(psk_store *s, store_media *m, psk_error *err) {
         " ON CONFLICT(path) DO UPDATE SET folder = ?2, size = ?3, mtime_ns = ?4, hash = ?5, type = ?6, width = ?7,"
         " height = ?8, taken_at = ?9, offset_min = ?10, taken_src = ?11, taken_local = ?12, year = ?13, month = ?14,"
         " day = ?15, local_date = ?16, make = ?17, model = ?18, lat = ?19, lon = ?20, indexed_at = ?21, error = ?22,"
-        " duration_ms = ?23, description = ?24, people = ?25, albums = ?26"
+        " duration_ms = ?23, description = ?24, people = ?25, albums = ?26,"
+        " place_city = NULL, place_region = NULL, place_country = NULL, place_cc = NULL" /* named again (places.c) */
         " RETURNING id",
         &st, err);
     if (rc) return rc;

@@ -12,6 +12,8 @@
  *         make TEXT, model TEXT, lat REAL, lon REAL (NULL: no GPS), indexed_at INTEGER, error TEXT (NULL: ok),
  *         duration_ms INTEGER (videos; schema 2), description TEXT, people TEXT (JSON array of names),
  *         albums TEXT (JSON array) (schema 3))
+ *         place_city, place_region, place_country TEXT, place_cc TEXT (ISO 3166-1 alpha-2) (schema 6): the place of
+ *         lat, lon (psk_places_reverse); place_cc NULL: not named yet, '' : no place within 50 km
  *   sidecars(path TEXT PRIMARY KEY, taken_at, lat, lon, description, people, albums, source)   (schema 3)
  *         what a Google Takeout sidecar says about the file imported to `path`; the indexer fills in from it
  *         whatever EXIF lacks
@@ -35,7 +37,7 @@
 
 #include <sqlite3.h>
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 typedef struct psk_store {
     sqlite3 *db;

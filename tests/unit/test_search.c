@@ -246,7 +246,7 @@ TEST(old_schema_is_migrated) {
     CHECK(psk_library_open(path, PSK_OPEN_READ, &lib, &err) == PSK_ERR_UNSUPPORTED && strstr(err.message, "photoseek index"));
     CHECK_OK(psk_library_open(path, PSK_OPEN_WRITE, &lib, err_));
     psk_library_close(lib);
-    snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'PRAGMA user_version; SELECT count(duration_ms) + count(*) FROM media' | tr '\\n' ' ' | grep -qx '%d 1 '", path, STORE_SCHEMA_VERSION);
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'PRAGMA user_version; SELECT count(duration_ms) + count(place_cc) + count(*) FROM media' | tr '\\n' ' ' | grep -qx '%d 1 '", path, STORE_SCHEMA_VERSION);
     CHECK(system(cmd) == 0);
 }
 

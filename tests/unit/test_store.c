@@ -30,9 +30,11 @@ TEST(store_tables_keep_their_flags) {
     }
     CHECK(store_sqlite_ops.caps == (PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS |
                                     PSK_STORE_CAP_ERRORS | PSK_STORE_CAP_IMPORT | PSK_STORE_CAP_LOCAL_INDEX |
-                                    PSK_STORE_CAP_DUPLICATES | PSK_STORE_CAP_TEXT));
+                                    PSK_STORE_CAP_DUPLICATES | PSK_STORE_CAP_TEXT |
+                                    PSK_STORE_CAP_PLACES | PSK_STORE_CAP_NEAR));
     CHECK(store_pg_ops.caps == (PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS |
-                                PSK_STORE_CAP_SHARDS | PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX));
+                                PSK_STORE_CAP_SHARDS | PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX |
+                                PSK_STORE_CAP_NEAR));
     CHECK(store_pc_ops.caps == (PSK_STORE_CAP_SHARDS | PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX));
     char has[160];
     backend_describe(store_pg_ops.caps, has, sizeof has);
