@@ -6,7 +6,7 @@
 # precision and recall are printed (DUPS_PR lines) and must both be at least 0.98.
 source "$(dirname "$0")/lib.sh"
 
-command -v ffmpeg >/dev/null || { skip "duplicates: ffmpeg is missing"; exit 0; }
+need ffmpeg
 SET=$TMP/set
 mkdir -p "$SET"
 ff() { ffmpeg -loglevel error -y "$@" </dev/null; }
@@ -199,3 +199,4 @@ if [ -f "$TMP/tiny.db" ]; then
     [ "$(cat "$TMP/n")" -ge 10 ] && pass "duplicates --move-to: the library records the new paths" ||
         fail "duplicates --move-to: the library records the new paths" "$(cat "$TMP/n") members under the new folder"
 fi
+done_testing

@@ -6,13 +6,12 @@
 source "$(dirname "$0")/lib.sh"
 TD=/usr/share/tesseract-ocr/5/tessdata
 if [ ! -x /usr/bin/convert ] || [ ! -s "$TD/eng.traineddata" ] || [ ! -s "$TD/chi_sim.traineddata" ]; then
-    skip "ocr: ImageMagick or Tesseract's eng/chi_sim data missing (scripts/install-deps.sh installs them)"
-    exit 0
+    skip_rest "ImageMagick or Tesseract's eng/chi_sim data missing (scripts/install-deps.sh installs them)"
 fi
 S=$TMP/set
 if ! bash tests/ocr/make_set.sh "$S" 4 1000 >"$TMP/make.log" 2>&1; then
     fail "the test set is generated" "$(tail -3 "$TMP/make.log")"
-    exit 0
+    done_testing
 fi
 python3 tests/ocr/measure.py "$PS" "$S" >"$TMP/measure.txt" 2>&1
 cat "$TMP/measure.txt" | sed 's/^/    /'
@@ -109,3 +108,4 @@ idx --ocr on >"$TMP/idx3.json"
 check "  ... and the next run finishes the text" test "$(found 欢迎光临)" = "screen_zh_00.png zh_0.jpg"
 expect_status "--ocr takes on, off or auto" 2 $PS index "$L" --db "$db" --image-model "$M" --ocr sometimes
 expect_status "--ocr on without the language pack is exit 3" 3 $PS index "$L" --db "$db" --image-model "$M" --ocr on --ocr-lang xyz
+done_testing

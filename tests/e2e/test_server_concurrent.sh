@@ -11,8 +11,7 @@ $PS index "$TMP/photos" --db "$TMP/lib.db" --image-model "$M" >/dev/null 2>&1
 
 $PS serve --db "$TMP/lib.db" --port 0 --port-file "$TMP/port" --text-model "$M" --threads 8 2>"$TMP/serve.err" &
 SRV=$!
-# (a lib.sh with done_testing stops the session's processes itself; an older one needs the trap)
-type done_testing >/dev/null 2>&1 || trap 'kill $SRV 2>/dev/null; rm -rf "$TMP"' EXIT
+
 for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
 B="http://127.0.0.1:$(cat "$TMP/port")"
 
