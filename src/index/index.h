@@ -69,6 +69,9 @@ bool vindex_uses_graph(const psk_vindex *ix, const vindex_filter *filter);
 /* The graph's search breadth. bench_ann on 1M clustered vectors: ef 64 finds 0.88 of the exact top 10, ef 256
  * finds 0.98 at 2,400 queries/s on one thread (the exact scan: 44/s), so the library searches wide. */
 #define PSK_ANN_EF 256
+/* The graph's build parameters: links per node (2M at layer 0) and the build's search breadth. */
+#define PSK_ANN_M 16
+#define PSK_ANN_EF_CONSTRUCTION 100
 psk_hnsw *hnsw_new(const psk_vindex *ix, int M, int ef_construction);
 /* Inserts the rows of ix the graph does not hold yet (all of them for a new graph), on the pool's threads. */
 int hnsw_extend(psk_hnsw *h, const psk_vindex *ix, psk_pool *pool);
