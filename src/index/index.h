@@ -55,6 +55,9 @@ void vindex_filter_free(vindex_filter *f);
 int vindex_search(const psk_vindex *ix, psk_pool *pool, const float *query, const vindex_filter *filter, int k,
                   float min_score, vindex_exact_fn exact_fn, void *exact_user, vindex_hit *out);
 
+/* Rows rescored exactly by all searches so far (benchmarks read it). */
+extern int64_t vindex_rescored_total;
+
 /* ---- HNSW (hnsw.c) ---- */
 typedef struct psk_hnsw psk_hnsw;
 /* Below this many rows the exact scan answers every query: fast enough there, and exact. */
