@@ -93,12 +93,15 @@ static int cmp_f64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+static double last_sims; /* similarities per query of the last run_queries */
+
 /* Recall@10 of the library's search at ef, and its queries/s on one thread. */
-static double run_queries(psk_vindex *ix, int ef, const float *q, const int64_t *truth, double *qps,
+static double run_queries(psk_vindex *ix, int ef, int ef_max, const float *q, const int64_t *truth, double *qps,
                           double *rescored) {
     ix->ann_ef = ef;
+    ix->ann_ef_max = ef_max;
     int hit = 0;
-    int64_t r0 = vindex_rescored_total;
+    int64_t r0 = vindex_rescored_total, s0 = hnsw_sims_total;
     double t0 = now();
     for (int k = 0; k < QUERIES; k++) {
         vindex_hit h[10];
@@ -108,6 +111,7 @@ static double run_queries(psk_vindex *ix, int ef, const float *q, const int64_t 
     }
     *qps = QUERIES / (now() - t0);
     *rescored = (double)(vindex_rescored_total - r0) / QUERIES;
+    last_sims = (double)(hnsw_sims_total - s0) / QUERIES;
     return hit / (10.0 * QUERIES);
 }
 
@@ -209,7 +213,7 @@ static int cliplike_bench(int64_t n, const char *cache, bool prepare_only) {
                       (long long)n, cos_sum / 10000, lid, cmin, cmax, build, mb, PSK_ANN_M, PSK_ANN_EF_CONSTRUCTION);
     int efs[] = {64, 128, 192, 256, 384, 512, 768, 1024};
     for (int e = 0; e < (int)(sizeof efs / sizeof *efs); e++) {
-        double qps, resc, recall = run_queries(&ix, efs[e], q, ids, &qps, &resc);
+        double qps, resc, recall = run_queries(&ix, efs[e], -1, q, ids, &qps, &resc);
         /* the graph's own top 10 (int8 similarities, before the rescoring) */
         int ghit = 0;
         for (int k = 0; k < QUERIES; k++) {
@@ -219,16 +223,26 @@ static int cliplike_bench(int64_t n, const char *cache, bool prepare_only) {
             for (int j = 0; j < got; j++)
                 for (int t = 0; t < 10; t++) ghit += r[j] == ids[k * TRUTH_K + t];
         }
-        printf("  ef %4d  recall@10 %.3f  %7.0f queries/s (1 thread; %.0f rows rescored; the graph's int8 top 10 "
-               "alone: %.3f)\n", efs[e], recall, qps, resc, ghit / (10.0 * QUERIES));
+        printf("  ef %4d  recall@10 %.3f  %7.0f queries/s (1 thread; %.0f similarities, %.0f rows rescored per query; "
+               "the graph's int8 top 10 alone: %.3f)\n", efs[e], recall, qps, last_sims, resc, ghit / (10.0 * QUERIES));
         rl += snprintf(result + rl, sizeof result - (size_t)rl, " cliplike_recall_ef%d=%.3f cliplike_qps_ef%d=%.0f",
                        efs[e], recall, efs[e], qps);
     }
-    double qps, resc, recall = run_queries(&ix, PSK_ANN_EF, q, ids, &qps, &resc);
-    printf("  the library's default (ef %d): recall@10 %.3f  %7.0f queries/s (1 thread; %.0f rows rescored)\n",
-           PSK_ANN_EF, recall, qps, resc);
-    rl += snprintf(result + rl, sizeof result - (size_t)rl, " cliplike_ef_default=%d cliplike_recall10_default=%.3f cliplike_qps_default=%.0f",
-                   PSK_ANN_EF, recall, qps);
+    if (getenv("PSK_TUNE_ADAPT")) { /* tuning: "EF:EFMAX ..." */
+        char *spec = strdup(getenv("PSK_TUNE_ADAPT")), *save = NULL;
+        for (char *t = strtok_r(spec, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+            int e0 = atoi(t), e1 = atoi(strchr(t, ':') + 1);
+            setenv("PSK_TUNE_PATIENCE", strrchr(t, ':') + 1, 1);
+            double aq, ar, rc = run_queries(&ix, e0, e1, q, ids, &aq, &ar);
+            printf("  adaptive ef %s  recall@10 %.3f  %7.0f queries/s %.0f sims %.0f rescored\n", t, rc, aq, last_sims, ar);
+        }
+        free(spec);
+    }
+    double qps, resc, recall = run_queries(&ix, PSK_ANN_EF, 0, q, ids, &qps, &resc);
+    printf("  the library's default (ef %d, adapting up to %d): recall@10 %.3f  %7.0f queries/s (1 thread; %.0f "
+           "similarities, %.0f rows rescored per query)\n", PSK_ANN_EF, PSK_ANN_EF_MAX, recall, qps, last_sims, resc);
+    rl += snprintf(result + rl, sizeof result - (size_t)rl, " cliplike_ef_default=%d cliplike_ef_max_default=%d cliplike_recall10_default=%.3f "
+                   "cliplike_qps_default=%.0f cliplike_sims_default=%.0f", PSK_ANN_EF, PSK_ANN_EF_MAX, recall, qps, last_sims);
     (void)cmp_f64;
     puts(result);
     vindex_free(&ix);
@@ -288,9 +302,10 @@ int main(int argc, char **argv) {
     char result[2048];
     int rl = snprintf(result, sizeof result, "RESULT ann_n=%lld ann_build_s=%.1f ann_mb=%.1f rows_mb=%.1f exact_qps=%.0f",
                       (long long)n, build, mb, (double)n * DIM / 1e6, exact_qps);
-    int efs[6] = {16, 32, 64, 128, 256, 512};
-    for (int e = 0; e < 6; e++) {
-        ix.ann_ef = efs[e];
+    int efs[7] = {16, 32, 64, 128, 256, 512, 0}; /* 0: the library's default (PSK_ANN_EF, adapting) */
+    for (int e = 0; e < 7; e++) {
+        ix.ann_ef = efs[e] ? efs[e] : PSK_ANN_EF;
+        ix.ann_ef_max = efs[e] ? -1 : 0;
         int hit = 0;
         t0 = now();
         for (int k = 0; k < QUERIES; k++) {
@@ -300,17 +315,24 @@ int main(int argc, char **argv) {
                 for (int t = 0; t < 10; t++) hit += h[j].row == truth[k][t];
         }
         double qps = QUERIES / (now() - t0), recall = hit / (10.0 * QUERIES);
+        if (!efs[e]) {
+            printf("  the library's default (ef %d, up to %d)  recall@10 %.3f  %7.0f queries/s (1 thread)\n",
+                   PSK_ANN_EF, PSK_ANN_EF_MAX, recall, qps);
+            rl += snprintf(result + rl, sizeof result - (size_t)rl, " recall_default=%.3f qps_default=%.0f", recall, qps);
+            continue;
+        }
         printf("  ef %3d  recall@10 %.3f  %7.0f queries/s (1 thread)\n", efs[e], recall, qps);
         rl += snprintf(result + rl, sizeof result - (size_t)rl, " recall_ef%d=%.3f qps_ef%d=%.0f", efs[e], recall, efs[e],
                        qps);
     }
     /* Filters allowing a fraction of the media (every m-th id: spread over all clusters). For each, the exact
-     * filtered scan (recall 1 by construction) beside the graph's filtered search at ef 256, and what the
+     * filtered scan (recall 1 by construction) beside the graph's filtered search at the library's ef, and what the
      * library uses (vindex_uses_graph; the graph only exists from PSK_ANN_MIN_ROWS rows). */
-    printf("  filters (the first %d queries; ef 256 for the graph; the library's choice marked *):\n", FILTER_QUERIES);
+    printf("  filters (the first %d queries; the library's ef for the graph; the library's choice marked *):\n", FILTER_QUERIES);
     int mods[5] = {2, 3, 10, 20, 250};
     const char *keys[5] = {"50", "33", "10", "5", "0.4"};
-    ix.ann_ef = 256;
+    ix.ann_ef = PSK_ANN_EF;
+    ix.ann_ef_max = 0;
     for (int f = 0; f < 5; f++) {
         vindex_filter flt;
         vindex_filter_init(&flt, n);

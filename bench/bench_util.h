@@ -44,9 +44,9 @@ static inline float gauss(void) {
 #define CLIPLIKE_COMMON 0.66f /* the common direction's weight: random pairs at cosine ~ COMMON^2 / (COMMON^2 + 1) */
 #define CLIPLIKE_SIZE_RANGE 100.0 /* the largest cluster's weight over the smallest */
 #define CLIPLIKE_SPREAD 0.5f  /* the share of the variance between cluster centres, the rest within a cluster */
-#define CLIPLIKE_DECAY 1.0f    /* variance of coordinate k: (1 + k / CLIPLIKE_KNEE) ^ -DECAY */
+#define CLIPLIKE_DECAY 1.0f    /* variance of coordinate k >= 1 of the centres: (1 + (k - 1) / KNEE) ^ -DECAY */
 #define CLIPLIKE_KNEE 16.0f
-#define CLIPLIKE_NOISE_DECAY 1.75f
+#define CLIPLIKE_NOISE_DECAY 1.75f /* ... of the noise around them: steeper, which sets the LID (~40 at 1M) */
 
 typedef struct cliplike {
     float sd[CLIPLIKE_DIM];             /* the standard deviation of each coordinate, total variance 1 */

@@ -290,11 +290,12 @@ int vindex_search(const psk_vindex *ix, psk_pool *pool, const float *query, cons
     int n_cand = k * 4 + 64;
     if (vindex_uses_graph(ix, filter)) {
         /* the graph's whole beam, rescored and deduplicated as the scan's candidates are */
-        int ef = ix->ann_ef > k ? ix->ann_ef : k, want = ef;
+        int ef = ix->ann_ef > k ? ix->ann_ef : k, ef_max = ix->ann_ef_max ? ix->ann_ef_max : PSK_ANN_EF_MAX;
+        int want = ef_max > ef ? ef_max : ef;
         vindex_hit *cand = psk_malloc(sizeof(vindex_hit) * (size_t)want);
         int64_t *rows_c = psk_malloc(sizeof(int64_t) * (size_t)want);
         float *sims = psk_malloc(sizeof(float) * (size_t)want);
-        int got = cand && rows_c && sims ? hnsw_search(ix->ann, query, ef, filter, want, rows_c, sims) : -1;
+        int got = cand && rows_c && sims ? hnsw_search_adaptive(ix->ann, query, ef, ef_max, filter, want, rows_c, sims) : -1;
         for (int i = 0; i < got; i++) cand[i] = (vindex_hit){rows_c[i], sims[i]};
         psk_free(rows_c);
         psk_free(sims);
