@@ -228,16 +228,6 @@ static int cliplike_bench(int64_t n, const char *cache, bool prepare_only) {
         rl += snprintf(result + rl, sizeof result - (size_t)rl, " cliplike_recall_ef%d=%.3f cliplike_qps_ef%d=%.0f",
                        efs[e], recall, efs[e], qps);
     }
-    if (getenv("PSK_TUNE_ADAPT")) { /* tuning: "EF:EFMAX ..." */
-        char *spec = strdup(getenv("PSK_TUNE_ADAPT")), *save = NULL;
-        for (char *t = strtok_r(spec, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-            int e0 = atoi(t), e1 = atoi(strchr(t, ':') + 1);
-            setenv("PSK_TUNE_PATIENCE", strrchr(t, ':') + 1, 1);
-            double aq, ar, rc = run_queries(&ix, e0, e1, q, ids, &aq, &ar);
-            printf("  adaptive ef %s  recall@10 %.3f  %7.0f queries/s %.0f sims %.0f rescored\n", t, rc, aq, last_sims, ar);
-        }
-        free(spec);
-    }
     double qps, resc, recall = run_queries(&ix, PSK_ANN_EF, 0, q, ids, &qps, &resc);
     printf("  the library's default (ef %d, adapting up to %d): recall@10 %.3f  %7.0f queries/s (1 thread; %.0f "
            "similarities, %.0f rows rescored per query)\n", PSK_ANN_EF, PSK_ANN_EF_MAX, recall, qps, last_sims, resc);
@@ -293,11 +283,12 @@ int main(int argc, char **argv) {
     printf("%lld vectors: exact scan %.0f queries/s (1 thread, int8 + rescore; top-10 equals float32, bench_search)\n",
            (long long)n, exact_qps);
     t0 = now();
-    ix.ann = hnsw_new(&ix, 16, 100);
+    ix.ann = hnsw_new_default(&ix);
     hnsw_extend(ix.ann, &ix, pool2);
     double build = now() - t0;
     double mb = hnsw_bytes(ix.ann) / 1e6;
-    printf("HNSW M=16 efConstruction=100: built in %.1f s on 2 threads, %.1f MB (plus the int8 rows, %.1f MB)\n", build,
+    printf("HNSW M=%d efConstruction=%d: built in %.1f s on 2 threads, %.1f MB (plus the int8 rows, %.1f MB)\n", PSK_ANN_M,
+           PSK_ANN_EF_CONSTRUCTION, build,
            mb, (double)n * DIM / 1e6);
     char result[2048];
     int rl = snprintf(result, sizeof result, "RESULT ann_n=%lld ann_build_s=%.1f ann_mb=%.1f rows_mb=%.1f exact_qps=%.0f",

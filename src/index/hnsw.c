@@ -172,9 +172,8 @@ static int64_t descend(psk_hnsw *h, const int16_t *q16, float qs) {
     return ep;
 }
 
-/* Beam search of one layer: expands the best candidate of vis->cand while it can still improve results (worst first,
- * up to ef nodes that `allow` accepts). Stops with that candidate left in place, so that a search can go on with a
- * larger ef (hnsw_search_adaptive). */
+/* Beam search of one layer (the build's): expands the best candidate of vis->cand while it can still improve the
+ * results (worst first, up to ef nodes that `allow` accepts). */
 static int expand(psk_hnsw *h, const int16_t *q16, float qs, int ef, int layer, visited *vis, const vindex_filter *allow,
                   hheap *res, bool lock) {
     hheap cand = vis->cand; /* reused: a search allocates nothing once warm */
@@ -457,6 +456,10 @@ psk_hnsw *hnsw_new(const psk_vindex *ix, int M, int ef_construction) {
     return h;
 }
 
+psk_hnsw *hnsw_new_default(const psk_vindex *ix) {
+    return hnsw_new(ix, PSK_ANN_M, PSK_ANN_EF_CONSTRUCTION);
+}
+
 int hnsw_extend(psk_hnsw *h, const psk_vindex *ix, psk_pool *pool) {
     h->ix = ix;
     if (ix->dim != h->dim || ix->dim > 4096 || h->M0 > 256) return PSK_ERR_UNSUPPORTED;
@@ -562,15 +565,15 @@ fail:
 int64_t hnsw_sims_total;
 
 int hnsw_search_adaptive(psk_hnsw *h, const float *query, int ef, int ef_max, const vindex_filter *allow, int k,
-                         int64_t *rows, float *sims) {
+                         int n_max, int64_t *rows, float *sims) {
     if (!h || h->entry < 0) return 0;
     int16_t q16[4096];
     float qs = psk_quantize_query(query, h->dim, q16);
     static _Thread_local visited vis;
     hheap res = {0}, narrow = {0};
-    if (ef < k) ef = k;
+    if (n_max < k) n_max = k;
+    if (ef < n_max) ef = n_max;
     if (ef_max < ef) ef_max = ef;
-    int patience = getenv("PSK_TUNE_PATIENCE") ? atoi(getenv("PSK_TUNE_PATIENCE")) : PSK_ANN_PATIENCE;
     /* the start of search_layer, then the adaptive expansion */
     int64_t ep = descend(h, q16, qs);
     vis.cand.n = 0;
@@ -583,7 +586,7 @@ int hnsw_search_adaptive(psk_hnsw *h, const float *query, int ef, int ef_max, co
         rc = hpush(&vis.cand, s0, (int32_t)ep);
         if (!rc && allows(allow, h->ix->media[ep])) rc = hpush(&res, s0, (int32_t)ep) || hpush(&narrow, s0, (int32_t)ep);
     }
-    if (!rc) rc = expand_query(h, q16, qs, ef, ef_max, k, patience, &vis, allow, &res, &narrow);
+    if (!rc) rc = expand_query(h, q16, qs, ef, ef_max, k, PSK_ANN_PATIENCE, &vis, allow, &res, &narrow);
     free(narrow.e);
     if (rc) {
         free(res.e);
@@ -592,17 +595,17 @@ int hnsw_search_adaptive(psk_hnsw *h, const float *query, int ef, int ef_max, co
     int n = res.n;
     for (int i = n - 1; i >= 0; i--) {
         hent e = hpop(&res);
-        if (i < k) {
+        if (i < n_max) {
             rows[i] = e.id;
             sims[i] = e.s;
         }
     }
     free(res.e);
-    return n < k ? n : k;
+    return n < n_max ? n : n_max;
 }
 
 int hnsw_search(psk_hnsw *h, const float *query, int ef, const vindex_filter *allow, int k, int64_t *rows, float *sims) {
-    return hnsw_search_adaptive(h, query, ef, ef, allow, k, rows, sims);
+    return hnsw_search_adaptive(h, query, ef, ef, allow, k, k, rows, sims);
 }
 
 int hnsw_layer0_stats(const psk_hnsw *h, int64_t *unreachable, int64_t *few_in_links) {
@@ -669,7 +672,7 @@ psk_hnsw *hnsw_load(const char *path, const psk_vindex *ix) {
         fread(hdr2, sizeof hdr2, 1, f) != 1 || hdr[0] != ix->dim || hdr[1] < 2 || hdr[1] > 128 || hdr[2] < 0 ||
         hdr[2] > 16 || hdr2[0] < 1 || hdr2[0] > ix->n || hdr2[1] < 0 || hdr2[1] >= hdr2[0])
         goto fail;
-    h = hnsw_new(ix, hdr[1], 100);
+    h = hnsw_new(ix, hdr[1], PSK_ANN_EF_CONSTRUCTION); /* the file keeps M; rows added later take today's breadth */
     if (!h || grow(h, hdr2[0])) goto fail;
     h->n = hdr2[0];
     h->entry = hdr2[1];

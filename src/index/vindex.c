@@ -295,7 +295,7 @@ int vindex_search(const psk_vindex *ix, psk_pool *pool, const float *query, cons
         vindex_hit *cand = psk_malloc(sizeof(vindex_hit) * (size_t)want);
         int64_t *rows_c = psk_malloc(sizeof(int64_t) * (size_t)want);
         float *sims = psk_malloc(sizeof(float) * (size_t)want);
-        int got = cand && rows_c && sims ? hnsw_search_adaptive(ix->ann, query, ef, ef_max, filter, want, rows_c, sims) : -1;
+        int got = cand && rows_c && sims ? hnsw_search_adaptive(ix->ann, query, ef, ef_max, filter, k, want, rows_c, sims) : -1;
         for (int i = 0; i < got; i++) cand[i] = (vindex_hit){rows_c[i], sims[i]};
         psk_free(rows_c);
         psk_free(sims);
