@@ -571,9 +571,8 @@ int hnsw_search_adaptive(psk_hnsw *h, const float *query, int ef, int ef_max, co
     float qs = psk_quantize_query(query, h->dim, q16);
     static _Thread_local visited vis;
     hheap res = {0}, narrow = {0};
-    if (n_max < k) n_max = k;
-    if (ef < n_max) ef = n_max;
-    if (ef_max < ef) ef_max = ef;
+    if (ef < k) ef = k;
+    if (ef_max < ef) ef_max = ef; /* n_max only bounds what is returned: the beam holds up to ef_max */
     /* the start of search_layer, then the adaptive expansion */
     int64_t ep = descend(h, q16, qs);
     vis.cand.n = 0;

@@ -326,8 +326,8 @@ TEST(hnsw_recall_persistence_and_updates) {
     vindex_hit hits[10];
     ix.ann_ef = 64;
     CHECK(vindex_search(&ix, pool, q, NULL, 10, -1, NULL, NULL, hits) == 10 && hits[0].row == 5);
-    /* the breadth that adapts: from a beam of 10 it goes on where the top 10 still changes, finding nearly what a
-     * beam of 256 finds, with no more work (the same 40 queries each time; 300-vector clusters: little to save) */
+    /* the breadth that adapts: from a beam of 10 it goes on while the top 10 still changes, finding much more than
+     * the beam of 10 with less work than a beam of 256 (the same 40 queries each time) */
     ix.ann_ef = 10;
     ix.ann_ef_max = -1;
     seed = 99;
@@ -343,7 +343,7 @@ TEST(hnsw_recall_persistence_and_updates) {
     seed = 99;
     double radapt = recall_at_10(&ix, v, n, dim, NULL, 40);
     int64_t sims_adapt = hnsw_sims_total - sims0;
-    CHECKF(radapt > r10 && radapt >= r256 - 0.02 && sims_adapt <= sims256,
+    CHECKF(radapt >= r10 + 0.2 && sims_adapt < sims256,
            "recall@10: fixed ef 10 %.3f, 256 %.3f, adapting 10..256 %.3f; similarities %lld adapting, %lld at 256", r10,
            r256, radapt, (long long)sims_adapt, (long long)sims256);
     /* the exact rescoring of a beam of 256 stops once the rest cannot reach the top 10 */
