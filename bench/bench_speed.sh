@@ -33,7 +33,7 @@ if [ "${1:-}" != cliplike ]; then
     run "$B/bench_clip"
     run "$B/bench_index" "$B/bench-12mp.jpg" "$N_PHOTOS"
     run "$B/bench_ann" "$N_ANN" "$DUMP"
-    run "$B/hnswlib_ref" "$DUMP" "$N_ANN" 100
+    run "$B/hnswlib_ref" "$DUMP" "$N_ANN" 200 24 # the library's M and efConstruction (index.h)
 fi
 run "$B/bench_ann" --cliplike "$N_CLIPLIKE" "$CLIPLIKE_CACHE"
 for c in $HNSWLIB_CONFIGS; do
