@@ -143,7 +143,7 @@ bench-dups: $(BUILD)/bench_dups
 bench-ann: $(BUILD)/bench_ann $(BUILD)/hnswlib_ref
 	mkdir -p $(BUILD)/ann-dump
 	$(BUILD)/bench_ann $${N:-100000} $(BUILD)/ann-dump
-	$(BUILD)/hnswlib_ref $(BUILD)/ann-dump $${N:-100000} 100
+	$(BUILD)/hnswlib_ref $(BUILD)/ann-dump $${N:-100000} 200 24 # the library's M and efConstruction (index.h)
 	rm -rf $(BUILD)/ann-dump
 
 # Everything the speed goals are measured by, in one run, ending in one RESULT line (bench/bench_speed.sh).

@@ -172,25 +172,17 @@ static int64_t descend(psk_hnsw *h, const int16_t *q16, float qs) {
     return ep;
 }
 
-/* Beam search of one layer from `ep`; results (worst first) hold up to ef nodes that `allow` accepts. */
-static int search_layer(psk_hnsw *h, const int16_t *q16, float qs, int64_t ep, int ef, int layer, visited *vis,
-                        const vindex_filter *allow, hheap *res, bool lock) {
+/* Beam search of one layer (the build's): expands the best candidate of vis->cand while it can still improve the
+ * results (worst first, up to ef nodes that `allow` accepts). */
+static int expand(psk_hnsw *h, const int16_t *q16, float qs, int ef, int layer, visited *vis, const vindex_filter *allow,
+                  hheap *res, bool lock) {
     hheap cand = vis->cand; /* reused: a search allocates nothing once warm */
-    cand.n = 0;
-    cand.max_first = true;
-    res->max_first = false;
-    res->n = 0;
-    if (visited_reset(vis, h->n)) return -1;
-    float s0 = sim(h, q16, qs, ep);
-    vis->mark[ep] = vis->epoch;
-    if (hpush(&cand, s0, (int32_t)ep)) goto fail;
-    if (allows(allow, h->ix->media[ep]) && hpush(res, s0, (int32_t)ep)) goto fail;
     int deg = layer == 0 ? h->M0 : h->M;
     int32_t nb[256], fresh[256];
     float sims[256];
     while (cand.n) {
+        if (res->n >= ef && cand.e[0].s < res->e[0].s) break;
         hent c = hpop(&cand);
-        if (res->n >= ef && c.s < res->e[0].s) break;
         if (lock) pthread_mutex_lock(&h->locks[c.id]);
         memcpy(nb, links_of(h, c.id, layer), sizeof(int32_t) * (size_t)deg);
         if (lock) pthread_mutex_unlock(&h->locks[c.id]);
@@ -220,6 +212,21 @@ static int search_layer(psk_hnsw *h, const int16_t *q16, float qs, int64_t ep, i
 fail:
     vis->cand = cand;
     return -1;
+}
+
+/* Starts a beam search of one layer from `ep` (see expand). */
+static int search_layer(psk_hnsw *h, const int16_t *q16, float qs, int64_t ep, int ef, int layer, visited *vis,
+                        const vindex_filter *allow, hheap *res, bool lock) {
+    vis->cand.n = 0;
+    vis->cand.max_first = true;
+    res->max_first = false;
+    res->n = 0;
+    if (visited_reset(vis, h->n)) return -1;
+    float s0 = sim(h, q16, qs, ep);
+    vis->mark[ep] = vis->epoch;
+    if (hpush(&vis->cand, s0, (int32_t)ep)) return -1;
+    if (allows(allow, h->ix->media[ep]) && hpush(res, s0, (int32_t)ep)) return -1;
+    return expand(h, q16, qs, ef, layer, vis, allow, res, lock);
 }
 
 /* The heuristic of the paper: keep a candidate only if it is closer to the node than to any neighbour kept.
@@ -464,6 +471,10 @@ psk_hnsw *hnsw_new(const psk_vindex *ix, int M, int ef_construction) {
     return h;
 }
 
+psk_hnsw *hnsw_new_default(const psk_vindex *ix) {
+    return hnsw_new(ix, PSK_ANN_M, PSK_ANN_EF_CONSTRUCTION);
+}
+
 int hnsw_extend(psk_hnsw *h, const psk_vindex *ix, psk_pool *pool) {
     h->ix = ix;
     if (ix->dim != h->dim || ix->dim > 4096 || h->M0 > 256) return PSK_ERR_UNSUPPORTED;
@@ -509,26 +520,106 @@ size_t hnsw_bytes(const psk_hnsw *h) {
     return b;
 }
 
-int hnsw_search(psk_hnsw *h, const float *query, int ef, const vindex_filter *allow, int k, int64_t *rows, float *sims) {
+/* The query's layer-0 search with a breadth that adapts: a beam of ef_max whose search also stops, as a beam of ef
+ * would, once its best candidate is worse than the ef-th best result, provided the k best results have not changed
+ * over the last `patience` expansions. A query whose top k still improves there (a crowded neighbourhood, where the
+ * beam of ef cuts through near-ties) goes on, up to where the beam of ef_max stops. */
+static int expand_query(psk_hnsw *h, const int16_t *q16, float qs, int ef, int ef_max, int k, int patience,
+                        visited *vis, const vindex_filter *allow, hheap *res, hheap *narrow) {
+    hheap cand = vis->cand;
+    int deg = h->M0, stale = 0, n_top = 0;
+    int64_t n_sims = 0;
+    int32_t nb[256], fresh[256];
+    float sims[256], top[64];
+    k = k < 64 ? k : 64;
+    for (int i = 0; i < res->n; i++) top[n_top++] = res->e[i].s; /* the entry point alone */
+    while (cand.n) {
+        float best = cand.e[0].s;
+        if (res->n >= ef_max && best < res->e[0].s) break;
+        if (narrow->n >= ef && best < narrow->e[0].s && stale >= patience) break;
+        hent c = hpop(&cand);
+        memcpy(nb, links_of(h, c.id, 0), sizeof(int32_t) * (size_t)deg);
+        int n_fresh = 0;
+        for (int i = 0; i < deg && nb[i] >= 0; i++) {
+            int32_t x = nb[i];
+            if (x >= h->n || vis->mark[x] == vis->epoch) continue;
+            vis->mark[x] = vis->epoch;
+            fresh[n_fresh++] = x;
+        }
+        sims_of(h, q16, qs, fresh, n_fresh, sims);
+        n_sims += n_fresh;
+        stale++;
+        for (int i = 0; i < n_fresh; i++) {
+            int32_t x = fresh[i];
+            float s = sims[i];
+            if (res->n >= ef_max && s <= res->e[0].s) continue;
+            if (hpush(&cand, s, x)) goto fail;
+            if (!allows(allow, h->ix->media[x])) continue;
+            if (hpush(res, s, x)) goto fail;
+            if (res->n > ef_max) hpop(res);
+            if (narrow->n < ef || s > narrow->e[0].s) {
+                if (hpush(narrow, s, x)) goto fail;
+                if (narrow->n > ef) hpop(narrow);
+            }
+            if (n_top < k || s > top[n_top - 1]) { /* a new member of the top k */
+                int p = n_top < k ? n_top++ : k - 1;
+                while (p > 0 && top[p - 1] < s) top[p] = top[p - 1], p--;
+                top[p] = s;
+                stale = 0;
+            }
+        }
+    }
+    vis->cand = cand;
+    __atomic_fetch_add(&hnsw_sims_total, n_sims, __ATOMIC_RELAXED);
+    return 0;
+fail:
+    vis->cand = cand;
+    return -1;
+}
+
+int64_t hnsw_sims_total;
+
+int hnsw_search_adaptive(psk_hnsw *h, const float *query, int ef, int ef_max, const vindex_filter *allow, int k,
+                         int n_max, int64_t *rows, float *sims) {
     if (!h || h->entry < 0) return 0;
     int16_t q16[4096];
     float qs = psk_quantize_query(query, h->dim, q16);
     static _Thread_local visited vis;
-    hheap res = {0};
-    if (search_layer(h, q16, qs, descend(h, q16, qs), ef > k ? ef : k, 0, &vis, allow, &res, false)) {
+    hheap res = {0}, narrow = {0};
+    if (ef < k) ef = k;
+    if (ef_max < ef) ef_max = ef; /* n_max only bounds what is returned: the beam holds up to ef_max */
+    /* the start of search_layer, then the adaptive expansion */
+    int64_t ep = descend(h, q16, qs);
+    vis.cand.n = 0;
+    vis.cand.max_first = true;
+    res.max_first = narrow.max_first = false;
+    int rc = visited_reset(&vis, h->n);
+    float s0 = sim(h, q16, qs, ep);
+    if (!rc) {
+        vis.mark[ep] = vis.epoch;
+        rc = hpush(&vis.cand, s0, (int32_t)ep);
+        if (!rc && allows(allow, h->ix->media[ep])) rc = hpush(&res, s0, (int32_t)ep) || hpush(&narrow, s0, (int32_t)ep);
+    }
+    if (!rc) rc = expand_query(h, q16, qs, ef, ef_max, k, PSK_ANN_PATIENCE, &vis, allow, &res, &narrow);
+    psk_free(narrow.e);
+    if (rc) {
         psk_free(res.e);
         return -1;
     }
     int n = res.n;
     for (int i = n - 1; i >= 0; i--) {
         hent e = hpop(&res);
-        if (i < k) {
+        if (i < n_max) {
             rows[i] = e.id;
             sims[i] = e.s;
         }
     }
     psk_free(res.e);
-    return n < k ? n : k;
+    return n < n_max ? n : n_max;
+}
+
+int hnsw_search(psk_hnsw *h, const float *query, int ef, const vindex_filter *allow, int k, int64_t *rows, float *sims) {
+    return hnsw_search_adaptive(h, query, ef, ef, allow, k, k, rows, sims);
 }
 
 int hnsw_layer0_stats(const psk_hnsw *h, int64_t *unreachable, int64_t *few_in_links) {
@@ -595,7 +686,7 @@ psk_hnsw *hnsw_load(const char *path, const psk_vindex *ix) {
         fread(hdr2, sizeof hdr2, 1, f) != 1 || hdr[0] != ix->dim || hdr[1] < 2 || hdr[1] > 128 || hdr[2] < 0 ||
         hdr[2] > 16 || hdr2[0] < 1 || hdr2[0] > ix->n || hdr2[1] < 0 || hdr2[1] >= hdr2[0])
         goto fail;
-    h = hnsw_new(ix, hdr[1], 100);
+    h = hnsw_new(ix, hdr[1], PSK_ANN_EF_CONSTRUCTION); /* the file keeps M; rows added later take today's breadth */
     if (!h || grow(h, hdr2[0])) goto fail;
     h->n = hdr2[0];
     h->entry = hdr2[1];

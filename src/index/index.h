@@ -16,6 +16,9 @@ typedef struct psk_vindex {
     float *exact;    /* n x dim float32, or NULL: rescoring then asks `exact_fn` */
     struct psk_hnsw *ann; /* an HNSW graph over all rows, or NULL: exact scans only */
     int ann_ef;           /* its search breadth */
+    /* the breadth a crowded neighbourhood may widen it to (hnsw_search_adaptive): 0 (the default) PSK_ANN_EF_MAX,
+     * negative or below ann_ef: none, ann_ef is fixed */
+    int ann_ef_max;
     /* filters that allow at least this fraction of the rows search the graph, more selective ones take the exact
      * filtered scan; negative (the default): vindex_filter_min_fraction decides */
     float ann_filter_min;
@@ -72,6 +75,10 @@ int vindex_file_save(const psk_vindex *ix, const char *path, const vindex_file_k
  * a complete file of this format version, dimension and key is refused (PSK_ERR_NOT_FOUND: no file,
  * PSK_ERR_FORMAT: the reason in err) and ix is left empty: the caller then rebuilds it. */
 int vindex_file_load(psk_vindex *ix, const char *path, const vindex_file_key *key, psk_error *err);
+/* Rows rescored exactly by all searches so far (benchmarks read it). */
+extern int64_t vindex_rescored_total;
+/* Similarities the graph's searches computed so far (benchmarks read it: a measure of work beside the time). */
+extern int64_t hnsw_sims_total;
 
 /* ---- HNSW (hnsw.c) ---- */
 typedef struct psk_hnsw psk_hnsw;
@@ -84,15 +91,30 @@ typedef struct psk_hnsw psk_hnsw;
 float vindex_filter_min_fraction(int64_t n);
 /* Whether vindex_search answers this filter (NULL: none) from the graph. */
 bool vindex_uses_graph(const psk_vindex *ix, const vindex_filter *filter);
-/* The graph's search breadth. bench_ann on 1M clustered vectors: ef 64 finds 0.88 of the exact top 10, ef 256
- * finds 0.98 at 2,400 queries/s on one thread (the exact scan: 44/s), so the library searches wide. */
+/* The graph's search breadth, and how far a search whose top 10 still changes may widen it (vindex_search). On
+ * 1M CLIP-like vectors (bench_ann --cliplike: LID ~40, a common direction) a graph of M 16, efConstruction 100
+ * stalled at recall@10 0.985 (ef 768 and 1024 alike, after the exact rescoring; 0.967 at ef 256): the graph, not
+ * the search, was short, hence the wider build below. */
 #define PSK_ANN_EF 256
+#define PSK_ANN_EF_MAX 768
+/* The graph's build parameters: links per node (2M at layer 0) and the build's search breadth. */
+#define PSK_ANN_M 24
+#define PSK_ANN_EF_CONSTRUCTION 200
 psk_hnsw *hnsw_new(const psk_vindex *ix, int M, int ef_construction);
+/* hnsw_new with the library's parameters (PSK_ANN_M, PSK_ANN_EF_CONSTRUCTION). A graph saved with other ones still
+ * loads (the file keeps M) and extends. */
+psk_hnsw *hnsw_new_default(const psk_vindex *ix);
 /* Inserts the rows of ix the graph does not hold yet (all of them for a new graph), on the pool's threads. */
 int hnsw_extend(psk_hnsw *h, const psk_vindex *ix, psk_pool *pool);
 /* The k most similar rows (by the int8 inner product), best first, among those whose media `allow` accepts
  * (NULL: all). Returns how many were found. */
 int hnsw_search(psk_hnsw *h, const float *query, int ef, const vindex_filter *allow, int k, int64_t *rows, float *sims);
+/* hnsw_search with a breadth that adapts: the search goes on past where a beam of ef stops, up to a beam of ef_max,
+ * while its k best results still changed over the last PSK_ANN_PATIENCE expansions; it returns up to n_max (>= k)
+ * results, best first (the pool vindex_search rescores). ef_max <= ef: hnsw_search. */
+#define PSK_ANN_PATIENCE 16
+int hnsw_search_adaptive(psk_hnsw *h, const float *query, int ef, int ef_max, const vindex_filter *allow, int k,
+                         int n_max, int64_t *rows, float *sims);
 int hnsw_save(const psk_hnsw *h, const char *path);
 psk_hnsw *hnsw_load(const char *path, const psk_vindex *ix);
 void hnsw_free(psk_hnsw *h);

@@ -247,25 +247,56 @@ static int64_t lower_bound(const int64_t *v, int64_t n, int64_t key) {
     return lo;
 }
 
-/* Exact rescoring of the candidates, best first, one hit per media, down to min_score. */
+int64_t vindex_rescored_total;
+
+/* Puts (row, score) into out, the best distinct media so far (at most k, best first). */
+static int keep_best(const psk_vindex *ix, vindex_hit *out, int n_out, int k, vindex_hit c) {
+    int j = 0;
+    while (j < n_out && ix->media[out[j].row] != ix->media[c.row]) j++;
+    if (j < n_out) { /* another row of a media already held: it counts only if better */
+        if (c.score <= out[j].score) return n_out;
+    } else if (n_out < k) {
+        j = n_out++;
+    } else if (c.score > out[k - 1].score) {
+        j = k - 1;
+    } else {
+        return n_out;
+    }
+    while (j > 0 && out[j - 1].score < c.score) {
+        out[j] = out[j - 1];
+        j--;
+    }
+    out[j] = c;
+    return n_out;
+}
+
+/* Exact rescoring of the candidates, best first, one hit per media, down to min_score. The candidates are taken in
+ * the order of their int8 scores, and the rescoring stops once no candidate left can reach the k-th exact score:
+ * an int8 score is off by the two quantisations' rounding, whose standard deviation is at most (row scale + query
+ * scale) / sqrt(12) for unit vectors, and the remaining ones are given RESCORE_SIGMAS of it. The pool can then be as
+ * large as the graph's beam (a search of the dense regions, where near-ties are many, needs it) while an easy query
+ * rescores a few dozen (in the library, each is a read from the database). */
+#define RESCORE_SIGMAS 6.0f
 static int finish(const psk_vindex *ix, const float *query, vindex_hit *cand, int n, int k, float min_score,
                   vindex_exact_fn exact_fn, void *exact_user, vindex_hit *out) {
+    qsort(cand, (size_t)n, sizeof *cand, cmp_hit_desc);
+    float qmax = 0, smax = 0;
+    for (int d = 0; d < ix->dim; d++) qmax = fmaxf(qmax, fabsf(query[d]));
+    for (int i = 0; i < n; i++) smax = fmaxf(smax, ix->scale[cand[i].row]);
+    float margin = RESCORE_SIGMAS * (smax + qmax / 8191.0f) / sqrtf(12.0f);
     float *v = psk_malloc(sizeof(float) * (size_t)ix->dim);
-    for (int i = 0; i < n; i++) {
-        int64_t r = cand[i].row;
-        const float *ex = ix->exact ? ix->exact + (size_t)r * ix->dim : NULL;
-        if (!ex && v && exact_fn && exact_fn(exact_user, ix->media[r], ix->frame[r], v)) ex = v;
-        if (ex) psk_kernels()->scan_f32(ex, 1, ix->dim, query, &cand[i].score);
+    int n_out = 0, done = 0;
+    for (; done < n; done++) {
+        float bound = cand[done].score + margin; /* no candidate from here on scores above it */
+        if (bound < min_score || (n_out == k && bound < out[k - 1].score)) break;
+        vindex_hit c = cand[done];
+        const float *ex = ix->exact ? ix->exact + (size_t)c.row * ix->dim : NULL;
+        if (!ex && v && exact_fn && exact_fn(exact_user, ix->media[c.row], ix->frame[c.row], v)) ex = v;
+        if (ex) psk_kernels()->scan_f32(ex, 1, ix->dim, query, &c.score);
+        if (c.score >= min_score) n_out = keep_best(ix, out, n_out, k, c);
     }
     psk_free(v);
-    qsort(cand, (size_t)n, sizeof *cand, cmp_hit_desc);
-    int n_out = 0;
-    for (int i = 0; i < n && n_out < k; i++) {
-        if (cand[i].score < min_score) break;
-        bool dup = false;
-        for (int j = 0; j < n_out && !dup; j++) dup = ix->media[out[j].row] == ix->media[cand[i].row];
-        if (!dup) out[n_out++] = cand[i];
-    }
+    __atomic_fetch_add(&vindex_rescored_total, done, __ATOMIC_RELAXED);
     return n_out;
 }
 
@@ -283,17 +314,21 @@ int vindex_search(const psk_vindex *ix, psk_pool *pool, const float *query, cons
                   float min_score, vindex_exact_fn exact_fn, void *exact_user, vindex_hit *out) {
     if (ix->n == 0 || k <= 0) return 0;
     if (filter && filter->count == 0) return 0;
-    /* Candidates for exact rescoring: generous, because int8 scores are approximate and a video's frames all
-     * compete for one place. */
+    /* Candidates for exact rescoring from the scan: generous, because int8 scores are approximate and a video's
+     * frames all compete for one place (finish stops early when the rest cannot matter). */
     int n_cand = k * 4 + 64;
     if (vindex_uses_graph(ix, filter)) {
-        /* the graph's candidates, rescored and deduplicated as the scan's are */
-        vindex_hit *cand = psk_malloc(sizeof(vindex_hit) * (size_t)n_cand);
-        int64_t *rows_c = psk_malloc(sizeof(int64_t) * (size_t)n_cand);
-        float *sims = psk_malloc(sizeof(float) * (size_t)n_cand);
-        /* ef bounds the candidates too: a small ef is a fast, rougher search */
-        int ef = ix->ann_ef > k ? ix->ann_ef : k, want = ef < n_cand ? ef : n_cand;
-        int got = cand && rows_c && sims ? hnsw_search(ix->ann, query, ef, filter, want, rows_c, sims) : -1;
+        /* the graph's whole beam, rescored and deduplicated as the scan's candidates are */
+        /* a filtered search keeps its breadth: its results are only the allowed nodes, whose top k settles late, and
+         * the filtered searches of bench_ann (100k, 50% and 33%) widened ran several times slower (measured beside
+         * other jobs) for the recall 1.000 they had without */
+        int ef = ix->ann_ef > k ? ix->ann_ef : k, ef_max = ix->ann_ef_max ? ix->ann_ef_max : PSK_ANN_EF_MAX;
+        if (filter) ef_max = ef;
+        int want = ef_max > ef ? ef_max : ef;
+        vindex_hit *cand = psk_malloc(sizeof(vindex_hit) * (size_t)want);
+        int64_t *rows_c = psk_malloc(sizeof(int64_t) * (size_t)want);
+        float *sims = psk_malloc(sizeof(float) * (size_t)want);
+        int got = cand && rows_c && sims ? hnsw_search_adaptive(ix->ann, query, ef, ef_max, filter, k, want, rows_c, sims) : -1;
         for (int i = 0; i < got; i++) cand[i] = (vindex_hit){rows_c[i], sims[i]};
         psk_free(rows_c);
         psk_free(sims);

@@ -247,7 +247,7 @@ static int collect(sqlite_backend *b, const store_model *m, const psk_filter *f,
     if (!rc && ix->n >= DUPS_GRAPH_MIN && n_probe >= DUPS_GRAPH_MIN / 10) {
         /* the library's own graph when it has one for exactly these rows, else one made for this question */
         if (ix->ann && hnsw_size(ix->ann) == ix->n) job.graph = ix->ann;
-        else if (!(own_graph = hnsw_new(ix, 16, 100)) || hnsw_extend(own_graph, ix, b->pool))
+        else if (!(own_graph = hnsw_new_default(ix)) || hnsw_extend(own_graph, ix, b->pool))
             rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory building the neighbour graph");
         else job.graph = own_graph;
     }

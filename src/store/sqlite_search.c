@@ -134,7 +134,7 @@ int sqlite_refresh_index(void *self, const store_model *m, bool force, psk_error
     ann_path(b, m->id, path, sizeof path);
     /* a graph of the rows that were there before extends; rows removed mean a new graph */
     psk_hnsw *g = hnsw_load(path, ix);
-    if (!g && !(g = hnsw_new(ix, 16, 100))) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    if (!g && !(g = hnsw_new_default(ix))) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     if (!b->pool && psk_pool_new(0, &b->pool)) {
         hnsw_free(g);
         return psk_fail(err, PSK_ERR_NOMEM, "out of memory");

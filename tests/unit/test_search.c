@@ -328,6 +328,28 @@ TEST(hnsw_recall_persistence_and_updates) {
     vindex_hit hits[10];
     ix.ann_ef = 64;
     CHECK(vindex_search(&ix, pool, q, NULL, 10, -1, NULL, NULL, hits) == 10 && hits[0].row == 5);
+    /* the breadth that adapts: from a beam of 10 it goes on while the top 10 still changes, finding much more than
+     * the beam of 10 with less work than a beam of 256 (the same 40 queries each time) */
+    ix.ann_ef = 10;
+    ix.ann_ef_max = -1;
+    seed = 99;
+    double r10 = recall_at_10(&ix, v, n, dim, NULL, 40);
+    ix.ann_ef = 256;
+    int64_t sims0 = hnsw_sims_total, rescored0 = vindex_rescored_total;
+    seed = 99;
+    double r256 = recall_at_10(&ix, v, n, dim, NULL, 40);
+    int64_t sims256 = hnsw_sims_total - sims0, rescored256 = vindex_rescored_total - rescored0;
+    ix.ann_ef = 10;
+    ix.ann_ef_max = 256;
+    sims0 = hnsw_sims_total;
+    seed = 99;
+    double radapt = recall_at_10(&ix, v, n, dim, NULL, 40);
+    int64_t sims_adapt = hnsw_sims_total - sims0;
+    CHECKF(radapt >= r10 + 0.2 && sims_adapt < sims256,
+           "recall@10: fixed ef 10 %.3f, 256 %.3f, adapting 10..256 %.3f; similarities %lld adapting, %lld at 256", r10,
+           r256, radapt, (long long)sims_adapt, (long long)sims256);
+    /* the exact rescoring of a beam of 256 stops once the rest cannot reach the top 10 */
+    CHECKF(rescored256 < 40 * 40, "%lld rows rescored for 40 queries", (long long)rescored256);
     vindex_filter_free(&f);
     psk_pool_free(pool);
     vindex_free(&ix);
