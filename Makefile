@@ -28,8 +28,10 @@ FUZZ_NAMES := safetensors image
 
 all: $(BUILD)/photoseek
 
-# Only the AVX2 kernels are compiled for AVX2+FMA; the CPU is checked at run time before they are used.
+# Only the AVX2 kernels are compiled for AVX2+FMA, and only the AVX-512 ones for AVX-512; the CPU is checked at run
+# time before they are used.
 $(BUILD)/src/kernels/avx2.o: CFLAGS += -mavx2 -mfma -O3
+$(BUILD)/src/kernels/avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mfma -mavx2 -O3
 $(BUILD)/src/kernels/gemm.o: CFLAGS += -O3
 $(BUILD)/src/index/vindex.o: CFLAGS += -O3
 

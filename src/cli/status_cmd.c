@@ -86,6 +86,7 @@ int cmd_status(int argc, char **argv) {
                    (long long)st.failed, st.failed ? "  (photoseek status --errors)" : "");
             printf("model     %s\n          %s\n", st.model_id[0] ? st.model_id : "(none yet)", st.model_dir);
             printf("last run  %s: %s\n", when, st.last_run[0] ? st.last_run : "-");
+            printf("kernels   %s\n", psk_kernel_level());
         }
     }
     psk_library_close(lib);

@@ -1,6 +1,6 @@
-/* The int8 GEMM driver: activations quantised per row into a u8 buffer, then 4-row x 16-column tiles of the
- * micro-kernel over the whole K, dequantised with the row and column scales and the zero-point correction, with
- * bias and activation fused. */
+/* The int8 GEMM driver: activations quantised per row into a u8 buffer (7-bit for AVX2, 8-bit with VNNI), then
+ * tiles of the level's micro-kernel (4 rows x 16 columns for AVX2, 12 x 32 for AVX-512 VNNI) over the whole K,
+ * dequantised with the row and column scales and the zero-point correction, with bias and activation fused. */
 #include "kernels.h"
 
 #include "../common/common.h"
@@ -8,15 +8,14 @@
 #include <math.h>
 #include <string.h>
 
-#define Q8_MR 4
-#define Q8_ROWS_PER_TASK 64
+#define Q8_ROWS_PER_TASK 96 /* a multiple of every level's q8_mr */
 #define Q8_COLS_PER_TASK 256
 
-int psk_pack_weights_q8(const float *w, int n, int k, int ldw, bool transposed, psk_packed_q8 *out) {
+int psk_pack_weights_q8_nr(const float *w, int n, int k, int ldw, bool transposed, int nr, psk_packed_q8 *out) {
     memset(out, 0, sizeof *out);
-    int kq = (k + 3) / 4, strips = (n + PSK_Q8_NR - 1) / PSK_Q8_NR;
-    /* an extra zero strip, so that a 16-column tile can always read two */
-    size_t bytes = (size_t)(strips + 1) * kq * 32;
+    int kq = (k + 3) / 4, strips = (n + nr - 1) / nr;
+    /* an extra zero strip, so that a tile of two strips can always be read */
+    size_t bytes = (size_t)(strips + 1) * kq * 4 * nr;
     out->data = psk_malloc_aligned(bytes);
     out->scale = psk_malloc(sizeof(float) * (size_t)n);
     out->sum = psk_malloc(sizeof(int32_t) * (size_t)n);
@@ -34,7 +33,7 @@ int psk_pack_weights_q8(const float *w, int n, int k, int ldw, bool transposed, 
             float v = transposed ? w[(size_t)kk * ldw + j] : w[(size_t)j * ldw + kk];
             int q = (int)lrintf(v / s);
             q = q > 127 ? 127 : q < -127 ? -127 : q;
-            out->data[((size_t)(j / PSK_Q8_NR) * kq + kk / 4) * 32 + (j % PSK_Q8_NR) * 4 + kk % 4] = (int8_t)q;
+            out->data[((size_t)(j / nr) * kq + kk / 4) * 4 * nr + (j % nr) * 4 + kk % 4] = (int8_t)q;
             sum += q;
         }
         out->scale[j] = s;
@@ -43,7 +42,12 @@ int psk_pack_weights_q8(const float *w, int n, int k, int ldw, bool transposed, 
     out->n = n;
     out->k = k;
     out->kq = kq;
+    out->nr = nr;
     return PSK_OK;
+}
+
+int psk_pack_weights_q8(const float *w, int n, int k, int ldw, bool transposed, psk_packed_q8 *out) {
+    return psk_pack_weights_q8_nr(w, n, k, ldw, transposed, psk_kernels()->q8_nr, out);
 }
 
 void psk_packed_q8_free(psk_packed_q8 *p) {
@@ -78,7 +82,7 @@ static void quantize_task(void *arg, int task, int thread) {
     int r1 = (task + 1) * Q8_ROWS_PER_TASK < j->m ? (task + 1) * Q8_ROWS_PER_TASK : j->m;
     for (int r = task * Q8_ROWS_PER_TASK; r < r1; r++) {
         uint8_t *q = j->aq + (size_t)r * stride;
-        j->kt->quantize_row_u7(j->a + (size_t)r * j->lda, j->w->k, q, &j->ascale[r], &j->azero[r]);
+        j->kt->quantize_row(j->a + (size_t)r * j->lda, j->w->k, j->kt->q8_act_max, q, &j->ascale[r], &j->azero[r]);
         memset(q + j->w->k, (int)j->azero[r], (size_t)(stride - j->w->k)); /* padding adds z * 0 = 0 */
     }
 }
@@ -90,17 +94,17 @@ static void q8_task(void *arg, int task, int thread) {
     int rb = task / j->n_colblocks, cb = task % j->n_colblocks;
     int r0 = rb * Q8_ROWS_PER_TASK, r1 = r0 + Q8_ROWS_PER_TASK < j->m ? r0 + Q8_ROWS_PER_TASK : j->m;
     int c0 = cb * Q8_COLS_PER_TASK, c1 = c0 + Q8_COLS_PER_TASK < w->n ? c0 + Q8_COLS_PER_TASK : w->n;
-    int stride = w->kq * 4;
-    int32_t acc[Q8_MR * 16];
-    for (int col = c0; col < c1; col += 16) {
-        const int8_t *b0 = w->data + (size_t)(col / PSK_Q8_NR) * w->kq * 32, *b1 = b0 + (size_t)w->kq * 32;
-        int nc = c1 - col < 16 ? c1 - col : 16;
-        for (int r = r0; r < r1; r += Q8_MR) {
-            int mr = r1 - r < Q8_MR ? r1 - r : Q8_MR;
+    int stride = w->kq * 4, NR = w->nr, TW = 2 * NR, MR = j->kt->q8_mr;
+    int32_t acc[PSK_Q8_MR_MAX * 2 * PSK_Q8_NR_MAX] __attribute__((aligned(64)));
+    for (int col = c0; col < c1; col += TW) {
+        const int8_t *b0 = w->data + (size_t)(col / NR) * w->kq * 4 * NR, *b1 = b0 + (size_t)w->kq * 4 * NR;
+        int nc = c1 - col < TW ? c1 - col : TW;
+        for (int r = r0; r < r1; r += MR) {
+            int mr = r1 - r < MR ? r1 - r : MR;
             j->kt->gemm_q8_ukr(w->kq, j->aq + (size_t)r * stride, stride, mr, b0, b1, acc);
             for (int i = 0; i < mr; i++) {
                 float *cr = j->c + (size_t)(r + i) * j->ldc + col;
-                j->kt->dequant_q8(acc + i * 16, nc, j->ascale[r + i], j->azero[r + i], w->scale + col, w->sum + col,
+                j->kt->dequant_q8(acc + i * TW, nc, j->ascale[r + i], j->azero[r + i], w->scale + col, w->sum + col,
                                   j->bias ? j->bias + col : NULL, cr, j->accumulate);
                 if (!j->accumulate && j->act != PSK_ACT_NONE) j->kt->bias_act(cr, NULL, nc, j->act);
             }
@@ -111,9 +115,9 @@ static void q8_task(void *arg, int task, int thread) {
 int psk_pack_q8_from_packed(const psk_packed *p, psk_packed_q8 *out) {
     float *w = psk_malloc_aligned(sizeof(float) * (size_t)p->n * p->k);
     if (!w) return PSK_ERR_NOMEM;
+    int nr = p->nr;
     for (int j = 0; j < p->n; j++)
-        for (int kk = 0; kk < p->k; kk++)
-            w[(size_t)j * p->k + kk] = p->data[((size_t)(j / PSK_GEMM_NR) * p->k + kk) * PSK_GEMM_NR + j % PSK_GEMM_NR];
+        for (int kk = 0; kk < p->k; kk++) w[(size_t)j * p->k + kk] = p->data[((size_t)(j / nr) * p->k + kk) * nr + j % nr];
     int rc = psk_pack_weights_q8(w, p->n, p->k, p->k, false, out);
     psk_free_aligned(w);
     return rc;
@@ -133,7 +137,7 @@ int psk_gemm_q8(psk_pool *pool, int m, const float *a, int lda, const psk_packed
         aq_cap = aq ? need : 0;
         if (!aq) return PSK_ERR_NOMEM;
     }
-    q8_job job = {psk_kernels(), m, a, lda, w, bias, c, ldc, accumulate, act, aq,
+    q8_job job = {psk_kernels_for_strip(true, w->nr), m, a, lda, w, bias, c, ldc, accumulate, act, aq,
                   (float *)(aq + (size_t)m * stride), NULL, (w->n + Q8_COLS_PER_TASK - 1) / Q8_COLS_PER_TASK};
     job.azero = (int32_t *)(job.ascale + m);
     int row_tasks = (m + Q8_ROWS_PER_TASK - 1) / Q8_ROWS_PER_TASK;
