@@ -62,7 +62,17 @@ typedef struct psk_packed_q8 {
     int8_t *data;
     float *scale; /* n */
     int32_t *sum; /* n: sum over k of the quantised weights */
+    /* Input columns kept in float32: those whose weights are all tiny beside the rest (absmax under 1/8 of the
+     * median column's). That is the mark of the channels that carry activation outliers (a model's "massive
+     * activations", met by small weights, as in SmoothQuant's analysis): such a channel would take most of a row's
+     * 8-bit range and leave a few levels to the others, and its own weights would round to 0. Their activations
+     * are left out of the row's quantisation, their int8 weights are 0, and their product is added in float32. */
+    int n_out;
+    int32_t *out_cols; /* n_out column indices */
+    psk_packed out_w;  /* their float32 weights: n x n_out */
 } psk_packed_q8;
+#define PSK_Q8_OUTLIERS_MAX 16
+#define PSK_Q8_K_MAX 16384 /* longer rows keep no float32 columns */
 
 int psk_pack_weights_q8(const float *w, int n, int k, int ldw, bool transposed, psk_packed_q8 *out);
 int psk_pack_weights_q8_nr(const float *w, int n, int k, int ldw, bool transposed, int nr, psk_packed_q8 *out);

@@ -339,3 +339,35 @@ FOR_EACH_LEVEL(int8_gemm_close_to_float)
 TEST(int8_gemm_is_close_to_float) {
     int8_gemm_close_to_float(NULL);
 }
+
+/* Activation outliers met by tiny weights (the --outliers stress rule, and real CLIP's massive activations): the
+ * columns are found at packing, kept in float32, and the int8 product stays close. */
+TEST(int8_gemm_keeps_outlier_columns_in_float) {
+    psk_pool *pool;
+    CHECK(psk_pool_new(2, &pool) == PSK_OK);
+    int m = 70, n = 96, k = 300;
+    static const int cols[3] = {5, 150, 299};
+    gemm_data g = gemm_data_new(m, n, k);
+    for (int t = 0; t < 3; t++) {
+        for (int j = 0; j < n; j++) g.w[(size_t)j * k + cols[t]] /= 100;
+        for (int i = 0; i < m; i++) g.a[(size_t)i * k + cols[t]] *= 100;
+    }
+    psk_packed_q8 q;
+    CHECK(psk_pack_weights_q8(g.w, n, k, k, false, &q) == PSK_OK);
+    CHECKF(q.n_out == 3 && q.out_cols[0] == 5 && q.out_cols[1] == 150 && q.out_cols[2] == 299, "found %d", q.n_out);
+    for (int acc = 0; acc <= 1; acc++) {
+        fill(g.c1, (size_t)m * n);
+        memcpy(g.c2, g.c1, sizeof(float) * m * n);
+        CHECK(psk_gemm_q8(pool, m, g.a, k, &q, g.bias, g.c1, n, acc, acc ? PSK_ACT_NONE : PSK_ACT_QUICK_GELU) == PSK_OK);
+        psk_gemm_ref(m, n, k, g.a, k, g.w, k, g.bias, g.c2, n, acc, acc ? PSK_ACT_NONE : PSK_ACT_QUICK_GELU);
+        double num = 0, den = 0;
+        for (int i = 0; i < m * n; i++) {
+            num += (g.c1[i] - g.c2[i]) * (g.c1[i] - g.c2[i]);
+            den += g.c2[i] * g.c2[i];
+        }
+        CHECKF(sqrt(num / den) < 0.02, "accumulate %d: relative error %.4f", acc, sqrt(num / den));
+    }
+    psk_packed_q8_free(&q);
+    gemm_data_free(&g);
+    psk_pool_free(pool);
+}
