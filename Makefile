@@ -44,6 +44,7 @@ all: $(BUILD)/photoseek
 # compile line only. Only the AVX2 kernels are compiled for AVX2+FMA; the CPU is checked at run time before they
 # are used. A kernel file for another instruction set sets its own line here.
 FLAGS_src/kernels/avx2.c := -mavx2 -mfma -O3
+FLAGS_src/kernels/avx512.c := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mfma -mavx2 -O3
 FLAGS_src/kernels/gemm.c := -O3
 FLAGS_src/index/vindex.c := -O3
 FLAGS_src/kernels/conv_avx2.c := -mavx2 -mfma -O3

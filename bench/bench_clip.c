@@ -12,6 +12,7 @@
 #include "bench_util.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -25,27 +26,36 @@ extern void openblas_set_num_threads(int);
 
 /* ---- FMA peak: 12 independent register FMAs per iteration, in assembly so no compiler can fold them ---- */
 #define FMA_ITERS 100000000L
-static void *fma_loop(void *arg) {
+#define FMA12(r)                                                                                                       \
+    "vfmadd231ps %%" r "14, %%" r "15, %%" r "0\n\tvfmadd231ps %%" r "14, %%" r "15, %%" r "1\n\t"                     \
+    "vfmadd231ps %%" r "14, %%" r "15, %%" r "2\n\tvfmadd231ps %%" r "14, %%" r "15, %%" r "3\n\t"                     \
+    "vfmadd231ps %%" r "14, %%" r "15, %%" r "4\n\tvfmadd231ps %%" r "14, %%" r "15, %%" r "5\n\t"                     \
+    "vfmadd231ps %%" r "14, %%" r "15, %%" r "6\n\tvfmadd231ps %%" r "14, %%" r "15, %%" r "7\n\t"                     \
+    "vfmadd231ps %%" r "14, %%" r "15, %%" r "8\n\tvfmadd231ps %%" r "14, %%" r "15, %%" r "9\n\t"                     \
+    "vfmadd231ps %%" r "14, %%" r "15, %%" r "10\n\tvfmadd231ps %%" r "14, %%" r "15, %%" r "11\n\t"
+#define FMA_CLOBBER "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11"
+
+static void *fma_loop_ymm(void *arg) {
     (void)arg;
-    for (long i = 0; i < FMA_ITERS; i++)
-        __asm__ volatile("vfmadd231ps %%ymm14, %%ymm15, %%ymm0\n\tvfmadd231ps %%ymm14, %%ymm15, %%ymm1\n\t"
-                         "vfmadd231ps %%ymm14, %%ymm15, %%ymm2\n\tvfmadd231ps %%ymm14, %%ymm15, %%ymm3\n\t"
-                         "vfmadd231ps %%ymm14, %%ymm15, %%ymm4\n\tvfmadd231ps %%ymm14, %%ymm15, %%ymm5\n\t"
-                         "vfmadd231ps %%ymm14, %%ymm15, %%ymm6\n\tvfmadd231ps %%ymm14, %%ymm15, %%ymm7\n\t"
-                         "vfmadd231ps %%ymm14, %%ymm15, %%ymm8\n\tvfmadd231ps %%ymm14, %%ymm15, %%ymm9\n\t"
-                         "vfmadd231ps %%ymm14, %%ymm15, %%ymm10\n\tvfmadd231ps %%ymm14, %%ymm15, %%ymm11\n\t" ::
-                             : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-                               "xmm10", "xmm11");
+    for (long i = 0; i < FMA_ITERS; i++) __asm__ volatile(FMA12("ymm")::: FMA_CLOBBER);
     return NULL;
 }
 
-static double fma_peak(int threads) {
+/* Assembled whatever the compiler flags; run only where the CPU and OS have AVX-512. */
+static void *fma_loop_zmm(void *arg) {
+    (void)arg;
+    for (long i = 0; i < FMA_ITERS; i++) __asm__ volatile(FMA12("zmm")::: FMA_CLOBBER);
+    return NULL;
+}
+
+/* lanes: 8 (ymm) or 16 (zmm) */
+static double fma_peak(int threads, int lanes) {
     pthread_t t[16];
     double t0 = now();
-    for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, fma_loop, NULL);
+    for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, lanes == 16 ? fma_loop_zmm : fma_loop_ymm, NULL);
     for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
     double dt = now() - t0;
-    return (double)threads * FMA_ITERS * 12 * 16 / dt / 1e9; /* 12 FMAs x 8 lanes x 2 flops */
+    return (double)threads * FMA_ITERS * 12 * lanes * 2 / dt / 1e9; /* 12 FMAs x lanes x 2 flops */
 }
 
 /* ---- sgemm at the encoder's shapes: M = 32 images x 50 tokens ---- */
@@ -166,15 +176,65 @@ static double bench_text(psk_model *m, const char *text, int reps) {
     return times[reps / 2] * 1e3; /* median */
 }
 
-static const char *ensure_model(const char *arch, const char *dir) {
+/* int8 vs float32 cosine of image embeddings over n images (2 threads, batches of 32). The images are random
+ * pixel tensors (normal noise in the normalised pixel range), not photos: every channel of every layer is
+ * exercised, but the embeddings are not those of real images. */
+static int int8_cosines(const char *dir, int n, double *mean, double *min) {
+    psk_model_params p32 = psk_model_default_params(), p8 = psk_model_default_params();
+    p32.load_text = p8.load_text = 0;
+    p32.precision = PSK_PRECISION_FP32;
+    p8.precision = PSK_PRECISION_INT8;
+    psk_model *m[2] = {NULL, NULL};
+    psk_error err;
+    if (psk_model_load(dir, &p32, &m[0], &err) || psk_model_load(dir, &p8, &m[1], &err)) {
+        fprintf(stderr, "bench: %s\n", err.message);
+        psk_model_free(m[0]);
+        return -1;
+    }
+    size_t px = 3 * 224 * 224;
+    float *pix = malloc(sizeof(float) * px * (size_t)n), *e[2];
+    for (size_t i = 0; i < px * (size_t)n; i++) pix[i] = gauss() * 0.9f;
+    for (int v = 0; v < 2; v++) {
+        psk_context_params cp = psk_context_default_params();
+        cp.n_threads = 2;
+        psk_context *ctx;
+        e[v] = malloc(sizeof(float) * 512 * (size_t)n);
+        if (psk_context_new(m[v], &cp, &ctx, &err) || psk_encode_pixels(ctx, pix, n, e[v], &err)) {
+            fprintf(stderr, "bench: %s\n", err.message);
+            exit(1);
+        }
+        psk_context_free(ctx);
+        psk_model_free(m[v]);
+    }
+    *mean = 0;
+    *min = 1;
+    for (int i = 0; i < n; i++) {
+        double dot = 0, a2 = 0, b2 = 0;
+        for (int d = 0; d < 512; d++) {
+            double a = e[0][(size_t)i * 512 + d], b = e[1][(size_t)i * 512 + d];
+            dot += a * b;
+            a2 += a * a;
+            b2 += b * b;
+        }
+        double c = dot / sqrt(a2 * b2 + 1e-30);
+        *mean += c / n;
+        if (c < *min) *min = c;
+    }
+    free(pix);
+    free(e[0]);
+    free(e[1]);
+    return 0;
+}
+
+static const char *ensure_model(const char *arch, const char *dir, bool outliers) {
     char cfg[1100];
     snprintf(cfg, sizeof cfg, "%s/model.safetensors", dir);
     struct stat st;
     if (stat(cfg, &st) == 0) return dir;
     fprintf(stderr, "bench: synthesising %s into %s\n", arch, dir);
     psk_error err;
-    if (psk_model_synth(arch, strcmp(arch, "clip-vit-b-32") == 0 ? "../shared/fixtures/models/tiny-clip" : NULL, dir,
-                        &err)) {
+    if ((outliers ? psk_model_synth_outliers : psk_model_synth)(
+            arch, strcmp(arch, "clip-vit-b-32") == 0 ? "../shared/fixtures/models/tiny-clip" : NULL, dir, &err)) {
         fprintf(stderr, "bench: %s\n", err.message);
         exit(1);
     }
@@ -183,21 +243,33 @@ static const char *ensure_model(const char *arch, const char *dir) {
 
 int main(int argc, char **argv) {
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    char clip_dir[1024], mclip_dir[1024];
+    char clip_dir[1024], mclip_dir[1024], outl_dir[1024];
     snprintf(clip_dir, sizeof clip_dir, "%s/photoseek-bench/clip-vit-b-32", tmp);
     snprintf(mclip_dir, sizeof mclip_dir, "%s/photoseek-bench/mclip", tmp);
-    const char *clip = argc > 1 ? argv[1] : ensure_model("clip-vit-b-32", clip_dir);
-    const char *mclip = argc > 2 ? argv[2] : ensure_model("mclip-distilbert", mclip_dir);
+    snprintf(outl_dir, sizeof outl_dir, "%s/photoseek-bench/clip-vit-b-32-outliers", tmp);
+    const char *clip = argc > 1 ? argv[1] : ensure_model("clip-vit-b-32", clip_dir, false);
+    const char *mclip = argc > 2 ? argv[2] : ensure_model("mclip-distilbert", mclip_dir, false);
+    const char *outl = argc > 3 ? argv[3] : ensure_model("clip-vit-b-32", outl_dir, true);
     bool quick = getenv("BENCH_QUICK") != NULL;
 
-    double peak1 = fma_peak(1), peak2 = fma_peak(2);
-    printf("fma_peak          1 thread %7.1f GFLOP/s   2 threads %7.1f GFLOP/s\n", peak1, peak2);
+    const char *level = psk_kernels()->name;
+    printf("kernels           %s (PHOTOSEEK_KERNELS=ref|avx2|avx512 forces a level)\n", level);
+    double ymm1 = fma_peak(1, 8), ymm2 = fma_peak(2, 8);
+    printf("fma_peak ymm      1 thread %7.1f GFLOP/s   2 threads %7.1f GFLOP/s\n", ymm1, ymm2);
+    double peak1 = ymm1, peak2 = ymm2;
+    if (psk_cpu_has_avx512()) {
+        peak1 = fma_peak(1, 16);
+        peak2 = fma_peak(2, 16);
+        printf("fma_peak zmm      1 thread %7.1f GFLOP/s   2 threads %7.1f GFLOP/s  (the peak fractions below use it)\n",
+               peak1, peak2);
+    }
     double blas1 = blas_gflops(1), blas2 = blas_gflops(2);
     printf("openblas sgemm    1 thread %7.1f GFLOP/s   2 threads %7.1f GFLOP/s  (M=1600, encoder shapes)\n", blas1,
            blas2);
 
     double own1 = own_gemm_gflops(1), own2 = own_gemm_gflops(2);
-    printf("photoseek gemm    1 thread %7.1f GFLOP/s   2 threads %7.1f GFLOP/s  (same shapes)\n", own1, own2);
+    printf("photoseek gemm    1 thread %7.1f GFLOP/s   2 threads %7.1f GFLOP/s  (same shapes; %.2f / %.2f of FMA "
+           "peak)\n", own1, own2, own1 / peak1, own2 / peak2);
     psk_model *m;
     psk_error err;
     if (psk_model_load(clip, NULL, &m, &err)) {
@@ -221,13 +293,14 @@ int main(int argc, char **argv) {
     q8p.precision = PSK_PRECISION_INT8;
     q8p.load_text = 0;
     psk_model *m8;
-    double int8_b32 = 0;
+    double int8_b32 = 0, int8_b32_t1 = 0;
     if (psk_model_load(clip, &q8p, &m8, &err) == PSK_OK) {
         for (int t = 1; t <= 2; t++) {
             double ips = bench_vision(m8, 32, t, quick ? 1 : 3);
             printf("vision int8  batch 32  threads %d  %7.2f images/s  (%.2fx float32)\n", t, ips,
                    b32t[t] > 0 ? ips / b32t[t] : 0);
             if (t == 2) int8_b32 = ips;
+            else int8_b32_t1 = ips;
         }
         psk_model_free(m8);
     }
@@ -244,9 +317,20 @@ int main(int argc, char **argv) {
     } else {
         fprintf(stderr, "bench: %s\n", err.message);
     }
+    double cos_mean = 0, cos_min = 0, cos_mean_o = 0, cos_min_o = 0;
+    int n_cos = quick ? 32 : 64;
+    if (int8_cosines(clip, n_cos, &cos_mean, &cos_min) == 0)
+        printf("int8 vs float32 image embeddings, %d random pixel tensors: cosine mean %.5f min %.5f\n", n_cos,
+               cos_mean, cos_min);
+    if (int8_cosines(outl, n_cos, &cos_mean_o, &cos_min_o) == 0)
+        printf("  the same on the --outliers model:                         cosine mean %.5f min %.5f\n", cos_mean_o,
+               cos_min_o);
     double b32t2 = b32t[2], gfs = b32t2 * gf;
     printf("RESULT vision_img_per_s_b32_t2=%.2f fma_peak_fraction=%.3f sgemm_fraction=%.3f text_query_ms=%.2f "
-           "mclip_query_ms=%.2f int8_img_per_s_b32_t2=%.2f int8_speedup=%.2f\n",
-           b32t2, gfs / peak2, gfs / blas2, text_ms, mclip_ms, int8_b32, b32t2 > 0 ? int8_b32 / b32t2 : 0);
+           "mclip_query_ms=%.2f int8_img_per_s_b32_t2=%.2f int8_speedup=%.2f kernels=%s fma_peak_ymm_t2=%.1f "
+           "fma_peak_t2=%.1f vision_img_per_s_b32_t1=%.2f int8_img_per_s_b32_t1=%.2f int8_cos_mean=%.5f "
+           "int8_cos_min=%.5f int8_cos_mean_outliers=%.5f int8_cos_min_outliers=%.5f\n",
+           b32t2, gfs / peak2, gfs / blas2, text_ms, mclip_ms, int8_b32, b32t2 > 0 ? int8_b32 / b32t2 : 0, level, ymm2,
+           peak2, b32t[1], int8_b32_t1, cos_mean, cos_min, cos_mean_o, cos_min_o);
     return 0;
 }

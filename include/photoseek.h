@@ -43,6 +43,8 @@ typedef enum psk_status {
 
 /* A short, static description of a status code ("out of memory"). Never NULL. */
 const char *psk_strerror(int status);
+/* The kernel level the encoders and scans run on: "ref", "avx2" or "avx512" (PHOTOSEEK_KERNELS forces one). */
+const char *psk_kernel_level(void);
 
 /* Filled by a failing call when passed non-NULL: the status and a message such as
  * "photo.jpg: not a JPEG file (starts with 'this')". On success it is left untouched. */
@@ -270,6 +272,10 @@ psk_status psk_video_thumbnail(const char *path, int64_t ms, int max_side, unsig
  * arch: "clip-vit-b-32" or "mclip-distilbert". tokenizer_from: a folder whose tokenizer files are copied (CLIP),
  * or NULL (a placeholder vocabulary is written). */
 psk_status psk_model_synth(const char *arch, const char *tokenizer_from, const char *out_dir, psk_error *err);
+/* The same with the int8 stress rule (clip-vit-b-32 only): 4 channels of every block's normalised residual at ~100x
+ * the median activation, the float32 function unchanged (src/model/synth.c says how). */
+psk_status psk_model_synth_outliers(const char *arch, const char *tokenizer_from, const char *out_dir,
+                                    psk_error *err);
 
 typedef void (*psk_progress_fn)(void *user, const char *file, uint64_t done, uint64_t total);
 

@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("photoseek %s\n", PSK_VERSION);
+        printf("photoseek %s (kernels: %s)\n", PSK_VERSION, psk_kernel_level());
         return EXIT_OK;
     }
     if (strcmp(cmd, "index") == 0) return cmd_index(argc - 1, argv + 1);

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 static const char *model_usage =
-    "usage: photoseek model synth --arch clip-vit-b-32|mclip-distilbert [--tokenizer-from DIR] --out DIR\n"
+    "usage: photoseek model synth --arch clip-vit-b-32|mclip-distilbert [--tokenizer-from DIR] [--outliers] --out DIR\n"
     "       photoseek model fetch clip-vit-b-32|mclip [--dir DIR]\n"
     "       photoseek model fetch faces [--dir DIR] [--from FILE.tgz]\n"
     "       photoseek model fetch places [--from FILE.tgz] [--dir DIR]   (GeoNames place names, CC-BY-4.0;\n"
@@ -15,15 +15,21 @@ static const char *model_usage =
     "synth  writes a full-size model folder whose weights follow the synthetic rule of the test fixtures\n"
     "       (for tests and benchmarks; it finds nothing). clip-vit-b-32 copies the CLIP tokenizer from DIR;\n"
     "       mclip-distilbert takes DIR's WordPiece vocabulary (vocab.txt) when given, else a placeholder one.\n"
+    "       --outliers: the int8 stress variant. In every block, 4 channels of width D (c = (2i+1)*D/8 + i,\n"
+    "       i = 0..3) get both layer norms' weight and bias x100 and the matching input columns of q/k/v and\n"
+    "       fc1 /100: the float32 model is unchanged, but the activations entering those layers carry 4\n"
+    "       channels at ~100x the median, like the massive activations of real CLIP checkpoints.\n"
     "fetch  downloads a model from Hugging Face at its pinned revision, with resume and checksum checks,\n"
     "       into DIR (default: the models folder, $PHOTOSEEK_MODELS or ~/.local/share/photoseek/models/NAME).\n"
     "       It fills DIR.incomplete (an interrupted fetch resumes there) and renames it to DIR when complete.\n";
 
 static int synth(int argc, char **argv) {
     const char *arch = NULL, *tok = NULL, *out = NULL;
+    bool outliers = false;
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if (cli_opt(argc, argv, &i, "--arch", &v)) arch = v;
+        if (strcmp(argv[i], "--outliers") == 0) outliers = true;
+        else if (cli_opt(argc, argv, &i, "--arch", &v)) arch = v;
         else if (cli_opt(argc, argv, &i, "--tokenizer-from", &v)) tok = v;
         else if (cli_opt(argc, argv, &i, "--out", &v)) out = v;
         else {
@@ -37,7 +43,7 @@ static int synth(int argc, char **argv) {
         return EXIT_USAGE;
     }
     psk_error err = {0};
-    if (psk_model_synth(arch, tok, out, &err)) {
+    if ((outliers ? psk_model_synth_outliers : psk_model_synth)(arch, tok, out, &err)) {
         cli_error("%s", err.message);
         return err.code == PSK_ERR_INVALID_ARG ? EXIT_USAGE : EXIT_FATAL;
     }

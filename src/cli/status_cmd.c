@@ -99,6 +99,7 @@ int cmd_status(int argc, char **argv) {
             for (int i = 0; i < n_countries; i++)
                 printf("%s%s %lld%s", i ? ", " : "countries ", facets->countries[i].value,
                        (long long)facets->countries[i].count, i == n_countries - 1 ? "\n" : "");
+            printf("kernels   %s\n", psk_kernel_level());
         }
         psk_facets_free(facets);
     }

@@ -1,5 +1,6 @@
 /* AVX2/FMA kernels. This file alone is compiled with -mavx2 -mfma; psk_kernels_avx2() checks the CPU first. */
 #include "kernels.h"
+#include "scan_rows.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -40,9 +41,13 @@ static inline float hsum256(__m256 v) {
         c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1);                                                                    \
     }
 
+/* The tile: MR rows x NR columns (twelve ymm accumulators). */
+#define MR 6
+#define NR 16
+
 /* Stores a row of the tile: C = acc, or C += acc; a partial last strip goes through a small buffer. */
 static inline void store_row(float *ci, __m256 r0, __m256 r1, int nr, bool load_c) {
-    if (nr == PSK_GEMM_NR) {
+    if (nr == NR) {
         if (load_c) {
             r0 = _mm256_add_ps(r0, _mm256_loadu_ps(ci));
             r1 = _mm256_add_ps(r1, _mm256_loadu_ps(ci + 8));
@@ -51,7 +56,7 @@ static inline void store_row(float *ci, __m256 r0, __m256 r1, int nr, bool load_
         _mm256_storeu_ps(ci + 8, r1);
         return;
     }
-    float tmp[PSK_GEMM_NR] __attribute__((aligned(32)));
+    float tmp[NR] __attribute__((aligned(32)));
     _mm256_store_ps(tmp, r0);
     _mm256_store_ps(tmp + 8, r1);
     for (int j = 0; j < nr; j++) ci[j] = load_c ? ci[j] + tmp[j] : tmp[j];
@@ -65,8 +70,8 @@ static void ukr_6(int kc, const float *a, const float *b, float *c, int ldc, int
         __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
         _mm_prefetch((const char *)(b + 2048), _MM_HINT_T0);
         ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
-        a += PSK_GEMM_MR;
-        b += PSK_GEMM_NR;
+        a += MR;
+        b += NR;
     }
     store_row(c, c00, c01, nr, load_c);
     store_row(c + (size_t)ldc, c10, c11, nr, load_c);
@@ -80,7 +85,7 @@ static void ukr_6(int kc, const float *a, const float *b, float *c, int ldc, int
  * accumulators, so that a tile of one or two rows is not bound by the FMA latency. */
 #define TAIL_ROW(i)                                                                                                    \
     if (rows > i) {                                                                                                    \
-        __m256 x = _mm256_broadcast_ss(a + i), y = _mm256_broadcast_ss(a + PSK_GEMM_MR + i);                           \
+        __m256 x = _mm256_broadcast_ss(a + i), y = _mm256_broadcast_ss(a + MR + i);                           \
         e##i##0 = _mm256_fmadd_ps(x, b0, e##i##0);                                                                     \
         e##i##1 = _mm256_fmadd_ps(x, b1, e##i##1);                                                                     \
         o##i##0 = _mm256_fmadd_ps(y, b2, o##i##0);                                                                     \
@@ -104,8 +109,8 @@ static inline __attribute__((always_inline)) void ukr_tail(int kc, const float *
         __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), b2 = _mm256_load_ps(b + 16),
                b3 = _mm256_load_ps(b + 24);
         TAIL_ROW(0) TAIL_ROW(1) TAIL_ROW(2) TAIL_ROW(3) TAIL_ROW(4)
-        a += 2 * PSK_GEMM_MR;
-        b += 2 * PSK_GEMM_NR;
+        a += 2 * MR;
+        b += 2 * NR;
     }
     if (k < kc) {
         __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
@@ -262,25 +267,13 @@ static void scan_i8_avx2(const int8_t *q, const float *scale, int64_t n, int dim
     for (; i < n; i++) out[i] = (float)row_dot_i8_i16(q + i * dim, query16, dim) * scale[i] * query_scale;
 }
 
-/* Rows this far ahead are prefetched: a row is dim bytes (8 lines at 512), and a neighbour list is scattered over
- * the whole index, so each row costs a trip to memory that the scoring of the rows before it has to hide. */
-#define ROWS_AHEAD 3
-
-static inline void prefetch_row(const int8_t *r, int dim) {
-    for (int d = 0; d < dim; d += 64) _mm_prefetch((const char *)(r + d), _MM_HINT_T0);
-}
-
 static void scan_i8_rows_avx2(const int8_t *q, const float *scale, const int32_t *rows, int n, int dim,
                               const int16_t *query16, float query_scale, float *out) {
     if (dim % 16 != 0 || dim > PSK_SCAN_MAX_DIM) {
         psk_kernels_ref()->scan_i8_rows(q, scale, rows, n, dim, query16, query_scale, out);
         return;
     }
-    for (int i = 0; i < n && i < ROWS_AHEAD; i++) prefetch_row(q + (size_t)rows[i] * dim, dim);
-    for (int i = 0; i < n; i++) {
-        if (i + ROWS_AHEAD < n) prefetch_row(q + (size_t)rows[i + ROWS_AHEAD] * dim, dim);
-        out[i] = (float)row_dot_i8_i16(q + (size_t)rows[i] * dim, query16, dim) * scale[rows[i]] * query_scale;
-    }
+    psk_scan_rows(row_dot_i8_i16, q, scale, rows, n, dim, query16, query_scale, out);
 }
 
 static void scan_f32_avx2(const float *v, int64_t n, int dim, const float *query, float *out) {
@@ -372,7 +365,7 @@ static void dequant_q8_avx2(const int32_t *acc, int nc, float sa, int32_t z, con
     _mm256_storeu_ps(out + 8, v1);
 }
 
-static void quantize_row_u7_avx2(const float *x, int n, uint8_t *q, float *scale, int32_t *zero) {
+static void quantize_row_avx2(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero) {
     __m256 vlo = _mm256_setzero_ps(), vhi = vlo;
     int i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -391,20 +384,20 @@ static void quantize_row_u7_avx2(const float *x, int n, uint8_t *q, float *scale
         lo = fminf(lo, x[t]);
         hi = fmaxf(hi, x[t]);
     }
-    float s = hi > lo ? (hi - lo) / 127.0f : 1.0f;
+    float s = hi > lo ? (hi - lo) / (float)qmax : 1.0f;
     int32_t z = (int32_t)lrintf(-lo / s);
     /* the same rounding as the reference: x / s, round to nearest even, + z, clamp */
     __m256 vs = _mm256_set1_ps(s);
-    __m256i vz = _mm256_set1_epi32(z), v0 = _mm256_setzero_si256(), v127 = _mm256_set1_epi32(127);
+    __m256i vz = _mm256_set1_epi32(z), v0 = _mm256_setzero_si256(), vmax = _mm256_set1_epi32(qmax);
     for (i = 0; i + 8 <= n; i += 8) {
         __m256i v = _mm256_cvtps_epi32(_mm256_div_ps(_mm256_loadu_ps(x + i), vs));
-        v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, vz), v0), v127);
+        v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, vz), v0), vmax);
         __m128i p16 = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
         _mm_storel_epi64((__m128i *)(q + i), _mm_packus_epi16(p16, p16));
     }
     for (; i < n; i++) {
         int v = (int)lrintf(x[i] / s) + z;
-        q[i] = (uint8_t)(v < 0 ? 0 : v > 127 ? 127 : v);
+        q[i] = (uint8_t)(v < 0 ? 0 : v > qmax ? qmax : v);
     }
     *scale = s;
     *zero = z;
@@ -423,6 +416,13 @@ static int32_t dot_i8_avx2(const int8_t *a, const int8_t *b, int n) {
 
 static const psk_kernel_table avx2_table = {
     .name = "avx2",
+    .gemm_mr = MR,
+    .gemm_nr = NR,
+    .gemm_kc = 256,
+    .gemm_mc = 96,
+    .q8_nr = 8,
+    .q8_mr = 4,
+    .q8_act_max = 127,
     .gemm_ukr = ukr_avx2,
     .bias_act = bias_act_avx2,
     .layer_norm = layer_norm_avx2,
@@ -430,14 +430,12 @@ static const psk_kernel_table avx2_table = {
     .scan_i8 = scan_i8_avx2,
     .scan_i8_rows = scan_i8_rows_avx2,
     .gemm_q8_ukr = gemm_q8_ukr_avx2,
-    .quantize_row_u7 = quantize_row_u7_avx2,
+    .quantize_row = quantize_row_avx2,
     .dequant_q8 = dequant_q8_avx2,
     .scan_f32 = scan_f32_avx2,
     .dot_i8 = dot_i8_avx2,
 };
 
 const psk_kernel_table *psk_kernels_avx2(void) {
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return NULL;
-    return &avx2_table;
+    return psk_cpu_has_avx2() ? &avx2_table : NULL;
 }

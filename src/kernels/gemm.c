@@ -1,44 +1,50 @@
 /* The blocked GEMM driver around the micro-kernel (GotoBLAS' loop order): the weights are packed once at load time
- * into 16-column strips; each task packs an MC x KC block of A into 6-row panels that stay in L2, and sweeps every
- * strip (KC x 16, L1-resident) over those panels. Bias and activation are applied to each tile right after its last
- * K block, while it is still in cache. */
+ * into strips of the level's width (16 columns for AVX2, 32 for AVX-512); each task packs an MC x KC block of A
+ * into MR-row panels that stay in L2, and sweeps every strip (KC x NR, L1-resident) over those panels. Bias and
+ * activation are applied to each tile right after its last K block, while it is still in cache.
+ * Blocking per level (the table's gemm_kc / gemm_mc): AVX2 6x16 tiles, KC 256, MC 96; AVX-512 14x32 tiles,
+ * tuned on ViT-B/32's shapes at batch 32 (M 1600, K/N 768, 3072, 2304) with bench_clip. */
 #include "kernels.h"
 
 #include "../common/common.h"
 
 #include <string.h>
 
-#define KC 256
-#define MC 96   /* multiple of PSK_GEMM_MR */
-#define NCB 256 /* columns per task: multiple of PSK_GEMM_NR */
+#define NCB 256 /* columns per task: a multiple of every level's NR */
 
-int psk_pack_weights(const float *w, int n, int k, int ldw, bool transposed, psk_packed *out) {
-    int strips = (n + PSK_GEMM_NR - 1) / PSK_GEMM_NR;
+int psk_pack_weights_nr(const float *w, int n, int k, int ldw, bool transposed, int nr, psk_packed *out) {
+    int strips = (n + nr - 1) / nr;
     size_t count;
-    if (!psk_mul_size((size_t)strips * PSK_GEMM_NR, (size_t)k, &count) || !psk_mul_size(count, sizeof(float), &count))
+    if (!psk_mul_size((size_t)strips * nr, (size_t)k, &count) || !psk_mul_size(count, sizeof(float), &count))
         return PSK_ERR_NOMEM;
     float *d = psk_malloc_aligned(count);
     if (!d) return PSK_ERR_NOMEM;
     for (int s = 0; s < strips; s++) {
-        float *strip = d + (size_t)s * k * PSK_GEMM_NR;
+        float *strip = d + (size_t)s * k * nr;
         for (int kk = 0; kk < k; kk++) {
-            for (int c = 0; c < PSK_GEMM_NR; c++) {
-                int j = s * PSK_GEMM_NR + c;
+            for (int c = 0; c < nr; c++) {
+                int j = s * nr + c;
                 float v = 0.0f;
                 if (j < n) v = transposed ? w[(size_t)kk * ldw + j] : w[(size_t)j * ldw + kk];
-                strip[(size_t)kk * PSK_GEMM_NR + c] = v;
+                strip[(size_t)kk * nr + c] = v;
             }
         }
     }
     out->n = n;
     out->k = k;
+    out->nr = nr;
     out->data = d;
     out->borrowed = false;
     return PSK_OK;
 }
 
+int psk_pack_weights(const float *w, int n, int k, int ldw, bool transposed, psk_packed *out) {
+    return psk_pack_weights_nr(w, n, k, ldw, transposed, psk_kernels()->gemm_nr, out);
+}
+
 size_t psk_packed_floats(int n, int k) {
-    return (size_t)((n + PSK_GEMM_NR - 1) / PSK_GEMM_NR) * PSK_GEMM_NR * (size_t)k;
+    int nr = psk_kernels()->gemm_nr;
+    return (size_t)((n + nr - 1) / nr) * nr * (size_t)k;
 }
 
 void psk_packed_free(psk_packed *p) {
@@ -61,18 +67,18 @@ typedef struct gemm_job {
     int n_nblocks;
 } gemm_job;
 
-/* Room for an MC x KC block, or for a whole short A (12 rows of up to 4096 values). */
-#define A_PANEL_FLOATS (12 * 4096 > MC * KC ? 12 * 4096 : MC * KC)
+/* Room for any level's MC x KC block, or for a whole short A (2 MR rows of up to 4096 values). */
+#define A_PANEL_FLOATS (2 * PSK_GEMM_MR_MAX * 4096 > 256 * 256 ? 2 * PSK_GEMM_MR_MAX * 4096 : 256 * 256)
 static _Thread_local float a_panel[A_PANEL_FLOATS] __attribute__((aligned(64)));
 
-static void pack_a(const float *a, int lda, int mc, int kc, float *dst) {
-    for (int i0 = 0; i0 < mc; i0 += PSK_GEMM_MR) {
-        int mr = mc - i0 < PSK_GEMM_MR ? mc - i0 : PSK_GEMM_MR;
+static void pack_a(const float *a, int lda, int mc, int kc, int MR, float *dst) {
+    for (int i0 = 0; i0 < mc; i0 += MR) {
+        int mr = mc - i0 < MR ? mc - i0 : MR;
         for (int kk = 0; kk < kc; kk++) {
-            for (int i = 0; i < mr; i++) dst[kk * PSK_GEMM_MR + i] = a[(size_t)(i0 + i) * lda + kk];
-            for (int i = mr; i < PSK_GEMM_MR; i++) dst[kk * PSK_GEMM_MR + i] = 0.0f;
+            for (int i = 0; i < mr; i++) dst[kk * MR + i] = a[(size_t)(i0 + i) * lda + kk];
+            for (int i = mr; i < MR; i++) dst[kk * MR + i] = 0.0f;
         }
-        dst += (size_t)kc * PSK_GEMM_MR;
+        dst += (size_t)kc * MR;
     }
 }
 
@@ -81,18 +87,19 @@ static void pack_a(const float *a, int lda, int mc, int kc, float *dst) {
  * memory bandwidth is the limit and no weight byte may be read twice. */
 static void gemm_short_task(const gemm_job *job, int j0, int nc) {
     const psk_packed *w = job->w;
-    int m = job->m, k = w->k;
-    pack_a(job->a, job->lda, m, k, a_panel);
-    for (int j = j0; j < j0 + nc; j += PSK_GEMM_NR) {
-        int nr = w->n - j < PSK_GEMM_NR ? w->n - j : PSK_GEMM_NR;
-        const float *strip = w->data + (size_t)(j / PSK_GEMM_NR) * k * PSK_GEMM_NR;
+    const psk_kernel_table *kt = job->kt;
+    int m = job->m, k = w->k, MR = kt->gemm_mr, NR = kt->gemm_nr, KC = kt->gemm_kc;
+    pack_a(job->a, job->lda, m, k, MR, a_panel);
+    for (int j = j0; j < j0 + nc; j += NR) {
+        int nr = w->n - j < NR ? w->n - j : NR;
+        const float *strip = w->data + (size_t)(j / NR) * k * NR;
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = k - p0 < KC ? k - p0 : KC;
             bool load_c = p0 > 0 || job->accumulate;
-            for (int i = 0; i < m; i += PSK_GEMM_MR) {
-                int mr = m - i < PSK_GEMM_MR ? m - i : PSK_GEMM_MR;
-                job->kt->gemm_ukr(kc, a_panel + (size_t)i * k + (size_t)p0 * PSK_GEMM_MR, strip + (size_t)p0 * PSK_GEMM_NR,
-                                  job->c + (size_t)i * job->ldc + j, job->ldc, mr, nr, load_c);
+            for (int i = 0; i < m; i += MR) {
+                int mr = m - i < MR ? m - i : MR;
+                kt->gemm_ukr(kc, a_panel + (size_t)i * k + (size_t)p0 * MR, strip + (size_t)p0 * NR,
+                             job->c + (size_t)i * job->ldc + j, job->ldc, mr, nr, load_c);
             }
         }
         if (job->bias || job->act != PSK_ACT_NONE)
@@ -102,8 +109,8 @@ static void gemm_short_task(const gemm_job *job, int j0, int nc) {
 }
 
 static bool is_short(const gemm_job *job) {
-    int pad = (job->m + PSK_GEMM_MR - 1) / PSK_GEMM_MR * PSK_GEMM_MR;
-    return job->m <= 2 * PSK_GEMM_MR && (size_t)pad * job->w->k <= (size_t)A_PANEL_FLOATS;
+    int MR = job->kt->gemm_mr, pad = (job->m + MR - 1) / MR * MR;
+    return job->m <= 2 * MR && (size_t)pad * job->w->k <= (size_t)A_PANEL_FLOATS;
 }
 
 static void gemm_task(void *arg, int task, int thread) {
@@ -115,6 +122,8 @@ static void gemm_task(void *arg, int task, int thread) {
         gemm_short_task(job, j0, w->n - j0 < NCB ? w->n - j0 : NCB);
         return;
     }
+    const psk_kernel_table *kt = job->kt;
+    int MR = kt->gemm_mr, NR = kt->gemm_nr, KC = kt->gemm_kc, MC = kt->gemm_mc;
     int mb = task / job->n_nblocks, nb = task % job->n_nblocks;
     int i0 = mb * MC, mc = job->m - i0 < MC ? job->m - i0 : MC;
     int j0 = nb * NCB, nc = w->n - j0 < NCB ? w->n - j0 : NCB;
@@ -123,17 +132,17 @@ static void gemm_task(void *arg, int task, int thread) {
         int kc = k - p0 < KC ? k - p0 : KC;
         bool last = p0 + kc == k;
         bool load_c = p0 > 0 || job->accumulate;
-        pack_a(job->a + (size_t)i0 * job->lda + p0, job->lda, mc, kc, a_panel);
-        for (int j = j0; j < j0 + nc; j += PSK_GEMM_NR) {
-            int nr = w->n - j < PSK_GEMM_NR ? w->n - j : PSK_GEMM_NR;
-            const float *b = w->data + ((size_t)(j / PSK_GEMM_NR) * k + p0) * PSK_GEMM_NR;
-            for (int i = 0; i < mc; i += PSK_GEMM_MR) {
-                int mr = mc - i < PSK_GEMM_MR ? mc - i : PSK_GEMM_MR;
+        pack_a(job->a + (size_t)i0 * job->lda + p0, job->lda, mc, kc, MR, a_panel);
+        for (int j = j0; j < j0 + nc; j += NR) {
+            int nr = w->n - j < NR ? w->n - j : NR;
+            const float *b = w->data + ((size_t)(j / NR) * k + p0) * NR;
+            for (int i = 0; i < mc; i += MR) {
+                int mr = mc - i < MR ? mc - i : MR;
                 float *c = job->c + (size_t)(i0 + i) * job->ldc + j;
-                job->kt->gemm_ukr(kc, a_panel + (size_t)i * kc, b, c, job->ldc, mr, nr, load_c);
+                kt->gemm_ukr(kc, a_panel + (size_t)i * kc, b, c, job->ldc, mr, nr, load_c);
                 if (last && (job->bias || job->act != PSK_ACT_NONE))
                     for (int r = 0; r < mr; r++)
-                        job->kt->bias_act(c + (size_t)r * job->ldc, job->bias ? job->bias + j : NULL, nr, job->act);
+                        kt->bias_act(c + (size_t)r * job->ldc, job->bias ? job->bias + j : NULL, nr, job->act);
             }
         }
     }
@@ -142,7 +151,7 @@ static void gemm_task(void *arg, int task, int thread) {
 void psk_gemm(psk_pool *pool, int m, const float *a, int lda, const psk_packed *w, const float *bias, float *c,
               int ldc, bool accumulate, psk_act act) {
     if (m <= 0 || w->n <= 0) return;
-    gemm_job job = {psk_kernels(), m, a, lda, w, bias, c, ldc, accumulate, act, (w->n + NCB - 1) / NCB};
-    int n_mblocks = (m + MC - 1) / MC;
+    gemm_job job = {psk_kernels_for_strip(false, w->nr), m, a, lda, w, bias, c, ldc, accumulate, act, (w->n + NCB - 1) / NCB};
+    int n_mblocks = (m + job.kt->gemm_mc - 1) / job.kt->gemm_mc;
     psk_pool_run(pool, n_mblocks * job.n_nblocks, gemm_task, &job);
 }

@@ -1,6 +1,8 @@
-/* Hot loops. Every kernel has a plain C reference (the *_ref functions, its specification and test oracle) and an
- * AVX2/FMA version; psk_kernels() returns the table chosen once at start-up from the CPU's features.
- * PHOTOSEEK_KERNELS=ref in the environment forces the reference table. */
+/* Hot loops. Every kernel has a plain C reference (the *_ref functions, its specification and test oracle), an
+ * AVX2/FMA version and an AVX-512 (F, BW, VL, DQ, VNNI) version; psk_kernels() returns the table chosen once at
+ * start-up from the CPU's features (cpuid, and xgetbv for the registers the OS saves).
+ * PHOTOSEEK_KERNELS=ref|avx2|avx512 in the environment forces a level (one the CPU lacks: a note on stderr and the
+ * best one it has). */
 #ifndef PSK_KERNELS_H
 #define PSK_KERNELS_H
 
@@ -10,25 +12,30 @@
 
 typedef struct psk_pool psk_pool;
 
-/* Register tile of the GEMM micro-kernel and the packed-B strip width. */
-#define PSK_GEMM_MR 6
-#define PSK_GEMM_NR 16
+/* Largest register tile of any level's GEMM micro-kernel (rows x packed-B strip width). Each level has its own
+ * (psk_kernel_table.gemm_mr / gemm_nr: 6 x 16 for ref and AVX2, 14 x 32 for AVX-512), and weights are packed for
+ * the level chosen at start-up. */
+#define PSK_GEMM_MR_MAX 14
+#define PSK_GEMM_NR_MAX 32
 
 typedef enum psk_act { PSK_ACT_NONE = 0, PSK_ACT_QUICK_GELU = 1, PSK_ACT_GELU_ERF = 2, PSK_ACT_TANH = 3 } psk_act;
 
 /* A weight matrix W (n outputs x k inputs, PyTorch Linear layout) packed for the micro-kernel:
- * ceil(n/16) strips, each k rows of 16 floats (columns past n are zero). Layout: data[(j*k + kk)*16 + c]. */
+ * ceil(n/nr) strips, each k rows of nr floats (columns past n are zero). Layout: data[(j*k + kk)*nr + c], with nr the
+ * strip width of the kernel level chosen at start-up (16 or 32). */
 typedef struct psk_packed {
-    int n, k;
+    int n, k, nr;
     float *data;
     bool borrowed; /* data lives in a larger block owned elsewhere (a model's weight arena) */
 } psk_packed;
 
-/* Floats of packed data for an n x k matrix. */
+/* Floats of packed data for an n x k matrix (at the chosen level's strip width). */
 size_t psk_packed_floats(int n, int k);
 
-/* Packs from W[n][k] (row stride ldw) or, with transposed=true, from W[k][n] (the `x @ proj` layout). */
+/* Packs from W[n][k] (row stride ldw) or, with transposed=true, from W[k][n] (the `x @ proj` layout), for the chosen
+ * level's micro-kernel; psk_pack_weights_nr packs for a given strip width (tests of one level's kernels). */
 int psk_pack_weights(const float *w, int n, int k, int ldw, bool transposed, psk_packed *out);
+int psk_pack_weights_nr(const float *w, int n, int k, int ldw, bool transposed, int nr, psk_packed *out);
 void psk_packed_free(psk_packed *p);
 
 /* C[m x n] (row stride ldc) = act(A[m x k] W^T + bias)   when accumulate is false,
@@ -42,19 +49,33 @@ void psk_gemm_ref(int m, int n, int k, const float *a, int lda, const float *w, 
                   int ldc, bool accumulate, psk_act act);
 
 /* ---- int8 GEMM ----
- * Weights quantised per output channel (symmetric int8), activations per row (asymmetric, 7-bit unsigned so that
- * vpmaddubsw's pairwise int16 sums cannot saturate). C = scale_a[i] * wscale[j] * (sum_k a_q w_q - z_i * wsum[j]).
- * Packed weights: strips of 8 output columns, each k-group of 4 as 32 bytes: data[((j/8) * kq + k/4) * 32 +
- * (j%8)*4 + k%4], kq = ceil(k/4); columns past n and k past k are zero. */
-#define PSK_Q8_NR 8
+ * Weights quantised per output channel (symmetric int8), activations per row (asymmetric unsigned: 7-bit at the
+ * AVX2 level so that vpmaddubsw's pairwise int16 sums cannot saturate, full 8-bit with VNNI's vpdpbusd, which sums
+ * in int32). C = scale_a[i] * wscale[j] * (sum_k a_q w_q - z_i * wsum[j]).
+ * Packed weights: strips of nr output columns (the level's q8_nr: 8 for ref and AVX2, 16 for AVX-512), each
+ * k-group of 4 as 4*nr bytes: data[((j/nr) * kq + k/4) * 4*nr + (j%nr)*4 + k%4], kq = ceil(k/4); columns past n
+ * and k past k are zero, and one zero strip follows the last, so that a tile of two strips can always be read. */
+#define PSK_Q8_NR_MAX 16
+#define PSK_Q8_MR_MAX 12
 typedef struct psk_packed_q8 {
-    int n, k, kq;
+    int n, k, kq, nr;
     int8_t *data;
     float *scale; /* n */
     int32_t *sum; /* n: sum over k of the quantised weights */
+    /* Input columns kept in float32: those whose weights are all tiny beside the rest (absmax under 1/8 of the
+     * median column's). That is the mark of the channels that carry activation outliers (a model's "massive
+     * activations", met by small weights, as in SmoothQuant's analysis): such a channel would take most of a row's
+     * 8-bit range and leave a few levels to the others, and its own weights would round to 0. Their activations
+     * are left out of the row's quantisation, their int8 weights are 0, and their product is added in float32. */
+    int n_out;
+    int32_t *out_cols; /* n_out column indices */
+    psk_packed out_w;  /* their float32 weights: n x n_out */
 } psk_packed_q8;
+#define PSK_Q8_OUTLIERS_MAX 16
+#define PSK_Q8_K_MAX 16384 /* longer rows keep no float32 columns */
 
 int psk_pack_weights_q8(const float *w, int n, int k, int ldw, bool transposed, psk_packed_q8 *out);
+int psk_pack_weights_q8_nr(const float *w, int n, int k, int ldw, bool transposed, int nr, psk_packed_q8 *out);
 void psk_packed_q8_free(psk_packed_q8 *p);
 /* Re-quantises a float32 packed matrix (psk_pack_weights' layout). */
 int psk_pack_q8_from_packed(const psk_packed *p, psk_packed_q8 *out);
@@ -65,8 +86,12 @@ int psk_gemm_q8(psk_pool *pool, int m, const float *a, int lda, const psk_packed
 
 /* Kernels below the GEMM, one table per instruction set. */
 typedef struct psk_kernel_table {
-    const char *name;
-    /* The 6x16 micro-kernel: acc = sum_k a[k*6+i] * b[k*16+j]; C (mr x nr valid) = acc, or C += acc if load_c. */
+    const char *name; /* the level: "ref", "avx2", "avx512" */
+    int gemm_mr, gemm_nr; /* the micro-kernel's register tile: MR rows x NR columns (the packed strip width) */
+    int gemm_kc, gemm_mc; /* the GEMM's blocking: KC values of K per pass, MC rows of A per packed block */
+    int q8_nr;            /* int8 packed strip width (a tile is two strips) */
+    int q8_act_max;       /* activations quantised to 0..q8_act_max: 127 (7-bit) or 255 (VNNI) */
+    /* The MR x NR micro-kernel: acc = sum_k a[k*MR+i] * b[k*NR+j]; C (mr x nr valid) = acc, or C += acc if load_c. */
     void (*gemm_ukr)(int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr, bool load_c);
     /* y[i] = act(y[i] + bias[i]) for one row of n values (bias may be NULL). */
     void (*bias_act)(float *y, const float *bias, int n, psk_act act);
@@ -78,15 +103,17 @@ typedef struct psk_kernel_table {
     void (*attention)(const float *q, int ldq, const float *k, int ldk, const float *v, int ldv, int n_q, int n_keys,
                       int head_dim, float scale, bool causal, float *out, int ldo, float *scratch);
     /* int8 micro-kernel: acc[r][j] = sum over kq groups of the 4 u8 values a[r][4g..4g+3] times the 4 int8 weights
-     * of column j (16 columns: two strips of 8 at b and b + strip_stride), for rows r < mr (a row stride lda
-     * bytes, kq*4 bytes each). out[r*16 + j] receives the int32 sums (columns past nr: unspecified). */
+     * of column j (2*q8_nr columns: two strips at b0 and b1), for rows r < mr <= q8_mr (a row stride lda bytes,
+     * kq*4 bytes each). out[r*2*q8_nr + j] receives the int32 sums, exact. */
+    int q8_mr;
     void (*gemm_q8_ukr)(int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1, int32_t *out);
-    /* The int8 GEMM's epilogue for one row of nc <= 16 columns: out[t] (+)= sa * wscale[t] * (acc[t] - z * wsum[t])
-     * (+ bias[t] when bias is not NULL), the products in that order so that every version rounds alike. */
+    /* The int8 GEMM's epilogue for one row of nc <= 2*q8_nr columns: out[t] (+)= sa * wscale[t] * (acc[t] - z *
+     * wsum[t]) (+ bias[t] when bias is not NULL), the products in that order so that every version rounds alike. */
     void (*dequant_q8)(const int32_t *acc, int nc, float sa, int32_t z, const float *wscale, const int32_t *wsum,
                        const float *bias, float *out, bool accumulate);
-    /* Quantises a row of n floats to 7-bit unsigned: returns scale and zero point. */
-    void (*quantize_row_u7)(const float *x, int n, uint8_t *q, float *scale, int32_t *zero);
+    /* Quantises a row of n floats to 0..qmax (127 or 255): q = clamp(round_even(x / s) + z), s = (hi - lo) / qmax
+     * over the range [lo, hi] that holds 0 and the row; returns scale and zero point. */
+    void (*quantize_row)(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero);
     /* Vector search over n int8 rows (compact storage) with the query quantised to int16 (psk_quantize_query):
      * out[i] = scale[i] * query_scale * sum_d q[i*dim + d] * query16[d], the sum exact in int32. */
     void (*scan_i8)(const int8_t *q, const float *scale, int64_t n, int dim, const int16_t *query16,
@@ -103,7 +130,16 @@ typedef struct psk_kernel_table {
 
 const psk_kernel_table *psk_kernels(void);
 const psk_kernel_table *psk_kernels_ref(void);
-const psk_kernel_table *psk_kernels_avx2(void); /* NULL when the CPU lacks AVX2+FMA */
+const psk_kernel_table *psk_kernels_avx2(void);   /* NULL when the CPU lacks AVX2+FMA */
+const psk_kernel_table *psk_kernels_avx512(void); /* NULL when the CPU (or OS) lacks AVX-512 F/BW/VL/DQ + VNNI */
+
+/* The kernels for a matrix packed at strip width nr (float32, or int8 when q8): the chosen level's, or, for one
+ * packed for another level (psk_pack_weights_nr, in tests), the best level with that width. */
+const psk_kernel_table *psk_kernels_for_strip(bool q8, int nr);
+
+/* CPU features, from cpuid and xgetbv (the OS must save the ymm / zmm registers). */
+bool psk_cpu_has_avx2(void);
+bool psk_cpu_has_avx512(void);
 
 /* Quantises a query for scan_i8: query16[d] = round(query[d] / scale) with |query16| <= 8191, so that int32
  * sums cannot overflow for dim <= 2048. Returns the scale. */
@@ -112,5 +148,11 @@ float psk_quantize_query(const float *query, int dim, int16_t *query16);
 
 /* Scalar helpers shared by the reference kernels. */
 float psk_act_ref(float x, psk_act act);
+/* The references of the micro-kernels for any tile: MR x NR (gemm_ukr's contract with that tile) and two int8
+ * strips of nr columns (gemm_q8_ukr's). */
+void psk_gemm_ukr_ref(int MR, int NR, int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr,
+                      bool load_c);
+void psk_gemm_q8_ukr_ref(int nr, int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1,
+                         int32_t *out);
 
 #endif

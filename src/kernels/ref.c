@@ -26,13 +26,18 @@ void psk_gemm_ref(int m, int n, int k, const float *a, int lda, const float *w, 
     }
 }
 
-static void ukr_ref(int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr, bool load_c) {
-    float acc[PSK_GEMM_MR][PSK_GEMM_NR] = {{0}};
+void psk_gemm_ukr_ref(int MR, int NR, int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr,
+                      bool load_c) {
+    float acc[PSK_GEMM_MR_MAX][PSK_GEMM_NR_MAX] = {{0}};
     for (int kk = 0; kk < kc; kk++)
-        for (int i = 0; i < PSK_GEMM_MR; i++)
-            for (int j = 0; j < PSK_GEMM_NR; j++) acc[i][j] += a[kk * PSK_GEMM_MR + i] * b[kk * PSK_GEMM_NR + j];
+        for (int i = 0; i < MR; i++)
+            for (int j = 0; j < NR; j++) acc[i][j] += a[kk * MR + i] * b[kk * NR + j];
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++) c[(size_t)i * ldc + j] = load_c ? c[(size_t)i * ldc + j] + acc[i][j] : acc[i][j];
+}
+
+static void ukr_ref(int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr, bool load_c) {
+    psk_gemm_ukr_ref(6, 16, kc, a, b, c, ldc, mr, nr, load_c);
 }
 
 static void bias_act_ref(float *y, const float *bias, int n, psk_act act) {
@@ -104,16 +109,22 @@ static void scan_f32_ref(const float *v, int64_t n, int dim, const float *query,
     }
 }
 
-static void gemm_q8_ukr_ref(int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1, int32_t *out) {
+void psk_gemm_q8_ukr_ref(int nr, int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1,
+                         int32_t *out) {
     for (int r = 0; r < mr; r++)
-        for (int j = 0; j < 16; j++) {
-            const int8_t *b = j < 8 ? b0 : b1;
-            int jj = j % 8;
+        for (int j = 0; j < 2 * nr; j++) {
+            const int8_t *b = j < nr ? b0 : b1;
+            int jj = j % nr;
             int32_t s = 0;
             for (int g = 0; g < kq; g++)
-                for (int t = 0; t < 4; t++) s += (int32_t)a[(size_t)r * lda + g * 4 + t] * b[(size_t)g * 32 + jj * 4 + t];
-            out[r * 16 + j] = s;
+                for (int t = 0; t < 4; t++)
+                    s += (int32_t)a[(size_t)r * lda + g * 4 + t] * b[(size_t)g * 4 * nr + jj * 4 + t];
+            out[r * 2 * nr + j] = s;
         }
+}
+
+static void gemm_q8_ukr_ref(int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1, int32_t *out) {
+    psk_gemm_q8_ukr_ref(8, kq, a, lda, mr, b0, b1, out);
 }
 
 static void dequant_q8_ref(const int32_t *acc, int nc, float sa, int32_t z, const float *wscale, const int32_t *wsum,
@@ -125,17 +136,17 @@ static void dequant_q8_ref(const int32_t *acc, int nc, float sa, int32_t z, cons
     }
 }
 
-static void quantize_row_u7_ref(const float *x, int n, uint8_t *q, float *scale, int32_t *zero) {
+static void quantize_row_ref(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero) {
     float lo = 0, hi = 0; /* the range always holds 0, so that 0 is exact */
     for (int i = 0; i < n; i++) {
         lo = fminf(lo, x[i]);
         hi = fmaxf(hi, x[i]);
     }
-    float s = hi > lo ? (hi - lo) / 127.0f : 1.0f;
+    float s = hi > lo ? (hi - lo) / (float)qmax : 1.0f;
     int32_t z = (int32_t)lrintf(-lo / s);
     for (int i = 0; i < n; i++) {
         int v = (int)lrintf(x[i] / s) + z;
-        q[i] = (uint8_t)(v < 0 ? 0 : v > 127 ? 127 : v);
+        q[i] = (uint8_t)(v < 0 ? 0 : v > qmax ? qmax : v);
     }
     *scale = s;
     *zero = z;
@@ -149,6 +160,13 @@ static int32_t dot_i8_ref(const int8_t *a, const int8_t *b, int n) {
 
 static const psk_kernel_table ref_table = {
     .name = "ref",
+    .gemm_mr = 6,
+    .gemm_nr = 16,
+    .gemm_kc = 256,
+    .gemm_mc = 96,
+    .q8_nr = 8,
+    .q8_mr = 4,
+    .q8_act_max = 127,
     .gemm_ukr = ukr_ref,
     .bias_act = bias_act_ref,
     .layer_norm = layer_norm_ref,
@@ -156,7 +174,7 @@ static const psk_kernel_table ref_table = {
     .scan_i8 = scan_i8_ref,
     .scan_i8_rows = scan_i8_rows_ref,
     .gemm_q8_ukr = gemm_q8_ukr_ref,
-    .quantize_row_u7 = quantize_row_u7_ref,
+    .quantize_row = quantize_row_ref,
     .dequant_q8 = dequant_q8_ref,
     .scan_f32 = scan_f32_ref,
     .dot_i8 = dot_i8_ref,

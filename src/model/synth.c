@@ -159,8 +159,35 @@ static int distilbert_tensors(synth_list *l) {
     return rc;
 }
 
+/* ---- the --outliers stress variant ----
+ * Real CLIP transformers carry a few residual channels whose activations are tens to hundreds of times the rest
+ * ("massive activations"), met by small weights. The variant puts 4 such channels into every CLIP block: channel c
+ * of width D is an outlier for c = (2i + 1) * D / 8 + i, i = 0..3 (96, 289, 482, 675 at 768). In each block both
+ * layer norms' weight and bias are multiplied by OUTLIER_GAIN at those channels, so that the normalised residual
+ * entering q/k/v and fc1 carries them at ~100x the median activation, and the matching input columns of the
+ * q/k/v and fc1 weights are divided by OUTLIER_GAIN: the float32 function is unchanged up to rounding, and what a
+ * quantiser meets is what it meets on a real checkpoint. */
+#define OUTLIER_GAIN 100.0f
+
+static bool outlier_channel(int64_t c, int64_t width) {
+    for (int64_t i = 0; i < 4; i++)
+        if (c == (2 * i + 1) * width / 8 + i) return true;
+    return false;
+}
+
+/* The factor of element i of tensor t in the stress variant (1 outside the rule). */
+static float outlier_factor(const synth_tensor *t, uint64_t i) {
+    if (!strstr(t->name, "encoder.layers.")) return 1.0f;
+    if (strstr(t->name, ".layer_norm1.") || strstr(t->name, ".layer_norm2."))
+        return outlier_channel((int64_t)i, t->shape[0]) ? OUTLIER_GAIN : 1.0f;
+    if (t->n_dims == 2 && (strstr(t->name, "q_proj.weight") || strstr(t->name, "k_proj.weight") ||
+                           strstr(t->name, "v_proj.weight") || strstr(t->name, "fc1.weight")))
+        return outlier_channel((int64_t)(i % (uint64_t)t->shape[1]), t->shape[1]) ? 1.0f / OUTLIER_GAIN : 1.0f;
+    return 1.0f;
+}
+
 /* Writes a safetensors file of the listed tensors (F32), generating the data as it goes. */
-static int write_safetensors(const char *path, const synth_list *l, psk_error *err) {
+static int write_safetensors(const char *path, const synth_list *l, bool outliers, psk_error *err) {
     psk_buf hdr = {0};
     psk_buf_append(&hdr, "{\"__metadata__\":{\"format\":\"pt\"}", 32);
     uint64_t off = 0;
@@ -207,6 +234,8 @@ static int write_safetensors(const char *path, const synth_list *l, psk_error *e
             size_t k = n - j < CHUNK ? (size_t)(n - j) : CHUNK;
             for (size_t q = 0; q < k; q++)
                 buf[q] = random ? synth_from(seed, j + q, offset, scale) : psk_synth_value(t->name, 0, NULL, 0);
+            if (outliers)
+                for (size_t q = 0; q < k; q++) buf[q] *= outlier_factor(t, j + q);
             ok = fwrite(buf, sizeof(float), k, f) == k; /* little-endian hosts only, as x86-64 and arm64 are */
         }
     }
@@ -326,19 +355,23 @@ static int synth_mclip(const char *out_dir, const char *tokenizer_from, psk_erro
         rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     } else {
         psk_path_join(path, sizeof path, sub, "model.safetensors");
-        rc = write_safetensors(path, &dense, err);
+        rc = write_safetensors(path, &dense, false, err);
         psk_path_join(path, sizeof path, out_dir, "model.safetensors");
-        if (!rc) rc = write_safetensors(path, &body, err);
+        if (!rc) rc = write_safetensors(path, &body, false, err);
     }
     psk_free(dense.t);
     psk_free(body.t);
     return rc;
 }
 
-psk_status psk_model_synth(const char *arch, const char *tokenizer_from, const char *out_dir, psk_error *err) {
+static psk_status synth(const char *arch, const char *tokenizer_from, const char *out_dir, bool outliers,
+                        psk_error *err) {
     int rc = psk_mkdir_p(out_dir, err);
     if (rc) return rc;
-    if (strcmp(arch, "mclip-distilbert") == 0) return synth_mclip(out_dir, tokenizer_from, err);
+    if (strcmp(arch, "mclip-distilbert") == 0) {
+        if (outliers) return psk_fail(err, PSK_ERR_INVALID_ARG, "--outliers applies to clip-vit-b-32 only");
+        return synth_mclip(out_dir, tokenizer_from, err);
+    }
     if (strcmp(arch, "clip-vit-b-32") != 0)
         return psk_fail(err, PSK_ERR_INVALID_ARG, "unknown architecture '%s' (clip-vit-b-32 or mclip-distilbert)", arch);
     if (!tokenizer_from)
@@ -362,7 +395,16 @@ psk_status psk_model_synth(const char *arch, const char *tokenizer_from, const c
     if (clip_tensors(&l)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     char path[1300];
     psk_path_join(path, sizeof path, out_dir, "model.safetensors");
-    if (!rc) rc = write_safetensors(path, &l, err);
+    if (!rc) rc = write_safetensors(path, &l, outliers, err);
     psk_free(l.t);
     return rc;
+}
+
+psk_status psk_model_synth(const char *arch, const char *tokenizer_from, const char *out_dir, psk_error *err) {
+    return synth(arch, tokenizer_from, out_dir, false, err);
+}
+
+psk_status psk_model_synth_outliers(const char *arch, const char *tokenizer_from, const char *out_dir,
+                                    psk_error *err) {
+    return synth(arch, tokenizer_from, out_dir, true, err);
 }

@@ -1,0 +1,422 @@
+/* AVX-512 kernels (F, BW, VL, DQ and VNNI). This file alone is compiled with those flags; psk_kernels_avx512()
+ * checks the CPU and the OS (cpuid, xgetbv) first. Tails are done with mask registers instead of scalar loops.
+ * Compiled without the flags (a build that lists every source in one compiler call, like make fuzz-libfuzzer), the
+ * level is simply absent. */
+#include "kernels.h"
+#include "scan_rows.h"
+
+#if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512VL__) || !defined(__AVX512DQ__) ||           \
+    !defined(__AVX512VNNI__)
+const psk_kernel_table *psk_kernels_avx512(void) {
+    return NULL;
+}
+#else
+
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+/* The float32 GEMM tile: 14 rows x 32 columns, 28 zmm accumulators + 2 for the B row + 1 broadcast of 32. */
+#define MR 14
+#define NR 32
+/* The int8 tile: 12 rows x 32 columns (two strips of 16), 24 zmm accumulators. */
+#define Q8_NR 16
+#define Q8_MR 12
+
+static inline __mmask16 tail_mask(int n) {
+    return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+}
+
+/* exp(x) for 16 floats: the range reduction and polynomial of avx2.c's exp256, 2^n applied by vscalefps. */
+static inline __m512 exp512(__m512 x) {
+    const __m512 hi = _mm512_set1_ps(88.3762626647949f), lo = _mm512_set1_ps(-88.3762626647949f);
+    x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
+    __m512 fx = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f));
+    fx = _mm512_roundscale_ps(fx, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
+    __m512 y = _mm512_set1_ps(1.9875691500E-4f);
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507E-3f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073E-3f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894E-2f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459E-1f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201E-1f));
+    y = _mm512_fmadd_ps(y, _mm512_mul_ps(x, x), x);
+    y = _mm512_add_ps(y, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(y, fx);
+}
+
+/* ---- float32 GEMM micro-kernel ---- */
+
+static inline __attribute__((always_inline)) void store_row(float *c, __m512 r0, __m512 r1, __mmask16 m0,
+                                                           __mmask16 m1, bool load_c) {
+    if (load_c) {
+        r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, c));
+        r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, c + 16));
+    }
+    _mm512_mask_storeu_ps(c, m0, r0);
+    _mm512_mask_storeu_ps(c + 16, m1, r1);
+}
+
+/* R rows of the tile (R a constant after inlining, so the accumulators live in registers). */
+static inline __attribute__((always_inline)) void ukr_rows(int kc, const float *a, const float *b, float *c, int ldc,
+                                                          int nr, bool load_c, const int R) {
+    __m512 c0[MR], c1[MR];
+#pragma GCC unroll 14
+    for (int i = 0; i < R; i++) c0[i] = c1[i] = _mm512_setzero_ps();
+    for (int k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 14
+        for (int i = 0; i < R; i++) {
+            __m512 ai = _mm512_set1_ps(a[i]);
+            c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
+            c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+        }
+        a += MR;
+        b += NR;
+    }
+    __mmask16 m0 = tail_mask(nr), m1 = tail_mask(nr - 16 > 0 ? nr - 16 : 0);
+#pragma GCC unroll 14
+    for (int i = 0; i < R; i++) store_row(c + (size_t)i * ldc, c0[i], c1[i], m0, m1, load_c);
+}
+
+/* One to three rows (a short query's tail): k unrolled by two into separate accumulators, so that the tile is not
+ * bound by the FMA latency. */
+static inline __attribute__((always_inline)) void ukr_few(int kc, const float *a, const float *b, float *c, int ldc,
+                                                         int nr, bool load_c, const int R) {
+    __m512 e0[3], e1[3], o0[3], o1[3];
+#pragma GCC unroll 3
+    for (int i = 0; i < R; i++) e0[i] = e1[i] = o0[i] = o1[i] = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 2 <= kc; k += 2) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), b2 = _mm512_loadu_ps(b + NR),
+               b3 = _mm512_loadu_ps(b + NR + 16);
+#pragma GCC unroll 3
+        for (int i = 0; i < R; i++) {
+            __m512 x = _mm512_set1_ps(a[i]), y = _mm512_set1_ps(a[MR + i]);
+            e0[i] = _mm512_fmadd_ps(x, b0, e0[i]);
+            e1[i] = _mm512_fmadd_ps(x, b1, e1[i]);
+            o0[i] = _mm512_fmadd_ps(y, b2, o0[i]);
+            o1[i] = _mm512_fmadd_ps(y, b3, o1[i]);
+        }
+        a += 2 * MR;
+        b += 2 * NR;
+    }
+    if (k < kc) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 3
+        for (int i = 0; i < R; i++) {
+            __m512 x = _mm512_set1_ps(a[i]);
+            e0[i] = _mm512_fmadd_ps(x, b0, e0[i]);
+            e1[i] = _mm512_fmadd_ps(x, b1, e1[i]);
+        }
+    }
+    __mmask16 m0 = tail_mask(nr), m1 = tail_mask(nr - 16 > 0 ? nr - 16 : 0);
+#pragma GCC unroll 3
+    for (int i = 0; i < R; i++)
+        store_row(c + (size_t)i * ldc, _mm512_add_ps(e0[i], o0[i]), _mm512_add_ps(e1[i], o1[i]), m0, m1, load_c);
+}
+
+static void ukr_avx512(int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr, bool load_c) {
+    switch (mr) {
+    case 1: ukr_few(kc, a, b, c, ldc, nr, load_c, 1); break;
+    case 2: ukr_few(kc, a, b, c, ldc, nr, load_c, 2); break;
+    case 3: ukr_few(kc, a, b, c, ldc, nr, load_c, 3); break;
+    case 4: ukr_rows(kc, a, b, c, ldc, nr, load_c, 4); break;
+    case 5: ukr_rows(kc, a, b, c, ldc, nr, load_c, 5); break;
+    case 6: ukr_rows(kc, a, b, c, ldc, nr, load_c, 6); break;
+    case 7: ukr_rows(kc, a, b, c, ldc, nr, load_c, 7); break;
+    case 8: ukr_rows(kc, a, b, c, ldc, nr, load_c, 8); break;
+    case 9: ukr_rows(kc, a, b, c, ldc, nr, load_c, 9); break;
+    case 10: ukr_rows(kc, a, b, c, ldc, nr, load_c, 10); break;
+    case 11: ukr_rows(kc, a, b, c, ldc, nr, load_c, 11); break;
+    case 12: ukr_rows(kc, a, b, c, ldc, nr, load_c, 12); break;
+    case 13: ukr_rows(kc, a, b, c, ldc, nr, load_c, 13); break;
+    default: ukr_rows(kc, a, b, c, ldc, nr, load_c, 14); break;
+    }
+}
+
+/* ---- row kernels ---- */
+
+static void bias_act_avx512(float *y, const float *bias, int n, psk_act act) {
+    if (act != PSK_ACT_NONE && act != PSK_ACT_QUICK_GELU) {
+        psk_kernels_ref()->bias_act(y, bias, n, act);
+        return;
+    }
+    const __m512 k = _mm512_set1_ps(-1.702f), one = _mm512_set1_ps(1.0f);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = tail_mask(n - i);
+        __m512 x = _mm512_maskz_loadu_ps(m, y + i);
+        if (bias) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, bias + i));
+        if (act == PSK_ACT_QUICK_GELU) x = _mm512_div_ps(x, _mm512_add_ps(one, exp512(_mm512_mul_ps(k, x))));
+        _mm512_mask_storeu_ps(y + i, m, x);
+    }
+}
+
+static void layer_norm_avx512(const float *x, const float *gamma, const float *beta, int n, float eps, float *out) {
+    /* Two passes (mean, then centred variance) as the reference does, for the same accuracy. */
+    __m512 s = _mm512_setzero_ps();
+    for (int i = 0; i < n; i += 16) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(tail_mask(n - i), x + i));
+    float mean = _mm512_reduce_add_ps(s) / (float)n;
+    __m512 vm = _mm512_set1_ps(mean), v = _mm512_setzero_ps();
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = tail_mask(n - i);
+        __m512 d = _mm512_maskz_sub_ps(m, _mm512_maskz_loadu_ps(m, x + i), vm);
+        v = _mm512_fmadd_ps(d, d, v);
+    }
+    float inv = 1.0f / sqrtf(_mm512_reduce_add_ps(v) / (float)n + eps);
+    __m512 vi = _mm512_set1_ps(inv);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = tail_mask(n - i);
+        __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vm), vi);
+        _mm512_mask_storeu_ps(out + i, m,
+                              _mm512_fmadd_ps(d, _mm512_maskz_loadu_ps(m, gamma + i), _mm512_maskz_loadu_ps(m, beta + i)));
+    }
+}
+
+/* Softmax of scratch[0..n) in place; returns 1 / sum. */
+static float softmax_unnormalised(float *scratch, int n, float mx) {
+    __m512 vsum = _mm512_setzero_ps(), vmx = _mm512_set1_ps(mx);
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 m = tail_mask(n - j);
+        __m512 e = _mm512_maskz_mov_ps(m, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, scratch + j), vmx)));
+        _mm512_mask_storeu_ps(scratch + j, m, e);
+        vsum = _mm512_add_ps(vsum, e);
+    }
+    return 1.0f / _mm512_reduce_add_ps(vsum);
+}
+
+/* One head's attention for head_dim a multiple of 16 up to 128 (ViT-B/32 and the text towers: 64). */
+static void attention_avx512(const float *q, int ldq, const float *k, int ldk, const float *v, int ldv, int n_q,
+                             int n_keys, int head_dim, float scale, bool causal, float *out, int ldo, float *scratch) {
+    if (head_dim % 16 != 0 || head_dim > 128) {
+        psk_kernels_avx2()->attention(q, ldq, k, ldk, v, ldv, n_q, n_keys, head_dim, scale, causal, out, ldo, scratch);
+        return;
+    }
+    int nv = head_dim / 16;
+    for (int i = 0; i < n_q; i++) {
+        int nk = causal && i + 1 < n_keys ? i + 1 : n_keys;
+        const float *qi = q + (size_t)i * ldq;
+        __m512 qv[8];
+        for (int t = 0; t < nv; t++) qv[t] = _mm512_mul_ps(_mm512_loadu_ps(qi + 16 * t), _mm512_set1_ps(scale));
+        float mx = -INFINITY;
+        for (int j = 0; j < nk; j++) {
+            const float *kj = k + (size_t)j * ldk;
+            __m512 s = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kj));
+            for (int t = 1; t < nv; t++) s = _mm512_fmadd_ps(qv[t], _mm512_loadu_ps(kj + 16 * t), s);
+            float sc = _mm512_reduce_add_ps(s);
+            scratch[j] = sc;
+            mx = sc > mx ? sc : mx;
+        }
+        float inv = softmax_unnormalised(scratch, nk, mx);
+        __m512 acc[8];
+        for (int t = 0; t < nv; t++) acc[t] = _mm512_setzero_ps();
+        for (int j = 0; j < nk; j++) {
+            __m512 p = _mm512_set1_ps(scratch[j]);
+            const float *vj = v + (size_t)j * ldv;
+            for (int t = 0; t < nv; t++) acc[t] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj + 16 * t), acc[t]);
+        }
+        float *o = out + (size_t)i * ldo;
+        for (int t = 0; t < nv; t++) _mm512_storeu_ps(o + 16 * t, _mm512_mul_ps(acc[t], _mm512_set1_ps(inv)));
+    }
+}
+
+/* ---- int8 GEMM with VNNI ---- */
+
+/* vpdpbusd: 4 u8 activations x 4 int8 weights summed into each int32 lane, 64 multiply-adds per instruction, exact
+ * (no int16 saturation, so activations use all 8 bits). */
+static inline __attribute__((always_inline)) void q8_rows(int kq, const uint8_t *a, int lda, const int8_t *b0,
+                                                         const int8_t *b1, int32_t *out, const int R) {
+    __m512i acc0[Q8_MR], acc1[Q8_MR];
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) acc0[r] = acc1[r] = _mm512_setzero_si512();
+    for (int g = 0; g < kq; g++) {
+        __m512i w0 = _mm512_loadu_si512(b0 + (size_t)g * 64), w1 = _mm512_loadu_si512(b1 + (size_t)g * 64);
+#pragma GCC unroll 12
+        for (int r = 0; r < R; r++) {
+            int32_t word;
+            memcpy(&word, a + (size_t)r * lda + 4 * (size_t)g, 4);
+            __m512i av = _mm512_set1_epi32(word);
+            acc0[r] = _mm512_dpbusd_epi32(acc0[r], av, w0);
+            acc1[r] = _mm512_dpbusd_epi32(acc1[r], av, w1);
+        }
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) {
+        _mm512_storeu_si512(out + r * 2 * Q8_NR, acc0[r]);
+        _mm512_storeu_si512(out + r * 2 * Q8_NR + 16, acc1[r]);
+    }
+}
+
+static void gemm_q8_ukr_avx512(int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1,
+                               int32_t *out) {
+    switch (mr) {
+    case 1: q8_rows(kq, a, lda, b0, b1, out, 1); break;
+    case 2: q8_rows(kq, a, lda, b0, b1, out, 2); break;
+    case 3: q8_rows(kq, a, lda, b0, b1, out, 3); break;
+    case 4: q8_rows(kq, a, lda, b0, b1, out, 4); break;
+    case 5: q8_rows(kq, a, lda, b0, b1, out, 5); break;
+    case 6: q8_rows(kq, a, lda, b0, b1, out, 6); break;
+    case 7: q8_rows(kq, a, lda, b0, b1, out, 7); break;
+    case 8: q8_rows(kq, a, lda, b0, b1, out, 8); break;
+    case 9: q8_rows(kq, a, lda, b0, b1, out, 9); break;
+    case 10: q8_rows(kq, a, lda, b0, b1, out, 10); break;
+    case 11: q8_rows(kq, a, lda, b0, b1, out, 11); break;
+    default: q8_rows(kq, a, lda, b0, b1, out, 12); break;
+    }
+}
+
+static void dequant_q8_avx512(const int32_t *acc, int nc, float sa, int32_t z, const float *wscale,
+                              const int32_t *wsum, const float *bias, float *out, bool accumulate) {
+    __m512 vsa = _mm512_set1_ps(sa);
+    __m512i vz = _mm512_set1_epi32(z);
+    for (int t = 0; t < nc; t += 16) {
+        __mmask16 m = tail_mask(nc - t);
+        __m512i d = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, acc + t),
+                                     _mm512_mullo_epi32(vz, _mm512_maskz_loadu_epi32(m, wsum + t)));
+        __m512 v = _mm512_mul_ps(_mm512_mul_ps(vsa, _mm512_maskz_loadu_ps(m, wscale + t)), _mm512_cvtepi32_ps(d));
+        if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias + t));
+        if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, out + t), v);
+        _mm512_mask_storeu_ps(out + t, m, v);
+    }
+}
+
+static void quantize_row_avx512(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero) {
+    __m512 vlo = _mm512_setzero_ps(), vhi = vlo;
+    for (int i = 0; i < n; i += 16) {
+        __m512 v = _mm512_maskz_loadu_ps(tail_mask(n - i), x + i); /* masked lanes read 0, inside the range */
+        vlo = _mm512_min_ps(vlo, v);
+        vhi = _mm512_max_ps(vhi, v);
+    }
+    float lo = _mm512_reduce_min_ps(vlo), hi = _mm512_reduce_max_ps(vhi);
+    float s = hi > lo ? (hi - lo) / (float)qmax : 1.0f;
+    int32_t z = (int32_t)lrintf(-lo / s);
+    /* the reference's rounding: x / s, round to nearest even, + z, clamp */
+    __m512 vs = _mm512_set1_ps(s);
+    __m512i vz = _mm512_set1_epi32(z), v0 = _mm512_setzero_si512(), vmax = _mm512_set1_epi32(qmax);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = tail_mask(n - i);
+        __m512i v = _mm512_cvtps_epi32(_mm512_div_ps(_mm512_maskz_loadu_ps(m, x + i), vs));
+        v = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(v, vz), v0), vmax);
+        _mm512_mask_cvtepi32_storeu_epi8(q + i, m, v);
+    }
+    *scale = s;
+    *zero = z;
+}
+
+/* ---- vector scans: int8 rows widened to int16 and multiplied with the int16 query by vpdpwssd (VNNI), 32 values
+ * per two instructions, exact int32 sums; any dim, the tail by masks ---- */
+
+static inline __mmask32 tail_mask32(int n) {
+    return n >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << n) - 1);
+}
+
+static inline __m512i widen_i8(const int8_t *r, __mmask32 m) {
+    return _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, r));
+}
+
+static inline int32_t row_dot_i8_i16(const int8_t *r, const int16_t *query16, int dim) {
+    __m512i s0 = _mm512_setzero_si512(), s1 = s0;
+    int d = 0;
+    for (; d + 64 <= dim; d += 64) {
+        s0 = _mm512_dpwssd_epi32(s0, widen_i8(r + d, ~0u), _mm512_loadu_si512(query16 + d));
+        s1 = _mm512_dpwssd_epi32(s1, widen_i8(r + d + 32, ~0u), _mm512_loadu_si512(query16 + d + 32));
+    }
+    for (; d < dim; d += 32) {
+        __mmask32 m = tail_mask32(dim - d);
+        s0 = _mm512_dpwssd_epi32(s0, widen_i8(r + d, m), _mm512_maskz_loadu_epi16(m, query16 + d));
+    }
+    return _mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1));
+}
+
+static void scan_i8_avx512(const int8_t *q, const float *scale, int64_t n, int dim, const int16_t *query16,
+                           float query_scale, float *out) {
+    if (dim > PSK_SCAN_MAX_DIM) {
+        psk_kernels_ref()->scan_i8(q, scale, n, dim, query16, query_scale, out);
+        return;
+    }
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const int8_t *r0 = q + i * dim, *r1 = r0 + dim, *r2 = r1 + dim, *r3 = r2 + dim;
+        __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+        for (int d = 0; d < dim; d += 32) {
+            /* two lines per step of the rows 128 ahead (four rows of dim bytes: dim/16 lines per group), as
+             * avx2.c does */
+            _mm_prefetch((const char *)(r0 + 128 * (size_t)dim + 4 * (size_t)d), _MM_HINT_T0);
+            _mm_prefetch((const char *)(r0 + 128 * (size_t)dim + 4 * (size_t)d + 64), _MM_HINT_T0);
+            __mmask32 m = tail_mask32(dim - d);
+            __m512i qv = _mm512_maskz_loadu_epi16(m, query16 + d);
+            s0 = _mm512_dpwssd_epi32(s0, widen_i8(r0 + d, m), qv);
+            s1 = _mm512_dpwssd_epi32(s1, widen_i8(r1 + d, m), qv);
+            s2 = _mm512_dpwssd_epi32(s2, widen_i8(r2 + d, m), qv);
+            s3 = _mm512_dpwssd_epi32(s3, widen_i8(r3 + d, m), qv);
+        }
+        out[i] = (float)_mm512_reduce_add_epi32(s0) * scale[i] * query_scale;
+        out[i + 1] = (float)_mm512_reduce_add_epi32(s1) * scale[i + 1] * query_scale;
+        out[i + 2] = (float)_mm512_reduce_add_epi32(s2) * scale[i + 2] * query_scale;
+        out[i + 3] = (float)_mm512_reduce_add_epi32(s3) * scale[i + 3] * query_scale;
+    }
+    for (; i < n; i++) out[i] = (float)row_dot_i8_i16(q + i * dim, query16, dim) * scale[i] * query_scale;
+}
+
+static void scan_i8_rows_avx512(const int8_t *q, const float *scale, const int32_t *rows, int n, int dim,
+                                const int16_t *query16, float query_scale, float *out) {
+    if (dim > PSK_SCAN_MAX_DIM) {
+        psk_kernels_ref()->scan_i8_rows(q, scale, rows, n, dim, query16, query_scale, out);
+        return;
+    }
+    psk_scan_rows(row_dot_i8_i16, q, scale, rows, n, dim, query16, query_scale, out);
+}
+
+static int32_t dot_i8_avx512(const int8_t *a, const int8_t *b, int n) {
+    __m512i s = _mm512_setzero_si512();
+    for (int i = 0; i < n; i += 32) {
+        __mmask32 m = tail_mask32(n - i);
+        s = _mm512_dpwssd_epi32(s, widen_i8(a + i, m), widen_i8(b + i, m));
+    }
+    return _mm512_reduce_add_epi32(s);
+}
+
+static void scan_f32_avx512(const float *v, int64_t n, int dim, const float *query, float *out) {
+    for (int64_t i = 0; i < n; i++) {
+        const float *r = v + i * dim;
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+        int d = 0;
+        for (; d + 32 <= dim; d += 32) {
+            s0 = _mm512_fmadd_ps(_mm512_loadu_ps(r + d), _mm512_loadu_ps(query + d), s0);
+            s1 = _mm512_fmadd_ps(_mm512_loadu_ps(r + d + 16), _mm512_loadu_ps(query + d + 16), s1);
+        }
+        for (; d < dim; d += 16) {
+            __mmask16 m = tail_mask(dim - d);
+            s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r + d), _mm512_maskz_loadu_ps(m, query + d), s0);
+        }
+        out[i] = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    }
+}
+
+static const psk_kernel_table avx512_table = {
+    .name = "avx512",
+    .gemm_mr = MR,
+    .gemm_nr = NR,
+    .gemm_kc = 256,
+    .gemm_mc = 8 * MR,
+    .q8_nr = Q8_NR,
+    .q8_mr = Q8_MR,
+    .q8_act_max = 255,
+    .gemm_ukr = ukr_avx512,
+    .bias_act = bias_act_avx512,
+    .layer_norm = layer_norm_avx512,
+    .attention = attention_avx512,
+    .scan_i8 = scan_i8_avx512,
+    .scan_i8_rows = scan_i8_rows_avx512,
+    .gemm_q8_ukr = gemm_q8_ukr_avx512,
+    .quantize_row = quantize_row_avx512,
+    .dequant_q8 = dequant_q8_avx512,
+    .scan_f32 = scan_f32_avx512,
+    .dot_i8 = dot_i8_avx512,
+};
+
+const psk_kernel_table *psk_kernels_avx512(void) {
+    return psk_cpu_has_avx512() ? &avx512_table : NULL;
+}
+#endif
