@@ -111,7 +111,7 @@ if command -v node >/dev/null && [ -d tests/pg/node_modules/@electric-sql/pglite
         $PS search photo --store "$URL" --text-model "$M" -k 100 --json --near "$near" >"$TMP/r.jsonl" 2>/dev/null
         check_lines "$($X check "$TMP/plan.tsv" "$TMP/r.jsonl" near "$near" | sed 's/^\(ok  \|FAIL\) /&PostgreSQL /')"
     done
-    expect_status "--place on a PostgreSQL library is refused (exit 3)" 3 \
+    expect_status "--place on a PostgreSQL library is a usage error (exit 2, like every capability the store lacks)" 2 \
         $PS search photo --store "$URL" --text-model "$M" --place Portugal
     grep -q "a place filter works on a SQLite library only so far" "$TMP/err" && pass "... saying what works" ||
         fail "--place on PostgreSQL: the message" "$(cat "$TMP/err")"
