@@ -132,7 +132,7 @@ size_t psk_tower_packed(psk_tower *t, psk_packed **list, int *n);
 extern _Thread_local bool psk_pack_deferred;
 /* The version of the bytes the packing functions produce for a kernel table: bump it when psk_pack_weights'
  * layout changes without the kernel table's name changing (both are in the cache's key). */
-#define PSK_PACK_LAYOUT_VERSION 1
+#define PSK_PACK_LAYOUT_VERSION 2 /* 2: strips of the level's width (gemm_nr) */
 typedef struct psk_packcache {
     char path[1200];
     char key[1024];

@@ -116,8 +116,10 @@ static bool attach_tower(psk_tower *t, float *arena, uint64_t floats) {
     int n;
     if (psk_tower_packed(t, list, &n) != floats) return false;
     size_t off = 0;
+    int nr = psk_kernels()->gemm_nr; /* the cache key names the level, so its strips are this level's width */
     for (int i = 0; i < n; i++) {
         list[i]->data = arena + off;
+        list[i]->nr = nr;
         list[i]->borrowed = true;
         off += (psk_packed_floats(list[i]->n, list[i]->k) + 15) / 16 * 16;
     }
