@@ -92,11 +92,12 @@ bool packcache_open(psk_packcache *pc, const char *dir, const psk_model_params *
     memset(pc, 0, sizeof *pc);
     char cdir[900], real[PATH_MAX];
     if (p->precision != PSK_PRECISION_FP32 || !cache_dir(cdir, sizeof cdir) || !realpath(dir, real)) return false;
+    if (strlen(real) > 900) return false; /* the key must hold the whole path: such a model is just not cached */
     const char *towers = p->load_vision && p->load_text ? "vt" : p->load_vision ? "v" : "t";
     const char *kernels = psk_kernels()->name;
-    snprintf(pc->path, sizeof pc->path, "%s/%016llx-%s-fp32-%s.pack", cdir,
+    snprintf(pc->path, sizeof pc->path, "%.900s/%016llx-%.16s-fp32-%.2s.pack", cdir,
              (unsigned long long)psk_fnv1a64(real, strlen(real)), kernels, towers);
-    snprintf(pc->key, sizeof pc->key, "layout %d kernels %s precision fp32 towers %s model %s files %016llx",
+    snprintf(pc->key, sizeof pc->key, "layout %d kernels %.16s precision fp32 towers %.2s model %.900s files %016llx",
              PSK_PACK_LAYOUT_VERSION, kernels, towers, real, (unsigned long long)folder_hash(real, 0));
     if (psk_mmap_open(pc->path, &pc->map, NULL)) return false;
     header h;
