@@ -39,27 +39,11 @@ static double decode_ms(const char *path, int min_short, const psk_model *m, flo
 }
 
 static double index_rate(const char *dir, const char *db, const char *model, int n, int fast) {
-    unlink(db);
-    psk_library *lib;
-    psk_error err;
-    if (psk_library_open(db, PSK_OPEN_WRITE, &lib, &err)) {
-        fprintf(stderr, "%s\n", err.message);
-        exit(1);
-    }
     psk_index_params p = psk_index_default_params();
-    const char *roots[1] = {dir};
-    p.roots = roots;
-    p.n_roots = 1;
     p.image_model_dir = model;
     p.fast_decode = fast;
     psk_index_stats st;
-    double t = now();
-    if (psk_library_index(lib, &p, &st, &err)) {
-        fprintf(stderr, "%s\n", err.message);
-        exit(1);
-    }
-    double dt = now() - t;
-    psk_library_close(lib);
+    double dt = index_folder(dir, db, p, &st);
     if (st.indexed != n) fprintf(stderr, "bench_index: indexed %lld of %d\n", (long long)st.indexed, n);
     return st.indexed / dt;
 }

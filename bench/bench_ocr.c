@@ -21,28 +21,11 @@
 
 /* Seconds to index dir into a new library at db with the OCR mode given. */
 static double index_seconds(const char *dir, const char *db, const char *model, psk_ocr_mode ocr) {
-    unlink(db);
-    psk_library *lib;
-    psk_error err = {0};
-    if (psk_library_open(db, PSK_OPEN_WRITE, &lib, &err)) {
-        fprintf(stderr, "bench_ocr: %s\n", err.message);
-        exit(1);
-    }
     psk_index_params p = psk_index_default_params();
-    const char *roots[1] = {dir};
-    p.roots = roots;
-    p.n_roots = 1;
     p.image_model_dir = model;
     p.ocr = ocr;
     psk_index_stats st;
-    double t = now();
-    if (psk_library_index(lib, &p, &st, &err)) {
-        fprintf(stderr, "bench_ocr: %s\n", err.message);
-        exit(1);
-    }
-    t = now() - t;
-    psk_library_close(lib);
-    return t;
+    return index_folder(dir, db, p, &st);
 }
 
 static psk_image *load(const char *path) {

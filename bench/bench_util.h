@@ -4,12 +4,15 @@
 #ifndef PSK_BENCH_UTIL_H
 #define PSK_BENCH_UTIL_H
 
+#include "photoseek.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef SYNTH_SEED
 #define SYNTH_SEED 88172645463325252ULL
@@ -19,6 +22,29 @@ static inline double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Seconds to index the folder dir into a new library at db with p's settings (its roots are set here); the run's
+ * counts in *st. Exits with the message on an error. */
+static inline double index_folder(const char *dir, const char *db, psk_index_params p, psk_index_stats *st) {
+    unlink(db);
+    psk_library *lib;
+    psk_error err = {0};
+    const char *roots[1] = {dir};
+    p.roots = roots;
+    p.n_roots = 1;
+    if (psk_library_open(db, PSK_OPEN_WRITE, &lib, &err)) {
+        fprintf(stderr, "%s\n", err.message);
+        exit(1);
+    }
+    double t = now();
+    if (psk_library_index(lib, &p, st, &err)) {
+        fprintf(stderr, "%s: %s\n", dir, err.message);
+        exit(1);
+    }
+    t = now() - t;
+    psk_library_close(lib);
+    return t;
 }
 
 /* N copies of a file in dir (photo_NNNN.jpg) that differ in a trailing byte (ignored by decoders), so that an

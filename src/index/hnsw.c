@@ -172,6 +172,19 @@ static int64_t descend(psk_hnsw *h, const int16_t *q16, float qs) {
     return ep;
 }
 
+/* Marks a node's neighbours (a list of deg, ended early by -1) that this search has not seen yet and writes them to
+ * fresh; returns how many. */
+static inline int mark_fresh(const psk_hnsw *h, visited *vis, const int32_t *nb, int deg, int32_t *fresh) {
+    int n = 0;
+    for (int i = 0; i < deg && nb[i] >= 0; i++) {
+        int32_t x = nb[i];
+        if (x >= h->n || vis->mark[x] == vis->epoch) continue;
+        vis->mark[x] = vis->epoch;
+        fresh[n++] = x;
+    }
+    return n;
+}
+
 /* Beam search of one layer (the build's): expands the best candidate of vis->cand while it can still improve the
  * results (worst first, up to ef nodes that `allow` accepts). */
 static int expand(psk_hnsw *h, const int16_t *q16, float qs, int ef, int layer, visited *vis, const vindex_filter *allow,
@@ -187,13 +200,7 @@ static int expand(psk_hnsw *h, const int16_t *q16, float qs, int ef, int layer, 
         memcpy(nb, links_of(h, c.id, layer), sizeof(int32_t) * (size_t)deg);
         if (lock) pthread_mutex_unlock(&h->locks[c.id]);
         /* the unvisited neighbours first, then their similarities in one gathered pass */
-        int n_fresh = 0;
-        for (int i = 0; i < deg && nb[i] >= 0; i++) {
-            int32_t x = nb[i];
-            if (x >= h->n || vis->mark[x] == vis->epoch) continue;
-            vis->mark[x] = vis->epoch;
-            fresh[n_fresh++] = x;
-        }
+        int n_fresh = mark_fresh(h, vis, nb, deg, fresh);
         sims_of(h, q16, qs, fresh, n_fresh, sims);
         for (int i = 0; i < n_fresh; i++) {
             int32_t x = fresh[i];
@@ -539,13 +546,7 @@ static int expand_query(psk_hnsw *h, const int16_t *q16, float qs, int ef, int e
         if (narrow->n >= ef && best < narrow->e[0].s && stale >= patience) break;
         hent c = hpop(&cand);
         memcpy(nb, links_of(h, c.id, 0), sizeof(int32_t) * (size_t)deg);
-        int n_fresh = 0;
-        for (int i = 0; i < deg && nb[i] >= 0; i++) {
-            int32_t x = nb[i];
-            if (x >= h->n || vis->mark[x] == vis->epoch) continue;
-            vis->mark[x] = vis->epoch;
-            fresh[n_fresh++] = x;
-        }
+        int n_fresh = mark_fresh(h, vis, nb, deg, fresh);
         sims_of(h, q16, qs, fresh, n_fresh, sims);
         n_sims += n_fresh;
         stale++;
