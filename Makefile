@@ -14,7 +14,7 @@ endif
 OPT      ?= -O2
 # -MMD -MP: each object's header dependencies go to a .d file beside it (included at the end).
 CFLAGS   += -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -Iinclude -pthread -MMD -MP $(PKG_CFLAGS)
-LDLIBS   += $(PKG_LIBS) -ljpeg -lgif -lm -pthread
+LDLIBS   += $(PKG_LIBS) -ljpeg -lgif -lgomp -lm -pthread
 ifeq ($(SAN),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
@@ -131,10 +131,9 @@ bench-index: $(BUILD)/bench_index $(BUILD)/bench_clip
 # N ordinary 12 MP photos with --ocr off and auto (the fixtures' tiny CLIP: decoding dominates, so the ratio is the
 # gate's share at its largest).
 bench-ocr: $(BUILD)/bench_ocr
-	@[ -s $(BUILD)/bench-12mp.jpg ] || /usr/bin/convert -size 4000x3000 plasma:fractal -attenuate 0.3 +noise Gaussian \
-	  -quality 92 $(BUILD)/bench-12mp.jpg
 	@[ -s $(BUILD)/ocr-set/manifest.tsv ] || bash tests/ocr/make_set.sh $(BUILD)/ocr-set 6
-	$(BUILD)/bench_ocr $(BUILD)/ocr-set $(BUILD)/bench-12mp.jpg $${PHOTOSEEK_FIXTURES:-../shared/fixtures}/models/tiny-clip $${N:-16}
+	@[ -d $(BUILD)/ocr-photos ] || bash bench/make_photos.sh $(BUILD)/ocr-photos
+	$(BUILD)/bench_ocr $(BUILD)/ocr-set $(BUILD)/ocr-photos $${PHOTOSEEK_FIXTURES:-../shared/fixtures}/models/tiny-clip
 
 # The HNSW graph beside hnswlib on the same vectors (N=100000 by default; N=1000000 needs about 4 GB and minutes).
 # Near-duplicates: the perceptual hash per photo and the grouping over 100k and 1M synthetic photos.

@@ -6,6 +6,7 @@
 #include "../common/common.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,8 +399,15 @@ static int finish(const pass *ps, int rotation, const ocr_gray *g, const psk_ima
     return PSK_OK;
 }
 
+/* Tesseract runs its LSTM in OpenMP parallel sections; with a reader per indexing worker (or beside the encoders)
+ * those threads fight over the cores and spin in libgomp's barriers, several times slower than one thread each
+ * (Tesseract's own advice: OMP_THREAD_LIMIT=1 when running several). The calling thread's setting is what its
+ * parallel sections use. */
+static void one_thread_per_reader(void) { omp_set_num_threads(1); }
+
 psk_status psk_ocr_read(psk_ocr *o, const psk_image *img, psk_ocr_text *out, psk_error *err) {
     memset(out, 0, sizeof *out);
+    one_thread_per_reader();
     if (!img || img->width < 1 || img->height < 1 || !img->rgb)
         return psk_fail(err, PSK_ERR_INVALID_ARG, "no image to read");
     ocr_gray g = {0};
