@@ -50,7 +50,7 @@ static int read_rows(sqlite_backend *b, const psk_filter *f, dup_rows *r, psk_er
     sql_binds binds = {0};
     bool any = false;
     const char *head = "SELECT id, path, hash, (SELECT phash FROM phashes WHERE media_id = media.id), taken_at, size,"
-                       " width, height, folder, make, model FROM media WHERE error IS NULL AND type = 1";
+                       " width, height, folder, make, model, taken_src IS 'file' FROM media WHERE error IS NULL AND type = 1";
     psk_buf_append(&sql, head, strlen(head));
     int rc = filter_sql(f, &sql, &binds, &any, err);
     psk_buf_append(&sql, " ORDER BY id", 12);
@@ -101,6 +101,7 @@ static int read_rows(sqlite_backend *b, const psk_filter *f, dup_rows *r, psk_er
             it->bytes = sqlite3_column_int64(st, 5);
             it->width = sqlite3_column_int(st, 6);
             it->height = sqlite3_column_int(st, 7);
+            it->time_from_file = sqlite3_column_int(st, 11) != 0;
             r->row[i] = -1;
         }
     }
