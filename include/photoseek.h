@@ -526,8 +526,9 @@ psk_status psk_library_search(psk_library *lib, const psk_search_params *params,
                               psk_error *err);
 /* Photos whose text, read by OCR at indexing (psk_index_params.ocr), contains `text`: matched as psk_text_fold
  * folds both (case, Unicode width, the spaces OCR puts between Chinese characters, line breaks), as a substring
- * ("RE16" finds "RE16 TGK"). params gives k, the filter's camera and folder, and the sort; each result's score is
- * 1 and its text the words around the match. PSK_ERR_UNSUPPORTED on a store without PSK_STORE_CAP_TEXT. */
+ * ("RE16" finds "RE16 TGK"). params gives k, the filter's camera and folder, the sort and collapse_groups; each
+ * result's score is 1 and its text the words around the match. PSK_ERR_UNSUPPORTED on a store without
+ * PSK_STORE_CAP_TEXT. */
 psk_status psk_library_search_text(psk_library *lib, const char *text, const psk_search_params *params,
                                    psk_result **results, int *n, psk_error *err);
 /* Photos like an image file (which need not be in the library; when it is, it is left out of the results, before

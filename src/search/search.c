@@ -70,6 +70,17 @@ static int collapse_groups(psk_result *r, int n, int k) {
     return out;
 }
 
+bool search_can_collapse(psk_library *lib, const psk_search_params *p) {
+    return p->collapse_groups && library_backend(lib)->ops->dup_groups_of != NULL;
+}
+
+int search_collapse(psk_library *lib, psk_result *r, int *n, int k, psk_error *err) {
+    store_backend *b = library_backend(lib);
+    int rc = b->ops->dup_groups_of(b->self, r, *n, err);
+    if (!rc) *n = collapse_groups(r, *n, k);
+    return rc;
+}
+
 /* Leaves out the result whose path is `path` (the image a similar search compares with, when it is in the library). */
 static int drop_path(psk_result *r, int n, const char *path) {
     int out = 0;
@@ -91,7 +102,7 @@ static int search_with(psk_library *lib, const psk_search_params *params, make_v
     if (!qv) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     rc = make(lib, &m, &p, arg, qv, err);
     store_backend *b = library_backend(lib);
-    bool grouped = p.collapse_groups && b->ops->dup_groups_of != NULL;
+    bool grouped = search_can_collapse(lib, &p);
     int k = p.k > 0 ? p.k : 20;
     /* collapsing leaves members out: ask for more so that k results remain */
     if (grouped) p.k = k * 3 < 10000 ? k * 3 : 10000;
@@ -99,8 +110,7 @@ static int search_with(psk_library *lib, const psk_search_params *params, make_v
     if (!rc) rc = backend_search(b, &m, qv, &p, results, n, err);
     if (!rc && skip_path) *n = drop_path(*results, *n, skip_path);
     if (!rc && !grouped && *n > k) *n = k;
-    if (!rc && grouped) rc = b->ops->dup_groups_of(b->self, *results, *n, err);
-    if (!rc && grouped) *n = collapse_groups(*results, *n, k);
+    if (!rc && grouped) rc = search_collapse(lib, *results, n, k, err);
     if (rc) {
         psk_results_free(*results);
         *results = NULL, *n = 0;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Near-duplicates, text in photos and places on the command line, the API and the page (issues 15, 18, 19), on a
-# small library made here: two photos with words (ImageMagick), two photos with GPS in their EXIF (Kyoto, Lisbon),
+# small library made here: two photos with words (ImageMagick; one with a smaller copy), two photos with GPS in
+# their EXIF (Kyoto, Lisbon),
 # a fixture photo with a resized and a recompressed copy (one near-duplicate group), and two other fixture photos.
 # Checks search's default collapse, --all and --json group/group_size, the API's collapse, group listing, words'
 # boxes, place filter and facets, then tests/browser/test_features.mjs in Chromium.
@@ -27,6 +28,7 @@ ff -i "$FIX/images/photo_coffee.jpg" -q:v 20 "$L/dups/coffee_q20.jpg"
     -annotate +80+200 'WIFI PASSWORD' -annotate +80+330 'sunflower42' "$L/text/wifi.png"
 /usr/bin/convert -size 900x600 xc:'#fff3e0' -font DejaVu-Serif-Bold -pointsize 72 -fill '#0d47a1' \
     -annotate +120+320 'Costco Wholesale' "$L/text/receipt.png"
+/usr/bin/convert "$L/text/wifi.png" -resize 70% -quality 85 "$L/text/wifi_copy.jpg" # a copy with the same words
 # places: EXIF GPS near Kyoto and Lisbon, on two different pictures
 python3 tests/places/exif_gps.py "$FIX/images/photo_chelsea.jpg" "$L/places/kyoto.jpg" 35.0116 135.7681
 python3 tests/places/exif_gps.py "$FIX/images/photo_rocket.jpg" "$L/places/lisbon.jpg" 38.7223 -9.1393
@@ -47,7 +49,7 @@ col = [json.loads(l) for l in open(sys.argv[1])]
 every = [json.loads(l) for l in open(sys.argv[2])]
 name = lambda r: os.path.basename(r["path"])
 coffee = [r for r in col if name(r).startswith("coffee")]
-assert len(every) == 9, f"--all lists every photo: {len(every)}"
+assert len(every) == 10, f"--all lists every photo: {len(every)}"
 assert len(col) == 7, f"collapsed: {len(col)} results, want 7"
 assert len(coffee) == 1 and coffee[0]["group_size"] == 3 and coffee[0]["group"] > 0, coffee
 assert sum(r.get("group_size", 1) for r in col) == len(every), "group sizes add up"
@@ -57,7 +59,7 @@ assert not any("group" in r for r in every), "--all results carry no group"
 print(coffee[0]["group"])
 PY
 if group=$(python3 "$TMP/collapse.py" "$TMP/col.jsonl" "$TMP/all.jsonl" 2>&1); then
-    pass "search collapses the copies into one result with group_size 3; --all lists all 9"
+    pass "search collapses the copies into one result with group_size 3; --all lists all 10"
 else
     fail "search collapses by default, --all lists all" "$group"
 fi
@@ -66,14 +68,19 @@ grep -q 'coffee.*\[+2 near-duplicates\]' "$TMP/col.txt" && pass "the text output
     fail "the text output says +2 near-duplicates" "$(cat "$TMP/col.txt")"
 $PS similar "$L/other/photo_astronaut.jpg" --db "$TMP/lib.db" -k 100 --json >"$TMP/sim.jsonl" 2>/dev/null
 $PS similar "$L/other/photo_astronaut.jpg" --db "$TMP/lib.db" -k 100 --json --all >"$TMP/sim_all.jsonl" 2>/dev/null
-[ "$(wc -l <"$TMP/sim.jsonl")" = 6 ] && [ "$(wc -l <"$TMP/sim_all.jsonl")" = 8 ] &&
+[ "$(wc -l <"$TMP/sim.jsonl")" = 6 ] && [ "$(wc -l <"$TMP/sim_all.jsonl")" = 9 ] &&
     grep -q '"group_size": 3' "$TMP/sim.jsonl" && ! grep -q photo_astronaut "$TMP/sim.jsonl" &&
-    pass "similar collapses too (6 results, 8 with --all, the photo itself left out)" ||
+    pass "similar collapses too (6 results, 9 with --all, the photo itself left out)" ||
     fail "similar collapses" "$(wc -l <"$TMP/sim.jsonl") and $(wc -l <"$TMP/sim_all.jsonl") lines"
 $PS similar "$L/dups/coffee.jpg" --db "$TMP/lib.db" -k 100 --json >"$TMP/sim2.jsonl" 2>/dev/null
 grep -q 'coffee_.*"group_size": 3' "$TMP/sim2.jsonl" && ! grep -q '/coffee.jpg"' "$TMP/sim2.jsonl" &&
     pass "similar to a photo with copies: the photo is left out, its copies show as one result" ||
     fail "similar to a photo with copies" "$(head -3 "$TMP/sim2.jsonl")"
+$S --text wifi --json >"$TMP/text.jsonl" 2>/dev/null
+$S --text wifi --json --all >"$TMP/text_all.jsonl" 2>/dev/null
+[ "$(wc -l <"$TMP/text.jsonl")" = 1 ] && grep -q '"group_size": 2' "$TMP/text.jsonl" && [ "$(wc -l <"$TMP/text_all.jsonl")" = 2 ] &&
+    pass "search --text collapses the photo and its copy too (--all: both)" ||
+    fail "search --text collapses" "$(cat "$TMP/text.jsonl" "$TMP/text_all.jsonl")"
 $PS search --help | grep -q -- "--all  .*every near-duplicate" && pass "search --help explains --all" ||
     fail "search --help explains --all"
 
@@ -85,7 +92,7 @@ J() { curl -s "$B$1"; }
 api_py() { python3 -c "import json, sys; d = json.load(sys.stdin); $1"; }
 J "/api/search?q=a+photo&k=100" | api_py 'assert d["count"] == 7 and any(r.get("group_size") == 3 for r in d["results"]), d["count"]' &&
     pass "/api/search collapses by default" || fail "/api/search collapses by default"
-J "/api/search?q=a+photo&k=100&collapse=0" | api_py 'assert d["count"] == 9 and not any("group" in r for r in d["results"]), d["count"]' &&
+J "/api/search?q=a+photo&k=100&collapse=0" | api_py 'assert d["count"] == 10 and not any("group" in r for r in d["results"]), d["count"]' &&
     pass "/api/search?collapse=0 lists every member" || fail "/api/search?collapse=0 lists every member"
 J "/api/duplicates?group=$group" | api_py '
 assert d["count"] == 3, d
