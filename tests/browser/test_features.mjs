@@ -24,6 +24,8 @@ try {
   await waitCount(page, 7);
   const badges = await page.$$eval('#grid .result .stack', (bs) => bs.map((b) => b.textContent).sort());
   check('collapsed results: 7 results, stack badges "+1" (the words photo) and "+2" (the coffee)', badges.join(' ') === '+1 +2', badges.join(' '));
+  const badgeWidth = await page.$eval('#grid .result .stack', (b) => b.getBoundingClientRect().width);
+  check('... a small badge on the thumbnail, not a bar across it', badgeWidth > 10 && badgeWidth < 60, `${badgeWidth} px`);
   await page.screenshot({ path: `${out}/1-collapsed.png` });
   await page.locator('#grid .result .stack', { hasText: '+2' }).click();
   await waitCount(page, 3);
