@@ -139,7 +139,8 @@ function render() {
     const cap = document.createElement('div');
     cap.className = 'caption';
     cap.innerHTML = '<span class="score"></span><span class="date"></span>';
-    cap.querySelector('.score').textContent = r.score.toFixed(3);
+    // a group's members are listed, not ranked: their size says more than a score
+    cap.querySelector('.score').textContent = state.group ? `${r.width}×${r.height}` : r.score.toFixed(3);
     cap.querySelector('.date').textContent = dateOf(r) + (r.type === 'video' ? ' ▶' : '');
     b.append(img, cap);
     if (r.text) b.append(snippet(r.text));
@@ -164,7 +165,7 @@ function openViewer(i) {
     $('viewer-img').alt = r.path;
   }
   $('viewer-path').textContent = r.path;
-  $('viewer-meta').textContent = [r.taken_at || 'date unknown', `${r.width}×${r.height}`, r.camera || '', `score ${r.score.toFixed(3)}`]
+  $('viewer-meta').textContent = [r.taken_at || 'date unknown', `${r.width}×${r.height}`, r.camera || '', state.group ? '' : `score ${r.score.toFixed(3)}`]
     .filter(Boolean).join(' · ');
   $('viewer-open').href = r.file;
   showPlace(r);

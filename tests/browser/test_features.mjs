@@ -33,6 +33,8 @@ try {
   check('the badge opens the group: its three members as results', paths.join(' ') === 'coffee.jpg coffee_half.jpg coffee_q20.jpg', paths.join(' '));
   check('... the group is in the address', new URL(page.url()).searchParams.get('group') === group, page.url());
   check('... with a way back', await page.isVisible('#group-close'));
+  const sizes = await page.$$eval('#grid .result .score', (ss) => ss.map((x) => x.textContent));
+  check('... each with its size instead of a score', sizes.includes('600×400') && sizes.includes('300×200'), sizes.join(' '));
   await page.locator('#grid .result button').nth(1).click();
   await page.waitForSelector('#viewer:not([hidden])');
   await page.waitForFunction(() => { const i = document.getElementById('viewer-img'); return i.complete && i.naturalWidth > 0; }, null, { timeout: 10000 });
