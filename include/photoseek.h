@@ -526,11 +526,13 @@ psk_status psk_library_search(psk_library *lib, const psk_search_params *params,
                               psk_error *err);
 /* Photos whose text, read by OCR at indexing (psk_index_params.ocr), contains `text`: matched as psk_text_fold
  * folds both (case, Unicode width, the spaces OCR puts between Chinese characters, line breaks), as a substring
- * ("RE16" finds "RE16 TGK"). params gives k, the filter's camera and folder, and the sort; each result's score is
- * 1 and its text the words around the match. PSK_ERR_UNSUPPORTED on a store without PSK_STORE_CAP_TEXT. */
+ * ("RE16" finds "RE16 TGK"). params gives k, the filter's camera and folder, the sort and collapse_groups; each
+ * result's score is 1 and its text the words around the match. PSK_ERR_UNSUPPORTED on a store without
+ * PSK_STORE_CAP_TEXT. */
 psk_status psk_library_search_text(psk_library *lib, const char *text, const psk_search_params *params,
                                    psk_result **results, int *n, psk_error *err);
-/* Photos like an image file (which need not be in the library). params->query is ignored. */
+/* Photos like an image file (which need not be in the library; when it is, it is left out of the results, before
+ * near-duplicates collapse, so that its copies still show). params->query is ignored. */
 psk_status psk_library_similar(psk_library *lib, const char *image_path, const psk_search_params *params,
                                psk_result **results, int *n, psk_error *err);
 void psk_results_free(psk_result *results);
@@ -540,6 +542,16 @@ psk_status psk_library_get_media(psk_library *lib, int64_t id, psk_result *out, 
 /* Items like an indexed item, by its stored vector (the item itself comes first). */
 psk_status psk_library_similar_id(psk_library *lib, int64_t id, const psk_search_params *params,
                                   psk_result **results, int *n, psk_error *err);
+
+/* The text OCR read in one item (psk_index_params.ocr): *text the words in reading order ("" when none was read),
+ * *words_json its words as JSON, [{"text": T, "conf": C, "box": [x, y, w, h]}, ...] with boxes in the pixels of the
+ * upright (EXIF-oriented) full-size image ("[]" when none). Free both with psk_free_buffer. PSK_ERR_UNSUPPORTED on a
+ * store without PSK_STORE_CAP_TEXT. */
+psk_status psk_library_media_text(psk_library *lib, int64_t id, char **text, char **words_json, psk_error *err);
+/* The members of a near-duplicate group as results (group is psk_result.group: the stored group of the last index
+ * run), the suggested keeper first, each with score 1 and group, group_size set. PSK_ERR_NOT_FOUND when no such
+ * group, PSK_ERR_UNSUPPORTED on a store without PSK_STORE_CAP_DUPLICATES. Free with psk_results_free. */
+psk_status psk_library_group(psk_library *lib, int64_t group, psk_result **results, int *n, psk_error *err);
 
 /* The values present in the library, for filter menus. */
 typedef struct psk_facet {

@@ -1,7 +1,7 @@
 // photoseek's page: search as you type, filter chips, a thumbnail grid and a viewer. Talks only to /api/*.
 'use strict';
 const $ = (id) => document.getElementById(id);
-const state = { q: '', filters: {}, similar: null, results: [], current: -1, seq: 0 };
+const state = { q: '', text: '', filters: {}, similar: null, group: null, results: [], current: -1, seq: 0 };
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 async function api(path) {
@@ -27,22 +27,43 @@ async function post(path, body = {}) {
   return data;
 }
 
+// The query as the API takes it: the description, and the words in the photo as a text:"..." term (the query box
+// takes text:"..." too).
+function fullQuery() {
+  const words = state.text.replace(/"/g, ' ').trim();
+  return [state.q.trim(), words ? `text:"${words}"` : ''].filter(Boolean).join(' ');
+}
+
+// The words a text search looks for (the text field's, or a text:"..." / text:word term in the query box).
+function textWords() {
+  if (state.text.trim()) return state.text.trim();
+  const m = state.q.match(/text:(?:"([^"]*)"|(\S+))/);
+  return m ? (m[1] || m[2] || '').trim() : '';
+}
+
 function params() {
   const p = new URLSearchParams();
-  if (state.similar) p.set('id', state.similar); else p.set('q', state.q);
+  if (state.similar) p.set('id', state.similar); else p.set('q', fullQuery());
   p.set('k', '60');
   for (const [k, v] of Object.entries(state.filters)) if (v.length) p.set(k, v.join(','));
+  if (p.has('place')) p.delete('country'); // a city of the chosen country: the narrower of the two
   return p;
 }
 
 // The page's state lives in its address, so that a search can be bookmarked, shared, reloaded and opened from
 // the command line: ?q=cake&year=2019,2020&type=photo, ?like=ID for "more like this", &open=ID for the viewer.
-const URL_FILTERS = ['year', 'month', 'type', 'camera', 'folder'];
+// &text=WORDS for words in the photo, &group=N for a near-duplicate group's members, &country=JP and
+// &place=JP|REGION|CITY for the places facet.
+const URL_FILTERS = ['year', 'month', 'type', 'camera', 'folder', 'country', 'place'];
+const SINGLE = ['camera', 'folder', 'type', 'place']; // one value each (a place name may hold a comma)
+const ID_RE = /^[1-9][0-9]*$/;
 
 function syncURL() {
   const p = new URLSearchParams();
   if (state.similar) p.set('like', state.similar); else if (state.q.trim()) p.set('q', state.q);
+  if (!state.similar && state.text.trim()) p.set('text', state.text);
   for (const k of URL_FILTERS) if ((state.filters[k] || []).length) p.set(k, state.filters[k].join(','));
+  if (state.group) p.set('group', state.group);
   if (!$('viewer').hidden && state.results[state.current]) p.set('open', state.results[state.current].id);
   const qs = p.toString();
   const url = qs ? `/?${qs}` : '/';
@@ -52,11 +73,16 @@ function syncURL() {
 function stateFromURL() {
   const p = new URLSearchParams(location.search);
   state.q = p.get('q') || '';
-  state.similar = /^[1-9][0-9]*$/.test(p.get('like') || '') ? Number(p.get('like')) : null;
+  state.text = p.get('text') || '';
+  state.similar = ID_RE.test(p.get('like') || '') ? Number(p.get('like')) : null;
+  state.group = ID_RE.test(p.get('group') || '') ? Number(p.get('group')) : null;
   state.filters = {};
-  for (const k of URL_FILTERS) if (p.get(k)) state.filters[k] = p.get(k).split(',').filter(Boolean);
+  for (const k of URL_FILTERS) {
+    if (p.get(k)) state.filters[k] = SINGLE.includes(k) ? [p.get(k)] : p.get(k).split(',').filter(Boolean);
+  }
   $('q').value = state.q;
-  return /^[1-9][0-9]*$/.test(p.get('open') || '') ? Number(p.get('open')) : null;
+  $('text').value = state.text;
+  return ID_RE.test(p.get('open') || '') ? Number(p.get('open')) : null;
 }
 
 function setError(msg) {
@@ -67,7 +93,9 @@ function setError(msg) {
 async function search() {
   const seq = ++state.seq;
   syncURL();
-  if (!state.q.trim() && !state.similar) {
+  $('group-bar').hidden = !state.group;
+  if (state.group) return showGroup(seq);
+  if (!fullQuery() && !state.similar) {
     state.results = [];
     render();
     $('empty').hidden = false;
@@ -111,9 +139,11 @@ function render() {
     const cap = document.createElement('div');
     cap.className = 'caption';
     cap.innerHTML = '<span class="score"></span><span class="date"></span>';
-    cap.querySelector('.score').textContent = r.score.toFixed(3);
+    // a group's members are listed, not ranked: their size says more than a score
+    cap.querySelector('.score').textContent = state.group ? `${r.width}×${r.height}` : r.score.toFixed(3);
     cap.querySelector('.date').textContent = dateOf(r) + (r.type === 'video' ? ' ▶' : '');
     b.append(img, cap);
+    if (r.text) b.append(snippet(r.text));
     b.addEventListener('click', () => openViewer(i));
     li.append(b);
     addStackBadge(li, r);
@@ -125,7 +155,8 @@ function openViewer(i) {
   state.current = i;
   const r = state.results[i];
   const video = r.type === 'video';
-  $('viewer-img').hidden = video;
+  $('viewer-photo').hidden = video;
+  $('viewer-boxes').replaceChildren();
   $('viewer-video').hidden = !video;
   if (video) {
     $('viewer-video').src = `${r.file}#t=${(r.frame_ms || 0) / 1000}`;
@@ -134,9 +165,11 @@ function openViewer(i) {
     $('viewer-img').alt = r.path;
   }
   $('viewer-path').textContent = r.path;
-  $('viewer-meta').textContent = [r.taken_at || 'date unknown', `${r.width}×${r.height}`, r.camera || '', `score ${r.score.toFixed(3)}`]
+  $('viewer-meta').textContent = [r.taken_at || 'date unknown', `${r.width}×${r.height}`, r.camera || '', state.group ? '' : `score ${r.score.toFixed(3)}`]
     .filter(Boolean).join(' · ');
   $('viewer-open').href = r.file;
+  showPlace(r);
+  showText(r);
   $('viewer').hidden = false;
   $('viewer-close').focus();
   syncURL();
@@ -161,10 +194,12 @@ function chip(container, label, value) {
     const param = container.dataset.param;
     const list = state.filters[param] || (state.filters[param] = []);
     const at = list.indexOf(value);
-    // camera, folder and type take one value; years and months several
-    if (['camera', 'folder', 'type'].includes(param)) list.length = 0;
+    // camera, folder, type, country and place take one value; years and months several
+    if (SINGLE.includes(param) || param === 'country') list.length = 0;
     if (at >= 0 && list.length) list.splice(list.indexOf(value), 1); else if (at < 0) list.push(value);
     container.querySelectorAll('.chip').forEach((c) => c.setAttribute('aria-pressed', String((state.filters[param] || []).includes(c.dataset.value))));
+    if (param === 'country') { delete state.filters.place; placeChips(); } // another country's cities
+    state.group = null;
     search();
   });
   container.append(b);
@@ -178,6 +213,10 @@ async function loadFacets() {
     if (f.types.length > 1) f.types.forEach((t) => chip($('chips-types'), t.value, t.value));
     f.cameras.slice(0, 12).forEach((c) => chip($('chips-cameras'), c.value, c.value));
     if (f.folders.length > 1) f.folders.slice(0, 12).forEach((d) => chip($('chips-folders'), d.value.split('/').slice(-2).join('/'), d.value));
+    facets.countries = f.countries || [];
+    facets.places = f.places || [];
+    facets.countries.slice(0, 20).forEach((c) => chip($('chips-countries'), countryName(c.value), c.value));
+    placeChips();
     const total = f.types.reduce((n, t) => n + t.count, 0);
     if (!total) {
       $('empty').innerHTML = '<p><strong>The library is empty.</strong></p><p>Index a folder first: <code>photoseek index ~/Pictures</code></p>';
@@ -211,18 +250,22 @@ async function reindex() {
 }
 
 let timer = null;
-$('q').addEventListener('input', () => {
-  state.q = $('q').value;
-  state.similar = null;
-  clearTimeout(timer);
-  timer = setTimeout(search, 250); // search as you type, once the typing pauses
-});
+for (const id of ['q', 'text']) {
+  $(id).addEventListener('input', () => {
+    state[id] = $(id).value;
+    state.similar = null;
+    state.group = null;
+    clearTimeout(timer);
+    timer = setTimeout(search, 250); // search as you type, once the typing pauses
+  });
+}
 $('search-form').addEventListener('submit', (e) => { e.preventDefault(); clearTimeout(timer); search(); });
 $('viewer-close').addEventListener('click', closeViewer);
 $('reindex').addEventListener('click', reindex);
 $('viewer').addEventListener('click', (e) => { if (e.target === $('viewer')) closeViewer(); });
 $('more-like-this').addEventListener('click', () => {
   state.similar = state.results[state.current].id;
+  state.group = null;
   closeViewer();
   search();
 });
@@ -237,7 +280,7 @@ document.addEventListener('keydown', (e) => {
 (async () => {
   const open = stateFromURL();
   await loadFacets();
-  if (!state.q.trim() && !state.similar) return;
+  if (!fullQuery() && !state.similar && !state.group) return;
   await search();
   if (open) {
     let i = state.results.findIndex((r) => r.id === open);
@@ -250,13 +293,13 @@ document.addEventListener('keydown', (e) => {
 
 // ---- near-duplicates (issue 18): a stack badge on a result that stands for a group, and the duplicates view ----
 function addStackBadge(li, r) {
-  if (!r.group || !(r.group_size > 1)) return;
+  if (!r.group || !(r.group_size > 1) || state.group) return; // not on the group's own members
   const s = document.createElement('button');
   s.type = 'button';
   s.className = 'stack';
   s.textContent = `+${r.group_size - 1}`;
   s.title = `${r.group_size - 1} near-duplicate${r.group_size > 2 ? 's' : ''} of this photo: show them`;
-  s.addEventListener('click', (e) => { e.stopPropagation(); showDuplicates(r.id); });
+  s.addEventListener('click', (e) => { e.stopPropagation(); state.group = r.group; search(); });
   li.append(s);
 }
 
@@ -307,3 +350,107 @@ async function showDuplicates(focusId) {
 
 $('show-dups').addEventListener('click', () => showDuplicates(null));
 $('dups-close').addEventListener('click', () => { $('dups').hidden = true; });
+
+// A near-duplicate group's members as results (the "+N" badge of a collapsed result), each openable in the viewer.
+async function showGroup(seq) {
+  $('empty').hidden = true;
+  try {
+    const data = await api(`/api/duplicates?group=${state.group}`);
+    if (seq !== state.seq) return;
+    setError('');
+    state.results = data.results;
+    $('group-summary').textContent = `${data.count} near-duplicates: the suggested keeper first`;
+    $('summary').textContent = `${data.count} results in ${data.took_ms} ms`;
+    render();
+  } catch (e) {
+    if (seq !== state.seq) return;
+    state.results = [];
+    render();
+    $('summary').textContent = '';
+    setError(`Cannot show the group: ${e.message}`);
+  }
+}
+$('group-close').addEventListener('click', () => { state.group = null; search(); });
+
+// ---- text in photos (issue 15): the snippet under a result, the matched words' boxes over the photo ----
+function snippet(text) {
+  const p = document.createElement('p');
+  p.className = 'snippet';
+  p.title = text;
+  const words = textWords().toLowerCase();
+  const at = words ? text.toLowerCase().indexOf(words) : -1;
+  if (at < 0) {
+    p.textContent = text;
+  } else {
+    const mark = document.createElement('mark');
+    mark.textContent = text.slice(at, at + words.length);
+    p.append(text.slice(0, at), mark, text.slice(at + words.length));
+  }
+  return p;
+}
+
+// Whether an OCR word is part of what was searched: OCR splits a phrase into words (and Chinese into characters),
+// so a word matches when the searched words hold it or it holds them, whatever the case and spaces.
+function wordMatches(word, wanted) {
+  const w = word.toLowerCase().replace(/\s+/g, '');
+  return w.length > 0 && (wanted.includes(w) || w.includes(wanted));
+}
+
+// Draws the boxes of the words that matched, in percent of the photo so they follow its displayed size.
+async function showText(r) {
+  $('viewer-text').hidden = true;
+  if (!r.text || r.type === 'video') return;
+  $('viewer-text').textContent = `Text: “${r.text}”`;
+  $('viewer-text').hidden = false;
+  const wanted = textWords().toLowerCase().replace(/\s+/g, '');
+  let data;
+  try { data = await api(`/api/media/${r.id}/text`); } catch (e) { return; }
+  if (state.results[state.current] !== r || !data.width || !data.height) return;
+  const boxes = [];
+  for (const w of data.words) {
+    if (wanted && !wordMatches(w.text, wanted)) continue;
+    const [x, y, bw, bh] = w.box;
+    const d = document.createElement('div');
+    d.className = 'word-box';
+    d.title = w.text;
+    d.style.left = `${(100 * x) / data.width}%`;
+    d.style.top = `${(100 * y) / data.height}%`;
+    d.style.width = `${(100 * bw) / data.width}%`;
+    d.style.height = `${(100 * bh) / data.height}%`;
+    boxes.push(d);
+  }
+  $('viewer-boxes').replaceChildren(...boxes);
+}
+
+// ---- places (issue 19): the countries and places facet, and the viewer's place line ----
+const facets = { countries: [], places: [] };
+let regionNames = null;
+try { regionNames = new Intl.DisplayNames([navigator.language || 'en', 'en'], { type: 'region' }); } catch (e) { /* old browser */ }
+
+function countryName(code) {
+  try { return (regionNames && regionNames.of(code)) || code; } catch (e) { return code; }
+}
+
+// The places of the chosen country (or the most photographed ones), as CC|REGION|CITY chips.
+function placeChips() {
+  const box = $('chips-places');
+  box.replaceChildren();
+  const country = (state.filters.country || [])[0];
+  facets.places
+    .map((p) => p.value.split('\t'))
+    .filter(([cc]) => !country || cc === country)
+    .slice(0, 16)
+    .forEach(([cc, region, city]) => {
+      chip(box, city, `${cc}|${region}|${city}`);
+      box.lastChild.title = [city, region, countryName(cc)].filter(Boolean).join(', ');
+    });
+}
+
+// "Kyoto, Kyoto, Japan · 35.01160, 135.76810": the place and the position as text (no map: the page stays offline).
+function showPlace(r) {
+  const parts = [];
+  if (r.place) parts.push([r.place.city, r.place.region, r.place.country].filter(Boolean).join(', '));
+  if (r.gps) parts.push(`${r.gps[0].toFixed(5)}, ${r.gps[1].toFixed(5)}`);
+  $('viewer-place').textContent = parts.join(' · ');
+  $('viewer-place').hidden = !parts.length;
+}

@@ -31,9 +31,13 @@ static const char *search_usage =
     "  --json               one JSON object per line: path, score, taken_at, type, width, height, camera,\n"
     "                       gps ([lat, lon] or null), place ({city, region, country, country_code} or null)\n"
     "                       (videos add frame_ms, the moment that matched)\n"
-    "  --all-moments        for videos, list the other matching moments too\n"
-    "  --collapse           each group of near-duplicates (photoseek duplicates) once, at its best match, with\n"
-    "                       a count (--json: group, group_size); scores stay as they are\n"
+    "  --all-moments        for videos, list the other matching moments too (a video is one result either way)\n"
+    "  --all                every near-duplicate as a result of its own. By default each group of near-duplicates\n"
+    "                       (photoseek duplicates: copies, edits, bursts) is shown once, at its best match, with\n"
+    "                       a count ('[+3 near-duplicates]'; --json: group and group_size); scores stay as they\n"
+    "                       are, and the others are listed by --all or 'photoseek duplicates'. A library in\n"
+    "                       PostgreSQL or Pinecone keeps no groups: every result shows there either way.\n"
+    "                       (--all is about near-duplicates; --all-moments about a video's moments)\n"
     "  --db FILE            the library (default $PHOTOSEEK_DB or ~/.local/share/photoseek/library.db)\n"
     "  --store URL          a library in PostgreSQL + pgvector (postgres://USER@HOST/DB), filled by\n"
     "                       'photoseek index --store' or 'photoseek migrate' (--db takes the URL too)\n"
@@ -175,6 +179,7 @@ static void print_place_json(const psk_result *r, const search_places *sp) {
 
 static int run(int argc, char **argv, bool similar) {
     psk_search_params p = psk_search_default_params();
+    p.collapse_groups = 1; /* each near-duplicate group once, unless --all */
     const char *db = NULL;
     const char *cmd = similar ? "similar" : "search";
     bool json = false, words_only = false, no_places = false;
@@ -227,8 +232,10 @@ static int run(int argc, char **argv, bool similar) {
             if (!(p.image_model_dir = v)) return cli_bad_value(cmd, "--image-model", "a model folder");
         } else if (strcmp(opt, "--json") == 0) {
             json = true;
-        } else if (strcmp(opt, "--collapse") == 0) {
+        } else if (strcmp(opt, "--collapse") == 0) { /* the default since near-duplicates collapse by themselves */
             p.collapse_groups = 1;
+        } else if (strcmp(opt, "--all") == 0) {
+            p.collapse_groups = 0;
         } else if (cli_opt(argc, argv, &i, "--place", &v)) {
             if (!(place = v) || !*v) return cli_bad_value(cmd, "--place", "a city, region or country name");
         } else if (strcmp(opt, "--no-places") == 0) {
@@ -269,7 +276,6 @@ static int run(int argc, char **argv, bool similar) {
     psk_result *res = NULL;
     int n = 0;
     p.query = subject;
-    if (similar) p.k++; /* the photo itself is in the library, most likely: it is left out below */
     if (text) rc = psk_library_search_text(lib, text, &p, &res, &n, &err);
     else if (similar) rc = psk_library_similar(lib, subject, &p, &res, &n, &err);
     else rc = psk_library_search(lib, &p, &res, &n, &err);
@@ -282,14 +288,6 @@ static int run(int argc, char **argv, bool similar) {
         search_places_free(&sp);
         psk_library_close(lib);
         return EXIT_USAGE;
-    }
-    if (!rc && similar) {
-        char self[4096];
-        int kept = 0;
-        if (!realpath(subject, self)) snprintf(self, sizeof self, "%s", subject);
-        for (int i = 0; i < n; i++)
-            if (strcmp(res[i].path, self) != 0 && kept < p.k - 1) res[kept++] = res[i];
-        n = kept;
     }
     if (rc) {
         cli_error("%s", err.message);

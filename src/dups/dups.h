@@ -31,6 +31,8 @@ typedef struct dups_item {
     int64_t taken_at; /* UTC seconds, 0: unknown */
     int64_t bytes;
     int width, height;
+    bool time_from_file; /* taken_at is the file's time, not a camera's: copying a folder gives every file one
+                          * time, so such a time never makes a burst (only the keeper rule uses it) */
 } dups_item;
 
 /* A candidate pair (indices into the items) with the cosine of their embeddings (-2: not known), and the kind of

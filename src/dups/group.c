@@ -43,7 +43,8 @@ int dups_pair_kind(const dups_item *a, const dups_item *b, float cos, const dups
         (cos >= p->very_close_cos && hd <= p->far_hash))
         return DUPS_SAME_PICTURE;
     int64_t dt = a->taken_at - b->taken_at;
-    if (a->taken_at && b->taken_at && llabs(dt) <= p->moment_seconds && cos >= p->moment_cos)
+    bool camera_times = a->taken_at && b->taken_at && !a->time_from_file && !b->time_from_file;
+    if (camera_times && llabs(dt) <= p->moment_seconds && cos >= p->moment_cos)
         return DUPS_SAME_MOMENT;
     return -1;
 }
@@ -300,11 +301,11 @@ int dups_time_pairs(const dups_item *items, int64_t n, int seconds, dups_pair **
     qsort(order, (size_t)n, sizeof *order, by_time);
     int rc = PSK_OK;
     for (int64_t i = 0; !rc && i < n; i++) {
-        if (!items[order[i]].taken_at) continue;
+        if (!items[order[i]].taken_at || items[order[i]].time_from_file) continue;
         /* a burst's neighbours: at most 16 following frames within the window */
         for (int64_t j = i + 1; !rc && j < n && j <= i + 16 && items[order[j]].taken_at - items[order[i]].taken_at <= seconds;
              j++)
-            if (dups_pairs_push(pairs, n_pairs, cap, order[i], order[j], -2.0f))
+            if (!items[order[j]].time_from_file && dups_pairs_push(pairs, n_pairs, cap, order[i], order[j], -2.0f))
                 rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     }
     psk_free(order);

@@ -70,8 +70,28 @@ static int collapse_groups(psk_result *r, int n, int k) {
     return out;
 }
 
+bool search_can_collapse(psk_library *lib, const psk_search_params *p) {
+    return p->collapse_groups && library_backend(lib)->ops->dup_groups_of != NULL;
+}
+
+int search_collapse(psk_library *lib, psk_result *r, int *n, int k, psk_error *err) {
+    store_backend *b = library_backend(lib);
+    int rc = b->ops->dup_groups_of(b->self, r, *n, err);
+    if (!rc) *n = collapse_groups(r, *n, k);
+    return rc;
+}
+
+/* Leaves out the result whose path is `path` (the image a similar search compares with, when it is in the library). */
+static int drop_path(psk_result *r, int n, const char *path) {
+    int out = 0;
+    for (int i = 0; i < n; i++)
+        if (strcmp(r[i].path, path) != 0) r[out++] = r[i];
+    return out;
+}
+
+/* skip_path: a result to leave out before collapsing, so that its near-duplicates still show (NULL: none). */
 static int search_with(psk_library *lib, const psk_search_params *params, make_vector_fn make, const void *arg,
-                       psk_result **results, int *n, psk_error *err) {
+                       const char *skip_path, psk_result **results, int *n, psk_error *err) {
     *results = NULL;
     *n = 0;
     psk_search_params p = params ? *params : psk_search_default_params();
@@ -82,13 +102,15 @@ static int search_with(psk_library *lib, const psk_search_params *params, make_v
     if (!qv) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     rc = make(lib, &m, &p, arg, qv, err);
     store_backend *b = library_backend(lib);
-    bool grouped = p.collapse_groups && b->ops->dup_groups_of != NULL;
+    bool grouped = search_can_collapse(lib, &p);
     int k = p.k > 0 ? p.k : 20;
     /* collapsing leaves members out: ask for more so that k results remain */
     if (grouped) p.k = k * 3 < 10000 ? k * 3 : 10000;
+    else if (skip_path) p.k = k + 1 < 10000 ? k + 1 : 10000;
     if (!rc) rc = backend_search(b, &m, qv, &p, results, n, err);
-    if (!rc && grouped) rc = b->ops->dup_groups_of(b->self, *results, *n, err);
-    if (!rc && grouped) *n = collapse_groups(*results, *n, k);
+    if (!rc && skip_path) *n = drop_path(*results, *n, skip_path);
+    if (!rc && !grouped && *n > k) *n = k;
+    if (!rc && grouped) rc = search_collapse(lib, *results, n, k, err);
     if (rc) {
         psk_results_free(*results);
         *results = NULL, *n = 0;
@@ -131,7 +153,7 @@ psk_status psk_library_search(psk_library *lib, const psk_search_params *params,
     }
     if (!text) {
         query_free(&q);
-        return search_with(lib, params, text_query, NULL, results, n, err);
+        return search_with(lib, params, text_query, NULL, NULL, results, n, err);
     }
     if (!meanings) {
         rc = psk_library_search_text(lib, text, params, results, n, err);
@@ -143,7 +165,7 @@ psk_status psk_library_search(psk_library *lib, const psk_search_params *params,
     if (!folded) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     psk_search_params p = *params;
     p.filter.text = folded;
-    rc = search_with(lib, &p, text_query, NULL, results, n, err);
+    rc = search_with(lib, &p, text_query, NULL, NULL, results, n, err);
     if (!rc) search_text_snippets(lib, folded, *results, *n);
     psk_free_buffer(folded);
     return rc;
@@ -151,10 +173,12 @@ psk_status psk_library_search(psk_library *lib, const psk_search_params *params,
 
 psk_status psk_library_similar_id(psk_library *lib, int64_t id, const psk_search_params *params,
                                   psk_result **results, int *n, psk_error *err) {
-    return search_with(lib, params, item_query, &id, results, n, err);
+    return search_with(lib, params, item_query, &id, NULL, results, n, err);
 }
 
 psk_status psk_library_similar(psk_library *lib, const char *image_path, const psk_search_params *params,
                                psk_result **results, int *n, psk_error *err) {
-    return search_with(lib, params, image_query, image_path, results, n, err);
+    char self[4096];
+    if (!image_path || !realpath(image_path, self)) snprintf(self, sizeof self, "%s", image_path ? image_path : "");
+    return search_with(lib, params, image_query, image_path, self, results, n, err);
 }

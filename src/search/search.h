@@ -27,6 +27,12 @@ typedef struct query {
 int query_parse(const char *s, query *q, psk_error *err);
 void query_free(query *q);
 
+/* Whether p asks to collapse near-duplicate groups and the library's store keeps them (search.c). */
+bool search_can_collapse(psk_library *lib, const psk_search_params *p);
+/* Each near-duplicate group once, at its first (best-ranked) member, with group and group_size set; at most k
+ * results are kept (search.c). */
+int search_collapse(psk_library *lib, psk_result *r, int *n, int k, psk_error *err);
+
 /* Fills each result's text with the words around `folded` in its photo's text (text_search.c). */
 void search_text_snippets(psk_library *lib, const char *folded, psk_result *r, int n);
 

@@ -85,9 +85,13 @@ psk_status psk_library_search_text(psk_library *lib, const char *text, const psk
         psk_free_buffer(q);
         return psk_fail(err, PSK_ERR_INVALID_ARG, "no text to search for");
     }
+    int k = p.k;
+    bool grouped = search_can_collapse(lib, &p);
+    if (grouped) p.k = k * 3 < 10000 ? k * 3 : 10000; /* collapsing leaves members out: more, so k remain */
     text_hits h = {lib, &p, q, NULL, 0, 0, PSK_OK, err};
     int rc = store_text_find(st, q, 100000, on_hit, &h, err);
     if (!rc) rc = h.rc;
+    if (!rc && grouped) rc = search_collapse(lib, h.r, &h.n, k, err);
     psk_free_buffer(q);
     if (rc) {
         psk_free(h.r);

@@ -68,7 +68,25 @@ static void result_json(jbuf *b, const psk_result *r) {
     } else {
         jb_raw(b, ", \"place\": null");
     }
+    if (r->text[0]) { /* a hit by the words in the photo: the words around the match */
+        jb_raw(b, ", \"text\": ");
+        jb_str(b, r->text);
+    }
     jb_printf(b, ", \"file\": \"/api/media/%lld/file\"}", (long long)r->id);
+}
+
+/* {"results": [...], "count": N, "took_ms": T} */
+static enum MHD_Result reply_results(struct MHD_Connection *c, const psk_result *res, int n, double t0) {
+    jbuf b = {0};
+    jb_raw(&b, "{\"results\": [");
+    for (int i = 0; i < n; i++) {
+        if (i) jb_raw(&b, ", ");
+        result_json(&b, &res[i]);
+    }
+    jb_printf(&b, "], \"count\": %d, \"took_ms\": %.1f}", n, now_ms() - t0);
+    enum MHD_Result r = b.oom ? reply_error(c, 500, "out of memory") : reply_json(c, 200, b.s);
+    jb_free(&b);
+    return r;
 }
 
 enum MHD_Result api_search(server *s, struct MHD_Connection *c, bool similar) {
@@ -81,8 +99,12 @@ enum MHD_Result api_search(server *s, struct MHD_Connection *c, bool similar) {
     p.image_model_dir = s->p->image_model;
     p.n_threads = 2;
     p.all_moments = 1;
-    const char *collapse = arg(c, "collapse"); /* each near-duplicate group once */
-    p.collapse_groups = collapse && strcmp(collapse, "1") == 0;
+    const char *collapse = arg(c, "collapse"); /* each near-duplicate group once, unless collapse=0 */
+    p.collapse_groups = !(collapse && strcmp(collapse, "0") == 0);
+    psk_place_match places[MAX_PLACE_FILTERS];
+    if ((bad = parse_place_params(arg, c, places, MAX_PLACE_FILTERS, &p.filter.n_places, msg, sizeof msg)))
+        return reply_error(c, bad, "%s", msg);
+    if (p.filter.n_places) p.filter.places = places;
     psk_result *res = NULL;
     int n = 0;
     psk_error err = {0};
@@ -93,19 +115,11 @@ enum MHD_Result api_search(server *s, struct MHD_Connection *c, bool similar) {
                        : psk_library_search(lib, &p, &res, &n, &err);
     if (lib) reader_give(s, lib);
     if (rc) {
-        unsigned status = rc == PSK_ERR_INVALID_ARG ? 400 : rc == PSK_ERR_NOT_FOUND ? 404 : 500;
+        unsigned status = rc == PSK_ERR_INVALID_ARG || rc == PSK_ERR_UNSUPPORTED ? 400 : rc == PSK_ERR_NOT_FOUND ? 404 : 500;
         return reply_error(c, status, "%s", err.message);
     }
-    jbuf b = {0};
-    jb_raw(&b, "{\"results\": [");
-    for (int i = 0; i < n; i++) {
-        if (i) jb_raw(&b, ", ");
-        result_json(&b, &res[i]);
-    }
-    jb_printf(&b, "], \"count\": %d, \"took_ms\": %.1f}", n, now_ms() - t0);
+    enum MHD_Result r = reply_results(c, res, n, t0);
     psk_results_free(res);
-    enum MHD_Result r = b.oom ? reply_error(c, 500, "out of memory") : reply_json(c, 200, b.s);
-    jb_free(&b);
     return r;
 }
 
@@ -151,6 +165,10 @@ enum MHD_Result api_facets(server *s, struct MHD_Connection *c) {
     facet_list(&b, "cameras", f->cameras, f->n_cameras);
     jb_raw(&b, ", ");
     facet_list(&b, "folders", f->folders, f->n_folders);
+    jb_raw(&b, ", ");
+    facet_list(&b, "countries", f->countries, f->n_countries); /* "JP" */
+    jb_raw(&b, ", ");
+    facet_list(&b, "places", f->places, f->n_places > 200 ? 200 : f->n_places); /* "JP<TAB>region<TAB>city" */
     jb_raw(&b, "}");
     psk_facets_free(f);
     enum MHD_Result ret = b.oom ? reply_error(c, 500, "out of memory") : reply_json(c, 200, b.s);
@@ -251,8 +269,53 @@ enum MHD_Result api_index(server *s, struct MHD_Connection *c) {
     return reply_json(c, 202, "{\"started\": true}");
 }
 
+/* GET /api/duplicates?group=N: the members of the group a collapsed result stands for (its "group"), the
+ * suggested keeper first, as results. */
+static enum MHD_Result api_group(server *s, struct MHD_Connection *c, const char *group) {
+    char *end;
+    long long g = strtoll(group, &end, 10);
+    if (!*group || *end || g <= 0) return reply_error(c, 400, "group must be a positive number (a result's group)");
+    psk_result *res = NULL;
+    int n = 0;
+    psk_error err = {0};
+    double t0 = now_ms();
+    psk_library *lib = reader_take(s, &err);
+    int rc = lib ? psk_library_group(lib, (int64_t)g, &res, &n, &err) : PSK_ERR_IO;
+    if (lib) reader_give(s, lib);
+    if (rc) return reply_error(c, rc == PSK_ERR_NOT_FOUND ? 404 : rc == PSK_ERR_UNSUPPORTED ? 501 : 500, "%s", err.message);
+    enum MHD_Result r = reply_results(c, res, n, t0);
+    psk_results_free(res);
+    return r;
+}
+
+/* GET /api/media/ID/text: the words read in a photo, with their boxes in the upright full-size image's pixels
+ * (width, height: that image's size), for the viewer to draw over the photo. */
+enum MHD_Result api_media_text(server *s, struct MHD_Connection *c, int64_t id) {
+    psk_result r;
+    char *text = NULL, *words = NULL;
+    psk_error err = {0};
+    psk_library *lib = reader_take(s, &err);
+    int rc = lib ? psk_library_get_media(lib, id, &r, &err) : PSK_ERR_IO;
+    if (!rc) rc = psk_library_media_text(lib, id, &text, &words, &err);
+    if (lib) reader_give(s, lib);
+    if (rc) return reply_error(c, rc == PSK_ERR_NOT_FOUND ? 404 : rc == PSK_ERR_UNSUPPORTED ? 501 : 500, "%s", err.message);
+    jbuf b = {0};
+    jb_printf(&b, "{\"id\": %lld, \"width\": %d, \"height\": %d, \"text\": ", (long long)id, r.width, r.height);
+    jb_str(&b, text);
+    jb_raw(&b, ", \"words\": ");
+    jb_raw(&b, words); /* written by the indexer as JSON (src/ingest/pipeline.c) */
+    jb_raw(&b, "}");
+    psk_free_buffer(text);
+    psk_free_buffer(words);
+    enum MHD_Result ret = b.oom ? reply_error(c, 500, "out of memory") : reply_json(c, 200, b.s);
+    jb_free(&b);
+    return ret;
+}
+
 /* GET /api/duplicates[?threshold=T]: the near-duplicate groups, each with its suggested keeper first. */
 enum MHD_Result api_duplicates(server *s, struct MHD_Connection *c) {
+    const char *group = arg(c, "group");
+    if (group) return api_group(s, c, group);
     psk_dups_params p = psk_dups_default_params();
     const char *t = arg(c, "threshold");
     if (t) {

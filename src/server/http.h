@@ -78,6 +78,7 @@ enum MHD_Result api_search(server *s, struct MHD_Connection *c, bool similar);
 enum MHD_Result api_media(server *s, struct MHD_Connection *c, int64_t id);
 enum MHD_Result api_facets(server *s, struct MHD_Connection *c);
 enum MHD_Result api_status(server *s, struct MHD_Connection *c);
+enum MHD_Result api_media_text(server *s, struct MHD_Connection *c, int64_t id);
 enum MHD_Result api_index(server *s, struct MHD_Connection *c);
 enum MHD_Result api_duplicates(server *s, struct MHD_Connection *c);
 enum MHD_Result serve_thumb(server *s, struct MHD_Connection *c, int64_t id);

@@ -247,7 +247,7 @@ unsigned parse_search_params(param_getter get, void *ctx, bool similar, psk_sear
         if (*end || k < 1 || k > MAX_K) REFUSE(400, "k must be a number from 1 to %d", MAX_K);
         p->k = (int)k;
     }
-    static const char *filters[] = {"year", "month", "day", "from", "to", "type", "camera", "folder"};
+    static const char *filters[] = {"year", "month", "day", "from", "to", "type", "camera", "folder", "near"};
     psk_error ferr = {0};
     for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++)
         if ((v = param(get, ctx, filters[i])) && psk_filter_set(&p->filter, filters[i], v, &ferr))
@@ -262,6 +262,42 @@ unsigned parse_search_params(param_getter get, void *ctx, bool similar, psk_sear
         double m = strtod(v, &end);
         if (*end || !(m >= -1 && m <= 1)) REFUSE(400, "min_score must be a number from -1 to 1");
         p->min_score = (float)m;
+    }
+    return 0;
+}
+
+unsigned parse_place_params(param_getter get, void *ctx, psk_place_match *m, int cap, int *n, char *msg,
+                            size_t msg_cap) {
+    *n = 0;
+    const char *v = param(get, ctx, "place");
+    if (v) {
+        const char *bar1 = strchr(v, '|'), *bar2 = bar1 ? strchr(bar1 + 1, '|') : NULL;
+        size_t region_len = bar2 ? (size_t)(bar2 - bar1 - 1) : 0;
+        if (!utf8_ok(v) || !bar2 || bar1 - v != 2 || strchr(bar2 + 1, '|') || !bar2[1] ||
+            region_len >= sizeof m->region || strlen(bar2 + 1) >= sizeof m->city || cap < 1) {
+            snprintf(msg, msg_cap, "place must be CC|REGION|CITY (a country code, a region and a city)");
+            return 400;
+        }
+        memset(&m[0], 0, sizeof m[0]);
+        m[0].kind = PSK_PLACE_CITY;
+        memcpy(m[0].country_code, v, 2);
+        memcpy(m[0].region, bar1 + 1, region_len);
+        snprintf(m[0].city, sizeof m[0].city, "%s", bar2 + 1);
+        *n = 1;
+        return 0;
+    }
+    if (!(v = param(get, ctx, "country"))) return 0;
+    for (const char *p = v;; p += 3) {
+        bool code = p[0] >= 'A' && p[0] <= 'Z' && p[1] >= 'A' && p[1] <= 'Z' && (p[2] == ',' || !p[2]);
+        if (!code || *n >= cap) {
+            snprintf(msg, msg_cap, "country must be country codes (JP,FR), %d at most", cap);
+            return 400;
+        }
+        memset(&m[*n], 0, sizeof m[*n]);
+        m[*n].kind = PSK_PLACE_COUNTRY;
+        memcpy(m[*n].country_code, p, 2);
+        (*n)++;
+        if (!p[2]) break;
     }
     return 0;
 }

@@ -92,4 +92,11 @@ typedef const char *(*param_getter)(void *ctx, const char *name);
 unsigned parse_search_params(param_getter get, void *ctx, bool similar, psk_search_params *p, int64_t *id, char *msg,
                              size_t cap);
 
+/* Reads the place filter of /api/search and /api/similar, as the page's place facet gives it: place=CC|REGION|CITY
+ * (one city; REGION may be empty), else country=CC,CC,... (ISO country codes). Fills m[0..*n) (cap entries at
+ * most). Returns 0, or 400 with the reason in msg. */
+#define MAX_PLACE_FILTERS 16
+unsigned parse_place_params(param_getter get, void *ctx, psk_place_match *m, int cap, int *n, char *msg,
+                            size_t msg_cap);
+
 #endif

@@ -50,7 +50,7 @@ static int read_rows(sqlite_backend *b, const psk_filter *f, dup_rows *r, psk_er
     sql_binds binds = {0};
     bool any = false;
     const char *head = "SELECT id, path, hash, (SELECT phash FROM phashes WHERE media_id = media.id), taken_at, size,"
-                       " width, height, folder, make, model FROM media WHERE error IS NULL AND type = 1";
+                       " width, height, folder, make, model, taken_src IS 'file' FROM media WHERE error IS NULL AND type = 1";
     psk_buf_append(&sql, head, strlen(head));
     int rc = filter_sql(f, &sql, &binds, &any, err);
     psk_buf_append(&sql, " ORDER BY id", 12);
@@ -101,6 +101,7 @@ static int read_rows(sqlite_backend *b, const psk_filter *f, dup_rows *r, psk_er
             it->bytes = sqlite3_column_int64(st, 5);
             it->width = sqlite3_column_int(st, 6);
             it->height = sqlite3_column_int(st, 7);
+            it->time_from_file = sqlite3_column_int(st, 11) != 0;
             r->row[i] = -1;
         }
     }
@@ -371,19 +372,28 @@ int sqlite_dups_update(void *self, const store_model *m, psk_error *err) {
 
 int sqlite_dup_groups_of(void *self, psk_result *r, int n, psk_error *err) {
     sqlite_backend *b = self;
-    sqlite3_stmt *st;
-    int rc = store_prepare(b->store,
-                           "SELECT group_id, (SELECT count(*) FROM dup_groups o WHERE o.group_id = g.group_id)"
-                           " FROM dup_groups g WHERE media_id = ?",
-                           &st, err);
-    if (rc) return rc;
-    for (int i = 0; i < n; i++) {
+    sqlite3_stmt *st, *count = NULL;
+    int rc = store_prepare(b->store, "SELECT group_id FROM dup_groups WHERE media_id = ?", &st, err);
+    if (!rc) rc = store_prepare(b->store, "SELECT count(*) FROM dup_groups WHERE group_id = ?", &count, err);
+    for (int i = 0; !rc && i < n; i++) {
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, r[i].id);
         bool in = sqlite3_step(st) == SQLITE_ROW;
         r[i].group = in ? sqlite3_column_int64(st, 0) : 0;
-        r[i].group_size = in ? sqlite3_column_int(st, 1) : 1;
+        r[i].group_size = 1;
+        if (!in) continue;
+        /* a group's size is counted once, however many of its members the results hold (a burst may be all) */
+        int j = 0;
+        while (j < i && r[j].group != r[i].group) j++;
+        if (j < i) {
+            r[i].group_size = r[j].group_size;
+            continue;
+        }
+        sqlite3_reset(count);
+        sqlite3_bind_int64(count, 1, r[i].group);
+        if (sqlite3_step(count) == SQLITE_ROW) r[i].group_size = sqlite3_column_int(count, 0);
     }
     sqlite3_finalize(st);
-    return PSK_OK;
+    sqlite3_finalize(count);
+    return rc;
 }

@@ -64,7 +64,8 @@ for t in ref["texts"]:
         continue  # an empty query is refused, by design
     q = norm(t["embedding"])
     want = {name: sum(a * b for a, b in zip(q, v)) for name, v in images.items()}
-    out = subprocess.run([ps, "search", t["text"], "--db", db, "--text-model", model, "-k", "100", "--json"],
+    # --all: the reference ranks every photo; by default copies (cmyk_200x150 of gray_320x240) show as one
+    out = subprocess.run([ps, "search", t["text"], "--db", db, "--text-model", model, "-k", "100", "--json", "--all"],
                          capture_output=True, text=True)
     rows = [json.loads(l) for l in out.stdout.splitlines()]
     got = [r["path"].rsplit("/", 1)[1] for r in rows if r["path"].rsplit("/", 1)[1] in images and "/photos/" in r["path"]]

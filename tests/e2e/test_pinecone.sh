@@ -47,14 +47,15 @@ assert all(x is not None for m in md for x in m.values())
 assert any(m.get('camera') == 'TestMake TestModel X1' and m['year'] == 2019 for m in md)
 " "$(log)"
 
-# same_results NAME ARGS...: Pinecone gives the SQLite library's ranking and scores
+# same_results NAME ARGS...: Pinecone gives the SQLite library's ranking and scores (--all: SQLite collapses
+# near-duplicates by default, Pinecone keeps no groups)
 same_results() {
     local name=$1; shift
     check "$name" python3 - "$PS" "$DB" "$STORE" "$M" "$@" <<'PY'
 import json, subprocess, sys
 ps, db, store, model, *args = sys.argv[1:]
 def run(flag, where):
-    out = subprocess.run([ps, "search", *args, flag, where, "--text-model", model, "--json"], capture_output=True, text=True)
+    out = subprocess.run([ps, "search", *args, "--all", flag, where, "--text-model", model, "--json"], capture_output=True, text=True)
     return out.returncode, [json.loads(l) for l in out.stdout.splitlines()], out.stderr
 ca, a, ea = run("--db", db)
 cb, b, eb = run("--store", store)

@@ -42,7 +42,8 @@ s = json.loads(subprocess.run([sys.argv[2], "status", "--db", sys.argv[3], "--js
 assert m["media"] == s["photos"] + s["videos"] and m["vectors"] == s["embeddings"], (m, s)
 PY
 
-# same_results NAME ARGS...: the PostgreSQL library gives the SQLite library's results (order, scores, fields)
+# same_results NAME ARGS...: the PostgreSQL library gives the SQLite library's results (order, scores, fields);
+# --all: SQLite collapses near-duplicates by default, a store without the groups cannot
 same_results() {
     local name=$1; shift
     check "$name" python3 - "$PS" "$DB" "$URL" "$M" "$@" <<'PY'
@@ -50,7 +51,7 @@ import json, subprocess, sys
 ps, db, url, model, *args = sys.argv[1:]
 def run(where):
     flag = "--store" if where.startswith("postgres") else "--db"
-    out = subprocess.run([ps, "search", *args, flag, where, "--text-model", model, "--json"], capture_output=True, text=True)
+    out = subprocess.run([ps, "search", *args, "--all", flag, where, "--text-model", model, "--json"], capture_output=True, text=True)
     return out.returncode, [json.loads(l) for l in out.stdout.splitlines()], out.stderr
 ca, a, ea = run(db)
 cb, b, eb = run(url)
@@ -100,7 +101,7 @@ check "... naming what works" grep -q "works on a SQLite library only so far" "$
 check "similar IMAGE gives the same results on PostgreSQL" python3 - "$PS" "$DB" "$URL" "$FIX/images/photo_chelsea.jpg" <<'PY'
 import json, subprocess, sys
 ps, db, url, img = sys.argv[1:]
-a, b = ([json.loads(l) for l in subprocess.run([ps, "similar", img, "--db", d, "-k", "5", "--json"], capture_output=True,
+a, b = ([json.loads(l) for l in subprocess.run([ps, "similar", img, "--db", d, "-k", "5", "--json", "--all"], capture_output=True,
         text=True).stdout.splitlines()] for d in (db, url))
 assert len(a) == 5 and [x["path"] for x in a] == [y["path"] for y in b], (a, b)
 assert all(abs(x["score"] - y["score"]) < 1e-4 for x, y in zip(a, b))

@@ -148,6 +148,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     unsigned bad = parse_search_params(get_param, &q, mode & 32, &p, &id, msg, sizeof msg);
     if (bad) check(bad == 400 && msg[0], "a bad parameter is a 400 with a reason");
     else check(p.k >= 1 && p.k <= MAX_K && (!(mode & 32) || id > 0), "accepted parameters in range");
+    psk_place_match places[MAX_PLACE_FILTERS];
+    int n_places = -1;
+    bad = parse_place_params(get_param, &q, places, MAX_PLACE_FILTERS, &n_places, msg, sizeof msg);
+    if (bad) check(bad == 400 && msg[0], "a bad place is a 400 with a reason");
+    else check(n_places >= 0 && n_places <= MAX_PLACE_FILTERS, "a place filter within its array");
+    for (int i = 0; !bad && i < n_places; i++)
+        check(strlen(places[i].country_code) == 2 && (places[i].kind == PSK_PLACE_COUNTRY || places[i].city[0]),
+              "a place names its country (and its city)");
     free(text);
     return 0;
 }

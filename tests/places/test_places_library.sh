@@ -47,7 +47,8 @@ $PS index "$TMP/photos" "$TMP/library" --db "$TMP/l.db" --image-model "$M" >/dev
 grep -q "named the places of 7 photos" "$TMP/err" && pass "the next run names the places of the existing rows" ||
     fail "the next run names places" "$(cat "$TMP/err")"
 
-S="$PS search photo --db $TMP/l.db --text-model $M -k 100 --json"
+# --all: the photos share one picture (plain.jpg), so by default they would show as one group of near-duplicates
+S="$PS search photo --db $TMP/l.db --text-model $M -k 100 --json --all"
 $S >"$TMP/all.jsonl" 2>/dev/null
 check_lines "$($X check "$TMP/plan.tsv" "$TMP/all.jsonl" all)"
 
@@ -70,13 +71,13 @@ check_lines "$($X check "$TMP/plan.tsv" "$TMP/r.jsonl" city "$city")"
 expect_status "--place with an unknown name is a usage error" 2 $S --place "Qwxzzy Nowhere"
 
 # place words: "portugal" in the query filters (and --json says so); --no-places keeps it a word
-$PS search photo in portugal --db "$TMP/l.db" --text-model "$M" -k 100 --json >"$TMP/r.jsonl" 2>"$TMP/err"
+$PS search photo in portugal --db "$TMP/l.db" --text-model "$M" -k 100 --json --all >"$TMP/r.jsonl" 2>"$TMP/err"
 check_lines "$($X check "$TMP/plan.tsv" "$TMP/r.jsonl" country PT)"
 grep -q '"place_words": \["portugal"\]' "$TMP/r.jsonl" && grep -q "'portugal' taken as a place" "$TMP/err" &&
     pass "the words taken as places are said (--json place_words, stderr)" || fail "place words said" "$(head -2 "$TMP/r.jsonl")"
-$PS search photo in portugal --db "$TMP/l.db" --text-model "$M" -k 100 --json --no-places >"$TMP/r.jsonl" 2>/dev/null
+$PS search photo in portugal --db "$TMP/l.db" --text-model "$M" -k 100 --json --all --no-places >"$TMP/r.jsonl" 2>/dev/null
 check_lines "$($X check "$TMP/plan.tsv" "$TMP/r.jsonl" every)"
-$PS search photo in iran --db "$TMP/l.db" --text-model "$M" -k 100 --json >"$TMP/r.jsonl" 2>/dev/null
+$PS search photo in iran --db "$TMP/l.db" --text-model "$M" -k 100 --json --all >"$TMP/r.jsonl" 2>/dev/null
 [ "$(wc -l <"$TMP/r.jsonl")" = 13 ] && ! grep -q place_words "$TMP/r.jsonl" &&
     pass "a place the library has no photos of stays a word" || fail "a place without photos" "$(wc -l <"$TMP/r.jsonl")"
 

@@ -132,3 +132,22 @@ TEST(dups_candidates_from_hashes_and_times) {
     for (int64_t i = 0; i < n; i++) CHECK(pairs[i].a == 1 || pairs[i].b == 1);
     free(pairs);
 }
+
+/* A file's own time (a copied folder gives every file one) never makes a burst: only camera times do. */
+TEST(dups_file_times_make_no_moment) {
+    dups_params p = dups_params_for_threshold(0.92f);
+    dups_item it[3] = {
+        {.id = 1, .path = "a", .phash = 0x0123456789ABCD00ull, .has_phash = true, .taken_at = 1000},
+        {.id = 2, .path = "b", .phash = 0xFEDCBA9876543200ull, .has_phash = true, .taken_at = 1003},
+        {.id = 3, .path = "c", .phash = 0x00FF00FF00FF00FFull, .has_phash = true, .taken_at = 1003,
+         .time_from_file = true},
+    };
+    CHECK(dups_pair_kind(&it[0], &it[1], 0.95f, &p) == DUPS_SAME_MOMENT);
+    CHECK(dups_pair_kind(&it[0], &it[2], 0.95f, &p) < 0);
+    CHECK(dups_pair_kind(&it[2], &it[1], 0.95f, &p) < 0);
+    dups_pair *pairs = NULL;
+    int64_t n = 0, cap = 0;
+    CHECK_OK(dups_time_pairs(it, 3, 10, &pairs, &n, &cap, NULL));
+    CHECK(n == 1 && pairs[0].a + pairs[0].b == 1); /* a and b, never c */
+    free(pairs);
+}
