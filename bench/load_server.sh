@@ -3,7 +3,8 @@
 # default), at 1, 4 and 64 connections, DURATION seconds each (default 8). Every request asks a query no other
 # request asked (a word and a number unique to the wrk thread and request), so each one encodes its text: the
 # server's query cache answers nothing. Prints wrk's numbers and a RESULT line with requests/s, p50/p99 latency and
-# errors per level, and speedup_c64 = requests/s at 64 connections over requests/s at 1.
+# errors per level, the cores the server kept busy (its CPU time over the level's time: a level that leaves a core
+# idle while requests wait is serialised somewhere), and speedup_c64 = requests/s at 64 connections over those at 1.
 # usage: bench/load_server.sh [N]   (run from the repository root after make; needs wrk)
 # The library and the model are kept in $CACHE (default /tmp/cold-cache, as bench/bench_cold.sh) between runs.
 set -euo pipefail
@@ -24,6 +25,7 @@ if [ ! -s "$DB" ]; then
     build/make_library "$DB.part" "$N" "$CLIP"
     mv "$DB.part" "$DB"
 fi
+build/make_library --graph "$DB" # the index file (and graph) up to date, an older schema upgraded, as bench_cold.sh
 "$PS" serve --db "$DB" --port 0 --port-file "$TMPD/port" --text-model "$CLIP" ${THREADS:+--threads $THREADS} \
     2>/dev/null &
 SRV=$!
@@ -50,17 +52,22 @@ for i in $(seq 16); do
     pids+=($!)
 done
 wait "${pids[@]}"
+# the server's CPU time so far (user + system, all threads, clock ticks): over a level, the cores it kept busy
+server_ticks() { awk '{print $14 + $15}' "/proc/$SRV/stat"; }
 result="RESULT n=$N"
 declare -A RPS
 for c in 1 4 64; do
     t=$((c < 2 ? 1 : 2))
+    cpu0=$(server_ticks)
     out=$(wrk -t$t -c$c -d${DURATION}s --timeout 10s --latency -s "$TMPD/distinct.lua" "$BASE")
+    cores=$(awk -v a="$cpu0" -v b="$(server_ticks)" -v hz="$(getconf CLK_TCK)" -v d="$DURATION" \
+        'BEGIN {printf "%.2f", (b - a) / hz / d}')
     echo "== $c connections"; echo "$out"
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     RPS[$c]=$rps
     p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
     p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
     errs=$(echo "$out" | awk '/Non-2xx|Socket errors/ {e = 1} END {print e ? "yes" : "0"}')
-    result="$result c${c}_rps=$rps c${c}_p50=$p50 c${c}_p99=$p99 c${c}_errors=$errs"
+    result="$result c${c}_rps=$rps c${c}_p50=$p50 c${c}_p99=$p99 c${c}_errors=$errs c${c}_server_cores=$cores"
 done
 echo "$result speedup_c64=$(awk -v a="${RPS[64]}" -v b="${RPS[1]}" 'BEGIN {printf "%.2f", a / b}')"

@@ -1,9 +1,13 @@
 /* Writes a library of N synthetic items for the server's load test: media rows with spread dates and cameras,
  * and clustered unit vectors (the distribution of bench_search.c) recorded under the model of CLIP_DIR, so that
- * that model's text encoder can query it.
- * usage: make_library DB N CLIP_DIR */
+ * that model's text encoder can query it. Then, as an index run does, the library's search index is brought up to
+ * date through the library's own refresh path: the index file beside it and, from PSK_ANN_MIN_ROWS rows, the HNSW
+ * graph (a few minutes at 1M), so that a cold search maps both.
+ * usage: make_library DB N CLIP_DIR
+ *        make_library --graph DB     (only the refresh, for a library made before) */
 #include "photoseek.h"
 
+#include "../src/library/library.h"
 #include "../src/store/store.h"
 
 #define SYNTH_SEED 0x9e3779b97f4a7c15ULL
@@ -13,9 +17,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The library's search index (file and graph) brought up to date, as after an index run. */
+static int refresh(const char *db) {
+    psk_error err = {0};
+    psk_library *lib;
+    store_model m;
+    if (psk_library_open(db, PSK_OPEN_WRITE, &lib, &err) || library_current_model(lib, &m, &err)) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    store_backend *b = library_backend(lib);
+    int rc = b->ops->refresh_index(b->self, &m, false, &err);
+    if (rc) fprintf(stderr, "%s\n", err.message);
+    psk_library_close(lib);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "--graph") == 0) return refresh(argv[2]);
     if (argc != 4) {
-        fprintf(stderr, "usage: make_library DB N CLIP_DIR\n");
+        fprintf(stderr, "usage: make_library DB N CLIP_DIR | make_library --graph DB\n");
         return 2;
     }
     long n = atol(argv[2]);
@@ -73,5 +94,5 @@ int main(int argc, char **argv) {
     free(centres);
     free(v);
     fprintf(stderr, "make_library: %ld items in %s\n", n, argv[1]);
-    return 0;
+    return refresh(argv[1]);
 }

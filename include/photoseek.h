@@ -399,6 +399,24 @@ typedef struct psk_index_stats {
  * interrupted run loses at most the batch in flight and the next run resumes. */
 psk_status psk_library_index(psk_library *lib, const psk_index_params *params, psk_index_stats *stats,
                              psk_error *err);
+/* ---- changing a library's image model ---- */
+typedef struct psk_reindex_stats {
+    int64_t total;       /* the library's items (photos and videos without an error) */
+    int64_t done_before; /* of those, re-embedded by an earlier run that was interrupted */
+    int64_t embedded, failed; /* in this run (failed: files that cannot be read now; recorded as errors) */
+    double seconds;
+    int cancelled;
+    int switched;        /* the library's model is now the new one (0 when it already was) */
+    char from_model[128], to_model[128];
+} psk_reindex_stats;
+
+/* Re-embeds every item of a SQLite library with params->image_model_dir (at params->precision) and then makes it
+ * the library's image model. The library keeps its old model, searchable with every item, until the last item
+ * has its new vector: the new vectors are stored beside the old ones, an interrupted run (params->cancel) keeps
+ * them and the next call does only the rest; then one transaction drops the old vectors and records the new
+ * model. progress: done 0 first (total = the items this call embeds), then after every batch. */
+psk_status psk_library_reindex(psk_library *lib, const psk_index_params *params, psk_reindex_stats *stats,
+                               psk_error *err);
 /* On a PostgreSQL library, psk_library_index runs the same pipeline against the worker's local catalog (which
  * remembers sizes, times, hashes and failures, so re-runs and moves cost nothing), then brings the server up to
  * date with what changed: new and changed files are upserted, files gone are deleted. A run cut short pushes the
@@ -581,6 +599,8 @@ typedef struct psk_library_status {
     char last_run[256];      /* the last run's summary */
     int schema_version;
     char last_roots[4096];   /* the folders of the last index run, one per line */
+    char reindex_model_id[128]; /* a change of image model in progress (psk_library_reindex), "" if none */
+    int64_t reindex_done;       /* the items that have their vector of that model */
 } psk_library_status;
 
 psk_status psk_library_get_status(psk_library *lib, psk_library_status *st, psk_error *err);

@@ -12,6 +12,7 @@ static const char *index_usage =
     "usage: photoseek index PATH... [--db FILE|--store URL] [--image-model DIR] [--text-model DIR] [--jobs N] [--threads N]\n"
     "                       [--exclude GLOB]... [--batch N] [--fast-decode] [--precision int8|fp32] [--json]\n"
     "                       [--shard I/N] [--catalog FILE] [--ocr on|off|auto] [--ocr-lang eng+chi_sim]\n"
+    "       photoseek index [PATH...] --reindex-with DIR [--db FILE] [--precision int8|fp32] [--threads N] [--batch N]\n"
     "\n"
     "Indexes the photos under each PATH into the library (default $PHOTOSEEK_DB or\n"
     "~/.local/share/photoseek/library.db). New and changed files are embedded, moved files keep their vectors,\n"
@@ -34,12 +35,17 @@ static const char *index_usage =
     "off. --ocr-lang: Tesseract's languages joined by + (default eng+chi_sim).\n"
     "A library keeps the image model it was first indexed with (and its --precision): later runs use it, and\n"
     "another model is refused, since its vectors could not be compared with the library's.\n"
+    "--reindex-with DIR: change the library's image model on purpose: says how many items and, from the rate of\n"
+    "the first batch, about how long; re-embeds every item with DIR's model, then records it (search uses it from\n"
+    "then on), then indexes the PATHs given. Until the last item is done the library keeps its old model and every\n"
+    "item stays searchable with it; a Ctrl-C keeps the new vectors made so far and the same command resumes.\n"
     "Exit codes: 0 done, 1 done but some files failed, 2 bad usage, 3 fatal error (no model, no library),\n"
     "130 interrupted.\n";
 
 typedef struct progress_state {
     double t0;
     bool tty;
+    bool estimated; /* --reindex-with: the estimate was printed */
 } progress_state;
 
 static double mono(void) {
@@ -60,6 +66,66 @@ static void on_progress(void *user, const psk_index_progress *p) {
     fprintf(stderr, "\r[%s] %lld/%lld  %.1f files/s  ETA %02d:%02d  ", bar, (long long)p->done, (long long)p->total,
             rate, (int)eta / 60, (int)eta % 60);
     fflush(stderr);
+}
+
+/* --reindex-with: the work to do first, then (from the rate of the first batch) about how long it will take. */
+static void on_reindex_progress(void *user, const psk_index_progress *p) {
+    progress_state *s = user;
+    if (p->done == 0) {
+        s->t0 = mono();
+        fprintf(stderr, "photoseek: re-embedding %lld items with the new model; the library searches with its old "
+                "model until all are done (Ctrl-C stops, the same command resumes)\n", (long long)p->total);
+        return;
+    }
+    if (!s->estimated && p->done < p->total) {
+        double dt = mono() - s->t0, left = dt * (double)(p->total - p->done) / (double)p->done;
+        fprintf(stderr, "photoseek: about %d min %02d s to go (%.1f items/s on the first %lld)\n", (int)left / 60,
+                (int)left % 60, p->done / (dt > 0 ? dt : 1e-9), (long long)p->done);
+        s->estimated = true;
+    }
+    on_progress(user, p);
+}
+
+/* Re-embeds the library with dir's model (psk_library_reindex); an exit code, EXIT_OK when the switch is done. */
+static int reindex(psk_library *lib, const char *db, const char *dir, int threads, int batch, bool fp32,
+                   volatile int *cancel) {
+    if (access(dir, R_OK) != 0) {
+        cli_error("index: --reindex-with %s: no such model folder (see 'photoseek model fetch')", dir);
+        return EXIT_FATAL;
+    }
+    progress_state ps = {mono(), isatty(2), false};
+    psk_index_params p = psk_index_default_params();
+    p.image_model_dir = dir;
+    p.n_threads = threads;
+    if (batch) p.batch_size = batch;
+    p.precision = fp32 ? PSK_PRECISION_FP32 : PSK_PRECISION_INT8;
+    p.progress = on_reindex_progress;
+    p.progress_user = &ps;
+    p.cancel = cancel;
+    psk_reindex_stats st;
+    psk_error err = {0};
+    int rc = psk_library_reindex(lib, &p, &st, &err);
+    if (ps.tty) fputs("\r\033[K", stderr);
+    if (rc && rc != PSK_ERR_INTERRUPTED) {
+        cli_error("index: --reindex-with: %s", err.message);
+        return rc == PSK_ERR_INVALID_ARG || rc == PSK_ERR_UNSUPPORTED ? EXIT_USAGE : EXIT_FATAL;
+    }
+    int64_t done = st.done_before + st.embedded;
+    if (st.cancelled) {
+        fprintf(stderr, "photoseek: interrupted: %lld of %lld items re-embedded with %s; %s still searches with %s. "
+                "Run the same command again to finish.\n", (long long)done, (long long)st.total, st.to_model, db,
+                st.from_model);
+        return 130;
+    }
+    if (!st.switched) {
+        fprintf(stderr, "photoseek: %s already uses %s: nothing to re-embed\n", db, st.to_model);
+        return EXIT_OK;
+    }
+    fprintf(stderr, "photoseek: %s now uses %s (was %s): %lld items re-embedded in %.1f s%s, %lld failed%s\n", db,
+            st.to_model, st.from_model, (long long)st.embedded, st.seconds,
+            st.done_before ? " (the rest by an earlier run)" : "", (long long)st.failed,
+            st.failed ? " (photoseek status --errors)" : "");
+    return EXIT_OK;
 }
 
 /* A library keeps the one image model it was indexed with: without --image-model, index uses it; with another
@@ -116,7 +182,7 @@ static int cli_library_model(psk_library *lib, const char *db, bool given, const
 
 int cmd_index(int argc, char **argv) {
     const char *bad_opt = NULL, *bad_takes = NULL;
-    const char *db = NULL, *image_model = NULL, *catalog = NULL;
+    const char *db = NULL, *image_model = NULL, *catalog = NULL, *reindex_with = NULL;
     int shard_i = 0, shard_n = 0;
     const char **roots = calloc((size_t)argc, sizeof *roots), **excludes = calloc((size_t)argc, sizeof *excludes);
     int n_roots = 0, n_excludes = 0, jobs = 0, threads = 0, batch = 0;
@@ -134,6 +200,8 @@ int cmd_index(int argc, char **argv) {
             if (!(db = v)) CLI_BAD("--db", "a library file (or a postgres:// URL)");
         } else if (cli_opt(argc, argv, &i, "--image-model", &v)) {
             if (!(image_model = v)) CLI_BAD("--image-model", "a model folder");
+        } else if (cli_opt(argc, argv, &i, "--reindex-with", &v)) {
+            if (!(reindex_with = v)) CLI_BAD("--reindex-with", "a model folder");
         } else if (cli_opt(argc, argv, &i, "--text-model", &v)) {
             /* accepted for symmetry with search; indexing uses only the image model */
             if (!v) CLI_BAD("--text-model", "a model folder");
@@ -175,7 +243,14 @@ int cmd_index(int argc, char **argv) {
             roots[n_roots++] = argv[i];
         }
     }
-    if (n_roots == 0) goto usage;
+    if (n_roots == 0 && !reindex_with) goto usage;
+    if (reindex_with && image_model && strcmp(reindex_with, image_model) != 0) {
+        cli_error("index: --reindex-with %s and --image-model %s name two models; give one", reindex_with, image_model);
+        free(roots);
+        free(excludes);
+        return EXIT_USAGE;
+    }
+    if (reindex_with) image_model = reindex_with;
     for (int r = 0; r < n_roots; r++)
         if (access(roots[r], R_OK) != 0) {
             cli_error("index: %s: %s", roots[r], strerror(errno));
@@ -202,6 +277,16 @@ int cmd_index(int argc, char **argv) {
         free(excludes);
         return EXIT_USAGE;
     }
+    volatile int *cancel_flag = cli_catch_interrupts(true);
+    if (reindex_with) {
+        int rrc = reindex(lib, db, reindex_with, threads, batch, fp32, cancel_flag);
+        if (rrc || n_roots == 0) {
+            psk_library_close(lib);
+            free(roots);
+            free(excludes);
+            return rrc;
+        }
+    }
     int mrc = cli_library_model(lib, db, model_given, &image_model, model_buf, sizeof model_buf, &precision_given, &fp32);
     if (!mrc && access(image_model, R_OK) != 0) {
         cli_error("index: no image model in %s: fetch one with 'photoseek model fetch clip-vit-b-32', or give "
@@ -214,8 +299,7 @@ int cmd_index(int argc, char **argv) {
         free(excludes);
         return mrc;
     }
-    volatile int *cancel_flag = cli_catch_interrupts(true);
-    progress_state ps = {mono(), isatty(2)};
+    progress_state ps = {mono(), isatty(2), false};
     psk_index_params p = psk_index_default_params();
     p.roots = roots;
     p.n_roots = n_roots;

@@ -79,6 +79,9 @@ int cmd_status(int argc, char **argv) {
             cli_json_string(stdout, st.model_dir);
             printf(", \"last_run_at\": %lld, \"last_run\": ", (long long)st.last_run_at);
             cli_json_string(stdout, st.last_run);
+            printf(", \"reindex_model\": ");
+            cli_json_string(stdout, st.reindex_model_id);
+            printf(", \"reindex_done\": %lld", (long long)st.reindex_done);
             printf(", \"schema_version\": %d, \"countries\": {", st.schema_version);
             for (int i = 0; i < n_countries; i++)
                 printf("%s\"%s\": %lld", i ? ", " : "", facets->countries[i].value, (long long)facets->countries[i].count);
@@ -95,6 +98,10 @@ int cmd_status(int argc, char **argv) {
             printf("photos    %lld\nvideos    %lld\nfailed    %lld%s\n", (long long)st.photos, (long long)st.videos,
                    (long long)st.failed, st.failed ? "  (photoseek status --errors)" : "");
             printf("model     %s\n          %s\n", st.model_id[0] ? st.model_id : "(none yet)", st.model_dir);
+            if (st.reindex_model_id[0])
+                printf("          changing to %s: %lld of %lld items re-embedded (searches use the model above until "
+                       "all are; 'photoseek index --reindex-with DIR' finishes it)\n",
+                       st.reindex_model_id, (long long)st.reindex_done, (long long)(st.photos + st.videos));
             printf("last run  %s: %s\n", when, st.last_run[0] ? st.last_run : "-");
             for (int i = 0; i < n_countries; i++)
                 printf("%s%s %lld%s", i ? ", " : "countries ", facets->countries[i].value,

@@ -6,8 +6,12 @@
  * weakly linked are linked again (repair_in_links). A node's unvisited neighbours are scored in one gathered,
  * prefetching kernel call (scan_i8_rows): at 1M rows the search waits on memory more than it computes.
  *
- * File format (little-endian): "PSKHNSW1", int32 dim, M, max_level, int64 n, entry, then per node: int64 media,
- * int32 frame, int8 level; then per node: M0 int32 layer-0 links; then per node with level > 0: level * M int32. */
+ * File format (little-endian, made to be mapped): a 128-byte header ("PSKHNSW2", int32 dim, M, M0, max_level,
+ * int64 n, entry, blocks, then the vindex file key it was built for: int64 model_id, changes, uint64 library, then
+ * uint64 file_bytes and the FNV-1a 64 of the bytes before it), then sections each at a multiple of 64 bytes: per
+ * node int64 media, int32 frame, int8 level, int32 upper_at (its first upper-layer list, -1 if none); n x M0 int32
+ * layer-0 links; blocks x M int32 upper-layer links. A search maps it (hnsw_map: the header only, so a cold
+ * process does no pass over the nodes); an index run loads it to extend it (hnsw_load: every node checked). */
 #include "index.h"
 
 #include "../kernels/kernels.h"
@@ -16,7 +20,10 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 struct psk_hnsw {
     int dim, M, M0, ef_construction, max_level;
@@ -24,6 +31,11 @@ struct psk_hnsw {
     int8_t *level;
     int32_t *links0;   /* n x M0, -1 = empty */
     int32_t **upper;   /* per node: level x M, or NULL */
+    /* a graph mapped from its file (hnsw_map), read-only: level and links0 point into the mapping, and a node's
+     * upper links are upper_flat + upper_at[node] * M (blocks lists in all) */
+    psk_mmap map;
+    const int32_t *upper_at, *upper_flat;
+    int64_t blocks;
     pthread_mutex_t *locks;
     pthread_mutex_t global;
     const psk_vindex *ix;
@@ -51,7 +63,19 @@ static float row_query(const psk_hnsw *h, int64_t row, int16_t *q16) {
 }
 
 static int32_t *links_of(psk_hnsw *h, int64_t node, int layer) {
-    return layer == 0 ? h->links0 + (size_t)node * h->M0 : h->upper[node] + (size_t)(layer - 1) * h->M;
+    if (layer == 0) return h->links0 + (size_t)node * h->M0;
+    if (!h->upper_flat) return h->upper[node] + (size_t)(layer - 1) * h->M;
+    /* mapped: a list outside the file (a damaged one) reads as no links */
+    static const int32_t none[128] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                      -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                      -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                      -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                      -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                      -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                      -1, -1, -1, -1, -1, -1, -1, -1};
+    int64_t at = h->upper_at[node];
+    if (layer > h->level[node] || at < 0 || at + layer > h->blocks) return (int32_t *)none;
+    return (int32_t *)h->upper_flat + (size_t)(at + layer - 1) * h->M;
 }
 
 /* ---- a small binary heap of (similarity, node) ---- */
@@ -152,7 +176,7 @@ static void greedy(psk_hnsw *h, const int16_t *q16, float qs, int64_t *cur, floa
         memcpy(nb, l, sizeof(int32_t) * (size_t)deg);
         if (lock) pthread_mutex_unlock(&h->locks[*cur]);
         int n = 0;
-        while (n < deg && nb[n] >= 0) n++;
+        while (n < deg && nb[n] >= 0 && nb[n] < h->n) n++;
         float s[256];
         sims_of(h, q16, qs, nb, n, s);
         for (int i = 0; i < n; i++)
@@ -484,7 +508,7 @@ psk_hnsw *hnsw_new_default(const psk_vindex *ix) {
 
 int hnsw_extend(psk_hnsw *h, const psk_vindex *ix, psk_pool *pool) {
     h->ix = ix;
-    if (ix->dim != h->dim || ix->dim > 4096 || h->M0 > 256) return PSK_ERR_UNSUPPORTED;
+    if (h->map.data || ix->dim != h->dim || ix->dim > 4096 || h->M0 > 256) return PSK_ERR_UNSUPPORTED;
     int64_t from = h->n;
     if (ix->n <= from) return PSK_OK;
     if (grow(h, ix->n)) return PSK_ERR_NOMEM;
@@ -505,6 +529,12 @@ int hnsw_extend(psk_hnsw *h, const psk_vindex *ix, psk_pool *pool) {
 
 void hnsw_free(psk_hnsw *h) {
     if (!h) return;
+    if (h->map.data) { /* mapped: nothing of its own but the struct */
+        psk_mmap_close(&h->map);
+        pthread_mutex_destroy(&h->global);
+        psk_free(h);
+        return;
+    }
     for (int64_t i = 0; i < h->cap; i++) {
         psk_free(h->upper[i]);
         pthread_mutex_destroy(&h->locks[i]);
@@ -652,21 +682,82 @@ int hnsw_layer0_stats(const psk_hnsw *h, int64_t *unreachable, int64_t *few_in_l
 }
 
 /* ---- persistence ---- */
-int hnsw_save(const psk_hnsw *h, const char *path) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return PSK_ERR_IO;
-    int32_t hdr[3] = {h->dim, h->M, h->max_level};
-    int64_t hdr2[2] = {h->n, h->entry};
-    bool ok = fwrite("PSKHNSW1", 1, 8, f) == 8 && fwrite(hdr, sizeof hdr, 1, f) == 1 && fwrite(hdr2, sizeof hdr2, 1, f) == 1;
-    for (int64_t i = 0; ok && i < h->n; i++) {
-        int32_t fr = h->ix->frame[i];
-        ok = fwrite(&h->ix->media[i], 8, 1, f) == 1 && fwrite(&fr, 4, 1, f) == 1 && fwrite(&h->level[i], 1, 1, f) == 1;
+#define HNSW_HEADER_BYTES 128
+
+typedef struct hnsw_header {
+    char magic[8]; /* "PSKHNSW2" */
+    int32_t dim, M, M0, max_level;
+    int64_t n, entry, blocks; /* blocks: upper-layer link lists (M int32 each), all nodes together */
+    int64_t model_id, changes;
+    uint64_t library, file_bytes, check; /* check: FNV-1a 64 of the bytes before it */
+    char pad[HNSW_HEADER_BYTES - 88];
+} hnsw_header;
+_Static_assert(sizeof(hnsw_header) == HNSW_HEADER_BYTES, "the graph header is 128 bytes");
+
+typedef struct hnsw_layout {
+    uint64_t media, frame, level, upper_at, links0, upper, total;
+} hnsw_layout;
+
+static uint64_t up64(uint64_t x) { return (x + 63) & ~(uint64_t)63; }
+
+static hnsw_layout hnsw_layout_of(int64_t n, int M, int M0, int64_t blocks) {
+    hnsw_layout l;
+    l.media = HNSW_HEADER_BYTES;
+    l.frame = up64(l.media + 8 * (uint64_t)n);
+    l.level = up64(l.frame + 4 * (uint64_t)n);
+    l.upper_at = up64(l.level + (uint64_t)n);
+    l.links0 = up64(l.upper_at + 4 * (uint64_t)n);
+    l.upper = up64(l.links0 + 4 * (uint64_t)n * (uint64_t)M0);
+    l.total = l.upper + 4 * (uint64_t)blocks * (uint64_t)M;
+    return l;
+}
+
+static bool put_at(FILE *f, uint64_t *pos, uint64_t at, const void *data, size_t bytes) {
+    static const char zeros[64];
+    while (*pos < at) {
+        size_t pad = at - *pos < sizeof zeros ? (size_t)(at - *pos) : sizeof zeros;
+        if (fwrite(zeros, 1, pad, f) != pad) return false;
+        *pos += pad;
     }
-    ok = ok && fwrite(h->links0, sizeof(int32_t) * h->M0, (size_t)h->n, f) == (size_t)h->n;
+    if (bytes && fwrite(data, 1, bytes, f) != bytes) return false;
+    *pos += bytes;
+    return true;
+}
+
+int hnsw_save(const psk_hnsw *h, const char *path, const vindex_file_key *key) {
+    char tmp[4200];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= sizeof tmp) return PSK_ERR_IO;
+    int32_t *upper_at = psk_malloc(sizeof(int32_t) * (size_t)(h->n ? h->n : 1));
+    if (!upper_at) return PSK_ERR_NOMEM;
+    int64_t blocks = 0;
+    for (int64_t i = 0; i < h->n; i++) {
+        upper_at[i] = h->level[i] > 0 ? (int32_t)blocks : -1;
+        blocks += h->level[i];
+    }
+    hnsw_layout l = hnsw_layout_of(h->n, h->M, h->M0, blocks);
+    hnsw_header hd = {.magic = {'P', 'S', 'K', 'H', 'N', 'S', 'W', '2'}, .dim = h->dim, .M = h->M, .M0 = h->M0,
+                      .max_level = h->max_level, .n = h->n, .entry = h->entry, .blocks = blocks,
+                      .file_bytes = l.total};
+    if (key) {
+        hd.model_id = key->model_id;
+        hd.changes = key->changes;
+        hd.library = key->library;
+    }
+    hd.check = psk_fnv1a64(&hd, offsetof(hnsw_header, check));
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        psk_free(upper_at);
+        return PSK_ERR_IO;
+    }
+    size_t n = (size_t)h->n;
+    uint64_t pos = 0;
+    bool ok = put_at(f, &pos, 0, &hd, sizeof hd) && put_at(f, &pos, l.media, h->ix->media, 8 * n) &&
+              put_at(f, &pos, l.frame, h->ix->frame, 4 * n) && put_at(f, &pos, l.level, h->level, n) &&
+              put_at(f, &pos, l.upper_at, upper_at, 4 * n) &&
+              put_at(f, &pos, l.links0, h->links0, sizeof(int32_t) * n * (size_t)h->M0) && put_at(f, &pos, l.upper, NULL, 0);
     for (int64_t i = 0; ok && i < h->n; i++)
         if (h->level[i] > 0) ok = fwrite(h->upper[i], sizeof(int32_t) * h->M, (size_t)h->level[i], f) == (size_t)h->level[i];
+    psk_free(upper_at);
     if (fclose(f) != 0) ok = false;
     if (!ok || rename(tmp, path) != 0) {
         remove(tmp);
@@ -675,46 +766,93 @@ int hnsw_save(const psk_hnsw *h, const char *path) {
     return PSK_OK;
 }
 
-/* Loads a graph if it was built for a prefix of ix's rows (then hnsw_extend adds the rest); NULL otherwise. */
-psk_hnsw *hnsw_load(const char *path, const psk_vindex *ix) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char magic[8];
-    int32_t hdr[3];
-    int64_t hdr2[2];
-    psk_hnsw *h = NULL;
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "PSKHNSW1", 8) != 0 || fread(hdr, sizeof hdr, 1, f) != 1 ||
-        fread(hdr2, sizeof hdr2, 1, f) != 1 || hdr[0] != ix->dim || hdr[1] < 2 || hdr[1] > 128 || hdr[2] < 0 ||
-        hdr[2] > 16 || hdr2[0] < 1 || hdr2[0] > ix->n || hdr2[1] < 0 || hdr2[1] >= hdr2[0])
+/* Maps a graph file and checks its header (O(1): no pass over the nodes); NULL when it is not a complete graph
+ * of ix's dimension. */
+static const hnsw_header *map_graph(const char *path, const psk_vindex *ix, psk_mmap *m, hnsw_layout *l) {
+    psk_error quiet = {0};
+    if (psk_mmap_open(path, m, &quiet)) return NULL;
+    const hnsw_header *hd = m->data;
+    if (m->size < sizeof *hd || memcmp(hd->magic, "PSKHNSW2", 8) != 0 ||
+        hd->check != psk_fnv1a64(hd, offsetof(hnsw_header, check)) || hd->dim != ix->dim || hd->M < 2 || hd->M > 128 ||
+        hd->M0 != 2 * hd->M || hd->max_level < 0 || hd->max_level > 16 || hd->n < 1 || hd->n > ix->n ||
+        hd->n > INT32_MAX || hd->entry < 0 || hd->entry >= hd->n || hd->blocks < 0 || hd->blocks > 17 * hd->n)
         goto fail;
-    h = hnsw_new(ix, hdr[1], PSK_ANN_EF_CONSTRUCTION); /* the file keeps M; rows added later take today's breadth */
-    if (!h || grow(h, hdr2[0])) goto fail;
-    h->n = hdr2[0];
-    h->entry = hdr2[1];
-    h->max_level = hdr[2];
+    *l = hnsw_layout_of(hd->n, hd->M, hd->M0, hd->blocks);
+    if (hd->file_bytes != l->total || m->size != l->total) goto fail;
+    return hd;
+fail:
+    psk_mmap_close(m);
+    return NULL;
+}
+
+/* Loads a graph if it was built for a prefix of ix's rows (then hnsw_extend adds the rest), checking every node
+ * (the writer's path: an index run extends it); NULL otherwise. */
+psk_hnsw *hnsw_load(const char *path, const psk_vindex *ix) {
+    psk_mmap m;
+    hnsw_layout l;
+    const hnsw_header *hd = map_graph(path, ix, &m, &l);
+    if (!hd) return NULL;
+    const char *base = m.data;
+    const int64_t *media = (const int64_t *)(base + l.media);
+    const int32_t *frame = (const int32_t *)(base + l.frame), *upper_at = (const int32_t *)(base + l.upper_at);
+    const int8_t *level = (const int8_t *)(base + l.level);
+    const int32_t *links0 = (const int32_t *)(base + l.links0), *upper = (const int32_t *)(base + l.upper);
+    psk_hnsw *h = hnsw_new(ix, hd->M, PSK_ANN_EF_CONSTRUCTION); /* the file keeps M; rows added later take today's breadth */
+    if (!h || grow(h, hd->n)) goto fail;
+    h->n = hd->n;
+    h->entry = hd->entry;
+    h->max_level = hd->max_level;
     for (int64_t i = 0; i < h->n; i++) {
-        int64_t media;
-        int32_t fr;
-        if (fread(&media, 8, 1, f) != 1 || fread(&fr, 4, 1, f) != 1 || fread(&h->level[i], 1, 1, f) != 1) goto fail;
         /* the rows must be the same, in the same order */
-        if (media != ix->media[i] || fr != ix->frame[i] || h->level[i] < 0 || h->level[i] > 16) goto fail;
-    }
-    if (fread(h->links0, sizeof(int32_t) * h->M0, (size_t)h->n, f) != (size_t)h->n) goto fail;
-    for (int64_t i = 0; i < h->n; i++) {
-        for (int j = 0; j < h->M0; j++)
-            if (h->links0[(size_t)i * h->M0 + j] >= h->n) goto fail;
-        if (h->level[i] > 0) {
-            h->upper[i] = psk_malloc(sizeof(int32_t) * (size_t)h->level[i] * h->M);
-            if (!h->upper[i] || fread(h->upper[i], sizeof(int32_t) * h->M, (size_t)h->level[i], f) != (size_t)h->level[i])
-                goto fail;
-            for (int j = 0; j < h->level[i] * h->M; j++)
+        if (media[i] != ix->media[i] || frame[i] != ix->frame[i] || level[i] < 0 || level[i] > hd->max_level) goto fail;
+        h->level[i] = level[i];
+        if (level[i] > 0) {
+            if (upper_at[i] < 0 || upper_at[i] + (int64_t)level[i] > hd->blocks) goto fail;
+            size_t bytes = sizeof(int32_t) * (size_t)level[i] * h->M;
+            if (!(h->upper[i] = psk_malloc(bytes))) goto fail;
+            memcpy(h->upper[i], upper + (size_t)upper_at[i] * h->M, bytes);
+            for (int j = 0; j < level[i] * h->M; j++)
                 if (h->upper[i][j] >= h->n) goto fail;
         }
     }
-    fclose(f);
+    memcpy(h->links0, links0, sizeof(int32_t) * (size_t)h->n * h->M0);
+    for (int64_t j = 0; j < h->n * h->M0; j++)
+        if (h->links0[j] >= h->n) goto fail;
+    psk_mmap_close(&m);
     return h;
 fail:
-    fclose(f);
+    psk_mmap_close(&m);
     hnsw_free(h);
     return NULL;
+}
+
+/* Maps a graph for searching, if it was built for exactly ix's rows as the library is now (`key`, the vindex
+ * file's key, and the same number of rows): only the header is read. Links are bounds-checked where the search
+ * follows them, so a damaged file gives poor answers, never a read outside the mapping. */
+psk_hnsw *hnsw_map(const char *path, const psk_vindex *ix, const vindex_file_key *key) {
+    psk_mmap m;
+    hnsw_layout l;
+    const hnsw_header *hd = map_graph(path, ix, &m, &l);
+    if (!hd) return NULL;
+    if (hd->n != ix->n || hd->model_id != key->model_id || hd->changes != key->changes || hd->library != key->library) {
+        psk_mmap_close(&m);
+        return NULL;
+    }
+    psk_hnsw *h = hnsw_new(ix, hd->M, PSK_ANN_EF_CONSTRUCTION);
+    if (!h) {
+        psk_mmap_close(&m);
+        return NULL;
+    }
+    madvise(m.data, m.size, MADV_RANDOM); /* a search visits a few thousand nodes scattered over the file */
+    const char *base = m.data;
+    h->n = hd->n;
+    h->entry = hd->entry;
+    h->max_level = hd->max_level;
+    h->blocks = hd->blocks;
+    h->level = (int8_t *)(base + l.level);
+    h->links0 = (int32_t *)(base + l.links0);
+    h->upper_at = (const int32_t *)(base + l.upper_at);
+    h->upper_flat = (const int32_t *)(base + l.upper);
+    h->map = m;
+    return h;
 }

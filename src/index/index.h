@@ -115,8 +115,14 @@ int hnsw_search(psk_hnsw *h, const float *query, int ef, const vindex_filter *al
 #define PSK_ANN_PATIENCE 16
 int hnsw_search_adaptive(psk_hnsw *h, const float *query, int ef, int ef_max, const vindex_filter *allow, int k,
                          int n_max, int64_t *rows, float *sims);
-int hnsw_save(const psk_hnsw *h, const char *path);
+/* Writes the graph (through a temporary file and a rename) with the key of the rows it was built for (NULL: none,
+ * then hnsw_map never takes it). */
+int hnsw_save(const psk_hnsw *h, const char *path, const vindex_file_key *key);
+/* A graph file built for a prefix of ix's rows, loaded into memory to be extended (every node checked). */
 psk_hnsw *hnsw_load(const char *path, const psk_vindex *ix);
+/* A graph file built for exactly ix's rows under `key`, mapped read-only for searching (the header checked, no pass
+ * over the nodes); NULL otherwise. hnsw_extend must not be called on it. */
+psk_hnsw *hnsw_map(const char *path, const psk_vindex *ix, const vindex_file_key *key);
 void hnsw_free(psk_hnsw *h);
 int64_t hnsw_size(const psk_hnsw *h);
 /* Layer 0's health: nodes no search from the entry can reach, and nodes with fewer incoming links than the build

@@ -57,11 +57,16 @@ const char *psk_library_store_kind(const psk_library *lib) { return lib->store.o
 
 store_backend *library_backend(psk_library *lib) { return &lib->store; }
 
-psk_store *library_local_store(psk_library *lib, const char *what, psk_error *err) {
+static psk_store *local_store(psk_library *lib) {
     if (lib->store.ops->local_store && backend_can(&lib->store, PSK_STORE_CAP_LOCAL_INDEX))
         return lib->store.ops->local_store(lib->store.self);
-    backend_unsupported(&lib->store, what, err);
     return NULL;
+}
+
+psk_store *library_local_store(psk_library *lib, const char *what, psk_error *err) {
+    psk_store *s = local_store(lib);
+    if (!s) backend_unsupported(&lib->store, what, err);
+    return s;
 }
 
 psk_store *library_import_store(psk_library *lib, psk_error *err) {
@@ -108,7 +113,23 @@ int library_image_model(psk_library *lib, const char *dir, int n_threads, psk_pr
 }
 
 psk_status psk_library_get_status(psk_library *lib, psk_library_status *st, psk_error *err) {
-    return backend_status(&lib->store, st, err);
+    int rc = backend_status(&lib->store, st, err);
+    st->reindex_model_id[0] = 0;
+    st->reindex_done = 0;
+    /* a change of image model in progress (src/ingest/reembed.c): its model and how many items have its vector */
+    char v[32], sql[200];
+    psk_store *s = local_store(lib);
+    if (rc || !s || store_meta_get(s, "reindex_model", v, sizeof v) != PSK_OK) return rc;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT name FROM models WHERE id = ?", -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(q, 1, atoll(v));
+        if (sqlite3_step(q) == SQLITE_ROW)
+            snprintf(st->reindex_model_id, sizeof st->reindex_model_id, "%s", (const char *)sqlite3_column_text(q, 0));
+        sqlite3_finalize(q);
+    }
+    snprintf(sql, sizeof sql, "SELECT count(DISTINCT media_id) FROM embeddings WHERE model_id = %lld", atoll(v));
+    st->reindex_done = store_count(s, sql);
+    return rc;
 }
 
 psk_status psk_library_errors(psk_library *lib, psk_error_row_fn fn, void *user, psk_error *err) {

@@ -13,6 +13,9 @@ typedef struct sqlite_backend {
     int64_t vindex_model;
     int64_t vindex_version;
     bool vindex_loaded;
+    vindex_file_key vindex_key; /* the key of the loaded rows (vindex_keyed: the library has the change counter),
+                                 * which the graph file is saved with */
+    bool vindex_keyed;
     psk_pool *pool; /* the scan's and the graph build's threads, made on first use */
 } sqlite_backend;
 

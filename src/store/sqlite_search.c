@@ -75,18 +75,18 @@ static int read_vectors(sqlite_backend *b, int64_t model_id, int dim, psk_error 
 /* The rows of a model in b->vindex: mapped from the index file beside the library when it was written for the
  * library as it is now, else read from the library (and the file written again for the next process). The
  * counter and the rows are read in one transaction, so the file never claims a counter its rows do not have. */
-static int load_rows(sqlite_backend *b, int64_t model_id, int dim, psk_error *err) {
+static int load_rows(sqlite_backend *b, int64_t model_id, int dim, vindex_file_key *key, bool *keyed_out,
+                     psk_error *err) {
     bool own_txn = sqlite3_get_autocommit(b->store->db) && store_exec(b->store, "BEGIN", NULL) == PSK_OK;
-    vindex_file_key key;
-    bool keyed = index_key(b->store, model_id, &key);
+    bool keyed = *keyed_out = index_key(b->store, model_id, key);
     char path[1200];
     index_path(b, model_id, path, sizeof path);
     psk_error quiet = {0};
     int rc = PSK_OK;
-    if (!keyed || vindex_file_load(&b->vindex, path, &key, &quiet) != PSK_OK) {
+    if (!keyed || vindex_file_load(&b->vindex, path, key, &quiet) != PSK_OK) {
         rc = read_vectors(b, model_id, dim, err);
         /* best effort: a library in a folder this user cannot write searches as before */
-        if (!rc && keyed) vindex_file_save(&b->vindex, path, &key, &quiet);
+        if (!rc && keyed) vindex_file_save(&b->vindex, path, key, &quiet);
     }
     if (own_txn) store_exec(b->store, "COMMIT", NULL);
     return rc;
@@ -100,12 +100,19 @@ static int load_vindex(sqlite_backend *b, int64_t model_id, int dim, psk_error *
     vindex_free(&b->vindex);
     b->vindex_loaded = false;
     vindex_init(&b->vindex, dim);
-    int rc = load_rows(b, model_id, dim, err);
+    vindex_file_key key;
+    bool keyed;
+    int rc = load_rows(b, model_id, dim, &key, &keyed, err);
     if (rc) return rc;
+    b->vindex_key = key;
+    b->vindex_keyed = keyed;
     if (b->vindex.n >= PSK_ANN_MIN_ROWS) {
         char path[1200];
         ann_path(b, model_id, path, sizeof path);
-        psk_hnsw *g = hnsw_load(path, &b->vindex);
+        /* mapped when it was written for the rows as they are now (the header only is read), else checked node by
+         * node against the rows (a library without the change counter) */
+        psk_hnsw *g = keyed ? hnsw_map(path, &b->vindex, &key) : NULL;
+        if (!g) g = hnsw_load(path, &b->vindex);
         /* only a graph of exactly these rows answers; otherwise the exact scan does until the next index run */
         if (g && hnsw_size(g) == b->vindex.n) {
             b->vindex.ann = g;
@@ -143,7 +150,7 @@ int sqlite_refresh_index(void *self, const store_model *m, bool force, psk_error
         hnsw_free(g);
         return psk_fail(err, rc, "out of memory building the search graph");
     }
-    if (hnsw_save(g, path)) {
+    if (hnsw_save(g, path, b->vindex_keyed ? &b->vindex_key : NULL)) {
         hnsw_free(g);
         return psk_fail(err, PSK_ERR_IO, "%s: cannot write the search graph", path);
     }

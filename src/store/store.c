@@ -222,7 +222,7 @@ int store_meta_set(psk_store *s, const char *key, const char *value, psk_error *
     return rc;
 }
 
-int store_model_ensure(psk_store *s, const char *name, int dim, const char *dir, int64_t *id, psk_error *err) {
+int store_model_row(psk_store *s, const char *name, int dim, const char *dir, int64_t *id, psk_error *err) {
     sqlite3_stmt *st;
     int rc = store_prepare(s, "INSERT INTO models(name, dim, dir, created_at) VALUES(?, ?, ?, ?) "
                               "ON CONFLICT(name) DO UPDATE SET dir = excluded.dir RETURNING id",
@@ -235,6 +235,11 @@ int store_model_ensure(psk_store *s, const char *name, int dim, const char *dir,
     if (sqlite3_step(st) == SQLITE_ROW) *id = sqlite3_column_int64(st, 0);
     else rc = store_fail(s, err, "recording the model");
     sqlite3_finalize(st);
+    return rc;
+}
+
+int store_model_ensure(psk_store *s, const char *name, int dim, const char *dir, int64_t *id, psk_error *err) {
+    int rc = store_model_row(s, name, dim, dir, id, err);
     if (!rc) {
         char v[32];
         snprintf(v, sizeof v, "%lld", (long long)*id);

@@ -55,7 +55,8 @@ int store_fail(psk_store *s, psk_error *err, const char *what);
 int store_meta_get(psk_store *s, const char *key, char *buf, size_t cap);
 int store_meta_set(psk_store *s, const char *key, const char *value, psk_error *err);
 
-/* The row of an image model, created when missing. */
+/* The row of an image model, created when missing (store_model_row), and made the library's model (ensure). */
+int store_model_row(psk_store *s, const char *name, int dim, const char *dir, int64_t *id, psk_error *err);
 int store_model_ensure(psk_store *s, const char *name, int dim, const char *dir, int64_t *id, psk_error *err);
 /* The model recorded for the library's last index run: id, name, dim, dir. Returns PSK_ERR_NOT_FOUND if none. */
 int store_current_model(psk_store *s, int64_t *id, char *name, size_t name_cap, int *dim, char *dir, size_t dir_cap);

@@ -171,7 +171,7 @@ static int hnsw_round_trip(void) {
     if (!rc && unreachable) rc = PSK_ERR_FORMAT;
     char path[600];
     snprintf(path, sizeof path, "%s/alloc-%d.hnsw", test_tmpdir(), attempt++);
-    if (!rc) rc = hnsw_save(g, path);
+    if (!rc) rc = hnsw_save(g, path, NULL);
     if (!rc && !(loaded = hnsw_load(path, &ix))) rc = PSK_ERR_NOMEM; /* the file is good: only memory can fail */
     if (!rc && hnsw_size(loaded) != HN) rc = PSK_ERR_FORMAT;
     remove(path);

@@ -311,7 +311,8 @@ TEST(hnsw_recall_persistence_and_updates) {
     /* saved and loaded: the same answers; a different set of rows is refused */
     char path[600];
     snprintf(path, sizeof path, "%s/graph.hnsw", test_tmpdir());
-    CHECK(hnsw_save(ix.ann, path) == PSK_OK);
+    vindex_file_key key = {3, 77, 0xabcULL};
+    CHECK(hnsw_save(ix.ann, path, &key) == PSK_OK);
     psk_hnsw *loaded = hnsw_load(path, &ix);
     CHECK(loaded && hnsw_size(loaded) == n);
     float q[128];
@@ -321,6 +322,42 @@ TEST(hnsw_recall_persistence_and_updates) {
     int g1 = hnsw_search(ix.ann, q, 64, NULL, 10, r1, s1), g2 = hnsw_search(loaded, q, 64, NULL, 10, r2, s2);
     CHECK(g1 == 10 && g2 == 10 && memcmp(r1, r2, sizeof r1) == 0);
     hnsw_free(loaded);
+    /* mapped for searching (the header only read): the same answers; another key (the library changed since) or
+     * fewer rows than the index holds are refused */
+    psk_hnsw *mapped = hnsw_map(path, &ix, &key);
+    CHECK(mapped && hnsw_size(mapped) == n);
+    int g3 = mapped ? hnsw_search(mapped, q, 64, NULL, 10, r2, s2) : 0;
+    CHECK(g3 == 10 && memcmp(r1, r2, sizeof r1) == 0);
+    CHECK(mapped && hnsw_extend(mapped, &ix, pool) == PSK_ERR_UNSUPPORTED);
+    hnsw_free(mapped);
+    vindex_file_key stale = key;
+    stale.changes++;
+    CHECK(hnsw_map(path, &ix, &stale) == NULL);
+    /* links that point outside the graph (a damaged file under an intact header) are never followed */
+    char bad[640];
+    snprintf(bad, sizeof bad, "%s/graph-bad.hnsw", test_tmpdir());
+    FILE *in = fopen(path, "rb"), *out = fopen(bad, "wb");
+    CHECK(in && out);
+    char buf[4096];
+    size_t got;
+    while (in && out && (got = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, got, out);
+    if (in) fclose(in);
+    /* every layer-0 link slot (after the header and the per-node sections) set past the end */
+#define UP64(x) (((x) + 63) / 64 * 64)
+    int64_t frame_at = UP64(128 + 8 * (int64_t)n), level_at = UP64(frame_at + 4 * (int64_t)n),
+            upper_at = UP64(level_at + n), links0_at = UP64(upper_at + 4 * (int64_t)n);
+#undef UP64
+    int32_t far = 1 << 29;
+    for (int64_t j = 0; out && j < (int64_t)n * 32; j++) {
+        fseek(out, (long)(links0_at + 4 * j), SEEK_SET);
+        fwrite(&far, 4, 1, out);
+    }
+    if (out) fclose(out);
+    psk_hnsw *damaged = hnsw_map(bad, &ix, &key);
+    CHECK(damaged != NULL);
+    if (damaged) hnsw_search(damaged, q, 64, NULL, 10, r2, s2); /* poor answers, no read outside the mapping */
+    hnsw_free(damaged);
+    CHECK(hnsw_load(bad, &ix) == NULL); /* the writer's path checks every link */
     ix.media[3] = 999999; /* rows no longer match the file */
     CHECK(hnsw_load(path, &ix) == NULL);
     ix.media[3] = 4;

@@ -127,12 +127,16 @@ TEST(vindex_file_round_trip_and_refusals) {
     CHECK(vindex_file_load(&got, path2, &key, &err) == PSK_ERR_FORMAT && strstr(err.message, "truncated"));
     CHECK(truncate(path2, 20) == 0);
     CHECK(vindex_file_load(&got, path2, &key, &err) == PSK_ERR_FORMAT && strstr(err.message, "truncated"));
-    /* rows out of order behind a valid header */
+    CHECK(got.n == 0 && got.map.data == NULL);
+    /* rows are not read when the file is opened (a cold search maps it, no pass over the rows): a row changed
+     * behind an intact header is taken as the key vouches for it */
     copy_file(path, path2);
     int64_t big = 1 << 30;
     patch_file(path2, 64 + 8 * 3, &big, 8);
-    CHECK(vindex_file_load(&got, path2, &key, &err) == PSK_ERR_FORMAT && strstr(err.message, "out of order"));
-    CHECK(got.n == 0 && got.map.data == NULL);
+    CHECK_OK(vindex_file_load(&got, path2, &key, err_));
+    CHECK(got.n == ix.n && got.media[3] == big);
+    vindex_free(&got);
+    vindex_init(&got, dim);
     snprintf(path2, sizeof path2, "%s/none.vindex", test_tmpdir());
     CHECK(vindex_file_load(&got, path2, &key, &err) == PSK_ERR_NOT_FOUND);
     vindex_free(&ix);
