@@ -31,6 +31,17 @@ static void init_byte_syms(psk_bpe *t) {
 void psk_bpe_free(psk_bpe *t) {
     psk_strmap_free(&t->vocab);
     psk_u64map_free(&t->merges);
+    if (t->tok_slots) psk_mmap_close(&t->map);
+    t->tok_slots = t->pair_slots = NULL;
+}
+
+/* The two tables, in memory or mapped from the cache. */
+static bool vocab_get(const psk_bpe *t, const char *s, size_t len, int32_t *id) {
+    return t->tok_slots ? tokcache_vocab_get(t, s, len, id) : psk_strmap_get(&t->vocab, s, len, id);
+}
+
+static bool merge_get(const psk_bpe *t, uint64_t key, int64_t *val) {
+    return t->tok_slots ? tokcache_merge_get(t, key, val) : psk_u64map_get(&t->merges, key, val);
 }
 
 static int add_merge(psk_bpe *t, const char *a, size_t la, const char *b, size_t lb, int64_t rank, const char *file,
@@ -123,6 +134,7 @@ static int load_from_tokenizer_json(psk_bpe *t, const char *path, psk_error *err
 int psk_bpe_load(psk_bpe *t, const char *dir, psk_error *err) {
     memset(t, 0, sizeof *t);
     init_byte_syms(t);
+    if (tokcache_open(t, dir)) return PSK_OK;
     char vocab[1200], merges[1200], tok[1200];
     psk_path_join(vocab, sizeof vocab, dir, "vocab.json");
     psk_path_join(merges, sizeof merges, dir, "merges.txt");
@@ -135,6 +147,7 @@ int psk_bpe_load(psk_bpe *t, const char *dir, psk_error *err) {
                 !psk_strmap_get(&t->vocab, "<|endoftext|>", 13, &t->eos)))
         rc = psk_fail(err, PSK_ERR_FORMAT, "%s: vocabulary lacks <|startoftext|> or <|endoftext|>", dir);
     if (rc) psk_bpe_free(t);
+    else tokcache_save(t, dir);
     return rc;
 }
 
@@ -192,7 +205,7 @@ static int bpe_word(const psk_bpe *t, const uint8_t *s, size_t n, ids_vec *out) 
             len += 4;
         }
         int32_t id;
-        sym[m++] = psk_strmap_get(&t->vocab, buf, len, &id) ? id : t->eos; /* unk is <|endoftext|> */
+        sym[m++] = vocab_get(t, buf, len, &id) ? id : t->eos; /* unk is <|endoftext|> */
     }
     while (m > 1) {
         int64_t best_rank = INT64_MAX;
@@ -201,7 +214,7 @@ static int bpe_word(const psk_bpe *t, const uint8_t *s, size_t n, ids_vec *out) 
         for (size_t i = 0; i + 1 < m; i++) {
             int64_t v;
             uint64_t key = ((uint64_t)(uint32_t)sym[i] << 32 | (uint32_t)sym[i + 1]) + 1;
-            if (psk_u64map_get(&t->merges, key, &v) && (v >> 32) < best_rank) {
+            if (merge_get(t, key, &v) && (v >> 32) < best_rank) {
                 best_rank = v >> 32;
                 best = i;
                 merged = (int32_t)(v & 0xffffffff);

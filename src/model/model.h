@@ -39,7 +39,12 @@ int st_get_f32(const st_file *f, const char *file_name, const char *name, int n_
 /* ---- tokenizers (bpe.c, wordpiece.c) ---- */
 typedef struct psk_bpe {
     psk_strmap vocab;  /* token string -> id */
-    psk_u64map merges; /* (left id, right id) -> rank << 32 | merged id */
+    psk_u64map merges; /* (left id, right id) + 1 -> rank << 32 | merged id */
+    /* or the same two tables mapped from the tokenizer cache (tokcache.c; tok_slots non-NULL, the maps empty) */
+    psk_mmap map;
+    const void *tok_slots, *pair_slots;
+    size_t tok_cap, pair_cap, strings_bytes;
+    const char *strings;
     int32_t bos, eos;
     char byte_sym[256][4]; /* byte-level symbol (UTF-8) of every byte */
 } psk_bpe;
@@ -126,6 +131,14 @@ int psk_tower_quantize(psk_tower *t);
 #define PSK_TOWER_MAX_PACKED (4 * 256 + 2)
 size_t psk_tower_packed(psk_tower *t, psk_packed **list, int *n);
 
+/* ---- the tokenizer cache (tokcache.c): a BPE tokenizer's tables as a mapped file ---- */
+/* Maps dir's cached tables into t (true), or false on a miss (no cache, another model, a damaged header). */
+bool tokcache_open(psk_bpe *t, const char *dir);
+/* Writes t's in-memory tables for the next process; failures are silent (the cache is an optimisation). */
+void tokcache_save(const psk_bpe *t, const char *dir);
+bool tokcache_vocab_get(const psk_bpe *t, const char *s, size_t len, int32_t *id);
+bool tokcache_merge_get(const psk_bpe *t, uint64_t key, int64_t *val);
+
 /* ---- the packed-weight cache (packcache.c) ----
  * While psk_pack_deferred is set (by psk_model_load, on a cache hit), the loaders record each packed matrix's
  * shape without reading or packing it, and packcache_attach points the matrices into the mapped cache file. */
@@ -140,6 +153,12 @@ typedef struct psk_packcache {
 } psk_packcache;
 /* Finds the cache file of model folder `dir` loaded with p; true on a hit (the file is mapped into pc->map). */
 bool packcache_open(psk_packcache *pc, const char *dir, const psk_model_params *p);
+/* The cache folder ($PHOTOSEEK_PACK_CACHE, empty: none; else $XDG_CACHE_HOME/photoseek/packed or
+ * ~/.cache/photoseek/packed); false when there is none. */
+bool packcache_dir(char *buf, size_t cap);
+/* A key naming a model folder's files as they are now ("TAG model REALPATH files HASH": sizes, times, inodes), and
+ * the hash of its real path for a file name; false when the folder cannot be resolved. */
+bool packcache_folder_key(const char *dir, const char *tag, char *key, size_t cap, uint64_t *real_hash);
 /* Points the loaded (deferred) towers' matrices into the mapped file; the model keeps the mapping. False when the
  * file does not fit the towers (the caller loads again without the cache). */
 bool packcache_attach(psk_packcache *pc, psk_model *m);

@@ -50,7 +50,7 @@ typedef struct header {
     uint64_t check;
 } header;
 
-static bool cache_dir(char *buf, size_t cap) {
+bool packcache_dir(char *buf, size_t cap) {
     const char *env = getenv("PHOTOSEEK_PACK_CACHE");
     if (env) return *env && (size_t)snprintf(buf, cap, "%s", env) < cap;
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
@@ -88,10 +88,18 @@ static uint64_t folder_hash(const char *dir, int depth) {
     return h;
 }
 
+bool packcache_folder_key(const char *dir, const char *tag, char *key, size_t cap, uint64_t *real_hash) {
+    char real[PATH_MAX];
+    if (!realpath(dir, real) || strlen(real) > 900) return false; /* the key must hold the whole path */
+    *real_hash = psk_fnv1a64(real, strlen(real));
+    return (size_t)snprintf(key, cap, "%s model %s files %016llx", tag, real,
+                            (unsigned long long)folder_hash(real, 0)) < cap;
+}
+
 bool packcache_open(psk_packcache *pc, const char *dir, const psk_model_params *p) {
     memset(pc, 0, sizeof *pc);
     char cdir[900], real[PATH_MAX];
-    if (p->precision != PSK_PRECISION_FP32 || !cache_dir(cdir, sizeof cdir) || !realpath(dir, real)) return false;
+    if (p->precision != PSK_PRECISION_FP32 || !packcache_dir(cdir, sizeof cdir) || !realpath(dir, real)) return false;
     if (strlen(real) > 900) return false; /* the key must hold the whole path: such a model is just not cached */
     const char *towers = p->load_vision && p->load_text ? "vt" : p->load_vision ? "v" : "t";
     const char *kernels = psk_kernels()->name;

@@ -21,7 +21,8 @@ static void check_ids(psk_model *m, const char *text, const cJSON *want, int tru
     }
 }
 
-TEST(clip_bpe_matches_huggingface_on_all_cases) {
+/* Every fixture case through the CLIP tokenizer of a freshly loaded tiny model. */
+static void clip_cases(void) {
     cJSON *ref = load_json_fixture("refs/tokenize_clip.json");
     CHECK(ref);
     psk_model *m;
@@ -49,6 +50,47 @@ TEST(clip_bpe_matches_huggingface_on_all_cases) {
     psk_model_free(m);
     cJSON_Delete(ref);
     CHECKF(cases == 25, "%d cases", cases);
+}
+
+TEST(clip_bpe_matches_huggingface_on_all_cases) {
+    setenv("PHOTOSEEK_PACK_CACHE", "", 1); /* built from vocab.json and merges.txt, no cache */
+    clip_cases();
+    unsetenv("PHOTOSEEK_PACK_CACHE");
+}
+
+/* The tokenizer cache (src/model/tokcache.c): written on the first load, mapped on the next, and a damaged or
+ * stale file is a miss, never a crash or wrong ids. */
+TEST(clip_bpe_from_the_tokenizer_cache) {
+    char cache[600], cmd[1400];
+    snprintf(cache, sizeof cache, "%s/tokcache", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache);
+    CHECK(system(cmd) == 0);
+    setenv("PHOTOSEEK_PACK_CACHE", cache, 1);
+    clip_cases(); /* a miss: built, then written */
+    snprintf(cmd, sizeof cmd, "test $(ls '%s'/*-bpe.tok | wc -l) = 1", cache);
+    CHECKF(system(cmd) == 0, "no tokenizer cache file in %s", cache);
+    clip_cases(); /* a hit: the mapped tables */
+    /* a damaged header (a byte of the key): a miss, rebuilt and rewritten */
+    snprintf(cmd, sizeof cmd, "f=$(ls '%s'/*-bpe.tok) && printf X | dd of=\"$f\" bs=1 seek=20 conv=notrunc 2>/dev/null", cache);
+    CHECK(system(cmd) == 0);
+    clip_cases();
+    /* a cut file: a miss */
+    snprintf(cmd, sizeof cmd, "f=$(ls '%s'/*-bpe.tok) && truncate -s 5000 \"$f\"", cache);
+    CHECK(system(cmd) == 0);
+    clip_cases();
+    /* a body overwritten behind a valid header: lookups stay in bounds (ids may be wrong, nothing crashes) */
+    snprintf(cmd, sizeof cmd, "f=$(ls '%s'/*-bpe.tok) && head -c 200000 /dev/urandom | dd of=\"$f\" bs=1 seek=4096 conv=notrunc 2>/dev/null", cache);
+    CHECK(system(cmd) == 0);
+    psk_model *m;
+    psk_error err = {0};
+    psk_model_params p = psk_model_default_params();
+    p.load_vision = 0;
+    CHECKF(psk_model_load(fixture_path("models/tiny-clip"), &p, &m, &err) == PSK_OK, "%s", err.message);
+    int32_t ids[128];
+    int n = 0;
+    CHECK(psk_model_tokenize(m, "a photo of a cat on the beach, 1984 ☃ 猫", ids, 128, &n, &err) == PSK_OK && n >= 2);
+    psk_model_free(m);
+    unsetenv("PHOTOSEEK_PACK_CACHE");
 }
 
 TEST(clip_bpe_from_tokenizer_json_only) {
