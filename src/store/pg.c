@@ -415,7 +415,7 @@ static void fill_result(const PGresult *r, int i, psk_result *x) {
 }
 
 static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, const char *where,
-                       const char *const *params, int n_params, int limit, psk_result **results, int *n,
+                       const char *const *params, int n_params, int limit, bool exact, psk_result **results, int *n,
                        psk_error *err) {
     *results = NULL;
     *n = 0;
@@ -430,6 +430,13 @@ static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, c
     int rc = PSK_OK;
     if (sql.failed || !vals || !lens || !fmts || !vbuf) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     PGresult *r = NULL;
+    /* without index scans the planner reads the few rows the filter leaves (through their own indexes, as bitmaps)
+     * and sorts them exactly, where HNSW's iterative scan could stop early (hnsw.max_scan_tuples) */
+    bool txn = false;
+    if (!rc && exact && !(rc = exec(s, "BEGIN", "BEGIN", err))) {
+        txn = true;
+        rc = exec(s, "SET LOCAL enable_indexscan = off", "SET LOCAL", err);
+    }
     if (!rc) {
         vector_binary(q, dim, vbuf);
         vals[0] = (const char *)vbuf;
@@ -438,6 +445,10 @@ static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, c
         for (int i = 0; i < n_params; i++) vals[i + 1] = params[i];
         r = PQexecParams(s->conn, sql.data, n_params + 1, NULL, vals, lens, fmts, 0);
         if (!ok(r)) rc = fail_pg(s, err, "searching", r);
+    }
+    if (txn) {
+        psk_error ignored = {0};
+        exec(s, "COMMIT", "COMMIT", &ignored); /* a failed one rolls back */
     }
     int rows = rc ? 0 : PQntuples(r);
     psk_result *res = rows ? psk_calloc((size_t)rows, sizeof *res) : NULL;
@@ -463,9 +474,9 @@ static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, c
 }
 
 int pg_search(pg_store *s, int64_t model_id, int dim, const float *q, const char *where, const char *const *params,
-              int n_params, int limit, psk_result **results, int *n, psk_error *err) {
-    int rc = search_once(s, model_id, dim, q, where, params, n_params, limit, results, n, err);
-    if (rc && reconnect(s)) rc = search_once(s, model_id, dim, q, where, params, n_params, limit, results, n, err);
+              int n_params, int limit, bool exact, psk_result **results, int *n, psk_error *err) {
+    int rc = search_once(s, model_id, dim, q, where, params, n_params, limit, exact, results, n, err);
+    if (rc && reconnect(s)) rc = search_once(s, model_id, dim, q, where, params, n_params, limit, exact, results, n, err);
     return rc;
 }
 

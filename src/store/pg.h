@@ -59,9 +59,10 @@ int pg_pairs(pg_store *s, const char *sql, psk_facet **out, int *n, psk_error *e
 
 /* A search: `where` holds " AND ..." conditions over photoseek_media columns with $2.. placeholders bound to the
  * text values in params ($1 is the query vector). Fills up to `limit` results best first (several per video),
- * with id, path, dates, type, size, camera, score and frame_ms. */
+ * with id, path, dates, type, size, camera, place, score and frame_ms. `exact`: a filter that leaves few rows (the
+ * text in photos): they are read and ranked exactly rather than through the HNSW index. */
 int pg_search(pg_store *s, int64_t model_id, int dim, const float *q, const char *where, const char *const *params,
-              int n_params, int limit, psk_result **results, int *n, psk_error *err);
+              int n_params, int limit, bool exact, psk_result **results, int *n, psk_error *err);
 
 /* A read statement with text parameters; on a lost connection it is made again and the statement repeated once.
  * Returns the result (PQclear it) or NULL with err filled. */

@@ -48,7 +48,10 @@ static int pg_search_op(void *self, const store_model *m, const float *qv, const
     }
     psk_result *hits = NULL;
     int n_hits = 0;
-    if (!rc) rc = pg_search(self, m->id, m->dim, qv, any ? where.data : "", vals, binds.n, k * 4 + 64, &hits, &n_hits, err);
+    bool exact = p->filter.text && p->filter.text[0];
+    if (!rc)
+        rc = pg_search(self, m->id, m->dim, qv, any ? where.data : "", vals, binds.n, k * 4 + 64, exact, &hits, &n_hits,
+                       err);
     psk_buf_free(&where);
     sql_binds_free(&binds);
     if (!rc) rc = store_best_per_file(hits, n_hits, p, k, results, n_out, err);
