@@ -486,7 +486,7 @@ typedef struct psk_filter {
     const char *camera;       /* case-insensitive substring of "make model", or NULL */
     const char *folder;       /* path prefix (a folder), or NULL */
     const char *text;         /* the photo's text (OCR) contains this, folded by psk_text_fold; NULL: any. Set by the
-                               * query algebra's text:"..." terms (SQLite libraries) */
+                               * query algebra's text:"..." terms (SQLite and PostgreSQL libraries) */
     double near_lat, near_lon, near_km; /* near_km > 0: taken within near_km (great circle) of near_lat, near_lon */
     const struct psk_place_match *places; /* taken at any of these places (psk_places_resolve), or NULL; kept by
                                            * pointer. Needs PSK_STORE_CAP_PLACES. */

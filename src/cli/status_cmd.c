@@ -65,7 +65,8 @@ int cmd_status(int argc, char **argv) {
         psk_library_status st;
         rc = psk_library_get_status(lib, &st, &err);
         psk_facets *facets = NULL; /* photos per country, where the store names places */
-        if (!rc && (psk_library_capabilities(lib) & PSK_STORE_CAP_PLACES)) rc = psk_library_facets(lib, &facets, &err);
+        unsigned places = PSK_STORE_CAP_PLACES | PSK_STORE_CAP_FACETS; /* Pinecone names places but cannot count */
+        if (!rc && (psk_library_capabilities(lib) & places) == places) rc = psk_library_facets(lib, &facets, &err);
         int n_countries = facets ? facets->n_countries : 0;
         if (!rc && json) {
             printf("{\"db\": ");

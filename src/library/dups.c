@@ -17,7 +17,7 @@ psk_status psk_library_duplicates(psk_library *lib, const psk_dups_params *param
                                   psk_error *err) {
     *groups = NULL, *n = 0;
     if (!backend_can(&lib->store, PSK_STORE_CAP_DUPLICATES))
-        return backend_unsupported(&lib->store, "finding near-duplicates", err);
+        return backend_unsupported_cap(&lib->store, "finding near-duplicates", PSK_STORE_CAP_DUPLICATES, err);
     store_model m;
     int rc = backend_current_model(&lib->store, &m, err);
     if (rc) return rc;

@@ -1,4 +1,5 @@
-/* Copying a SQLite library into a server store (PostgreSQL, Pinecone): all of it (psk_library_migrate), or what a
+/* Copying a SQLite library into a server store (PostgreSQL, Pinecone): its rows, vectors, text in photos, places
+ * and perceptual hashes; all of it (psk_library_migrate), or what a
  * worker's catalog has not pushed yet (library_push, for indexing into a server store). */
 #include "library.h"
 
@@ -11,6 +12,7 @@
 typedef struct batch {
     store_media media[BATCH];
     store_item items[BATCH];
+    store_extra extras[BATCH]; /* text, place and perceptual hash (their strings owned here) */
     int64_t *frames[BATCH];
     float *vecs[BATCH];
     int n_vecs[BATCH];
@@ -21,6 +23,8 @@ static void batch_clear(batch *b) {
     for (int i = 0; i < b->n; i++) {
         psk_free(b->frames[i]);
         psk_free(b->vecs[i]);
+        psk_free((char *)b->extras[i].text);
+        psk_free((char *)b->extras[i].words);
     }
     b->n = 0;
 }
@@ -52,6 +56,29 @@ static void read_media(sqlite3_stmt *st, store_media *m) {
     m->lon = sqlite3_column_double(st, 15);
     m->duration_ms = sqlite3_column_int64(st, 16);
     snprintf(m->description, sizeof m->description, "%s", text_or_empty(st, 17));
+    m->size = sqlite3_column_int64(st, 23); /* after read_extra's columns */
+}
+
+/* What the row has beside its metadata: the place (columns 18-21 of the media query, place_cc NULL: not looked
+ * up), the perceptual hash (22), and the text read in the photo (from `text`). */
+static int read_extra(psk_store *s, sqlite3_stmt *media, sqlite3_stmt *text, store_extra *x, psk_error *err) {
+    memset(x, 0, sizeof *x);
+    x->has_place = sqlite3_column_type(media, 21) != SQLITE_NULL;
+    snprintf(x->city, sizeof x->city, "%s", text_or_empty(media, 18));
+    snprintf(x->region, sizeof x->region, "%s", text_or_empty(media, 19));
+    snprintf(x->country, sizeof x->country, "%s", text_or_empty(media, 20));
+    snprintf(x->country_code, sizeof x->country_code, "%s", text_or_empty(media, 21));
+    x->has_phash = sqlite3_column_type(media, 22) != SQLITE_NULL;
+    x->phash = sqlite3_column_int64(media, 22);
+    sqlite3_reset(text);
+    sqlite3_bind_int64(text, 1, sqlite3_column_int64(media, 0));
+    int step = sqlite3_step(text);
+    if (step == SQLITE_ROW) {
+        x->text = psk_strdup(text_or_empty(text, 0));
+        x->words = psk_strdup(text_or_empty(text, 1));
+        if (!x->text || !x->words) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    } else if (step != SQLITE_DONE) return store_fail(s, err, "reading the text in photos");
+    return PSK_OK;
 }
 
 /* The vectors of one file; 0 of them when it was not indexed with this model. */
@@ -88,7 +115,8 @@ static int read_vectors(psk_store *s, sqlite3_stmt *st, int64_t media_id, int64_
  * in between pushes the batch again, which upserts change nothing). */
 static int flush(psk_store *src, store_backend *dst, const store_model *m, batch *b, bool track, int64_t *media,
                  int64_t *vectors, psk_error *err) {
-    for (int i = 0; i < b->n; i++) b->items[i] = (store_item){&b->media[i], b->frames[i], b->vecs[i], b->n_vecs[i]};
+    for (int i = 0; i < b->n; i++)
+        b->items[i] = (store_item){&b->media[i], b->frames[i], b->vecs[i], b->n_vecs[i], &b->extras[i]};
     int rc = dst->ops->put_items(dst->self, m, b->items, b->n, err);
     if (!rc && track && !(rc = store_exec(src, "BEGIN IMMEDIATE", err))) {
         sqlite3_stmt *rec = NULL;
@@ -126,7 +154,7 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
                                 : "SELECT id FROM media WHERE error IS NULL ORDER BY id";
     int64_t total = store_count(src, "SELECT count(*) FROM media WHERE error IS NULL"), n_ids = 0, cap = 0;
     int64_t *ids = NULL;
-    sqlite3_stmt *st = NULL, *one = NULL, *vecs = NULL;
+    sqlite3_stmt *st = NULL, *one = NULL, *vecs = NULL, *text = NULL;
     if (!(rc = store_prepare(src, pending, &st, err))) {
         int step;
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -146,8 +174,11 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
     }
     if (!rc) rc = store_prepare(src,
                                 "SELECT id, path, hash, type, width, height, taken_at, offset_min, taken_local, year, "
-                                "month, day, make, model, lat, lon, duration_ms, description FROM media WHERE id = ?",
+                                "month, day, make, model, lat, lon, duration_ms, description, place_city, place_region,"
+                                " place_country, place_cc, (SELECT phash FROM phashes WHERE media_id = media.id), size"
+                                " FROM media WHERE id = ?",
                                 &one, err);
+    if (!rc) rc = store_prepare(src, "SELECT text, words FROM media_text WHERE media_id = ?", &text, err);
     if (!rc) rc = store_prepare(src, "SELECT frame_ms, vec FROM embeddings WHERE media_id = ? AND model_id = ? "
                                      "ORDER BY frame_ms", &vecs, err);
     batch *b = rc ? NULL : psk_calloc(1, sizeof *b);
@@ -164,12 +195,16 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
         if (sqlite3_step(one) != SQLITE_ROW) continue; /* gone meanwhile */
         int i = b->n;
         read_media(one, &b->media[i]);
-        rc = read_vectors(src, vecs, ids[k], model_id, dim, &b->frames[i], &b->vecs[i], &b->n_vecs[i], err);
+        b->extras[i] = (store_extra){0};
+        rc = read_extra(src, one, text, &b->extras[i], err);
+        if (!rc) rc = read_vectors(src, vecs, ids[k], model_id, dim, &b->frames[i], &b->vecs[i], &b->n_vecs[i], err);
         b->n++; /* owned by the batch from here, even on error */
         if (!rc && b->n_vecs[i] == 0) { /* not indexed with this model: nothing to copy */
             b->n--;
             psk_free(b->frames[i]);
             psk_free(b->vecs[i]);
+            psk_free((char *)b->extras[i].text);
+            psk_free((char *)b->extras[i].words);
             continue;
         }
         if (!rc && b->n == BATCH) {
@@ -184,6 +219,7 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
     psk_free(ids);
     sqlite3_finalize(one);
     sqlite3_finalize(vecs);
+    sqlite3_finalize(text);
     return rc;
 }
 

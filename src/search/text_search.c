@@ -1,5 +1,5 @@
-/* psk_library_search_text: the photos whose text (read by OCR at indexing) holds the query, found in the SQLite
- * store's trigram index (src/store/text.c), each with the words around the match. */
+/* psk_library_search_text: the photos whose text (read by OCR at indexing) holds the query, found in the store's
+ * trigram index (SQLite: src/store/text.c; PostgreSQL: pg_trgm in pg_text.c), each with the words around the match. */
 #include "search.h"
 
 #include <string.h>
@@ -56,15 +56,12 @@ static int on_hit(void *user, int64_t id, const char *folded) {
 
 void search_text_snippets(psk_library *lib, const char *folded, psk_result *r, int n) {
     psk_error err = {0};
-    psk_store *st = library_local_store(lib, "text search", &err);
-    sqlite3_stmt *q;
-    if (!st || store_prepare(st, "SELECT folded FROM media_text_fts WHERE rowid = ?", &q, &err)) return;
     for (int i = 0; i < n; i++) {
-        sqlite3_reset(q);
-        sqlite3_bind_int64(q, 1, r[i].id);
-        if (sqlite3_step(q) == SQLITE_ROW) snippet((const char *)sqlite3_column_text(q, 0), folded, r[i].text, sizeof r[i].text);
+        char *text = NULL;
+        if (backend_text_of(library_backend(lib), r[i].id, &text, &err)) return;
+        if (text) snippet(text, folded, r[i].text, sizeof r[i].text);
+        psk_free(text);
     }
-    sqlite3_finalize(q);
 }
 
 psk_status psk_library_search_text(psk_library *lib, const char *text, const psk_search_params *params,
@@ -73,12 +70,8 @@ psk_status psk_library_search_text(psk_library *lib, const char *text, const psk
     *n = 0;
     psk_search_params p = params ? *params : psk_search_default_params();
     if (p.k <= 0) p.k = 20;
-    if (!(psk_library_capabilities(lib) & PSK_STORE_CAP_TEXT))
-        return psk_fail(err, PSK_ERR_UNSUPPORTED,
-                        "text search works on a SQLite library only so far (a %s library keeps no text in photos)",
-                        psk_library_store_kind(lib));
-    psk_store *st = library_local_store(lib, "text search", err);
-    if (!st) return PSK_ERR_UNSUPPORTED;
+    store_backend *b = library_backend(lib);
+    if (!backend_can(b, PSK_STORE_CAP_TEXT)) return backend_unsupported_cap(b, "text search", PSK_STORE_CAP_TEXT, err);
     char *q = text ? psk_text_fold(text) : NULL;
     if (!q) return psk_fail(err, PSK_ERR_INVALID_ARG, "the text to search for is not valid UTF-8");
     if (!*q) {
@@ -89,7 +82,7 @@ psk_status psk_library_search_text(psk_library *lib, const char *text, const psk
     bool grouped = search_can_collapse(lib, &p);
     if (grouped) p.k = k * 3 < 10000 ? k * 3 : 10000; /* collapsing leaves members out: more, so k remain */
     text_hits h = {lib, &p, q, NULL, 0, 0, PSK_OK, err};
-    int rc = store_text_find(st, q, 100000, on_hit, &h, err);
+    int rc = backend_text_find(b, q, 100000, on_hit, &h, err);
     if (!rc) rc = h.rc;
     if (!rc && grouped) rc = search_collapse(lib, h.r, &h.n, k, err);
     psk_free_buffer(q);

@@ -62,6 +62,19 @@ int backend_unsupported(const store_backend *b, const char *what, psk_error *err
                     backend_shown(b), what, b->ops->kind, has);
 }
 
+int backend_unsupported_cap(const store_backend *b, const char *what, unsigned cap, psk_error *err) {
+    const store_ops *all[3] = {&store_sqlite_ops, &store_pg_ops, &store_pc_ops};
+    const char *kinds[3];
+    int n = 0;
+    for (int i = 0; i < 3; i++)
+        if ((all[i]->caps & cap) == cap) kinds[n++] = all[i]->kind;
+    if (n != 2) return backend_unsupported(b, what, err);
+    char has[160];
+    backend_describe(b->ops->caps, has, sizeof has);
+    return psk_fail(err, PSK_ERR_UNSUPPORTED, "%s: %s works on %s and %s libraries (a %s library has %s)",
+                    backend_shown(b), what, kinds[0], kinds[1], b->ops->kind, has);
+}
+
 int backend_current_model(store_backend *b, store_model *m, psk_error *err) {
     memset(m, 0, sizeof *m);
     return b->ops->current_model(b->self, m, err);
@@ -97,13 +110,28 @@ int backend_get_vector(store_backend *b, const store_model *m, int64_t id, float
 int backend_duplicates(store_backend *b, const store_model *m, const psk_dups_params *p, psk_dup_group **groups,
                        int *n, psk_error *err) {
     *groups = NULL, *n = 0;
-    if (!b->ops->duplicates) return backend_unsupported(b, "finding near-duplicates", err);
+    if (!b->ops->duplicates)
+        return backend_unsupported_cap(b, "finding near-duplicates", PSK_STORE_CAP_DUPLICATES, err);
     return b->ops->duplicates(b->self, m, p, groups, n, err);
 }
 
 int backend_facets(store_backend *b, psk_facets **out, psk_error *err) {
     if (!b->ops->facets) return backend_unsupported(b, "listing facets", err);
     return b->ops->facets(b->self, out, err);
+}
+
+int backend_text_find(store_backend *b, const char *folded_query, int limit, store_text_fn fn, void *user,
+                      psk_error *err) {
+    if (!b->ops->text_find || !backend_can(b, PSK_STORE_CAP_TEXT))
+        return backend_unsupported_cap(b, "text search", PSK_STORE_CAP_TEXT, err);
+    return b->ops->text_find(b->self, folded_query, limit, fn, user, err);
+}
+
+int backend_text_of(store_backend *b, int64_t id, char **folded, psk_error *err) {
+    *folded = NULL;
+    if (!b->ops->text_of || !backend_can(b, PSK_STORE_CAP_TEXT))
+        return backend_unsupported_cap(b, "text search", PSK_STORE_CAP_TEXT, err);
+    return b->ops->text_of(b->self, id, folded, err);
 }
 
 int backend_status(store_backend *b, psk_library_status *st, psk_error *err) {

@@ -8,9 +8,8 @@
  *
  * The features coming next each slot in as new operations (and a flag), implemented by every backend that can:
  *   faces/people     put_faces(self, media_id, boxes, vectors, n) / search_faces(self, q, ...) / people(self, ...)
- *   text in photos   put_text(self, media_id, text) (an FTS table: SQLite fts5, PostgreSQL tsvector) and a text
- *                    condition in store_search's filter
- *   places           put_place(self, media_id, name) beside the GPS columns, and a place facet
+ *   text in photos   text_find / text_of (SQLite fts5 trigram, PostgreSQL pg_trgm) and a text condition in the filter
+ *   places           the place columns beside the GPS ones (store_extra at put_items), a place facet
  *   near-duplicates  dup_groups(self, threshold, fn, user) over the vectors the backend already holds
  */
 #ifndef PSK_STORE_BACKEND_H
@@ -26,12 +25,23 @@ typedef struct store_model {
     char dir[1024];
 } store_model;
 
+/* What a server store keeps beside a file's row where it can (copies and workers' pushes fill it from the SQLite
+ * file): the text OCR read, the place names, the perceptual hash. */
+typedef struct store_extra {
+    const char *text, *words; /* the text read in the photo and its words as JSON (NULL or "": none) */
+    bool has_place;           /* the place was looked up: the names below ("" everywhere: none within 50 km) */
+    char city[128], region[128], country[128], country_code[3];
+    bool has_phash;
+    int64_t phash; /* src/dups/phash.c's 63 bits, as SQLite keeps them */
+} store_extra;
+
 /* One media file with its vectors (frame_ms -1 for a photo), as a store takes it in put_items. */
 typedef struct store_item {
     const store_media *media;
     const int64_t *frame_ms;
     const float *vecs; /* n_vecs x dim */
     int n_vecs;
+    const store_extra *extra; /* NULL: nothing beside the row */
 } store_item;
 
 typedef struct store_ops {
@@ -71,6 +81,13 @@ typedef struct store_ops {
     int (*status)(void *self, psk_library_status *st, psk_error *err);
     int (*errors)(void *self, psk_error_row_fn fn, void *user, psk_error *err);
 
+    /* -- text in photos (PSK_STORE_CAP_TEXT) -- */
+    /* The items whose folded text (psk_text_fold) contains folded_query, by row id, at most limit: fn gets each
+     * one's id and folded text; returning non-zero stops. */
+    int (*text_find)(void *self, const char *folded_query, int limit, store_text_fn fn, void *user, psk_error *err);
+    /* The folded text of an item into *folded (psk_free it); NULL when it has none. */
+    int (*text_of)(void *self, int64_t id, char **folded, psk_error *err);
+
     /* -- near-duplicates (PSK_STORE_CAP_DUPLICATES; sqlite_dups.c) -- */
     int (*duplicates)(void *self, const store_model *m, const psk_dups_params *p, psk_dup_group **groups, int *n,
                       psk_error *err);
@@ -105,6 +122,9 @@ static inline const char *backend_shown(const store_backend *b) { return b->ops-
 /* PSK_ERR_UNSUPPORTED: "<library>: <what> works on a SQLite library only so far (a <kind> library has ...)",
  * the list read from the backend's flags. */
 int backend_unsupported(const store_backend *b, const char *what, psk_error *err);
+/* The same for a capability: "<library>: <what> works on SQLite and PostgreSQL libraries (a <kind> library has ...)"
+ * where two kinds of store have `cap`, else as backend_unsupported. */
+int backend_unsupported_cap(const store_backend *b, const char *what, unsigned cap, psk_error *err);
 /* A human list of what a backend can do ("search, similar, status, items and facets"). */
 void backend_describe(unsigned caps, char *buf, size_t cap);
 
@@ -115,6 +135,9 @@ int backend_search(store_backend *b, const store_model *m, const float *q, const
 int backend_get_media(store_backend *b, int64_t id, psk_result *out, psk_error *err);
 int backend_get_vector(store_backend *b, const store_model *m, int64_t id, float *out, psk_error *err);
 int backend_facets(store_backend *b, psk_facets **out, psk_error *err);
+int backend_text_find(store_backend *b, const char *folded_query, int limit, store_text_fn fn, void *user,
+                      psk_error *err);
+int backend_text_of(store_backend *b, int64_t id, char **folded, psk_error *err);
 int backend_status(store_backend *b, psk_library_status *st, psk_error *err);
 int backend_errors(store_backend *b, psk_error_row_fn fn, void *user, psk_error *err);
 int backend_duplicates(store_backend *b, const store_model *m, const psk_dups_params *p, psk_dup_group **groups,
@@ -143,8 +166,11 @@ typedef struct sql_binds {
 } sql_binds;
 int filter_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, bool *any, psk_error *err);
 void sql_binds_free(sql_binds *b);
-/* The filter's dates and type in Pinecone's metadata filter syntax ({"year": {"$in": [2022]}, ...}); nothing is
- * appended when they are not set. from/to become bounds on taken_at (UTC days). */
+/* A LIKE pattern for "contains s" ('%s%' with s's '%', '_' and '\\' escaped by '\\'); psk_free it. NULL: no memory. */
+char *store_like_contains(const char *s);
+/* The filter's dates, type, places and --near in Pinecone's metadata filter syntax ({"year": {"$in": [2022]}, ...});
+ * nothing is appended when they are not set. from/to become bounds on taken_at (UTC days); --near becomes its
+ * bounding box on lat and lon ($gte/$lte), within which the caller keeps the matches near enough. */
 int filter_pinecone(const psk_filter *f, psk_buf *json, psk_error *err);
 /* Whether a result passes the filter's camera (substring, any case) and folder (prefix) conditions. */
 bool filter_accepts(const psk_filter *f, const psk_result *r);

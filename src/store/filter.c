@@ -58,17 +58,32 @@ static int in_list(psk_buf *sql, sql_binds *b, const char *col, const int *v, in
 /* --near: a bounding box on lat (and on lon where it does not reach a pole) that an index can use, then the exact
  * great-circle distance (haversine; SQLite's and PostgreSQL's math functions). The numbers are ours, printed
  * in full precision, never text from the user. */
-static void near_sql(const psk_filter *f, psk_buf *sql, bool pg) {
+/* The bounding box of --near: lat0..lat1, and (lon_box 1) lon0..lon1 or (lon_box 2, across the antimeridian)
+ * lon >= lon0 or lon <= lon1; no longitude bound (lon_box 0) where the circle reaches a pole. */
+typedef struct near_box {
+    double lat0, lat1, lon0, lon1;
+    int lon_box;
+} near_box;
+
+static near_box box_of(const psk_filter *f) {
+    near_box b = {0};
     double dlat = f->near_km / 111.19 + 1e-6; /* degrees of latitude per km on the mean sphere: 111.195 */
-    double lat0 = f->near_lat - dlat, lat1 = f->near_lat + dlat;
-    psk_buf_printf(sql, " AND lat BETWEEN %.17g AND %.17g AND NOT (lat = 0 AND lon = 0)", lat0, lat1); /* 0,0: none */
-    double c = cos(fmax(fabs(lat0), fabs(lat1)) * M_PI / 180);
-    if (lat0 > -89.9 && lat1 < 89.9 && c > 1e-6 && dlat / c < 179) {
-        double dlon = dlat / c, lon0 = f->near_lon - dlon, lon1 = f->near_lon + dlon;
-        if (lon0 < -180) psk_buf_printf(sql, " AND (lon >= %.17g OR lon <= %.17g)", lon0 + 360, lon1);
-        else if (lon1 > 180) psk_buf_printf(sql, " AND (lon >= %.17g OR lon <= %.17g)", lon0, lon1 - 360);
-        else psk_buf_printf(sql, " AND lon BETWEEN %.17g AND %.17g", lon0, lon1);
+    b.lat0 = f->near_lat - dlat, b.lat1 = f->near_lat + dlat;
+    double c = cos(fmax(fabs(b.lat0), fabs(b.lat1)) * M_PI / 180);
+    if (b.lat0 > -89.9 && b.lat1 < 89.9 && c > 1e-6 && dlat / c < 179) {
+        double dlon = dlat / c;
+        b.lon0 = f->near_lon - dlon, b.lon1 = f->near_lon + dlon, b.lon_box = 1;
+        if (b.lon0 < -180) b.lon0 += 360, b.lon_box = 2;
+        else if (b.lon1 > 180) b.lon1 -= 360, b.lon_box = 2;
     }
+    return b;
+}
+
+static void near_sql(const psk_filter *f, psk_buf *sql, bool pg) {
+    near_box b = box_of(f);
+    psk_buf_printf(sql, " AND lat BETWEEN %.17g AND %.17g AND NOT (lat = 0 AND lon = 0)", b.lat0, b.lat1); /* 0,0: none */
+    if (b.lon_box == 2) psk_buf_printf(sql, " AND (lon >= %.17g OR lon <= %.17g)", b.lon0, b.lon1);
+    else if (b.lon_box == 1) psk_buf_printf(sql, " AND lon BETWEEN %.17g AND %.17g", b.lon0, b.lon1);
     psk_buf_printf(sql,
                    " AND 2 * 6371.0088 * asin(%s(1, sqrt(power(sin(radians(lat - %.17g) / 2), 2) + cos(radians(lat))"
                    " * cos(radians(%.17g)) * power(sin(radians(lon - %.17g) / 2), 2)))) <= %.17g",
@@ -78,15 +93,21 @@ static void near_sql(const psk_filter *f, psk_buf *sql, bool pg) {
 /* Places: any of the matches, each a country code and, where given, a region and a city. A city's region is left
  * out: the matches of a name hold every city of that name in a country (Paris, Texas and Paris, Tennessee), so
  * (country, city) says the same in fewer values. */
+/* Whether place match i says what an earlier one said (a city: the same country and name). */
+static bool place_seen(const psk_filter *f, int i) {
+    const psk_place_match *m = &f->places[i];
+    for (int j = 0; j < i && m->kind == PSK_PLACE_CITY; j++)
+        if (f->places[j].kind == PSK_PLACE_CITY && strcmp(f->places[j].country_code, m->country_code) == 0 &&
+            strcmp(f->places[j].city, m->city) == 0)
+            return true;
+    return false;
+}
+
 static int places_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, psk_error *err) {
     psk_buf_append(sql, " AND (", 6);
     for (int i = 0, first = 1; i < f->n_places; i++) {
         const psk_place_match *m = &f->places[i];
-        bool seen = false;
-        for (int j = 0; j < i && !seen && m->kind == PSK_PLACE_CITY; j++)
-            seen = f->places[j].kind == PSK_PLACE_CITY && strcmp(f->places[j].country_code, m->country_code) == 0 &&
-                   strcmp(f->places[j].city, m->city) == 0;
-        if (seen) continue;
+        if (place_seen(f, i)) continue;
         psk_buf_printf(sql, "%s(place_cc = ", first ? "" : " OR ");
         first = 0;
         ph_text(sql, b, 0);
@@ -105,6 +126,21 @@ static int places_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, psk_error
     }
     psk_buf_append(sql, ")", 1);
     return PSK_OK;
+}
+
+char *store_like_contains(const char *s) {
+    psk_buf b = {0};
+    psk_buf_append(&b, "%", 1);
+    for (const char *c = s; *c; c++) {
+        if (*c == '%' || *c == '_' || *c == '\\') psk_buf_append(&b, "\\", 1);
+        psk_buf_append(&b, c, 1);
+    }
+    psk_buf_append(&b, "%", 1);
+    if (b.failed) {
+        psk_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
 }
 
 int filter_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, bool *any, psk_error *err) {
@@ -137,11 +173,15 @@ int filter_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, bool *any, psk_e
         if (bind_text(b, f->camera)) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     }
     if (f->text && *f->text) {
-        if (b->pg_base)
-            return psk_fail(err, PSK_ERR_UNSUPPORTED, "text:\"...\" terms need a SQLite library: a PostgreSQL library "
-                                                      "keeps no text in photos");
-        psk_buf_printf(sql, " AND id IN (SELECT rowid FROM media_text_fts WHERE instr(folded, ?) > 0)");
-        if (bind_text(b, f->text)) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+        char *pat = b->pg_base ? store_like_contains(f->text) : NULL;
+        if (b->pg_base) { /* LIKE, which pg_trgm's GIN index serves */
+            psk_buf_printf(sql, " AND id IN (SELECT media_id FROM photoseek_text WHERE folded LIKE ");
+            ph_text(sql, b, 0);
+            psk_buf_printf(sql, ")");
+        } else psk_buf_printf(sql, " AND id IN (SELECT rowid FROM media_text_fts WHERE instr(folded, ?) > 0)");
+        rc = (b->pg_base && !pat) || bind_text(b, b->pg_base ? pat : f->text);
+        psk_free(pat);
+        if (rc) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     }
     if (f->folder && *f->folder) {
         /* A prefix test without LIKE, so that '%' and '_' in folder names are taken literally. */
@@ -182,20 +222,60 @@ static int64_t day_bound(int ymd, bool end) {
     return (int64_t)timegm(&tm) + (end ? 86399 : 0);
 }
 
+/* One clause of the $and list: {"KEY": {"OP": NUMBER}}. */
+static void and_num(psk_buf *j, int *n, const char *key, const char *op, double v) {
+    psk_buf_printf(j, "%s{\"%s\": {\"%s\": %.17g}}", (*n)++ ? ", " : "", key, op, v);
+}
+
+/* {"$or": [{"$and": [{"place_cc": {"$eq": CC}}, ...]}, ...]}: any of the place matches (as places_sql). */
+static void places_pinecone(const psk_filter *f, psk_buf *j) {
+    psk_buf_append(j, "{\"$or\": [", 9);
+    const char *keys[3] = {"place_cc", "place_region", "place_city"};
+    for (int i = 0, first = 1; i < f->n_places; i++) {
+        const psk_place_match *m = &f->places[i];
+        if (place_seen(f, i)) continue;
+        const char *vals[3] = {m->country_code, m->kind != PSK_PLACE_CITY ? m->region : "", m->city};
+        psk_buf_printf(j, "%s{\"$and\": [", first ? "" : ", ");
+        first = 0;
+        for (int k = 0; k < 3; k++) {
+            if (k && !vals[k][0]) continue;
+            psk_buf_printf(j, "%s{\"%s\": {\"$eq\": ", k ? ", " : "", keys[k]);
+            psk_buf_json_string(j, vals[k]);
+            psk_buf_append(j, "}}", 2);
+        }
+        psk_buf_append(j, "]}", 2);
+    }
+    psk_buf_append(j, "]}", 2);
+}
+
 int filter_pinecone(const psk_filter *f, psk_buf *j, psk_error *err) {
     if (f->text && *f->text)
-        return psk_fail(err, PSK_ERR_UNSUPPORTED, "text:\"...\" terms need a SQLite library: a Pinecone library keeps "
-                                                  "no text in photos");
+        return psk_fail(err, PSK_ERR_UNSUPPORTED, "text:\"...\" terms need a SQLite or PostgreSQL library: a Pinecone "
+                                                  "library keeps no text in photos");
     psk_buf_append(j, "{", 1);
     json_in(j, "year", f->years, f->n_years);
     json_in(j, "month", f->months, f->n_months);
     json_in(j, "day", f->days, f->n_days);
-    if (f->from_date || f->to_date) { /* one operator per field object, combined with $and */
+    if (f->from_date || f->to_date || f->near_km > 0 || f->n_places > 0) { /* one operator per field object, in $and */
         psk_buf_printf(j, "%s\"$and\": [", j->len > 1 ? ", " : "");
-        if (f->from_date) psk_buf_printf(j, "{\"taken_at\": {\"$gte\": %lld}}", (long long)day_bound(f->from_date, false));
-        if (f->to_date)
-            psk_buf_printf(j, "%s{\"taken_at\": {\"$lte\": %lld}}", f->from_date ? ", " : "",
-                           (long long)day_bound(f->to_date, true));
+        int n = 0;
+        if (f->from_date) and_num(j, &n, "taken_at", "$gte", (double)day_bound(f->from_date, false));
+        if (f->to_date) and_num(j, &n, "taken_at", "$lte", (double)day_bound(f->to_date, true));
+        if (f->near_km > 0) { /* the bounding box; the caller keeps the matches within the distance */
+            near_box b = box_of(f);
+            and_num(j, &n, "lat", "$gte", b.lat0);
+            and_num(j, &n, "lat", "$lte", b.lat1);
+            if (b.lon_box == 1) {
+                and_num(j, &n, "lon", "$gte", b.lon0);
+                and_num(j, &n, "lon", "$lte", b.lon1);
+            } else if (b.lon_box == 2)
+                psk_buf_printf(j, "%s{\"$or\": [{\"lon\": {\"$gte\": %.17g}}, {\"lon\": {\"$lte\": %.17g}}]}",
+                               n++ ? ", " : "", b.lon0, b.lon1);
+        }
+        if (f->n_places > 0) {
+            if (n++) psk_buf_append(j, ", ", 2);
+            places_pinecone(f, j);
+        }
         psk_buf_append(j, "]", 1);
     }
     if (f->type != PSK_TYPE_ANY)

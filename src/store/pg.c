@@ -33,6 +33,9 @@ static bool ok(const PGresult *r) {
     return t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK;
 }
 
+int pg_fail(pg_store *s, psk_error *err, const char *what, const PGresult *r) { return fail_pg(s, err, what, r); }
+bool pg_ok(const PGresult *r) { return ok(r); }
+
 static int exec(pg_store *s, const char *sql, const char *what, psk_error *err) {
     PGresult *r = PQexec(s->conn, sql);
     int rc = ok(r) ? PSK_OK : fail_pg(s, err, what, r);
@@ -82,7 +85,32 @@ static const char *schema_sql =
     "  folder text NOT NULL, hash text, type int NOT NULL DEFAULT 1, width int, height int, taken_at bigint,"
     "  offset_min int, taken_local text, year int, month int, day int, local_date int, make text, model text,"
     "  lat double precision, lon double precision, duration_ms bigint, description text);"
-    "CREATE INDEX IF NOT EXISTS photoseek_media_date ON photoseek_media(local_date);";
+    "CREATE INDEX IF NOT EXISTS photoseek_media_date ON photoseek_media(local_date);"
+    /* places and perceptual hashes: added in place to the tables of older libraries */
+    "ALTER TABLE photoseek_media ADD COLUMN IF NOT EXISTS place_city text,"
+    "  ADD COLUMN IF NOT EXISTS place_region text, ADD COLUMN IF NOT EXISTS place_country text,"
+    "  ADD COLUMN IF NOT EXISTS place_cc text, ADD COLUMN IF NOT EXISTS phash bigint, ADD COLUMN IF NOT EXISTS size bigint;"
+    "CREATE INDEX IF NOT EXISTS photoseek_media_place ON photoseek_media(place_cc, place_region, place_city);"
+    "CREATE TABLE IF NOT EXISTS photoseek_text(media_id bigint PRIMARY KEY REFERENCES photoseek_media(id)"
+    "  ON DELETE CASCADE, text text NOT NULL, words text NOT NULL, folded text NOT NULL);";
+
+/* pg_trgm's GIN index on the folded text: substrings (LIKE '%...%') through the index, as SQLite's FTS5 trigram. */
+static const char *trgm_sql = "CREATE INDEX IF NOT EXISTS photoseek_text_trgm ON photoseek_text USING gin (folded gin_trgm_ops)";
+
+/* pg_trgm, for the text in photos: made when the server has it; without it the library works, and writing or
+ * searching text in photos says what to install (pg_text_missing). */
+static int text_setup(pg_store *s, psk_error *err) {
+    PGresult *r = PQexec(s->conn, "CREATE EXTENSION IF NOT EXISTS pg_trgm");
+    s->trgm = ok(r);
+    if (!s->trgm) {
+        const char *why = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+        snprintf(s->trgm_why, sizeof s->trgm_why, "%s", why ? why : PQerrorMessage(s->conn));
+        s->trgm_why[strcspn(s->trgm_why, "\n")] = 0;
+    }
+    PQclear(r);
+    return s->trgm ? exec(s, trgm_sql, "creating the text index", err) : PSK_OK;
+}
+
 
 int pg_store_open(const char *url, pg_store **out, psk_error *err) {
     *out = NULL;
@@ -118,6 +146,7 @@ int pg_store_open(const char *url, pg_store **out, psk_error *err) {
     }
     PQclear(r);
     int rc = exec(s, schema_sql, "creating the schema", err);
+    if (!rc) rc = text_setup(s, err);
     if (rc) {
         pg_store_close(s);
         return rc;
@@ -196,7 +225,7 @@ static void vector_binary(const float *v, int dim, unsigned char *out) {
     }
 }
 
-#define MEDIA_PARAMS 19
+#define MEDIA_PARAMS 25
 
 /* Reads the results of a pipeline up to its sync; the first error wins. */
 static int drain(pg_store *s, int n_queries, int64_t *ids, psk_error *err) {
@@ -223,13 +252,17 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_it
     snprintf(del_vec, sizeof del_vec, "DELETE FROM photoseek_vectors_%lld WHERE media_id = $1", (long long)model_id);
     static const char *put_media =
         "INSERT INTO photoseek_media(path, folder, hash, type, width, height, taken_at, offset_min, taken_local, year,"
-        " month, day, local_date, make, model, lat, lon, duration_ms, description) VALUES ($1, $2, $3, $4, $5, $6,"
-        " $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (path) DO UPDATE SET"
+        " month, day, local_date, make, model, lat, lon, duration_ms, description, place_city, place_region,"
+        " place_country, place_cc, phash, size) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+        " $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) ON CONFLICT (path) DO UPDATE SET"
         " folder = excluded.folder, hash = excluded.hash, type = excluded.type, width = excluded.width,"
         " height = excluded.height, taken_at = excluded.taken_at, offset_min = excluded.offset_min,"
         " taken_local = excluded.taken_local, year = excluded.year, month = excluded.month, day = excluded.day,"
         " local_date = excluded.local_date, make = excluded.make, model = excluded.model, lat = excluded.lat,"
-        " lon = excluded.lon, duration_ms = excluded.duration_ms, description = excluded.description RETURNING id";
+        " lon = excluded.lon, duration_ms = excluded.duration_ms, description = excluded.description,"
+        " place_city = excluded.place_city, place_region = excluded.place_region,"
+        " place_country = excluded.place_country, place_cc = excluded.place_cc, phash = excluded.phash,"
+        " size = excluded.size RETURNING id";
     int64_t *ids = psk_calloc((size_t)n, sizeof(int64_t));
     unsigned char *vbuf = psk_malloc(4 + 4 * (size_t)dim);
     if (!ids || !vbuf) {
@@ -237,7 +270,16 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_it
         psk_free(vbuf);
         return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     }
-    int rc = exec(s, "BEGIN", "BEGIN", err);
+    int rc = PSK_OK;
+    for (int i = 0; i < n && !rc; i++)
+        if (items[i].extra && items[i].extra->text && items[i].extra->text[0] && !s->trgm)
+            rc = pg_text_missing(s, "copying the text in photos", err);
+    if (rc) {
+        psk_free(ids);
+        psk_free(vbuf);
+        return rc;
+    }
+    rc = exec(s, "BEGIN", "BEGIN", err);
     /* The statements are prepared once per transaction (cheap next to the rows), so a reconnected session needs no
      * bookkeeping of what it has prepared. */
     PGresult *r;
@@ -256,11 +298,12 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_it
         if (!ok(r)) rc = fail_pg(s, err, "preparing", r);
         PQclear(r);
     }
+    if (!rc) rc = pg_text_prepare(s, err);
     /* 1: the media rows, pipelined; their ids come back */
     if (!rc && !PQenterPipelineMode(s->conn)) rc = fail_pg(s, err, "pipeline mode", NULL);
     for (int i = 0; !rc && i < n; i++) {
         const store_media *m = items[i].media;
-        char num[12][32], folder[1024];
+        char num[14][32], folder[1024];
         snprintf(folder, sizeof folder, "%s", m->path);
         char *slash = strrchr(folder, '/');
         if (slash) *(slash == folder ? slash + 1 : slash) = 0;
@@ -286,6 +329,13 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_it
         v[15] = m->has_gps ? num[9] : NULL, v[16] = m->has_gps ? num[10] : NULL;
         v[17] = m->duration_ms > 0 ? num[11] : NULL;
         v[18] = m->description[0] ? m->description : NULL;
+        const store_extra *x = items[i].extra;
+        if (x && x->has_place) /* "" stays "": looked up, no place near */
+            v[19] = x->city, v[20] = x->region, v[21] = x->country, v[22] = x->country_code;
+        snprintf(num[12], 32, "%lld", x ? (long long)x->phash : 0LL);
+        v[23] = x && x->has_phash ? num[12] : NULL;
+        snprintf(num[13], 32, "%lld", (long long)m->size);
+        v[24] = m->size > 0 ? num[13] : NULL;
         if (!PQsendQueryPrepared(s->conn, "psk_put_media", MEDIA_PARAMS, v, NULL, NULL, 0))
             rc = fail_pg(s, err, "sending", NULL);
     }
@@ -299,6 +349,9 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_it
         const char *dv[1] = {id_s};
         if (!PQsendQueryPrepared(s->conn, "psk_del_vec", 1, dv, NULL, NULL, 0)) rc = fail_pg(s, err, "sending", NULL);
         n_sent++;
+        int sent = 0;
+        if (!rc) rc = pg_text_send(s, id_s, items[i].extra, &sent, err);
+        n_sent += sent;
         for (int j = 0; !rc && j < items[i].n_vecs; j++) {
             char frame_s[32];
             snprintf(frame_s, sizeof frame_s, "%lld", (long long)items[i].frame_ms[j]);
@@ -337,8 +390,9 @@ int pg_put_items(pg_store *s, int64_t model_id, int dim, const store_item *items
 }
 
 #define RESULT_COLUMNS                                                                                                 \
-    "m.id, m.path, m.taken_at, m.offset_min, m.taken_local, m.type, m.width, m.height, m.make, m.model, m.lat, m.lon"
-#define N_RESULT_COLUMNS 12
+    "m.id, m.path, m.taken_at, m.offset_min, m.taken_local, m.type, m.width, m.height, m.make, m.model, m.lat, m.lon," \
+    " m.place_city, m.place_region, m.place_country, m.place_cc"
+#define N_RESULT_COLUMNS 16
 
 /* A result from the RESULT_COLUMNS of row i. */
 static void fill_result(const PGresult *r, int i, psk_result *x) {
@@ -355,10 +409,13 @@ static void fill_result(const PGresult *r, int i, psk_result *x) {
     double lat = atof(PQgetvalue(r, i, 10)), lon = atof(PQgetvalue(r, i, 11));
     x->has_gps = !PQgetisnull(r, i, 10) && !PQgetisnull(r, i, 11) && psk_gps_valid(lat, lon);
     x->lat = x->has_gps ? lat : 0, x->lon = x->has_gps ? lon : 0;
+    char *place[4] = {x->city, x->region, x->country, x->country_code};
+    size_t caps[4] = {sizeof x->city, sizeof x->region, sizeof x->country, sizeof x->country_code};
+    for (int c = 0; c < 4; c++) snprintf(place[c], caps[c], "%s", x->has_gps ? PQgetvalue(r, i, 12 + c) : "");
 }
 
 static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, const char *where,
-                       const char *const *params, int n_params, int limit, psk_result **results, int *n,
+                       const char *const *params, int n_params, int limit, bool exact, psk_result **results, int *n,
                        psk_error *err) {
     *results = NULL;
     *n = 0;
@@ -373,6 +430,13 @@ static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, c
     int rc = PSK_OK;
     if (sql.failed || !vals || !lens || !fmts || !vbuf) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     PGresult *r = NULL;
+    /* without index scans the planner reads the few rows the filter leaves (through their own indexes, as bitmaps)
+     * and sorts them exactly, where HNSW's iterative scan could stop early (hnsw.max_scan_tuples) */
+    bool txn = false;
+    if (!rc && exact && !(rc = exec(s, "BEGIN", "BEGIN", err))) {
+        txn = true;
+        rc = exec(s, "SET LOCAL enable_indexscan = off", "SET LOCAL", err);
+    }
     if (!rc) {
         vector_binary(q, dim, vbuf);
         vals[0] = (const char *)vbuf;
@@ -381,6 +445,10 @@ static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, c
         for (int i = 0; i < n_params; i++) vals[i + 1] = params[i];
         r = PQexecParams(s->conn, sql.data, n_params + 1, NULL, vals, lens, fmts, 0);
         if (!ok(r)) rc = fail_pg(s, err, "searching", r);
+    }
+    if (txn) {
+        psk_error ignored = {0};
+        exec(s, "COMMIT", "COMMIT", &ignored); /* a failed one rolls back */
     }
     int rows = rc ? 0 : PQntuples(r);
     psk_result *res = rows ? psk_calloc((size_t)rows, sizeof *res) : NULL;
@@ -406,9 +474,9 @@ static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, c
 }
 
 int pg_search(pg_store *s, int64_t model_id, int dim, const float *q, const char *where, const char *const *params,
-              int n_params, int limit, psk_result **results, int *n, psk_error *err) {
-    int rc = search_once(s, model_id, dim, q, where, params, n_params, limit, results, n, err);
-    if (rc && reconnect(s)) rc = search_once(s, model_id, dim, q, where, params, n_params, limit, results, n, err);
+              int n_params, int limit, bool exact, psk_result **results, int *n, psk_error *err) {
+    int rc = search_once(s, model_id, dim, q, where, params, n_params, limit, exact, results, n, err);
+    if (rc && reconnect(s)) rc = search_once(s, model_id, dim, q, where, params, n_params, limit, exact, results, n, err);
     return rc;
 }
 
@@ -438,8 +506,8 @@ int pg_delete_paths(pg_store *s, const char *const *paths, int n, psk_error *err
 
 /* A read statement with text parameters; on a lost connection it is made again and the statement repeated once.
  * Returns the result (PQclear it) or NULL with err filled. */
-static PGresult *read_retry(pg_store *s, const char *sql, int n, const char *const *values, int binary,
-                            const char *what, psk_error *err) {
+PGresult *pg_read(pg_store *s, const char *sql, int n, const char *const *values, int binary, const char *what,
+                  psk_error *err) {
     PGresult *r = PQexecParams(s->conn, sql, n, NULL, values, NULL, NULL, binary);
     if (!ok(r) && reconnect(s)) {
         PQclear(r);
@@ -455,7 +523,7 @@ int pg_get_media(pg_store *s, int64_t id, psk_result *out, psk_error *err) {
     char id_s[32];
     snprintf(id_s, sizeof id_s, "%lld", (long long)id);
     const char *v[1] = {id_s};
-    PGresult *r = read_retry(s, "SELECT " RESULT_COLUMNS " FROM photoseek_media m WHERE m.id = $1", 1, v, 0,
+    PGresult *r = pg_read(s, "SELECT " RESULT_COLUMNS " FROM photoseek_media m WHERE m.id = $1", 1, v, 0,
                              "reading an item", err);
     if (!r) return PSK_ERR_DB;
     int rc = PQntuples(r) != 1 ? psk_fail(err, PSK_ERR_NOT_FOUND, "no item %lld in the library", (long long)id) : PSK_OK;
@@ -470,7 +538,7 @@ int pg_get_media(pg_store *s, int64_t id, psk_result *out, psk_error *err) {
 int pg_pairs(pg_store *s, const char *sql, psk_facet **out, int *n, psk_error *err) {
     *out = NULL;
     *n = 0;
-    PGresult *r = read_retry(s, sql, 0, NULL, 0, "reading", err);
+    PGresult *r = pg_read(s, sql, 0, NULL, 0, "reading", err);
     if (!r) return PSK_ERR_DB;
     int rows = PQntuples(r);
     if (rows && !(*out = psk_calloc((size_t)rows, sizeof **out))) {
@@ -492,7 +560,7 @@ int pg_get_vector(pg_store *s, int64_t model_id, int64_t media_id, int dim, floa
              (long long)model_id);
     snprintf(id_s, sizeof id_s, "%lld", (long long)media_id);
     const char *v[1] = {id_s};
-    PGresult *r = read_retry(s, sql, 1, v, 1, "reading a vector", err);
+    PGresult *r = pg_read(s, sql, 1, v, 1, "reading a vector", err);
     if (!r) return PSK_ERR_DB;
     int rc = PSK_OK;
     if (PQntuples(r) != 1) rc = psk_fail(err, PSK_ERR_NOT_FOUND, "no item %lld in the library", (long long)media_id);

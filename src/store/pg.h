@@ -9,7 +9,12 @@
  *   photoseek_vectors_<model id>(media_id bigint REFERENCES photoseek_media ON DELETE CASCADE, frame_ms bigint,
  *                   embedding vector(dim), PRIMARY KEY(media_id, frame_ms))
  *                   with an HNSW index using vector_ip_ops: vectors are unit length, so the inner product is the
- *                   cosine and `<#>` (negative inner product) orders best first. */
+ *                   cosine and `<#>` (negative inner product) orders best first.
+ *   photoseek_media also has place_city, place_region, place_country, place_cc (the SQLite columns: NULL not looked
+ *                   up, '' no place near), phash (the perceptual hash) and size (bytes); older libraries gain them
+ *                   in place
+ *   photoseek_text(media_id bigint PRIMARY KEY REFERENCES photoseek_media ON DELETE CASCADE, text, words (JSON),
+ *                   folded (psk_text_fold)) with a GIN index on folded using pg_trgm's gin_trgm_ops (pg_text.c) */
 #ifndef PSK_STORE_PG_H
 #define PSK_STORE_PG_H
 
@@ -22,6 +27,8 @@ typedef struct pg_store {
     char url[1024]; /* as given, for messages (the password is not printed: see pg_store_open) */
     char shown[1024];
     int reconnects; /* how often the connection was lost and made again */
+    bool trgm;          /* the server has pg_trgm (text in photos) */
+    char trgm_why[200]; /* else the server's reason */
 } pg_store;
 
 bool pg_is_url(const char *s);
@@ -52,8 +59,33 @@ int pg_pairs(pg_store *s, const char *sql, psk_facet **out, int *n, psk_error *e
 
 /* A search: `where` holds " AND ..." conditions over photoseek_media columns with $2.. placeholders bound to the
  * text values in params ($1 is the query vector). Fills up to `limit` results best first (several per video),
- * with id, path, dates, type, size, camera, score and frame_ms. */
+ * with id, path, dates, type, size, camera, place, score and frame_ms. `exact`: a filter that leaves few rows (the
+ * text in photos): they are read and ranked exactly rather than through the HNSW index. */
 int pg_search(pg_store *s, int64_t model_id, int dim, const float *q, const char *where, const char *const *params,
-              int n_params, int limit, psk_result **results, int *n, psk_error *err);
+              int n_params, int limit, bool exact, psk_result **results, int *n, psk_error *err);
+
+/* A read statement with text parameters; on a lost connection it is made again and the statement repeated once.
+ * Returns the result (PQclear it) or NULL with err filled. */
+PGresult *pg_read(pg_store *s, const char *sql, int n, const char *const *values, int binary, const char *what,
+                  psk_error *err);
+/* err from the server's message about r (or the connection's), prefixed with the library and what was done. */
+int pg_fail(pg_store *s, psk_error *err, const char *what, const PGresult *r);
+bool pg_ok(const PGresult *r);
+
+/* Text in photos (pg_text.c). */
+/* PSK_ERR_UNSUPPORTED: `what` needs pg_trgm, with the command that installs it. */
+int pg_text_missing(pg_store *s, const char *what, psk_error *err);
+/* Prepares psk_del_text and psk_put_text in the current transaction. */
+int pg_text_prepare(pg_store *s, psk_error *err);
+/* Sends (pipelined) what replaces the text of media id_s with x's; *sent counts the statements (none when x is
+ * NULL: nothing known, the text stays). */
+int pg_text_send(pg_store *s, const char *id_s, const store_extra *x, int *sent, psk_error *err);
+/* store_ops.text_find / text_of over photoseek_text. */
+int pg_text_find(pg_store *s, const char *folded_query, int limit, store_text_fn fn, void *user, psk_error *err);
+int pg_text_of(pg_store *s, int64_t id, char **folded, psk_error *err);
+
+/* store_ops.duplicates (pg_dups.c): the groups among the photos p's filter allows, as the SQLite store finds them. */
+int pg_duplicates(pg_store *s, const store_model *m, const psk_dups_params *p, psk_dup_group **groups, int *n,
+                  psk_error *err);
 
 #endif

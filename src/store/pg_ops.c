@@ -34,6 +34,8 @@ static int pg_delete(void *self, const char *const *paths, int n, psk_error *err
 /* The server filters and ranks (pgvector); each video's best moment is kept here. */
 static int pg_search_op(void *self, const store_model *m, const float *qv, const psk_search_params *p, int k,
                         psk_result **results, int *n_out, psk_error *err) {
+    if (p->filter.text && p->filter.text[0] && !((pg_store *)self)->trgm)
+        return pg_text_missing(self, "text:\"...\" terms", err);
     psk_buf where = {0};
     sql_binds binds = {.pg_base = 1};
     bool any = false;
@@ -46,7 +48,10 @@ static int pg_search_op(void *self, const store_model *m, const float *qv, const
     }
     psk_result *hits = NULL;
     int n_hits = 0;
-    if (!rc) rc = pg_search(self, m->id, m->dim, qv, any ? where.data : "", vals, binds.n, k * 4 + 64, &hits, &n_hits, err);
+    bool exact = p->filter.text && p->filter.text[0];
+    if (!rc)
+        rc = pg_search(self, m->id, m->dim, qv, any ? where.data : "", vals, binds.n, k * 4 + 64, exact, &hits, &n_hits,
+                       err);
     psk_buf_free(&where);
     sql_binds_free(&binds);
     if (!rc) rc = store_best_per_file(hits, n_hits, p, k, results, n_out, err);
@@ -64,8 +69,37 @@ static int pg_pairs_op(void *self, const char *sql, psk_facet **out, int *n, psk
     return pg_pairs(self, sql, out, n, err);
 }
 
+/* The SQLite store's facets, places included (the same queries: sqlite_ops.c). */
 static int pg_facets(void *self, psk_facets **out, psk_error *err) {
-    return store_facets(self, pg_pairs_op, "photoseek_media", "true", out, err);
+    int rc = store_facets(self, pg_pairs_op, "photoseek_media", "true", out, err);
+    if (!rc)
+        rc = pg_pairs(self, "SELECT place_cc, count(*) FROM photoseek_media WHERE place_cc != '' GROUP BY place_cc"
+                            " ORDER BY count(*) DESC, place_cc COLLATE \"C\"",
+                      &(*out)->countries, &(*out)->n_countries, err);
+    if (!rc)
+        rc = pg_pairs(self, "SELECT p, n FROM (SELECT place_cc || chr(9) || coalesce(place_region, '') || chr(9) ||"
+                            " place_city AS p, count(*) AS n FROM photoseek_media WHERE place_cc != '' GROUP BY 1) x"
+                            " ORDER BY n DESC, p COLLATE \"C\" LIMIT 10000",
+                      &(*out)->places, &(*out)->n_places, err);
+    if (rc && *out) {
+        psk_facets_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static int pg_text_find_op(void *self, const char *folded_query, int limit, store_text_fn fn, void *user,
+                           psk_error *err) {
+    return pg_text_find(self, folded_query, limit, fn, user, err);
+}
+
+static int pg_dups_op(void *self, const store_model *m, const psk_dups_params *p, psk_dup_group **groups, int *n,
+                      psk_error *err) {
+    return pg_duplicates(self, m, p, groups, n, err);
+}
+
+static int pg_text_of_op(void *self, int64_t id, char **folded, psk_error *err) {
+    return pg_text_of(self, id, folded, err);
 }
 
 /* Counts, the model and the database's size (runs are the workers' own). */
@@ -99,7 +133,8 @@ static int pg_status(void *self, psk_library_status *st, psk_error *err) {
 const store_ops store_pg_ops = {
     .kind = "PostgreSQL",
     .caps = PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS | PSK_STORE_CAP_SHARDS |
-            PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX | PSK_STORE_CAP_NEAR,
+            PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX | PSK_STORE_CAP_NEAR | PSK_STORE_CAP_TEXT |
+            PSK_STORE_CAP_PLACES | PSK_STORE_CAP_DUPLICATES,
     .close = pg_close_op,
     .shown = pg_shown,
     .identity = pg_identity,
@@ -113,4 +148,7 @@ const store_ops store_pg_ops = {
     .facets = pg_facets,
     .status = pg_status,
     .reconnects = pg_reconnects,
+    .text_find = pg_text_find_op,
+    .text_of = pg_text_of_op,
+    .duplicates = pg_dups_op,
 };

@@ -258,7 +258,7 @@ int pc_delete_paths(pc_store *s, const char *const *paths, int n, psk_error *err
     return rc;
 }
 
-static void add_metadata(cJSON *v, const store_media *m) {
+static void add_metadata(cJSON *v, const store_media *m, const store_extra *x) {
     cJSON *md = cJSON_AddObjectToObject(v, "metadata");
     cJSON_AddStringToObject(md, "path", m->path);
     if (m->year) {
@@ -271,6 +271,14 @@ static void add_metadata(cJSON *v, const store_media *m) {
     char camera[160];
     store_camera_name(m->make, m->model, camera, sizeof camera);
     if (*camera) cJSON_AddStringToObject(md, "camera", camera);
+    if (!m->has_gps || !psk_gps_valid(m->lat, m->lon)) return;
+    cJSON_AddNumberToObject(md, "lat", m->lat);
+    cJSON_AddNumberToObject(md, "lon", m->lon);
+    if (!x || !x->has_place || !x->country_code[0]) return;
+    const char *keys[4] = {"place_city", "place_region", "place_country", "place_cc"};
+    const char *vals[4] = {x->city, x->region, x->country, x->country_code};
+    for (int i = 0; i < 4; i++)
+        if (vals[i][0]) cJSON_AddStringToObject(md, keys[i], vals[i]);
 }
 
 static int send_upsert(pc_store *s, cJSON *req, psk_error *err) {
@@ -321,7 +329,7 @@ int pc_put_items(pc_store *s, int dim, const store_item *items, int n, psk_error
             vector_id(items[i].media->path, items[i].frame_ms[f], id);
             cJSON_AddStringToObject(v, "id", id);
             cJSON_AddItemToObject(v, "values", cJSON_CreateFloatArray(items[i].vecs + (size_t)f * (size_t)dim, dim));
-            add_metadata(v, items[i].media);
+            add_metadata(v, items[i].media, items[i].extra);
             if (++in_req == PC_UPSERT_MAX) {
                 rc = send_upsert(s, req, err);
                 cJSON_Delete(req);
@@ -385,6 +393,17 @@ int pc_query(pc_store *s, const float *q, int dim, int top_k, const char *filter
         }
         const cJSON *cam = cJSON_GetObjectItemCaseSensitive(md, "camera");
         if (cJSON_IsString(cam)) snprintf(r->camera, sizeof r->camera, "%s", cam->valuestring);
+        const cJSON *lat = cJSON_GetObjectItemCaseSensitive(md, "lat"), *lon = cJSON_GetObjectItemCaseSensitive(md, "lon");
+        r->has_gps = cJSON_IsNumber(lat) && cJSON_IsNumber(lon) && psk_gps_valid(lat->valuedouble, lon->valuedouble);
+        if (!r->has_gps) continue;
+        r->lat = lat->valuedouble, r->lon = lon->valuedouble;
+        const char *keys[4] = {"place_city", "place_region", "place_country", "place_cc"};
+        char *place[4] = {r->city, r->region, r->country, r->country_code};
+        size_t caps[4] = {sizeof r->city, sizeof r->region, sizeof r->country, sizeof r->country_code};
+        for (int k = 0; k < 4; k++) {
+            const cJSON *x = cJSON_GetObjectItemCaseSensitive(md, keys[k]);
+            if (cJSON_IsString(x)) snprintf(place[k], caps[k], "%s", x->valuestring);
+        }
     }
     cJSON_Delete(j);
     if (rc) {

@@ -4,7 +4,8 @@
  *
  * Vector ids: the first 32 hex digits of the path's SHA-256, '#', then "p" for a photo or the frame's time in ms
  * for a video frame, so that a file's vectors can be listed by prefix. Metadata (no nulls: missing values are left
- * out): path, year, month, day, type ("photo" | "video"), taken_at (UTC seconds), camera.
+ * out): path, year, month, day, type ("photo" | "video"), taken_at (UTC seconds), camera, lat and lon (a valid
+ * position), place_city, place_region, place_country, place_cc (its place, when it has one).
  * The model a library was made with is kept as one record in the namespace "<namespace>.photoseek-model". */
 #ifndef PSK_STORE_PINECONE_H
 #define PSK_STORE_PINECONE_H
@@ -35,7 +36,7 @@ int pc_put_items(pc_store *s, int dim, const store_item *items, int n, psk_error
 /* Deletes every vector of these paths (listed by their id prefix). */
 int pc_delete_paths(pc_store *s, const char *const *paths, int n, psk_error *err);
 /* A query: filter_json is a Pinecone metadata filter (or NULL); fills up to top_k results, best first, with path,
- * taken_at, type, camera, score and frame_ms (id 0: Pinecone has no row ids). */
+ * taken_at, type, camera, position, place, score and frame_ms (id 0: Pinecone has no row ids). */
 int pc_query(pc_store *s, const float *q, int dim, int top_k, const char *filter_json, psk_result **results, int *n,
              psk_error *err);
 

@@ -1,6 +1,7 @@
 /* The Pinecone backend's table: pinecone.c's requests behind the store interface. Pinecone has no row ids
  * (items, similar-by-id and thumbnails need SQLite or PostgreSQL) and no GROUP BY (no facets); it ranks, and
- * filters by date and type; camera and folder, which its operators cannot express, are checked here. */
+ * filters by date, type, place and the bounding box of --near; camera, folder and the exact great-circle distance
+ * of --near, which its operators cannot express, are checked here. */
 #include "pinecone.h"
 
 #include <stdio.h>
@@ -34,7 +35,10 @@ static int pc_search(void *self, const store_model *m, const float *qv, const ps
                      psk_result **results, int *n_out, psk_error *err) {
     psk_buf f = {0};
     int rc = filter_pinecone(&p->filter, &f, err);
-    bool local = (p->filter.camera && *p->filter.camera) || (p->filter.folder && *p->filter.folder);
+    /* what is checked here (camera, folder, the exact distance of --near) drops matches: as many as Pinecone gives
+     * are asked for then, to make up for them */
+    const psk_filter *pf = &p->filter;
+    bool local = (pf->camera && *pf->camera) || (pf->folder && *pf->folder) || pf->near_km > 0;
     int top_k = local ? 1000 : k * 4 + 64;
     if (top_k > 1000) top_k = 1000; /* Pinecone's limit with metadata */
     psk_result *hits = NULL;
@@ -42,8 +46,12 @@ static int pc_search(void *self, const store_model *m, const float *qv, const ps
     if (!rc) rc = pc_query(self, qv, m->dim, top_k, f.len ? f.data : NULL, &hits, &n_hits, err);
     psk_buf_free(&f);
     int kept = 0;
-    for (int i = 0; !rc && i < n_hits; i++)
-        if (filter_accepts(&p->filter, &hits[i])) hits[kept++] = hits[i];
+    for (int i = 0; !rc && i < n_hits; i++) {
+        const psk_result *h = &hits[i];
+        bool near = pf->near_km <= 0 ||
+                    (h->has_gps && psk_great_circle_km(pf->near_lat, pf->near_lon, h->lat, h->lon) <= pf->near_km);
+        if (near && filter_accepts(pf, h)) hits[kept++] = hits[i];
+    }
     if (!rc) rc = store_best_per_file(hits, kept, p, k, results, n_out, err);
     psk_free(hits);
     return rc;
@@ -57,7 +65,8 @@ static int pc_status(void *self, psk_library_status *st, psk_error *err) {
 
 const store_ops store_pc_ops = {
     .kind = "Pinecone",
-    .caps = PSK_STORE_CAP_SHARDS | PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX,
+    .caps = PSK_STORE_CAP_SHARDS | PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX | PSK_STORE_CAP_NEAR |
+            PSK_STORE_CAP_PLACES,
     .close = pc_close_op,
     .shown = pc_shown,
     .identity = pc_shown,

@@ -2,7 +2,7 @@
  * pairs from each photo's nearest neighbours in the vector index (the exact int8 scan for a small library, the
  * HNSW graph for a large one: never all pairs), from the hashes' buckets and from capture times, then the
  * grouping of src/dups. */
-#include "../dups/dups.h"
+#include "dups_out.h"
 #include "sqlite_backend.h"
 
 #include <math.h>
@@ -176,19 +176,6 @@ static int find_row(const psk_vindex *ix, int64_t media) {
     return lo < ix->n && ix->media[lo] == media ? (int)lo : -1;
 }
 
-static void describe(psk_dup_group *g, const dups_params *p) {
-    if (strcmp(g->kind, "identical") == 0)
-        snprintf(g->why, sizeof g->why, "the same bytes (equal content hashes)");
-    else if (strcmp(g->kind, "same picture") == 0)
-        snprintf(g->why, sizeof g->why,
-                 "the same picture: perceptual hashes within %d bits (any turn or mirror), or embeddings at cosine "
-                 ">= %.2f with hashes within %d bits, or at cosine >= %.3f with hashes within %d bits",
-                 p->very_close_hash, p->same_picture_cos, p->close_hash, p->very_close_cos, p->far_hash);
-    else
-        snprintf(g->why, sizeof g->why, "the same moment: taken at most %d s apart, embeddings at cosine >= %.2f",
-                 p->moment_seconds, p->moment_cos);
-}
-
 /* The groups recorded in dup_groups, as links already made (each member to its group's first). */
 static int stored_links(sqlite_backend *b, const dup_rows *r, const int64_t *item_of_row, dups_pair **pairs,
                         int64_t *n_pairs, int64_t *cap, psk_error *err) {
@@ -288,6 +275,16 @@ static int collect(sqlite_backend *b, const store_model *m, const psk_filter *f,
     return rc;
 }
 
+typedef struct row_pair {
+    const psk_vindex *ix;
+    const dup_rows *r;
+} row_pair;
+
+static float item_cos(void *user, int64_t a, int64_t b) {
+    const row_pair *rp = user;
+    return row_cos(rp->ix, rp->r->row[a], rp->r->row[b]);
+}
+
 int sqlite_duplicates(void *self, const store_model *m, const psk_dups_params *pp, psk_dup_group **groups, int *n,
                       psk_error *err) {
     sqlite_backend *b = self;
@@ -297,44 +294,11 @@ int sqlite_duplicates(void *self, const store_model *m, const psk_dups_params *p
     dups_group *g = NULL;
     int ng = 0;
     int rc = collect(b, m, &pp->filter, &p, pp->n_threads, false, 0, &r, &g, &ng, err);
-    const psk_vindex *ix = &b->vindex;
-    psk_dup_group *out = NULL;
-    if (!rc && ng && !(out = psk_calloc((size_t)ng, sizeof *out))) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-    for (int i = 0; !rc && i < ng; i++) {
-        psk_dup_group *o = &out[i];
-        o->group = i + 1;
-        o->kind = dups_kind_name(g[i].kind);
-        o->keeper_rule = dups_rule_name(g[i].rule);
-        describe(o, &p);
-        if (!(o->members = psk_calloc((size_t)g[i].n_members, sizeof *o->members))) {
-            rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-            break;
-        }
-        o->n_members = g[i].n_members;
-        int64_t keeper = g[i].keeper;
-        for (int k = 0; k < g[i].n_members; k++) {
-            int64_t it = g[i].members[k];
-            const dups_item *d = &r.items[it];
-            psk_dup_member *mm = &o->members[k];
-            mm->id = d->id;
-            snprintf(mm->path, sizeof mm->path, "%s", d->path);
-            float c = row_cos(ix, r.row[keeper], r.row[it]);
-            bool same_bytes = d->content_hash[0] && strcmp(d->content_hash, r.items[keeper].content_hash) == 0;
-            mm->similarity = it == keeper || same_bytes ? 1.0f : c < -1.0f ? 0.0f : fminf(c, 1.0f);
-            mm->width = d->width, mm->height = d->height;
-            mm->bytes = d->bytes;
-            mm->taken_at = d->taken_at;
-        }
-    }
+    row_pair rp = {&b->vindex, &r};
+    if (!rc) rc = store_dups_output(r.items, g, ng, &p, item_cos, &rp, groups, n, err);
     dups_groups_free(g, ng);
     rows_free(&r);
-    if (rc) {
-        for (int i = 0; out && i < ng; i++) psk_free(out[i].members);
-        psk_free(out);
-        return rc;
-    }
-    *groups = out, *n = ng;
-    return PSK_OK;
+    return rc;
 }
 
 int sqlite_dups_update(void *self, const store_model *m, psk_error *err) {

@@ -180,6 +180,22 @@ static int sq_errors(void *self, psk_error_row_fn fn, void *user, psk_error *err
     return PSK_OK;
 }
 
+static int sq_text_find(void *self, const char *folded_query, int limit, store_text_fn fn, void *user,
+                        psk_error *err) {
+    return store_text_find(sq_local(self), folded_query, limit, fn, user, err);
+}
+
+static int sq_text_of(void *self, int64_t id, char **folded, psk_error *err) {
+    sqlite3_stmt *st;
+    int rc = store_prepare(sq_local(self), "SELECT folded FROM media_text_fts WHERE rowid = ?", &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW && !(*folded = psk_strdup((const char *)sqlite3_column_text(st, 0))))
+        rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 const store_ops store_sqlite_ops = {
     .kind = "SQLite",
     .caps = PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS | PSK_STORE_CAP_ERRORS |
@@ -202,4 +218,6 @@ const store_ops store_sqlite_ops = {
     .duplicates = sqlite_duplicates,
     .dup_update = sqlite_dups_update,
     .dup_groups_of = sqlite_dup_groups_of,
+    .text_find = sq_text_find,
+    .text_of = sq_text_of,
 };

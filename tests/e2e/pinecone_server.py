@@ -14,7 +14,11 @@ against Pinecone's documented shapes and answering as Pinecone does:
 
 Every request needs the Api-Key header (else 401) and X-Pinecone-API-Version: 2025-04 (else 400). Bodies must be
 JSON objects with exactly the documented fields; photoseek's upserts must hold at most 100 vectors whose metadata
-keys are path, year, month, day, type, taken_at, camera, with no nulls; filters must use Pinecone's operators.
+keys are path, year, month, day, type, taken_at, camera, lat, lon, place_city, place_region, place_country, place_cc,
+with no nulls; filters must use Pinecone's operators as its metadata-filtering guide documents them: $eq, $ne (number,
+string, boolean), $gt, $gte, $lt, $lte (numbers), $in, $nin (non-empty arrays of strings or numbers), $exists
+(boolean), one operator per field object, and $and / $or over arrays of such filters; a record without the field
+never matches a comparison.
 A malformed request is 400 with {"code": 3, "message"}; the test sees it as a failed command. --throttle N answers
 every Nth upsert and query with 429 first. GET /test/log returns every request made (for the tests' checks).
 """
@@ -22,12 +26,17 @@ import argparse, json, math, threading, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 OPS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists"}
-PHOTO_KEYS = {"path", "year", "month", "day", "type", "taken_at", "camera"}
+PHOTO_KEYS = {"path", "year", "month", "day", "type", "taken_at", "camera", "lat", "lon", "place_city", "place_region",
+              "place_country", "place_cc"}
 MODEL_KEYS = {"model", "dim", "dir"}
 
 
 class Bad(Exception):
     pass
+
+
+def is_number(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 def check_filter(f):
@@ -45,10 +54,15 @@ def check_filter(f):
             if len(v) != 1 or next(iter(v)) not in OPS:
                 raise Bad(f"field {k}: one operator of {sorted(OPS)} expected, got {list(v)}")
             op, x = next(iter(v.items()))
-            if op in ("$in", "$nin") and (not isinstance(x, list) or not x):
-                raise Bad(f"{op} takes a non-empty array")
-            if op in ("$gt", "$gte", "$lt", "$lte") and not isinstance(x, (int, float)):
+            if op in ("$in", "$nin") and (not isinstance(x, list) or not x or
+                                          not all(isinstance(y, (str, int, float)) and not isinstance(y, bool) for y in x)):
+                raise Bad(f"{op} takes a non-empty array of strings or numbers")
+            if op in ("$gt", "$gte", "$lt", "$lte") and not is_number(x):
                 raise Bad(f"{op} takes a number")
+            if op in ("$eq", "$ne") and not isinstance(x, (str, int, float, bool)):
+                raise Bad(f"{op} takes a number, a string or a boolean")
+            if op == "$exists" and not isinstance(x, bool):
+                raise Bad("$exists takes a boolean")
         elif not isinstance(v, (str, int, float, bool)):
             raise Bad(f"field {k}: a value or an operator object expected")
 
@@ -67,8 +81,8 @@ def matches(f, md):
         have = md.get(k)
         ok = {"$eq": lambda: have == x, "$ne": lambda: have != x, "$in": lambda: have in x,
               "$nin": lambda: have not in x, "$exists": lambda: (k in md) == x,
-              "$gt": lambda: have is not None and have > x, "$gte": lambda: have is not None and have >= x,
-              "$lt": lambda: have is not None and have < x, "$lte": lambda: have is not None and have <= x}[op]()
+              "$gt": lambda: is_number(have) and have > x, "$gte": lambda: is_number(have) and have >= x,
+              "$lt": lambda: is_number(have) and have < x, "$lte": lambda: is_number(have) and have <= x}[op]()
         if not ok:
             return False
     return True

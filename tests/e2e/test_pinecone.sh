@@ -42,7 +42,8 @@ log = json.loads(sys.argv[1])
 ups = [r['body'] for r in log if r['path'] == '/vectors/upsert' and r['body']['namespace'] == 'family']
 assert ups and all(1 <= len(u['vectors']) <= 100 for u in ups), [len(u['vectors']) for u in ups]
 md = [v['metadata'] for u in ups for v in u['vectors']]
-assert all({'path', 'type', 'taken_at'} <= set(m) <= {'path', 'year', 'month', 'day', 'type', 'taken_at', 'camera'} for m in md)
+assert all({'path', 'type', 'taken_at'} <= set(m) <= {'path', 'year', 'month', 'day', 'type', 'taken_at', 'camera', 'lat', 'lon',
+           'place_city', 'place_region', 'place_country', 'place_cc'} for m in md)
 assert all(x is not None for m in md for x in m.values())
 assert any(m.get('camera') == 'TestMake TestModel X1' and m['year'] == 2019 for m in md)
 " "$(log)"

@@ -183,6 +183,112 @@ expect_status "--shard on a SQLite library is a usage error" 2 $PS index "$TMP/p
 kill $PG_PID 2>/dev/null
 wait $PG_PID 2>/dev/null
 
+# ---- Text in photos on PostgreSQL (issue 15): the text OCR read, copied by migrate and pushed by workers, is
+# searched with pg_trgm and gives the SQLite file's answers (same photos in the same order, same snippets), for
+# `search --text`, text:"..." in the query algebra and the JSON "text"; a server without pg_trgm says what to do.
+TD=/usr/share/tesseract-ocr/5/tessdata
+if [ -s "$TD/eng.traineddata" ] && [ -s "$TD/chi_sim.traineddata" ] &&
+    bash tests/ocr/make_set.sh "$TMP/textset" 2 800 >"$TMP/make.log" 2>&1; then
+    TDB=$TMP/text.db
+    $PS index "$TMP/textset" --db "$TDB" --image-model "$M" --precision fp32 --ocr on >/dev/null 2>&1
+    check "the SQLite library has the text of the text photos" sh -c "[ \$(sqlite3 '$TDB' 'SELECT count(*) FROM media_text') -ge 10 ]"
+    PORT=$(free_port)
+    start_pglite "$PORT" || fail "PGlite with pg_trgm starts" "$(tail -3 "$TMP/pglite.log")"
+    TURL="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable&connect_timeout=5"
+    check "migrate copies the text in photos" sh -c "$PS migrate --from '$TDB' --to '$TURL' >/dev/null &&
+        [ \"\$(psql '$TURL' -Atc 'SELECT count(*), sum(length(text)) FROM photoseek_text')\" = \"\$(sqlite3 '$TDB' 'SELECT count(*), sum(length(text)) FROM media_text')\" ]"
+    check "... under pg_trgm's GIN index on the folded text" sh -c "
+        psql '$TURL' -Atc \"SELECT indexdef FROM pg_indexes WHERE tablename = 'photoseek_text'\" | grep -q 'USING gin (folded gin_trgm_ops)'"
+    same_text() { local name=$1; shift; check "$name" python3 tests/pg/same.py "$PS" "$TDB" "$TURL" "$@"; }
+    text_cases() { # $1: what the library is
+        same_text "$1: search --text finds the same photos, in the same order, with the same snippets" search --text sunflower42
+        same_text "$1: ... whatever the case" search --text "COSTCO Wholesale"
+        same_text "$1: ... across a line break" search --text "help wifi"
+        same_text "$1: ... Chinese without the spaces OCR puts between characters" search --text 欢迎光临
+        same_text "$1: ... two characters (shorter than a trigram)" search --text 快乐
+        same_text "$1: ... a substring of a plate" search --text RE16
+        same_text "$1: ... by date" search --text fresh --sort date
+        same_text "$1: ... in a folder" search --text e --folder "$TMP/textset" -k 100
+        same_text "$1: ... LIKE's wildcards taken literally (nothing has them)" --empty-ok search --text "50%_"
+        same_text "$1: text:\"...\" alone in the query algebra" search 'text:"bakery"'
+        same_text "$1: text:\"...\" beside a meaning: the same ranking and snippets" search 'a sign text:"fresh"' --text-model "$M"
+        same_text "$1: ... with a filter" search 'a photo text:"e"' --text-model "$M" --type photo -k 100
+    }
+    text_cases "migrated"
+    # a worker indexing straight into PostgreSQL pushes the text it read
+    psql "$TURL" -qc 'DROP TABLE photoseek_text, photoseek_vectors_1, photoseek_media, photoseek_models' 2>/dev/null
+    $PS index "$TMP/textset" --store "$TURL" --catalog "$TMP/textcat.db" --image-model "$M" --precision fp32 --ocr on \
+        --json >"$TMP/textpush.json" 2>/dev/null
+    check "a worker pushes the text it read" sh -c "
+        [ \"\$(psql '$TURL' -Atc 'SELECT count(*) FROM photoseek_text')\" = \"\$(sqlite3 '$TDB' 'SELECT count(*) FROM media_text')\" ]"
+    text_cases "pushed"
+    # a changed photo's text follows it; a removed photo's text goes with its row
+    /usr/bin/convert -size 640x200 xc:white -font DejaVu-Sans -pointsize 60 -fill black -annotate +20+120 "Zebra Crossing" \
+        "$TMP/textset/notext_00.jpg"
+    rm "$TMP/textset/photo_en_01.jpg"
+    $PS index "$TMP/textset" --store "$TURL" --catalog "$TMP/textcat.db" --image-model "$M" --precision fp32 --ocr on >/dev/null 2>&1
+    $PS index "$TMP/textset" --db "$TDB" --image-model "$M" --precision fp32 --ocr on >/dev/null 2>&1
+    same_text "a changed photo's new text is found on both" search --text zebra
+    same_text "a removed photo's text is gone from both" search --text costco
+    check "... and no text row is left without its photo" sh -c "
+        [ \"\$(psql '$TURL' -Atc 'SELECT count(*) FROM photoseek_text')\" = \"\$(sqlite3 '$TDB' 'SELECT count(*) FROM media_text')\" ]"
+    kill $PG_PID 2>/dev/null
+    wait $PG_PID 2>/dev/null
+
+    # A server without pg_trgm, holding the tables of an older photoseek (no place or phash columns, no text table):
+    # they are upgraded in place; a library without text is copied and searched; text says what to install.
+    PORT=$(free_port)
+    PGLITE_NO_TRGM=1 start_pglite "$PORT" || fail "PGlite without pg_trgm starts" "$(tail -3 "$TMP/pglite.log")"
+    NURL="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable&connect_timeout=5"
+    psql "$NURL" -qc "CREATE EXTENSION vector; CREATE TABLE photoseek_models(id serial PRIMARY KEY, name text UNIQUE NOT NULL,
+        dim int NOT NULL, dir text); CREATE TABLE photoseek_media(id bigserial PRIMARY KEY, path text UNIQUE NOT NULL,
+        folder text NOT NULL, hash text, type int NOT NULL DEFAULT 1, width int, height int, taken_at bigint,
+        offset_min int, taken_local text, year int, month int, day int, local_date int, make text, model text,
+        lat double precision, lon double precision, duration_ms bigint, description text)" 2>/dev/null
+    cp "$DB" "$TMP/notext.db" && sqlite3 "$TMP/notext.db" 'DELETE FROM media_text'
+    check "an older library's tables are upgraded in place, and a library without text is copied" sh -c "
+        $PS migrate --from '$TMP/notext.db' --to '$NURL' >/dev/null &&
+        psql '$NURL' -Atc \"SELECT count(*) FROM information_schema.columns WHERE table_name = 'photoseek_media'
+            AND column_name IN ('place_city', 'place_region', 'place_country', 'place_cc', 'phash')\" | grep -qx 5 &&
+        psql '$NURL' -Atc 'SELECT count(*) FROM photoseek_text' | grep -qx 0"
+    URL=$NURL DB=$TMP/notext.db same_results "... and searched as in SQLite" "a photo of a cat" -k 100
+    expect_status "a library with text copied to a server without pg_trgm is refused (exit 3)" 3 $PS migrate --from "$TDB" --to "$NURL"
+    check "... naming the extension and the command that installs it" grep -q "needs the pg_trgm extension.*CREATE EXTENSION pg_trgm" "$TMP/err"
+    expect_status "search --text there is refused as a usage error (exit 2)" 2 $PS search --text cat --db "$NURL"
+    check "... naming the extension and the command" grep -q "text search needs the pg_trgm extension.*CREATE EXTENSION pg_trgm" "$TMP/err"
+    expect_status "so is text:\"...\" in a query" 2 $PS search 'a photo text:"cat"' --db "$NURL" --text-model "$M"
+    check "... naming the extension" grep -q "pg_trgm" "$TMP/err"
+    kill $PG_PID 2>/dev/null
+    wait $PG_PID 2>/dev/null
+else
+    skip "text in photos on PostgreSQL (Tesseract's eng/chi_sim data or ImageMagick missing: scripts/install-deps.sh)"
+fi
+
+# ---- Near-duplicates on PostgreSQL (issue 18): the perceptual hashes and file sizes travel with migrate, and
+# `duplicates` (candidate pairs from pgvector's nearest neighbours per photo, never all pairs) gives the SQLite
+# file's groups, keepers and similarities on test_duplicates.sh's set.
+if command -v ffmpeg >/dev/null && bash tests/e2e/make_dups_set.sh "$TMP/dupset" "$FIX" >"$TMP/dupset.log" 2>&1; then
+    DDB=$TMP/dups.db
+    $PS index "$TMP/dupset" --db "$DDB" --image-model "$M" --ocr off >/dev/null 2>&1
+    PORT=$(free_port)
+    start_pglite "$PORT" || fail "PGlite starts" "$(tail -3 "$TMP/pglite.log")"
+    DURL="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable&connect_timeout=5"
+    check "migrate copies the perceptual hashes and sizes" sh -c "$PS migrate --from '$DDB' --to '$DURL' >/dev/null &&
+        [ \"\$(psql '$DURL' -Atc 'SELECT count(phash), sum(phash % 1000), sum(size) FROM photoseek_media')\" = \
+          \"\$(sqlite3 '$DDB' 'SELECT count(phash), sum(phash % 1000), (SELECT sum(size) FROM media WHERE error IS NULL) FROM phashes')\" ]"
+    same_dups() { local name=$1; shift; check "$name" python3 tests/pg/same.py "$PS" "$DDB" "$DURL" duplicates "$@"; }
+    same_dups "duplicates on PostgreSQL: the SQLite file's groups, keepers, reasons and similarities"
+    same_dups "... at another --threshold" --threshold 0.96
+    same_dups "... with a filter" --from 2020-01-03
+    $PS duplicates --db "$DURL" --json >"$TMP/pgdups.jsonl" 2>/dev/null
+    check "... the burst is a moment there too" grep -q '"kind": "same moment"' "$TMP/pgdups.jsonl"
+    expect_status "duplicates with a bad --threshold is a usage error on PostgreSQL too" 2 $PS duplicates --db "$DURL" --threshold 7
+    kill $PG_PID 2>/dev/null
+    wait $PG_PID 2>/dev/null
+else
+    skip "near-duplicates on PostgreSQL (ffmpeg missing, or the set could not be made: $(tail -1 "$TMP/dupset.log" 2>/dev/null))"
+fi
+
 # The server stops and comes back (same data, same port) while a copy runs: migrate reconnects with backoff,
 # repeats the batch it was in, and everything ends up there exactly once.
 build/make_library "$TMP/big.db" 6000 "$M" >/dev/null 2>&1

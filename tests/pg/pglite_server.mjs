@@ -1,12 +1,16 @@
-// PGlite with pgvector served over the PostgreSQL wire protocol, for the PostgreSQL store tests.
+// PGlite with pgvector and pg_trgm served over the PostgreSQL wire protocol, for the PostgreSQL store tests.
 // usage: node pglite_server.mjs PORT [DATA_DIR]   (prints "ready PORT" once it listens; memory-only without DATA_DIR)
+// PGLITE_NO_TRGM=1 leaves pg_trgm out (a server without the extension).
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { vector } from '@electric-sql/pglite-pgvector';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 
 const port = Number(process.argv[2] || 0);
 const dataDir = process.argv[3];
-const db = await PGlite.create(dataDir ? `file://${dataDir}` : undefined, { extensions: { vector } });
+const db = await PGlite.create(dataDir ? `file://${dataDir}` : undefined, {
+  extensions: process.env.PGLITE_NO_TRGM ? { vector } : { vector, pg_trgm },
+});
 const server = new PGLiteSocketServer({ db, port, host: '127.0.0.1' });
 await server.start();
 console.log(`ready ${port}`);

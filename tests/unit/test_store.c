@@ -5,6 +5,8 @@
 #include "../../src/library/library.h"
 #include "../../src/store/pinecone.h"
 
+#include <cjson/cJSON.h>
+
 static const store_ops *const all_ops[3] = {&store_sqlite_ops, &store_pg_ops, &store_pc_ops};
 
 TEST(store_tables_keep_their_flags) {
@@ -25,8 +27,7 @@ TEST(store_tables_keep_their_flags) {
         CHECKF(!(c & PSK_STORE_CAP_SERVER_INDEX) == !!o->refresh_index, "%s: SERVER_INDEX and refresh_index", o->kind);
         /* a store indexed by workers is one the pipeline does not write itself, and the other way round */
         CHECKF(!(c & PSK_STORE_CAP_SHARDS) == !!(c & PSK_STORE_CAP_LOCAL_INDEX), "%s: SHARDS and LOCAL_INDEX", o->kind);
-        /* the text in photos lives in the SQLite file the pipeline writes */
-        CHECKF(!(c & PSK_STORE_CAP_TEXT) || (c & PSK_STORE_CAP_LOCAL_INDEX), "%s: TEXT without LOCAL_INDEX", o->kind);
+        CHECKF(!(c & PSK_STORE_CAP_TEXT) == !(o->text_find && o->text_of), "%s: TEXT and text_find/text_of", o->kind);
     }
     CHECK(store_sqlite_ops.caps == (PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS |
                                     PSK_STORE_CAP_ERRORS | PSK_STORE_CAP_IMPORT | PSK_STORE_CAP_LOCAL_INDEX |
@@ -34,11 +35,13 @@ TEST(store_tables_keep_their_flags) {
                                     PSK_STORE_CAP_PLACES | PSK_STORE_CAP_NEAR));
     CHECK(store_pg_ops.caps == (PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS |
                                 PSK_STORE_CAP_SHARDS | PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX |
-                                PSK_STORE_CAP_NEAR));
-    CHECK(store_pc_ops.caps == (PSK_STORE_CAP_SHARDS | PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX));
+                                PSK_STORE_CAP_NEAR | PSK_STORE_CAP_TEXT | PSK_STORE_CAP_PLACES |
+                                PSK_STORE_CAP_DUPLICATES));
+    CHECK(store_pc_ops.caps == (PSK_STORE_CAP_SHARDS | PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX |
+                                PSK_STORE_CAP_NEAR | PSK_STORE_CAP_PLACES));
     char has[160];
     backend_describe(store_pg_ops.caps, has, sizeof has);
-    CHECKF(strcmp(has, "search, similar, status, items and facets") == 0, "%s", has);
+    CHECKF(strcmp(has, "search, similar, status, items, facets, duplicates and text search") == 0, "%s", has);
     backend_describe(store_pc_ops.caps, has, sizeof has);
     CHECKF(strcmp(has, "search, similar IMAGE and status") == 0, "%s", has);
 }
@@ -117,5 +120,40 @@ TEST(missing_capability_says_what_works) {
     float v[4];
     CHECK(backend_get_vector(&b, &m, 1, v, &err) == PSK_ERR_UNSUPPORTED && strstr(err.message, "similar to an item"));
     CHECK(backend_errors(&b, NULL, NULL, &err) == PSK_ERR_UNSUPPORTED && strstr(err.message, "listing failures"));
+    char *text = NULL;
+    CHECK(backend_text_of(&b, 1, &text, &err) == PSK_ERR_UNSUPPORTED && !text);
+    CHECKF(strcmp(err.message, "pinecone://example/ns: text search works on SQLite and PostgreSQL libraries (a Pinecone "
+                               "library has search, similar IMAGE and status)") == 0,
+           "%s", err.message);
     backend_close(&b);
+}
+
+/* --near and places in Pinecone's metadata filter: the bounding box as $gte/$lte on lat and lon (an $or across the
+ * antimeridian), places as an $or of their names, all inside $and beside the dates; valid JSON throughout. */
+TEST(pinecone_filter_has_the_near_box_and_places) {
+    psk_place_match pm[3] = {{PSK_PLACE_COUNTRY, "PT", "", ""},
+                             {PSK_PLACE_CITY, "JP", "Kyoto", "Kamigy\xc5\x8d-ku"},
+                             {PSK_PLACE_CITY, "JP", "Osaka", "Kamigy\xc5\x8d-ku"}}; /* the same city twice: once */
+    psk_filter f = {.near_lat = 35, .near_lon = 179.9, .near_km = 50, .places = pm, .n_places = 3, .from_date = 20190101};
+    psk_buf j = {0};
+    CHECK_OK(filter_pinecone(&f, &j, err_));
+    CHECKF(j.data && strstr(j.data, "{\"lat\": {\"$gte\": 34.55") && strstr(j.data, "{\"lat\": {\"$lte\": 35.44"), "%s", j.data);
+    CHECKF(j.data && strstr(j.data, "{\"$or\": [{\"lon\": {\"$gte\": 179.") && strstr(j.data, "{\"lon\": {\"$lte\": -179."),
+           "%s", j.data);
+    CHECKF(j.data && strstr(j.data, "{\"$and\": [{\"place_cc\": {\"$eq\": \"PT\"}}]}") &&
+               strstr(j.data, "{\"place_cc\": {\"$eq\": \"JP\"}}, {\"place_city\": {\"$eq\": \"Kamigy\xc5\x8d-ku\"}}"),
+           "%s", j.data);
+    const char *first = j.data ? strstr(j.data, "Kamigy") : NULL;
+    CHECKF(first && !strstr(first + 1, "Kamigy"), "the same city twice: %s", j.data);
+    CHECKF(j.data && strstr(j.data, "{\"taken_at\": {\"$gte\": 1546300800}}"), "%s", j.data);
+    cJSON *parsed = j.data ? cJSON_Parse(j.data) : NULL;
+    CHECKF(parsed != NULL, "not JSON: %s", j.data);
+    cJSON_Delete(parsed);
+    psk_buf_free(&j);
+    psk_filter near_only = {.near_lat = 38.7, .near_lon = -9.1, .near_km = 10};
+    CHECK_OK(filter_pinecone(&near_only, &j, err_));
+    CHECKF(j.data && strstr(j.data, "{\"lon\": {\"$gte\": -9.2") && strstr(j.data, "{\"lon\": {\"$lte\": -8.9") &&
+               !strstr(j.data, "$or"),
+           "%s", j.data);
+    psk_buf_free(&j);
 }

@@ -1,0 +1,61 @@
+/* The near-duplicate groups of src/dups as the library gives them (psk_dup_group), shared by the stores that find
+ * them (sqlite_dups.c, pg_dups.c). */
+#include "dups_out.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static void describe(psk_dup_group *g, const dups_params *p) {
+    if (strcmp(g->kind, "identical") == 0)
+        snprintf(g->why, sizeof g->why, "the same bytes (equal content hashes)");
+    else if (strcmp(g->kind, "same picture") == 0)
+        snprintf(g->why, sizeof g->why,
+                 "the same picture: perceptual hashes within %d bits (any turn or mirror), or embeddings at cosine "
+                 ">= %.2f with hashes within %d bits, or at cosine >= %.3f with hashes within %d bits",
+                 p->very_close_hash, p->same_picture_cos, p->close_hash, p->very_close_cos, p->far_hash);
+    else
+        snprintf(g->why, sizeof g->why, "the same moment: taken at most %d s apart, embeddings at cosine >= %.2f",
+                 p->moment_seconds, p->moment_cos);
+}
+
+int store_dups_output(const dups_item *items, const dups_group *g, int ng, const dups_params *p, store_dups_cos_fn cos,
+                      void *user, psk_dup_group **groups, int *n, psk_error *err) {
+    *groups = NULL, *n = 0;
+    psk_dup_group *out = NULL;
+    int rc = PSK_OK;
+    if (ng && !(out = psk_calloc((size_t)ng, sizeof *out))) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    for (int i = 0; !rc && i < ng; i++) {
+        psk_dup_group *o = &out[i];
+        o->group = i + 1;
+        o->kind = dups_kind_name(g[i].kind);
+        o->keeper_rule = dups_rule_name(g[i].rule);
+        describe(o, p);
+        if (!(o->members = psk_calloc((size_t)g[i].n_members, sizeof *o->members))) {
+            rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+            break;
+        }
+        o->n_members = g[i].n_members;
+        int64_t keeper = g[i].keeper;
+        for (int k = 0; k < g[i].n_members; k++) {
+            int64_t it = g[i].members[k];
+            const dups_item *d = &items[it];
+            psk_dup_member *mm = &o->members[k];
+            mm->id = d->id;
+            snprintf(mm->path, sizeof mm->path, "%s", d->path);
+            float c = cos(user, keeper, it);
+            bool same_bytes = d->content_hash[0] && strcmp(d->content_hash, items[keeper].content_hash) == 0;
+            mm->similarity = it == keeper || same_bytes ? 1.0f : c < -1.0f ? 0.0f : fminf(c, 1.0f);
+            mm->width = d->width, mm->height = d->height;
+            mm->bytes = d->bytes;
+            mm->taken_at = d->taken_at;
+        }
+    }
+    if (rc) {
+        for (int i = 0; out && i < ng; i++) psk_free(out[i].members);
+        psk_free(out);
+        return rc;
+    }
+    *groups = out, *n = ng;
+    return PSK_OK;
+}
