@@ -241,6 +241,30 @@ static const char *ensure_model(const char *arch, const char *dir, bool outliers
     return dir;
 }
 
+/* BENCH_ONLY=gemm|f32|q8[:THREADS]: one measure alone, for profiling and quick A/B runs (perf record). */
+static int bench_only(const char *what, const char *clip) {
+    const char *colon = strchr(what, ':');
+    int threads = colon ? atoi(colon + 1) : 2;
+    if (strncmp(what, "gemm", 4) == 0) {
+        printf("photoseek gemm    %d threads %7.1f GFLOP/s\n", threads, own_gemm_gflops(threads));
+        return 0;
+    }
+    psk_model_params p = psk_model_default_params();
+    p.load_text = 0;
+    p.precision = strncmp(what, "q8", 2) == 0 ? PSK_PRECISION_INT8 : PSK_PRECISION_FP32;
+    psk_model *m;
+    psk_error err;
+    if (psk_model_load(clip, &p, &m, &err)) {
+        fprintf(stderr, "bench: %s\n", err.message);
+        return 1;
+    }
+    double ips = bench_vision(m, 32, threads, 5);
+    printf("vision %s  batch 32  threads %d  %7.2f images/s\n", p.precision == PSK_PRECISION_INT8 ? "int8" : "fp32",
+           threads, ips);
+    psk_model_free(m);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char clip_dir[1024], mclip_dir[1024], outl_dir[1024];
@@ -254,6 +278,8 @@ int main(int argc, char **argv) {
 
     const char *level = psk_kernels()->name;
     printf("kernels           %s (PHOTOSEEK_KERNELS=ref|avx2|avx512 forces a level)\n", level);
+    const char *only = getenv("BENCH_ONLY");
+    if (only) return bench_only(only, clip);
     double ymm1 = fma_peak(1, 8), ymm2 = fma_peak(2, 8);
     printf("fma_peak ymm      1 thread %7.1f GFLOP/s   2 threads %7.1f GFLOP/s\n", ymm1, ymm2);
     double peak1 = ymm1, peak2 = ymm2;

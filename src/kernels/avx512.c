@@ -27,6 +27,18 @@ static inline __mmask16 tail_mask(int n) {
     return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
 }
 
+/* n (>= 1) floats at p: a whole vector by a plain load or store, a tail by a mask. Plain accesses wherever
+ * possible: a masked store is not forwarded to a later load of the same address (the load waits until the store
+ * has left the core), and the row kernels read what the GEMMs have just written. */
+static inline __m512 load_n(const float *p, int n) {
+    return n >= 16 ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(tail_mask(n), p);
+}
+
+static inline void store_n(float *p, __m512 v, int n) {
+    if (n >= 16) _mm512_storeu_ps(p, v);
+    else _mm512_mask_storeu_ps(p, tail_mask(n), v);
+}
+
 /* exp(x) for 16 floats: the range reduction and polynomial of avx2.c's exp256, 2^n applied by vscalefps. */
 static inline __m512 exp512(__m512 x) {
     const __m512 hi = _mm512_set1_ps(88.3762626647949f), lo = _mm512_set1_ps(-88.3762626647949f);
@@ -48,8 +60,17 @@ static inline __m512 exp512(__m512 x) {
 
 /* ---- float32 GEMM micro-kernel ---- */
 
-static inline __attribute__((always_inline)) void store_row(float *c, __m512 r0, __m512 r1, __mmask16 m0,
-                                                           __mmask16 m1, bool load_c) {
+static inline __attribute__((always_inline)) void store_row(float *c, __m512 r0, __m512 r1, int nr, bool load_c) {
+    if (nr >= 32) {
+        if (load_c) {
+            r0 = _mm512_add_ps(r0, _mm512_loadu_ps(c));
+            r1 = _mm512_add_ps(r1, _mm512_loadu_ps(c + 16));
+        }
+        _mm512_storeu_ps(c, r0);
+        _mm512_storeu_ps(c + 16, r1);
+        return;
+    }
+    __mmask16 m0 = tail_mask(nr), m1 = tail_mask(nr - 16 > 0 ? nr - 16 : 0);
     if (load_c) {
         r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, c));
         r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, c + 16));
@@ -75,9 +96,8 @@ static inline __attribute__((always_inline)) void ukr_rows(int kc, const float *
         a += MR;
         b += NR;
     }
-    __mmask16 m0 = tail_mask(nr), m1 = tail_mask(nr - 16 > 0 ? nr - 16 : 0);
 #pragma GCC unroll 14
-    for (int i = 0; i < R; i++) store_row(c + (size_t)i * ldc, c0[i], c1[i], m0, m1, load_c);
+    for (int i = 0; i < R; i++) store_row(c + (size_t)i * ldc, c0[i], c1[i], nr, load_c);
 }
 
 /* One to three rows (a short query's tail): k unrolled by two into separate accumulators, so that the tile is not
@@ -111,10 +131,9 @@ static inline __attribute__((always_inline)) void ukr_few(int kc, const float *a
             e1[i] = _mm512_fmadd_ps(x, b1, e1[i]);
         }
     }
-    __mmask16 m0 = tail_mask(nr), m1 = tail_mask(nr - 16 > 0 ? nr - 16 : 0);
 #pragma GCC unroll 3
     for (int i = 0; i < R; i++)
-        store_row(c + (size_t)i * ldc, _mm512_add_ps(e0[i], o0[i]), _mm512_add_ps(e1[i], o1[i]), m0, m1, load_c);
+        store_row(c + (size_t)i * ldc, _mm512_add_ps(e0[i], o0[i]), _mm512_add_ps(e1[i], o1[i]), nr, load_c);
 }
 
 static void ukr_avx512(int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr, bool load_c) {
@@ -145,11 +164,10 @@ static void bias_act_avx512(float *y, const float *bias, int n, psk_act act) {
     }
     const __m512 k = _mm512_set1_ps(-1.702f), one = _mm512_set1_ps(1.0f);
     for (int i = 0; i < n; i += 16) {
-        __mmask16 m = tail_mask(n - i);
-        __m512 x = _mm512_maskz_loadu_ps(m, y + i);
-        if (bias) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, bias + i));
+        __m512 x = load_n(y + i, n - i);
+        if (bias) x = _mm512_add_ps(x, load_n(bias + i, n - i));
         if (act == PSK_ACT_QUICK_GELU) x = _mm512_div_ps(x, _mm512_add_ps(one, exp512(_mm512_mul_ps(k, x))));
-        _mm512_mask_storeu_ps(y + i, m, x);
+        store_n(y + i, x, n - i);
     }
 }
 
@@ -272,12 +290,13 @@ static void dequant_q8_avx512(const int32_t *acc, int nc, float sa, int32_t z, c
     __m512i vz = _mm512_set1_epi32(z);
     for (int t = 0; t < nc; t += 16) {
         __mmask16 m = tail_mask(nc - t);
-        __m512i d = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, acc + t),
+        /* acc rows are whole tiles (2 * Q8_NR sums), just stored by gemm_q8_ukr: a plain load */
+        __m512i d = _mm512_sub_epi32(_mm512_loadu_si512(acc + t),
                                      _mm512_mullo_epi32(vz, _mm512_maskz_loadu_epi32(m, wsum + t)));
-        __m512 v = _mm512_mul_ps(_mm512_mul_ps(vsa, _mm512_maskz_loadu_ps(m, wscale + t)), _mm512_cvtepi32_ps(d));
-        if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias + t));
-        if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, out + t), v);
-        _mm512_mask_storeu_ps(out + t, m, v);
+        __m512 v = _mm512_mul_ps(_mm512_mul_ps(vsa, load_n(wscale + t, nc - t)), _mm512_cvtepi32_ps(d));
+        if (bias) v = _mm512_add_ps(v, load_n(bias + t, nc - t));
+        if (accumulate) v = _mm512_add_ps(load_n(out + t, nc - t), v);
+        store_n(out + t, v, nc - t);
     }
 }
 
@@ -398,7 +417,7 @@ static const psk_kernel_table avx512_table = {
     .name = "avx512",
     .gemm_mr = MR,
     .gemm_nr = NR,
-    .gemm_kc = 256,
+    .gemm_kc = 768,
     .gemm_mc = 8 * MR,
     .q8_nr = Q8_NR,
     .q8_mr = Q8_MR,
