@@ -157,16 +157,20 @@ static void ukr_avx512(int kc, const float *a, const float *b, float *c, int ldc
 
 /* ---- row kernels ---- */
 
+/* CLIP's quick GELU, x * sigmoid(1.702 x) */
+static inline __m512 quick_gelu512(__m512 x) {
+    return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), exp512(_mm512_mul_ps(_mm512_set1_ps(-1.702f), x))));
+}
+
 static void bias_act_avx512(float *y, const float *bias, int n, psk_act act) {
     if (act != PSK_ACT_NONE && act != PSK_ACT_QUICK_GELU) {
         psk_kernels_ref()->bias_act(y, bias, n, act);
         return;
     }
-    const __m512 k = _mm512_set1_ps(-1.702f), one = _mm512_set1_ps(1.0f);
     for (int i = 0; i < n; i += 16) {
         __m512 x = load_n(y + i, n - i);
         if (bias) x = _mm512_add_ps(x, load_n(bias + i, n - i));
-        if (act == PSK_ACT_QUICK_GELU) x = _mm512_div_ps(x, _mm512_add_ps(one, exp512(_mm512_mul_ps(k, x))));
+        if (act == PSK_ACT_QUICK_GELU) x = quick_gelu512(x);
         store_n(y + i, x, n - i);
     }
 }
@@ -285,7 +289,7 @@ static void gemm_q8_ukr_avx512(int kq, const uint8_t *a, int lda, int mr, const 
 }
 
 static void dequant_q8_avx512(const int32_t *acc, int nc, float sa, int32_t z, const float *wscale,
-                              const int32_t *wsum, const float *bias, float *out, bool accumulate) {
+                              const int32_t *wsum, const float *bias, float *out, bool accumulate, psk_act act) {
     __m512 vsa = _mm512_set1_ps(sa);
     __m512i vz = _mm512_set1_epi32(z);
     for (int t = 0; t < nc; t += 16) {
@@ -296,8 +300,10 @@ static void dequant_q8_avx512(const int32_t *acc, int nc, float sa, int32_t z, c
         __m512 v = _mm512_mul_ps(_mm512_mul_ps(vsa, load_n(wscale + t, nc - t)), _mm512_cvtepi32_ps(d));
         if (bias) v = _mm512_add_ps(v, load_n(bias + t, nc - t));
         if (accumulate) v = _mm512_add_ps(load_n(out + t, nc - t), v);
+        if (act == PSK_ACT_QUICK_GELU) v = quick_gelu512(v);
         store_n(out + t, v, nc - t);
     }
+    if (act != PSK_ACT_NONE && act != PSK_ACT_QUICK_GELU) psk_kernels_ref()->bias_act(out, NULL, nc, act);
 }
 
 static void quantize_row_avx512(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero) {

@@ -168,8 +168,7 @@ static void q8_task(void *arg, int task, int thread) {
             for (int i = 0; i < mr; i++) {
                 float *cr = j->c + (size_t)(r + i) * j->ldc + col;
                 j->kt->dequant_q8(acc + i * TW, nc, j->ascale[r + i], j->azero[r + i], w->scale + col, w->sum + col,
-                                  j->bias ? j->bias + col : NULL, cr, j->accumulate);
-                if (j->act != PSK_ACT_NONE) j->kt->bias_act(cr, NULL, nc, j->act);
+                                  j->bias ? j->bias + col : NULL, cr, j->accumulate, j->act);
             }
         }
     }

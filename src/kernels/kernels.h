@@ -107,10 +107,12 @@ typedef struct psk_kernel_table {
      * kq*4 bytes each). out[r*2*q8_nr + j] receives the int32 sums, exact. */
     int q8_mr;
     void (*gemm_q8_ukr)(int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1, int32_t *out);
-    /* The int8 GEMM's epilogue for one row of nc <= 2*q8_nr columns: out[t] (+)= sa * wscale[t] * (acc[t] - z *
-     * wsum[t]) (+ bias[t] when bias is not NULL), the products in that order so that every version rounds alike. */
+    /* The int8 GEMM's epilogue for one row of nc <= 2*q8_nr columns: v = sa * wscale[t] * (acc[t] - z * wsum[t])
+     * (+ bias[t] when bias is not NULL), the products in that order so that every version rounds alike; then
+     * out[t] = act(v), or act(out[t] + v) when accumulating (the activation fused, so that the row is written once:
+     * within bias_act's tolerance of the reference where act is not NONE, bit for bit where it is). */
     void (*dequant_q8)(const int32_t *acc, int nc, float sa, int32_t z, const float *wscale, const int32_t *wsum,
-                       const float *bias, float *out, bool accumulate);
+                       const float *bias, float *out, bool accumulate, psk_act act);
     /* Quantises a row of n floats to 0..qmax (127 or 255): q = clamp(round_even(x / s) + z), s = (hi - lo) / qmax
      * over the range [lo, hi] that holds 0 and the row; returns scale and zero point. */
     void (*quantize_row)(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero);

@@ -128,11 +128,11 @@ static void gemm_q8_ukr_ref(int kq, const uint8_t *a, int lda, int mr, const int
 }
 
 static void dequant_q8_ref(const int32_t *acc, int nc, float sa, int32_t z, const float *wscale, const int32_t *wsum,
-                           const float *bias, float *out, bool accumulate) {
+                           const float *bias, float *out, bool accumulate, psk_act act) {
     for (int t = 0; t < nc; t++) {
         float v = sa * wscale[t] * (float)(acc[t] - z * wsum[t]);
         if (bias) v += bias[t];
-        out[t] = accumulate ? out[t] + v : v;
+        out[t] = psk_act_ref(accumulate ? out[t] + v : v, act);
     }
 }
 

@@ -293,16 +293,21 @@ static void int8_kernels_match_reference(const psk_kernel_table *v) {
         base[t] = 0.25f * t;
     }
     int widths[4] = {TW, TW - 5, 1, TW / 2 + 1};
-    for (int variant = 0; variant < 16; variant++) {
-        int nc = widths[variant >> 2];
+    for (int variant = 0; variant < 16 * 4; variant++) {
+        int nc = widths[(variant >> 2) & 3];
         bool acc_mode = variant & 1;
         const float *bb = variant & 2 ? bias : NULL;
+        psk_act act = (psk_act)(variant >> 4); /* NONE (bit for bit), then the fused activations */
         float r1[32], r2[32];
         memcpy(r1, base, sizeof r1);
         memcpy(r2, base, sizeof r2);
-        ref->dequant_q8(acc, nc, 0.0173f, 57, wscale, wsum, bb, r1, acc_mode);
-        v->dequant_q8(acc, nc, 0.0173f, 57, wscale, wsum, bb, r2, acc_mode);
-        CHECKF(memcmp(r1, r2, sizeof r1) == 0, "%s dequant variant %d", v->name, variant);
+        ref->dequant_q8(acc, nc, 0.0173f, 57, wscale, wsum, bb, r1, acc_mode, act);
+        v->dequant_q8(acc, nc, 0.0173f, 57, wscale, wsum, bb, r2, acc_mode, act);
+        if (act == PSK_ACT_NONE)
+            CHECKF(memcmp(r1, r2, sizeof r1) == 0, "%s dequant variant %d", v->name, variant);
+        else
+            CHECKF(max_abs_diff(r1, r2, 32) < 2e-5, "%s dequant variant %d (act %d): %g", v->name, variant, act,
+                   max_abs_diff(r1, r2, 32));
     }
 }
 FOR_EACH_LEVEL(int8_kernels_match_reference)
