@@ -115,6 +115,37 @@ static double own_gemm_gflops(int threads) {
     return flops / best / 1e9;
 }
 
+/* The int8 GEMM at the same shapes (activations quantised per row inside, as in the encoder), in GOP/s. */
+static double own_gemm_q8_gops(int threads) {
+    int M = 32 * 50;
+    psk_pool *pool = NULL;
+    psk_pool_new(threads, &pool);
+    double ops = 0, best = 1e30;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) ops += 2.0 * M * shapes[s].n * shapes[s].k;
+    for (int rep = 0; rep < 3; rep++) {
+        double total = 0;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            int N = shapes[s].n, K = shapes[s].k;
+            float *A = malloc(sizeof(float) * (size_t)M * K), *B = malloc(sizeof(float) * (size_t)N * K),
+                  *C = calloc((size_t)M * N, 4);
+            for (size_t i = 0; i < (size_t)M * K; i++) A[i] = gauss();
+            for (size_t i = 0; i < (size_t)N * K; i++) B[i] = gauss();
+            psk_packed_q8 W;
+            psk_pack_weights_q8(B, N, K, K, false, &W);
+            double ts = now();
+            psk_gemm_q8(pool, M, A, K, &W, NULL, C, N, false, PSK_ACT_NONE);
+            total += now() - ts;
+            psk_packed_q8_free(&W);
+            free(A);
+            free(B);
+            free(C);
+        }
+        if (total < best) best = total;
+    }
+    psk_pool_free(pool);
+    return ops / best / 1e9;
+}
+
 static double vision_flops_per_image(void) {
     /* ViT-B/32: 49 patches + class token, width 768, 12 layers, MLP 3072, projection 512. */
     double T = 50, D = 768, M = 3072, L = 12;
@@ -241,10 +272,18 @@ static const char *ensure_model(const char *arch, const char *dir, bool outliers
     return dir;
 }
 
-/* BENCH_ONLY=gemm|f32|q8[:THREADS]: one measure alone, for profiling and quick A/B runs (perf record). */
+/* BENCH_ONLY=gemm|gemmq8|peak|f32|q8[:THREADS]: one measure alone, for profiling and quick A/B runs (perf record). */
 static int bench_only(const char *what, const char *clip) {
     const char *colon = strchr(what, ':');
     int threads = colon ? atoi(colon + 1) : 2;
+    if (strncmp(what, "gemmq8", 6) == 0) {
+        printf("photoseek gemm q8 %d threads %7.1f GOP/s\n", threads, own_gemm_q8_gops(threads));
+        return 0;
+    }
+    if (strncmp(what, "peak", 4) == 0) {
+        printf("fma peak zmm      %d threads %7.1f GFLOP/s\n", threads, fma_peak(threads, 16));
+        return 0;
+    }
     if (strncmp(what, "gemm", 4) == 0) {
         printf("photoseek gemm    %d threads %7.1f GFLOP/s\n", threads, own_gemm_gflops(threads));
         return 0;

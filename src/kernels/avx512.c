@@ -208,8 +208,9 @@ static float softmax_unnormalised(float *scratch, int n, float mx) {
     return 1.0f / _mm512_reduce_add_ps(vsum);
 }
 
-/* One head's attention for head_dim a multiple of 16 up to 128 (ViT-B/32 and the text towers: 64). */
-static void attention_avx512(const float *q, int ldq, const float *k, int ldk, const float *v, int ldv, int n_q,
+/* One head's attention, one query at a time, for head_dim a multiple of 16 up to 128 (the tiled version's
+ * fallback). */
+static void attention_rows_avx512(const float *q, int ldq, const float *k, int ldk, const float *v, int ldv, int n_q,
                              int n_keys, int head_dim, float scale, bool causal, float *out, int ldo, float *scratch) {
     if (head_dim % 16 != 0 || head_dim > 128) {
         psk_kernels_avx2()->attention(q, ldq, k, ldk, v, ldv, n_q, n_keys, head_dim, scale, causal, out, ldo, scratch);
@@ -240,6 +241,125 @@ static void attention_avx512(const float *q, int ldq, const float *k, int ldk, c
         }
         float *o = out + (size_t)i * ldo;
         for (int t = 0; t < nv; t++) _mm512_storeu_ps(o + 16 * t, _mm512_mul_ps(acc[t], _mm512_set1_ps(inv)));
+    }
+}
+
+/* The tiled attention (head_dim 64 or 128 -- ViT-B/32 and the text towers: 64 -- and up to ATT_KEYS_MAX keys): K is
+ * transposed once per head (kt: head_dim rows of np keys, np a multiple of 32, zeros past the last key), then blocks
+ * of up to 8 queries get their scores as a small GEMM on registers (8 rows x 32 keys, one K^T load per 8 FMAs),
+ * softmax over each row in place, and P V for 4 rows x 64 values of the head at a time. */
+#define ATT_KEYS_MAX 128
+#define ATT_HD_MAX 128
+#define ATT_ROWS 8
+static _Thread_local float att_kt[ATT_HD_MAX * ATT_KEYS_MAX] __attribute__((aligned(64)));
+static _Thread_local float att_p[ATT_ROWS * ATT_KEYS_MAX] __attribute__((aligned(64)));
+
+/* scores of R query rows (q: the first one) against every key, times scale, into p (R rows of np) */
+static inline __attribute__((always_inline)) void att_scores(const float *q, int ldq, const float *kt, int np,
+                                                            int head_dim, float scale, float *p, const int R) {
+    for (int c0 = 0; c0 < np; c0 += 32) {
+        __m512 s0[ATT_ROWS], s1[ATT_ROWS];
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) s0[r] = s1[r] = _mm512_setzero_ps();
+        for (int d = 0; d < head_dim; d++) {
+            __m512 k0 = _mm512_load_ps(kt + (size_t)d * np + c0), k1 = _mm512_load_ps(kt + (size_t)d * np + c0 + 16);
+#pragma GCC unroll 8
+            for (int r = 0; r < R; r++) {
+                __m512 qb = _mm512_set1_ps(q[(size_t)r * ldq + d]);
+                s0[r] = _mm512_fmadd_ps(qb, k0, s0[r]);
+                s1[r] = _mm512_fmadd_ps(qb, k1, s1[r]);
+            }
+        }
+        __m512 vs = _mm512_set1_ps(scale);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            _mm512_store_ps(p + (size_t)r * np + c0, _mm512_mul_ps(s0[r], vs));
+            _mm512_store_ps(p + (size_t)r * np + c0 + 16, _mm512_mul_ps(s1[r], vs));
+        }
+    }
+}
+
+/* out rows (R <= 4) = P V over the first nk keys (P is 0 past each row's keys), 64 values at a time, times inv[r] */
+static inline __attribute__((always_inline)) void att_pv(const float *p, int np, const float *v, int ldv, int nk,
+                                                        int head_dim, const float *inv, float *out, int ldo,
+                                                        const int R) {
+    for (int h0 = 0; h0 < head_dim; h0 += 64) {
+        __m512 acc[4][4];
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            for (int t = 0; t < 4; t++) acc[r][t] = _mm512_setzero_ps();
+        for (int j = 0; j < nk; j++) {
+            const float *vj = v + (size_t)j * ldv + h0;
+            __m512 v0 = _mm512_loadu_ps(vj), v1 = _mm512_loadu_ps(vj + 16), v2 = _mm512_loadu_ps(vj + 32),
+                   v3 = _mm512_loadu_ps(vj + 48);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++) {
+                __m512 pb = _mm512_set1_ps(p[(size_t)r * np + j]);
+                acc[r][0] = _mm512_fmadd_ps(pb, v0, acc[r][0]);
+                acc[r][1] = _mm512_fmadd_ps(pb, v1, acc[r][1]);
+                acc[r][2] = _mm512_fmadd_ps(pb, v2, acc[r][2]);
+                acc[r][3] = _mm512_fmadd_ps(pb, v3, acc[r][3]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            __m512 vi = _mm512_set1_ps(inv[r]);
+            for (int t = 0; t < 4; t++)
+                _mm512_storeu_ps(out + (size_t)r * ldo + h0 + 16 * t, _mm512_mul_ps(acc[r][t], vi));
+        }
+    }
+}
+
+/* R (<= ATT_ROWS) queries from row i0 */
+static inline __attribute__((always_inline)) void att_block(const float *q, int ldq, const float *v, int ldv, int i0,
+                                                           int n_keys, int np, int head_dim, float scale, bool causal,
+                                                           float *out, int ldo, const int R) {
+    float *p = att_p, inv[ATT_ROWS];
+    att_scores(q + (size_t)i0 * ldq, ldq, att_kt, np, head_dim, scale, p, R);
+    int nk_max = 0;
+    for (int r = 0; r < R; r++) {
+        int i = i0 + r, nk = causal && i + 1 < n_keys ? i + 1 : n_keys;
+        nk_max = nk > nk_max ? nk : nk_max;
+        float *pr = p + (size_t)r * np, mx = -INFINITY;
+        __m512 vmx = _mm512_set1_ps(-INFINITY);
+        for (int j = 0; j < nk; j += 16) vmx = _mm512_max_ps(vmx, _mm512_mask_loadu_ps(vmx, tail_mask(nk - j), pr + j));
+        mx = _mm512_reduce_max_ps(vmx);
+        inv[r] = softmax_unnormalised(pr, nk, mx);
+        for (int j = (nk + 15) / 16 * 16; j < np; j += 16) _mm512_store_ps(pr + j, _mm512_setzero_ps());
+        if (nk % 16) _mm512_mask_storeu_ps(pr + nk, tail_mask(16 - nk % 16), _mm512_setzero_ps());
+    }
+    if (R <= 4) {
+        att_pv(p, np, v, ldv, nk_max, head_dim, inv, out + (size_t)i0 * ldo, ldo, R);
+    } else {
+        int nk4 = causal && i0 + 4 < n_keys ? i0 + 4 : n_keys; /* the first four rows' keys */
+        att_pv(p, np, v, ldv, nk4, head_dim, inv, out + (size_t)i0 * ldo, ldo, 4);
+        att_pv(p + 4 * (size_t)np, np, v, ldv, nk_max, head_dim, inv + 4, out + (size_t)(i0 + 4) * ldo, ldo, R - 4);
+    }
+}
+
+static void attention_avx512(const float *q, int ldq, const float *k, int ldk, const float *v, int ldv, int n_q,
+                             int n_keys, int head_dim, float scale, bool causal, float *out, int ldo, float *scratch) {
+    if (head_dim % 64 != 0 || head_dim > ATT_HD_MAX || n_keys > ATT_KEYS_MAX || n_keys < 1) {
+        attention_rows_avx512(q, ldq, k, ldk, v, ldv, n_q, n_keys, head_dim, scale, causal, out, ldo, scratch);
+        return;
+    }
+    int np = (n_keys + 31) / 32 * 32;
+    for (int j = 0; j < n_keys; j++)
+        for (int d = 0; d < head_dim; d++) att_kt[(size_t)d * np + j] = k[(size_t)j * ldk + d];
+    for (int d = 0; d < head_dim; d++)
+        for (int j = n_keys; j < np; j++) att_kt[(size_t)d * np + j] = 0.0f;
+    int i0 = 0;
+    for (; i0 + ATT_ROWS <= n_q; i0 += ATT_ROWS)
+        att_block(q, ldq, v, ldv, i0, n_keys, np, head_dim, scale, causal, out, ldo, ATT_ROWS);
+    switch (n_q - i0) {
+    case 1: att_block(q, ldq, v, ldv, i0, n_keys, np, head_dim, scale, causal, out, ldo, 1); break;
+    case 2: att_block(q, ldq, v, ldv, i0, n_keys, np, head_dim, scale, causal, out, ldo, 2); break;
+    case 3: att_block(q, ldq, v, ldv, i0, n_keys, np, head_dim, scale, causal, out, ldo, 3); break;
+    case 4: att_block(q, ldq, v, ldv, i0, n_keys, np, head_dim, scale, causal, out, ldo, 4); break;
+    case 5: att_block(q, ldq, v, ldv, i0, n_keys, np, head_dim, scale, causal, out, ldo, 5); break;
+    case 6: att_block(q, ldq, v, ldv, i0, n_keys, np, head_dim, scale, causal, out, ldo, 6); break;
+    case 7: att_block(q, ldq, v, ldv, i0, n_keys, np, head_dim, scale, causal, out, ldo, 7); break;
+    default: break;
     }
 }
 

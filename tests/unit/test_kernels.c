@@ -176,21 +176,26 @@ FOR_EACH_LEVEL(layer_norm_and_activations_match_reference)
 
 static void attention_matches_reference(const psk_kernel_table *v) {
     const psk_kernel_table *ref = psk_kernels_ref();
-    static const int dims[] = {8, 12, 16, 32, 64, 80}, lens[] = {1, 7, 17, 50, 77};
+    /* head sizes and lengths on both sides of the tiled AVX-512 version's limits (head_dim 64 or 128, up to 128
+     * keys, blocks of 8 queries, 32 keys per score tile); one_query: a single query against every key (the text
+     * tower's pooled row) */
+    static const int dims[] = {8, 12, 16, 32, 64, 80, 128}, lens[] = {1, 7, 9, 17, 33, 50, 77, 128, 129};
     for (size_t a = 0; a < sizeof dims / sizeof dims[0]; a++)
         for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++)
-            for (int causal = 0; causal <= 1; causal++) {
-                int hd = dims[a], n = lens[l], ld = 3 * hd + 5;
+            for (int mode = 0; mode <= 2; mode++) {
+                bool causal = mode == 1, one_query = mode == 2;
+                int hd = dims[a], n = lens[l], ld = 3 * hd + 5, nq = one_query ? 1 : n;
                 float *qkv = malloc(sizeof(float) * n * ld), *o1 = malloc(sizeof(float) * n * hd),
-                      *o2 = malloc(sizeof(float) * n * hd), scratch[128];
+                      *o2 = malloc(sizeof(float) * n * hd), scratch[160];
                 fill(qkv, (size_t)n * ld);
-                ref->attention(qkv, ld, qkv + hd, ld, qkv + 2 * hd, ld, n, n, hd, 0.125f, causal, o1, hd, scratch);
-                v->attention(qkv, ld, qkv + hd, ld, qkv + 2 * hd, ld, n, n, hd, 0.125f, causal, o2, hd, scratch);
-                double d = max_abs_diff(o1, o2, (size_t)n * hd);
+                const float *q = qkv + (one_query ? (size_t)(n - 1) * ld : 0);
+                ref->attention(q, ld, qkv + hd, ld, qkv + 2 * hd, ld, nq, n, hd, 0.125f, causal, o1, hd, scratch);
+                v->attention(q, ld, qkv + hd, ld, qkv + 2 * hd, ld, nq, n, hd, 0.125f, causal, o2, hd, scratch);
+                double d = max_abs_diff(o1, o2, (size_t)nq * hd);
                 free(qkv);
                 free(o1);
                 free(o2);
-                CHECKF(d < 1e-5, "%s attention hd=%d n=%d causal=%d: %g", v->name, hd, n, causal, d);
+                CHECKF(d < 1e-5, "%s attention hd=%d n=%d mode=%d: %g", v->name, hd, n, mode, d);
             }
 }
 FOR_EACH_LEVEL(attention_matches_reference)
