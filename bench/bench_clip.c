@@ -87,8 +87,10 @@ static double blas_gflops(int threads) {
     return flops / best / 1e9;
 }
 
-/* photoseek's own GEMM at the same shapes, for the split between GEMM and everything else. */
-static double own_gemm_gflops(int threads) {
+/* photoseek's own GEMM at the same shapes, for the split between GEMM and everything else: float32 (zero inputs, as
+ * the speed does not depend on them), or with q8 the int8 GEMM (random inputs, so that its weights and rows
+ * quantise as in the encoder; activations are quantised per row inside, as there). GFLOP/s, or GOP/s for int8. */
+static double own_gemm_gflops_of(int threads, bool q8) {
     int M = 32 * 50;
     psk_pool *pool = NULL;
     psk_pool_new(threads, &pool);
@@ -99,12 +101,18 @@ static double own_gemm_gflops(int threads) {
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
             int N = shapes[s].n, K = shapes[s].k;
             float *A = calloc((size_t)M * K, 4), *B = calloc((size_t)N * K, 4), *C = calloc((size_t)M * N, 4);
+            for (size_t i = 0; q8 && i < (size_t)M * K; i++) A[i] = gauss();
+            for (size_t i = 0; q8 && i < (size_t)N * K; i++) B[i] = gauss();
             psk_packed W;
-            psk_pack_weights(B, N, K, K, false, &W);
+            psk_packed_q8 W8;
+            if (q8) psk_pack_weights_q8(B, N, K, K, false, &W8);
+            else psk_pack_weights(B, N, K, K, false, &W);
             double ts = now();
-            psk_gemm(pool, M, A, K, &W, NULL, C, N, false, PSK_ACT_NONE);
+            if (q8) psk_gemm_q8(pool, M, A, K, &W8, NULL, C, N, false, PSK_ACT_NONE);
+            else psk_gemm(pool, M, A, K, &W, NULL, C, N, false, PSK_ACT_NONE);
             total += now() - ts;
-            psk_packed_free(&W);
+            if (q8) psk_packed_q8_free(&W8);
+            else psk_packed_free(&W);
             free(A);
             free(B);
             free(C);
@@ -115,35 +123,8 @@ static double own_gemm_gflops(int threads) {
     return flops / best / 1e9;
 }
 
-/* The int8 GEMM at the same shapes (activations quantised per row inside, as in the encoder), in GOP/s. */
-static double own_gemm_q8_gops(int threads) {
-    int M = 32 * 50;
-    psk_pool *pool = NULL;
-    psk_pool_new(threads, &pool);
-    double ops = 0, best = 1e30;
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) ops += 2.0 * M * shapes[s].n * shapes[s].k;
-    for (int rep = 0; rep < 3; rep++) {
-        double total = 0;
-        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-            int N = shapes[s].n, K = shapes[s].k;
-            float *A = malloc(sizeof(float) * (size_t)M * K), *B = malloc(sizeof(float) * (size_t)N * K),
-                  *C = calloc((size_t)M * N, 4);
-            for (size_t i = 0; i < (size_t)M * K; i++) A[i] = gauss();
-            for (size_t i = 0; i < (size_t)N * K; i++) B[i] = gauss();
-            psk_packed_q8 W;
-            psk_pack_weights_q8(B, N, K, K, false, &W);
-            double ts = now();
-            psk_gemm_q8(pool, M, A, K, &W, NULL, C, N, false, PSK_ACT_NONE);
-            total += now() - ts;
-            psk_packed_q8_free(&W);
-            free(A);
-            free(B);
-            free(C);
-        }
-        if (total < best) best = total;
-    }
-    psk_pool_free(pool);
-    return ops / best / 1e9;
+static double own_gemm_gflops(int threads) {
+    return own_gemm_gflops_of(threads, false);
 }
 
 static double vision_flops_per_image(void) {
@@ -277,7 +258,7 @@ static int bench_only(const char *what, const char *clip) {
     const char *colon = strchr(what, ':');
     int threads = colon ? atoi(colon + 1) : 2;
     if (strncmp(what, "gemmq8", 6) == 0) {
-        printf("photoseek gemm q8 %d threads %7.1f GOP/s\n", threads, own_gemm_q8_gops(threads));
+        printf("photoseek gemm q8 %d threads %7.1f GOP/s\n", threads, own_gemm_gflops_of(threads, true));
         return 0;
     }
     if (strncmp(what, "peak", 4) == 0) {
