@@ -415,6 +415,10 @@ static int32_t dot_i8_avx2(const int8_t *a, const int8_t *b, int n) {
     return r;
 }
 
+static void pack_a_avx2(const float *a, int lda, int mc, int kc, float *dst) {
+    psk_gemm_pack_a_ref(6, a, lda, mc, kc, dst);
+}
+
 static const psk_kernel_table avx2_table = {
     .name = "avx2",
     .gemm_mr = MR,
@@ -425,6 +429,7 @@ static const psk_kernel_table avx2_table = {
     .q8_mr = 4,
     .q8_act_max = 127,
     .gemm_ukr = ukr_avx2,
+    .gemm_pack_a = pack_a_avx2,
     .bias_act = bias_act_avx2,
     .layer_norm = layer_norm_avx2,
     .attention = attention_avx2,

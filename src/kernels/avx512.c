@@ -155,6 +155,48 @@ static void ukr_avx512(int kc, const float *a, const float *b, float *c, int ldc
     }
 }
 
+/* Packing A for the tile: 16 columns of the panel's (up to 16) rows transposed in registers (unpack within 128-bit
+ * lanes, then a 4x4 transpose of the lanes), each column stored as MR values. */
+static inline void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 4; g++) { /* r[4g + c]: rows 4g..4g+3 at column 4L + c in 128-bit lane L */
+        __m512d a0 = _mm512_castps_pd(t[4 * g]), a1 = _mm512_castps_pd(t[4 * g + 1]),
+                a2 = _mm512_castps_pd(t[4 * g + 2]), a3 = _mm512_castps_pd(t[4 * g + 3]);
+        r[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+        r[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+        r[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+        r[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+    }
+    for (int c = 0; c < 4; c++) { /* column 4L + c: lane L of r[c], r[4 + c], r[8 + c], r[12 + c] */
+        __m512 u0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44), u1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xee),
+               u2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44), u3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xee);
+        t[c] = _mm512_shuffle_f32x4(u0, u2, 0x88);
+        t[4 + c] = _mm512_shuffle_f32x4(u0, u2, 0xdd);
+        t[8 + c] = _mm512_shuffle_f32x4(u1, u3, 0x88);
+        t[12 + c] = _mm512_shuffle_f32x4(u1, u3, 0xdd);
+    }
+    for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+static void pack_a_avx512(const float *a, int lda, int mc, int kc, float *dst) {
+    const __mmask16 rows_mask = (__mmask16)((1u << MR) - 1);
+    for (int i0 = 0; i0 < mc; i0 += MR, dst += (size_t)kc * MR) {
+        int mr = mc - i0 < MR ? mc - i0 : MR;
+        for (int k0 = 0; k0 < kc; k0 += 16) {
+            int kn = kc - k0 < 16 ? kc - k0 : 16;
+            __m512 r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = i < mr ? load_n(a + (size_t)(i0 + i) * lda + k0, kn) : _mm512_setzero_ps();
+            transpose16(r);
+            for (int c = 0; c < kn; c++) _mm512_mask_storeu_ps(dst + (size_t)(k0 + c) * MR, rows_mask, r[c]);
+        }
+    }
+}
+
 /* ---- row kernels ---- */
 
 /* CLIP's quick GELU, x * sigmoid(1.702 x) */
@@ -549,6 +591,7 @@ static const psk_kernel_table avx512_table = {
     .q8_mr = Q8_MR,
     .q8_act_max = 255,
     .gemm_ukr = ukr_avx512,
+    .gemm_pack_a = pack_a_avx512,
     .bias_act = bias_act_avx512,
     .layer_norm = layer_norm_avx512,
     .attention = attention_avx512,

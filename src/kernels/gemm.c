@@ -74,17 +74,6 @@ typedef struct gemm_job {
 #define A_PANEL_FLOATS (2 * PSK_GEMM_MR_MAX * 4096 > 256 * 256 ? 2 * PSK_GEMM_MR_MAX * 4096 : 256 * 256)
 static _Thread_local float a_panel[A_PANEL_FLOATS] __attribute__((aligned(64)));
 
-static void pack_a(const float *a, int lda, int mc, int kc, int MR, float *dst) {
-    for (int i0 = 0; i0 < mc; i0 += MR) {
-        int mr = mc - i0 < MR ? mc - i0 : MR;
-        for (int kk = 0; kk < kc; kk++) {
-            for (int i = 0; i < mr; i++) dst[kk * MR + i] = a[(size_t)(i0 + i) * lda + kk];
-            for (int i = mr; i < MR; i++) dst[kk * MR + i] = 0.0f;
-        }
-        dst += (size_t)kc * MR;
-    }
-}
-
 /* A short A (up to 12 rows: a text query) is packed whole, and each weight strip is read once, as one sequential
  * stream, KC values at a time with every row panel run while that piece is in L1: with so few rows per weight,
  * memory bandwidth is the limit and no weight byte may be read twice. */
@@ -92,7 +81,7 @@ static void gemm_short_task(const gemm_job *job, int j0, int nc) {
     const psk_packed *w = job->w;
     const psk_kernel_table *kt = job->kt;
     int m = job->m, k = w->k, MR = kt->gemm_mr, NR = kt->gemm_nr, KC = kt->gemm_kc;
-    pack_a(job->a, job->lda, m, k, MR, a_panel);
+    kt->gemm_pack_a(job->a, job->lda, m, k, a_panel);
     for (int j = j0; j < j0 + nc; j += NR) {
         int nr = w->n - j < NR ? w->n - j : NR;
         const float *strip = w->data + (size_t)(j / NR) * k * NR;
@@ -136,7 +125,7 @@ static void gemm_task(void *arg, int task, int thread) {
         int kc = k - p0 < KC ? k - p0 : KC;
         bool last = p0 + kc == k;
         bool load_c = p0 > 0 || job->accumulate;
-        pack_a(job->a + (size_t)i0 * job->lda + p0, job->lda, mc, kc, MR, a_panel);
+        kt->gemm_pack_a(job->a + (size_t)i0 * job->lda + p0, job->lda, mc, kc, a_panel);
         for (int j = j0; j < j0 + nc; j += NR) {
             int nr = w->n - j < NR ? w->n - j : NR;
             const float *b = w->data + ((size_t)(j / NR) * k + p0) * NR;

@@ -93,6 +93,9 @@ typedef struct psk_kernel_table {
     int q8_act_max;       /* activations quantised to 0..q8_act_max: 127 (7-bit) or 255 (VNNI) */
     /* The MR x NR micro-kernel: acc = sum_k a[k*MR+i] * b[k*NR+j]; C (mr x nr valid) = acc, or C += acc if load_c. */
     void (*gemm_ukr)(int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr, bool load_c);
+    /* Packs mc x kc values of A (row stride lda) into MR-row panels for gemm_ukr: panel p holds rows p*MR.., value
+     * (row i, column kk) at dst[p*kc*MR + kk*MR + i], rows past mc as zeros (MR is the level's gemm_mr). */
+    void (*gemm_pack_a)(const float *a, int lda, int mc, int kc, float *dst);
     /* y[i] = act(y[i] + bias[i]) for one row of n values (bias may be NULL). */
     void (*bias_act)(float *y, const float *bias, int n, psk_act act);
     /* out = (x - mean) / sqrt(var + eps) * gamma + beta over one row. out may equal x. */
@@ -154,6 +157,7 @@ float psk_act_ref(float x, psk_act act);
  * strips of nr columns (gemm_q8_ukr's). */
 void psk_gemm_ukr_ref(int MR, int NR, int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr,
                       bool load_c);
+void psk_gemm_pack_a_ref(int MR, const float *a, int lda, int mc, int kc, float *dst);
 void psk_gemm_q8_ukr_ref(int nr, int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1,
                          int32_t *out);
 

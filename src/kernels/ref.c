@@ -26,6 +26,21 @@ void psk_gemm_ref(int m, int n, int k, const float *a, int lda, const float *w, 
     }
 }
 
+void psk_gemm_pack_a_ref(int MR, const float *a, int lda, int mc, int kc, float *dst) {
+    for (int i0 = 0; i0 < mc; i0 += MR) {
+        int mr = mc - i0 < MR ? mc - i0 : MR;
+        for (int kk = 0; kk < kc; kk++) {
+            for (int i = 0; i < mr; i++) dst[kk * MR + i] = a[(size_t)(i0 + i) * lda + kk];
+            for (int i = mr; i < MR; i++) dst[kk * MR + i] = 0.0f;
+        }
+        dst += (size_t)kc * MR;
+    }
+}
+
+static void pack_a_ref(const float *a, int lda, int mc, int kc, float *dst) {
+    psk_gemm_pack_a_ref(6, a, lda, mc, kc, dst);
+}
+
 void psk_gemm_ukr_ref(int MR, int NR, int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr,
                       bool load_c) {
     float acc[PSK_GEMM_MR_MAX][PSK_GEMM_NR_MAX] = {{0}};
@@ -168,6 +183,7 @@ static const psk_kernel_table ref_table = {
     .q8_mr = 4,
     .q8_act_max = 127,
     .gemm_ukr = ukr_ref,
+    .gemm_pack_a = pack_a_ref,
     .bias_act = bias_act_ref,
     .layer_norm = layer_norm_ref,
     .attention = attention_ref,

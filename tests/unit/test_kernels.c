@@ -105,6 +105,28 @@ static void microkernel_matches_reference(const psk_kernel_table *v) {
 }
 FOR_EACH_LEVEL(microkernel_matches_reference)
 
+/* Packing A: the same floats, bit for bit, for row counts around MR and column counts around 16 (AVX-512 packs by
+ * 16 x 16 transposes). */
+static void pack_a_matches_reference(const psk_kernel_table *v) {
+    static const int mcs[] = {1, 5, 13, 14, 15, 29, 112}, kcs[] = {1, 3, 15, 16, 17, 100, 768};
+    for (size_t x = 0; x < sizeof mcs / sizeof mcs[0]; x++)
+        for (size_t y = 0; y < sizeof kcs / sizeof kcs[0]; y++) {
+            int mc = mcs[x], kc = kcs[y], lda = kc + 3, MR = v->gemm_mr, panels = (mc + MR - 1) / MR;
+            size_t nd = (size_t)panels * MR * kc;
+            float *a = malloc(sizeof(float) * (size_t)mc * lda), *d1 = malloc(sizeof(float) * nd),
+                  *d2 = malloc(sizeof(float) * nd);
+            fill(a, (size_t)mc * lda);
+            memset(d2, 0x7f, sizeof(float) * nd);
+            psk_gemm_pack_a_ref(MR, a, lda, mc, kc, d1);
+            v->gemm_pack_a(a, lda, mc, kc, d2);
+            CHECKF(memcmp(d1, d2, sizeof(float) * nd) == 0, "%s pack_a mc %d kc %d", v->name, mc, kc);
+            free(a);
+            free(d1);
+            free(d2);
+        }
+}
+FOR_EACH_LEVEL(pack_a_matches_reference)
+
 /* Random A (m x k), W (n x k) and bias, and two outputs. */
 typedef struct gemm_data {
     float *a, *w, *bias, *c1, *c2;
