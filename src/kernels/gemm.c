@@ -132,6 +132,7 @@ static void gemm_task(void *arg, int task, int thread) {
             for (int i = 0; i < mc; i += MR) {
                 int mr = mc - i < MR ? mc - i : MR;
                 float *c = job->c + (size_t)(i0 + i) * job->ldc + j;
+                if (last) prefetch_tile(c, job->ldc, mr, nr);
                 kt->gemm_ukr(kc, a_panel + (size_t)i * kc, b, c, job->ldc, mr, nr, load_c);
                 if (last && (job->bias || job->act != PSK_ACT_NONE))
                     for (int r = 0; r < mr; r++)

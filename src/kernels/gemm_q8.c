@@ -164,6 +164,7 @@ static void q8_task(void *arg, int task, int thread) {
         int nc = c1 - col < TW ? c1 - col : TW;
         for (int r = r0; r < r1; r += MR) {
             int mr = r1 - r < MR ? r1 - r : MR;
+            prefetch_tile(j->c + (size_t)r * j->ldc + col, j->ldc, mr, nc);
             j->kt->gemm_q8_ukr(w->kq, j->aq + (size_t)r * stride, stride, mr, b0, b1, acc);
             for (int i = 0; i < mr; i++) {
                 float *cr = j->c + (size_t)(r + i) * j->ldc + col;

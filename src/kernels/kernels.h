@@ -151,6 +151,14 @@ bool psk_cpu_has_avx512(void);
 float psk_quantize_query(const float *query, int dim, int16_t *query16);
 #define PSK_SCAN_MAX_DIM 2048
 
+/* Asks for the cache lines of an mr x nc tile of C (row stride ldc) before a micro-kernel computes it: its rows
+ * are far apart (one line or two each), so the hardware prefetchers do not fetch them, and the epilogue that adds to
+ * them or overwrites them would otherwise wait for memory at the end of every tile. */
+static inline void prefetch_tile(const float *c, int ldc, int mr, int nc) {
+    for (int i = 0; i < mr; i++)
+        for (int t = 0; t < nc; t += 16) __builtin_prefetch(c + (size_t)i * ldc + t, 1, 3);
+}
+
 /* Scalar helpers shared by the reference kernels. */
 float psk_act_ref(float x, psk_act act);
 /* The references of the micro-kernels for any tile: MR x NR (gemm_ukr's contract with that tile) and two int8
