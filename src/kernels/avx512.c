@@ -287,7 +287,7 @@ static void attention_rows_avx512(const float *q, int ldq, const float *k, int l
 }
 
 /* The tiled attention (head_dim 64 or 128 -- ViT-B/32 and the text towers: 64 -- and up to ATT_KEYS_MAX keys): K is
- * transposed once per head (kt: head_dim rows of np keys, np a multiple of 32, zeros past the last key), then blocks
+ * transposed once per head (16 x 16 register transposes) (kt: head_dim rows of np keys, np a multiple of 32, zeros past the last key), then blocks
  * of up to 8 queries get their scores as a small GEMM on registers (8 rows x 32 keys, one K^T load per 8 FMAs),
  * softmax over each row in place, and P V for 4 rows x 64 values of the head at a time. */
 #define ATT_KEYS_MAX 128
@@ -386,10 +386,15 @@ static void attention_avx512(const float *q, int ldq, const float *k, int ldk, c
         return;
     }
     int np = (n_keys + 31) / 32 * 32;
-    for (int j = 0; j < n_keys; j++)
-        for (int d = 0; d < head_dim; d++) att_kt[(size_t)d * np + j] = k[(size_t)j * ldk + d];
-    for (int d = 0; d < head_dim; d++)
-        for (int j = n_keys; j < np; j++) att_kt[(size_t)d * np + j] = 0.0f;
+    /* K^T by 16 x 16 register transposes; keys past n_keys read as zeros */
+    for (int j0 = 0; j0 < np; j0 += 16)
+        for (int d0 = 0; d0 < head_dim; d0 += 16) {
+            __m512 r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = j0 + i < n_keys ? _mm512_loadu_ps(k + (size_t)(j0 + i) * ldk + d0) : _mm512_setzero_ps();
+            transpose16(r);
+            for (int c = 0; c < 16; c++) _mm512_store_ps(att_kt + (size_t)(d0 + c) * np + j0, r[c]);
+        }
     int i0 = 0;
     for (; i0 + ATT_ROWS <= n_q; i0 += ATT_ROWS)
         att_block(q, ldq, v, ldv, i0, n_keys, np, head_dim, scale, causal, out, ldo, ATT_ROWS);
