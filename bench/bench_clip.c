@@ -87,8 +87,10 @@ static double blas_gflops(int threads) {
     return flops / best / 1e9;
 }
 
-/* photoseek's own GEMM at the same shapes, for the split between GEMM and everything else. */
-static double own_gemm_gflops(int threads) {
+/* photoseek's own GEMM at the same shapes, for the split between GEMM and everything else: float32 (zero inputs, as
+ * the speed does not depend on them), or with q8 the int8 GEMM (random inputs, so that its weights and rows
+ * quantise as in the encoder; activations are quantised per row inside, as there). GFLOP/s, or GOP/s for int8. */
+static double own_gemm_gflops_of(int threads, bool q8) {
     int M = 32 * 50;
     psk_pool *pool = NULL;
     psk_pool_new(threads, &pool);
@@ -99,12 +101,18 @@ static double own_gemm_gflops(int threads) {
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
             int N = shapes[s].n, K = shapes[s].k;
             float *A = calloc((size_t)M * K, 4), *B = calloc((size_t)N * K, 4), *C = calloc((size_t)M * N, 4);
+            for (size_t i = 0; q8 && i < (size_t)M * K; i++) A[i] = gauss();
+            for (size_t i = 0; q8 && i < (size_t)N * K; i++) B[i] = gauss();
             psk_packed W;
-            psk_pack_weights(B, N, K, K, false, &W);
+            psk_packed_q8 W8;
+            if (q8) psk_pack_weights_q8(B, N, K, K, false, &W8);
+            else psk_pack_weights(B, N, K, K, false, &W);
             double ts = now();
-            psk_gemm(pool, M, A, K, &W, NULL, C, N, false, PSK_ACT_NONE);
+            if (q8) psk_gemm_q8(pool, M, A, K, &W8, NULL, C, N, false, PSK_ACT_NONE);
+            else psk_gemm(pool, M, A, K, &W, NULL, C, N, false, PSK_ACT_NONE);
             total += now() - ts;
-            psk_packed_free(&W);
+            if (q8) psk_packed_q8_free(&W8);
+            else psk_packed_free(&W);
             free(A);
             free(B);
             free(C);
@@ -113,6 +121,10 @@ static double own_gemm_gflops(int threads) {
     }
     psk_pool_free(pool);
     return flops / best / 1e9;
+}
+
+static double own_gemm_gflops(int threads) {
+    return own_gemm_gflops_of(threads, false);
 }
 
 static double vision_flops_per_image(void) {
@@ -241,6 +253,38 @@ static const char *ensure_model(const char *arch, const char *dir, bool outliers
     return dir;
 }
 
+/* BENCH_ONLY=gemm|gemmq8|peak|f32|q8[:THREADS]: one measure alone, for profiling and quick A/B runs (perf record). */
+static int bench_only(const char *what, const char *clip) {
+    const char *colon = strchr(what, ':');
+    int threads = colon ? atoi(colon + 1) : 2;
+    if (strncmp(what, "gemmq8", 6) == 0) {
+        printf("photoseek gemm q8 %d threads %7.1f GOP/s\n", threads, own_gemm_gflops_of(threads, true));
+        return 0;
+    }
+    if (strncmp(what, "peak", 4) == 0) {
+        printf("fma peak zmm      %d threads %7.1f GFLOP/s\n", threads, fma_peak(threads, 16));
+        return 0;
+    }
+    if (strncmp(what, "gemm", 4) == 0) {
+        printf("photoseek gemm    %d threads %7.1f GFLOP/s\n", threads, own_gemm_gflops(threads));
+        return 0;
+    }
+    psk_model_params p = psk_model_default_params();
+    p.load_text = 0;
+    p.precision = strncmp(what, "q8", 2) == 0 ? PSK_PRECISION_INT8 : PSK_PRECISION_FP32;
+    psk_model *m;
+    psk_error err;
+    if (psk_model_load(clip, &p, &m, &err)) {
+        fprintf(stderr, "bench: %s\n", err.message);
+        return 1;
+    }
+    double ips = bench_vision(m, 32, threads, 5);
+    printf("vision %s  batch 32  threads %d  %7.2f images/s\n", p.precision == PSK_PRECISION_INT8 ? "int8" : "fp32",
+           threads, ips);
+    psk_model_free(m);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char clip_dir[1024], mclip_dir[1024], outl_dir[1024];
@@ -254,6 +298,8 @@ int main(int argc, char **argv) {
 
     const char *level = psk_kernels()->name;
     printf("kernels           %s (PHOTOSEEK_KERNELS=ref|avx2|avx512 forces a level)\n", level);
+    const char *only = getenv("BENCH_ONLY");
+    if (only) return bench_only(only, clip);
     double ymm1 = fma_peak(1, 8), ymm2 = fma_peak(2, 8);
     printf("fma_peak ymm      1 thread %7.1f GFLOP/s   2 threads %7.1f GFLOP/s\n", ymm1, ymm2);
     double peak1 = ymm1, peak2 = ymm2;

@@ -352,9 +352,9 @@ static inline __m256 dequant8(const int32_t *acc, __m256 vsa, __m256i vz, const 
 }
 
 static void dequant_q8_avx2(const int32_t *acc, int nc, float sa, int32_t z, const float *wscale, const int32_t *wsum,
-                            const float *bias, float *out, bool accumulate) {
+                            const float *bias, float *out, bool accumulate, psk_act act) {
     if (nc != 16) { /* the last strip of a matrix whose width is not a multiple of 16 */
-        psk_kernels_ref()->dequant_q8(acc, nc, sa, z, wscale, wsum, bias, out, accumulate);
+        psk_kernels_ref()->dequant_q8(acc, nc, sa, z, wscale, wsum, bias, out, accumulate, act);
         return;
     }
     __m256 vsa = _mm256_set1_ps(sa);
@@ -363,6 +363,7 @@ static void dequant_q8_avx2(const int32_t *acc, int nc, float sa, int32_t z, con
     __m256 v1 = dequant8(acc + 8, vsa, vz, wscale + 8, wsum + 8, bias ? bias + 8 : NULL, out + 8, accumulate);
     _mm256_storeu_ps(out, v0);
     _mm256_storeu_ps(out + 8, v1);
+    if (act != PSK_ACT_NONE) bias_act_avx2(out, NULL, 16, act);
 }
 
 static void quantize_row_avx2(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero) {
@@ -414,6 +415,10 @@ static int32_t dot_i8_avx2(const int8_t *a, const int8_t *b, int n) {
     return r;
 }
 
+static void pack_a_avx2(const float *a, int lda, int mc, int kc, float *dst) {
+    psk_gemm_pack_a_ref(6, a, lda, mc, kc, dst);
+}
+
 static const psk_kernel_table avx2_table = {
     .name = "avx2",
     .gemm_mr = MR,
@@ -424,6 +429,7 @@ static const psk_kernel_table avx2_table = {
     .q8_mr = 4,
     .q8_act_max = 127,
     .gemm_ukr = ukr_avx2,
+    .gemm_pack_a = pack_a_avx2,
     .bias_act = bias_act_avx2,
     .layer_norm = layer_norm_avx2,
     .attention = attention_avx2,

@@ -27,6 +27,18 @@ static inline __mmask16 tail_mask(int n) {
     return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
 }
 
+/* n (>= 1) floats at p: a whole vector by a plain load or store, a tail by a mask. Plain accesses wherever
+ * possible: a masked store is not forwarded to a later load of the same address (the load waits until the store
+ * has left the core), and the row kernels read what the GEMMs have just written. */
+static inline __m512 load_n(const float *p, int n) {
+    return n >= 16 ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(tail_mask(n), p);
+}
+
+static inline void store_n(float *p, __m512 v, int n) {
+    if (n >= 16) _mm512_storeu_ps(p, v);
+    else _mm512_mask_storeu_ps(p, tail_mask(n), v);
+}
+
 /* exp(x) for 16 floats: the range reduction and polynomial of avx2.c's exp256, 2^n applied by vscalefps. */
 static inline __m512 exp512(__m512 x) {
     const __m512 hi = _mm512_set1_ps(88.3762626647949f), lo = _mm512_set1_ps(-88.3762626647949f);
@@ -48,8 +60,17 @@ static inline __m512 exp512(__m512 x) {
 
 /* ---- float32 GEMM micro-kernel ---- */
 
-static inline __attribute__((always_inline)) void store_row(float *c, __m512 r0, __m512 r1, __mmask16 m0,
-                                                           __mmask16 m1, bool load_c) {
+static inline __attribute__((always_inline)) void store_row(float *c, __m512 r0, __m512 r1, int nr, bool load_c) {
+    if (nr >= 32) {
+        if (load_c) {
+            r0 = _mm512_add_ps(r0, _mm512_loadu_ps(c));
+            r1 = _mm512_add_ps(r1, _mm512_loadu_ps(c + 16));
+        }
+        _mm512_storeu_ps(c, r0);
+        _mm512_storeu_ps(c + 16, r1);
+        return;
+    }
+    __mmask16 m0 = tail_mask(nr), m1 = tail_mask(nr - 16 > 0 ? nr - 16 : 0);
     if (load_c) {
         r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, c));
         r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, c + 16));
@@ -75,9 +96,8 @@ static inline __attribute__((always_inline)) void ukr_rows(int kc, const float *
         a += MR;
         b += NR;
     }
-    __mmask16 m0 = tail_mask(nr), m1 = tail_mask(nr - 16 > 0 ? nr - 16 : 0);
 #pragma GCC unroll 14
-    for (int i = 0; i < R; i++) store_row(c + (size_t)i * ldc, c0[i], c1[i], m0, m1, load_c);
+    for (int i = 0; i < R; i++) store_row(c + (size_t)i * ldc, c0[i], c1[i], nr, load_c);
 }
 
 /* One to three rows (a short query's tail): k unrolled by two into separate accumulators, so that the tile is not
@@ -111,10 +131,9 @@ static inline __attribute__((always_inline)) void ukr_few(int kc, const float *a
             e1[i] = _mm512_fmadd_ps(x, b1, e1[i]);
         }
     }
-    __mmask16 m0 = tail_mask(nr), m1 = tail_mask(nr - 16 > 0 ? nr - 16 : 0);
 #pragma GCC unroll 3
     for (int i = 0; i < R; i++)
-        store_row(c + (size_t)i * ldc, _mm512_add_ps(e0[i], o0[i]), _mm512_add_ps(e1[i], o1[i]), m0, m1, load_c);
+        store_row(c + (size_t)i * ldc, _mm512_add_ps(e0[i], o0[i]), _mm512_add_ps(e1[i], o1[i]), nr, load_c);
 }
 
 static void ukr_avx512(int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr, bool load_c) {
@@ -136,20 +155,65 @@ static void ukr_avx512(int kc, const float *a, const float *b, float *c, int ldc
     }
 }
 
+/* Packing A for the tile: 16 columns of the panel's (up to 16) rows transposed in registers (unpack within 128-bit
+ * lanes, then a 4x4 transpose of the lanes), each column stored as MR values. */
+static inline void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 4; g++) { /* r[4g + c]: rows 4g..4g+3 at column 4L + c in 128-bit lane L */
+        __m512d a0 = _mm512_castps_pd(t[4 * g]), a1 = _mm512_castps_pd(t[4 * g + 1]),
+                a2 = _mm512_castps_pd(t[4 * g + 2]), a3 = _mm512_castps_pd(t[4 * g + 3]);
+        r[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+        r[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+        r[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+        r[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+    }
+    for (int c = 0; c < 4; c++) { /* column 4L + c: lane L of r[c], r[4 + c], r[8 + c], r[12 + c] */
+        __m512 u0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44), u1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xee),
+               u2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44), u3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xee);
+        t[c] = _mm512_shuffle_f32x4(u0, u2, 0x88);
+        t[4 + c] = _mm512_shuffle_f32x4(u0, u2, 0xdd);
+        t[8 + c] = _mm512_shuffle_f32x4(u1, u3, 0x88);
+        t[12 + c] = _mm512_shuffle_f32x4(u1, u3, 0xdd);
+    }
+    for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+static void pack_a_avx512(const float *a, int lda, int mc, int kc, float *dst) {
+    const __mmask16 rows_mask = (__mmask16)((1u << MR) - 1);
+    for (int i0 = 0; i0 < mc; i0 += MR, dst += (size_t)kc * MR) {
+        int mr = mc - i0 < MR ? mc - i0 : MR;
+        for (int k0 = 0; k0 < kc; k0 += 16) {
+            int kn = kc - k0 < 16 ? kc - k0 : 16;
+            __m512 r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = i < mr ? load_n(a + (size_t)(i0 + i) * lda + k0, kn) : _mm512_setzero_ps();
+            transpose16(r);
+            for (int c = 0; c < kn; c++) _mm512_mask_storeu_ps(dst + (size_t)(k0 + c) * MR, rows_mask, r[c]);
+        }
+    }
+}
+
 /* ---- row kernels ---- */
+
+/* CLIP's quick GELU, x * sigmoid(1.702 x) */
+static inline __m512 quick_gelu512(__m512 x) {
+    return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), exp512(_mm512_mul_ps(_mm512_set1_ps(-1.702f), x))));
+}
 
 static void bias_act_avx512(float *y, const float *bias, int n, psk_act act) {
     if (act != PSK_ACT_NONE && act != PSK_ACT_QUICK_GELU) {
         psk_kernels_ref()->bias_act(y, bias, n, act);
         return;
     }
-    const __m512 k = _mm512_set1_ps(-1.702f), one = _mm512_set1_ps(1.0f);
     for (int i = 0; i < n; i += 16) {
-        __mmask16 m = tail_mask(n - i);
-        __m512 x = _mm512_maskz_loadu_ps(m, y + i);
-        if (bias) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, bias + i));
-        if (act == PSK_ACT_QUICK_GELU) x = _mm512_div_ps(x, _mm512_add_ps(one, exp512(_mm512_mul_ps(k, x))));
-        _mm512_mask_storeu_ps(y + i, m, x);
+        __m512 x = load_n(y + i, n - i);
+        if (bias) x = _mm512_add_ps(x, load_n(bias + i, n - i));
+        if (act == PSK_ACT_QUICK_GELU) x = quick_gelu512(x);
+        store_n(y + i, x, n - i);
     }
 }
 
@@ -186,8 +250,9 @@ static float softmax_unnormalised(float *scratch, int n, float mx) {
     return 1.0f / _mm512_reduce_add_ps(vsum);
 }
 
-/* One head's attention for head_dim a multiple of 16 up to 128 (ViT-B/32 and the text towers: 64). */
-static void attention_avx512(const float *q, int ldq, const float *k, int ldk, const float *v, int ldv, int n_q,
+/* One head's attention, one query at a time, for head_dim a multiple of 16 up to 128 (the tiled version's
+ * fallback). */
+static void attention_rows_avx512(const float *q, int ldq, const float *k, int ldk, const float *v, int ldv, int n_q,
                              int n_keys, int head_dim, float scale, bool causal, float *out, int ldo, float *scratch) {
     if (head_dim % 16 != 0 || head_dim > 128) {
         psk_kernels_avx2()->attention(q, ldq, k, ldk, v, ldv, n_q, n_keys, head_dim, scale, causal, out, ldo, scratch);
@@ -218,6 +283,130 @@ static void attention_avx512(const float *q, int ldq, const float *k, int ldk, c
         }
         float *o = out + (size_t)i * ldo;
         for (int t = 0; t < nv; t++) _mm512_storeu_ps(o + 16 * t, _mm512_mul_ps(acc[t], _mm512_set1_ps(inv)));
+    }
+}
+
+/* The tiled attention (head_dim 64 or 128 -- ViT-B/32 and the text towers: 64 -- and up to ATT_KEYS_MAX keys): K is
+ * transposed once per head (16 x 16 register transposes) (kt: head_dim rows of np keys, np a multiple of 32, zeros past the last key), then blocks
+ * of up to 8 queries get their scores as a small GEMM on registers (8 rows x 32 keys, one K^T load per 8 FMAs),
+ * softmax over each row in place, and P V for 4 rows x 64 values of the head at a time. */
+#define ATT_KEYS_MAX 128
+#define ATT_HD_MAX 128
+#define ATT_ROWS 8
+static _Thread_local float att_kt[ATT_HD_MAX * ATT_KEYS_MAX] __attribute__((aligned(64)));
+static _Thread_local float att_p[ATT_ROWS * ATT_KEYS_MAX] __attribute__((aligned(64)));
+
+/* scores of R query rows (q: the first one) against every key, times scale, into p (R rows of np) */
+static inline __attribute__((always_inline)) void att_scores(const float *q, int ldq, const float *kt, int np,
+                                                            int head_dim, float scale, float *p, const int R) {
+    for (int c0 = 0; c0 < np; c0 += 32) {
+        __m512 s0[ATT_ROWS], s1[ATT_ROWS];
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) s0[r] = s1[r] = _mm512_setzero_ps();
+        for (int d = 0; d < head_dim; d++) {
+            __m512 k0 = _mm512_load_ps(kt + (size_t)d * np + c0), k1 = _mm512_load_ps(kt + (size_t)d * np + c0 + 16);
+#pragma GCC unroll 8
+            for (int r = 0; r < R; r++) {
+                __m512 qb = _mm512_set1_ps(q[(size_t)r * ldq + d]);
+                s0[r] = _mm512_fmadd_ps(qb, k0, s0[r]);
+                s1[r] = _mm512_fmadd_ps(qb, k1, s1[r]);
+            }
+        }
+        __m512 vs = _mm512_set1_ps(scale);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            _mm512_store_ps(p + (size_t)r * np + c0, _mm512_mul_ps(s0[r], vs));
+            _mm512_store_ps(p + (size_t)r * np + c0 + 16, _mm512_mul_ps(s1[r], vs));
+        }
+    }
+}
+
+/* out rows (R <= 4) = P V over the first nk keys (P is 0 past each row's keys), 64 values at a time, times inv[r] */
+static inline __attribute__((always_inline)) void att_pv(const float *p, int np, const float *v, int ldv, int nk,
+                                                        int head_dim, const float *inv, float *out, int ldo,
+                                                        const int R) {
+    for (int h0 = 0; h0 < head_dim; h0 += 64) {
+        __m512 acc[4][4];
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            for (int t = 0; t < 4; t++) acc[r][t] = _mm512_setzero_ps();
+        for (int j = 0; j < nk; j++) {
+            const float *vj = v + (size_t)j * ldv + h0;
+            __m512 v0 = _mm512_loadu_ps(vj), v1 = _mm512_loadu_ps(vj + 16), v2 = _mm512_loadu_ps(vj + 32),
+                   v3 = _mm512_loadu_ps(vj + 48);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++) {
+                __m512 pb = _mm512_set1_ps(p[(size_t)r * np + j]);
+                acc[r][0] = _mm512_fmadd_ps(pb, v0, acc[r][0]);
+                acc[r][1] = _mm512_fmadd_ps(pb, v1, acc[r][1]);
+                acc[r][2] = _mm512_fmadd_ps(pb, v2, acc[r][2]);
+                acc[r][3] = _mm512_fmadd_ps(pb, v3, acc[r][3]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            __m512 vi = _mm512_set1_ps(inv[r]);
+            for (int t = 0; t < 4; t++)
+                _mm512_storeu_ps(out + (size_t)r * ldo + h0 + 16 * t, _mm512_mul_ps(acc[r][t], vi));
+        }
+    }
+}
+
+/* R (<= ATT_ROWS) queries from row i0 */
+static inline __attribute__((always_inline)) void att_block(const float *q, int ldq, const float *v, int ldv, int i0,
+                                                           int n_keys, int np, int head_dim, float scale, bool causal,
+                                                           float *out, int ldo, const int R) {
+    float *p = att_p, inv[ATT_ROWS];
+    att_scores(q + (size_t)i0 * ldq, ldq, att_kt, np, head_dim, scale, p, R);
+    int nk_max = 0;
+    for (int r = 0; r < R; r++) {
+        int i = i0 + r, nk = causal && i + 1 < n_keys ? i + 1 : n_keys;
+        nk_max = nk > nk_max ? nk : nk_max;
+        float *pr = p + (size_t)r * np, mx = -INFINITY;
+        __m512 vmx = _mm512_set1_ps(-INFINITY);
+        for (int j = 0; j < nk; j += 16) vmx = _mm512_max_ps(vmx, _mm512_mask_loadu_ps(vmx, tail_mask(nk - j), pr + j));
+        mx = _mm512_reduce_max_ps(vmx);
+        inv[r] = softmax_unnormalised(pr, nk, mx);
+        for (int j = (nk + 15) / 16 * 16; j < np; j += 16) _mm512_store_ps(pr + j, _mm512_setzero_ps());
+        if (nk % 16) _mm512_mask_storeu_ps(pr + nk, tail_mask(16 - nk % 16), _mm512_setzero_ps());
+    }
+    if (R <= 4) {
+        att_pv(p, np, v, ldv, nk_max, head_dim, inv, out + (size_t)i0 * ldo, ldo, R);
+    } else {
+        int nk4 = causal && i0 + 4 < n_keys ? i0 + 4 : n_keys; /* the first four rows' keys */
+        att_pv(p, np, v, ldv, nk4, head_dim, inv, out + (size_t)i0 * ldo, ldo, 4);
+        att_pv(p + 4 * (size_t)np, np, v, ldv, nk_max, head_dim, inv + 4, out + (size_t)(i0 + 4) * ldo, ldo, R - 4);
+    }
+}
+
+static void attention_avx512(const float *q, int ldq, const float *k, int ldk, const float *v, int ldv, int n_q,
+                             int n_keys, int head_dim, float scale, bool causal, float *out, int ldo, float *scratch) {
+    if (head_dim % 64 != 0 || head_dim > ATT_HD_MAX || n_keys > ATT_KEYS_MAX || n_keys < 1) {
+        attention_rows_avx512(q, ldq, k, ldk, v, ldv, n_q, n_keys, head_dim, scale, causal, out, ldo, scratch);
+        return;
+    }
+    int np = (n_keys + 31) / 32 * 32;
+    /* K^T by 16 x 16 register transposes; keys past n_keys read as zeros */
+    for (int j0 = 0; j0 < np; j0 += 16)
+        for (int d0 = 0; d0 < head_dim; d0 += 16) {
+            __m512 r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = j0 + i < n_keys ? _mm512_loadu_ps(k + (size_t)(j0 + i) * ldk + d0) : _mm512_setzero_ps();
+            transpose16(r);
+            for (int c = 0; c < 16; c++) _mm512_store_ps(att_kt + (size_t)(d0 + c) * np + j0, r[c]);
+        }
+    int i0 = 0;
+    for (; i0 + ATT_ROWS <= n_q; i0 += ATT_ROWS)
+        att_block(q, ldq, v, ldv, i0, n_keys, np, head_dim, scale, causal, out, ldo, ATT_ROWS);
+    switch (n_q - i0) {
+    case 1: att_block(q, ldq, v, ldv, i0, n_keys, np, head_dim, scale, causal, out, ldo, 1); break;
+    case 2: att_block(q, ldq, v, ldv, i0, n_keys, np, head_dim, scale, causal, out, ldo, 2); break;
+    case 3: att_block(q, ldq, v, ldv, i0, n_keys, np, head_dim, scale, causal, out, ldo, 3); break;
+    case 4: att_block(q, ldq, v, ldv, i0, n_keys, np, head_dim, scale, causal, out, ldo, 4); break;
+    case 5: att_block(q, ldq, v, ldv, i0, n_keys, np, head_dim, scale, causal, out, ldo, 5); break;
+    case 6: att_block(q, ldq, v, ldv, i0, n_keys, np, head_dim, scale, causal, out, ldo, 6); break;
+    case 7: att_block(q, ldq, v, ldv, i0, n_keys, np, head_dim, scale, causal, out, ldo, 7); break;
+    default: break;
     }
 }
 
@@ -267,18 +456,21 @@ static void gemm_q8_ukr_avx512(int kq, const uint8_t *a, int lda, int mr, const 
 }
 
 static void dequant_q8_avx512(const int32_t *acc, int nc, float sa, int32_t z, const float *wscale,
-                              const int32_t *wsum, const float *bias, float *out, bool accumulate) {
+                              const int32_t *wsum, const float *bias, float *out, bool accumulate, psk_act act) {
     __m512 vsa = _mm512_set1_ps(sa);
     __m512i vz = _mm512_set1_epi32(z);
     for (int t = 0; t < nc; t += 16) {
         __mmask16 m = tail_mask(nc - t);
-        __m512i d = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, acc + t),
+        /* acc rows are whole tiles (2 * Q8_NR sums), just stored by gemm_q8_ukr: a plain load */
+        __m512i d = _mm512_sub_epi32(_mm512_loadu_si512(acc + t),
                                      _mm512_mullo_epi32(vz, _mm512_maskz_loadu_epi32(m, wsum + t)));
-        __m512 v = _mm512_mul_ps(_mm512_mul_ps(vsa, _mm512_maskz_loadu_ps(m, wscale + t)), _mm512_cvtepi32_ps(d));
-        if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias + t));
-        if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, out + t), v);
-        _mm512_mask_storeu_ps(out + t, m, v);
+        __m512 v = _mm512_mul_ps(_mm512_mul_ps(vsa, load_n(wscale + t, nc - t)), _mm512_cvtepi32_ps(d));
+        if (bias) v = _mm512_add_ps(v, load_n(bias + t, nc - t));
+        if (accumulate) v = _mm512_add_ps(load_n(out + t, nc - t), v);
+        if (act == PSK_ACT_QUICK_GELU) v = quick_gelu512(v);
+        store_n(out + t, v, nc - t);
     }
+    if (act != PSK_ACT_NONE && act != PSK_ACT_QUICK_GELU) psk_kernels_ref()->bias_act(out, NULL, nc, act);
 }
 
 static void quantize_row_avx512(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero) {
@@ -398,12 +590,13 @@ static const psk_kernel_table avx512_table = {
     .name = "avx512",
     .gemm_mr = MR,
     .gemm_nr = NR,
-    .gemm_kc = 256,
+    .gemm_kc = 768,
     .gemm_mc = 8 * MR,
     .q8_nr = Q8_NR,
     .q8_mr = Q8_MR,
     .q8_act_max = 255,
     .gemm_ukr = ukr_avx512,
+    .gemm_pack_a = pack_a_avx512,
     .bias_act = bias_act_avx512,
     .layer_norm = layer_norm_avx512,
     .attention = attention_avx512,

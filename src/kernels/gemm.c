@@ -1,9 +1,11 @@
 /* The blocked GEMM driver around the micro-kernel (GotoBLAS' loop order): the weights are packed once at load time
  * into strips of the level's width (16 columns for AVX2, 32 for AVX-512); each task packs an MC x KC block of A
- * into MR-row panels that stay in L2, and sweeps every strip (KC x NR, L1-resident) over those panels. Bias and
+ * into MR-row panels that stay in L2, and sweeps every strip of its columns (KC x NR) over those panels. Bias and
  * activation are applied to each tile right after its last K block, while it is still in cache.
- * Blocking per level (the table's gemm_kc / gemm_mc): AVX2 6x16 tiles, KC 256, MC 96; AVX-512 14x32 tiles,
- * tuned on ViT-B/32's shapes at batch 32 (M 1600, K/N 768, 3072, 2304) with bench_clip. */
+ * Blocking per level (the table's gemm_kc / gemm_mc): AVX2 6x16 tiles, KC 256, MC 96; AVX-512 14x32 tiles, KC 768
+ * (the whole K of the encoders' 768-wide layers in one pass), MC 112, tuned on ViT-B/32's shapes at batch 32 (M 1600,
+ * K/N 768, 3072, 2304) with bench_clip (BENCH_ONLY=gemm): KC 256 gave 0.86 of the FMA peak on one thread, 768 0.93.
+ * A task is MC rows by as many columns as keep the threads evenly busy (column_blocks). */
 #include "kernels.h"
 
 #include "../common/common.h"
@@ -64,23 +66,13 @@ typedef struct gemm_job {
     int ldc;
     bool accumulate;
     psk_act act;
-    int n_nblocks;
+    int n_nblocks; /* column blocks (the short path's are NCB wide) */
+    int n_mblocks, ncb, mc, kc;
 } gemm_job;
 
 /* Room for any level's MC x KC block, or for a whole short A (2 MR rows of up to 4096 values). */
 #define A_PANEL_FLOATS (2 * PSK_GEMM_MR_MAX * 4096 > 256 * 256 ? 2 * PSK_GEMM_MR_MAX * 4096 : 256 * 256)
 static _Thread_local float a_panel[A_PANEL_FLOATS] __attribute__((aligned(64)));
-
-static void pack_a(const float *a, int lda, int mc, int kc, int MR, float *dst) {
-    for (int i0 = 0; i0 < mc; i0 += MR) {
-        int mr = mc - i0 < MR ? mc - i0 : MR;
-        for (int kk = 0; kk < kc; kk++) {
-            for (int i = 0; i < mr; i++) dst[kk * MR + i] = a[(size_t)(i0 + i) * lda + kk];
-            for (int i = mr; i < MR; i++) dst[kk * MR + i] = 0.0f;
-        }
-        dst += (size_t)kc * MR;
-    }
-}
 
 /* A short A (up to 12 rows: a text query) is packed whole, and each weight strip is read once, as one sequential
  * stream, KC values at a time with every row panel run while that piece is in L1: with so few rows per weight,
@@ -89,7 +81,7 @@ static void gemm_short_task(const gemm_job *job, int j0, int nc) {
     const psk_packed *w = job->w;
     const psk_kernel_table *kt = job->kt;
     int m = job->m, k = w->k, MR = kt->gemm_mr, NR = kt->gemm_nr, KC = kt->gemm_kc;
-    pack_a(job->a, job->lda, m, k, MR, a_panel);
+    kt->gemm_pack_a(job->a, job->lda, m, k, a_panel);
     for (int j = j0; j < j0 + nc; j += NR) {
         int nr = w->n - j < NR ? w->n - j : NR;
         const float *strip = w->data + (size_t)(j / NR) * k * NR;
@@ -123,22 +115,24 @@ static void gemm_task(void *arg, int task, int thread) {
         return;
     }
     const psk_kernel_table *kt = job->kt;
-    int MR = kt->gemm_mr, NR = kt->gemm_nr, KC = kt->gemm_kc, MC = kt->gemm_mc;
-    int mb = task / job->n_nblocks, nb = task % job->n_nblocks;
+    int MR = kt->gemm_mr, NR = kt->gemm_nr, KC = job->kc, MC = job->mc;
+    /* column-major task order: the threads start on different row blocks of the same columns */
+    int nb = task / job->n_mblocks, mb = task % job->n_mblocks;
     int i0 = mb * MC, mc = job->m - i0 < MC ? job->m - i0 : MC;
-    int j0 = nb * NCB, nc = w->n - j0 < NCB ? w->n - j0 : NCB;
+    int j0 = nb * job->ncb, nc = w->n - j0 < job->ncb ? w->n - j0 : job->ncb;
     int k = w->k;
     for (int p0 = 0; p0 < k; p0 += KC) {
         int kc = k - p0 < KC ? k - p0 : KC;
         bool last = p0 + kc == k;
         bool load_c = p0 > 0 || job->accumulate;
-        pack_a(job->a + (size_t)i0 * job->lda + p0, job->lda, mc, kc, MR, a_panel);
+        kt->gemm_pack_a(job->a + (size_t)i0 * job->lda + p0, job->lda, mc, kc, a_panel);
         for (int j = j0; j < j0 + nc; j += NR) {
             int nr = w->n - j < NR ? w->n - j : NR;
             const float *b = w->data + ((size_t)(j / NR) * k + p0) * NR;
             for (int i = 0; i < mc; i += MR) {
                 int mr = mc - i < MR ? mc - i : MR;
                 float *c = job->c + (size_t)(i0 + i) * job->ldc + j;
+                if (last) prefetch_tile(c, job->ldc, mr, nr);
                 kt->gemm_ukr(kc, a_panel + (size_t)i * kc, b, c, job->ldc, mr, nr, load_c);
                 if (last && (job->bias || job->act != PSK_ACT_NONE))
                     for (int r = 0; r < mr; r++)
@@ -148,10 +142,39 @@ static void gemm_task(void *arg, int task, int thread) {
     }
 }
 
+/* Columns per task: as wide as the threads allow, since each task packs its rows of A once per K block (the
+ * packing is the GEMM's overhead beside the micro-kernel), and split only as far as keeps the threads evenly busy:
+ * the fewest column blocks whose tasks fill whole rounds of the threads. */
+static int column_blocks(int n_mblocks, int threads, int strips) {
+    int best = 1;
+    double best_use = 0;
+    for (int s = 1; s <= 8 && s <= strips && threads > 1; s++) {
+        int tasks = n_mblocks * s, rounds = (tasks + threads - 1) / threads;
+        double use = (double)tasks / ((double)rounds * threads);
+        if (use > best_use + 0.02) {
+            best = s;
+            best_use = use;
+        }
+    }
+    return best;
+}
+
 void psk_gemm(psk_pool *pool, int m, const float *a, int lda, const psk_packed *w, const float *bias, float *c,
               int ldc, bool accumulate, psk_act act) {
     if (m <= 0 || w->n <= 0) return;
-    gemm_job job = {psk_kernels_for_strip(false, w->nr), m, a, lda, w, bias, c, ldc, accumulate, act, (w->n + NCB - 1) / NCB};
-    int n_mblocks = (m + job.kt->gemm_mc - 1) / job.kt->gemm_mc;
-    psk_pool_run(pool, n_mblocks * job.n_nblocks, gemm_task, &job);
+    gemm_job job = {psk_kernels_for_strip(false, w->nr), m, a, lda, w, bias, c, ldc, accumulate, act, (w->n + NCB - 1) / NCB,
+                    0, 0, 0, 0};
+    if (is_short(&job)) {
+        psk_pool_run(pool, job.n_nblocks, gemm_task, &job);
+        return;
+    }
+    int NR = job.kt->gemm_nr;
+    job.mc = job.kt->gemm_mc;
+    job.kc = job.kt->gemm_kc;
+    job.n_mblocks = (m + job.mc - 1) / job.mc;
+    int strips = (w->n + NR - 1) / NR;
+    int nblocks = column_blocks(job.n_mblocks, psk_pool_threads(pool), strips);
+    job.ncb = (strips + nblocks - 1) / nblocks * NR;
+    job.n_nblocks = (w->n + job.ncb - 1) / job.ncb;
+    psk_pool_run(pool, job.n_mblocks * job.n_nblocks, gemm_task, &job);
 }

@@ -164,12 +164,12 @@ static void q8_task(void *arg, int task, int thread) {
         int nc = c1 - col < TW ? c1 - col : TW;
         for (int r = r0; r < r1; r += MR) {
             int mr = r1 - r < MR ? r1 - r : MR;
+            prefetch_tile(j->c + (size_t)r * j->ldc + col, j->ldc, mr, nc);
             j->kt->gemm_q8_ukr(w->kq, j->aq + (size_t)r * stride, stride, mr, b0, b1, acc);
             for (int i = 0; i < mr; i++) {
                 float *cr = j->c + (size_t)(r + i) * j->ldc + col;
                 j->kt->dequant_q8(acc + i * TW, nc, j->ascale[r + i], j->azero[r + i], w->scale + col, w->sum + col,
-                                  j->bias ? j->bias + col : NULL, cr, j->accumulate);
-                if (j->act != PSK_ACT_NONE) j->kt->bias_act(cr, NULL, nc, j->act);
+                                  j->bias ? j->bias + col : NULL, cr, j->accumulate, j->act);
             }
         }
     }

@@ -93,6 +93,9 @@ typedef struct psk_kernel_table {
     int q8_act_max;       /* activations quantised to 0..q8_act_max: 127 (7-bit) or 255 (VNNI) */
     /* The MR x NR micro-kernel: acc = sum_k a[k*MR+i] * b[k*NR+j]; C (mr x nr valid) = acc, or C += acc if load_c. */
     void (*gemm_ukr)(int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr, bool load_c);
+    /* Packs mc x kc values of A (row stride lda) into MR-row panels for gemm_ukr: panel p holds rows p*MR.., value
+     * (row i, column kk) at dst[p*kc*MR + kk*MR + i], rows past mc as zeros (MR is the level's gemm_mr). */
+    void (*gemm_pack_a)(const float *a, int lda, int mc, int kc, float *dst);
     /* y[i] = act(y[i] + bias[i]) for one row of n values (bias may be NULL). */
     void (*bias_act)(float *y, const float *bias, int n, psk_act act);
     /* out = (x - mean) / sqrt(var + eps) * gamma + beta over one row. out may equal x. */
@@ -107,10 +110,12 @@ typedef struct psk_kernel_table {
      * kq*4 bytes each). out[r*2*q8_nr + j] receives the int32 sums, exact. */
     int q8_mr;
     void (*gemm_q8_ukr)(int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1, int32_t *out);
-    /* The int8 GEMM's epilogue for one row of nc <= 2*q8_nr columns: out[t] (+)= sa * wscale[t] * (acc[t] - z *
-     * wsum[t]) (+ bias[t] when bias is not NULL), the products in that order so that every version rounds alike. */
+    /* The int8 GEMM's epilogue for one row of nc <= 2*q8_nr columns: v = sa * wscale[t] * (acc[t] - z * wsum[t])
+     * (+ bias[t] when bias is not NULL), the products in that order so that every version rounds alike; then
+     * out[t] = act(v), or act(out[t] + v) when accumulating (the activation fused, so that the row is written once:
+     * within bias_act's tolerance of the reference where act is not NONE, bit for bit where it is). */
     void (*dequant_q8)(const int32_t *acc, int nc, float sa, int32_t z, const float *wscale, const int32_t *wsum,
-                       const float *bias, float *out, bool accumulate);
+                       const float *bias, float *out, bool accumulate, psk_act act);
     /* Quantises a row of n floats to 0..qmax (127 or 255): q = clamp(round_even(x / s) + z), s = (hi - lo) / qmax
      * over the range [lo, hi] that holds 0 and the row; returns scale and zero point. */
     void (*quantize_row)(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero);
@@ -146,12 +151,21 @@ bool psk_cpu_has_avx512(void);
 float psk_quantize_query(const float *query, int dim, int16_t *query16);
 #define PSK_SCAN_MAX_DIM 2048
 
+/* Asks for the cache lines of an mr x nc tile of C (row stride ldc) before a micro-kernel computes it: its rows
+ * are far apart (one line or two each), so the hardware prefetchers do not fetch them, and the epilogue that adds to
+ * them or overwrites them would otherwise wait for memory at the end of every tile. */
+static inline void prefetch_tile(const float *c, int ldc, int mr, int nc) {
+    for (int i = 0; i < mr; i++)
+        for (int t = 0; t < nc; t += 16) __builtin_prefetch(c + (size_t)i * ldc + t, 1, 3);
+}
+
 /* Scalar helpers shared by the reference kernels. */
 float psk_act_ref(float x, psk_act act);
 /* The references of the micro-kernels for any tile: MR x NR (gemm_ukr's contract with that tile) and two int8
  * strips of nr columns (gemm_q8_ukr's). */
 void psk_gemm_ukr_ref(int MR, int NR, int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr,
                       bool load_c);
+void psk_gemm_pack_a_ref(int MR, const float *a, int lda, int mc, int kc, float *dst);
 void psk_gemm_q8_ukr_ref(int nr, int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1,
                          int32_t *out);
 

@@ -26,6 +26,21 @@ void psk_gemm_ref(int m, int n, int k, const float *a, int lda, const float *w, 
     }
 }
 
+void psk_gemm_pack_a_ref(int MR, const float *a, int lda, int mc, int kc, float *dst) {
+    for (int i0 = 0; i0 < mc; i0 += MR) {
+        int mr = mc - i0 < MR ? mc - i0 : MR;
+        for (int kk = 0; kk < kc; kk++) {
+            for (int i = 0; i < mr; i++) dst[kk * MR + i] = a[(size_t)(i0 + i) * lda + kk];
+            for (int i = mr; i < MR; i++) dst[kk * MR + i] = 0.0f;
+        }
+        dst += (size_t)kc * MR;
+    }
+}
+
+static void pack_a_ref(const float *a, int lda, int mc, int kc, float *dst) {
+    psk_gemm_pack_a_ref(6, a, lda, mc, kc, dst);
+}
+
 void psk_gemm_ukr_ref(int MR, int NR, int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr,
                       bool load_c) {
     float acc[PSK_GEMM_MR_MAX][PSK_GEMM_NR_MAX] = {{0}};
@@ -128,11 +143,11 @@ static void gemm_q8_ukr_ref(int kq, const uint8_t *a, int lda, int mr, const int
 }
 
 static void dequant_q8_ref(const int32_t *acc, int nc, float sa, int32_t z, const float *wscale, const int32_t *wsum,
-                           const float *bias, float *out, bool accumulate) {
+                           const float *bias, float *out, bool accumulate, psk_act act) {
     for (int t = 0; t < nc; t++) {
         float v = sa * wscale[t] * (float)(acc[t] - z * wsum[t]);
         if (bias) v += bias[t];
-        out[t] = accumulate ? out[t] + v : v;
+        out[t] = psk_act_ref(accumulate ? out[t] + v : v, act);
     }
 }
 
@@ -168,6 +183,7 @@ static const psk_kernel_table ref_table = {
     .q8_mr = 4,
     .q8_act_max = 127,
     .gemm_ukr = ukr_ref,
+    .gemm_pack_a = pack_a_ref,
     .bias_act = bias_act_ref,
     .layer_norm = layer_norm_ref,
     .attention = attention_ref,

@@ -105,6 +105,28 @@ static void microkernel_matches_reference(const psk_kernel_table *v) {
 }
 FOR_EACH_LEVEL(microkernel_matches_reference)
 
+/* Packing A: the same floats, bit for bit, for row counts around MR and column counts around 16 (AVX-512 packs by
+ * 16 x 16 transposes). */
+static void pack_a_matches_reference(const psk_kernel_table *v) {
+    static const int mcs[] = {1, 5, 13, 14, 15, 29, 112}, kcs[] = {1, 3, 15, 16, 17, 100, 768};
+    for (size_t x = 0; x < sizeof mcs / sizeof mcs[0]; x++)
+        for (size_t y = 0; y < sizeof kcs / sizeof kcs[0]; y++) {
+            int mc = mcs[x], kc = kcs[y], lda = kc + 3, MR = v->gemm_mr, panels = (mc + MR - 1) / MR;
+            size_t nd = (size_t)panels * MR * kc;
+            float *a = malloc(sizeof(float) * (size_t)mc * lda), *d1 = malloc(sizeof(float) * nd),
+                  *d2 = malloc(sizeof(float) * nd);
+            fill(a, (size_t)mc * lda);
+            memset(d2, 0x7f, sizeof(float) * nd);
+            psk_gemm_pack_a_ref(MR, a, lda, mc, kc, d1);
+            v->gemm_pack_a(a, lda, mc, kc, d2);
+            CHECKF(memcmp(d1, d2, sizeof(float) * nd) == 0, "%s pack_a mc %d kc %d", v->name, mc, kc);
+            free(a);
+            free(d1);
+            free(d2);
+        }
+}
+FOR_EACH_LEVEL(pack_a_matches_reference)
+
 /* Random A (m x k), W (n x k) and bias, and two outputs. */
 typedef struct gemm_data {
     float *a, *w, *bias, *c1, *c2;
@@ -176,21 +198,26 @@ FOR_EACH_LEVEL(layer_norm_and_activations_match_reference)
 
 static void attention_matches_reference(const psk_kernel_table *v) {
     const psk_kernel_table *ref = psk_kernels_ref();
-    static const int dims[] = {8, 12, 16, 32, 64, 80}, lens[] = {1, 7, 17, 50, 77};
+    /* head sizes and lengths on both sides of the tiled AVX-512 version's limits (head_dim 64 or 128, up to 128
+     * keys, blocks of 8 queries, 32 keys per score tile); one_query: a single query against every key (the text
+     * tower's pooled row) */
+    static const int dims[] = {8, 12, 16, 32, 64, 80, 128}, lens[] = {1, 7, 9, 17, 33, 50, 77, 128, 129};
     for (size_t a = 0; a < sizeof dims / sizeof dims[0]; a++)
         for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++)
-            for (int causal = 0; causal <= 1; causal++) {
-                int hd = dims[a], n = lens[l], ld = 3 * hd + 5;
+            for (int mode = 0; mode <= 2; mode++) {
+                bool causal = mode == 1, one_query = mode == 2;
+                int hd = dims[a], n = lens[l], ld = 3 * hd + 5, nq = one_query ? 1 : n;
                 float *qkv = malloc(sizeof(float) * n * ld), *o1 = malloc(sizeof(float) * n * hd),
-                      *o2 = malloc(sizeof(float) * n * hd), scratch[128];
+                      *o2 = malloc(sizeof(float) * n * hd), scratch[160];
                 fill(qkv, (size_t)n * ld);
-                ref->attention(qkv, ld, qkv + hd, ld, qkv + 2 * hd, ld, n, n, hd, 0.125f, causal, o1, hd, scratch);
-                v->attention(qkv, ld, qkv + hd, ld, qkv + 2 * hd, ld, n, n, hd, 0.125f, causal, o2, hd, scratch);
-                double d = max_abs_diff(o1, o2, (size_t)n * hd);
+                const float *q = qkv + (one_query ? (size_t)(n - 1) * ld : 0);
+                ref->attention(q, ld, qkv + hd, ld, qkv + 2 * hd, ld, nq, n, hd, 0.125f, causal, o1, hd, scratch);
+                v->attention(q, ld, qkv + hd, ld, qkv + 2 * hd, ld, nq, n, hd, 0.125f, causal, o2, hd, scratch);
+                double d = max_abs_diff(o1, o2, (size_t)nq * hd);
                 free(qkv);
                 free(o1);
                 free(o2);
-                CHECKF(d < 1e-5, "%s attention hd=%d n=%d causal=%d: %g", v->name, hd, n, causal, d);
+                CHECKF(d < 1e-5, "%s attention hd=%d n=%d mode=%d: %g", v->name, hd, n, mode, d);
             }
 }
 FOR_EACH_LEVEL(attention_matches_reference)
@@ -293,16 +320,21 @@ static void int8_kernels_match_reference(const psk_kernel_table *v) {
         base[t] = 0.25f * t;
     }
     int widths[4] = {TW, TW - 5, 1, TW / 2 + 1};
-    for (int variant = 0; variant < 16; variant++) {
-        int nc = widths[variant >> 2];
+    for (int variant = 0; variant < 16 * 4; variant++) {
+        int nc = widths[(variant >> 2) & 3];
         bool acc_mode = variant & 1;
         const float *bb = variant & 2 ? bias : NULL;
+        psk_act act = (psk_act)(variant >> 4); /* NONE (bit for bit), then the fused activations */
         float r1[32], r2[32];
         memcpy(r1, base, sizeof r1);
         memcpy(r2, base, sizeof r2);
-        ref->dequant_q8(acc, nc, 0.0173f, 57, wscale, wsum, bb, r1, acc_mode);
-        v->dequant_q8(acc, nc, 0.0173f, 57, wscale, wsum, bb, r2, acc_mode);
-        CHECKF(memcmp(r1, r2, sizeof r1) == 0, "%s dequant variant %d", v->name, variant);
+        ref->dequant_q8(acc, nc, 0.0173f, 57, wscale, wsum, bb, r1, acc_mode, act);
+        v->dequant_q8(acc, nc, 0.0173f, 57, wscale, wsum, bb, r2, acc_mode, act);
+        if (act == PSK_ACT_NONE)
+            CHECKF(memcmp(r1, r2, sizeof r1) == 0, "%s dequant variant %d", v->name, variant);
+        else
+            CHECKF(max_abs_diff(r1, r2, 32) < 2e-5, "%s dequant variant %d (act %d): %g", v->name, variant, act,
+                   max_abs_diff(r1, r2, 32));
     }
 }
 FOR_EACH_LEVEL(int8_kernels_match_reference)
