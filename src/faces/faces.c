@@ -137,3 +137,23 @@ psk_status psk_faces_detect(const psk_face_model *m, const psk_image *img, const
     *n = n_out;
     return PSK_OK;
 }
+
+psk_status psk_faces_detect_scaled(const psk_face_model *m, const psk_image *img, const psk_face_params *params,
+                                   psk_face **faces, int *n, psk_error *err) {
+    psk_status rc = psk_faces_detect(m, img, params, faces, n, err);
+    if (rc || img->info.width <= 0 || img->info.height <= 0) return rc;
+    double sx = (double)img->info.width / img->width, sy = (double)img->info.height / img->height;
+    if (sx == 1.0 && sy == 1.0) return PSK_OK;
+    for (int i = 0; i < *n; i++) {
+        psk_face *f = &(*faces)[i];
+        f->box[0] = (float)(f->box[0] * sx);
+        f->box[1] = (float)(f->box[1] * sy);
+        f->box[2] = (float)(f->box[2] * sx);
+        f->box[3] = (float)(f->box[3] * sy);
+        for (int k = 0; k < PSK_FACE_LANDMARKS; k++) {
+            f->landmarks[k][0] = (float)(f->landmarks[k][0] * sx);
+            f->landmarks[k][1] = (float)(f->landmarks[k][1] * sy);
+        }
+    }
+    return PSK_OK;
+}

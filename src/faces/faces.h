@@ -134,6 +134,8 @@ typedef struct fc_detection {
 } fc_detection;
 
 int fc_ssd_load(fc_ssd *s, const char *dir, psk_error *err);
+/* The detector's flops per photo (2 per multiply-add), for the benchmark. */
+double fc_ssd_flops(const fc_ssd *s);
 void fc_ssd_free(fc_ssd *s);
 /* Detections sorted by score, after non-maximum suppression (IoU 0.5), at most max_faces. *out is allocated. */
 int fc_ssd_detect(const fc_ssd *s, psk_pool *pool, const uint8_t *rgb, int w, int h, float min_score, int max_faces,

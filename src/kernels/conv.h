@@ -1,6 +1,7 @@
 /* Convolution kernels of the face engine, apart from the GEMM (kernels.h): a depthwise 3x3 convolution over NHWC
- * tensors, with a plain C reference (conv_ref.c, its specification and test oracle) and an AVX2/FMA version
- * (conv_avx2.c). psk_dwconv3x3 picks the AVX2 one once when the CPU has AVX2+FMA, unless PHOTOSEEK_KERNELS=ref. */
+ * tensors, with a plain C reference (conv_ref.c, its specification and test oracle), an AVX2/FMA version
+ * (conv_avx2.c) and an AVX-512 version (conv_avx512.c). psk_dwconv3x3 picks the version of the level the GEMM
+ * kernels chose (psk_kernels()->name: PHOTOSEEK_KERNELS=ref|avx2|avx512 applies to both). */
 #ifndef PSK_KERNELS_CONV_H
 #define PSK_KERNELS_CONV_H
 
@@ -16,7 +17,16 @@ void psk_dwconv3x3_ref(const float *in, int h, int w, int c, int stride, int pad
                        const float *bias, float *out, int ow, int oy0, int oy1);
 /* NULL when the CPU lacks AVX2+FMA. */
 psk_dwconv3x3_fn psk_dwconv3x3_avx2(void);
-/* The version chosen for this CPU. */
+/* NULL when the CPU (or OS) lacks the AVX-512 level of kernels.h. */
+psk_dwconv3x3_fn psk_dwconv3x3_avx512(void);
+/* The version of the chosen kernel level. */
 psk_dwconv3x3_fn psk_dwconv3x3(void);
+
+/* The FMA peak probe of the benchmarks: `rounds` rounds of 12 independent FMA chains at the widest level the CPU
+ * has (zmm, ymm, or scalar), x = x * scale + 1e-9; the chains' sum lands in *sink. Returns the flops done
+ * (2 per multiply-add). */
+double psk_fma_burn(long rounds, float scale, float *sink);
+double psk_fma_burn_avx512(long rounds, float scale, float *sink);
+double psk_fma_burn_avx2(long rounds, float scale, float *sink);
 
 #endif

@@ -44,3 +44,16 @@ psk_dwconv3x3_fn psk_dwconv3x3_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? dw_avx2 : NULL;
 }
+
+double psk_fma_burn_avx2(long rounds, float scale, float *sink) {
+    __m256 a[12], x = _mm256_set1_ps(scale), y = _mm256_set1_ps(1e-9f);
+    for (int j = 0; j < 12; j++) a[j] = _mm256_set1_ps((float)j);
+    for (long i = 0; i < rounds; i++)
+        for (int j = 0; j < 12; j++) a[j] = _mm256_fmadd_ps(a[j], x, y);
+    __m256 s = a[0];
+    for (int j = 1; j < 12; j++) s = _mm256_add_ps(s, a[j]);
+    float v[8];
+    _mm256_storeu_ps(v, s);
+    *sink = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+    return (double)rounds * 12 * 8 * 2;
+}

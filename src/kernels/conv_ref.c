@@ -1,6 +1,8 @@
-/* The plain C reference of the depthwise 3x3 convolution (conv.h), and the choice of version. */
+/* The plain C reference of the depthwise 3x3 convolution (conv.h), the choice of version, and the FMA probe. */
 #include "conv.h"
+#include "kernels.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,9 +28,25 @@ void psk_dwconv3x3_ref(const float *in, int h, int w, int c, int stride, int pad
 psk_dwconv3x3_fn psk_dwconv3x3(void) {
     static psk_dwconv3x3_fn chosen;
     if (!chosen) {
-        const char *env = getenv("PHOTOSEEK_KERNELS");
-        psk_dwconv3x3_fn fast = (env && strcmp(env, "ref") == 0) ? NULL : psk_dwconv3x3_avx2();
+        const char *level = psk_kernels()->name;
+        psk_dwconv3x3_fn fast = strcmp(level, "avx512") == 0 ? psk_dwconv3x3_avx512()
+                                : strcmp(level, "avx2") == 0 ? psk_dwconv3x3_avx2()
+                                                             : NULL;
         chosen = fast ? fast : psk_dwconv3x3_ref;
     }
     return chosen;
+}
+
+double psk_fma_burn(long rounds, float scale, float *sink) {
+    const char *level = psk_kernels()->name;
+    if (strcmp(level, "avx512") == 0) return psk_fma_burn_avx512(rounds, scale, sink);
+    if (strcmp(level, "avx2") == 0) return psk_fma_burn_avx2(rounds, scale, sink);
+    float a[12];
+    for (int j = 0; j < 12; j++) a[j] = (float)j;
+    for (long i = 0; i < rounds; i++)
+        for (int j = 0; j < 12; j++) a[j] = fmaf(a[j], scale, 1e-9f);
+    float s = 0;
+    for (int j = 0; j < 12; j++) s += a[j];
+    *sink = s;
+    return (double)rounds * 12 * 2;
 }
