@@ -11,7 +11,8 @@
  *    landmarks and descriptor per face;
  *  - what the shared decode costs in accuracy: the faces of a full-size decode (untimed) beside the scaled ones
  *    (worst box IoU, worst descriptor distance, worst landmark offset in the photo's pixels).
- * usage: bench_faces FACE_MODEL_DIR PHOTO [CLIP_DIR] [THREADS]
+ * usage: bench_faces FACE_MODEL_DIR PHOTO [CLIP_DIR] [THREADS]   (BENCH_FACES_DETECTOR_ONLY=1: the detector in a
+ * loop, nothing printed: for perf record)
  * Last line: RESULT faces=... detector_ms_per_photo=... landmarks_ms_per_face=... descriptor_ms_per_face=...
  *            face_pass_ms=... shared_decode_ms=... clip_encode_ms=... face_pass_ratio=... added_cost_ratio=...
  *            fma_peak_gflops=... detector_gflops=... detector_peak_fraction=... (and the accuracy keys) */
@@ -95,7 +96,21 @@ int main(int argc, char **argv) {
     sip.min_short_side = PSK_FACE_MIN_SHORT_SIDE;
     if (sip.min_short_side < psk_model_image_size(clip)) sip.min_short_side = psk_model_image_size(clip);
     cip.min_short_side = psk_model_image_size(clip);
+    psk_image *img_only;
 
+    if (getenv("BENCH_FACES_DETECTOR_ONLY")) { /* for perf record: the detector on the shared decode, in a loop */
+        if (psk_image_load(argv[2], &sip, &img_only, &err)) die(argv[2], &err);
+        for (int r = 0; r < 10 * reps; r++) {
+            fc_detection *det;
+            int n_det;
+            if (fc_ssd_detect(&fm->ssd, pool, img_only->rgb, img_only->width, img_only->height, 0.5f, 100, &det,
+                              &n_det, &err))
+                die("detector", &err);
+            psk_free(det);
+        }
+        psk_image_free(img_only);
+        return 0;
+    }
     double peak = fma_peak(pool, threads);
     /* the faces of a full-size decode: the accuracy reference of the shared decode (and its time, once) */
     double t = now();

@@ -69,12 +69,14 @@ int tfjs_build(const char *dir, const char *name, int (*build)(void *net, const 
 int tfjs_getv(const tfjs_weights *w, const float **out, psk_error *err, const char *name, int n_dims, ...);
 
 /* ---- NHWC tensors and layers (conv.c) ---- */
-typedef struct fc_tensor {
-    int h, w, c;
-    float *d; /* h*w*c floats, 64-byte aligned, owned */
+typedef struct fc_tensor { /* a batch of n maps (the faces of a photo go through a net together) */
+    int n, h, w, c;
+    float *d; /* n*h*w*c floats, map after map, 64-byte aligned, owned */
 } fc_tensor;
 
-int fc_tensor_new(fc_tensor *t, int h, int w, int c);
+int fc_tensor_new(fc_tensor *t, int h, int w, int c); /* n = 1 */
+int fc_tensor_new_n(fc_tensor *t, int n, int h, int w, int c);
+size_t fc_tensor_floats(const fc_tensor *t);
 void fc_tensor_free(fc_tensor *t);
 
 /* A convolution with TensorFlow's padding: `same` pads (k - 1 + ...) with the smaller half before, as
@@ -107,6 +109,10 @@ typedef enum fc_act { FC_NONE, FC_RELU, FC_RELU6 } fc_act;
 int fc_conv_forward(psk_pool *pool, const fc_conv *c, const fc_tensor *in, fc_act act, fc_tensor *out);
 int fc_dwconv_forward(psk_pool *pool, const fc_dwconv *c, const fc_tensor *in, fc_act act, fc_tensor *out);
 void fc_activate(float *x, size_t n, fc_act act);
+/* c[m x n] (row stride ldc) = act(A[m x k] W^T + bias) for W packed by psk_pack_weights (gemm.c): psk_gemm's sums,
+ * the activation fused. bias may be NULL. */
+void fc_gemm(psk_pool *pool, int m, const float *a, int lda, const psk_packed *w, const float *bias, float *c,
+             int ldc, fc_act act);
 /* Pools with `valid` padding. */
 int fc_pool(const fc_tensor *in, int k, int stride, bool max, fc_tensor *out);
 
@@ -116,6 +122,12 @@ int fc_pool(const fc_tensor *in, int k, int stride, bool max, fc_tensor *out);
  * square is already that size), then out[(y*size + x)*3 + c] = (v - sub[c]) / div + add in float32. */
 int fc_input(const uint8_t *rgb, int img_w, int x0, int y0, int w, int h, bool centre, int size, const float sub[3],
              float div, float add, fc_tensor *out);
+/* The same into dst (size*size*3 floats): one map of a batch. */
+int fc_input_into(const uint8_t *rgb, int img_w, int x0, int y0, int w, int h, bool centre, int size,
+                  const float sub[3], float div, float add, float *dst);
+/* At most this many faces go through the landmark and descriptor nets in one batch (memory stays bounded: the
+ * descriptor's first im2col takes 3 MB per face). */
+#define FC_BATCH_MAX 4
 
 /* ---- the networks (ssd.c, landmarks.c, descriptor.c) ---- */
 typedef struct fc_ssd {
@@ -158,6 +170,9 @@ void fc_landmarks_free(fc_landmarks *l);
 /* 68 points (x, y) relative to the crop [x0, x0+w) x [y0, y0+h): fractions of w and h. */
 int fc_landmarks_run(const fc_landmarks *l, psk_pool *pool, const uint8_t *rgb, int img_w, int x0, int y0, int w,
                      int h, double rel[136], psk_error *err);
+/* The same for n <= FC_BATCH_MAX crops {x0, y0, w, h} in one batch. */
+int fc_landmarks_run_n(const fc_landmarks *l, psk_pool *pool, const uint8_t *rgb, int img_w, int n,
+                       const int (*crop)[4], double (*rel)[136], psk_error *err);
 
 typedef struct fc_resblock {
     fc_conv conv1, conv2;
@@ -173,6 +188,9 @@ int fc_descriptor_load(fc_descriptor *d, const char *dir, psk_error *err);
 void fc_descriptor_free(fc_descriptor *d);
 int fc_descriptor_run(const fc_descriptor *d, psk_pool *pool, const uint8_t *rgb, int img_w, int x0, int y0, int w,
                       int h, float out[128], psk_error *err);
+/* The same for n <= FC_BATCH_MAX chips {x0, y0, w, h} in one batch. */
+int fc_descriptor_run_n(const fc_descriptor *d, psk_pool *pool, const uint8_t *rgb, int img_w, int n,
+                        const int (*chip)[4], float (*out)[128], psk_error *err);
 
 struct psk_face_model {
     char dir[1024];
