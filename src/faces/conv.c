@@ -150,6 +150,11 @@ void fc_dwconv_free(fc_dwconv *c) {
     c->w = c->bias = NULL;
 }
 
+void fc_act_range(fc_act act, float *lo, float *hi) {
+    *lo = act == FC_NONE ? -INFINITY : 0.0f;
+    *hi = act == FC_RELU6 ? 6.0f : INFINITY;
+}
+
 void fc_activate(float *x, size_t n, fc_act act) {
     /* compare-and-select, which -O3 (this file's flag) turns into vector max/min */
     if (act == FC_RELU)
@@ -227,9 +232,9 @@ static void dw_task(void *arg, int task, int thread) {
     int b = task / j->blocks, y0 = task % j->blocks * j->rows, y1 = y0 + j->rows < out->h ? y0 + j->rows : out->h;
     const float *src = in->d + (size_t)b * in->h * in->w * in->c;
     float *dst = out->d + (size_t)b * out->h * out->w * out->c;
-    j->fn(src, in->h, in->w, in->c, j->c->stride, j->pt, j->pl, j->c->w, j->c->bias, dst, out->w, y0, y1);
-    size_t row = (size_t)out->w * out->c;
-    fc_activate(dst + (size_t)y0 * row, (size_t)(y1 - y0) * row, j->act);
+    float lo, hi;
+    fc_act_range(j->act, &lo, &hi);
+    j->fn(src, in->h, in->w, in->c, j->c->stride, j->pt, j->pl, j->c->w, j->c->bias, lo, hi, dst, out->w, y0, y1);
 }
 
 int fc_dwconv_forward(psk_pool *pool, const fc_dwconv *c, const fc_tensor *in, fc_act act, fc_tensor *out) {

@@ -109,6 +109,8 @@ typedef enum fc_act { FC_NONE, FC_RELU, FC_RELU6 } fc_act;
 int fc_conv_forward(psk_pool *pool, const fc_conv *c, const fc_tensor *in, fc_act act, fc_tensor *out);
 int fc_dwconv_forward(psk_pool *pool, const fc_dwconv *c, const fc_tensor *in, fc_act act, fc_tensor *out);
 void fc_activate(float *x, size_t n, fc_act act);
+/* The activation as a clamp to [lo, hi] (conv.h's kernels): -inf..inf, 0..inf or 0..6. */
+void fc_act_range(fc_act act, float *lo, float *hi);
 /* c[m x n] (row stride ldc) = act(A[m x k] W^T + bias) for W packed by psk_pack_weights (gemm.c): psk_gemm's sums,
  * the activation fused. bias may be NULL. */
 void fc_gemm(psk_pool *pool, int m, const float *a, int lda, const psk_packed *w, const float *bias, float *c,

@@ -7,20 +7,36 @@
 
 #include <stdbool.h>
 
-/* out[oy][ox][ch] = bias[ch] + sum over ky, kx < 3 of in[oy*stride + ky - pad_top][ox*stride + kx - pad_left][ch]
- *                   * w[(ky*3 + kx)*c + ch], input outside h x w counting as 0.
- * in: h x w x c, out: rows [oy0, oy1) of an oh x ow x c tensor (so that threads can split the rows). */
+/* out[oy][ox][ch] = clamp(bias[ch] + sum over ky, kx < 3 of in[oy*stride + ky - pad_top][ox*stride + kx - pad_left][ch]
+ *                   * w[(ky*3 + kx)*c + ch], lo, hi), input outside h x w counting as 0, the taps added in that
+ * order; clamp(v, lo, hi) = min(max(v, lo), hi) with max(NaN, lo) = lo (lo = 0, hi = 6: ReLU6; -INFINITY, INFINITY:
+ * none). in: h x w x c, out: rows [oy0, oy1) of an oh x ow x c tensor (so that threads can split the rows). */
 typedef void (*psk_dwconv3x3_fn)(const float *in, int h, int w, int c, int stride, int pad_top, int pad_left,
-                                 const float *wt, const float *bias, float *out, int ow, int oy0, int oy1);
+                                 const float *wt, const float *bias, float lo, float hi, float *out, int ow, int oy0,
+                                 int oy1);
 
 void psk_dwconv3x3_ref(const float *in, int h, int w, int c, int stride, int pad_top, int pad_left, const float *wt,
-                       const float *bias, float *out, int ow, int oy0, int oy1);
+                       const float *bias, float lo, float hi, float *out, int ow, int oy0, int oy1);
 /* NULL when the CPU lacks AVX2+FMA. */
 psk_dwconv3x3_fn psk_dwconv3x3_avx2(void);
 /* NULL when the CPU (or OS) lacks the AVX-512 level of kernels.h. */
 psk_dwconv3x3_fn psk_dwconv3x3_avx512(void);
 /* The version of the chosen kernel level. */
 psk_dwconv3x3_fn psk_dwconv3x3(void);
+
+/* The epilogue of a product tile: c[r*ldc + j] = clamp(c[r*ldc + j] + bias[j], lo, hi) for r < mr, j < nr (bias may
+ * be NULL: no bias), clamp as above. */
+typedef void (*psk_bias_clamp_fn)(float *c, int ldc, int mr, int nr, const float *bias, float lo, float hi);
+void psk_bias_clamp_ref(float *c, int ldc, int mr, int nr, const float *bias, float lo, float hi);
+psk_bias_clamp_fn psk_bias_clamp_avx512(void); /* NULL without the AVX-512 level */
+psk_bias_clamp_fn psk_bias_clamp(void);        /* the version of the chosen level (AVX2: the reference) */
+
+/* Packs rows [0, mc) x columns [0, kc) of A (row stride lda) into MR-row panels for the GEMM micro-kernel:
+ * dst[(i0/MR)*kc*MR + kk*MR + i] = a[(i0 + i)*lda + kk], rows past mc zero (MR <= 16, lda * 15 < 2^31). */
+typedef void (*psk_pack_a_fn)(const float *a, int lda, int mc, int kc, int MR, float *dst);
+void psk_pack_a_ref(const float *a, int lda, int mc, int kc, int MR, float *dst);
+psk_pack_a_fn psk_pack_a_avx512(void); /* NULL without the AVX-512 level */
+psk_pack_a_fn psk_pack_a(void);        /* the version of the chosen level */
 
 /* The FMA peak probe of the benchmarks: `rounds` rounds of 12 independent FMA chains at the widest level the CPU
  * has (zmm, ymm, or scalar), x = x * scale + 1e-9; the chains' sum lands in *sink. Returns the flops done

@@ -1,4 +1,4 @@
-/* The AVX-512 depthwise 3x3 convolution (conv.h): 16 channels per vector, the channel tail under a mask. For each
+/* The AVX-512 depthwise 3x3 convolution and product-tile epilogue (conv.h): 16 channels per vector, the channel tail under a mask. For each
  * block of 16 channels the 9 filter vectors and the bias stay in registers while the row's output pixels are
  * swept, so each output vector costs its input loads and FMAs only; the taps outside the input are skipped as in
  * the reference, in the same order (the FMA rounds once where the reference rounds twice). Also the FMA peak probe
@@ -10,7 +10,8 @@
 #include <stddef.h>
 
 static void dw_avx512(const float *in, int h, int w, int c, int stride, int pad_top, int pad_left, const float *wt,
-                      const float *bias, float *out, int ow, int oy0, int oy1) {
+                      const float *bias, float lo, float hi, float *out, int ow, int oy0, int oy1) {
+    __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
     for (int oy = oy0; oy < oy1; oy++) {
         const float *rows[3];
         int kys[3], nr = 0;
@@ -43,13 +44,29 @@ static void dw_avx512(const float *in, int h, int w, int c, int stride, int pad_
                             acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + (ptrdiff_t)kx * c), k[r][kx], acc);
                     }
                 }
-                _mm512_mask_storeu_ps(orow + (size_t)ox * c + ch, m, acc);
+                _mm512_mask_storeu_ps(orow + (size_t)ox * c + ch, m, _mm512_min_ps(_mm512_max_ps(acc, vlo), vhi));
             }
         }
     }
 }
 
 psk_dwconv3x3_fn psk_dwconv3x3_avx512(void) { return psk_cpu_has_avx512() ? dw_avx512 : NULL; }
+
+static void bias_clamp_avx512(float *c, int ldc, int mr, int nr, const float *bias, float lo, float hi) {
+    __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    for (int j = 0; j < nr; j += 16) {
+        __mmask16 m = nr - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nr - j)) - 1);
+        __m512 b = bias ? _mm512_maskz_loadu_ps(m, bias + j) : _mm512_setzero_ps();
+        for (int r = 0; r < mr; r++) {
+            float *p = c + (size_t)r * ldc + j;
+            __m512 v = _mm512_maskz_loadu_ps(m, p);
+            if (bias) v = _mm512_add_ps(v, b);
+            _mm512_mask_storeu_ps(p, m, _mm512_min_ps(_mm512_max_ps(v, vlo), vhi));
+        }
+    }
+}
+
+psk_bias_clamp_fn psk_bias_clamp_avx512(void) { return psk_cpu_has_avx512() ? bias_clamp_avx512 : NULL; }
 
 double psk_fma_burn_avx512(long rounds, float scale, float *sink) {
     __m512 a[12], x = _mm512_set1_ps(scale), y = _mm512_set1_ps(1e-9f);
@@ -61,3 +78,22 @@ double psk_fma_burn_avx512(long rounds, float scale, float *sink) {
     *sink = _mm512_reduce_add_ps(s);
     return (double)rounds * 12 * 16 * 2;
 }
+
+/* conv.h's psk_pack_a: one gather of the panel's rows per k (MR <= 16). */
+static void pack_a_avx512(const float *a, int lda, int mc, int kc, int MR, float *dst) {
+    __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                     _mm512_set1_epi32(lda));
+    __mmask16 full = (__mmask16)((1u << MR) - 1);
+    for (int i0 = 0; i0 < mc; i0 += MR) {
+        int mr = mc - i0 < MR ? mc - i0 : MR;
+        __mmask16 rows = (__mmask16)((1u << mr) - 1);
+        const float *src = a + (size_t)i0 * lda;
+        for (int kk = 0; kk < kc; kk++) {
+            __m512 g = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx, src + kk, 4);
+            _mm512_mask_storeu_ps(dst + (size_t)kk * MR, full, g);
+        }
+        dst += (size_t)kc * MR;
+    }
+}
+
+psk_pack_a_fn psk_pack_a_avx512(void) { return psk_cpu_has_avx512() ? pack_a_avx512 : NULL; }

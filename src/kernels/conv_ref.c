@@ -6,8 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+static inline float clampf(float v, float lo, float hi) {
+    v = v > lo ? v : lo; /* NaN becomes lo, as vmaxps(v, lo) */
+    return v < hi ? v : hi;
+}
+
 void psk_dwconv3x3_ref(const float *in, int h, int w, int c, int stride, int pad_top, int pad_left, const float *wt,
-                       const float *bias, float *out, int ow, int oy0, int oy1) {
+                       const float *bias, float lo, float hi, float *out, int ow, int oy0, int oy1) {
     for (int oy = oy0; oy < oy1; oy++)
         for (int ox = 0; ox < ow; ox++) {
             float *o = out + ((size_t)oy * ow + ox) * c;
@@ -22,7 +27,45 @@ void psk_dwconv3x3_ref(const float *in, int h, int w, int c, int stride, int pad
                     for (int ch = 0; ch < c; ch++) o[ch] += x[ch] * k[ch];
                 }
             }
+            for (int ch = 0; ch < c; ch++) o[ch] = clampf(o[ch], lo, hi);
         }
+}
+
+void psk_bias_clamp_ref(float *c, int ldc, int mr, int nr, const float *bias, float lo, float hi) {
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < nr; j++) {
+            float *v = c + (size_t)r * ldc + j;
+            *v = clampf(bias ? *v + bias[j] : *v, lo, hi);
+        }
+}
+
+void psk_pack_a_ref(const float *a, int lda, int mc, int kc, int MR, float *dst) {
+    for (int i0 = 0; i0 < mc; i0 += MR) {
+        int mr = mc - i0 < MR ? mc - i0 : MR;
+        for (int kk = 0; kk < kc; kk++) {
+            for (int i = 0; i < mr; i++) dst[kk * MR + i] = a[(size_t)(i0 + i) * lda + kk];
+            for (int i = mr; i < MR; i++) dst[kk * MR + i] = 0.0f;
+        }
+        dst += (size_t)kc * MR;
+    }
+}
+
+psk_pack_a_fn psk_pack_a(void) {
+    static psk_pack_a_fn chosen;
+    if (!chosen) {
+        psk_pack_a_fn fast = strcmp(psk_kernels()->name, "avx512") == 0 ? psk_pack_a_avx512() : NULL;
+        chosen = fast ? fast : psk_pack_a_ref;
+    }
+    return chosen;
+}
+
+psk_bias_clamp_fn psk_bias_clamp(void) {
+    static psk_bias_clamp_fn chosen;
+    if (!chosen) {
+        psk_bias_clamp_fn fast = strcmp(psk_kernels()->name, "avx512") == 0 ? psk_bias_clamp_avx512() : NULL;
+        chosen = fast ? fast : psk_bias_clamp_ref;
+    }
+    return chosen;
 }
 
 psk_dwconv3x3_fn psk_dwconv3x3(void) {

@@ -156,10 +156,12 @@ static double dwconv_worst(psk_dwconv3x3_fn v) {
         for (int i = 0; i < h * w * c; i++) in[i] = rnd(&s);
         for (int i = 0; i < 9 * c; i++) k[i] = rnd(&s);
         for (int i = 0; i < c; i++) b[i] = rnd(&s);
-        psk_dwconv3x3_ref(in, h, w, c, st, pt, pl, k, b, o1, ow, 0, oh);
+        /* every other shape clamped to [-0.5, 0.7] (an activation), the others not */
+        float lo = t % 2 ? -0.5f : -INFINITY, hi = t % 2 ? 0.7f : INFINITY;
+        psk_dwconv3x3_ref(in, h, w, c, st, pt, pl, k, b, lo, hi, o1, ow, 0, oh);
         /* in two row ranges, as the threads split it */
-        v(in, h, w, c, st, pt, pl, k, b, o2, ow, 0, oh / 2);
-        v(in, h, w, c, st, pt, pl, k, b, o2, ow, oh / 2, oh);
+        v(in, h, w, c, st, pt, pl, k, b, lo, hi, o2, ow, 0, oh / 2);
+        v(in, h, w, c, st, pt, pl, k, b, lo, hi, o2, ow, oh / 2, oh);
         for (int i = 0; i < oh * ow * c; i++) worst = fmax(worst, fabs(o1[i] - o2[i]));
         free(in), free(k), free(b), free(o1), free(o2);
     }
@@ -178,6 +180,51 @@ TEST(dwconv3x3_avx512_matches_reference) {
     if (!v) SKIP("this CPU has no AVX-512 (F, BW, VL, DQ, VNNI)");
     double worst = dwconv_worst(v);
     CHECKF(worst < 1e-5, "max difference %g", worst);
+}
+
+TEST(bias_clamp_avx512_matches_reference) {
+    psk_bias_clamp_fn v = psk_bias_clamp_avx512();
+    if (!v) SKIP("this CPU has no AVX-512 (F, BW, VL, DQ, VNNI)");
+    uint32_t s = 11;
+    static const int shapes[][3] = {{14, 32, 40}, {3, 17, 17}, {1, 5, 8}, {14, 64, 64}};
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int mr = shapes[t][0], nr = shapes[t][1], ldc = shapes[t][2];
+        float c1[14 * 64], c2[14 * 64], bias[64];
+        for (int i = 0; i < mr * ldc; i++) c1[i] = c2[i] = 8 * rnd(&s);
+        for (int i = 0; i < nr; i++) bias[i] = rnd(&s);
+        const float *b = t == 2 ? NULL : bias;
+        float lo = t == 3 ? -INFINITY : 0.0f, hi = t == 3 ? INFINITY : 6.0f;
+        psk_bias_clamp_ref(c1, ldc, mr, nr, b, lo, hi);
+        v(c2, ldc, mr, nr, b, lo, hi);
+        int bad = 0;
+        for (int i = 0; i < mr * ldc; i++) bad += c1[i] != c2[i];
+        CHECKF(bad == 0, "shape %zu: %d values differ", t, bad);
+        /* the columns past nr are untouched, the clamp holds */
+        if (ldc > nr) CHECK(c1[nr] == c2[nr]);
+        for (int i = 0; t != 3 && i < nr; i++) CHECK(c2[i] >= 0.0f && c2[i] <= 6.0f);
+    }
+}
+
+TEST(pack_a_avx512_matches_reference) {
+    psk_pack_a_fn v = psk_pack_a_avx512();
+    if (!v) SKIP("this CPU has no AVX-512 (F, BW, VL, DQ, VNNI)");
+    static const int shapes[][4] = {{30, 7, 9, 14}, {14, 14, 14, 14}, {5, 3, 300, 14}, {33, 33, 40, 16}, {6, 1, 1, 6}};
+    uint32_t s = 5;
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int mc = shapes[t][0], kc = shapes[t][1], lda = shapes[t][2], MR = shapes[t][3];
+        int panels = (mc + MR - 1) / MR;
+        float *a = malloc(sizeof(float) * mc * lda), *d1 = malloc(sizeof(float) * panels * MR * kc);
+        float *d2 = malloc(sizeof(float) * panels * MR * kc);
+        for (int i = 0; i < mc * lda; i++) a[i] = rnd(&s);
+        for (int i = 0; i < panels * MR * kc; i++) d1[i] = d2[i] = 99.0f;
+        psk_pack_a_ref(a, lda, mc, kc, MR, d1);
+        v(a, lda, mc, kc, MR, d2);
+        int bad = 0;
+        for (int i = 0; i < panels * MR * kc; i++) bad += d1[i] != d2[i];
+        CHECKF(bad == 0, "shape %zu: %d values differ", t, bad);
+        CHECK(d1[0] == a[0] && (mc < 2 || d1[1] == a[lda])); /* the layout: row 1 of column 0 second */
+        free(a), free(d1), free(d2);
+    }
 }
 
 TEST(fma_burn_counts_its_flops) {
