@@ -253,6 +253,59 @@ int fc_dwconv_forward(psk_pool *pool, const fc_dwconv *c, const fc_tensor *in, f
     return PSK_OK;
 }
 
+/* The depthwise then pointwise pair with the depthwise rows kept in a small buffer (see fc_dwpw_forward). */
+#define DWPW_BUF_FLOATS 16384 /* 64 KiB: a row or two of the depthwise output, in L2 while it is multiplied */
+typedef struct dwpw_job {
+    const fc_dwconv *dw;
+    const fc_conv *pw;
+    const fc_tensor *in;
+    fc_tensor *out;
+    int oh, ow, pt, pl, rows, blocks;
+    float lo, hi;
+    fc_act pw_act;
+    psk_dwconv3x3_fn fn;
+} dwpw_job;
+
+static void dwpw_task(void *arg, int task, int thread) {
+    const dwpw_job *j = arg;
+    const fc_tensor *in = j->in;
+    int b = task / j->blocks, oy0 = task % j->blocks * j->rows;
+    int n_rows = oy0 + j->rows < j->oh ? j->rows : j->oh - oy0, c = in->c;
+    float buf[DWPW_BUF_FLOATS] __attribute__((aligned(64)));
+    /* the input from the first row this block reads (the top padding stays the kernel's to skip in block 0) */
+    int first = oy0 * j->dw->stride - j->pt, pt = j->pt;
+    if (first < 0) first = 0;
+    else pt = 0;
+    const float *src = in->d + ((size_t)b * in->h + first) * in->w * c;
+    j->fn(src, in->h - first, in->w, c, j->dw->stride, pt, j->pl, j->dw->w, j->dw->bias, j->lo, j->hi, buf, j->ow, 0,
+          n_rows);
+    float *dst = j->out->d + ((size_t)b * j->oh + oy0) * j->ow * j->pw->cout;
+    fc_gemm(NULL, n_rows * j->ow, buf, c, &j->pw->w, j->pw->bias, dst, j->pw->cout, j->pw_act);
+}
+
+int fc_dwpw_forward(psk_pool *pool, const fc_dwconv *dw, fc_act dw_act, const fc_conv *pw, fc_act pw_act,
+                    const fc_tensor *in, fc_tensor *out) {
+    int oh, ow, pt, pl;
+    tf_pad(in->h, 3, dw->stride, true, &oh, &pt);
+    tf_pad(in->w, 3, dw->stride, true, &ow, &pl);
+    int rows = DWPW_BUF_FLOATS / (ow * in->c);
+    if (rows < 1 || (size_t)oh * ow < 4096 || pw->k != 1 || pw->stride != 1) { /* small maps: layer by layer */
+        fc_tensor t;
+        int rc = fc_dwconv_forward(pool, dw, in, dw_act, &t);
+        if (rc) return rc;
+        rc = fc_conv_forward(pool, pw, &t, pw_act, out);
+        fc_tensor_free(&t);
+        return rc;
+    }
+    if (rows > oh) rows = oh;
+    int rc = fc_tensor_new_n(out, in->n, oh, ow, pw->cout);
+    if (rc) return rc;
+    dwpw_job j = {dw, pw, in, out, oh, ow, pt, pl, rows, (oh + rows - 1) / rows, 0, 0, pw_act, psk_dwconv3x3()};
+    fc_act_range(dw_act, &j.lo, &j.hi);
+    psk_pool_run(pool, in->n * j.blocks, dwpw_task, &j);
+    return PSK_OK;
+}
+
 int fc_pool(const fc_tensor *in, int k, int stride, bool max, fc_tensor *out) {
     int oh, ow, pad;
     tf_pad(in->h, k, stride, false, &oh, &pad);

@@ -108,6 +108,11 @@ void fc_dwconv_free(fc_dwconv *c);
 typedef enum fc_act { FC_NONE, FC_RELU, FC_RELU6 } fc_act;
 int fc_conv_forward(psk_pool *pool, const fc_conv *c, const fc_tensor *in, fc_act act, fc_tensor *out);
 int fc_dwconv_forward(psk_pool *pool, const fc_dwconv *c, const fc_tensor *in, fc_act act, fc_tensor *out);
+/* A depthwise 3x3 convolution then a 1x1 one, each with its activation: on maps of 64 x 64 and more, each task takes
+ * a row or two of the depthwise output in a 64 KiB buffer and multiplies it at once, so that the depthwise output
+ * never goes to memory (the detector's early maps are 4 to 16 MB); the same sums as the two layers in turn. */
+int fc_dwpw_forward(psk_pool *pool, const fc_dwconv *dw, fc_act dw_act, const fc_conv *pw, fc_act pw_act,
+                    const fc_tensor *in, fc_tensor *out);
 void fc_activate(float *x, size_t n, fc_act act);
 /* The activation as a clamp to [lo, hi] (conv.h's kernels): -inf..inf, 0..inf or 0..6. */
 void fc_act_range(fc_act act, float *lo, float *hi);

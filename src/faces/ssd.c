@@ -195,12 +195,7 @@ int fc_ssd_detect(const fc_ssd *s, psk_pool *pool, const uint8_t *rgb, int w, in
     for (int i = 0; i < 13 && !rc; i++) {
         x = t;
         t.d = NULL;
-        rc = fc_dwconv_forward(pool, &s->dw[i], &x, FC_RELU6, &t);
-        fc_tensor_free(&x);
-        if (rc) break;
-        x = t;
-        t.d = NULL;
-        rc = fc_conv_forward(pool, &s->pw[i], &x, FC_RELU6, &t);
+        rc = fc_dwpw_forward(pool, &s->dw[i], FC_RELU6, &s->pw[i], FC_RELU6, &x, &t);
         fc_tensor_free(&x);
         if (!rc && i == 10) { /* the output of pair 11 feeds the first box predictor */
             rc = fc_tensor_new(&conv11, t.h, t.w, t.c);
