@@ -10,6 +10,8 @@
  * gemm.c's: it folds back into psk_gemm once that has PSK_ACT_RELU / _RELU6 and looks its level up once. */
 #include "faces.h"
 
+#include <string.h>
+
 #define FG_NCB 256 /* columns per task: a multiple of every level's NR */
 #define FG_PANEL_FLOATS (32 * 1024) /* an MC x KC block of A at any level (112 x 256 at most) */
 static _Thread_local float panel[FG_PANEL_FLOATS] __attribute__((aligned(64)));
@@ -25,6 +27,7 @@ typedef struct fg_job {
     float lo, hi; /* the activation as a clamp */
     psk_bias_clamp_fn epilogue;
     psk_pack_a_fn pack;
+    psk_tile_rowa_fn rowa; /* the tile on unpacked A, when the level has one for its tile */
 } fg_job;
 
 static void fg_task(void *arg, int task, int thread) {
@@ -40,6 +43,21 @@ static void fg_task(void *arg, int task, int thread) {
     for (int p0 = 0; p0 < k; p0 += KC) {
         int kc = k - p0 < KC ? k - p0 : KC;
         bool last = p0 + kc == k;
+        if (job->rowa) { /* A read in place */
+            for (int j = j0; j < j0 + nc; j += NR) {
+                int nr = w->n - j < NR ? w->n - j : NR;
+                const float *b = w->data + ((size_t)(j / NR) * k + p0) * NR;
+                for (int i = 0; i < mc; i += MR) {
+                    int mr = mc - i < MR ? mc - i : MR;
+                    float *c = job->c + (size_t)(i0 + i) * job->ldc + j;
+                    psk_tile_epilogue ep = {job->bias ? job->bias + j : NULL, job->lo, job->hi};
+                    bool epi = last && (job->bias || job->act != FC_NONE);
+                    job->rowa(kc, job->a + (size_t)(i0 + i) * job->lda + p0, job->lda, b, c, job->ldc, mr, nr, p0 > 0,
+                              epi ? &ep : NULL);
+                }
+            }
+            continue;
+        }
         job->pack(job->a + (size_t)i0 * job->lda + p0, job->lda, mc, kc, MR, panel);
         for (int j = j0; j < j0 + nc; j += NR) {
             int nr = w->n - j < NR ? w->n - j : NR;
@@ -58,7 +76,12 @@ static void fg_task(void *arg, int task, int thread) {
 void fc_gemm(psk_pool *pool, int m, const float *a, int lda, const psk_packed *w, const float *bias, float *c,
              int ldc, fc_act act) {
     static const psk_kernel_table *kt;
-    if (!kt) kt = psk_kernels();
+    static psk_tile_rowa_fn rowa;
+    if (!kt) {
+        if (strcmp(psk_kernels()->name, "avx512") == 0 && psk_kernels()->gemm_nr == 32 && psk_kernels()->gemm_mr <= 14)
+            rowa = psk_tile_rowa_avx512();
+        kt = psk_kernels();
+    }
     if (m <= 0 || w->n <= 0) return;
     /* not packed for this level, or beyond psk_pack_a's reach: psk_gemm, then the activation */
     if (w->nr != kt->gemm_nr || kt->gemm_mc * kt->gemm_kc > FG_PANEL_FLOATS || kt->gemm_mr > 16 ||
@@ -71,7 +94,7 @@ void fc_gemm(psk_pool *pool, int m, const float *a, int lda, const psk_packed *w
      * each block of A is packed once; else the columns are split too, for the threads to share a short product. */
     int m_blocks = (m + kt->gemm_mc - 1) / kt->gemm_mc;
     int ncb = m_blocks >= 3 * psk_pool_threads(pool) ? w->n : FG_NCB;
-    fg_job job = {kt, m, lda, ldc, ncb, (w->n + ncb - 1) / ncb, a, w, bias, c, act, 0, 0, psk_bias_clamp(), psk_pack_a()};
+    fg_job job = {kt, m, lda, ldc, ncb, (w->n + ncb - 1) / ncb, a, w, bias, c, act, 0, 0, psk_bias_clamp(), psk_pack_a(), rowa};
     fc_act_range(act, &job.lo, &job.hi);
     psk_pool_run(pool, m_blocks * job.n_nblocks, fg_task, &job);
 }

@@ -196,11 +196,8 @@ int fc_ssd_detect(const fc_ssd *s, psk_pool *pool, const uint8_t *rgb, int w, in
         x = t;
         t.d = NULL;
         rc = fc_dwpw_forward(pool, &s->dw[i], FC_RELU6, &s->pw[i], FC_RELU6, &x, &t);
-        fc_tensor_free(&x);
-        if (!rc && i == 10) { /* the output of pair 11 feeds the first box predictor */
-            rc = fc_tensor_new(&conv11, t.h, t.w, t.c);
-            if (!rc) memcpy(conv11.d, t.d, sizeof(float) * (size_t)t.h * t.w * t.c);
-        }
+        if (i == 11) conv11 = x; /* the output of pair 11 feeds the first box predictor too: kept */
+        else fc_tensor_free(&x);
     }
     const fc_tensor *src = &t;
     for (int i = 0; i < 8 && !rc; i++) {

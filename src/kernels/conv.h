@@ -38,6 +38,19 @@ void psk_pack_a_ref(const float *a, int lda, int mc, int kc, int MR, float *dst)
 psk_pack_a_fn psk_pack_a_avx512(void); /* NULL without the AVX-512 level */
 psk_pack_a_fn psk_pack_a(void);        /* the version of the chosen level */
 
+/* A GEMM tile with A unpacked: c[i*ldc + j] (+ when load_c) = sum over kk < kc of a[i*lda + kk] * b[kk*32 + j]
+ * for i < mr <= 14, j < nr <= 32, b one 32-wide strip of psk_pack_weights (64-byte aligned), the sum in k order;
+ * then, when ep is not NULL (the last K block), psk_bias_clamp's epilogue on the tile (ep->bias: the tile's first
+ * column's bias, or NULL) before the store. For products whose A is the previous layer's output, just written:
+ * packing it cost a quarter of the products. */
+typedef struct psk_tile_epilogue {
+    const float *bias;
+    float lo, hi;
+} psk_tile_epilogue;
+typedef void (*psk_tile_rowa_fn)(int kc, const float *a, int lda, const float *b, float *c, int ldc, int mr, int nr,
+                                 bool load_c, const psk_tile_epilogue *ep);
+psk_tile_rowa_fn psk_tile_rowa_avx512(void); /* NULL without the AVX-512 level */
+
 /* The FMA peak probe of the benchmarks: `rounds` rounds of 12 independent FMA chains at the widest level the CPU
  * has (zmm, ymm, or scalar), x = x * scale + 1e-9; the chains' sum lands in *sink. Returns the flops done
  * (2 per multiply-add). */

@@ -7,6 +7,7 @@
 #include "kernels.h"
 
 #include <immintrin.h>
+#include <math.h>
 #include <stddef.h>
 
 static void dw_avx512(const float *in, int h, int w, int c, int stride, int pad_top, int pad_left, const float *wt,
@@ -97,3 +98,59 @@ static void pack_a_avx512(const float *a, int lda, int mc, int kc, int MR, float
 }
 
 psk_pack_a_fn psk_pack_a_avx512(void) { return psk_cpu_has_avx512() ? pack_a_avx512 : NULL; }
+
+/* conv.h's psk_tile_rowa: the 14 x 32 tile of the GEMM with A read in place (no packing). Its 28 accumulators, the
+ * two B vectors and the broadcast fill the 32 zmm registers; MR is a constant in each copy so that the row loops
+ * unroll. */
+static inline __attribute__((always_inline)) void tile_rowa_mr(int MR, int kc, const float *a, int lda, const float *b,
+                                                               float *c, int ldc, int nr, bool load_c,
+                                                               const psk_tile_epilogue *ep) {
+    __m512 acc[14][2];
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int kk = 0; kk < kc; kk++) {
+        __m512 b0 = _mm512_load_ps(b + (size_t)kk * 32), b1 = _mm512_load_ps(b + (size_t)kk * 32 + 16);
+        for (int i = 0; i < MR; i++) {
+            __m512 x = _mm512_set1_ps(a[(size_t)i * lda + kk]);
+            acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
+        }
+    }
+    __mmask16 m0 = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? (__mmask16)0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
+    __m512 bias0 = _mm512_setzero_ps(), bias1 = _mm512_setzero_ps(), lo = _mm512_set1_ps(-INFINITY), hi = lo;
+    if (ep) {
+        if (ep->bias) {
+            bias0 = _mm512_maskz_loadu_ps(m0, ep->bias);
+            bias1 = _mm512_maskz_loadu_ps(m1, ep->bias + 16);
+        }
+        lo = _mm512_set1_ps(ep->lo);
+        hi = _mm512_set1_ps(ep->hi);
+    }
+    for (int i = 0; i < MR; i++) {
+        float *ci = c + (size_t)i * ldc;
+        if (load_c) {
+            acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(m0, ci));
+            acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_maskz_loadu_ps(m1, ci + 16));
+        }
+        if (ep) { /* as psk_bias_clamp: + bias, then max with lo (NaN becomes lo), min with hi */
+            acc[i][0] = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(acc[i][0], bias0), lo), hi);
+            acc[i][1] = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(acc[i][1], bias1), lo), hi);
+        }
+        _mm512_mask_storeu_ps(ci, m0, acc[i][0]);
+        _mm512_mask_storeu_ps(ci + 16, m1, acc[i][1]);
+    }
+}
+
+static void tile_rowa_avx512(int kc, const float *a, int lda, const float *b, float *c, int ldc, int mr, int nr,
+                             bool load_c, const psk_tile_epilogue *ep) {
+    switch (mr) {
+#define MR_CASE(n)                                                                                                     \
+    case n: tile_rowa_mr(n, kc, a, lda, b, c, ldc, nr, load_c, ep); break;
+        MR_CASE(1) MR_CASE(2) MR_CASE(3) MR_CASE(4) MR_CASE(5) MR_CASE(6) MR_CASE(7)
+        MR_CASE(8) MR_CASE(9) MR_CASE(10) MR_CASE(11) MR_CASE(12) MR_CASE(13) MR_CASE(14)
+#undef MR_CASE
+    default: break;
+    }
+}
+
+psk_tile_rowa_fn psk_tile_rowa_avx512(void) { return psk_cpu_has_avx512() ? tile_rowa_avx512 : NULL; }

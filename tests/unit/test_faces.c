@@ -227,6 +227,40 @@ TEST(pack_a_avx512_matches_reference) {
     }
 }
 
+TEST(tile_rowa_avx512_matches_reference) {
+    psk_tile_rowa_fn v = psk_tile_rowa_avx512();
+    if (!v) SKIP("this CPU has no AVX-512 (F, BW, VL, DQ, VNNI)");
+    static const int shapes[][4] = {{14, 32, 40, 0}, {5, 17, 3, 1}, {14, 32, 300, 2}, {1, 9, 1, 1}, {13, 20, 64, 2}};
+    uint32_t s = 3;
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int mr = shapes[t][0], nr = shapes[t][1], kc = shapes[t][2], mode = shapes[t][3], lda = kc + 3, ldc = 40;
+        float *a = malloc(sizeof(float) * mr * lda), *w = malloc(sizeof(float) * nr * kc), bias[32];
+        float c[14 * 40], want[14 * 40];
+        for (int i = 0; i < mr * lda; i++) a[i] = rnd(&s);
+        for (int i = 0; i < nr * kc; i++) w[i] = rnd(&s);
+        for (int i = 0; i < 32; i++) bias[i] = rnd(&s);
+        for (int i = 0; i < 14 * 40; i++) c[i] = want[i] = rnd(&s);
+        psk_packed p;
+        CHECK(psk_pack_weights_nr(w, nr, kc, kc, false, 32, &p) == PSK_OK);
+        /* mode 0: store; 1: accumulate into c; 2: store, then bias and a ReLU6 clamp */
+        psk_tile_epilogue ep = {bias, 0.0f, 6.0f};
+        v(kc, a, lda, p.data, c, ldc, mr, nr, mode == 1, mode == 2 ? &ep : NULL);
+        for (int i = 0; i < mr; i++)
+            for (int j = 0; j < nr; j++) {
+                double acc = mode == 1 ? want[i * ldc + j] : 0;
+                for (int k = 0; k < kc; k++) acc += (double)a[i * lda + k] * w[j * kc + k];
+                if (mode == 2) acc = fmin(fmax(acc + bias[j], 0.0), 6.0);
+                want[i * ldc + j] = (float)acc;
+            }
+        double worst = 0;
+        for (int i = 0; i < 14 * 40; i++) worst = fmax(worst, fabs(c[i] - want[i]));
+        CHECKF(worst < 1e-4, "shape %zu: max difference %g (the columns past nr and rows past mr untouched too)", t,
+               worst);
+        psk_packed_free(&p);
+        free(a), free(w);
+    }
+}
+
 TEST(fma_burn_counts_its_flops) {
     float sink = 0;
     CHECK(psk_fma_burn(1000, 1.0f, &sink) >= 1000.0 * 12 * 2);
