@@ -42,32 +42,22 @@ static void fg_task(void *arg, int task, int thread) {
     int k = w->k;
     for (int p0 = 0; p0 < k; p0 += KC) {
         int kc = k - p0 < KC ? k - p0 : KC;
-        bool last = p0 + kc == k;
-        if (job->rowa) { /* A read in place */
-            for (int j = j0; j < j0 + nc; j += NR) {
-                int nr = w->n - j < NR ? w->n - j : NR;
-                const float *b = w->data + ((size_t)(j / NR) * k + p0) * NR;
-                for (int i = 0; i < mc; i += MR) {
-                    int mr = mc - i < MR ? mc - i : MR;
-                    float *c = job->c + (size_t)(i0 + i) * job->ldc + j;
-                    psk_tile_epilogue ep = {job->bias ? job->bias + j : NULL, job->lo, job->hi};
-                    bool epi = last && (job->bias || job->act != FC_NONE);
-                    job->rowa(kc, job->a + (size_t)(i0 + i) * job->lda + p0, job->lda, b, c, job->ldc, mr, nr, p0 > 0,
-                              epi ? &ep : NULL);
-                }
-            }
-            continue;
-        }
-        job->pack(job->a + (size_t)i0 * job->lda + p0, job->lda, mc, kc, MR, panel);
+        bool last = p0 + kc == k, epi = last && (job->bias || job->act != FC_NONE);
+        if (!job->rowa) job->pack(job->a + (size_t)i0 * job->lda + p0, job->lda, mc, kc, MR, panel);
         for (int j = j0; j < j0 + nc; j += NR) {
             int nr = w->n - j < NR ? w->n - j : NR;
             const float *b = w->data + ((size_t)(j / NR) * k + p0) * NR;
+            psk_tile_epilogue ep = {job->bias ? job->bias + j : NULL, job->lo, job->hi};
             for (int i = 0; i < mc; i += MR) {
                 int mr = mc - i < MR ? mc - i : MR;
                 float *c = job->c + (size_t)(i0 + i) * job->ldc + j;
+                if (job->rowa) { /* A read in place, the epilogue in the tile */
+                    job->rowa(kc, job->a + (size_t)(i0 + i) * job->lda + p0, job->lda, b, c, job->ldc, mr, nr, p0 > 0,
+                              epi ? &ep : NULL);
+                    continue;
+                }
                 kt->gemm_ukr(kc, panel + (size_t)i * kc, b, c, job->ldc, mr, nr, p0 > 0);
-                if (last && (job->bias || job->act != FC_NONE))
-                    job->epilogue(c, job->ldc, mr, nr, job->bias ? job->bias + j : NULL, job->lo, job->hi);
+                if (epi) job->epilogue(c, job->ldc, mr, nr, ep.bias, ep.lo, ep.hi);
             }
         }
     }
