@@ -287,3 +287,52 @@ TEST(face_input_pads_and_resizes_like_tfjs) {
     CHECK(t.d[(1 * 2 + 1) * 3 + 2] == (rgb[(2 * 4 + 2) * 3 + 2] - 10) / 2.0f - 1.0f);
     fc_tensor_free(&t);
 }
+
+static double iou4(const float *a, const float *b) {
+    double x0 = fmax(a[0], b[0]), y0 = fmax(a[1], b[1]);
+    double x1 = fmin(a[0] + a[2], b[0] + b[2]), y1 = fmin(a[1] + a[3], b[1] + b[3]);
+    double i = fmax(0, x1 - x0) * fmax(0, y1 - y0);
+    return i / ((double)a[2] * a[3] + (double)b[2] * b[3] - i);
+}
+
+/* The indexer's face pass on a half-size decode finds the faces of the full decode, in the full photo's pixels, as
+ * the same people. Needs face-api's package (tests/faces/fetch_cached.sh, as test_faces.sh fetches it). */
+TEST(faces_on_a_scaled_decode_come_back_in_full_pixels) {
+    const char *dir = "tests/faces/cache/model", *photo = "tests/faces/cache/demo/sample1.jpg";
+    if (!psk_file_exists(photo) || !psk_dir_exists(dir)) SKIP("no face model in tests/faces/cache (fetch_cached.sh)");
+    psk_face_model *m;
+    CHECK_OK(psk_face_model_load(dir, &m, err_));
+    psk_image_params ip = psk_image_default_params();
+    psk_image *full, *half;
+    CHECK_OK(psk_image_load(photo, &ip, &full, err_));
+    ip.min_short_side = full->height / 2; /* 1920 x 1280 decodes at 1/2 */
+    CHECK_OK(psk_image_load(photo, &ip, &half, err_));
+    CHECK(half->width * 2 == full->width && half->info.width == full->width);
+    psk_face_params p = psk_face_default_params();
+    p.n_threads = 2;
+    psk_face *f_full, *f_half, *f_raw;
+    int n_full, n_half, n_raw;
+    CHECK_OK(psk_faces_detect(m, full, &p, &f_full, &n_full, err_));
+    CHECK_OK(psk_faces_detect_scaled(m, half, &p, &f_half, &n_half, err_));
+    CHECK_OK(psk_faces_detect(m, half, &p, &f_raw, &n_raw, err_));
+    CHECKF(n_full == 3 && n_half == n_full && n_raw == n_full, "%d, %d and %d faces", n_full, n_half, n_raw);
+    for (int i = 0; i < n_full && n_half == n_full; i++) {
+        int best = 0;
+        for (int j = 1; j < n_half; j++)
+            if (iou4(f_full[i].box, f_half[j].box) > iou4(f_full[i].box, f_half[best].box)) best = j;
+        double iou = iou4(f_full[i].box, f_half[best].box);
+        float d = psk_face_distance(f_full[i].descriptor, f_half[best].descriptor);
+        CHECKF(iou > 0.9, "face %d: box IoU %.3f with the half-size decode's", i, iou);
+        CHECKF(d < PSK_FACE_SAME_PERSON, "face %d: descriptor distance %.3f", i, d);
+        CHECKF(fabs(f_full[i].landmarks[30][0] - f_half[best].landmarks[30][0]) < 8, "face %d: nose tip %g vs %g", i,
+               f_full[i].landmarks[30][0], f_half[best].landmarks[30][0]);
+        /* unscaled, the same faces would sit at half the coordinates */
+        CHECK(iou4(f_full[i].box, f_raw[best].box) < 0.5);
+    }
+    psk_free_buffer(f_full);
+    psk_free_buffer(f_half);
+    psk_free_buffer(f_raw);
+    psk_image_free(full);
+    psk_image_free(half);
+    psk_face_model_free(m);
+}
