@@ -48,7 +48,9 @@ FLAGS_src/kernels/avx512.c := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx51
 FLAGS_src/kernels/gemm.c := -O3
 FLAGS_src/index/vindex.c := -O3
 FLAGS_src/kernels/conv_avx2.c := -mavx2 -mfma -O3
+FLAGS_src/kernels/conv_avx512.c := $(FLAGS_src/kernels/avx512.c)
 FLAGS_src/faces/conv.c := -O3
+FLAGS_src/faces/gemm.c := -O3
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

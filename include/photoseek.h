@@ -658,6 +658,15 @@ void psk_face_model_free(psk_face_model *model);
 psk_status psk_faces_detect(const psk_face_model *model, const psk_image *img, const psk_face_params *params,
                             psk_face **faces, int *n, psk_error *err);
 
+/* The indexer's face pass: psk_faces_detect on an image decoded smaller than the photo (psk_image_load with
+ * min_short_side, the one decode shared with the CLIP encoder; a short side of PSK_FACE_MIN_SHORT_SIDE or more keeps
+ * the detector's 512-pixel input and the 150-pixel face chips sharp), with the boxes and landmarks scaled back to
+ * the full photo's pixels (img->info.width x height, after EXIF orientation). An image decoded at full size, or
+ * one whose info has no size, is psk_faces_detect. */
+psk_status psk_faces_detect_scaled(const psk_face_model *model, const psk_image *img, const psk_face_params *params,
+                                   psk_face **faces, int *n, psk_error *err);
+#define PSK_FACE_MIN_SHORT_SIDE 1000
+
 /* Gets face-api 1.7.15's package with the user's npm (`npm pack` in a temporary folder), or reads it from
  * from_tgz (an offline copy of that tarball) when not NULL, checks its sha256 and unpacks its model/ folder into
  * dir (staged as dir.incomplete, renamed when complete; an older dir of plain files is replaced). */

@@ -1,5 +1,5 @@
-/* NHWC layers of the face networks on the shared kernels: convolutions as psk_gemm products (directly for 1x1
- * stride-1 layers, through im2col otherwise), depthwise 3x3 through the conv.h kernel on the pool's threads, valid
+/* NHWC layers of the face networks on the shared kernels: convolutions as fc_gemm products with their activation
+ * fused (directly for 1x1 stride-1 layers, through im2col otherwise), depthwise 3x3 through the conv.h kernel on the pool's threads, valid
  * pooling, and the input resize that matches tf.image.resizeBilinear. */
 #include "faces.h"
 
@@ -62,17 +62,23 @@ static void block_free(float *d) {
     psk_free_aligned(b);
 }
 
-int fc_tensor_new(fc_tensor *t, int h, int w, int c) {
-    size_t n;
+int fc_tensor_new_n(fc_tensor *t, int n, int h, int w, int c) {
+    size_t sz;
+    t->n = n;
     t->h = h;
     t->w = w;
     t->c = c;
     t->d = NULL;
-    if (h <= 0 || w <= 0 || c <= 0 || !psk_mul_size((size_t)h * (size_t)w, (size_t)c * sizeof(float), &n))
+    if (n <= 0 || h <= 0 || w <= 0 || c <= 0 ||
+        !psk_mul_size((size_t)n * (size_t)h * (size_t)w, (size_t)c * sizeof(float), &sz))
         return PSK_ERR_INVALID_ARG;
-    t->d = block_new(n);
+    t->d = block_new(sz);
     return t->d ? PSK_OK : PSK_ERR_NOMEM;
 }
+
+int fc_tensor_new(fc_tensor *t, int h, int w, int c) { return fc_tensor_new_n(t, 1, h, w, c); }
+
+size_t fc_tensor_floats(const fc_tensor *t) { return (size_t)t->n * t->h * t->w * t->c; }
 
 void fc_tensor_free(fc_tensor *t) {
     block_free(t->d);
@@ -144,6 +150,11 @@ void fc_dwconv_free(fc_dwconv *c) {
     c->w = c->bias = NULL;
 }
 
+void fc_act_range(fc_act act, float *lo, float *hi) {
+    *lo = act == FC_NONE ? -INFINITY : 0.0f;
+    *hi = act == FC_RELU6 ? 6.0f : INFINITY;
+}
+
 void fc_activate(float *x, size_t n, fc_act act) {
     /* compare-and-select, which -O3 (this file's flag) turns into vector max/min */
     if (act == FC_RELU)
@@ -155,21 +166,6 @@ void fc_activate(float *x, size_t n, fc_act act) {
         }
 }
 
-/* The activation after a product, in ACT_TASKS slices on the pool's threads. */
-#define ACT_TASKS 16
-typedef struct act_job {
-    float *x;
-    size_t n;
-    fc_act act;
-} act_job;
-
-static void act_task(void *arg, int task, int thread) {
-    const act_job *j = arg;
-    size_t per = (j->n / ACT_TASKS + 15) & ~(size_t)15, a = per * (size_t)task;
-    if (a >= j->n) return;
-    fc_activate(j->x + a, a + per < j->n ? per : j->n - a, j->act);
-}
-
 typedef struct im2col_job {
     const fc_conv *c;
     const fc_tensor *in;
@@ -177,12 +173,13 @@ typedef struct im2col_job {
     int oh, ow, pt, pl;
 } im2col_job;
 
-static void im2col_task(void *arg, int oy, int thread) {
+static void im2col_task(void *arg, int task, int thread) {
     const im2col_job *j = arg;
     const fc_tensor *in = j->in;
-    int k = j->c->k, cin = in->c, kk = k * k * cin;
+    int k = j->c->k, cin = in->c, kk = k * k * cin, oy = task % j->oh;
+    const float *src = in->d + (size_t)(task / j->oh) * in->h * in->w * cin; /* this row's map of the batch */
     for (int ox = 0; ox < j->ow; ox++) {
-        float *row = j->cols + ((size_t)oy * j->ow + ox) * kk;
+        float *row = j->cols + ((size_t)task * j->ow + ox) * kk;
         for (int ky = 0; ky < k; ky++) {
             int iy = oy * j->c->stride + ky - j->pt;
             for (int kx = 0; kx < k; kx++) {
@@ -191,7 +188,7 @@ static void im2col_task(void *arg, int oy, int thread) {
                 if (iy < 0 || iy >= in->h || ix < 0 || ix >= in->w)
                     memset(dst, 0, sizeof(float) * cin);
                 else
-                    memcpy(dst, in->d + ((size_t)iy * in->w + ix) * cin, sizeof(float) * cin);
+                    memcpy(dst, src + ((size_t)iy * in->w + ix) * cin, sizeof(float) * cin);
             }
         }
     }
@@ -201,11 +198,11 @@ int fc_conv_forward(psk_pool *pool, const fc_conv *c, const fc_tensor *in, fc_ac
     int oh, ow, pt, pl;
     tf_pad(in->h, c->k, c->stride, c->same, &oh, &pt);
     tf_pad(in->w, c->k, c->stride, c->same, &ow, &pl);
-    int rc = fc_tensor_new(out, oh, ow, c->cout);
+    int rc = fc_tensor_new_n(out, in->n, oh, ow, c->cout);
     if (rc) return rc;
-    int m = oh * ow, kk = c->k * c->k * c->cin;
+    int m = in->n * oh * ow, kk = c->k * c->k * c->cin;
     if (c->k == 1 && c->stride == 1) {
-        psk_gemm(pool, m, in->d, in->c, &c->w, c->bias, out->d, c->cout, false, PSK_ACT_NONE);
+        fc_gemm(pool, m, in->d, in->c, &c->w, c->bias, out->d, c->cout, act);
     } else {
         float *cols = block_new(sizeof(float) * (size_t)m * kk);
         if (!cols) {
@@ -213,12 +210,10 @@ int fc_conv_forward(psk_pool *pool, const fc_conv *c, const fc_tensor *in, fc_ac
             return PSK_ERR_NOMEM;
         }
         im2col_job j = {c, in, cols, oh, ow, pt, pl};
-        psk_pool_run(pool, oh, im2col_task, &j);
-        psk_gemm(pool, m, cols, kk, &c->w, c->bias, out->d, c->cout, false, PSK_ACT_NONE);
+        psk_pool_run(pool, in->n * oh, im2col_task, &j);
+        fc_gemm(pool, m, cols, kk, &c->w, c->bias, out->d, c->cout, act);
         block_free(cols);
     }
-    act_job j = {out->d, (size_t)m * c->cout, act};
-    if (act != FC_NONE) psk_pool_run(pool, ACT_TASKS, act_task, &j);
     return PSK_OK;
 }
 
@@ -226,30 +221,88 @@ typedef struct dw_job {
     const fc_dwconv *c;
     const fc_tensor *in;
     fc_tensor *out;
-    int pt, pl, rows;
+    int pt, pl, rows, blocks; /* blocks of `rows` output rows per map */
     fc_act act;
     psk_dwconv3x3_fn fn;
 } dw_job;
 
 static void dw_task(void *arg, int task, int thread) {
     const dw_job *j = arg;
-    int y0 = task * j->rows, y1 = y0 + j->rows < j->out->h ? y0 + j->rows : j->out->h;
-    j->fn(j->in->d, j->in->h, j->in->w, j->in->c, j->c->stride, j->pt, j->pl, j->c->w, j->c->bias, j->out->d,
-          j->out->w, y0, y1);
-    size_t row = (size_t)j->out->w * j->out->c;
-    fc_activate(j->out->d + (size_t)y0 * row, (size_t)(y1 - y0) * row, j->act);
+    const fc_tensor *in = j->in, *out = j->out;
+    int b = task / j->blocks, y0 = task % j->blocks * j->rows, y1 = y0 + j->rows < out->h ? y0 + j->rows : out->h;
+    const float *src = in->d + (size_t)b * in->h * in->w * in->c;
+    float *dst = out->d + (size_t)b * out->h * out->w * out->c;
+    float lo, hi;
+    fc_act_range(j->act, &lo, &hi);
+    j->fn(src, in->h, in->w, in->c, j->c->stride, j->pt, j->pl, j->c->w, j->c->bias, lo, hi, dst, out->w, y0, y1);
 }
 
 int fc_dwconv_forward(psk_pool *pool, const fc_dwconv *c, const fc_tensor *in, fc_act act, fc_tensor *out) {
     int oh, ow, pt, pl;
     tf_pad(in->h, 3, c->stride, true, &oh, &pt);
     tf_pad(in->w, 3, c->stride, true, &ow, &pl);
-    int rc = fc_tensor_new(out, oh, ow, c->c);
+    int rc = fc_tensor_new_n(out, in->n, oh, ow, c->c);
     if (rc) return rc;
-    int threads = psk_pool_threads(pool), rows = (oh + 4 * threads - 1) / (4 * threads);
+    /* about 4 tasks per thread over the batch */
+    int threads = psk_pool_threads(pool), rows = (in->n * oh + 4 * threads - 1) / (4 * threads);
+    if (rows > oh) rows = oh;
     if (rows < 1) rows = 1;
-    dw_job j = {c, in, out, pt, pl, rows, act, psk_dwconv3x3()};
-    psk_pool_run(pool, (oh + rows - 1) / rows, dw_task, &j);
+    int blocks = (oh + rows - 1) / rows;
+    dw_job j = {c, in, out, pt, pl, rows, blocks, act, psk_dwconv3x3()};
+    psk_pool_run(pool, in->n * blocks, dw_task, &j);
+    return PSK_OK;
+}
+
+/* The depthwise then pointwise pair with the depthwise rows kept in a small buffer (see fc_dwpw_forward). */
+#define DWPW_BUF_FLOATS 16384 /* 64 KiB: a row or two of the depthwise output, in L2 while it is multiplied */
+typedef struct dwpw_job {
+    const fc_dwconv *dw;
+    const fc_conv *pw;
+    const fc_tensor *in;
+    fc_tensor *out;
+    int oh, ow, pt, pl, rows, blocks;
+    float lo, hi;
+    fc_act pw_act;
+    psk_dwconv3x3_fn fn;
+} dwpw_job;
+
+static void dwpw_task(void *arg, int task, int thread) {
+    const dwpw_job *j = arg;
+    const fc_tensor *in = j->in;
+    int b = task / j->blocks, oy0 = task % j->blocks * j->rows;
+    int n_rows = oy0 + j->rows < j->oh ? j->rows : j->oh - oy0, c = in->c;
+    float buf[DWPW_BUF_FLOATS] __attribute__((aligned(64)));
+    /* the input from the first row this block reads (the top padding stays the kernel's to skip in block 0) */
+    int first = oy0 * j->dw->stride - j->pt, pt = j->pt;
+    if (first < 0) first = 0;
+    else pt = 0;
+    const float *src = in->d + ((size_t)b * in->h + first) * in->w * c;
+    j->fn(src, in->h - first, in->w, c, j->dw->stride, pt, j->pl, j->dw->w, j->dw->bias, j->lo, j->hi, buf, j->ow, 0,
+          n_rows);
+    float *dst = j->out->d + ((size_t)b * j->oh + oy0) * j->ow * j->pw->cout;
+    fc_gemm(NULL, n_rows * j->ow, buf, c, &j->pw->w, j->pw->bias, dst, j->pw->cout, j->pw_act);
+}
+
+int fc_dwpw_forward(psk_pool *pool, const fc_dwconv *dw, fc_act dw_act, const fc_conv *pw, fc_act pw_act,
+                    const fc_tensor *in, fc_tensor *out) {
+    int oh, ow, pt, pl;
+    tf_pad(in->h, 3, dw->stride, true, &oh, &pt);
+    tf_pad(in->w, 3, dw->stride, true, &ow, &pl);
+    int rows = DWPW_BUF_FLOATS / (ow * in->c);
+    if (rows < 1 || (size_t)oh * ow < 4096 || pw->k != 1 || pw->stride != 1) { /* small maps: layer by layer */
+        fc_tensor t;
+        int rc = fc_dwconv_forward(pool, dw, in, dw_act, &t);
+        if (rc) return rc;
+        rc = fc_conv_forward(pool, pw, &t, pw_act, out);
+        fc_tensor_free(&t);
+        return rc;
+    }
+    if (rows > oh) rows = oh;
+    int rc = fc_tensor_new_n(out, in->n, oh, ow, pw->cout);
+    if (rc) return rc;
+    dwpw_job j = {dw, pw, in, out, oh, ow, pt, pl, rows, (oh + rows - 1) / rows, 0, 0, pw_act, psk_dwconv3x3()};
+    fc_act_range(dw_act, &j.lo, &j.hi);
+    psk_pool_run(pool, in->n * j.blocks, dwpw_task, &j);
     return PSK_OK;
 }
 
@@ -257,21 +310,23 @@ int fc_pool(const fc_tensor *in, int k, int stride, bool max, fc_tensor *out) {
     int oh, ow, pad;
     tf_pad(in->h, k, stride, false, &oh, &pad);
     tf_pad(in->w, k, stride, false, &ow, &pad);
-    int rc = fc_tensor_new(out, oh, ow, in->c);
+    int rc = fc_tensor_new_n(out, in->n, oh, ow, in->c);
     if (rc) return rc;
     int c = in->c;
-    for (int oy = 0; oy < oh; oy++)
-        for (int ox = 0; ox < ow; ox++) {
-            float *o = out->d + ((size_t)oy * ow + ox) * c;
-            for (int ch = 0; ch < c; ch++) o[ch] = max ? -INFINITY : 0.0f;
-            for (int ky = 0; ky < k; ky++)
-                for (int kx = 0; kx < k; kx++) {
-                    const float *x = in->d + ((size_t)(oy * stride + ky) * in->w + ox * stride + kx) * c;
-                    for (int ch = 0; ch < c; ch++) o[ch] = max ? (x[ch] > o[ch] ? x[ch] : o[ch]) : o[ch] + x[ch];
-                }
-            if (!max)
-                for (int ch = 0; ch < c; ch++) o[ch] /= (float)(k * k);
-        }
+    for (int b = 0; b < in->n; b++) {
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+                float *o = out->d + (((size_t)b * oh + oy) * ow + ox) * c;
+                for (int ch = 0; ch < c; ch++) o[ch] = max ? -INFINITY : 0.0f;
+                for (int ky = 0; ky < k; ky++)
+                    for (int kx = 0; kx < k; kx++) {
+                        const float *x = in->d + (((size_t)b * in->h + oy * stride + ky) * in->w + ox * stride + kx) * c;
+                        for (int ch = 0; ch < c; ch++) o[ch] = max ? (x[ch] > o[ch] ? x[ch] : o[ch]) : o[ch] + x[ch];
+                    }
+                if (!max)
+                    for (int ch = 0; ch < c; ch++) o[ch] /= (float)(k * k);
+            }
+    }
     return PSK_OK;
 }
 
@@ -283,35 +338,77 @@ static inline float sq_px(const uint8_t *rgb, int img_w, int x0, int y0, int w, 
     return rgb[((size_t)(y0 + y) * img_w + (x0 + x)) * 3 + ch];
 }
 
+/* Where output coordinate i samples the side-pixel square: lo, hi and the fraction, as resizeBilinear. */
+static void resize_axis(int size, int side, int *lo, int *hi, double *frac) {
+    double ratio = (double)side / size;
+    for (int i = 0; i < size; i++) {
+        double f = side == size ? i : ratio * i;
+        lo[i] = (int)floor(f);
+        hi[i] = (int)ceil(f);
+        if (hi[i] > side - 1) hi[i] = side - 1;
+        frac[i] = f - lo[i];
+    }
+}
+
 int fc_input(const uint8_t *rgb, int img_w, int x0, int y0, int w, int h, bool centre, int size, const float sub[3],
              float div, float add, fc_tensor *out) {
     int rc = fc_tensor_new(out, size, size, 3);
-    if (rc) return rc;
+    if (!rc) rc = fc_input_into(rgb, img_w, x0, y0, w, h, centre, size, sub, div, add, out->d);
+    if (rc) fc_tensor_free(out);
+    return rc;
+}
+
+int fc_input_into(const uint8_t *rgb, int img_w, int x0, int y0, int w, int h, bool centre, int size,
+                  const float sub[3], float div, float add, float *dst) {
     int side = w > h ? w : h, diff = side - (w > h ? h : w);
     /* padToSquare: round(diff * 0.5) after the image when centred (the rest before it), all of it after else */
     int after = centre ? (int)floor(diff * 0.5 + 0.5) : diff, before = diff - after;
     int bx = (h > w) ? before : 0, by = (w > h) ? before : 0;
-    double ratio = (double)side / size;
+    int *lo = psk_malloc(sizeof(int) * 4 * (size_t)size);
+    double *frac = psk_malloc(sizeof(double) * 2 * (size_t)size);
+    if (!lo || !frac) {
+        psk_free(lo);
+        psk_free(frac);
+        return PSK_ERR_NOMEM;
+    }
+    int *hi = lo + size, *ylo = lo + 2 * size, *yhi = lo + 3 * size;
+    double *fx = frac, *fy = frac + size;
+    resize_axis(size, side, lo, hi, fx);
+    resize_axis(size, side, ylo, yhi, fy);
     for (int r = 0; r < size; r++) {
-        double fy = side == size ? r : ratio * r;
-        int y_lo = (int)floor(fy), y_hi = (int)ceil(fy);
-        if (y_hi > side - 1) y_hi = side - 1;
-        double ry = fy - y_lo;
+        double ry = fy[r];
         for (int cc = 0; cc < size; cc++) {
-            double fx = side == size ? cc : ratio * cc;
-            int x_lo = (int)floor(fx), x_hi = (int)ceil(fx);
-            if (x_hi > side - 1) x_hi = side - 1;
-            double rx = fx - x_lo;
+            double rx = fx[cc];
+            int x_lo = lo[cc], x_hi = hi[cc], y_lo = ylo[r], y_hi = yhi[r];
+            /* inside the crop (the usual case): the four pixels directly, else through the padding test */
+            bool inside = x_lo >= bx && x_hi - bx < w && y_lo >= by && y_hi - by < h;
+            const uint8_t *ptl = rgb, *ptr = rgb, *pbl = rgb, *pbr = rgb;
+            if (inside) {
+                ptl = rgb + ((size_t)(y0 + y_lo - by) * img_w + (x0 + x_lo - bx)) * 3;
+                ptr = ptl + (size_t)(x_hi - x_lo) * 3;
+                pbl = ptl + (size_t)(y_hi - y_lo) * img_w * 3;
+                pbr = pbl + (size_t)(x_hi - x_lo) * 3;
+            }
             for (int ch = 0; ch < 3; ch++) {
-                float tl = sq_px(rgb, img_w, x0, y0, w, h, bx, by, x_lo, y_lo, ch);
-                float tr = sq_px(rgb, img_w, x0, y0, w, h, bx, by, x_hi, y_lo, ch);
-                float bl = sq_px(rgb, img_w, x0, y0, w, h, bx, by, x_lo, y_hi, ch);
-                float br = sq_px(rgb, img_w, x0, y0, w, h, bx, by, x_hi, y_hi, ch);
+                float tl, tr, bl, br;
+                if (inside) {
+                    tl = ptl[ch];
+                    tr = ptr[ch];
+                    bl = pbl[ch];
+                    br = pbr[ch];
+                } else {
+                    tl = sq_px(rgb, img_w, x0, y0, w, h, bx, by, x_lo, y_lo, ch);
+                    tr = sq_px(rgb, img_w, x0, y0, w, h, bx, by, x_hi, y_lo, ch);
+                    bl = sq_px(rgb, img_w, x0, y0, w, h, bx, by, x_lo, y_hi, ch);
+                    br = sq_px(rgb, img_w, x0, y0, w, h, bx, by, x_hi, y_hi, ch);
+                }
                 double top = tl + (tr - tl) * rx, bot = bl + (br - bl) * rx;
                 float v = (float)(top + (bot - top) * ry);
-                out->d[((size_t)r * size + cc) * 3 + ch] = (v - sub[ch]) / div + add;
+                dst[((size_t)r * size + cc) * 3 + ch] = (v - sub[ch]) / div + add;
             }
         }
     }
+    psk_free(lo);
+    psk_free(frac);
     return PSK_OK;
 }

@@ -79,7 +79,7 @@ static int residual(const fc_resblock *r, psk_pool *pool, bool down, fc_tensor *
     if (!rc) rc = fc_conv_forward(pool, &r->conv2, &a, FC_NONE, &b);
     fc_tensor_free(&a);
     if (!rc && !down) {
-        size_t n = (size_t)b.h * b.w * b.c;
+        size_t n = fc_tensor_floats(&b);
         for (size_t i = 0; i < n; i++) {
             float v = b.d[i] + x->d[i];
             b.d[i] = v > 0.0f ? v : 0.0f;
@@ -89,17 +89,22 @@ static int residual(const fc_resblock *r, psk_pool *pool, bool down, fc_tensor *
         return PSK_OK;
     }
     if (!rc) rc = fc_pool(x, 2, 2, false, &pooled);
-    if (!rc) rc = fc_tensor_new(&out, pooled.h, pooled.w, b.c);
+    if (!rc) rc = fc_tensor_new_n(&out, pooled.n, pooled.h, pooled.w, b.c);
     if (!rc) {
         /* out = pooled (zero-padded channels) + b (zero-padded by a row and column when smaller), then ReLU */
-        for (int y = 0; y < out.h; y++)
-            for (int xx = 0; xx < out.w; xx++)
-                for (int c = 0; c < out.c; c++) {
-                    float p = c < pooled.c ? pooled.d[((size_t)y * pooled.w + xx) * pooled.c + c] : 0.0f;
-                    float q = (y < b.h && xx < b.w) ? b.d[((size_t)y * b.w + xx) * b.c + c] : 0.0f;
-                    float v = p + q;
-                    out.d[((size_t)y * out.w + xx) * out.c + c] = v > 0.0f ? v : 0.0f;
-                }
+        for (int f = 0; f < out.n; f++) {
+            const float *pd = pooled.d + (size_t)f * pooled.h * pooled.w * pooled.c;
+            const float *bd = b.d + (size_t)f * b.h * b.w * b.c;
+            float *od = out.d + (size_t)f * out.h * out.w * out.c;
+            for (int y = 0; y < out.h; y++)
+                for (int xx = 0; xx < out.w; xx++)
+                    for (int c = 0; c < out.c; c++) {
+                        float p = c < pooled.c ? pd[((size_t)y * pooled.w + xx) * pooled.c + c] : 0.0f;
+                        float q = (y < b.h && xx < b.w) ? bd[((size_t)y * b.w + xx) * b.c + c] : 0.0f;
+                        float v = p + q;
+                        od[((size_t)y * out.w + xx) * out.c + c] = v > 0.0f ? v : 0.0f;
+                    }
+        }
         fc_tensor_free(x);
         *x = out;
         out.d = NULL;
@@ -110,26 +115,39 @@ static int residual(const fc_resblock *r, psk_pool *pool, bool down, fc_tensor *
     return rc;
 }
 
-int fc_descriptor_run(const fc_descriptor *d, psk_pool *pool, const uint8_t *rgb, int img_w, int x0, int y0, int w,
-                      int h, float out[128], psk_error *err) {
+int fc_descriptor_run_n(const fc_descriptor *d, psk_pool *pool, const uint8_t *rgb, int img_w, int n,
+                        const int (*chip)[4], float (*out)[128], psk_error *err) {
     fc_tensor x = {0}, t = {0};
-    int rc = fc_input(rgb, img_w, x0, y0, w, h, true, 150, face_mean, 255.0f, 0.0f, &x);
+    int rc = n >= 1 && n <= FC_BATCH_MAX ? fc_tensor_new_n(&x, n, 150, 150, 3) : PSK_ERR_INVALID_ARG;
+    for (int i = 0; i < n && !rc; i++)
+        rc = fc_input_into(rgb, img_w, chip[i][0], chip[i][1], chip[i][2], chip[i][3], true, 150, face_mean, 255.0f,
+                           0.0f, x.d + (size_t)i * 150 * 150 * 3);
     if (!rc) rc = fc_conv_forward(pool, &d->conv0, &x, FC_RELU, &t);
     fc_tensor_free(&x);
     if (!rc) rc = fc_pool(&t, 3, 2, true, &x);
     fc_tensor_free(&t);
     for (int i = 0; i < N_RES && !rc; i++) rc = residual(&d->res[i], pool, is_down(i), &x);
     if (!rc) {
-        float mean[256];
-        size_t n = (size_t)x.h * x.w;
-        for (int c = 0; c < 256; c++) {
-            float s = 0.0f;
-            for (size_t i = 0; i < n; i++) s += x.d[i * 256 + c];
-            mean[c] = s / (float)n;
+        float mean[FC_BATCH_MAX][256];
+        size_t hw = (size_t)x.h * x.w;
+        for (int f = 0; f < n; f++) {
+            const float *xf = x.d + (size_t)f * hw * 256;
+            for (int c = 0; c < 256; c++) {
+                float s = 0.0f;
+                for (size_t i = 0; i < hw; i++) s += xf[i * 256 + c];
+                mean[f][c] = s / (float)hw;
+            }
         }
-        psk_gemm(pool, 1, mean, 256, &d->fc, NULL, out, 128, false, PSK_ACT_NONE);
+        fc_gemm(pool, n, mean[0], 256, &d->fc, NULL, out[0], 128, FC_NONE);
     }
     fc_tensor_free(&x);
+    if (rc == PSK_ERR_INVALID_ARG) return psk_fail(err, rc, "descriptor net: a batch of %d faces", n);
     if (rc) return psk_fail(err, rc, "descriptor net: out of memory");
     return PSK_OK;
+}
+
+int fc_descriptor_run(const fc_descriptor *d, psk_pool *pool, const uint8_t *rgb, int img_w, int x0, int y0, int w,
+                      int h, float out[128], psk_error *err) {
+    const int chip[1][4] = {{x0, y0, w, h}};
+    return fc_descriptor_run_n(d, pool, rgb, img_w, 1, chip, (float (*)[128])out, err);
 }

@@ -102,30 +102,36 @@ psk_status psk_faces_detect(const psk_face_model *m, const psk_image *img, const
     psk_face *out = NULL;
     if (!rc && n_det && !(out = psk_calloc((size_t)n_det, sizeof *out)))
         rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < n_det && !rc; i++) {
-        int crop[4];
-        if (!clip_box(det[i].x, det[i].y, det[i].w, det[i].h, img->width, img->height, crop)) continue;
-        double rel[136], pts[136], r[4];
-        rc = fc_landmarks_run(&m->lm, pool, img->rgb, img->width, crop[0], crop[1], crop[2], crop[3], rel, err);
-        if (rc) break;
-        psk_face *f = &out[n_out];
-        for (int k = 0; k < 68; k++) {
-            pts[2 * k] = rel[2 * k] * crop[2] + det[i].x;
-            pts[2 * k + 1] = rel[2 * k + 1] * crop[3] + det[i].y;
-            f->landmarks[k][0] = (float)pts[2 * k];
-            f->landmarks[k][1] = (float)pts[2 * k + 1];
+    /* the faces go through the landmark and descriptor nets in batches of up to FC_BATCH_MAX */
+    for (int i = 0; i < n_det && !rc;) {
+        int crop[FC_BATCH_MAX][4], chip[FC_BATCH_MAX][4], first = n_out, nb = 0, nc = 0, chip_of[FC_BATCH_MAX];
+        const fc_detection *d[FC_BATCH_MAX];
+        for (; i < n_det && nb < FC_BATCH_MAX; i++)
+            if (clip_box(det[i].x, det[i].y, det[i].w, det[i].h, img->width, img->height, crop[nb]))
+                d[nb++] = &det[i];
+        if (!nb) break;
+        double rel[FC_BATCH_MAX][136];
+        rc = fc_landmarks_run_n(&m->lm, pool, img->rgb, img->width, nb, (const int (*)[4])crop, rel, err);
+        for (int j = 0; j < nb && !rc; j++) {
+            double pts[136], r[4];
+            psk_face *f = &out[n_out++];
+            for (int k = 0; k < 68; k++) {
+                pts[2 * k] = rel[j][2 * k] * crop[j][2] + d[j]->x;
+                pts[2 * k + 1] = rel[j][2 * k + 1] * crop[j][3] + d[j]->y;
+                f->landmarks[k][0] = (float)pts[2 * k];
+                f->landmarks[k][1] = (float)pts[2 * k + 1];
+            }
+            f->box[0] = (float)d[j]->x;
+            f->box[1] = (float)d[j]->y;
+            f->box[2] = (float)d[j]->w;
+            f->box[3] = (float)d[j]->h;
+            f->score = d[j]->score;
+            align_dlib(pts, crop[j][2], crop[j][3], r);
+            if (clip_box(r[0], r[1], r[2], r[3], img->width, img->height, chip[nc])) chip_of[nc++] = first + j;
         }
-        f->box[0] = (float)det[i].x;
-        f->box[1] = (float)det[i].y;
-        f->box[2] = (float)det[i].w;
-        f->box[3] = (float)det[i].h;
-        f->score = det[i].score;
-        align_dlib(pts, crop[2], crop[3], r);
-        int chip[4];
-        if (clip_box(r[0], r[1], r[2], r[3], img->width, img->height, chip))
-            rc = fc_descriptor_run(&m->desc, pool, img->rgb, img->width, chip[0], chip[1], chip[2], chip[3],
-                                   f->descriptor, err);
-        n_out++;
+        float desc[FC_BATCH_MAX][128];
+        if (!rc && nc) rc = fc_descriptor_run_n(&m->desc, pool, img->rgb, img->width, nc, (const int (*)[4])chip, desc, err);
+        for (int j = 0; j < nc && !rc; j++) memcpy(out[chip_of[j]].descriptor, desc[j], sizeof desc[j]);
     }
     psk_free(det);
     psk_pool_free(pool);
@@ -135,5 +141,25 @@ psk_status psk_faces_detect(const psk_face_model *m, const psk_image *img, const
     }
     *faces = out;
     *n = n_out;
+    return PSK_OK;
+}
+
+psk_status psk_faces_detect_scaled(const psk_face_model *m, const psk_image *img, const psk_face_params *params,
+                                   psk_face **faces, int *n, psk_error *err) {
+    psk_status rc = psk_faces_detect(m, img, params, faces, n, err);
+    if (rc || img->info.width <= 0 || img->info.height <= 0) return rc;
+    double sx = (double)img->info.width / img->width, sy = (double)img->info.height / img->height;
+    if (sx == 1.0 && sy == 1.0) return PSK_OK;
+    for (int i = 0; i < *n; i++) {
+        psk_face *f = &(*faces)[i];
+        f->box[0] = (float)(f->box[0] * sx);
+        f->box[1] = (float)(f->box[1] * sy);
+        f->box[2] = (float)(f->box[2] * sx);
+        f->box[3] = (float)(f->box[3] * sy);
+        for (int k = 0; k < PSK_FACE_LANDMARKS; k++) {
+            f->landmarks[k][0] = (float)(f->landmarks[k][0] * sx);
+            f->landmarks[k][1] = (float)(f->landmarks[k][1] * sy);
+        }
+    }
     return PSK_OK;
 }

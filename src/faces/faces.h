@@ -69,12 +69,14 @@ int tfjs_build(const char *dir, const char *name, int (*build)(void *net, const 
 int tfjs_getv(const tfjs_weights *w, const float **out, psk_error *err, const char *name, int n_dims, ...);
 
 /* ---- NHWC tensors and layers (conv.c) ---- */
-typedef struct fc_tensor {
-    int h, w, c;
-    float *d; /* h*w*c floats, 64-byte aligned, owned */
+typedef struct fc_tensor { /* a batch of n maps (the faces of a photo go through a net together) */
+    int n, h, w, c;
+    float *d; /* n*h*w*c floats, map after map, 64-byte aligned, owned */
 } fc_tensor;
 
-int fc_tensor_new(fc_tensor *t, int h, int w, int c);
+int fc_tensor_new(fc_tensor *t, int h, int w, int c); /* n = 1 */
+int fc_tensor_new_n(fc_tensor *t, int n, int h, int w, int c);
+size_t fc_tensor_floats(const fc_tensor *t);
 void fc_tensor_free(fc_tensor *t);
 
 /* A convolution with TensorFlow's padding: `same` pads (k - 1 + ...) with the smaller half before, as
@@ -106,7 +108,18 @@ void fc_dwconv_free(fc_dwconv *c);
 typedef enum fc_act { FC_NONE, FC_RELU, FC_RELU6 } fc_act;
 int fc_conv_forward(psk_pool *pool, const fc_conv *c, const fc_tensor *in, fc_act act, fc_tensor *out);
 int fc_dwconv_forward(psk_pool *pool, const fc_dwconv *c, const fc_tensor *in, fc_act act, fc_tensor *out);
+/* A depthwise 3x3 convolution then a 1x1 one, each with its activation: on maps of 64 x 64 and more, each task takes
+ * a row or two of the depthwise output in a 64 KiB buffer and multiplies it at once, so that the depthwise output
+ * never goes to memory (the detector's early maps are 4 to 16 MB); the same sums as the two layers in turn. */
+int fc_dwpw_forward(psk_pool *pool, const fc_dwconv *dw, fc_act dw_act, const fc_conv *pw, fc_act pw_act,
+                    const fc_tensor *in, fc_tensor *out);
 void fc_activate(float *x, size_t n, fc_act act);
+/* The activation as a clamp to [lo, hi] (conv.h's kernels): -inf..inf, 0..inf or 0..6. */
+void fc_act_range(fc_act act, float *lo, float *hi);
+/* c[m x n] (row stride ldc) = act(A[m x k] W^T + bias) for W packed by psk_pack_weights (gemm.c): psk_gemm's sums,
+ * the activation fused. bias may be NULL. */
+void fc_gemm(psk_pool *pool, int m, const float *a, int lda, const psk_packed *w, const float *bias, float *c,
+             int ldc, fc_act act);
 /* Pools with `valid` padding. */
 int fc_pool(const fc_tensor *in, int k, int stride, bool max, fc_tensor *out);
 
@@ -116,6 +129,12 @@ int fc_pool(const fc_tensor *in, int k, int stride, bool max, fc_tensor *out);
  * square is already that size), then out[(y*size + x)*3 + c] = (v - sub[c]) / div + add in float32. */
 int fc_input(const uint8_t *rgb, int img_w, int x0, int y0, int w, int h, bool centre, int size, const float sub[3],
              float div, float add, fc_tensor *out);
+/* The same into dst (size*size*3 floats): one map of a batch. */
+int fc_input_into(const uint8_t *rgb, int img_w, int x0, int y0, int w, int h, bool centre, int size,
+                  const float sub[3], float div, float add, float *dst);
+/* At most this many faces go through the landmark and descriptor nets in one batch (memory stays bounded: the
+ * descriptor's first im2col takes 3 MB per face). */
+#define FC_BATCH_MAX 4
 
 /* ---- the networks (ssd.c, landmarks.c, descriptor.c) ---- */
 typedef struct fc_ssd {
@@ -134,6 +153,8 @@ typedef struct fc_detection {
 } fc_detection;
 
 int fc_ssd_load(fc_ssd *s, const char *dir, psk_error *err);
+/* The detector's flops per photo (2 per multiply-add), for the benchmark. */
+double fc_ssd_flops(const fc_ssd *s);
 void fc_ssd_free(fc_ssd *s);
 /* Detections sorted by score, after non-maximum suppression (IoU 0.5), at most max_faces. *out is allocated. */
 int fc_ssd_detect(const fc_ssd *s, psk_pool *pool, const uint8_t *rgb, int w, int h, float min_score, int max_faces,
@@ -156,6 +177,9 @@ void fc_landmarks_free(fc_landmarks *l);
 /* 68 points (x, y) relative to the crop [x0, x0+w) x [y0, y0+h): fractions of w and h. */
 int fc_landmarks_run(const fc_landmarks *l, psk_pool *pool, const uint8_t *rgb, int img_w, int x0, int y0, int w,
                      int h, double rel[136], psk_error *err);
+/* The same for n <= FC_BATCH_MAX crops {x0, y0, w, h} in one batch. */
+int fc_landmarks_run_n(const fc_landmarks *l, psk_pool *pool, const uint8_t *rgb, int img_w, int n,
+                       const int (*crop)[4], double (*rel)[136], psk_error *err);
 
 typedef struct fc_resblock {
     fc_conv conv1, conv2;
@@ -171,6 +195,9 @@ int fc_descriptor_load(fc_descriptor *d, const char *dir, psk_error *err);
 void fc_descriptor_free(fc_descriptor *d);
 int fc_descriptor_run(const fc_descriptor *d, psk_pool *pool, const uint8_t *rgb, int img_w, int x0, int y0, int w,
                       int h, float out[128], psk_error *err);
+/* The same for n <= FC_BATCH_MAX chips {x0, y0, w, h} in one batch. */
+int fc_descriptor_run_n(const fc_descriptor *d, psk_pool *pool, const uint8_t *rgb, int img_w, int n,
+                        const int (*chip)[4], float (*out)[128], psk_error *err);
 
 struct psk_face_model {
     char dir[1024];

@@ -92,12 +92,12 @@ static int dense_block(const fc_landmarks *l, psk_pool *pool, int blk, fc_tensor
         rc = fc_conv_forward(pool, &l->conv0, x, FC_RELU, &o[0]);
     } else {
         rc = sep_forward(pool, &l->sep[4 * blk - 1], x, &o[0]);
-        if (!rc) fc_activate(o[0].d, (size_t)o[0].h * o[0].w * o[0].c, FC_RELU);
+        if (!rc) fc_activate(o[0].d, fc_tensor_floats(&o[0]), FC_RELU);
     }
     fc_tensor_free(x);
-    size_t n = rc ? 0 : (size_t)o[0].h * o[0].w * o[0].c;
+    size_t n = rc ? 0 : fc_tensor_floats(&o[0]);
     if (!rc) rc = sep_forward(pool, &sep[0], &o[0], &o[1]);
-    if (!rc) rc = fc_tensor_new(&in, o[0].h, o[0].w, o[0].c);
+    if (!rc) rc = fc_tensor_new_n(&in, o[0].n, o[0].h, o[0].w, o[0].c);
     if (!rc) {
         sum_relu(in.d, o[0].d, o[1].d, NULL, NULL, n);
         rc = sep_forward(pool, &sep[1], &in, &o[2]);
@@ -116,23 +116,36 @@ static int dense_block(const fc_landmarks *l, psk_pool *pool, int blk, fc_tensor
     return rc;
 }
 
-int fc_landmarks_run(const fc_landmarks *l, psk_pool *pool, const uint8_t *rgb, int img_w, int x0, int y0, int w,
-                     int h, double rel[136], psk_error *err) {
+int fc_landmarks_run_n(const fc_landmarks *l, psk_pool *pool, const uint8_t *rgb, int img_w, int n,
+                       const int (*crop)[4], double (*rel)[136], psk_error *err) {
     fc_tensor x = {0}, pooled = {0};
-    int rc = fc_input(rgb, img_w, x0, y0, w, h, true, 112, face_mean, 255.0f, 0.0f, &x);
+    int rc = n >= 1 && n <= FC_BATCH_MAX ? fc_tensor_new_n(&x, n, 112, 112, 3) : PSK_ERR_INVALID_ARG;
+    for (int i = 0; i < n && !rc; i++)
+        rc = fc_input_into(rgb, img_w, crop[i][0], crop[i][1], crop[i][2], crop[i][3], true, 112, face_mean, 255.0f,
+                           0.0f, x.d + (size_t)i * 112 * 112 * 3);
     for (int blk = 0; blk < 4 && !rc; blk++) rc = dense_block(l, pool, blk, &x);
     if (!rc) rc = fc_pool(&x, 7, 2, false, &pooled);
     fc_tensor_free(&x);
-    float out[136];
-    if (!rc) psk_gemm(pool, 1, pooled.d, 256, &l->fc, l->fc_bias, out, 136, false, PSK_ACT_NONE);
+    float out[FC_BATCH_MAX][136];
+    if (!rc) fc_gemm(pool, n, pooled.d, 256, &l->fc, l->fc_bias, out[0], 136, FC_NONE);
     fc_tensor_free(&pooled);
+    if (rc == PSK_ERR_INVALID_ARG) return psk_fail(err, rc, "landmark net: a batch of %d faces", n);
     if (rc) return psk_fail(err, rc, "landmark net: out of memory");
-    /* postProcess: undo the centred padding of the 112-pixel square */
-    double scale = 112.0 / (w > h ? w : h), sw = w * scale, sh = h * scale;
-    double pad_x = sw < sh ? fabs(sw - sh) / 2 : 0, pad_y = sh < sw ? fabs(sw - sh) / 2 : 0;
-    for (int i = 0; i < 68; i++) {
-        rel[2 * i] = (float)((float)(out[2 * i] * 112.0f) - (float)pad_x) / (float)sw;
-        rel[2 * i + 1] = (float)((float)(out[2 * i + 1] * 112.0f) - (float)pad_y) / (float)sh;
+    for (int f = 0; f < n; f++) {
+        /* postProcess: undo the centred padding of the 112-pixel square */
+        int w = crop[f][2], h = crop[f][3];
+        double scale = 112.0 / (w > h ? w : h), sw = w * scale, sh = h * scale;
+        double pad_x = sw < sh ? fabs(sw - sh) / 2 : 0, pad_y = sh < sw ? fabs(sw - sh) / 2 : 0;
+        for (int i = 0; i < 68; i++) {
+            rel[f][2 * i] = (float)((float)(out[f][2 * i] * 112.0f) - (float)pad_x) / (float)sw;
+            rel[f][2 * i + 1] = (float)((float)(out[f][2 * i + 1] * 112.0f) - (float)pad_y) / (float)sh;
+        }
     }
     return PSK_OK;
+}
+
+int fc_landmarks_run(const fc_landmarks *l, psk_pool *pool, const uint8_t *rgb, int img_w, int x0, int y0, int w,
+                     int h, double rel[136], psk_error *err) {
+    const int crop[1][4] = {{x0, y0, w, h}};
+    return fc_landmarks_run_n(l, pool, rgb, img_w, 1, crop, (double (*)[136])rel, err);
 }

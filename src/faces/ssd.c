@@ -105,6 +105,36 @@ int fc_ssd_load(fc_ssd *s, const char *dir, psk_error *err) {
     return rc;
 }
 
+/* Flops (2 per multiply-add) of a convolution on a side x side map; side becomes the output's. */
+static double conv_flops(const fc_conv *c, int *side) {
+    int out = c->same ? (*side + c->stride - 1) / c->stride : (*side - c->k) / c->stride + 1;
+    double f = 2.0 * out * out * c->k * c->k * c->cin * c->cout;
+    *side = out;
+    return f;
+}
+
+double fc_ssd_flops(const fc_ssd *s) {
+    int side = SSD_SIZE, conv11 = 0, maps[6];
+    double f = conv_flops(&s->conv0, &side);
+    for (int i = 0; i < 13; i++) {
+        side = (side + s->dw[i].stride - 1) / s->dw[i].stride;
+        f += 2.0 * side * side * 9 * s->dw[i].c;
+        f += conv_flops(&s->pw[i], &side);
+        if (i == 10) conv11 = side;
+    }
+    maps[0] = conv11;
+    maps[1] = side;
+    for (int i = 0; i < 8; i++) {
+        f += conv_flops(&s->pred[i], &side);
+        if (i & 1) maps[2 + i / 2] = side; /* the outputs of pred 1, 3, 5, 7 */
+    }
+    for (int i = 0; i < 6; i++) {
+        int a = maps[i], b = maps[i];
+        f += conv_flops(&s->box[i], &a) + conv_flops(&s->cls[i], &b);
+    }
+    return f;
+}
+
 /* Runs a box predictor on a feature map and writes its anchors' box encodings and face scores from `first` on. */
 static int predict(const fc_ssd *s, psk_pool *pool, int i, const fc_tensor *x, float *enc, float *score,
                    int first) {
@@ -165,17 +195,9 @@ int fc_ssd_detect(const fc_ssd *s, psk_pool *pool, const uint8_t *rgb, int w, in
     for (int i = 0; i < 13 && !rc; i++) {
         x = t;
         t.d = NULL;
-        rc = fc_dwconv_forward(pool, &s->dw[i], &x, FC_RELU6, &t);
-        fc_tensor_free(&x);
-        if (rc) break;
-        x = t;
-        t.d = NULL;
-        rc = fc_conv_forward(pool, &s->pw[i], &x, FC_RELU6, &t);
-        fc_tensor_free(&x);
-        if (!rc && i == 10) { /* the output of pair 11 feeds the first box predictor */
-            rc = fc_tensor_new(&conv11, t.h, t.w, t.c);
-            if (!rc) memcpy(conv11.d, t.d, sizeof(float) * (size_t)t.h * t.w * t.c);
-        }
+        rc = fc_dwpw_forward(pool, &s->dw[i], FC_RELU6, &s->pw[i], FC_RELU6, &x, &t);
+        if (i == 11) conv11 = x; /* the output of pair 11 feeds the first box predictor too: kept */
+        else fc_tensor_free(&x);
     }
     const fc_tensor *src = &t;
     for (int i = 0; i < 8 && !rc; i++) {

@@ -1,11 +1,18 @@
-/* The plain C reference of the depthwise 3x3 convolution (conv.h), and the choice of version. */
+/* The plain C reference of the depthwise 3x3 convolution (conv.h), the choice of version, and the FMA probe. */
 #include "conv.h"
+#include "kernels.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+static inline float clampf(float v, float lo, float hi) {
+    v = v > lo ? v : lo; /* NaN becomes lo, as vmaxps(v, lo) */
+    return v < hi ? v : hi;
+}
+
 void psk_dwconv3x3_ref(const float *in, int h, int w, int c, int stride, int pad_top, int pad_left, const float *wt,
-                       const float *bias, float *out, int ow, int oy0, int oy1) {
+                       const float *bias, float lo, float hi, float *out, int ow, int oy0, int oy1) {
     for (int oy = oy0; oy < oy1; oy++)
         for (int ox = 0; ox < ow; ox++) {
             float *o = out + ((size_t)oy * ow + ox) * c;
@@ -20,15 +27,69 @@ void psk_dwconv3x3_ref(const float *in, int h, int w, int c, int stride, int pad
                     for (int ch = 0; ch < c; ch++) o[ch] += x[ch] * k[ch];
                 }
             }
+            for (int ch = 0; ch < c; ch++) o[ch] = clampf(o[ch], lo, hi);
         }
+}
+
+void psk_bias_clamp_ref(float *c, int ldc, int mr, int nr, const float *bias, float lo, float hi) {
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < nr; j++) {
+            float *v = c + (size_t)r * ldc + j;
+            *v = clampf(bias ? *v + bias[j] : *v, lo, hi);
+        }
+}
+
+void psk_pack_a_ref(const float *a, int lda, int mc, int kc, int MR, float *dst) {
+    for (int i0 = 0; i0 < mc; i0 += MR) {
+        int mr = mc - i0 < MR ? mc - i0 : MR;
+        for (int kk = 0; kk < kc; kk++) {
+            for (int i = 0; i < mr; i++) dst[kk * MR + i] = a[(size_t)(i0 + i) * lda + kk];
+            for (int i = mr; i < MR; i++) dst[kk * MR + i] = 0.0f;
+        }
+        dst += (size_t)kc * MR;
+    }
+}
+
+psk_pack_a_fn psk_pack_a(void) {
+    static psk_pack_a_fn chosen;
+    if (!chosen) {
+        psk_pack_a_fn fast = strcmp(psk_kernels()->name, "avx512") == 0 ? psk_pack_a_avx512() : NULL;
+        chosen = fast ? fast : psk_pack_a_ref;
+    }
+    return chosen;
+}
+
+psk_bias_clamp_fn psk_bias_clamp(void) {
+    static psk_bias_clamp_fn chosen;
+    if (!chosen) {
+        psk_bias_clamp_fn fast = strcmp(psk_kernels()->name, "avx512") == 0 ? psk_bias_clamp_avx512() : NULL;
+        chosen = fast ? fast : psk_bias_clamp_ref;
+    }
+    return chosen;
 }
 
 psk_dwconv3x3_fn psk_dwconv3x3(void) {
     static psk_dwconv3x3_fn chosen;
     if (!chosen) {
-        const char *env = getenv("PHOTOSEEK_KERNELS");
-        psk_dwconv3x3_fn fast = (env && strcmp(env, "ref") == 0) ? NULL : psk_dwconv3x3_avx2();
+        const char *level = psk_kernels()->name;
+        psk_dwconv3x3_fn fast = strcmp(level, "avx512") == 0 ? psk_dwconv3x3_avx512()
+                                : strcmp(level, "avx2") == 0 ? psk_dwconv3x3_avx2()
+                                                             : NULL;
         chosen = fast ? fast : psk_dwconv3x3_ref;
     }
     return chosen;
+}
+
+double psk_fma_burn(long rounds, float scale, float *sink) {
+    const char *level = psk_kernels()->name;
+    if (strcmp(level, "avx512") == 0) return psk_fma_burn_avx512(rounds, scale, sink);
+    if (strcmp(level, "avx2") == 0) return psk_fma_burn_avx2(rounds, scale, sink);
+    float a[12];
+    for (int j = 0; j < 12; j++) a[j] = (float)j;
+    for (long i = 0; i < rounds; i++)
+        for (int j = 0; j < 12; j++) a[j] = fmaf(a[j], scale, 1e-9f);
+    float s = 0;
+    for (int j = 0; j < 12; j++) s += a[j];
+    *sink = s;
+    return (double)rounds * 12 * 2;
 }

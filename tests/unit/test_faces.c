@@ -137,11 +137,13 @@ static float rnd(uint32_t *s) {
     return (float)((*s >> 8) & 0xffff) / 32768.0f - 1.0f;
 }
 
-TEST(dwconv3x3_avx2_matches_reference) {
-    psk_dwconv3x3_fn v = psk_dwconv3x3_avx2();
-    if (!v) SKIP("this CPU has no AVX2+FMA");
-    static const int shapes[][4] = {{7, 5, 13, 1}, {8, 8, 8, 2}, {9, 6, 37, 2}, {1, 1, 3, 1}, {16, 3, 64, 2}};
+/* The largest difference between a version of the depthwise 3x3 convolution and the reference, over shapes with
+ * channel tails (13, 37), one pixel, both strides, and wide maps of many channels (the detector's). */
+static double dwconv_worst(psk_dwconv3x3_fn v) {
+    static const int shapes[][4] = {{7, 5, 13, 1}, {8, 8, 8, 2}, {9, 6, 37, 2}, {1, 1, 3, 1},
+                                    {16, 3, 64, 2}, {5, 9, 100, 1}, {6, 7, 1024, 1}, {2, 2, 17, 2}};
     uint32_t s = 7;
+    double worst = 0;
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
         int h = shapes[t][0], w = shapes[t][1], c = shapes[t][2], st = shapes[t][3];
         int oh = (h + st - 1) / st, ow = (w + st - 1) / st;
@@ -154,13 +156,115 @@ TEST(dwconv3x3_avx2_matches_reference) {
         for (int i = 0; i < h * w * c; i++) in[i] = rnd(&s);
         for (int i = 0; i < 9 * c; i++) k[i] = rnd(&s);
         for (int i = 0; i < c; i++) b[i] = rnd(&s);
-        psk_dwconv3x3_ref(in, h, w, c, st, pt, pl, k, b, o1, ow, 0, oh);
-        v(in, h, w, c, st, pt, pl, k, b, o2, ow, 0, oh);
-        double worst = 0;
+        /* every other shape clamped to [-0.5, 0.7] (an activation), the others not */
+        float lo = t % 2 ? -0.5f : -INFINITY, hi = t % 2 ? 0.7f : INFINITY;
+        psk_dwconv3x3_ref(in, h, w, c, st, pt, pl, k, b, lo, hi, o1, ow, 0, oh);
+        /* in two row ranges, as the threads split it */
+        v(in, h, w, c, st, pt, pl, k, b, lo, hi, o2, ow, 0, oh / 2);
+        v(in, h, w, c, st, pt, pl, k, b, lo, hi, o2, ow, oh / 2, oh);
         for (int i = 0; i < oh * ow * c; i++) worst = fmax(worst, fabs(o1[i] - o2[i]));
         free(in), free(k), free(b), free(o1), free(o2);
-        CHECKF(worst < 1e-5, "shape %zu: max difference %g", t, worst);
     }
+    return worst;
+}
+
+TEST(dwconv3x3_avx2_matches_reference) {
+    psk_dwconv3x3_fn v = psk_dwconv3x3_avx2();
+    if (!v) SKIP("this CPU has no AVX2+FMA");
+    double worst = dwconv_worst(v);
+    CHECKF(worst < 1e-5, "max difference %g", worst);
+}
+
+TEST(dwconv3x3_avx512_matches_reference) {
+    psk_dwconv3x3_fn v = psk_dwconv3x3_avx512();
+    if (!v) SKIP("this CPU has no AVX-512 (F, BW, VL, DQ, VNNI)");
+    double worst = dwconv_worst(v);
+    CHECKF(worst < 1e-5, "max difference %g", worst);
+}
+
+TEST(bias_clamp_avx512_matches_reference) {
+    psk_bias_clamp_fn v = psk_bias_clamp_avx512();
+    if (!v) SKIP("this CPU has no AVX-512 (F, BW, VL, DQ, VNNI)");
+    uint32_t s = 11;
+    static const int shapes[][3] = {{14, 32, 40}, {3, 17, 17}, {1, 5, 8}, {14, 64, 64}};
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int mr = shapes[t][0], nr = shapes[t][1], ldc = shapes[t][2];
+        float c1[14 * 64], c2[14 * 64], bias[64];
+        for (int i = 0; i < mr * ldc; i++) c1[i] = c2[i] = 8 * rnd(&s);
+        for (int i = 0; i < nr; i++) bias[i] = rnd(&s);
+        const float *b = t == 2 ? NULL : bias;
+        float lo = t == 3 ? -INFINITY : 0.0f, hi = t == 3 ? INFINITY : 6.0f;
+        psk_bias_clamp_ref(c1, ldc, mr, nr, b, lo, hi);
+        v(c2, ldc, mr, nr, b, lo, hi);
+        int bad = 0;
+        for (int i = 0; i < mr * ldc; i++) bad += c1[i] != c2[i];
+        CHECKF(bad == 0, "shape %zu: %d values differ", t, bad);
+        /* the columns past nr are untouched, the clamp holds */
+        if (ldc > nr) CHECK(c1[nr] == c2[nr]);
+        for (int i = 0; t != 3 && i < nr; i++) CHECK(c2[i] >= 0.0f && c2[i] <= 6.0f);
+    }
+}
+
+TEST(pack_a_avx512_matches_reference) {
+    psk_pack_a_fn v = psk_pack_a_avx512();
+    if (!v) SKIP("this CPU has no AVX-512 (F, BW, VL, DQ, VNNI)");
+    static const int shapes[][4] = {{30, 7, 9, 14}, {14, 14, 14, 14}, {5, 3, 300, 14}, {33, 33, 40, 16}, {6, 1, 1, 6}};
+    uint32_t s = 5;
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int mc = shapes[t][0], kc = shapes[t][1], lda = shapes[t][2], MR = shapes[t][3];
+        int panels = (mc + MR - 1) / MR;
+        float *a = malloc(sizeof(float) * mc * lda), *d1 = malloc(sizeof(float) * panels * MR * kc);
+        float *d2 = malloc(sizeof(float) * panels * MR * kc);
+        for (int i = 0; i < mc * lda; i++) a[i] = rnd(&s);
+        for (int i = 0; i < panels * MR * kc; i++) d1[i] = d2[i] = 99.0f;
+        psk_pack_a_ref(a, lda, mc, kc, MR, d1);
+        v(a, lda, mc, kc, MR, d2);
+        int bad = 0;
+        for (int i = 0; i < panels * MR * kc; i++) bad += d1[i] != d2[i];
+        CHECKF(bad == 0, "shape %zu: %d values differ", t, bad);
+        CHECK(d1[0] == a[0] && (mc < 2 || d1[1] == a[lda])); /* the layout: row 1 of column 0 second */
+        free(a), free(d1), free(d2);
+    }
+}
+
+TEST(tile_rowa_avx512_matches_reference) {
+    psk_tile_rowa_fn v = psk_tile_rowa_avx512();
+    if (!v) SKIP("this CPU has no AVX-512 (F, BW, VL, DQ, VNNI)");
+    static const int shapes[][4] = {{14, 32, 40, 0}, {5, 17, 3, 1}, {14, 32, 300, 2}, {1, 9, 1, 1}, {13, 20, 64, 2}};
+    uint32_t s = 3;
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int mr = shapes[t][0], nr = shapes[t][1], kc = shapes[t][2], mode = shapes[t][3], lda = kc + 3, ldc = 40;
+        float *a = malloc(sizeof(float) * mr * lda), *w = malloc(sizeof(float) * nr * kc), bias[32];
+        float c[14 * 40], want[14 * 40];
+        for (int i = 0; i < mr * lda; i++) a[i] = rnd(&s);
+        for (int i = 0; i < nr * kc; i++) w[i] = rnd(&s);
+        for (int i = 0; i < 32; i++) bias[i] = rnd(&s);
+        for (int i = 0; i < 14 * 40; i++) c[i] = want[i] = rnd(&s);
+        psk_packed p;
+        CHECK(psk_pack_weights_nr(w, nr, kc, kc, false, 32, &p) == PSK_OK);
+        /* mode 0: store; 1: accumulate into c; 2: store, then bias and a ReLU6 clamp */
+        psk_tile_epilogue ep = {bias, 0.0f, 6.0f};
+        v(kc, a, lda, p.data, c, ldc, mr, nr, mode == 1, mode == 2 ? &ep : NULL);
+        for (int i = 0; i < mr; i++)
+            for (int j = 0; j < nr; j++) {
+                double acc = mode == 1 ? want[i * ldc + j] : 0;
+                for (int k = 0; k < kc; k++) acc += (double)a[i * lda + k] * w[j * kc + k];
+                if (mode == 2) acc = fmin(fmax(acc + bias[j], 0.0), 6.0);
+                want[i * ldc + j] = (float)acc;
+            }
+        double worst = 0;
+        for (int i = 0; i < 14 * 40; i++) worst = fmax(worst, fabs(c[i] - want[i]));
+        CHECKF(worst < 1e-4, "shape %zu: max difference %g (the columns past nr and rows past mr untouched too)", t,
+               worst);
+        psk_packed_free(&p);
+        free(a), free(w);
+    }
+}
+
+TEST(fma_burn_counts_its_flops) {
+    float sink = 0;
+    CHECK(psk_fma_burn(1000, 1.0f, &sink) >= 1000.0 * 12 * 2);
+    CHECK(sink > 60.0f); /* 0 + 1 + ... + 11, per lane, grown a little */
 }
 
 TEST(face_input_pads_and_resizes_like_tfjs) {
@@ -182,4 +286,53 @@ TEST(face_input_pads_and_resizes_like_tfjs) {
     CHECK(t.d[0] == (rgb[0] - 10) / 2.0f - 1.0f);
     CHECK(t.d[(1 * 2 + 1) * 3 + 2] == (rgb[(2 * 4 + 2) * 3 + 2] - 10) / 2.0f - 1.0f);
     fc_tensor_free(&t);
+}
+
+static double iou4(const float *a, const float *b) {
+    double x0 = fmax(a[0], b[0]), y0 = fmax(a[1], b[1]);
+    double x1 = fmin(a[0] + a[2], b[0] + b[2]), y1 = fmin(a[1] + a[3], b[1] + b[3]);
+    double i = fmax(0, x1 - x0) * fmax(0, y1 - y0);
+    return i / ((double)a[2] * a[3] + (double)b[2] * b[3] - i);
+}
+
+/* The indexer's face pass on a half-size decode finds the faces of the full decode, in the full photo's pixels, as
+ * the same people. Needs face-api's package (tests/faces/fetch_cached.sh, as test_faces.sh fetches it). */
+TEST(faces_on_a_scaled_decode_come_back_in_full_pixels) {
+    const char *dir = "tests/faces/cache/model", *photo = "tests/faces/cache/demo/sample1.jpg";
+    if (!psk_file_exists(photo) || !psk_dir_exists(dir)) SKIP("no face model in tests/faces/cache (fetch_cached.sh)");
+    psk_face_model *m;
+    CHECK_OK(psk_face_model_load(dir, &m, err_));
+    psk_image_params ip = psk_image_default_params();
+    psk_image *full, *half;
+    CHECK_OK(psk_image_load(photo, &ip, &full, err_));
+    ip.min_short_side = full->height / 2; /* 1920 x 1280 decodes at 1/2 */
+    CHECK_OK(psk_image_load(photo, &ip, &half, err_));
+    CHECK(half->width * 2 == full->width && half->info.width == full->width);
+    psk_face_params p = psk_face_default_params();
+    p.n_threads = 2;
+    psk_face *f_full, *f_half, *f_raw;
+    int n_full, n_half, n_raw;
+    CHECK_OK(psk_faces_detect(m, full, &p, &f_full, &n_full, err_));
+    CHECK_OK(psk_faces_detect_scaled(m, half, &p, &f_half, &n_half, err_));
+    CHECK_OK(psk_faces_detect(m, half, &p, &f_raw, &n_raw, err_));
+    CHECKF(n_full == 3 && n_half == n_full && n_raw == n_full, "%d, %d and %d faces", n_full, n_half, n_raw);
+    for (int i = 0; i < n_full && n_half == n_full; i++) {
+        int best = 0;
+        for (int j = 1; j < n_half; j++)
+            if (iou4(f_full[i].box, f_half[j].box) > iou4(f_full[i].box, f_half[best].box)) best = j;
+        double iou = iou4(f_full[i].box, f_half[best].box);
+        float d = psk_face_distance(f_full[i].descriptor, f_half[best].descriptor);
+        CHECKF(iou > 0.9, "face %d: box IoU %.3f with the half-size decode's", i, iou);
+        CHECKF(d < PSK_FACE_SAME_PERSON, "face %d: descriptor distance %.3f", i, d);
+        CHECKF(fabs(f_full[i].landmarks[30][0] - f_half[best].landmarks[30][0]) < 8, "face %d: nose tip %g vs %g", i,
+               f_full[i].landmarks[30][0], f_half[best].landmarks[30][0]);
+        /* unscaled, the same faces would sit at half the coordinates */
+        CHECK(iou4(f_full[i].box, f_raw[best].box) < 0.5);
+    }
+    psk_free_buffer(f_full);
+    psk_free_buffer(f_half);
+    psk_free_buffer(f_raw);
+    psk_image_free(full);
+    psk_image_free(half);
+    psk_face_model_free(m);
 }
