@@ -77,8 +77,12 @@ const char *psk_kernel_level(void) {
 }
 
 const psk_kernel_table *psk_kernels_for_strip(bool q8, int nr) {
-    const psk_kernel_table *levels[] = {psk_kernels(), psk_kernels_avx512(), psk_kernels_avx2(), psk_kernels_ref()};
-    for (int i = 0; i < 4; i++)
+    /* the chosen level first, without asking the CPU again (cpuid is slow under a hypervisor, and this runs per
+     * product) */
+    const psk_kernel_table *k = psk_kernels();
+    if ((q8 ? k->q8_nr : k->gemm_nr) == nr) return k;
+    const psk_kernel_table *levels[] = {psk_kernels_avx512(), psk_kernels_avx2(), psk_kernels_ref()};
+    for (int i = 0; i < 3; i++)
         if (levels[i] && (q8 ? levels[i]->q8_nr : levels[i]->gemm_nr) == nr) return levels[i];
     return psk_kernels_ref();
 }
