@@ -45,7 +45,7 @@ check "--from/--to select by date" sh -c "$PS search photo --db '$DB' --from 201
 check "--year=2019 (the = form) gives the same single result" sh -c "$PS search photo --db '$DB' --year=2019 --json | wc -l | grep -qx 1"
 expect_status "a filter without a value is a usage error" 2 $PS search photo --db "$DB" --year
 check "--camera filters by make or model" sh -c "$PS search photo --db '$DB' --camera testmodel --json | wc -l | grep -qx 1"
-check "--folder filters by folder" sh -c "test \$($PS search photo --db '$DB' --folder '$TMP/photos/2021' -k 50 --json | wc -l) = 6"
+check "--folder filters by folder" sh -c "test \$($PS search photo --db '$DB' --folder '$TMP/photos/2021' -k 50 --all --json | wc -l) = 6"
 expect_status "--type video finds nothing in a photo library (exit 1)" 1 $PS search photo --db "$DB" --type video
 expect_status "a bad --month is a usage error" 2 $PS search photo --db "$DB" --month 13
 expect_status "a bad --from is a usage error" 2 $PS search photo --db "$DB" --from 2019-13-01

@@ -16,7 +16,7 @@ ffmpeg -v error -f lavfi -i "testsrc2=size=160x120:rate=10:duration=2" -pix_fmt 
 DB=$TMP/lib.db
 $PS index "$TMP/pics" --db "$DB" --image-model "$OLD" >/dev/null 2>&1
 st() { $PS status --db "$DB" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-count() { $PS search --db "$DB" -k 1000 --json "$@" 2>/dev/null | wc -l; }
+count() { $PS search --db "$DB" -k 1000 --all --json "$@" 2>/dev/null | wc -l; }
 ITEMS=$(($(st photos) + $(st videos)))
 OLD_ID=$(st model)
 N=$(count photo)

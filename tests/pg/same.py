@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs one photoseek command on two libraries (a SQLite file and a server store) and checks that the answers are the
 same: exit status, the same paths in the same order, scores within 1e-4, every other field equal (ids are each
-store's own). usage: same.py PS SQLITE_DB SERVER_URL [--empty-ok] [--keys K1,K2] COMMAND ARGS...   (--db and --json
+store's own; search and similar get --all). usage: same.py PS SQLITE_DB SERVER_URL [--empty-ok] [--keys K1,K2] COMMAND ARGS...   (--db and --json
 are added; --keys compares only those fields besides path and score, for a store that keeps less: Pinecone)"""
 import json
 import subprocess
@@ -15,8 +15,13 @@ if args[:1] == ["--keys"]:
     keys, args = set(args[1].split(",")), args[2:]
 
 
+# only the SQLite file keeps near-duplicate groups, so its results would come collapsed: a comparison of stores
+# lists every member (--all), as a user comparing them would
+extra = ["--all"] if args[:1] in (["search"], ["similar"]) else []
+
+
 def run(where):
-    out = subprocess.run([ps, *args, "--db", where, "--json"], capture_output=True, text=True)
+    out = subprocess.run([ps, *args, *extra, "--db", where, "--json"], capture_output=True, text=True)
     return out.returncode, [json.loads(line) for line in out.stdout.splitlines() if line.strip()], out.stderr
 
 
