@@ -185,7 +185,7 @@ const store_ops store_sqlite_ops = {
     .caps = PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS | PSK_STORE_CAP_ERRORS |
             PSK_STORE_CAP_IMPORT | PSK_STORE_CAP_LOCAL_INDEX | PSK_STORE_CAP_DUPLICATES |
             PSK_STORE_CAP_TEXT |
-            PSK_STORE_CAP_PLACES | PSK_STORE_CAP_NEAR,
+            PSK_STORE_CAP_PLACES | PSK_STORE_CAP_NEAR | PSK_STORE_CAP_PEOPLE,
     .close = sq_close,
     .shown = sq_shown,
     .identity = sq_shown,
@@ -202,4 +202,11 @@ const store_ops store_sqlite_ops = {
     .duplicates = sqlite_duplicates,
     .dup_update = sqlite_dups_update,
     .dup_groups_of = sqlite_dup_groups_of,
+    .people_group = sqlite_people_group,
+    .people = sqlite_people,
+    .person_faces = sqlite_person_faces,
+    .people_edit = sqlite_people_edit,
+    .people_of = sqlite_people_of,
+    .browse = sqlite_browse,
+    .person_names = sqlite_person_names,
 };
