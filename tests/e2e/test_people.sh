@@ -6,16 +6,7 @@
 # errors (an unknown name, --faces on without the model, a store without people, odd images).
 source "$(dirname "$0")/lib.sh"
 need /usr/bin/convert python3
-CACHE=${FACES_CACHE:-tests/faces/cache}
-if ! command -v npm >/dev/null; then
-    fail "people: npm is needed to fetch face-api's weights (scripts/install-deps.sh installs it)"
-    done_testing
-fi
-if ! bash tests/faces/fetch_cached.sh "$CACHE" >"$TMP/fetch.log" 2>&1; then
-    fail "people: fetching face-api 1.7.15 into $CACHE" "$(tail -3 "$TMP/fetch.log")"
-    done_testing
-fi
-FM=$CACHE/model
+face_model
 CLIP=$FIX/models/tiny-clip
 DB=$TMP/lib.db
 export PHOTOSEEK_MODELS=$TMP/no-models
