@@ -690,6 +690,13 @@ typedef struct psk_face_ref {
 
 /* The faces of a person, newest photo first (a photo's faces together). *out (free with psk_free_buffer). */
 psk_status psk_library_person_faces(psk_library *lib, int64_t person, psk_face_ref **out, int *n, psk_error *err);
+/* One face by id (PSK_ERR_NOT_FOUND when there is none). */
+psk_status psk_library_face_get(psk_library *lib, int64_t face, psk_face_ref *out, psk_error *err);
+/* A JPEG of one face: its box with a margin of a third of its size around it, from the photo (EXIF-oriented), at
+ * most max_side pixels on the longer side (16..1024); a video's face gives its frame. *jpeg: free with
+ * psk_free_buffer. */
+psk_status psk_library_face_thumbnail(psk_library *lib, int64_t face, int max_side, unsigned char **jpeg,
+                                      size_t *size, psk_error *err);
 /* Names a person ("" or NULL: unnamed). A name another person has is PSK_ERR_INVALID_ARG (merge them instead). */
 psk_status psk_library_person_name(psk_library *lib, int64_t person, const char *name, psk_error *err);
 /* Moves every face of `from` into `into` (as the user's), keeping into's name (or from's, when into has none). */

@@ -1,6 +1,7 @@
 /* People: the public calls over the store's people operations (src/store/sqlite_people.c), and the checks of a
  * search's person condition. */
 #include "library_int.h"
+#include "../image/image.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -145,4 +146,43 @@ int library_browse(psk_library *lib, const psk_search_params *p, psk_result **re
     int k = p->k > 0 ? p->k : 20;
     if (k > 10000) return psk_fail(err, PSK_ERR_INVALID_ARG, "k = %d is more than 10000", k);
     return b->ops->browse(b->self, &p->filter, k, results, n, err);
+}
+
+psk_status psk_library_face_get(psk_library *lib, int64_t face, psk_face_ref *out, psk_error *err) {
+    store_backend *b = people_store(lib, "people", err);
+    if (!b) return PSK_ERR_UNSUPPORTED;
+    if (!b->ops->face_get) return backend_unsupported(b, "faces", err);
+    return b->ops->face_get(b->self, face, out, err);
+}
+
+psk_status psk_library_face_thumbnail(psk_library *lib, int64_t face, int max_side, unsigned char **jpeg,
+                                      size_t *size, psk_error *err) {
+    *jpeg = NULL, *size = 0;
+    if (max_side < 16 || max_side > 1024) return psk_fail(err, PSK_ERR_INVALID_ARG, "thumbnail size %d", max_side);
+    psk_face_ref f;
+    int rc = psk_library_face_get(lib, face, &f, err);
+    if (rc) return rc;
+    if (f.frame_ms >= 0) return psk_video_thumbnail(f.path, f.frame_ms, max_side, jpeg, size, err);
+    psk_image *img;
+    if ((rc = psk_image_load(f.path, NULL, &img, err))) return rc;
+    /* the box and a third of its size around it, inside the image */
+    double m = (f.box[2] > f.box[3] ? f.box[2] : f.box[3]) / 3.0;
+    int x0 = (int)(f.box[0] - m), y0 = (int)(f.box[1] - m);
+    int x1 = (int)(f.box[0] + f.box[2] + m), y1 = (int)(f.box[1] + f.box[3] + m);
+    x0 = x0 < 0 ? 0 : x0, y0 = y0 < 0 ? 0 : y0;
+    x1 = x1 > img->width ? img->width : x1, y1 = y1 > img->height ? img->height : y1;
+    if (x1 - x0 < 1 || y1 - y0 < 1) { /* the file changed under its row: its whole picture */
+        x0 = y0 = 0;
+        x1 = img->width, y1 = img->height;
+    }
+    psk_image crop = {.width = x1 - x0, .height = y1 - y0, .info = img->info};
+    crop.rgb = psk_malloc((size_t)crop.width * crop.height * 3);
+    if (!crop.rgb) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    for (int y = 0; !rc && y < crop.height; y++)
+        memcpy(crop.rgb + (size_t)y * crop.width * 3, img->rgb + ((size_t)(y0 + y) * img->width + x0) * 3,
+               (size_t)crop.width * 3);
+    if (!rc) rc = img_encode_thumbnail(&crop, max_side, jpeg, size, f.path, err);
+    psk_free(crop.rgb);
+    psk_image_free(img);
+    return rc;
 }

@@ -78,8 +78,8 @@ psk_status psk_library_search_text(psk_library *lib, const char *text, const psk
                         "text search works on a SQLite library only so far (a %s library keeps no text in photos)",
                         psk_library_store_kind(lib));
     if (p.filter.n_people)
-        return psk_fail(err, PSK_ERR_INVALID_ARG, "--person with --text is not supported yet: use text:\"...\" in "
-                                                  "the query with --person");
+        return psk_fail(err, PSK_ERR_INVALID_ARG, "--person with only words read in photos (--text, text:\"...\") is "
+                                                  "not supported yet: add a description to the query");
     psk_store *st = library_local_store(lib, "text search", err);
     if (!st) return PSK_ERR_UNSUPPORTED;
     char *q = text ? psk_text_fold(text) : NULL;

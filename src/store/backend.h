@@ -95,6 +95,7 @@ typedef struct store_ops {
     int (*people_group)(void *self, bool recluster, psk_error *err);
     int (*people)(void *self, int min_faces, psk_person **out, int *n, psk_error *err);
     int (*person_faces)(void *self, int64_t person, psk_face_ref **out, int *n, psk_error *err);
+    int (*face_get)(void *self, int64_t face, psk_face_ref *out, psk_error *err);
     int (*people_edit)(void *self, const struct store_people_edit *e, psk_error *err);
     /* Fills each result's people (the named people in it). */
     int (*people_of)(void *self, psk_result *r, int n, psk_error *err);

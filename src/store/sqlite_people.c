@@ -225,6 +225,9 @@ int sqlite_people_group(void *self, bool recluster, psk_error *err) {
     face_set f = {0};
     int64_t *named = NULL;
     int n_named = 0, first = 0;
+    /* a run that found no new face has nothing to group (and reads no descriptor) */
+    if (!recluster && store_count(s, "SELECT count(*) FROM faces WHERE person_id IS NULL AND assigned = 0") == 0)
+        return PSK_OK;
     int rc = store_exec(s, "BEGIN IMMEDIATE", err);
     if (rc) return rc;
     if (!recluster) {
@@ -333,16 +336,29 @@ static int no_person(psk_store *s, int64_t id, psk_error *err) {
     return psk_fail(err, PSK_ERR_NOT_FOUND, "%s: no person %lld (see 'photoseek people')", s->path, (long long)id);
 }
 
+#define FACE_REF_SQL                                                                                                   \
+    "SELECT f.id, f.media_id, coalesce(f.person_id, 0), m.path, f.x, f.y, f.w, f.h, f.score, f.frame_ms,"             \
+    " coalesce(m.taken_at, 0), f.assigned FROM faces f JOIN media m ON m.id = f.media_id "
+
+static void face_ref_row(sqlite3_stmt *st, psk_face_ref *f) {
+    memset(f, 0, sizeof *f);
+    f->id = sqlite3_column_int64(st, 0);
+    f->media_id = sqlite3_column_int64(st, 1);
+    f->person = sqlite3_column_int64(st, 2);
+    text_into(st, 3, f->path, sizeof f->path);
+    for (int k = 0; k < 4; k++) f->box[k] = (float)sqlite3_column_double(st, 4 + k);
+    f->score = (float)sqlite3_column_double(st, 8);
+    f->frame_ms = sqlite3_column_int64(st, 9);
+    f->taken_at = sqlite3_column_int64(st, 10);
+    f->by_user = sqlite3_column_int(st, 11);
+}
+
 int sqlite_person_faces(void *self, int64_t person, psk_face_ref **out, int *n, psk_error *err) {
     psk_store *s = store_of(self);
     *out = NULL, *n = 0;
     if (!exists(s, "SELECT 1 FROM people WHERE id = ?", person)) return no_person(s, person, err);
     sqlite3_stmt *st;
-    int rc = store_prepare(s,
-                           "SELECT f.id, f.media_id, m.path, f.x, f.y, f.w, f.h, f.score, f.frame_ms,"
-                           " coalesce(m.taken_at, 0), f.assigned FROM faces f JOIN media m ON m.id = f.media_id"
-                           " WHERE f.person_id = ? ORDER BY m.taken_at DESC, m.id DESC, f.id",
-                           &st, err);
+    int rc = store_prepare(s, FACE_REF_SQL "WHERE f.person_id = ? ORDER BY m.taken_at DESC, m.id DESC, f.id", &st, err);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, person);
     int cap = 0;
@@ -351,23 +367,25 @@ int sqlite_person_faces(void *self, int64_t person, psk_face_ref **out, int *n, 
             rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
             break;
         }
-        psk_face_ref *f = &(*out)[(*n)++];
-        memset(f, 0, sizeof *f);
-        f->id = sqlite3_column_int64(st, 0);
-        f->media_id = sqlite3_column_int64(st, 1);
-        f->person = person;
-        text_into(st, 2, f->path, sizeof f->path);
-        for (int k = 0; k < 4; k++) f->box[k] = (float)sqlite3_column_double(st, 3 + k);
-        f->score = (float)sqlite3_column_double(st, 7);
-        f->frame_ms = sqlite3_column_int64(st, 8);
-        f->taken_at = sqlite3_column_int64(st, 9);
-        f->by_user = sqlite3_column_int(st, 10);
+        face_ref_row(st, &(*out)[(*n)++]);
     }
     sqlite3_finalize(st);
     if (rc) {
         psk_free(*out);
         *out = NULL, *n = 0;
     }
+    return rc;
+}
+
+int sqlite_face_get(void *self, int64_t face, psk_face_ref *out, psk_error *err) {
+    psk_store *s = store_of(self);
+    sqlite3_stmt *st;
+    int rc = store_prepare(s, FACE_REF_SQL "WHERE f.id = ?", &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, face);
+    if (sqlite3_step(st) == SQLITE_ROW) face_ref_row(st, out);
+    else rc = psk_fail(err, PSK_ERR_NOT_FOUND, "%s: no face %lld", s->path, (long long)face);
+    sqlite3_finalize(st);
     return rc;
 }
 

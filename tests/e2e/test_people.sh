@@ -182,6 +182,37 @@ assert len([r for r in rows if r[1] == new]) == int(o0) - 1
 assert gone not in {r[6] for r in rows}
 PY
 
+# the server's people API (for the web page)
+if command -v curl >/dev/null; then
+    $PS serve --db "$DB" --port 0 --port-file "$TMP/port" --text-model "$CLIP" 2>"$TMP/serve.err" &
+    for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
+    B="http://127.0.0.1:$(cat "$TMP/port")"
+    http() { curl -s -o "$TMP/body" -w '%{http_code}' "$@"; }
+    web() { # web NAME STATUS PYTHON-CHECK-ON-d CURL-ARGS...
+        local name=$1 want=$2 py=$3; shift 3
+        local got; got=$(http "$@")
+        if [ "$got" != "$want" ]; then fail "$name" "HTTP $got, want $want" "$(head -c 300 "$TMP/body")"; return; fi
+        check "$name" python3 -c "import json; d=json.load(open('$TMP/body')); assert $py, d"
+    }
+    web "GET /api/people: the people with a face thumbnail each" 200 \
+        "any(p['name'] == 'Anna' and p['thumb'].startswith('/api/faces/') for p in d['people'])" "$B/api/people"
+    THUMB=$(python3 -c "import json; print([p['thumb'] for p in json.load(open('$TMP/body'))['people'] if p['name'] == 'Anna'][0])")
+    check "GET /api/faces/ID/thumb: a JPEG of the face" sh -c "curl -sf '$B$THUMB' | head -c 3 | od -An -tx1 | grep -q 'ff d8 ff'"
+    web "GET /api/people/ID/photos: the person's photos with their faces" 200 \
+        "len(d['photos']) == $A0 and all(p['faces'] and p['thumb'] for p in d['photos'])" "$B/api/people/$ANNA/photos"
+    web "POST /api/people/ID/name renames (JSON client)" 200 "d['name'] == 'Anna B'" -X POST \
+        -H "Content-Type: application/json" -d '{}' "$B/api/people/$ANNA/name?name=Anna%20B"
+    status_code=$(http -X POST -H "Origin: http://attacker.test" -H "Content-Type: application/json" -d '{}' \
+        "$B/api/people/$ANNA/name?name=Mallory")
+    check "... a cross-site POST is refused" test "$status_code" = 403
+    status_code=$(http -X POST -d 'name=x' "$B/api/people/$ANNA/name?name=Mallory")
+    check "... a form POST is refused" test "$status_code" != 200
+    web "... the name is Anna B (not Mallory)" 200 "[p for p in d['people'] if p['name'] == 'Anna B']" "$B/api/people"
+    web "GET /api/people/99999/photos: 404" 404 "'error' in d" "$B/api/people/99999/photos"
+    web "GET /api/people/1x/photos: 404" 404 "'error' in d" "$B/api/people/1x/photos"
+    check "people name: back to Anna" $PS people name "$ANNA" Anna --db "$DB"
+fi
+
 # a store without people: a usage error naming what it has
 if [ -f tests/e2e/pinecone_server.py ]; then
     DIM=$(python3 -c "import json; print(json.load(open('$CLIP/config.json'))['projection_dim'])")
