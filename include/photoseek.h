@@ -353,6 +353,7 @@ typedef struct psk_index_progress {
     int64_t unchanged; /* files skipped because nothing changed */
     const char *current; /* the last file finished, or NULL */
     int walking;       /* 1 while the folders are still being walked */
+    int64_t faces;     /* faces found so far (psk_index_params.faces) */
 } psk_index_progress;
 
 typedef void (*psk_index_progress_fn)(void *user, const psk_index_progress *p);

@@ -64,6 +64,7 @@ static void on_progress(void *user, const psk_index_progress *p) {
     bar[width] = 0;
     fprintf(stderr, "\r[%s] %lld/%lld  %.1f files/s  ETA %02d:%02d  ", bar, (long long)p->done, (long long)p->total,
             rate, (int)eta / 60, (int)eta % 60);
+    if (p->faces) fprintf(stderr, "%lld faces  ", (long long)p->faces);
     fflush(stderr);
 }
 

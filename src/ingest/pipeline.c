@@ -394,6 +394,7 @@ static int encode_all(pipeline *pl, psk_error *err) {
             prog.total = (int64_t)pl->n_items;
             prog.done = (int64_t)flushed;
             prog.unchanged = stats->unchanged;
+            prog.faces = stats->faces;
             prog.current = pl->items[i].f->path;
             p->progress(p->progress_user, &prog);
         }

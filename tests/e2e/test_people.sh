@@ -146,6 +146,9 @@ check "... with the fetch command in the message" grep -q "photoseek model fetch
 $PS index "$L/moved" --db "$TMP/auto.db" --image-model "$CLIP" --json >"$TMP/auto.json" 2>"$TMP/auto.err"
 check "index --faces auto (the default) without the model: silently off" python3 -c "
 import json; r = json.load(open('$TMP/auto.json')); assert r['indexed'] == 1 and r['faces'] == 0, r"
+$PS index "$L/moved" --db "$TMP/auto.db" --image-model "$CLIP" --faces-model "$FM" --json >"$TMP/auto2.json" 2>/dev/null
+check "... and a later run with the model looks at the photos indexed before (nothing embedded again)" python3 -c "
+import json; r = json.load(open('$TMP/auto2.json')); assert r['indexed'] == 0 and r['face_scanned'] == 1 and r['faces'] == 1, r"
 
 # the user's fixes: merge, unassign, split, recluster
 n_faces() { $PS people --photos "$1" --db "$DB" --json | python3 -c "import json,sys; print(sum(len(json.loads(l)['faces']) for l in sys.stdin))"; }
@@ -238,4 +241,20 @@ check "odd images: indexed, 45 or more of the 50 faces, none in the others" pyth
 import json; r = json.load(open('$TMP/odd.json')); assert r['indexed'] == 3 and 45 <= r['faces'] <= 50, r"
 check "odd images: the 50 tiles of one face are one person" sh -c \
     "$PS people --db '$TMP/odd.db' --json | python3 -c 'import json,sys; ps=[json.loads(l) for l in sys.stdin]; assert len(ps) == 1 and ps[0][\"faces\"] >= 45, ps'"
+# a video: faces in its sampled frames, with their times, join the person
+if command -v ffmpeg >/dev/null; then
+    ffmpeg -v error -loop 1 -i "$L/face_big.png" -t 3 -r 5 -vf "scale=480:-2" -pix_fmt yuv420p "$L/clip.mp4"
+    run_index "$L" >"$TMP/run_v.json"
+    check "a video: indexed, its frames' faces found" python3 -c "
+import json; r = json.load(open('$TMP/run_v.json')); assert r['indexed'] == 1 and r['faces'] >= 1, r"
+    $PS people --photos "$ANNA" --db "$DB" --json >"$TMP/anna_v.jsonl"
+    check "... in the person, each face with its frame's time" python3 - "$TMP/anna_v.jsonl" <<'PY'
+import json, sys
+v = [p for p in map(json.loads, open(sys.argv[1])) if p["path"].endswith("clip.mp4")]
+assert len(v) == 1 and all(f["frame_ms"] >= 0 for f in v[0]["faces"]), v
+PY
+    $PS search --person Anna --type video --db "$DB" --json >"$TMP/s_video.jsonl"
+    check "search --person NAME --type video: the video" python3 -c "
+import json; r = [json.loads(l) for l in open('$TMP/s_video.jsonl')]; assert len(r) == 1 and r[0]['path'].endswith('clip.mp4'), r"
+fi
 done_testing
