@@ -7,7 +7,8 @@
  * backend_* functions below, which turn a missing operation into PSK_ERR_UNSUPPORTED naming what does work.
  *
  * The features coming next each slot in as new operations (and a flag), implemented by every backend that can:
- *   faces/people     put_faces(self, media_id, boxes, vectors, n) / search_faces(self, q, ...) / people(self, ...)
+ *   faces/people     (SQLite: the people operations below, PSK_STORE_CAP_PEOPLE; a PostgreSQL backend would add
+ *                    the same with the descriptor as vector(128), and faces in put_items)
  *   text in photos   put_text(self, media_id, text) (an FTS table: SQLite fts5, PostgreSQL tsvector) and a text
  *                    condition in store_search's filter
  *   places           put_place(self, media_id, name) beside the GPS columns, and a place facet
