@@ -586,6 +586,7 @@ typedef struct psk_library_status {
     char last_run[256];      /* the last run's summary */
     int schema_version;
     char last_roots[4096];   /* the folders of the last index run, one per line */
+    int64_t faces, people;   /* PSK_STORE_CAP_PEOPLE: faces found, people listed (psk_library_people's default) */
 } psk_library_status;
 
 psk_status psk_library_get_status(psk_library *lib, psk_library_status *st, psk_error *err);

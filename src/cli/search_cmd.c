@@ -337,7 +337,7 @@ static int run(int argc, char **argv, bool similar) {
                 fputs(", \"text\": ", stdout);
                 cli_json_string(stdout, r->text);
             }
-            if (psk_library_capabilities(lib) & PSK_STORE_CAP_PEOPLE) {
+            { /* every store's results have the key, empty where it keeps no people */
                 fputs(", \"people\": [", stdout);
                 for (const char *at = r->people; *at;) {
                     const char *nl = strchr(at, '\n');

@@ -79,7 +79,8 @@ int cmd_status(int argc, char **argv) {
             cli_json_string(stdout, st.model_dir);
             printf(", \"last_run_at\": %lld, \"last_run\": ", (long long)st.last_run_at);
             cli_json_string(stdout, st.last_run);
-            printf(", \"schema_version\": %d, \"countries\": {", st.schema_version);
+            printf(", \"schema_version\": %d, \"faces\": %lld, \"people\": %lld, \"countries\": {", st.schema_version,
+                   (long long)st.faces, (long long)st.people);
             for (int i = 0; i < n_countries; i++)
                 printf("%s\"%s\": %lld", i ? ", " : "", facets->countries[i].value, (long long)facets->countries[i].count);
             printf("}}\n");
@@ -96,6 +97,7 @@ int cmd_status(int argc, char **argv) {
                    (long long)st.failed, st.failed ? "  (photoseek status --errors)" : "");
             printf("model     %s\n          %s\n", st.model_id[0] ? st.model_id : "(none yet)", st.model_dir);
             printf("last run  %s: %s\n", when, st.last_run[0] ? st.last_run : "-");
+            if (st.faces) printf("people    %lld (%lld faces; photoseek people)\n", (long long)st.people, (long long)st.faces);
             for (int i = 0; i < n_countries; i++)
                 printf("%s%s %lld%s", i ? ", " : "countries ", facets->countries[i].value,
                        (long long)facets->countries[i].count, i == n_countries - 1 ? "\n" : "");

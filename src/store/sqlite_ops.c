@@ -153,6 +153,12 @@ static int sq_status(void *self, psk_library_status *st, psk_error *err) {
     st->failed = store_count(s, "SELECT count(*) FROM media WHERE error IS NOT NULL");
     st->embeddings = store_count(s, "SELECT count(*) FROM embeddings");
     st->schema_version = (int)store_count(s, "PRAGMA user_version");
+    st->faces = store_count(s, "SELECT count(*) FROM faces");
+    char people_sql[200];
+    snprintf(people_sql, sizeof people_sql,
+             "SELECT count(*) FROM (SELECT p.id FROM people p LEFT JOIN faces f ON f.person_id = p.id GROUP BY p.id"
+             " HAVING count(f.id) >= %d OR p.name IS NOT NULL)", PSK_PEOPLE_MIN_FACES);
+    st->people = store_count(s, people_sql);
     struct stat sb;
     if (stat(s->path, &sb) == 0) st->db_bytes = sb.st_size;
     char wal[1100];

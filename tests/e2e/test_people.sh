@@ -77,6 +77,12 @@ assert all(p["cover"]["path"] and len(p["cover"]["box"]) == 4 for p in ps)
 PY
 $PS people --db "$DB" >"$TMP/people.txt"
 check "people: a line per person with a representative face" grep -qE "11 faces  /.+ \[[0-9]+,[0-9]+ [0-9]+x[0-9]+\]" "$TMP/people.txt"
+$PS status --db "$DB" --json >"$TMP/status.json"
+check "status --json counts the faces and the people listed" python3 - "$TMP/status.json" "$TMP/people.json" <<'PY'
+import json, sys
+st = json.load(open(sys.argv[1]))
+assert st["faces"] >= 45 and st["people"] == len(open(sys.argv[2]).readlines()), st
+PY
 
 check "people name ID NAME" $PS people name "$ANNA" Anna --db "$DB"
 check "people name: a second person" $PS people name "$BOB" Bob --db "$DB"
