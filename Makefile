@@ -29,6 +29,7 @@ LIB_SRC  := $(sort $(wildcard src/common/*.c src/kernels/*.c src/model/*.c src/i
               src/index/*.c src/dups/*.c src/ingest/*.c src/search/*.c src/video/*.c src/ocr/*.c \
               src/places/*.c))
 LIB_SRC  += $(sort $(wildcard src/faces/*.c))
+LIB_SRC  += $(sort $(wildcard src/people/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c src/server/*.c))
 WEB      := $(sort $(wildcard web/*))
 TEST_SRC := $(sort $(wildcard tests/unit/*.c))

@@ -336,7 +336,9 @@ typedef enum psk_store_cap {
     PSK_STORE_CAP_DUPLICATES = 1u << 12,   /* psk_library_duplicates (the photos' perceptual hashes are stored) */
     PSK_STORE_CAP_TEXT = 1u << 9,          /* the text in photos is kept and searched (psk_library_search_text) */
     PSK_STORE_CAP_PLACES = 1u << 10,       /* photos have place names: psk_filter.places, psk_result.city etc. */
-    PSK_STORE_CAP_NEAR = 1u << 11          /* photos keep their position: psk_filter.near_*, psk_result.lat/lon */
+    PSK_STORE_CAP_NEAR = 1u << 11,         /* photos keep their position: psk_filter.near_*, psk_result.lat/lon */
+    PSK_STORE_CAP_PEOPLE = 1u << 13        /* faces are kept and grouped into people: psk_library_people,
+                                            * psk_filter.people, psk_result.people, psk_index_params.faces */
 } psk_store_cap;
 
 /* The PSK_STORE_CAP_* flags of the library's store. */
@@ -351,11 +353,13 @@ typedef struct psk_index_progress {
     int64_t unchanged; /* files skipped because nothing changed */
     const char *current; /* the last file finished, or NULL */
     int walking;       /* 1 while the folders are still being walked */
+    int64_t faces;     /* faces found so far (psk_index_params.faces) */
 } psk_index_progress;
 
 typedef void (*psk_index_progress_fn)(void *user, const psk_index_progress *p);
 
 typedef enum psk_ocr_mode { PSK_OCR_OFF = 0, PSK_OCR_ON, PSK_OCR_AUTO } psk_ocr_mode;
+typedef enum psk_faces_mode { PSK_FACES_OFF = 0, PSK_FACES_ON, PSK_FACES_AUTO } psk_faces_mode;
 
 typedef struct psk_index_params {
     const char *const *roots; /* folders or files to index */
@@ -381,6 +385,10 @@ typedef struct psk_index_params {
     const char *ocr_langs;   /* Tesseract languages (default "eng+chi_sim") */
     const char *places_dir;  /* the places data (psk_places_fetch); photos with a position get their place name.
                               * NULL or a folder without the data: no place names (everything else is indexed) */
+    psk_faces_mode faces;    /* faces and people (PSK_STORE_CAP_PEOPLE): off (the default here), on (the model in
+                              * faces_dir must load: PSK_ERR_NOT_FOUND naming the fetch command otherwise), auto (on
+                              * when faces_dir exists, silently off when not). The CLI's default is auto. */
+    const char *faces_dir;   /* face-api's weights (psk_face_model_fetch); NULL: <models>/faces */
 } psk_index_params;
 
 psk_index_params psk_index_default_params(void);
@@ -391,6 +399,8 @@ typedef struct psk_index_stats {
     double seconds;
     int cancelled;
     int64_t placed; /* photos whose place was named in this run (also older rows with a position and no place) */
+    int64_t faces;        /* faces found in this run (photos and video frames looked at for the first time) */
+    int64_t face_scanned; /* photos and videos looked at for faces in this run (older rows too, once) */
 } psk_index_stats;
 
 /* Walks the roots and brings the library up to date: new and changed files are decoded and embedded, moved files
@@ -491,6 +501,12 @@ typedef struct psk_filter {
     const struct psk_place_match *places; /* taken at any of these places (psk_places_resolve), or NULL; kept by
                                            * pointer. Needs PSK_STORE_CAP_PLACES. */
     int n_places;
+    /* People (PSK_STORE_CAP_PEOPLE): every one of these names is in the photo. A name matches a person named with
+     * psk_library_person_name (case-insensitive, ASCII), or a name in the photo's Google Takeout sidecar `people`
+     * (stored at import). Kept by pointer. psk_library_search refuses a name that matches neither
+     * (PSK_ERR_INVALID_ARG listing close names). */
+    const char *const *people;
+    int n_people;
 } psk_filter;
 
 /* Sets one filter from its text form, as the command line and the web API take it: "near" "LAT,LON,KM", "year" "2019,2020",
@@ -536,6 +552,7 @@ typedef struct psk_result {
     int has_gps;        /* lat, lon are the capture position (0,0 and out-of-range positions are never kept) */
     double lat, lon;
     char city[128], region[128], country[128], country_code[3]; /* the place (psk_places_reverse); "" if none */
+    char people[256];   /* the named people found in the photo (PSK_STORE_CAP_PEOPLE), '\n'-separated; "" if none */
 } psk_result;
 
 /* Runs a query. *results (free with psk_results_free) holds *n results, best first or by date. Vectors made by
@@ -601,6 +618,7 @@ typedef struct psk_library_status {
     char last_roots[4096];   /* the folders of the last index run, one per line */
     char reindex_model_id[128]; /* a change of image model in progress (psk_library_reindex), "" if none */
     int64_t reindex_done;       /* the items that have their vector of that model */
+    int64_t faces, people;   /* PSK_STORE_CAP_PEOPLE: faces found, people listed (psk_library_people's default) */
 } psk_library_status;
 
 psk_status psk_library_get_status(psk_library *lib, psk_library_status *st, psk_error *err);
@@ -675,6 +693,64 @@ psk_status psk_face_model_fetch(const char *dir, const char *from_tgz, psk_error
 /* The euclidean distance of two descriptors: the same person is below PSK_FACE_SAME_PERSON. */
 float psk_face_distance(const float *a, const float *b);
 #define PSK_FACE_SAME_PERSON 0.45f
+
+/* ---- people: the faces of a library grouped by person (PSK_STORE_CAP_PEOPLE) ----
+ * Indexing with psk_index_params.faces stores every face found (box in the upright image's pixels, its
+ * descriptor) and groups new faces incrementally: a face joins the person of the nearest stored face within
+ * PSK_FACE_SAME_PERSON, else starts a group of its own. A group is listed as a person from min_faces faces (or when
+ * named). What the user does (naming, merging, moving or unassigning a face) is kept: a face the user moved or
+ * unassigned is never regrouped automatically, and names survive re-indexing, moves and psk_library_people_recluster.
+ * Every call below is PSK_ERR_UNSUPPORTED on a store without PSK_STORE_CAP_PEOPLE; the editing calls need a
+ * library opened with PSK_OPEN_WRITE. */
+#define PSK_PEOPLE_MIN_FACES 2 /* the default min_faces */
+
+typedef struct psk_person {
+    int64_t id;
+    char name[128];        /* "" when unnamed */
+    int64_t photos, faces; /* photos (and videos) it is in; its faces */
+    int64_t cover_face;    /* a representative face: the chosen cover, else its best-scored face */
+    char cover_path[1024]; /* that face's file */
+    float cover_box[4];    /* and its box: x, y, width, height in the upright image's pixels */
+    int64_t cover_frame_ms; /* -1 for a photo */
+} psk_person;
+
+/* The people with at least min_faces faces (0: PSK_PEOPLE_MIN_FACES) and every named one, most faces first.
+ * *out (free with psk_people_free) holds *n. */
+psk_status psk_library_people(psk_library *lib, int min_faces, psk_person **out, int *n, psk_error *err);
+void psk_people_free(psk_person *people);
+
+typedef struct psk_face_ref {
+    int64_t id;         /* the face (for psk_library_face_unassign, psk_library_people_split) */
+    int64_t media_id;
+    int64_t person;     /* 0: in no person */
+    char path[1024];
+    float box[4];
+    float score;
+    int64_t frame_ms;   /* -1 for a photo */
+    int64_t taken_at;   /* the photo's, UTC seconds */
+    int by_user;        /* 1: placed (or unassigned) by the user, never regrouped */
+} psk_face_ref;
+
+/* The faces of a person, newest photo first (a photo's faces together). *out (free with psk_free_buffer). */
+psk_status psk_library_person_faces(psk_library *lib, int64_t person, psk_face_ref **out, int *n, psk_error *err);
+/* One face by id (PSK_ERR_NOT_FOUND when there is none). */
+psk_status psk_library_face_get(psk_library *lib, int64_t face, psk_face_ref *out, psk_error *err);
+/* A JPEG of one face: its box with a margin of a third of its size around it, from the photo (EXIF-oriented), at
+ * most max_side pixels on the longer side (16..1024); a video's face gives its frame. *jpeg: free with
+ * psk_free_buffer. */
+psk_status psk_library_face_thumbnail(psk_library *lib, int64_t face, int max_side, unsigned char **jpeg,
+                                      size_t *size, psk_error *err);
+/* Names a person ("" or NULL: unnamed). A name another person has is PSK_ERR_INVALID_ARG (merge them instead). */
+psk_status psk_library_person_name(psk_library *lib, int64_t person, const char *name, psk_error *err);
+/* Moves every face of `from` into `into` (as the user's), keeping into's name (or from's, when into has none). */
+psk_status psk_library_people_merge(psk_library *lib, int64_t into, int64_t from, psk_error *err);
+/* Takes a face out of its person; it stays out (never regrouped automatically). */
+psk_status psk_library_face_unassign(psk_library *lib, int64_t face, psk_error *err);
+/* Moves faces into a new person (*person receives its id). */
+psk_status psk_library_people_split(psk_library *lib, const int64_t *faces, int n, int64_t *person, psk_error *err);
+/* Regroups every automatically placed face from scratch. The user's placements stay; a named person keeps its
+ * name when most of its faces stay together. */
+psk_status psk_library_people_recluster(psk_library *lib, psk_error *err);
 
 /* ---------------------------------------------------------------------------------------------------------------
  * Places: offline reverse geocoding and place names

@@ -27,6 +27,7 @@ int cmd_fetch_faces(int argc, char **argv);
 int cmd_duplicates(int argc, char **argv);
 int cmd_ocr(int argc, char **argv);
 int cmd_places(int argc, char **argv);
+int cmd_people(int argc, char **argv);
 int cmd_places_fetch(int argc, char **argv); /* model fetch places */
 /* The places data: $PHOTOSEEK_PLACES, else the models folder's places/. */
 void cli_places_dir(char *buf, size_t cap);

@@ -12,6 +12,7 @@ static const char *index_usage =
     "usage: photoseek index PATH... [--db FILE|--store URL] [--image-model DIR] [--text-model DIR] [--jobs N] [--threads N]\n"
     "                       [--exclude GLOB]... [--batch N] [--fast-decode] [--precision int8|fp32] [--json]\n"
     "                       [--shard I/N] [--catalog FILE] [--ocr on|off|auto] [--ocr-lang eng+chi_sim]\n"
+    "                       [--faces on|off|auto] [--faces-model DIR]\n"
     "       photoseek index [PATH...] --reindex-with DIR [--db FILE] [--precision int8|fp32] [--threads N] [--batch N]\n"
     "\n"
     "Indexes the photos under each PATH into the library (default $PHOTOSEEK_DB or\n"
@@ -33,6 +34,10 @@ static const char *index_usage =
     "--ocr: read the text in photos (Tesseract) for 'search --text' and text:\"...\" terms: on (every photo),\n"
     "auto (the default where the languages are installed: the photos a quick look finds text-like strokes in),\n"
     "off. --ocr-lang: Tesseract's languages joined by + (default eng+chi_sim).\n"
+    "--faces: find the faces in photos and video frames and group them into people ('photoseek people',\n"
+    "'search --person'): auto (the default: on when the models folder has faces/, from 'photoseek model fetch\n"
+    "faces'), on (the model must be there), off. Files looked at once are not looked at again; photos indexed\n"
+    "before are looked at by the next run with faces on. --faces-model: the face model folder.\n"
     "A library keeps the image model it was first indexed with (and its --precision): later runs use it, and\n"
     "another model is refused, since its vectors could not be compared with the library's.\n"
     "--reindex-with DIR: change the library's image model on purpose: says how many items and, from the rate of\n"
@@ -65,6 +70,7 @@ static void on_progress(void *user, const psk_index_progress *p) {
     bar[width] = 0;
     fprintf(stderr, "\r[%s] %lld/%lld  %.1f files/s  ETA %02d:%02d  ", bar, (long long)p->done, (long long)p->total,
             rate, (int)eta / 60, (int)eta % 60);
+    if (p->faces) fprintf(stderr, "%lld faces  ", (long long)p->faces);
     fflush(stderr);
 }
 
@@ -188,6 +194,8 @@ int cmd_index(int argc, char **argv) {
     int n_roots = 0, n_excludes = 0, jobs = 0, threads = 0, batch = 0;
     bool json = false, fast = false, fp32 = false, precision_given = false;
     int ocr = -1; /* not given: auto where the languages are installed */
+    int faces = PSK_FACES_AUTO;
+    const char *faces_dir = NULL;
     const char *ocr_langs = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -228,6 +236,13 @@ int cmd_index(int argc, char **argv) {
             else CLI_BAD("--ocr", "on, off or auto");
         } else if (cli_opt(argc, argv, &i, "--ocr-lang", &v)) {
             if (!(ocr_langs = v) || !*v) CLI_BAD("--ocr-lang", "languages joined by + (e.g. eng+chi_sim)");
+        } else if (cli_opt(argc, argv, &i, "--faces", &v)) {
+            if (v && strcmp(v, "on") == 0) faces = PSK_FACES_ON;
+            else if (v && strcmp(v, "off") == 0) faces = PSK_FACES_OFF;
+            else if (v && strcmp(v, "auto") == 0) faces = PSK_FACES_AUTO;
+            else CLI_BAD("--faces", "on, off or auto");
+        } else if (cli_opt(argc, argv, &i, "--faces-model", &v)) {
+            if (!(faces_dir = v) || !*v) CLI_BAD("--faces-model", "a folder of face-api's weights");
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
         } else if (strcmp(argv[i], "--fast-decode") == 0) {
@@ -327,6 +342,16 @@ int cmd_index(int argc, char **argv) {
                   : PSK_OCR_OFF;
     }
     p.ocr = (psk_ocr_mode)ocr;
+    p.faces = (psk_faces_mode)faces;
+    p.faces_dir = faces_dir;
+    if (faces == PSK_FACES_ON && !(psk_library_capabilities(lib) & PSK_STORE_CAP_PEOPLE)) {
+        cli_error("index: --faces on: a %s library keeps no faces or people (a SQLite library does)",
+                  psk_library_store_kind(lib));
+        psk_library_close(lib);
+        free(roots);
+        free(excludes);
+        return EXIT_USAGE;
+    }
     char places_dir[1200];
     cli_places_dir(places_dir, sizeof places_dir);
     psk_places *places = cli_places_open("photos are indexed without place names");
@@ -344,10 +369,11 @@ int cmd_index(int argc, char **argv) {
     }
     if (json)
         printf("{\"indexed\": %lld, \"unchanged\": %lld, \"moved\": %lld, \"removed\": %lld, \"failed\": %lld, "
-               "\"pushed\": %lld, \"deleted\": %lld, \"seconds\": %.2f, \"interrupted\": %s, \"placed\": %lld}\n",
+               "\"pushed\": %lld, \"deleted\": %lld, \"seconds\": %.2f, \"interrupted\": %s, \"placed\": %lld, "
+               "\"faces\": %lld, \"face_scanned\": %lld}\n",
                (long long)st.indexed, (long long)st.unchanged, (long long)st.moved, (long long)st.removed,
                (long long)st.failed, (long long)st.pushed, (long long)st.deleted, st.seconds,
-               st.cancelled ? "true" : "false", (long long)st.placed);
+               st.cancelled ? "true" : "false", (long long)st.placed, (long long)st.faces, (long long)st.face_scanned);
     else
         fprintf(stderr, "photoseek: %lld indexed, %lld unchanged, %lld moved, %lld removed, %lld failed in %.1f s%s\n",
                 (long long)st.indexed, (long long)st.unchanged, (long long)st.moved, (long long)st.removed,
@@ -357,6 +383,9 @@ int cmd_index(int argc, char **argv) {
                 (long long)st.deleted);
     if (st.failed && !json) fprintf(stderr, "photoseek: see 'photoseek status --errors' for the files that failed\n");
     if (st.placed && !json) fprintf(stderr, "photoseek: named the places of %lld photos\n", (long long)st.placed);
+    if (st.face_scanned && !json)
+        fprintf(stderr, "photoseek: %lld faces in %lld photos and videos looked at (see 'photoseek people')\n",
+                (long long)st.faces, (long long)st.face_scanned);
     free(roots);
     free(excludes);
     if (st.cancelled) return 130;

@@ -11,6 +11,7 @@ static const char *usage =
     "  search     find photos by a description (any language), with date, camera, folder and type filters\n"
     "  similar    find photos that look like an image file\n"
     "  duplicates groups of copies, edits and bursts of one photo, with the one to keep\n"
+    "  people     the people in the photos (faces grouped at indexing): list, name, merge, split\n"
     "  status     what the library holds; --errors lists the files that could not be indexed\n"
     "  migrate    copy a library into PostgreSQL + pgvector or Pinecone (then use --store URL)\n"
     "  serve      a local search page and JSON API\n"
@@ -52,6 +53,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "faces") == 0) return cmd_faces(argc - 1, argv + 1);
     if (strcmp(cmd, "duplicates") == 0) return cmd_duplicates(argc - 1, argv + 1);
     if (strcmp(cmd, "places") == 0) return cmd_places(argc - 1, argv + 1);
+    if (strcmp(cmd, "people") == 0) return cmd_people(argc - 1, argv + 1);
     cli_error("unknown command '%s' (see 'photoseek --help')", cmd);
     return EXIT_USAGE;
 }

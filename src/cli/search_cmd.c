@@ -7,6 +7,7 @@
 static const char *search_usage =
     "usage: photoseek search QUERY... [options]\n"
     "       photoseek search --text WORDS [options]\n"
+    "       photoseek search --person NAME [--person NAME]... [QUERY...] [options]\n"
     "       photoseek similar FILE [options]\n"
     "\n"
     "QUERY is a description in any language: the words after 'search' form it (photoseek search beach cake),\n"
@@ -18,6 +19,10 @@ static const char *search_usage =
     "  --text WORDS         photos whose text (read by 'index --ocr') contains WORDS, whatever the case, with\n"
     "                       Chinese with or without spaces, across line breaks; \"RE16\" finds \"RE16 TGK\".\n"
     "                       --json adds \"text\", the words around the match\n"
+    "  --person NAME        photos NAME is in (repeat it: all of them in the photo); NAME is a person named with\n"
+    "                       'photoseek people name' (any case), or a name Google Takeout's sidecars gave the\n"
+    "                       photo. Without words: that person's photos, newest first. --json adds \"people\",\n"
+    "                       the named people in each photo\n"
     "  -k N                 number of results (default 20)\n"
     "  --year Y,..          --month M,..  --day D,..   dates of capture (the camera's local date)\n"
     "  --from DATE --to DATE  inclusive range; DATE is YYYY, YYYY-MM or YYYY-MM-DD\n"
@@ -186,6 +191,8 @@ static int run(int argc, char **argv, bool similar) {
     bool json = false, words_only = false, no_places = false;
     const char *text = NULL; /* --text: words read in the photos */
     const char *place = NULL;
+    const char *people[16];
+    int n_people = 0;
     char query[4096] = ""; /* the words of the query, joined by spaces */
     int n_words = 0;
     for (int i = 1; i < argc; i++) {
@@ -237,6 +244,10 @@ static int run(int argc, char **argv, bool similar) {
             p.collapse_groups = 1;
         } else if (strcmp(opt, "--all") == 0) {
             p.collapse_groups = 0;
+        } else if (!similar && cli_opt(argc, argv, &i, "--person", &v)) {
+            if (!v || !*v) return cli_bad_value(cmd, "--person", "a person's name");
+            if (n_people == 16) return cli_bad_value(cmd, "--person", "at most 16 names");
+            people[n_people++] = v;
         } else if (cli_opt(argc, argv, &i, "--place", &v)) {
             if (!(place = v) || !*v) return cli_bad_value(cmd, "--place", "a city, region or country name");
         } else if (strcmp(opt, "--no-places") == 0) {
@@ -253,7 +264,11 @@ static int run(int argc, char **argv, bool similar) {
         cli_error("search: --text finds the words in photos; give either --text or a description, not both");
         return EXIT_USAGE;
     }
-    if (!text && !query[strspn(query, " ")]) {
+    if (n_people) {
+        p.filter.people = people;
+        p.filter.n_people = n_people;
+    }
+    if (!text && !query[strspn(query, " ")] && !n_people) {
         cli_error("%s: %s", cmd, similar ? "give an image file to compare with" : "give the words to search for");
         fputs(search_usage, stderr);
         return EXIT_USAGE;
@@ -321,6 +336,19 @@ static int run(int argc, char **argv, bool similar) {
                 fputs(", \"text\": ", stdout);
                 cli_json_string(stdout, r->text);
             }
+            { /* every store's results have the key, empty where it keeps no people */
+                fputs(", \"people\": [", stdout);
+                for (const char *at = r->people; *at;) {
+                    const char *nl = strchr(at, '\n');
+                    size_t len = nl ? (size_t)(nl - at) : strlen(at);
+                    char name[256];
+                    snprintf(name, sizeof name, "%.*s", (int)len, at);
+                    if (at != r->people) fputs(", ", stdout);
+                    cli_json_string(stdout, name);
+                    at += len + (nl != NULL);
+                }
+                fputs("]", stdout);
+            }
             printf(", \"id\": %lld}\n", (long long)r->id);
         } else {
             printf("%.3f  ", r->score);
@@ -331,6 +359,12 @@ static int run(int argc, char **argv, bool similar) {
             if (r->group && r->group_size > 1) printf("  [+%d near-duplicates]", r->group_size - 1);
             if (r->text[0]) printf("  \"%s\"", r->text);
             if (r->city[0]) printf("  [%s, %s]", r->city, r->country_code);
+            for (const char *at = r->people; *at;) {
+                const char *nl = strchr(at, '\n');
+                int len = nl ? (int)(nl - at) : (int)strlen(at);
+                printf("%s%.*s", at == r->people ? "  with " : ", ", len, at);
+                at += len + (nl != NULL);
+            }
             putchar('\n');
             for (int j = 1; p.all_moments && j < r->n_moments; j++)
                 printf("       also at %lld:%02lld (%.3f)\n", (long long)(r->moment_ms[j] / 60000),

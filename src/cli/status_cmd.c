@@ -83,7 +83,8 @@ int cmd_status(int argc, char **argv) {
             printf(", \"reindex_model\": ");
             cli_json_string(stdout, st.reindex_model_id);
             printf(", \"reindex_done\": %lld", (long long)st.reindex_done);
-            printf(", \"schema_version\": %d, \"countries\": {", st.schema_version);
+            printf(", \"schema_version\": %d, \"faces\": %lld, \"people\": %lld, \"countries\": {", st.schema_version,
+                   (long long)st.faces, (long long)st.people);
             for (int i = 0; i < n_countries; i++)
                 printf("%s\"%s\": %lld", i ? ", " : "", facets->countries[i].value, (long long)facets->countries[i].count);
             printf("}}\n");
@@ -104,6 +105,7 @@ int cmd_status(int argc, char **argv) {
                        "all are; 'photoseek index --reindex-with DIR' finishes it)\n",
                        st.reindex_model_id, (long long)st.reindex_done, (long long)(st.photos + st.videos));
             printf("last run  %s: %s\n", when, st.last_run[0] ? st.last_run : "-");
+            if (st.faces) printf("people    %lld (%lld faces; photoseek people)\n", (long long)st.people, (long long)st.faces);
             for (int i = 0; i < n_countries; i++)
                 printf("%s%s %lld%s", i ? ", " : "countries ", facets->countries[i].value,
                        (long long)facets->countries[i].count, i == n_countries - 1 ? "\n" : "");

@@ -66,6 +66,7 @@ typedef struct index_job {
     psk_strmap missing;     /* hash -> index in rows */
     int64_t legacy_missing; /* how many of those hold SHA-256 (written before psk_content_hash) */
     psk_index_stats *stats; /* indexed, moved, failed and cancelled are counted */
+    const psk_face_model *faces; /* with faces on: the detector, shared read-only by the workers */
 } index_job;
 
 /* Decodes, embeds and stores job->todo; stops after the batch in flight when p->cancel is set. */
@@ -77,6 +78,19 @@ int ingest_local(psk_library *lib, const psk_index_params *p, psk_index_stats *s
 /* Names the place of every row with a position and no place yet (places.c); no places data is no names, not an
  * error. *placed counts the rows named. */
 int ingest_name_places(psk_store *s, const char *places_dir, int64_t *placed, psk_error *err);
+/* Faces (faces.c). The face model of an index run: NULL (and PSK_OK) when faces are off, or auto without the
+ * model; with faces on, a missing model is PSK_ERR_NOT_FOUND naming the fetch command. */
+int ingest_faces_open(const psk_index_params *p, psk_face_model **out, psk_error *err);
+/* JPEGs are decoded at least this large (short side) when faces are looked for: the descriptor's 150-pixel chip
+ * of a face keeps its detail. */
+#define INGEST_FACE_SHORT_SIDE 800
+/* Appends the faces of a decoded image (boxes in its full-size pixels) to *faces (psk_realloc'd). */
+int ingest_detect_faces(const psk_face_model *m, const psk_image *img, int64_t frame_ms, int n_threads,
+                        store_face **faces, int *n, psk_error *err);
+/* Looks at the indexed rows no run has looked at for faces yet (a library indexed before faces were on). */
+int ingest_faces_backfill(psk_store *s, const psk_face_model *m, const psk_index_params *p, psk_index_stats *stats,
+                          psk_error *err);
+
 /* psk_library_index on a server store: ingest_local into the worker's catalog, then the changes pushed
  * (remote_index.c). */
 int ingest_remote(psk_library *lib, const psk_index_params *p, psk_index_stats *stats, psk_error *err);

@@ -21,6 +21,9 @@ typedef struct item {
     int64_t move_from; /* the row whose file moved here */
     uint64_t phash;    /* the perceptual hash of the decoded photo (src/dups), for near-duplicates */
     char *text, *words; /* what OCR read (NULL: nothing), and its words as JSON */
+    store_face *faces;  /* with faces on: the faces found (face_scanned: looked at) */
+    int n_faces;
+    bool face_scanned;
 } item;
 
 typedef struct pipeline {
@@ -146,6 +149,8 @@ static void prepare_item(pipeline *pl, item *it, int t) {
     if (pl->job->p->fast_decode) ip.min_short_side = psk_model_image_size(pl->job->model);
     /* text is read at up to 2400 pixels: a JPEG decoded at half size or more still has it */
     if (pl->job->p->fast_decode && pl->job->p->ocr && ip.min_short_side < 1500) ip.min_short_side = 1500;
+    if (pl->job->p->fast_decode && pl->job->faces && ip.min_short_side < INGEST_FACE_SHORT_SIDE)
+        ip.min_short_side = INGEST_FACE_SHORT_SIDE;
     int rc = psk_image_load_memory(data, size, f->path, &ip, &img, &err);
     psk_free(data);
     if (rc == PSK_OK) {
@@ -155,6 +160,10 @@ static void prepare_item(pipeline *pl, item *it, int t) {
         if (!it->pixels) rc = psk_fail(&err, PSK_ERR_NOMEM, "%s: out of memory", f->path);
         else rc = psk_model_preprocess(pl->job->model, img, it->pixels, &err);
         if (rc == PSK_OK) read_text(pl, it, t, img);
+        /* faces on the upright image as decoded, one thread per worker; a failure leaves it for the next run */
+        psk_error ferr = {0};
+        if (rc == PSK_OK && pl->job->faces)
+            it->face_scanned = ingest_detect_faces(pl->job->faces, img, -1, 1, &it->faces, &it->n_faces, &ferr) == PSK_OK;
     }
     psk_image_free(img);
     if (rc) {
@@ -211,12 +220,16 @@ static int flush(pipeline *pl, size_t from, size_t to, int64_t model_id, float *
                 !(rc = store_put_text(store, it->meta.id, it->text, it->words, err))) /* NULL: stale text goes */
                 rc = store_put_embedding(store, it->meta.id, model_id, -1, emb + (size_t)e * dim, dim, err);
             if (!rc) rc = store_put_phash(store, it->meta.id, it->phash, err);
+            if (!rc) rc = it->face_scanned ? store_put_faces(store, it->meta.id, it->faces, it->n_faces, err)
+                                           : store_forget_faces(store, it->meta.id, err);
+            if (!rc) pl->job->stats->faces += it->n_faces, pl->job->stats->face_scanned += it->face_scanned;
             e++;
             stats->indexed++;
             break;
         case ITEM_FAILED:
             if (!(rc = store_media_put(store, &it->meta, err)) && !(rc = store_delete_embeddings(store, it->meta.id, err)))
                 rc = store_put_text(store, it->meta.id, NULL, NULL, err);
+            if (!rc) rc = store_forget_faces(store, it->meta.id, err);
             stats->failed++;
             break;
         case ITEM_MOVE: {
@@ -250,12 +263,18 @@ static int index_video(pipeline *pl, item *it, int64_t model_id, float *batch, f
     int64_t *times = NULL;
     int n = 0, vcap = 0, in_batch = 0, rc;
     int64_t batch_t[1024];
+    store_face *faces = NULL;
+    int n_faces = 0;
+    bool faces_ok = pl->job->faces != NULL;
     rc = psk_video_sampler_open(it->f->path, NULL, &v, &verr);
     while (!rc) {
         psk_image *frame = NULL;
         int64_t t = 0;
         rc = psk_video_sampler_next(v, &frame, &t, &verr);
         if (rc == PSK_OK) {
+            psk_error ferr = {0};
+            if (faces_ok && ingest_detect_faces(pl->job->faces, frame, t, pl->job->p->n_threads, &faces, &n_faces, &ferr))
+                faces_ok = false;
             rc = psk_model_preprocess(pl->job->model, frame, batch + (size_t)in_batch * pl->pixels_floats, &verr);
             psk_image_free(frame);
             if (!rc) batch_t[in_batch++] = t;
@@ -267,6 +286,7 @@ static int index_video(pipeline *pl, item *it, int64_t model_id, float *batch, f
                 psk_video_sampler_close(v);
                 psk_free(vecs);
                 psk_free(times);
+                psk_free(faces);
                 return erc; /* the encoder failing is fatal, not the file's fault */
             }
             if (n + in_batch > vcap) {
@@ -301,6 +321,7 @@ static int index_video(pipeline *pl, item *it, int64_t model_id, float *batch, f
     if (rc == PSK_ERR_INTERRUPTED) {
         psk_free(vecs);
         psk_free(times);
+        psk_free(faces);
         return PSK_OK; /* nothing of this video was written: the next run redoes it */
     }
     store_media *m = &it->meta;
@@ -313,6 +334,9 @@ static int index_video(pipeline *pl, item *it, int64_t model_id, float *batch, f
     if (!(rc = store_media_put(store, m, err)) && !(rc = store_delete_embeddings(store, m->id, err)))
         for (int i = 0; i < n && !rc; i++)
             rc = store_put_embedding(store, m->id, model_id, times[i], vecs + (size_t)i * dim, dim, err);
+    faces_ok = faces_ok && !m->error[0];
+    if (!rc) rc = faces_ok ? store_put_faces(store, m->id, faces, n_faces, err) : store_forget_faces(store, m->id, err);
+    if (!rc && faces_ok) stats->faces += n_faces, stats->face_scanned++;
     if (rc) store_exec(store, "ROLLBACK", NULL);
     else rc = store_exec(store, "COMMIT", err);
     if (!rc) {
@@ -322,6 +346,7 @@ static int index_video(pipeline *pl, item *it, int64_t model_id, float *batch, f
 done:
     psk_free(vecs);
     psk_free(times);
+    psk_free(faces);
     return rc;
 }
 
@@ -354,6 +379,8 @@ static int encode_all(pipeline *pl, psk_error *err) {
             psk_free(pl->items[j].pixels);
             psk_free(pl->items[j].text);
             psk_free(pl->items[j].words);
+            psk_free(pl->items[j].faces);
+            pl->items[j].faces = NULL;
             pl->items[j].pixels = NULL;
             pl->items[j].text = pl->items[j].words = NULL;
         }
@@ -367,6 +394,7 @@ static int encode_all(pipeline *pl, psk_error *err) {
             prog.total = (int64_t)pl->n_items;
             prog.done = (int64_t)flushed;
             prog.unchanged = stats->unchanged;
+            prog.faces = stats->faces;
             prog.current = pl->items[i].f->path;
             p->progress(p->progress_user, &prog);
         }
@@ -416,6 +444,7 @@ int pipeline_run(index_job *job, psk_error *err) {
         psk_free(pl.items[i].pixels);
         psk_free(pl.items[i].text);
         psk_free(pl.items[i].words);
+        psk_free(pl.items[i].faces);
     }
     for (int t = 0; pl.readers && t < p->n_jobs; t++) psk_ocr_close(pl.readers[t]);
     psk_free(pl.readers);

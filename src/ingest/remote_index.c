@@ -86,7 +86,9 @@ int ingest_remote(psk_library *lib, const psk_index_params *p, psk_index_stats *
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = ingest_local(cat, p, stats, err);
+    psk_index_params local = *p;
+    local.faces = PSK_FACES_OFF; /* the server store keeps no faces yet: none are looked for in its catalog */
+    rc = ingest_local(cat, &local, stats, err);
     bool cancelled = rc == PSK_ERR_INTERRUPTED || stats->cancelled;
     /* What was committed locally is pushed even after Ctrl-C: it is quick next to embedding. */
     int64_t model_id;

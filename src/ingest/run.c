@@ -25,6 +25,7 @@ typedef struct index_run {
     size_t n_rows;
     psk_strmap by_path; /* path -> index in rows */
     index_job job;
+    psk_face_model *faces; /* with faces on */
 } index_run;
 
 static double now_s(void) {
@@ -116,6 +117,9 @@ static int run_open(index_run *r, psk_error *err) {
     index_job *job = &r->job;
     *job = (index_job){.store = r->store, .model = library_image(r->lib), .ctx = library_image_ctx(r->lib), .p = p,
                        .stats = r->stats};
+    if (p->faces && !backend_can(library_backend(r->lib), PSK_STORE_CAP_PEOPLE)) p->faces = PSK_FACES_OFF;
+    if ((rc = ingest_faces_open(p, &r->faces, err))) return rc;
+    job->faces = r->faces;
     char model_abs[4096];
     if (!realpath(p->image_model_dir, model_abs)) snprintf(model_abs, sizeof model_abs, "%s", p->image_model_dir);
     if ((rc = store_model_ensure(r->store, psk_model_id(job->model), psk_model_n_embd(job->model), model_abs,
@@ -191,9 +195,9 @@ static int refresh_index(index_run *r, psk_error *err) {
 static int record_run(index_run *r, psk_error *err) {
     const psk_index_stats *st = r->stats;
     char summary[256], when[32];
-    snprintf(summary, sizeof summary, "%lld indexed, %lld unchanged, %lld moved, %lld removed, %lld failed in %.1f s%s",
+    snprintf(summary, sizeof summary, "%lld indexed, %lld unchanged, %lld moved, %lld removed, %lld failed, %lld faces in %.1f s%s",
              (long long)st->indexed, (long long)st->unchanged, (long long)st->moved, (long long)st->removed,
-             (long long)st->failed, st->seconds, st->cancelled ? " (interrupted)" : "");
+             (long long)st->failed, (long long)st->faces, st->seconds, st->cancelled ? " (interrupted)" : "");
     snprintf(when, sizeof when, "%lld", (long long)time(NULL));
     psk_buf roots = {0};
     for (int i = 0; i < r->p.n_roots; i++) {
@@ -216,6 +220,7 @@ static void run_close(index_run *r) {
     for (int i = 0; r->roots_abs && i < r->p.n_roots; i++) free(r->roots_abs[i]);
     psk_free(r->roots_abs);
     walk_list_free(&r->files);
+    psk_face_model_free(r->faces);
 }
 
 psk_status psk_library_index(psk_library *lib, const psk_index_params *params, psk_index_stats *stats,
@@ -244,6 +249,9 @@ int ingest_local(psk_library *lib, const psk_index_params *params, psk_index_sta
     if (!rc && !stats->cancelled && r.p.cancel && *r.p.cancel) stats->cancelled = 1;
     if (!rc && !stats->cancelled) rc = remove_gone(&r, err);
     if (!rc && !stats->cancelled && r.p.places_dir) rc = ingest_name_places(r.store, r.p.places_dir, &stats->placed, err);
+    if (!rc && !stats->cancelled && r.faces) rc = ingest_faces_backfill(r.store, r.faces, &r.p, stats, err);
+    if (!rc && !stats->cancelled && r.p.cancel && *r.p.cancel) stats->cancelled = 1;
+    if (!rc && !stats->cancelled && r.faces) rc = library_backend(lib)->ops->people_group(library_backend(lib)->self, false, err);
     if (!rc && !stats->cancelled && (stats->indexed || stats->removed || stats->moved)) rc = refresh_index(&r, err);
     stats->seconds = now_s() - r.t0;
     if (!rc) rc = record_run(&r, err);

@@ -36,4 +36,10 @@ int library_image_vector(psk_library *lib, const store_model *m, const char *ima
 int library_push(psk_store *src, store_backend *dst, bool track, volatile int *cancel, psk_progress_fn progress,
                  void *user, int64_t *media, int64_t *vectors, psk_error *err);
 
+/* People (people.c): a search's --person names each name someone (PSK_ERR_INVALID_ARG naming close names if not);
+ * the named people of results; the items a filter allows, newest first (a search by person without words). */
+int library_check_people(psk_library *lib, const psk_filter *f, psk_error *err);
+int library_people_of(psk_library *lib, psk_result *r, int n, psk_error *err);
+int library_browse(psk_library *lib, const psk_search_params *p, psk_result **results, int *n, psk_error *err);
+
 #endif

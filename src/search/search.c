@@ -111,6 +111,7 @@ static int search_with(psk_library *lib, const psk_search_params *params, make_v
     if (!rc && skip_path) *n = drop_path(*results, *n, skip_path);
     if (!rc && !grouped && *n > k) *n = k;
     if (!rc && grouped) rc = search_collapse(lib, *results, n, k, err);
+    if (!rc) rc = library_people_of(lib, *results, *n, err);
     if (rc) {
         psk_results_free(*results);
         *results = NULL, *n = 0;
@@ -140,6 +141,20 @@ psk_status psk_library_search(psk_library *lib, const psk_search_params *params,
                               psk_error *err) {
     *results = NULL;
     *n = 0;
+    if (params && params->filter.n_people) {
+        int prc = library_check_people(lib, &params->filter, err);
+        if (prc) return prc;
+        /* photos of people, without words: newest first */
+        if (!params->query || !params->query[strspn(params->query, " \t\n")]) {
+            prc = library_browse(lib, params, results, n, err);
+            if (!prc) prc = library_people_of(lib, *results, *n, err);
+            if (prc) {
+                psk_results_free(*results);
+                *results = NULL, *n = 0;
+            }
+            return prc;
+        }
+    }
     if (!params || !params->query) return psk_fail(err, PSK_ERR_INVALID_ARG, "no query");
     /* text:"..." terms: the words in the photo, as a filter beside the meaning (or alone) */
     query q;

@@ -236,6 +236,7 @@ static void *index_main(void *arg) {
         p.progress = on_index_progress;
         p.progress_user = s;
         p.cancel = &s->index_cancel;
+        p.faces = PSK_FACES_AUTO; /* as the command line: faces and people once the face model is fetched */
         psk_index_stats stats;
         rc = psk_library_index(w, &p, &stats, &err);
         if (!rc)

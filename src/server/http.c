@@ -261,6 +261,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         if (strcmp(url, "/api/facets") == 0 && get) return api_facets(s, c);
         if (strcmp(url, "/api/status") == 0 && get) return api_status(s, c);
         if (strcmp(url, "/api/duplicates") == 0 && get) return api_duplicates(s, c);
+        if (strncmp(url, "/api/people", 11) == 0 || strncmp(url, "/api/faces/", 11) == 0) return api_people(s, c, url, get, post);
         if (strcmp(url, "/api/index") == 0) {
             if (!post) return reply_error(c, 405, "use POST to start an index run");
             return api_index(s, c);

@@ -47,6 +47,7 @@ void backend_describe(unsigned caps, char *buf, size_t cap) {
     if (caps & PSK_STORE_CAP_DUPLICATES) parts[n++] = "duplicates";
     if (caps & PSK_STORE_CAP_IMPORT) parts[n++] = "imports";
     if (caps & PSK_STORE_CAP_TEXT) parts[n++] = "text search";
+    if (caps & PSK_STORE_CAP_PEOPLE) parts[n++] = "people";
     size_t at = 0;
     buf[0] = 0;
     for (int i = 0; i < n && at < cap; i++) {
@@ -89,6 +90,7 @@ int backend_search(store_backend *b, const store_model *m, const float *q, const
     if (k > MAX_K) return psk_fail(err, PSK_ERR_INVALID_ARG, "k = %d is more than %d", k, MAX_K);
     if (p->filter.n_places && !backend_can(b, PSK_STORE_CAP_PLACES)) return backend_unsupported(b, "a place filter", err);
     if (p->filter.near_km > 0 && !backend_can(b, PSK_STORE_CAP_NEAR)) return backend_unsupported(b, "--near", err);
+    if (p->filter.n_people && !backend_can(b, PSK_STORE_CAP_PEOPLE)) return backend_unsupported(b, "--person", err);
     return b->ops->search(b->self, m, q, p, k, results, n, err);
 }
 

@@ -7,7 +7,8 @@
  * backend_* functions below, which turn a missing operation into PSK_ERR_UNSUPPORTED naming what does work.
  *
  * The features coming next each slot in as new operations (and a flag), implemented by every backend that can:
- *   faces/people     put_faces(self, media_id, boxes, vectors, n) / search_faces(self, q, ...) / people(self, ...)
+ *   faces/people     (SQLite: the people operations below, PSK_STORE_CAP_PEOPLE; a PostgreSQL backend would add
+ *                    the same with the descriptor as vector(128), and faces in put_items)
  *   text in photos   text_find / text_of (SQLite fts5 trigram, PostgreSQL pg_trgm) and a text condition in the filter
  *   places           the place columns beside the GPS ones (store_extra at put_items), a place facet
  *   near-duplicates  dup_groups(self, threshold, fn, user) over the vectors the backend already holds
@@ -43,6 +44,17 @@ typedef struct store_item {
     int n_vecs;
     const store_extra *extra; /* NULL: nothing beside the row */
 } store_item;
+
+/* A change the user makes to the people (psk_library_person_name and the rest). */
+typedef enum store_people_op { PEOPLE_NAME = 1, PEOPLE_MERGE, PEOPLE_UNASSIGN, PEOPLE_SPLIT } store_people_op;
+typedef struct store_people_edit {
+    store_people_op op;
+    int64_t person, other;  /* NAME: person; MERGE: into person from other; UNASSIGN: person is the face */
+    const char *name;       /* NAME: NULL or "": unnamed */
+    const int64_t *faces;   /* SPLIT: these faces to a new person, whose id goes to *made */
+    int n_faces;
+    int64_t *made;
+} store_people_edit;
 
 typedef struct store_ops {
     const char *kind; /* "SQLite", "PostgreSQL", "Pinecone": for messages */
@@ -95,6 +107,20 @@ typedef struct store_ops {
     int (*dup_update)(void *self, const store_model *m, psk_error *err);
     /* Fills group and group_size of each result from the stored groups. */
     int (*dup_groups_of)(void *self, psk_result *r, int n, psk_error *err);
+
+    /* -- people (PSK_STORE_CAP_PEOPLE; sqlite_people.c) -- */
+    /* Groups the faces in no group yet (recluster: every automatic face again, names kept). */
+    int (*people_group)(void *self, bool recluster, psk_error *err);
+    int (*people)(void *self, int min_faces, psk_person **out, int *n, psk_error *err);
+    int (*person_faces)(void *self, int64_t person, psk_face_ref **out, int *n, psk_error *err);
+    int (*face_get)(void *self, int64_t face, psk_face_ref *out, psk_error *err);
+    int (*people_edit)(void *self, const struct store_people_edit *e, psk_error *err);
+    /* Fills each result's people (the named people in it). */
+    int (*people_of)(void *self, psk_result *r, int n, psk_error *err);
+    /* The items the filter allows, newest first, at most k (a search with conditions only). */
+    int (*browse)(void *self, const psk_filter *f, int k, psk_result **out, int *n, psk_error *err);
+    /* Every name a person filter can match: the named people, then Takeout's names; fn returns non-zero to stop. */
+    int (*person_names)(void *self, int (*fn)(void *user, const char *name), void *user, psk_error *err);
 
     /* -- the backend's own -- */
     /* The SQLite file that the indexing pipeline and the importers write row by row (PSK_STORE_CAP_LOCAL_INDEX). */

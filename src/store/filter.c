@@ -143,6 +143,22 @@ char *store_like_contains(const char *s) {
     return b.data;
 }
 
+/* People: each name is a named person with a face in the photo, or a name of its Takeout sidecar (media.people, a
+ * JSON array), case-insensitive (ASCII, as SQLite's NOCASE and lower()). */
+static int people_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, psk_error *err) {
+    if (b->pg_base)
+        return psk_fail(err, PSK_ERR_UNSUPPORTED, "--person needs a SQLite library: a PostgreSQL library keeps no "
+                                                  "faces or people yet");
+    for (int i = 0; i < f->n_people; i++) {
+        psk_buf_printf(sql, " AND (id IN (SELECT fc.media_id FROM faces fc JOIN people pp ON pp.id = fc.person_id"
+                            " WHERE pp.name = ? COLLATE NOCASE) OR (people IS NOT NULL AND json_valid(people) AND"
+                            " EXISTS (SELECT 1 FROM json_each(people) WHERE lower(value) = lower(?))))");
+        if (bind_text(b, f->people[i]) || bind_text(b, f->people[i]))
+            return psk_fail(err, PSK_ERR_INVALID_ARG, "too many filter values");
+    }
+    return PSK_OK;
+}
+
 int filter_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, bool *any, psk_error *err) {
     size_t before = sql->len;
     int rc;
@@ -199,6 +215,7 @@ int filter_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, bool *any, psk_e
         psk_buf_printf(sql, ")");
         if (bind_text(b, prefix) || bind_text(b, prefix)) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     }
+    if (f->n_people > 0 && (rc = people_sql(f, sql, b, err))) return rc;
     if (sql->failed) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     if (f->near_km > 0) near_sql(f, sql, b->pg_base != 0);
     if (f->n_places > 0 && (rc = places_sql(f, sql, b, err))) return rc;
@@ -249,6 +266,9 @@ static void places_pinecone(const psk_filter *f, psk_buf *j) {
 }
 
 int filter_pinecone(const psk_filter *f, psk_buf *j, psk_error *err) {
+    if (f->n_people)
+        return psk_fail(err, PSK_ERR_UNSUPPORTED, "--person needs a SQLite library: a Pinecone library keeps no "
+                                                  "faces or people");
     if (f->text && *f->text)
         return psk_fail(err, PSK_ERR_UNSUPPORTED, "text:\"...\" terms need a SQLite or PostgreSQL library: a Pinecone "
                                                   "library keeps no text in photos");

@@ -153,6 +153,12 @@ static int sq_status(void *self, psk_library_status *st, psk_error *err) {
     st->failed = store_count(s, "SELECT count(*) FROM media WHERE error IS NOT NULL");
     st->embeddings = store_count(s, "SELECT count(*) FROM embeddings");
     st->schema_version = (int)store_count(s, "PRAGMA user_version");
+    st->faces = store_count(s, "SELECT count(*) FROM faces");
+    char people_sql[200];
+    snprintf(people_sql, sizeof people_sql,
+             "SELECT count(*) FROM (SELECT p.id FROM people p LEFT JOIN faces f ON f.person_id = p.id GROUP BY p.id"
+             " HAVING count(f.id) >= %d OR p.name IS NOT NULL)", PSK_PEOPLE_MIN_FACES);
+    st->people = store_count(s, people_sql);
     struct stat sb;
     if (stat(s->path, &sb) == 0) st->db_bytes = sb.st_size;
     char wal[1100];
@@ -201,7 +207,7 @@ const store_ops store_sqlite_ops = {
     .caps = PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS | PSK_STORE_CAP_ERRORS |
             PSK_STORE_CAP_IMPORT | PSK_STORE_CAP_LOCAL_INDEX | PSK_STORE_CAP_DUPLICATES |
             PSK_STORE_CAP_TEXT |
-            PSK_STORE_CAP_PLACES | PSK_STORE_CAP_NEAR,
+            PSK_STORE_CAP_PLACES | PSK_STORE_CAP_NEAR | PSK_STORE_CAP_PEOPLE,
     .close = sq_close,
     .shown = sq_shown,
     .identity = sq_shown,
@@ -220,4 +226,12 @@ const store_ops store_sqlite_ops = {
     .dup_groups_of = sqlite_dup_groups_of,
     .text_find = sq_text_find,
     .text_of = sq_text_of,
+    .people_group = sqlite_people_group,
+    .people = sqlite_people,
+    .person_faces = sqlite_person_faces,
+    .face_get = sqlite_face_get,
+    .people_edit = sqlite_people_edit,
+    .people_of = sqlite_people_of,
+    .browse = sqlite_browse,
+    .person_names = sqlite_person_names,
 };

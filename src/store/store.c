@@ -75,6 +75,16 @@ static const char *const migrations[] = {
     "ALTER TABLE media ADD COLUMN place_cc TEXT;"
     "CREATE INDEX media_place ON media(place_cc, place_region, place_city);"
     "CREATE INDEX media_lat ON media(lat);",
+    /* 6 -> 7: faces and people (issue 14; sqlite_people.c) */
+    "CREATE TABLE people(id INTEGER PRIMARY KEY, name TEXT UNIQUE COLLATE NOCASE, cover_face_id INTEGER,"
+    "  created_at INTEGER);"
+    "CREATE TABLE faces(id INTEGER PRIMARY KEY, media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,"
+    "  frame_ms INTEGER NOT NULL DEFAULT -1, x REAL, y REAL, w REAL, h REAL, score REAL, descriptor BLOB NOT NULL,"
+    "  person_id INTEGER REFERENCES people(id) ON DELETE SET NULL, assigned INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX faces_media ON faces(media_id);"
+    "CREATE INDEX faces_person ON faces(person_id);"
+    "CREATE TABLE face_scans(media_id INTEGER PRIMARY KEY REFERENCES media(id) ON DELETE CASCADE,"
+    "  n_faces INTEGER NOT NULL);",
 };
 
 static int user_version(psk_store *s) {

@@ -26,6 +26,16 @@
  *   media_text(media_id INTEGER PRIMARY KEY REFERENCES media ON DELETE CASCADE, text TEXT, words TEXT (JSON:
  *              [{"text", "conf", "box": [x, y, w, h]}]))   what OCR read in a photo (schema 5)
  *   media_text_fts(folded) FTS5, tokenize trigram, rowid = media_id: the text folded by psk_text_fold (schema 5)
+ *   people(id INTEGER PRIMARY KEY, name TEXT UNIQUE COLLATE NOCASE (NULL: unnamed), cover_face_id INTEGER
+ *          (a face chosen as its picture, NULL: its best-scored face), created_at INTEGER)   (schema 7)
+ *   faces(id INTEGER PRIMARY KEY, media_id REFERENCES media ON DELETE CASCADE, frame_ms INTEGER (-1: a photo),
+ *         x, y, w, h REAL (the box in the upright image's full-size pixels), score REAL (the detector's),
+ *         descriptor BLOB (128 float32, face-api's), person_id REFERENCES people ON DELETE SET NULL (NULL: in no
+ *         group yet, or unassigned by the user), assigned INTEGER (0: placed by the grouping, 1: by the user, who
+ *         moved or unassigned it: never regrouped automatically))   (schema 7)
+ *   face_scans(media_id INTEGER PRIMARY KEY REFERENCES media ON DELETE CASCADE, n_faces INTEGER)   (schema 7)
+ *         the media already looked at for faces (a photo without a face is not looked at again); a changed file
+ *         loses its row and its faces, a moved one keeps them (same media id)
  *   embeddings(media_id INTEGER REFERENCES media ON DELETE CASCADE, model_id INTEGER, frame_ms INTEGER
  *              (-1 for a photo), vec BLOB (float32 little-endian, unit length), PRIMARY KEY(media_id, model_id,
  *              frame_ms))
@@ -37,7 +47,7 @@
 
 #include <sqlite3.h>
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 typedef struct psk_store {
     sqlite3 *db;
@@ -97,6 +107,19 @@ bool store_has_embedding(psk_store *s, int64_t media_id, int64_t model_id);
 /* Fills in from the sidecars table what m's own metadata lacks (date, place) and the description, people and
  * albums. */
 int store_apply_sidecar(psk_store *s, store_media *m);
+
+/* Faces (sqlite_people.c). A face as found: the box in the upright full-size image's pixels. */
+typedef struct store_face {
+    int64_t frame_ms; /* -1 for a photo */
+    float box[4];
+    float score;
+    float desc[PSK_FACE_DIM];
+} store_face;
+/* The faces found in a media row (replacing any it had), and the row marked as looked at. Call inside the
+ * transaction that writes the row. */
+int store_put_faces(psk_store *s, int64_t media_id, const store_face *faces, int n, psk_error *err);
+/* A changed file's faces go (and it is looked at again when faces are on). */
+int store_forget_faces(psk_store *s, int64_t media_id, psk_error *err);
 
 /* Records the perceptual hash of a photo (near-duplicates; sqlite_dups.c). */
 int store_put_phash(psk_store *s, int64_t media_id, uint64_t phash, psk_error *err);

@@ -108,6 +108,21 @@ browser_test() {
     elif [ "$n_fail" = 0 ] && [ "$n_ok" = 0 ]; then fail "$name checked nothing" "$(tail -3 "$TMP/browser.out")"; fi
 }
 
+# face_model: face-api 1.7.15's package in $CACHE (FACES_CACHE, default tests/faces/cache), fetched once with npm
+# (tests/faces/fetch_cached.sh); FM is its model folder. Without npm or the package: a failure, and the script ends.
+face_model() {
+    CACHE=${FACES_CACHE:-tests/faces/cache}
+    FM=$CACHE/model
+    if ! command -v npm >/dev/null; then
+        fail "$E2E_NAME: npm is needed to fetch face-api's weights (scripts/install-deps.sh installs it)"
+        done_testing
+    fi
+    if ! bash tests/faces/fetch_cached.sh "$CACHE" >"$TMP/fetch.log" 2>&1; then
+        fail "$E2E_NAME: fetching face-api 1.7.15 into $CACHE" "$(tail -3 "$TMP/fetch.log")"
+        done_testing
+    fi
+}
+
 # make_dated_tree DIR: the valid fixture images (one with an EXIF date in 2019 and a camera), three photos dated
 # 2021-06 and three 2022-07 by their file times, and a 5 s video: a library for comparing stores.
 make_dated_tree() {

@@ -3,16 +3,8 @@
 # outputs on the same pixels (tests/faces/refs), identity across crops, mirror images, rescales and brightness
 # changes, and bad input (broken weights, no face, 50 faces, tiny and huge images) without a crash.
 source "$(dirname "$0")/lib.sh"
-CACHE=${FACES_CACHE:-tests/faces/cache}
-if ! command -v npm >/dev/null; then
-    fail "faces: npm is needed to fetch face-api's weights (scripts/install-deps.sh installs it)"
-    done_testing
-fi
-if ! bash tests/faces/fetch_cached.sh "$CACHE" >"$TMP/fetch.log" 2>&1; then
-    fail "faces: fetching face-api 1.7.15 into $CACHE" "$(tail -3 "$TMP/fetch.log")"
-    done_testing
-fi
-M=$CACHE/model
+face_model
+M=$FM
 
 # model fetch faces with the user's npm: the package's models land in DIR, nothing left staged beside it.
 check "model fetch faces: npm pack, sha256 checked, model/ unpacked" sh -c \

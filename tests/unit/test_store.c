@@ -20,6 +20,8 @@ TEST(store_tables_keep_their_flags) {
         CHECKF(!(c & PSK_STORE_CAP_SIMILAR_BY_ID) == !o->get_vector, "%s: SIMILAR_BY_ID and get_vector", o->kind);
         CHECKF(!(c & PSK_STORE_CAP_FACETS) == !o->facets, "%s: FACETS and facets disagree", o->kind);
         CHECKF(!(c & PSK_STORE_CAP_DUPLICATES) == !o->duplicates, "%s: DUPLICATES and duplicates", o->kind);
+        CHECKF(!(c & PSK_STORE_CAP_PEOPLE) == !(o->people && o->people_group && o->people_edit), "%s: PEOPLE and people",
+               o->kind);
         CHECKF(!(c & PSK_STORE_CAP_ERRORS) == !o->errors, "%s: ERRORS and errors disagree", o->kind);
         CHECKF(!(c & PSK_STORE_CAP_LOCAL_INDEX) == !o->local_store, "%s: LOCAL_INDEX and local_store", o->kind);
         CHECKF(!(c & PSK_STORE_CAP_COPY_INTO) == !(o->put_items && o->delete_paths), "%s: COPY_INTO and put_items",
@@ -32,7 +34,7 @@ TEST(store_tables_keep_their_flags) {
     CHECK(store_sqlite_ops.caps == (PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS |
                                     PSK_STORE_CAP_ERRORS | PSK_STORE_CAP_IMPORT | PSK_STORE_CAP_LOCAL_INDEX |
                                     PSK_STORE_CAP_DUPLICATES | PSK_STORE_CAP_TEXT |
-                                    PSK_STORE_CAP_PLACES | PSK_STORE_CAP_NEAR));
+                                    PSK_STORE_CAP_PLACES | PSK_STORE_CAP_NEAR | PSK_STORE_CAP_PEOPLE));
     CHECK(store_pg_ops.caps == (PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS |
                                 PSK_STORE_CAP_SHARDS | PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX |
                                 PSK_STORE_CAP_NEAR | PSK_STORE_CAP_TEXT | PSK_STORE_CAP_PLACES |

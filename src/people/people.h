@@ -1,0 +1,31 @@
+/* Grouping faces into people by their descriptors (face-api's 128-d vectors, compared by euclidean distance,
+ * psk_face_distance). Plain arrays in, labels out: the store (src/store/sqlite_people.c) reads the faces, calls
+ * these and writes the groups back.
+ *
+ * A label is a person's id (> 0), a new group made here (< 0: -1, -2, ...), or 0 (no group). */
+#ifndef PSK_PEOPLE_H
+#define PSK_PEOPLE_H
+
+#include "../common/common.h"
+
+typedef enum people_linkage {
+    PEOPLE_NEAREST_FACE = 0, /* a face joins the group of the nearest labelled face within the threshold */
+    PEOPLE_CENTROID = 1      /* ... of the nearest group mean within the threshold */
+} people_linkage;
+
+/* Incremental assignment (assign.c): desc holds n descriptors of PSK_FACE_DIM floats. label[0, first) are the
+ * faces already grouped (label 0 among them: ignored); each face of [first, n), in order, joins the group of the
+ * nearest labelled face (or group mean) if it is within threshold, else starts a new group labelled *next_new,
+ * which then counts down. Faces of [first, n) labelled before the call keep their label. Returns PSK_ERR_NOMEM or
+ * PSK_OK. */
+int people_assign(const float *desc, int64_t *label, int n, int first, float threshold, people_linkage linkage,
+                  int64_t *next_new);
+
+/* Reclustering (recluster.c): after people_assign has regrouped the automatic faces, the new groups (label < 0)
+ * that keep an old person's id (and so its name): before[i] is face i's person before (0: none); each person of
+ * named[0, n_named), in that order (the named ones first), gives its id to the new group holding more than half
+ * of its old faces, unless that group already went to a person before it. label is rewritten in place. Returns
+ * PSK_ERR_NOMEM or PSK_OK. */
+int people_keep_names(const int64_t *before, int64_t *label, int n, const int64_t *named, int n_named);
+
+#endif
