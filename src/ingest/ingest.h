@@ -81,9 +81,10 @@ int ingest_name_places(psk_store *s, const char *places_dir, int64_t *placed, ps
 /* Faces (faces.c). The face model of an index run: NULL (and PSK_OK) when faces are off, or auto without the
  * model; with faces on, a missing model is PSK_ERR_NOT_FOUND naming the fetch command. */
 int ingest_faces_open(const psk_index_params *p, psk_face_model **out, psk_error *err);
-/* JPEGs are decoded at least this large (short side) when faces are looked for: the descriptor's 150-pixel chip
+/* With --fast-decode, JPEGs are decoded at least this large (short side) when faces are looked for (the one decode
+ * shared with CLIP, as bench_faces measures it): the descriptor's 150-pixel chip
  * of a face keeps its detail. */
-#define INGEST_FACE_SHORT_SIDE 800
+#define INGEST_FACE_SHORT_SIDE PSK_FACE_MIN_SHORT_SIDE
 /* Appends the faces of a decoded image (boxes in its full-size pixels) to *faces (psk_realloc'd). */
 int ingest_detect_faces(const psk_face_model *m, const psk_image *img, int64_t frame_ms, int n_threads,
                         store_face **faces, int *n, psk_error *err);

@@ -137,7 +137,7 @@ got = {os.path.relpath(r["path"], os.environ["L"]) for r in res}
 assert got == a & b and 0 < len(got) < len(a), (got, a & b)
 assert all(sorted(r["people"]) == ["Anna", "Bob"] for r in res), res
 PY
-$PS search people smiling --person Anna --db "$DB" -k 5 --json >"$TMP/s_words.jsonl"
+$PS search people smiling --person Anna --db "$DB" -k 5 --all --json >"$TMP/s_words.jsonl"
 check "search WORDS --person NAME: ranked by the words, only the person's photos" python3 - "$TMP/s_words.jsonl" <<'PY'
 import json, sys
 res = [json.loads(l) for l in open(sys.argv[1])]
