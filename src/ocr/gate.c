@@ -126,6 +126,7 @@ float psk_ocr_text_score(const psk_image *img) {
         int marked = 0, in_lines;
         for (int c = 0; c < cw * ch; c++) marked += text[c];
         float s = best_line(g, gw, text, cw, ch, columns, &in_lines);
+        if (marked * 10 > cw * ch * 6) s *= 0.5f; /* strokes everywhere: a texture more likely than a page */
         if (marked - in_lines > STRAY * cw * ch && in_lines < IN_LINES * marked) s *= CLUTTERED;
         if (s > score) score = s;
     }
