@@ -1,7 +1,12 @@
 /* Does a photo hold text worth reading? Tesseract takes a second or more on a 12-megapixel photo, text or not,
  * so indexing asks this first. The score is that of the longest run of cells of a small grey copy whose strokes
  * look like letters (strokes.c), along rows (upright text) or down columns (text turned a quarter), lowered when
- * the run is not two-toned (ink and paper) or when such cells are everywhere (a texture).
+ * the run is not two-toned (ink and paper) or when it stands among stray stroke cells (a texture).
+ * Ordinary photos mark cells too (hair, fur, wood grain, lattices, the folds of a suit), a few of them in short
+ * runs, but most of theirs stand alone, scattered, and in both directions; text marks few cells outside its lines
+ * (on 53 generated text images at most 1.2% of all cells; on 96 ordinary photos and their crops, turns and
+ * mirrors at least 1.6% where a run of 3 was found): a line among many stray cells is a texture's chance row,
+ * unless most marked cells are in lines (a page full of text).
  * The copy is sampled (not averaged) from the full image, one pixel per pixel of the copy: reading every pixel of
  * 12 megapixels would cost more than the rest of the gate. */
 #include "ocr.h"
@@ -15,6 +20,9 @@
 #define GATE_SIDE 768 /* the longer side of the sampled copy */
 #define CELL 16
 #define TWO_TONE 0.8f /* runs less two-toned than this score less */
+#define STRAY 0.012f  /* stroke cells outside lines, as a share of all cells, above which a line is doubted... */
+#define IN_LINES 0.6f /* ...unless at least this share of the stroke cells lie in lines (a page of text) */
+#define CLUTTERED 0.4f /* what a doubted line's score is multiplied by */
 
 /* The copy: each pixel the luma of the image's pixel at its sample point (one read per pixel of the copy: the
  * gate's cost on a 12-megapixel photo is mostly these reads), or of a 2x2 block in an image less than twice the
@@ -79,15 +87,18 @@ static float two_tone(const uint8_t *g, int gw, int x0, int y0, int w, int h) {
     return total > 0 ? (float)(best / total) : 0;
 }
 
-/* The score of the best line of marked cells along rows (or down columns): a run of 3 or more cells, two-toned. */
-static float best_line(const uint8_t *g, int gw, const uint8_t *text, int cw, int ch, int columns) {
+/* The score of the best line of marked cells along rows (or down columns): a run of 3 or more cells, two-toned.
+ * *in_lines counts the cells in runs of 3 or more. */
+static float best_line(const uint8_t *g, int gw, const uint8_t *text, int cw, int ch, int columns, int *in_lines) {
     float best = 0;
+    *in_lines = 0;
     for (int i = 0; i < (columns ? cw : ch); i++) {
         int len = columns ? ch : cw;
         for (int j = 0; j < len;) {
             int run = 0;
             while (j + run < len && text[columns ? (j + run) * cw + i : i * cw + j + run]) run++;
             if (run >= 3) {
+                *in_lines += run;
                 float s = 0.5f + 0.5f * fminf(1.0f, (float)(run - 3) / 6.0f);
                 float tt = columns ? two_tone(g, gw, i * CELL, j * CELL, CELL, run * CELL)
                                    : two_tone(g, gw, j * CELL, i * CELL, run * CELL, CELL);
@@ -112,10 +123,11 @@ float psk_ocr_text_score(const psk_image *img) {
     /* upright lines, then lines turned a quarter (sideways text) */
     for (int columns = 0; text && columns < 2 && score < 1; columns++) {
         if (ocr_stroke_cells(g, gw, gh, CELL, columns, 10, text)) break;
-        int marked = 0;
+        int marked = 0, in_lines;
         for (int c = 0; c < cw * ch; c++) marked += text[c];
-        float s = best_line(g, gw, text, cw, ch, columns);
+        float s = best_line(g, gw, text, cw, ch, columns, &in_lines);
         if (marked * 10 > cw * ch * 6) s *= 0.5f; /* strokes everywhere: a texture more likely than a page */
+        if (marked - in_lines > STRAY * cw * ch && in_lines < IN_LINES * marked) s *= CLUTTERED;
         if (s > score) score = s;
     }
     psk_free(text);

@@ -86,6 +86,36 @@ TEST(ocr_gate_is_low_on_flat_gradient_and_noise_images_and_high_on_text) {
     CHECKF(ts >= PSK_OCR_GATE, "a line of text scored %.2f", ts);
 }
 
+/* The fixtures' real photos enlarged to 12 megapixels as a camera would save them (a little sensor noise, JPEG):
+ * wood grain, lattice towers and a space suit make strokes, but no line of text; a sign added to the cat's photo
+ * is a line of text. (~2 s of ImageMagick per 12-megapixel image.) */
+TEST(ocr_gate_turns_away_real_12mp_photos_and_passes_a_sign_in_one) {
+    static const char *photos[] = {"photo_astronaut", "photo_coffee", "photo_rocket"}; /* the gate passed them once */
+    const char *camera = "-resize 4000x3000^ -gravity center -extent 4000x3000 -attenuate 0.15 +noise Gaussian";
+    char args[2048], name[64];
+    for (size_t i = 0; i < sizeof photos / sizeof *photos; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "images/%s.jpg", photos[i]);
+        snprintf(args, sizeof args, "'%s' %s -quality 92", fixture_path(rel), camera);
+        snprintf(name, sizeof name, "%s_12mp.jpg", photos[i]);
+        psk_image *img = render(name, args);
+        if (!img) SKIP("ImageMagick (/usr/bin/convert) is not installed");
+        float s = psk_ocr_text_score(img);
+        psk_image_free(img);
+        CHECKF(s < PSK_OCR_GATE, "%s at 12 MP scored %.2f (a photo without text)", photos[i], s);
+    }
+    snprintf(args, sizeof args,
+             "'%s' %s -gravity northwest -fill white -stroke gray20 -strokewidth 6 -draw 'rectangle 1200,1300 2900,1700' "
+             "-stroke none -fill '#202020' -font DejaVu-Sans-Bold -pointsize 100 -annotate +1300+1440 'Fresh Bakery' "
+             "-quality 92",
+             fixture_path("images/photo_chelsea.jpg"), camera);
+    psk_image *sign = render("sign_12mp.jpg", args);
+    if (!sign) SKIP("ImageMagick with the DejaVu fonts is not installed");
+    float s = psk_ocr_text_score(sign);
+    psk_image_free(sign);
+    CHECKF(s >= PSK_OCR_GATE, "a sign on the cat's photo scored %.2f", s);
+}
+
 TEST(ocr_gray_turns_and_warp_xform_map_points_back) {
     ocr_gray g = {4, 3, malloc(12)}, t = {0};
     for (int i = 0; i < 12; i++) g.px[i] = (uint8_t)i;
