@@ -71,6 +71,11 @@ san_build() {
     return 1
 }
 
+# face-api's package (weights and demo photos) for the face unit tests, fetched once with npm into tests/faces/cache
+# (the e2e tests fetch it too); without npm or the registry those unit tests report themselves skipped
+if [ -x build/photoseek ] && ! bash tests/faces/fetch_cached.sh tests/faces/cache >/dev/null 2>&1; then
+    echo "note: face-api's package could not be fetched into tests/faces/cache (npm)"
+fi
 echo "== unit tests"
 if [ -x build/unit_tests ]; then run_unit "unit tests" build/unit_tests; else fail "build/unit_tests is missing"; fi
 
