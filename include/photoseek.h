@@ -717,6 +717,10 @@ typedef struct psk_person {
 /* The people with at least min_faces faces (0: PSK_PEOPLE_MIN_FACES) and every named one, most faces first.
  * *out (free with psk_people_free) holds *n. */
 psk_status psk_library_people(psk_library *lib, int min_faces, psk_person **out, int *n, psk_error *err);
+/* The same, for the photos a filter selects (--near, --year, --folder, ...): each person's faces and photos counted
+ * in those photos only, people with none there left out. filter NULL: every photo. */
+psk_status psk_library_people_in(psk_library *lib, int min_faces, const psk_filter *filter, psk_person **out, int *n,
+                                 psk_error *err);
 void psk_people_free(psk_person *people);
 
 typedef struct psk_face_ref {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const char *people_usage =
-    "usage: photoseek people [--db LIB] [--json] [--min-faces N]     list the people\n"
+    "usage: photoseek people [--db LIB] [--json] [--min-faces N] [filters]   list the people\n"
     "       photoseek people --photos ID [--json]                    the photos of person ID, newest first\n"
     "       photoseek people name ID NAME                            name a person (\"\" removes the name)\n"
     "       photoseek people merge ID OTHER                          OTHER's faces join ID\n"
@@ -18,6 +18,8 @@ static const char *people_usage =
     "fetch faces' has run) and groups them: a face joins the person of the nearest known face within a distance of\n"
     "0.45, else starts a new group. A group is listed from --min-faces faces (default 2) or once named.\n"
     "The list shows each person's id, name, photo count, face count and a representative face (file and box).\n"
+    "Filters (as in search: --near LAT,LON,KM, --year, --month, --day, --from, --to, --type, --camera, --folder)\n"
+    "list the people in the photos they select, counted in those photos only.\n"
     "--json: one object per person: id, name (or null), photos, faces, cover ({face, path, box, frame_ms}).\n"
     "--photos ID --json: one object per photo: path, id, taken_at, faces ([{id, box}]: the face ids for unassign\n"
     "and split). Names, merges, unassigned and split faces are the user's: kept by later index runs and by\n"
@@ -39,11 +41,11 @@ static bool parse_id(const char *v, int64_t *out) {
 
 static void print_box(const float *b) { printf("[%.1f, %.1f, %.1f, %.1f]", b[0], b[1], b[2], b[3]); }
 
-static int list_people(psk_library *lib, int min_faces, bool json) {
+static int list_people(psk_library *lib, int min_faces, const psk_filter *filter, bool json) {
     psk_person *p;
     int n;
     psk_error err = {0};
-    int rc = psk_library_people(lib, min_faces, &p, &n, &err);
+    int rc = psk_library_people_in(lib, min_faces, filter, &p, &n, &err);
     if (rc) {
         cli_error("people: %s", err.message);
         return fail_rc(rc);
@@ -160,11 +162,14 @@ int cmd_people(int argc, char **argv) {
     bool json = false;
     int min_faces = 0;
     int64_t photos_of = 0;
+    psk_filter filter = {0};
+    bool filtered = false;
     char **args = calloc((size_t)argc + 1, sizeof *args);
     int n_args = 0;
     if (!args) return EXIT_FATAL;
     for (int i = 1; i < argc; i++) {
         const char *v;
+        int taken;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(people_usage, stdout);
             free(args);
@@ -177,6 +182,12 @@ int cmd_people(int argc, char **argv) {
             if (!parse_id(v, &photos_of)) CLI_BAD("--photos", "a person id (see 'photoseek people')");
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
+        } else if (!what && (taken = cli_filter_opt("people", argc, argv, &i, &filter))) {
+            if (taken == EXIT_USAGE) {
+                free(args);
+                return EXIT_USAGE;
+            }
+            filtered = true;
         } else if (argv[i][0] == '-' && argv[i][1] && !(what && strcmp(what, "name") == 0)) {
             cli_error("people: unknown option '%s'", argv[i]);
             goto usage;
@@ -190,6 +201,11 @@ int cmd_people(int argc, char **argv) {
         } else {
             args[n_args++] = argv[i];
         }
+    }
+    if (filtered && (what || photos_of)) {
+        cli_error("people: filters choose the photos whose people are listed; give them without %s",
+                  what ? what : "--photos");
+        goto usage;
     }
     if (what && photos_of) {
         cli_error("people: --photos lists; give it without '%s'", what);
@@ -205,7 +221,7 @@ int cmd_people(int argc, char **argv) {
         return EXIT_FATAL;
     }
     int rc = what ? edit(lib, what, args, n_args) : photos_of ? list_photos(lib, photos_of, json)
-                                                              : list_people(lib, min_faces, json);
+                                                              : list_people(lib, min_faces, filtered ? &filter : NULL, json);
     psk_library_close(lib);
     free(args);
     return rc;

@@ -18,9 +18,14 @@ static store_backend *people_store(psk_library *lib, const char *what, psk_error
 }
 
 psk_status psk_library_people(psk_library *lib, int min_faces, psk_person **out, int *n, psk_error *err) {
+    return psk_library_people_in(lib, min_faces, NULL, out, n, err);
+}
+
+psk_status psk_library_people_in(psk_library *lib, int min_faces, const psk_filter *filter, psk_person **out, int *n,
+                                 psk_error *err) {
     *out = NULL, *n = 0;
     store_backend *b = people_store(lib, "people", err);
-    return b ? b->ops->people(b->self, min_faces, out, n, err) : PSK_ERR_UNSUPPORTED;
+    return b ? b->ops->people(b->self, min_faces, filter, out, n, err) : PSK_ERR_UNSUPPORTED;
 }
 
 void psk_people_free(psk_person *people) { psk_free(people); }

@@ -111,7 +111,8 @@ typedef struct store_ops {
     /* -- people (PSK_STORE_CAP_PEOPLE; sqlite_people.c) -- */
     /* Groups the faces in no group yet (recluster: every automatic face again, names kept). */
     int (*people_group)(void *self, bool recluster, psk_error *err);
-    int (*people)(void *self, int min_faces, psk_person **out, int *n, psk_error *err);
+    /* The people (f NULL) or those in the photos f selects, counted in those photos only. */
+    int (*people)(void *self, int min_faces, const psk_filter *f, psk_person **out, int *n, psk_error *err);
     int (*person_faces)(void *self, int64_t person, psk_face_ref **out, int *n, psk_error *err);
     int (*face_get)(void *self, int64_t face, psk_face_ref *out, psk_error *err);
     int (*people_edit)(void *self, const struct store_people_edit *e, psk_error *err);

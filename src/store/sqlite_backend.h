@@ -39,7 +39,7 @@ int sqlite_duplicates(void *self, const store_model *m, const psk_dups_params *p
 
 /* People (sqlite_people.c). */
 int sqlite_people_group(void *self, bool recluster, psk_error *err);
-int sqlite_people(void *self, int min_faces, psk_person **out, int *n, psk_error *err);
+int sqlite_people(void *self, int min_faces, const psk_filter *f, psk_person **out, int *n, psk_error *err);
 int sqlite_person_faces(void *self, int64_t person, psk_face_ref **out, int *n, psk_error *err);
 int sqlite_face_get(void *self, int64_t face, psk_face_ref *out, psk_error *err);
 int sqlite_people_edit(void *self, const store_people_edit *e, psk_error *err);

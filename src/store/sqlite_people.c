@@ -273,17 +273,34 @@ static void text_into(sqlite3_stmt *st, int col, char *buf, size_t cap) {
     snprintf(buf, cap, "%s", t ? (const char *)t : "");
 }
 
-int sqlite_people(void *self, int min_faces, psk_person **out, int *n, psk_error *err) {
+int sqlite_people(void *self, int min_faces, const psk_filter *f, psk_person **out, int *n, psk_error *err) {
     psk_store *s = store_of(self);
-    sqlite3_stmt *st, *cover;
+    sqlite3_stmt *st = NULL, *cover;
     *out = NULL, *n = 0;
-    int rc = store_prepare(
-        s,
-        "SELECT p.id, p.name, count(f.id), count(DISTINCT f.media_id), coalesce(p.cover_face_id, (SELECT f2.id FROM"
-        " faces f2 WHERE f2.person_id = p.id ORDER BY f2.score DESC, f2.id LIMIT 1))"
-        " FROM people p LEFT JOIN faces f ON f.person_id = p.id GROUP BY p.id"
-        " HAVING count(f.id) >= ? OR p.name IS NOT NULL ORDER BY p.name IS NULL, count(f.id) DESC, p.id",
-        &st, err);
+    /* with a filter: only the faces in the photos it selects count, and people with none there are left out */
+    psk_buf where = {0};
+    sql_binds binds = {0};
+    bool any = false;
+    int rc = f ? filter_sql(f, &where, &binds, &any, err) : PSK_OK;
+    psk_buf sql = {0};
+    psk_buf_printf(&sql,
+                   "SELECT p.id, p.name, count(f.id), count(DISTINCT f.media_id), coalesce(p.cover_face_id, (SELECT"
+                   " f2.id FROM faces f2 WHERE f2.person_id = p.id ORDER BY f2.score DESC, f2.id LIMIT 1))"
+                   " FROM people p LEFT JOIN faces f ON f.person_id = p.id%s%s%s GROUP BY p.id"
+                   " HAVING %s(count(f.id) >= ? OR p.name IS NOT NULL) ORDER BY p.name IS NULL, count(f.id) DESC,"
+                   " p.id",
+                   any ? " AND f.media_id IN (SELECT id FROM media WHERE error IS NULL" : "",
+                   any ? where.data : "", any ? ")" : "", any ? "count(f.id) > 0 AND " : "");
+    if (!rc && (sql.failed || where.failed)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    if (!rc) rc = store_prepare(s, sql.data, &st, err);
+    psk_buf_free(&sql);
+    psk_buf_free(&where);
+    for (int i = 0; !rc && any && i < binds.n; i++) {
+        if (binds.kinds[i] == 1) sqlite3_bind_int64(st, i + 1, binds.ints[i]);
+        else sqlite3_bind_text(st, i + 1, binds.texts[i], -1, SQLITE_TRANSIENT);
+    }
+    int min_at = any ? binds.n + 1 : 1;
+    sql_binds_free(&binds);
     if (rc) return rc;
     if ((rc = store_prepare(s, "SELECT m.path, f.x, f.y, f.w, f.h, f.frame_ms FROM faces f JOIN media m ON"
                                " m.id = f.media_id WHERE f.id = ?",
@@ -291,7 +308,7 @@ int sqlite_people(void *self, int min_faces, psk_person **out, int *n, psk_error
         sqlite3_finalize(st);
         return rc;
     }
-    sqlite3_bind_int(st, 1, min_faces > 0 ? min_faces : PSK_PEOPLE_MIN_FACES);
+    sqlite3_bind_int(st, min_at, min_faces > 0 ? min_faces : PSK_PEOPLE_MIN_FACES);
     int cap = 0;
     while (!rc && sqlite3_step(st) == SQLITE_ROW) {
         if (!grow(out, *n, &cap, sizeof **out)) {

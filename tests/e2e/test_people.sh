@@ -144,6 +144,40 @@ res = [json.loads(l) for l in open(sys.argv[1])]
 assert len(res) == 5 and all("Anna" in r["people"] for r in res), res
 assert any(r["score"] != 1.0 for r in res)
 PY
+# people in the photos a filter selects (--near here): the expected answer from each person's photos and the GPS
+# that search reports for them, counted in those photos only
+$PS search photo --db "$DB" -k 1000 --all --json >"$TMP/all.jsonl" 2>/dev/null
+NEAR=$(python3 -c "
+import json
+g = [json.loads(l)['gps'] for l in open('$TMP/all.jsonl') if json.loads(l).get('gps')]
+print(f'{g[0][0]},{g[0][1]},1' if g else '')")
+if [ -n "$NEAR" ]; then
+    $PS people --db "$DB" --min-faces 1 --near "$NEAR" --json >"$TMP/near.json" 2>"$TMP/err"
+    check "people --near: the people of the photos within the circle, counted there" python3 - "$PS" "$DB" "$NEAR" "$TMP/all.jsonl" "$TMP/near.json" <<'PY'
+import json, math, subprocess, sys
+ps, db, near, allf, nearf = sys.argv[1:]
+lat0, lon0, km = map(float, near.split(","))
+def dist(a, b):
+    p1, p2 = math.radians(a[0]), math.radians(b[0])
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(b[1] - a[1]) / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1, math.sqrt(h)))
+inside = {r["path"] for r in map(json.loads, open(allf)) if r.get("gps") and dist((lat0, lon0), r["gps"]) <= km}
+everyone = [json.loads(l) for l in subprocess.run([ps, "people", "--db", db, "--json", "--min-faces", "1"], capture_output=True, text=True).stdout.splitlines()]
+want = {}
+for p in everyone:
+    photos = [json.loads(l) for l in subprocess.run([ps, "people", "--db", db, "--json", "--photos", str(p["id"])], capture_output=True, text=True).stdout.splitlines()]
+    n = len({x["path"] for x in photos if x["path"] in inside})
+    if n: want[p["id"]] = n
+got = {p["id"]: p["photos"] for p in map(json.loads, open(nearf))}
+assert inside and got == want, (len(inside), got, want)
+total = {p["id"]: p["photos"] for p in everyone}
+assert len(got) < len(everyone) or any(got[i] < total[i] for i in got), "the filter changed nothing: not a real test"
+PY
+else
+    fail "people --near: no photo of the test set has a GPS position to filter by"
+fi
+expect_status "people --near a place with no photos: nothing to list (exit 1)" 1 $PS people --db "$DB" --near 0.5,0.5,1
+expect_status "people with a filter and a subcommand is a usage error (exit 2)" 2 $PS people merge 1 2 --year 2019 --db "$DB"
 expect_status "search --person with an unknown name is a usage error (exit 2)" 2 $PS search --person Ana --db "$DB"
 check "... naming it and the close names" grep -q "'Ana'.*close: Anna" "$TMP/err"
 expect_status "index --faces on without the face model is exit 3" 3 $PS index "$L" --db "$TMP/other.db" \
