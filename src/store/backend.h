@@ -193,6 +193,10 @@ typedef struct sql_binds {
 } sql_binds;
 int filter_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, bool *any, psk_error *err);
 void sql_binds_free(sql_binds *b);
+/* Binds b's values to a SQLite statement's placeholders first + 1 on (the texts are b's: free b after the statement). */
+void sql_binds_sqlite(const sql_binds *b, sqlite3_stmt *st, int first);
+/* b's values as PostgreSQL text parameters: vals[i] is nums[i] (a number) or b's text. */
+void sql_binds_pg(const sql_binds *b, char nums[][24], const char **vals);
 /* A LIKE pattern for "contains s" ('%s%' with s's '%', '_' and '\\' escaped by '\\'); psk_free it. NULL: no memory. */
 char *store_like_contains(const char *s);
 /* The filter's dates, type, places and --near in Pinecone's metadata filter syntax ({"year": {"$in": [2022]}, ...});

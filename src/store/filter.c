@@ -30,6 +30,20 @@ void sql_binds_free(sql_binds *b) {
     b->n = 0;
 }
 
+void sql_binds_sqlite(const sql_binds *b, sqlite3_stmt *st, int first) {
+    for (int i = 0; i < b->n; i++) {
+        if (b->kinds[i] == 1) sqlite3_bind_int64(st, first + i + 1, b->ints[i]);
+        else sqlite3_bind_text(st, first + i + 1, b->texts[i], -1, SQLITE_STATIC);
+    }
+}
+
+void sql_binds_pg(const sql_binds *b, char nums[][24], const char **vals) {
+    for (int i = 0; i < b->n; i++) {
+        if (b->kinds[i] == 1) snprintf(nums[i], 24, "%lld", (long long)b->ints[i]);
+        vals[i] = b->kinds[i] == 1 ? nums[i] : b->texts[i];
+    }
+}
+
 /* The placeholder of the next value bound (the values bind in the order their placeholders appear). PostgreSQL
  * gets every value as text, so string arguments of functions are cast to say which function is meant. */
 static void ph(psk_buf *sql, const sql_binds *b, int ahead) {

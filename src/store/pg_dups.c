@@ -60,10 +60,7 @@ static int read_rows(pg_store *s, const psk_filter *f, pg_rows *r, psk_error *er
     if (!rc && sql.failed) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     char nums[128][24];
     const char *vals[129] = {"1"};
-    for (int i = 0; i < binds.n; i++) {
-        if (binds.kinds[i] == 1) snprintf(nums[i], sizeof nums[i], "%lld", (long long)binds.ints[i]);
-        vals[i + 1] = binds.kinds[i] == 1 ? nums[i] : binds.texts[i];
-    }
+    sql_binds_pg(&binds, nums, vals + 1);
     PGresult *res = rc ? NULL : pg_read(s, sql.data, binds.n + 1, vals, 0, "reading the photos", err);
     if (!rc && !res) rc = PSK_ERR_DB;
     int rows = res ? PQntuples(res) : 0;

@@ -42,10 +42,7 @@ static int pg_search_op(void *self, const store_model *m, const float *qv, const
     int rc = filter_sql(&p->filter, &where, &binds, &any, err);
     char nums[128][24];
     const char *vals[128];
-    for (int i = 0; i < binds.n; i++) {
-        if (binds.kinds[i] == 1) snprintf(nums[i], sizeof nums[i], "%lld", (long long)binds.ints[i]);
-        vals[i] = binds.kinds[i] == 1 ? nums[i] : binds.texts[i];
-    }
+    sql_binds_pg(&binds, nums, vals);
     psk_result *hits = NULL;
     int n_hits = 0;
     bool exact = p->filter.text && p->filter.text[0];

@@ -56,10 +56,7 @@ static int read_rows(sqlite_backend *b, const psk_filter *f, dup_rows *r, psk_er
     psk_buf_append(&sql, " ORDER BY id", 12);
     sqlite3_stmt *st = NULL;
     if (!rc && !(rc = store_prepare(b->store, sql.data, &st, err))) {
-        for (int i = 0; i < binds.n; i++) {
-            if (binds.kinds[i] == 1) sqlite3_bind_int64(st, i + 1, binds.ints[i]);
-            else sqlite3_bind_text(st, i + 1, binds.texts[i], -1, SQLITE_STATIC);
-        }
+        sql_binds_sqlite(&binds, st, 0);
         while (!rc && sqlite3_step(st) == SQLITE_ROW) {
             psk_result res = {0};
             snprintf(res.path, sizeof res.path, "%s", (const char *)sqlite3_column_text(st, 1));

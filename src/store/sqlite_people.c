@@ -295,17 +295,17 @@ int sqlite_people(void *self, int min_faces, const psk_filter *f, psk_person **o
     if (!rc) rc = store_prepare(s, sql.data, &st, err);
     psk_buf_free(&sql);
     psk_buf_free(&where);
-    for (int i = 0; !rc && any && i < binds.n; i++) {
-        if (binds.kinds[i] == 1) sqlite3_bind_int64(st, i + 1, binds.ints[i]);
-        else sqlite3_bind_text(st, i + 1, binds.texts[i], -1, SQLITE_TRANSIENT);
-    }
+    if (!rc && any) sql_binds_sqlite(&binds, st, 0);
     int min_at = any ? binds.n + 1 : 1;
-    sql_binds_free(&binds);
-    if (rc) return rc;
+    if (rc) {
+        sql_binds_free(&binds);
+        return rc;
+    }
     if ((rc = store_prepare(s, "SELECT m.path, f.x, f.y, f.w, f.h, f.frame_ms FROM faces f JOIN media m ON"
                                " m.id = f.media_id WHERE f.id = ?",
                             &cover, err))) {
         sqlite3_finalize(st);
+        sql_binds_free(&binds);
         return rc;
     }
     sqlite3_bind_int(st, min_at, min_faces > 0 ? min_faces : PSK_PEOPLE_MIN_FACES);
@@ -333,6 +333,7 @@ int sqlite_people(void *self, int min_faces, const psk_filter *f, psk_person **o
     }
     sqlite3_finalize(st);
     sqlite3_finalize(cover);
+    sql_binds_free(&binds);
     if (rc) {
         psk_free(*out);
         *out = NULL, *n = 0;
@@ -546,10 +547,7 @@ int sqlite_browse(void *self, const psk_filter *f, int k, psk_result **out, int 
     if (!rc) rc = store_prepare(s, "SELECT " SQLITE_RESULT_COLUMNS " FROM media WHERE id = ?", &row, err);
     psk_result *res = rc ? NULL : psk_calloc((size_t)k, sizeof *res);
     if (!rc && !res) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-    for (int i = 0; !rc && i < binds.n; i++) {
-        if (binds.kinds[i] == 1) sqlite3_bind_int64(st, i + 1, binds.ints[i]);
-        else sqlite3_bind_text(st, i + 1, binds.texts[i], -1, SQLITE_STATIC);
-    }
+    if (!rc) sql_binds_sqlite(&binds, st, 0);
     while (!rc && *n < k && sqlite3_step(st) == SQLITE_ROW) {
         psk_result *r = &res[*n];
         if (sqlite_fill_result(row, sqlite3_column_int64(st, 0), r) != PSK_OK) continue;

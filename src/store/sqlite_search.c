@@ -223,10 +223,7 @@ static int allowed_ids(sqlite_backend *b, const psk_filter *f, vindex_filter *ou
         sqlite3_stmt *st;
         int64_t max_id = b->vindex.n ? b->vindex.media[b->vindex.n - 1] : 0;
         if (!(rc = store_prepare(b->store, sql.data, &st, err))) {
-            for (int i = 0; i < binds.n; i++) {
-                if (binds.kinds[i] == 1) sqlite3_bind_int64(st, i + 1, binds.ints[i]);
-                else sqlite3_bind_text(st, i + 1, binds.texts[i], -1, SQLITE_STATIC);
-            }
+            sql_binds_sqlite(&binds, st, 0);
             if (vindex_filter_init(out, max_id)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
             while (!rc && sqlite3_step(st) == SQLITE_ROW) vindex_filter_add(out, sqlite3_column_int64(st, 0));
             sqlite3_finalize(st);
