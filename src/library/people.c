@@ -118,9 +118,15 @@ static int on_name(void *user, const char *name) {
 }
 
 int library_check_people(psk_library *lib, const psk_filter *f, psk_error *err) {
-    if (f->n_people <= 0) return PSK_OK;
+    if (f->n_people <= 0 && f->n_person_ids <= 0) return PSK_OK;
     store_backend *b = library_backend(lib);
     if (!backend_can(b, PSK_STORE_CAP_PEOPLE) || !b->ops->person_names) return backend_unsupported(b, "--person", err);
+    for (int i = 0; i < f->n_person_ids; i++) { /* an id that is no person: PSK_ERR_NOT_FOUND naming it */
+        psk_face_ref *refs = NULL;
+        int n = 0, rc = b->ops->person_faces(b->self, f->person_ids[i], &refs, &n, err);
+        psk_free(refs);
+        if (rc) return rc;
+    }
     for (int i = 0; i < f->n_people; i++) {
         name_check c = {.want = f->people[i]};
         if (!c.want || !*c.want) return psk_fail(err, PSK_ERR_INVALID_ARG, "--person: an empty name");
@@ -158,6 +164,14 @@ psk_status psk_library_face_get(psk_library *lib, int64_t face, psk_face_ref *ou
     if (!b) return PSK_ERR_UNSUPPORTED;
     if (!b->ops->face_get) return backend_unsupported(b, "faces", err);
     return b->ops->face_get(b->self, face, out, err);
+}
+
+psk_status psk_library_media_faces(psk_library *lib, int64_t media_id, psk_face_ref **out, int *n, psk_error *err) {
+    *out = NULL, *n = 0;
+    store_backend *b = people_store(lib, "people", err);
+    if (!b) return PSK_ERR_UNSUPPORTED;
+    if (!b->ops->media_faces) return backend_unsupported(b, "a photo's faces", err);
+    return b->ops->media_faces(b->self, media_id, out, n, err);
 }
 
 psk_status psk_library_face_thumbnail(psk_library *lib, int64_t face, int max_side, unsigned char **jpeg,

@@ -141,7 +141,7 @@ psk_status psk_library_search(psk_library *lib, const psk_search_params *params,
                               psk_error *err) {
     *results = NULL;
     *n = 0;
-    if (params && params->filter.n_people) {
+    if (params && (params->filter.n_people || params->filter.n_person_ids)) {
         int prc = library_check_people(lib, &params->filter, err);
         if (prc) return prc;
         /* photos of people, without words: newest first */

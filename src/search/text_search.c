@@ -72,7 +72,7 @@ psk_status psk_library_search_text(psk_library *lib, const char *text, const psk
     if (p.k <= 0) p.k = 20;
     store_backend *b = library_backend(lib);
     if (!backend_can(b, PSK_STORE_CAP_TEXT)) return backend_unsupported_cap(b, "text search", PSK_STORE_CAP_TEXT, err);
-    if (p.filter.n_people)
+    if (p.filter.n_people || p.filter.n_person_ids)
         return psk_fail(err, PSK_ERR_INVALID_ARG, "--person with only words read in photos (--text, text:\"...\") is "
                                                   "not supported yet: add a description to the query");
     char *q = text ? psk_text_fold(text) : NULL;

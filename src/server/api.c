@@ -105,6 +105,10 @@ enum MHD_Result api_search(server *s, struct MHD_Connection *c, bool similar) {
     if ((bad = parse_place_params(arg, c, places, MAX_PLACE_FILTERS, &p.filter.n_places, msg, sizeof msg)))
         return reply_error(c, bad, "%s", msg);
     if (p.filter.n_places) p.filter.places = places;
+    int64_t person_ids[MAX_PERSON_FILTERS];
+    if ((bad = parse_person_params(arg, c, person_ids, MAX_PERSON_FILTERS, &p.filter.n_person_ids, msg, sizeof msg)))
+        return reply_error(c, bad, "%s", msg);
+    if (p.filter.n_person_ids) p.filter.person_ids = person_ids;
     psk_result *res = NULL;
     int n = 0;
     psk_error err = {0};

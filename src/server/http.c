@@ -274,6 +274,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             if (strcmp(rest, "/thumb") == 0) return serve_thumb(s, c, id);
             if (strcmp(rest, "/file") == 0) return serve_file(s, c, id);
             if (strcmp(rest, "/text") == 0) return api_media_text(s, c, id);
+            if (strcmp(rest, "/faces") == 0) return api_media_faces(s, c, id);
         }
         return reply_error(c, 404, "no such endpoint");
     }

@@ -82,8 +82,9 @@ enum MHD_Result api_media_text(server *s, struct MHD_Connection *c, int64_t id);
 enum MHD_Result api_index(server *s, struct MHD_Connection *c);
 enum MHD_Result api_duplicates(server *s, struct MHD_Connection *c);
 enum MHD_Result serve_thumb(server *s, struct MHD_Connection *c, int64_t id);
-/* /api/people..., /api/faces/ID/thumb (people_api.c) */
+/* /api/people..., /api/faces/ID/thumb, /api/media/ID/faces (people_api.c) */
 enum MHD_Result api_people(server *s, struct MHD_Connection *c, const char *url, bool get, bool post);
+enum MHD_Result api_media_faces(server *s, struct MHD_Connection *c, int64_t id);
 enum MHD_Result serve_file(server *s, struct MHD_Connection *c, int64_t id);
 
 #endif /* PSK_SERVER_HTTP_H */

@@ -4,6 +4,8 @@
  *   POST /api/people/ID/name?name=NAME   names a person ("" removes the name); through the same gate as every
  *                                        state change (JSON content type, our own page's request token)
  *   GET  /api/faces/ID/thumb             a JPEG of one face
+ *   GET  /api/media/ID/faces             one photo's faces: boxes in the upright image's pixels (width, height:
+ *                                        that image's size), each face's id and its person's id and name
  * Only the library's own files are read: paths come from the store, never from the request. */
 #include "http.h"
 
@@ -122,6 +124,47 @@ static enum MHD_Result face_thumb(server *s, struct MHD_Connection *c, int64_t f
     enum MHD_Result ret = reply(c, 200, "image/jpeg", jpeg, size); /* not cached: a face may be moved or renamed */
     psk_free_buffer(jpeg);
     return ret;
+}
+
+static const char *name_of(const psk_person *p, int n, int64_t id) {
+    for (int i = 0; i < n; i++)
+        if (p[i].id == id) return p[i].name[0] ? p[i].name : NULL;
+    return NULL;
+}
+
+enum MHD_Result api_media_faces(server *s, struct MHD_Connection *c, int64_t id) {
+    psk_result r;
+    psk_face_ref *f = NULL;
+    psk_person *p = NULL;
+    int n = 0, n_people = 0;
+    psk_error err = {0};
+    psk_library *lib = reader_take(s, &err);
+    int rc = lib ? psk_library_get_media(lib, id, &r, &err) : PSK_ERR_IO;
+    if (!rc) rc = psk_library_media_faces(lib, id, &f, &n, &err);
+    if (!rc && n) rc = psk_library_people(lib, 1, &p, &n_people, &err); /* the names */
+    if (lib) reader_give(s, lib);
+    if (rc) {
+        psk_free_buffer(f);
+        return reply_error(c, status_of(rc), "%s", err.message);
+    }
+    jbuf b = {0};
+    jb_printf(&b, "{\"id\": %lld, \"width\": %d, \"height\": %d, \"faces\": [", (long long)id, r.width, r.height);
+    for (int i = 0; i < n; i++) {
+        jb_printf(&b, "%s{\"id\": %lld, \"box\": [%.1f, %.1f, %.1f, %.1f], \"score\": %.3f, \"frame_ms\": %lld, \"person\": ",
+                  i ? ", " : "", (long long)f[i].id, f[i].box[0], f[i].box[1], f[i].box[2], f[i].box[3], f[i].score,
+                  (long long)f[i].frame_ms);
+        const char *name = name_of(p, n_people, f[i].person);
+        if (f[i].person) jb_printf(&b, "%lld", (long long)f[i].person);
+        else jb_raw(&b, "null");
+        jb_raw(&b, ", \"name\": ");
+        if (name) jb_str(&b, name);
+        else jb_raw(&b, "null");
+        jb_raw(&b, "}");
+    }
+    jb_printf(&b, "], \"count\": %d}", n);
+    psk_free_buffer(f);
+    psk_people_free(p);
+    return send_json(c, &b);
 }
 
 enum MHD_Result api_people(server *s, struct MHD_Connection *c, const char *url, bool get, bool post) {

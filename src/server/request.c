@@ -238,8 +238,8 @@ unsigned parse_search_params(param_getter get, void *ctx, bool similar, psk_sear
         char *end;
         if (!(v = param(get, ctx, "id")) || (*id = strtoll(v, &end, 10)) <= 0 || *end)
             REFUSE(400, "id must be a positive number");
-    } else if (!(p->query = param(get, ctx, "q"))) {
-        REFUSE(400, "q (the query) is required");
+    } else if (!(p->query = param(get, ctx, "q")) && !param(get, ctx, "person")) {
+        REFUSE(400, "q (the query) is required, unless person= chooses photos by who is in them");
     }
     if ((v = param(get, ctx, "k"))) {
         char *end;
@@ -298,6 +298,23 @@ unsigned parse_place_params(param_getter get, void *ctx, psk_place_match *m, int
         memcpy(m[*n].country_code, p, 2);
         (*n)++;
         if (!p[2]) break;
+    }
+    return 0;
+}
+
+unsigned parse_person_params(param_getter get, void *ctx, int64_t *ids, int cap, int *n, char *msg, size_t msg_cap) {
+    *n = 0;
+    const char *v = param(get, ctx, "person");
+    for (const char *p = v; p && *p; p++) {
+        char *end = (char *)p;
+        long long id = *p >= '1' && *p <= '9' && strspn(p, "0123456789") <= 16 ? strtoll(p, &end, 10) : 0;
+        if (id <= 0 || id > (1LL << 53) || (*end && *end != ',') || *n >= cap) {
+            snprintf(msg, msg_cap, "person must be people's ids (3,17), %d at most", cap);
+            return 400;
+        }
+        ids[(*n)++] = id;
+        p = end;
+        if (!*p) break;
     }
     return 0;
 }

@@ -99,4 +99,9 @@ unsigned parse_search_params(param_getter get, void *ctx, bool similar, psk_sear
 unsigned parse_place_params(param_getter get, void *ctx, psk_place_match *m, int cap, int *n, char *msg,
                             size_t msg_cap);
 
+/* Reads the person filter of /api/search and /api/similar: person=ID,ID,... (the ids of /api/people; every one of
+ * them in the photo). Fills ids[0..*n) (cap at most). Returns 0, or 400 with the reason in msg. */
+#define MAX_PERSON_FILTERS 16
+unsigned parse_person_params(param_getter get, void *ctx, int64_t *ids, int cap, int *n, char *msg, size_t msg_cap);
+
 #endif

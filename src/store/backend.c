@@ -90,7 +90,7 @@ int backend_search(store_backend *b, const store_model *m, const float *q, const
     if (k > MAX_K) return psk_fail(err, PSK_ERR_INVALID_ARG, "k = %d is more than %d", k, MAX_K);
     if (p->filter.n_places && !backend_can(b, PSK_STORE_CAP_PLACES)) return backend_unsupported(b, "a place filter", err);
     if (p->filter.near_km > 0 && !backend_can(b, PSK_STORE_CAP_NEAR)) return backend_unsupported(b, "--near", err);
-    if (p->filter.n_people && !backend_can(b, PSK_STORE_CAP_PEOPLE)) return backend_unsupported(b, "--person", err);
+    if ((p->filter.n_people || p->filter.n_person_ids) && !backend_can(b, PSK_STORE_CAP_PEOPLE)) return backend_unsupported(b, "--person", err);
     return b->ops->search(b->self, m, q, p, k, results, n, err);
 }
 

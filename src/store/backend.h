@@ -115,6 +115,8 @@ typedef struct store_ops {
     int (*people)(void *self, int min_faces, const psk_filter *f, psk_person **out, int *n, psk_error *err);
     int (*person_faces)(void *self, int64_t person, psk_face_ref **out, int *n, psk_error *err);
     int (*face_get)(void *self, int64_t face, psk_face_ref *out, psk_error *err);
+    /* The faces of one item (none: *n = 0; PSK_ERR_NOT_FOUND when there is no such item). */
+    int (*media_faces)(void *self, int64_t media_id, psk_face_ref **out, int *n, psk_error *err);
     int (*people_edit)(void *self, const struct store_people_edit *e, psk_error *err);
     /* Fills each result's people (the named people in it). */
     int (*people_of)(void *self, psk_result *r, int n, psk_error *err);

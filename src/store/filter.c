@@ -142,6 +142,18 @@ static int places_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, psk_error
     return PSK_OK;
 }
 
+/* People by id: each has a face in the photo (SQLite: the faces table of src/store/sqlite_people.c). */
+static int person_ids_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, psk_error *err) {
+    if (b->pg_base)
+        return psk_fail(err, PSK_ERR_UNSUPPORTED, "a person filter by id needs a SQLite library: this PostgreSQL "
+                                                  "library filters by name only (--person NAME)");
+    for (int i = 0; i < f->n_person_ids; i++) {
+        psk_buf_printf(sql, " AND id IN (SELECT media_id FROM faces WHERE person_id = ?)");
+        if (bind_int(b, f->person_ids[i])) return psk_fail(err, PSK_ERR_INVALID_ARG, "too many filter values");
+    }
+    return PSK_OK;
+}
+
 char *store_like_contains(const char *s) {
     psk_buf b = {0};
     psk_buf_append(&b, "%", 1);
@@ -233,6 +245,7 @@ int filter_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, bool *any, psk_e
     if (sql->failed) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     if (f->near_km > 0) near_sql(f, sql, b->pg_base != 0);
     if (f->n_places > 0 && (rc = places_sql(f, sql, b, err))) return rc;
+    if (f->n_person_ids > 0 && (rc = person_ids_sql(f, sql, b, err))) return rc;
     *any = sql->len != before;
     return PSK_OK;
 }
@@ -280,7 +293,7 @@ static void places_pinecone(const psk_filter *f, psk_buf *j) {
 }
 
 int filter_pinecone(const psk_filter *f, psk_buf *j, psk_error *err) {
-    if (f->n_people)
+    if (f->n_people || f->n_person_ids)
         return psk_fail(err, PSK_ERR_UNSUPPORTED, "--person needs a SQLite library: a Pinecone library keeps no "
                                                   "faces or people");
     if (f->text && *f->text)

@@ -230,6 +230,7 @@ const store_ops store_sqlite_ops = {
     .people = sqlite_people,
     .person_faces = sqlite_person_faces,
     .face_get = sqlite_face_get,
+    .media_faces = sqlite_media_faces,
     .people_edit = sqlite_people_edit,
     .people_of = sqlite_people_of,
     .browse = sqlite_browse,

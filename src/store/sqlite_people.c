@@ -371,14 +371,12 @@ static void face_ref_row(sqlite3_stmt *st, psk_face_ref *f) {
     f->by_user = sqlite3_column_int(st, 11);
 }
 
-int sqlite_person_faces(void *self, int64_t person, psk_face_ref **out, int *n, psk_error *err) {
-    psk_store *s = store_of(self);
-    *out = NULL, *n = 0;
-    if (!exists(s, "SELECT 1 FROM people WHERE id = ?", person)) return no_person(s, person, err);
+/* The face rows a statement of FACE_REF_SQL with one id to bind selects, into *out. */
+static int face_refs(psk_store *s, const char *sql, int64_t id, psk_face_ref **out, int *n, psk_error *err) {
     sqlite3_stmt *st;
-    int rc = store_prepare(s, FACE_REF_SQL "WHERE f.person_id = ? ORDER BY m.taken_at DESC, m.id DESC, f.id", &st, err);
+    int rc = store_prepare(s, sql, &st, err);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, person);
+    sqlite3_bind_int64(st, 1, id);
     int cap = 0;
     while (!rc && sqlite3_step(st) == SQLITE_ROW) {
         if (!grow(out, *n, &cap, sizeof **out)) {
@@ -393,6 +391,22 @@ int sqlite_person_faces(void *self, int64_t person, psk_face_ref **out, int *n, 
         *out = NULL, *n = 0;
     }
     return rc;
+}
+
+int sqlite_person_faces(void *self, int64_t person, psk_face_ref **out, int *n, psk_error *err) {
+    psk_store *s = store_of(self);
+    *out = NULL, *n = 0;
+    if (!exists(s, "SELECT 1 FROM people WHERE id = ?", person)) return no_person(s, person, err);
+    return face_refs(s, FACE_REF_SQL "WHERE f.person_id = ? ORDER BY m.taken_at DESC, m.id DESC, f.id", person, out, n,
+                     err);
+}
+
+int sqlite_media_faces(void *self, int64_t media_id, psk_face_ref **out, int *n, psk_error *err) {
+    psk_store *s = store_of(self);
+    *out = NULL, *n = 0;
+    if (!exists(s, "SELECT 1 FROM media WHERE id = ? AND error IS NULL", media_id))
+        return psk_fail(err, PSK_ERR_NOT_FOUND, "%s: no item %lld", s->path, (long long)media_id);
+    return face_refs(s, FACE_REF_SQL "WHERE f.media_id = ? ORDER BY f.frame_ms, f.id", media_id, out, n, err);
 }
 
 int sqlite_face_get(void *self, int64_t face, psk_face_ref *out, psk_error *err) {
