@@ -23,7 +23,7 @@ async function post(path, body = {}) {
   });
   let data = null;
   try { data = await r.json(); } catch (e) { /* not JSON */ }
-  if (!r.ok) throw new Error((data && data.error) || `${r.status} ${r.statusText}`);
+  if (!r.ok) throw Object.assign(new Error((data && data.error) || `${r.status} ${r.statusText}`), { status: r.status });
   return data;
 }
 
@@ -43,7 +43,7 @@ function textWords() {
 
 function params() {
   const p = new URLSearchParams();
-  if (state.similar) p.set('id', state.similar); else p.set('q', fullQuery());
+  if (state.similar) p.set('id', state.similar); else if (fullQuery() || !personFilter()) p.set('q', fullQuery());
   p.set('k', '60');
   for (const [k, v] of Object.entries(state.filters)) if (v.length) p.set(k, v.join(','));
   if (p.has('place')) p.delete('country'); // a city of the chosen country: the narrower of the two
@@ -53,8 +53,8 @@ function params() {
 // The page's state lives in its address, so that a search can be bookmarked, shared, reloaded and opened from
 // the command line: ?q=cake&year=2019,2020&type=photo, ?like=ID for "more like this", &open=ID for the viewer.
 // &text=WORDS for words in the photo, &group=N for a near-duplicate group's members, &country=JP and
-// &place=JP|REGION|CITY for the places facet.
-const URL_FILTERS = ['year', 'month', 'type', 'camera', 'folder', 'country', 'place'];
+// &place=JP|REGION|CITY for the places facet, &person=ID,ID for the people strip (every one of them in the photo).
+const URL_FILTERS = ['year', 'month', 'type', 'camera', 'folder', 'country', 'place', 'person'];
 const SINGLE = ['camera', 'folder', 'type', 'place']; // one value each (a place name may hold a comma)
 const ID_RE = /^[1-9][0-9]*$/;
 
@@ -95,7 +95,7 @@ async function search() {
   syncURL();
   $('group-bar').hidden = !state.group;
   if (state.group) return showGroup(seq);
-  if (!fullQuery() && !state.similar) {
+  if (!fullQuery() && !state.similar && !personFilter()) {
     state.results = [];
     render();
     $('empty').hidden = false;
@@ -109,7 +109,7 @@ async function search() {
     setError('');
     state.results = data.results;
     $('summary').textContent = `${data.count} result${data.count === 1 ? '' : 's'} in ${data.took_ms} ms` +
-      (state.similar ? ' — like the chosen photo' : '');
+      (state.similar ? ' — like the chosen photo' : '') + peopleSummary();
     render();
     if (!data.count) setError('Nothing matches. Try other words, or remove a filter.');
   } catch (e) {
@@ -170,6 +170,7 @@ function openViewer(i) {
   $('viewer-open').href = r.file;
   showPlace(r);
   showText(r);
+  showFaces(r);
   $('viewer').hidden = false;
   $('viewer-close').focus();
   syncURL();
@@ -240,7 +241,8 @@ async function reindex() {
       if (!ix.running) { $('library-status').textContent = `Index run: ${ix.result}`; break; }
       $('library-status').textContent = `Indexing… ${ix.done} of ${ix.total || '?'}`;
     }
-    if (state.q.trim() || state.similar) search();
+    loadPeople(); // an index run finds new faces
+    if (state.q.trim() || state.similar || personFilter()) search();
   } catch (e) {
     $('library-status').textContent = '';
     setError(`Re-index failed: ${e.message}`);
@@ -279,8 +281,8 @@ document.addEventListener('keydown', (e) => {
 // Opening the page: the address says what to show.
 (async () => {
   const open = stateFromURL();
-  await loadFacets();
-  if (!fullQuery() && !state.similar && !state.group) return;
+  await Promise.all([loadFacets(), loadPeople()]);
+  if (!fullQuery() && !state.similar && !state.group && !personFilter()) return;
   await search();
   if (open) {
     let i = state.results.findIndex((r) => r.id === open);
@@ -409,17 +411,28 @@ async function showText(r) {
   const boxes = [];
   for (const w of data.words) {
     if (wanted && !wordMatches(w.text, wanted)) continue;
-    const [x, y, bw, bh] = w.box;
-    const d = document.createElement('div');
-    d.className = 'word-box';
+    const d = overlayBox('word-box', w.box, data);
     d.title = w.text;
-    d.style.left = `${(100 * x) / data.width}%`;
-    d.style.top = `${(100 * y) / data.height}%`;
-    d.style.width = `${(100 * bw) / data.width}%`;
-    d.style.height = `${(100 * bh) / data.height}%`;
     boxes.push(d);
   }
-  $('viewer-boxes').replaceChildren(...boxes);
+  setOverlay('word-box', boxes);
+}
+
+// A box over the photo, in percent of the full-size upright image (size.width x size.height) so that it follows
+// the photo's displayed size. The viewer's overlay holds the words' boxes and the faces' boxes side by side.
+function overlayBox(className, [x, y, bw, bh], size) {
+  const d = document.createElement('div');
+  d.className = className;
+  d.style.left = `${(100 * x) / size.width}%`;
+  d.style.top = `${(100 * y) / size.height}%`;
+  d.style.width = `${(100 * bw) / size.width}%`;
+  d.style.height = `${(100 * bh) / size.height}%`;
+  return d;
+}
+
+function setOverlay(className, boxes) {
+  $('viewer-boxes').querySelectorAll(`.${className}`).forEach((b) => b.remove());
+  $('viewer-boxes').append(...boxes);
 }
 
 // ---- places (issue 19): the countries and places facet, and the viewer's place line ----
@@ -453,4 +466,132 @@ function showPlace(r) {
   if (r.gps) parts.push(`${r.gps[0].toFixed(5)}, ${r.gps[1].toFixed(5)}`);
   $('viewer-place').textContent = parts.join(' · ');
   $('viewer-place').hidden = !parts.length;
+}
+
+// ---- people (issue 14): the people strip (click to filter, rename in place) and the faces' boxes in the viewer ----
+const people = { list: [], byId: new Map() };
+
+function personFilter() { return (state.filters.person || []).length > 0; }
+
+function personLabel(p) { return p.name || `Person ${p.id}`; }
+
+// " — with Anna and Person 7": who the results are filtered to.
+function peopleSummary() {
+  const names = (state.filters.person || []).map((id) => {
+    const p = people.byId.get(Number(id));
+    return p ? personLabel(p) : `person ${id}`;
+  });
+  return names.length ? ` — with ${names.join(' and ')}` : '';
+}
+
+function togglePerson(id, only = false) {
+  const list = state.filters.person || (state.filters.person = []);
+  const v = String(id);
+  const at = list.indexOf(v);
+  if (only) list.splice(0, list.length, v);
+  else if (at >= 0) list.splice(at, 1);
+  else list.push(v);
+  state.group = null;
+  state.similar = null;
+  markPeople();
+  search();
+}
+
+function markPeople() {
+  const chosen = state.filters.person || [];
+  $('people-list').querySelectorAll('.person-pick').forEach((b) => b.setAttribute('aria-pressed', String(chosen.includes(b.dataset.id))));
+}
+
+// The strip: named people first, then by photos. Hidden when there are none, or the library keeps no people.
+async function loadPeople() {
+  let data;
+  try { data = await api('/api/people'); } catch (e) { $('people').hidden = true; return; }
+  people.list = data.people.slice().sort((a, b) => (!a.name - !b.name) || (b.photos - a.photos) || (a.id - b.id));
+  people.byId = new Map(people.list.map((p) => [p.id, p]));
+  const items = people.list.map((p) => {
+    const li = document.createElement('li');
+    li.className = 'person';
+    li.dataset.id = p.id;
+    const pick = document.createElement('button');
+    pick.type = 'button';
+    pick.className = 'person-pick';
+    pick.dataset.id = String(p.id);
+    pick.title = `${personLabel(p)}: ${p.photos} photo${p.photos === 1 ? '' : 's'} (click to show them)`;
+    const img = document.createElement('img');
+    img.alt = personLabel(p);
+    if (p.thumb) img.src = p.thumb;
+    const count = document.createElement('span');
+    count.className = 'person-count';
+    count.textContent = String(p.photos);
+    pick.append(img, count);
+    pick.addEventListener('click', () => togglePerson(p.id));
+    const name = document.createElement('input');
+    name.className = 'person-name';
+    name.value = p.name || '';
+    name.placeholder = 'Add a name';
+    name.setAttribute('aria-label', `Name of ${personLabel(p)}`);
+    name.maxLength = 127;
+    name.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') name.blur();
+      else if (e.key === 'Escape') { name.value = p.name || ''; name.blur(); }
+    });
+    name.addEventListener('change', () => renamePerson(p, name));
+    li.append(pick, name);
+    return li;
+  });
+  $('people-list').replaceChildren(...items);
+  $('people').hidden = items.length === 0;
+  markPeople();
+}
+
+async function renamePerson(p, input) {
+  const name = input.value.trim();
+  if (name === (p.name || '')) return;
+  const msg = $('people-msg');
+  try {
+    await post(`/api/people/${p.id}/name?name=${encodeURIComponent(name)}`);
+    msg.hidden = true;
+    await loadPeople();
+    if (personFilter()) $('summary').textContent = $('summary').textContent.replace(/ — with .*$/, '') + peopleSummary();
+  } catch (e) {
+    input.value = p.name || '';
+    msg.textContent = e.status === 409 // the name is someone else's: the server says how to merge them
+      ? `Cannot name ${personLabel(p)} “${name}”: another person already has that name. ${e.message}`
+      : `Cannot rename ${personLabel(p)}: ${e.message}`;
+    msg.hidden = false;
+  }
+}
+
+// The faces in the photo, each box labelled with its person's name; a click shows that person's photos.
+async function showFaces(r) {
+  setOverlay('face-box', []);
+  if (r.type === 'video') return;
+  let data;
+  try { data = await api(`/api/media/${r.id}/faces`); } catch (e) { return; } // a library without people
+  if (state.results[state.current] !== r || !data.width || !data.height) return;
+  const boxes = data.faces.map((f) => {
+    const d = overlayBox('face-box', f.box, data);
+    d.dataset.face = f.id;
+    if (f.person) {
+      d.dataset.person = f.person;
+      const p = people.byId.get(f.person);
+      const label = f.name || (p && personLabel(p)) || `Person ${f.person}`;
+      d.title = `${label}: show their photos`;
+      if (f.name) {
+        const tag = document.createElement('span');
+        tag.className = 'face-label';
+        tag.textContent = f.name;
+        d.append(tag);
+      }
+      d.addEventListener('click', (e) => {
+        e.stopPropagation();
+        closeViewer();
+        togglePerson(f.person, true);
+      });
+    } else {
+      d.title = 'A face in no person';
+    }
+    return d;
+  });
+  setOverlay('face-box', boxes);
 }
