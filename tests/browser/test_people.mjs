@@ -4,12 +4,14 @@
 // (as `photoseek people --photos ID --json` lists them), with or without words, through a reload; renaming in place
 // updates the strip and `photoseek people --json`, and a name clash says so; the viewer draws one box per face at
 // the API's boxes scaled to the displayed photo, labelled with the names, and clicking a box shows that person.
-// usage: node test_people.mjs BASE_URL OUT_DIR PHOTOSEEK DB     prints "ok ..." / "FAIL ..." lines, exits 1 on a failure
+// BASE_NO_PEOPLE serves a library without people: the page shows no strip there.
+// usage: node test_people.mjs BASE_URL OUT_DIR PHOTOSEEK DB BASE_NO_PEOPLE
+//        prints "ok ..." / "FAIL ..." lines, exits 1 on a failure
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { checker, launch } from './harness.mjs';
 
-const [base, out, ps, db] = process.argv.slice(2);
+const [base, out, ps, db, baseNoPeople] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
 const check = checker('browser people');
 const cli = (...args) => execFileSync(ps, [...args, '--db', db, '--json'], { encoding: 'utf8' })
@@ -29,7 +31,8 @@ try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
   const errors = [], outside = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('data:')) outside.push(r.url()); });
+  const ours = [base, baseNoPeople, 'data:'];
+  page.on('request', (r) => { if (!ours.some((o) => r.url().startsWith(o))) outside.push(r.url()); });
   const people = cli('people');
   const named = people.filter((p) => p.name);
   const unnamed = people.filter((p) => !p.name).sort((a, b) => b.photos - a.photos || a.id - b.id);
@@ -123,6 +126,13 @@ try {
   got = await waitResults(page, bobPhotos);
   check("clicking a face's box shows that person's photos", await page.isHidden('#viewer') &&
     JSON.stringify(got) === JSON.stringify(bobPhotos) && new URL(page.url()).searchParams.get('person') === String(bob.id), `${got} vs ${bobPhotos}`);
+
+  // a library without people: no strip
+  const people0 = page.waitForResponse((r) => r.url().endsWith('/api/people'));
+  await page.goto(baseNoPeople);
+  const r0 = await people0;
+  await page.waitForSelector('#chips-years .chip', { timeout: 10000 });
+  check('a library without people shows no strip', r0.ok() && (await r0.json()).count === 0 && await page.isHidden('#people'));
   check('no requests outside the server (the page works offline)', outside.length === 0, outside.join(' '));
   check('no script errors', errors.length === 0, errors.join('; '));
 } catch (e) {

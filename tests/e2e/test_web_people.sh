@@ -77,6 +77,15 @@ web "GET /api/search?person=99999: 404 naming the person" 404 "'99999' in d['err
 web "GET /api/search?person=abc: 400" 400 "'person' in d['error']" "$B/api/search?person=abc"
 web "GET /api/search with neither q nor person: 400" 400 "'q' in d['error']" "$B/api/search?year=2017"
 
+# a library without people (indexed without the face model), for the page without a strip
+mkdir -p "$TMP/nofaces"
+cp "$L/sky.png" "$L/sample2.jpg" "$TMP/nofaces/"
+$PS index "$TMP/nofaces" --db "$TMP/nofaces.db" --image-model "$CLIP" --faces off >/dev/null 2>&1
+$PS serve --db "$TMP/nofaces.db" --port 0 --port-file "$TMP/port2" --text-model "$CLIP" 2>"$TMP/serve2.err" &
+for _ in $(seq 100); do [ -s "$TMP/port2" ] && break; sleep 0.05; done
+B2="http://127.0.0.1:$(cat "$TMP/port2")"
+web "GET /api/media/ID/faces in a library indexed without faces: an empty list" 200 "d['faces'] == []" "$B2/api/media/1/faces"
+
 mkdir -p tests/out/browser-people
-browser_test "the browser people test" test_people.mjs "$B" tests/out/browser-people "$PS" "$DB"
+browser_test "the browser people test" test_people.mjs "$B" tests/out/browser-people "$PS" "$DB" "$B2"
 done_testing

@@ -156,6 +156,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int i = 0; !bad && i < n_places; i++)
         check(strlen(places[i].country_code) == 2 && (places[i].kind == PSK_PLACE_COUNTRY || places[i].city[0]),
               "a place names its country (and its city)");
+    int64_t people[MAX_PERSON_FILTERS];
+    int n_people = -1;
+    bad = parse_person_params(get_param, &q, people, MAX_PERSON_FILTERS, &n_people, msg, sizeof msg);
+    if (bad) check(bad == 400 && msg[0], "a bad person filter is a 400 with a reason");
+    else check(n_people >= 0 && n_people <= MAX_PERSON_FILTERS, "a person filter within its array");
+    for (int i = 0; !bad && i < n_people; i++) check(people[i] >= 1 && people[i] <= (1LL << 53), "a person id in range");
     free(text);
     return 0;
 }

@@ -167,6 +167,30 @@ TEST(people_in_the_store) {
     CHECK_OK(psk_library_search(lib, &sp, &r, &n, err_));
     CHECK(n == 1 && r[0].id == tk.id && r[0].people[0] == 0); /* no named face in it */
     psk_results_free(r);
+    /* people by id, named or not (the web page's filter): every one of them in the photo */
+    int64_t ids[2] = {bb, c}, no_one = 999999;
+    psk_search_params si = psk_search_default_params();
+    si.filter.person_ids = ids;
+    si.filter.n_person_ids = 1;
+    CHECK_OK(psk_library_search(lib, &si, &r, &n, err_));
+    CHECKF(n == 4 && r[0].id == photo[3], "%d results for person B", n); /* newest first */
+    psk_results_free(r);
+    si.filter.n_person_ids = 2; /* B and C are never in one photo */
+    CHECK_OK(psk_library_search(lib, &si, &r, &n, err_));
+    CHECKF(n == 0, "%d results for B and C together", n);
+    psk_results_free(r);
+    si.filter.person_ids = &no_one;
+    si.filter.n_person_ids = 1;
+    CHECK(psk_library_search(lib, &si, &r, &n, &err) == PSK_ERR_NOT_FOUND && strstr(err.message, "999999"));
+    /* one photo's faces, in the order found */
+    psk_face_ref *mf = NULL;
+    CHECK_OK(psk_library_media_faces(lib, photo[4], &mf, &n, err_));
+    CHECK(n == 2 && mf[0].person == c && mf[1].person == c && mf[0].box[0] == 1 && mf[1].box[0] == 2 &&
+          mf[0].media_id == photo[4]);
+    psk_free_buffer(mf);
+    CHECK_OK(psk_library_media_faces(lib, tk.id, &mf, &n, err_));
+    CHECK(n == 0 && !mf); /* a photo without faces */
+    CHECK(psk_library_media_faces(lib, 999999, &mf, &n, &err) == PSK_ERR_NOT_FOUND);
     /* a changed photo's faces found again keep their person */
     store_face again[2] = {face_of(v + 4 * D, 2), face_of(v + 0 * D, 1)};
     CHECK_OK(store_put_faces(s, photo[0], again, 2, err_));

@@ -99,3 +99,26 @@ TEST(media_routes_and_ranges) {
     CHECK(parse_range("bytes= 1-2", 1000, &s, &e) == -1);
     CHECK(parse_range("items=1-2", 1000, &s, &e) == -1);
 }
+
+static const char *person_param(void *ctx, const char *name) { return strcmp(name, "person") == 0 ? ctx : NULL; }
+
+TEST(person_filter_params) {
+    int64_t ids[MAX_PERSON_FILTERS];
+    int n = -1;
+    char msg[200];
+    CHECK(parse_person_params(person_param, (void *)"3,17", ids, MAX_PERSON_FILTERS, &n, msg, sizeof msg) == 0 &&
+          n == 2 && ids[0] == 3 && ids[1] == 17);
+    CHECK(parse_person_params(person_param, (void *)"9007199254740992", ids, 16, &n, msg, sizeof msg) == 0 && n == 1);
+    CHECK(parse_person_params(person_param, (void *)"", ids, 16, &n, msg, sizeof msg) == 0 && n == 0);
+    const char *bad[] = {"0", "-1", "1x", "x", "1,,2", ",1", "1 2", "9007199254740993", "99999999999999999999", "1,2,3"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        msg[0] = 0;
+        CHECKF(parse_person_params(person_param, (void *)bad[i], ids, 2, &n, msg, sizeof msg) == 400 && strstr(msg, "person"),
+               "person=%s", bad[i]);
+    }
+    /* a search by people needs no words */
+    psk_search_params p = psk_search_default_params();
+    int64_t id;
+    CHECK(parse_search_params(person_param, (void *)"4", false, &p, &id, msg, sizeof msg) == 0 && !p.query);
+    CHECK(parse_search_params(person_param, NULL, false, &p, &id, msg, sizeof msg) == 400 && strstr(msg, "q"));
+}
