@@ -276,7 +276,7 @@ document.addEventListener('keydown', (e) => {
   if (open && e.key === 'Escape') closeViewer();
   else if (open && e.key === 'ArrowRight' && state.current + 1 < state.results.length) openViewer(state.current + 1);
   else if (open && e.key === 'ArrowLeft' && state.current > 0) openViewer(state.current - 1);
-  else if (!open && e.key === '/' && document.activeElement !== $('q')) { e.preventDefault(); $('q').focus(); }
+  else if (!open && e.key === '/' && !(document.activeElement instanceof HTMLInputElement)) { e.preventDefault(); $('q').focus(); } // not while typing a name
 });
 // Opening the page: the address says what to show.
 (async () => {
