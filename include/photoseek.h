@@ -507,8 +507,9 @@ typedef struct psk_filter {
      * (PSK_ERR_INVALID_ARG listing close names). */
     const char *const *people;
     int n_people;
-    /* People by id (psk_person.id; PSK_STORE_CAP_PEOPLE, SQLite libraries): every one of them has a face in the
-     * photo. Named or not (the web page's people strip filters by id). Kept by pointer. */
+    /* People by id (psk_person.id; PSK_STORE_CAP_PEOPLE): every one of them has a face in the photo, named or not
+     * (the web page's people strip filters by id). psk_library_search refuses an id that is no person
+     * (PSK_ERR_NOT_FOUND). Kept by pointer. */
     const int64_t *person_ids;
     int n_person_ids;
 } psk_filter;
@@ -741,8 +742,9 @@ typedef struct psk_face_ref {
 
 /* The faces of a person, newest photo first (a photo's faces together). *out (free with psk_free_buffer). */
 psk_status psk_library_person_faces(psk_library *lib, int64_t person, psk_face_ref **out, int *n, psk_error *err);
-/* The faces found in one photo or video (PSK_ERR_NOT_FOUND when there is no such item; none: *n = 0), in the
- * order they were found (a video's by frame). *out (free with psk_free_buffer). */
+/* The faces found in one photo or video (PSK_ERR_NOT_FOUND when there is no such item; none: *n = 0), a video's
+ * by frame. *out (free with psk_free_buffer). A store without the store operation (media_faces; SQLite has it)
+ * answers PSK_ERR_UNSUPPORTED. */
 psk_status psk_library_media_faces(psk_library *lib, int64_t media_id, psk_face_ref **out, int *n, psk_error *err);
 /* One face by id (PSK_ERR_NOT_FOUND when there is none). */
 psk_status psk_library_face_get(psk_library *lib, int64_t face, psk_face_ref *out, psk_error *err);

@@ -39,6 +39,8 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
 /* People (people.c): a search's --person names each name someone (PSK_ERR_INVALID_ARG naming close names if not);
  * the named people of results; the items a filter allows, newest first (a search by person without words). */
 int library_check_people(psk_library *lib, const psk_filter *f, psk_error *err);
+/* Its people by id (psk_filter.person_ids) are people of the library: PSK_ERR_NOT_FOUND naming one that is not. */
+int library_check_person_ids(psk_library *lib, const psk_filter *f, psk_error *err);
 int library_people_of(psk_library *lib, psk_result *r, int n, psk_error *err);
 int library_browse(psk_library *lib, const psk_search_params *p, psk_result **results, int *n, psk_error *err);
 

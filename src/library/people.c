@@ -118,15 +118,9 @@ static int on_name(void *user, const char *name) {
 }
 
 int library_check_people(psk_library *lib, const psk_filter *f, psk_error *err) {
-    if (f->n_people <= 0 && f->n_person_ids <= 0) return PSK_OK;
+    if (f->n_people <= 0) return PSK_OK;
     store_backend *b = library_backend(lib);
     if (!backend_can(b, PSK_STORE_CAP_PEOPLE) || !b->ops->person_names) return backend_unsupported(b, "--person", err);
-    for (int i = 0; i < f->n_person_ids; i++) { /* an id that is no person: PSK_ERR_NOT_FOUND naming it */
-        psk_face_ref *refs = NULL;
-        int n = 0, rc = b->ops->person_faces(b->self, f->person_ids[i], &refs, &n, err);
-        psk_free(refs);
-        if (rc) return rc;
-    }
     for (int i = 0; i < f->n_people; i++) {
         name_check c = {.want = f->people[i]};
         if (!c.want || !*c.want) return psk_fail(err, PSK_ERR_INVALID_ARG, "--person: an empty name");
@@ -140,6 +134,19 @@ int library_check_people(psk_library *lib, const psk_filter *f, psk_error *err) 
                         "--person: no one is named '%s' in the library (name people with 'photoseek people name ID "
                         "NAME'; 'photoseek people' lists them)",
                         c.want);
+    }
+    return PSK_OK;
+}
+
+int library_check_person_ids(psk_library *lib, const psk_filter *f, psk_error *err) {
+    if (f->n_person_ids <= 0) return PSK_OK;
+    store_backend *b = people_store(lib, "a person filter", err);
+    if (!b) return PSK_ERR_UNSUPPORTED;
+    for (int i = 0; i < f->n_person_ids; i++) { /* an id that is no person: PSK_ERR_NOT_FOUND naming it */
+        psk_face_ref *refs = NULL;
+        int n = 0, rc = b->ops->person_faces(b->self, f->person_ids[i], &refs, &n, err);
+        psk_free(refs);
+        if (rc) return rc;
     }
     return PSK_OK;
 }

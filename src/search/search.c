@@ -143,6 +143,7 @@ psk_status psk_library_search(psk_library *lib, const psk_search_params *params,
     *n = 0;
     if (params && (params->filter.n_people || params->filter.n_person_ids)) {
         int prc = library_check_people(lib, &params->filter, err);
+        if (!prc) prc = library_check_person_ids(lib, &params->filter, err);
         if (prc) return prc;
         /* photos of people, without words: newest first */
         if (!params->query || !params->query[strspn(params->query, " \t\n")]) {

@@ -142,13 +142,13 @@ static int places_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, psk_error
     return PSK_OK;
 }
 
-/* People by id: each has a face in the photo (SQLite: the faces table of src/store/sqlite_people.c). */
+/* People by id: each has a face in the photo (the faces table of src/store/sqlite_people.c; photoseek_faces on
+ * PostgreSQL). */
 static int person_ids_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, psk_error *err) {
-    if (b->pg_base)
-        return psk_fail(err, PSK_ERR_UNSUPPORTED, "a person filter by id needs a SQLite library: this PostgreSQL "
-                                                  "library filters by name only (--person NAME)");
     for (int i = 0; i < f->n_person_ids; i++) {
-        psk_buf_printf(sql, " AND id IN (SELECT media_id FROM faces WHERE person_id = ?)");
+        psk_buf_printf(sql, " AND id IN (SELECT media_id FROM %s WHERE person_id = ", b->pg_base ? "photoseek_faces" : "faces");
+        ph(sql, b, 0);
+        psk_buf_append(sql, ")", 1);
         if (bind_int(b, f->person_ids[i])) return psk_fail(err, PSK_ERR_INVALID_ARG, "too many filter values");
     }
     return PSK_OK;
