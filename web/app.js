@@ -423,6 +423,7 @@ async function showText(r) {
 function overlayBox(className, [x, y, bw, bh], size) {
   const d = document.createElement('div');
   d.className = className;
+  d.setAttribute('aria-hidden', 'true'); // a picture's detail, unless it does something (a person's face)
   d.style.left = `${(100 * x) / size.width}%`;
   d.style.top = `${(100 * y) / size.height}%`;
   d.style.width = `${(100 * bw) / size.width}%`;
@@ -583,11 +584,17 @@ async function showFaces(r) {
         tag.textContent = f.name;
         d.append(tag);
       }
-      d.addEventListener('click', (e) => {
+      const show = (e) => {
         e.stopPropagation();
         closeViewer();
         togglePerson(f.person, true);
-      });
+      };
+      d.removeAttribute('aria-hidden');
+      d.tabIndex = 0; // reachable from the keyboard too
+      d.setAttribute('role', 'button');
+      d.setAttribute('aria-label', d.title);
+      d.addEventListener('click', show);
+      d.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); show(e); } });
     } else {
       d.title = 'A face in no person';
     }

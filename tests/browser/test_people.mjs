@@ -123,11 +123,20 @@ try {
   check('... labelled with the name', annaBox && annaBox.label === 'Anna Lee' && drawn.filter((d) => d.label).length === 2,
     JSON.stringify(drawn.map((d) => d.label)));
   await page.screenshot({ path: `${out}/2-viewer.png` });
-  await page.click(`#viewer-boxes .face-box[data-person="${bob.id}"]`);
+  await page.focus(`#viewer-boxes .face-box[data-person="${bob.id}"]`);
+  await page.keyboard.press('Enter'); // a face's box is a button, also from the keyboard
   const bobPhotos = photosOf(bob.id);
   got = await waitResults(page, bobPhotos);
-  check("clicking a face's box shows that person's photos", await page.isHidden('#viewer') &&
+  check("a face's box (Enter on it) shows that person's photos", await page.isHidden('#viewer') &&
     JSON.stringify(got) === JSON.stringify(bobPhotos) && new URL(page.url()).searchParams.get('person') === String(bob.id), `${got} vs ${bobPhotos}`);
+
+  await page.click('#grid .result button:not(.stack)');
+  await page.waitForSelector(`#viewer-boxes .face-box[data-person="${named[0].id}"]`, { timeout: 10000 });
+  await page.click(`#viewer-boxes .face-box[data-person="${named[0].id}"]`);
+  const carolPhotos = photosOf(named[0].id);
+  got = await waitResults(page, carolPhotos);
+  check('... and a click on one', await page.isHidden('#viewer') && JSON.stringify(got) === JSON.stringify(carolPhotos) &&
+    new URL(page.url()).searchParams.get('person') === String(named[0].id), `${got} vs ${carolPhotos}`);
 
   // a library without people: no strip
   const people0 = page.waitForResponse((r) => r.url().endsWith('/api/people'));
