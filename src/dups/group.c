@@ -19,7 +19,10 @@ const char *dups_rule_name(dups_rule r) {
 /* Measured on the generated test set (tests/e2e/test_duplicates.sh): copies of one photo (rescaled, recompressed,
  * cropped 5%, colour-edited, turned, framed) are within 12 bits of each other in hash, different photos 20 or
  * more apart; the tiny and synthetic models' embeddings are not semantic (different photos reach cosine 0.997),
- * so no cosine alone makes a group: an even closer embedding still needs hashes within 18 bits. */
+ * so no cosine alone makes a group: an even closer embedding still needs hashes within 18 bits. The other way round,
+ * 63-bit hashes of unrelated photos fall within 10 bits by chance (about 1 pair in 10^8, times 8 turns: hundreds
+ * of pairs in a library of 10^5, tens of thousands in 10^6), so a very close hash links only embeddings that are
+ * not unrelated (cosine 0.5; the synthetic model's copy turned by pixels and its framed copy are at 0.74). */
 dups_params dups_default_params(void) { return dups_params_for_threshold(0.92f); }
 
 dups_params dups_params_for_threshold(float t) {
@@ -28,6 +31,7 @@ dups_params dups_params_for_threshold(float t) {
     p.very_close_cos = t + (1.0f - t) * 0.6f;
     p.close_hash = 14;
     p.very_close_hash = 10;
+    p.hash_only_cos = 0.5f;
     p.moment_cos = t - 0.05f;
     p.moment_hash = 18;
     p.far_hash = 18;
@@ -39,7 +43,8 @@ int dups_pair_kind(const dups_item *a, const dups_item *b, float cos, const dups
     if (a->content_hash && b->content_hash && a->content_hash[0] && strcmp(a->content_hash, b->content_hash) == 0)
         return DUPS_IDENTICAL;
     int hd = a->has_phash && b->has_phash ? dups_phash_distance(a->phash, b->phash) : 64;
-    if (hd <= p->very_close_hash || (cos >= p->same_picture_cos && hd <= p->close_hash) ||
+    bool related = cos < -1.0f || cos >= p->hash_only_cos; /* below -1: not known */
+    if ((hd <= p->very_close_hash && related) || (cos >= p->same_picture_cos && hd <= p->close_hash) ||
         (cos >= p->very_close_cos && hd <= p->far_hash))
         return DUPS_SAME_PICTURE;
     int64_t dt = a->taken_at - b->taken_at;

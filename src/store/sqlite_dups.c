@@ -13,6 +13,19 @@
 /* Neighbours asked of the index per photo, and the size above which the graph answers instead of the scan. */
 #define DUPS_K 8
 #define DUPS_GRAPH_MIN 5000
+/* The graph made for this question when the library has none (below PSK_ANN_MIN_ROWS), and the searches' breadth:
+ * a copy or a burst frame lies far closer than anything else (cosine 0.87 and more, where unrelated photos are
+ * below 0.8), which a light graph finds as surely as the search graph's build (M 24, efConstruction 200) at a
+ * fraction of its cost (bench_dups --library: recall of the planted pairs). */
+#ifndef DUPS_GRAPH_M
+#define DUPS_GRAPH_M 32
+#endif
+#ifndef DUPS_GRAPH_EFC
+#define DUPS_GRAPH_EFC 48
+#endif
+#ifndef DUPS_EF
+#define DUPS_EF 16
+#endif
 
 int store_put_phash(psk_store *s, int64_t media_id, uint64_t phash, psk_error *err) {
     sqlite3_stmt *st;
@@ -140,7 +153,7 @@ static void knn_one(knn_job *j, int64_t i, float *q) {
     float sims[DUPS_K + 1];
     int got = 0;
     if (j->graph) {
-        got = hnsw_search(j->graph, q, 64, NULL, DUPS_K + 1, rows, sims);
+        got = hnsw_neighbours(j->graph, row, DUPS_EF, DUPS_K + 1, rows, sims);
     } else {
         vindex_hit hits[DUPS_K + 1];
         got = vindex_search(ix, j->pool, q, NULL, DUPS_K + 1, j->min_cos, NULL, NULL, hits);
@@ -232,7 +245,7 @@ static int collect(sqlite_backend *b, const store_model *m, const psk_filter *f,
     if (!rc && ix->n >= DUPS_GRAPH_MIN && n_probe >= DUPS_GRAPH_MIN / 10) {
         /* the library's own graph when it has one for exactly these rows, else one made for this question */
         if (ix->ann && hnsw_size(ix->ann) == ix->n) job.graph = ix->ann;
-        else if (!(own_graph = hnsw_new_default(ix)) || hnsw_extend(own_graph, ix, b->pool))
+        else if (!(own_graph = hnsw_new(ix, DUPS_GRAPH_M, DUPS_GRAPH_EFC)) || hnsw_extend(own_graph, ix, b->pool))
             rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory building the neighbour graph");
         else job.graph = own_graph;
     }
