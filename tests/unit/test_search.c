@@ -302,7 +302,7 @@ TEST(hnsw_neighbours_finds_near_copies) {
         for (int side = 0; side < 2; side++) {
             int64_t row = side ? i : i - 1, other = side ? i - 1 : i, rows[9];
             float sims[9];
-            int got = hnsw_neighbours(g, row, 16, 9, rows, sims);
+            int got = hnsw_neighbours(g, row, 0.9f, 9, rows, sims);
             pairs++;
             self_first += got > 0 && rows[0] == row;
             for (int k = 0; k < got; k++) found += rows[k] == other;
@@ -310,7 +310,11 @@ TEST(hnsw_neighbours_finds_near_copies) {
         }
     CHECKF(found * 1000 >= pairs * 998, "%d of %d copies found", found, pairs);
     CHECKF(self_first == pairs, "the row itself first in %d of %d", self_first, pairs);
-    CHECK(hnsw_neighbours(g, -1, 16, 9, NULL, NULL) == 0 && hnsw_neighbours(g, n, 16, 9, NULL, NULL) == 0);
+    CHECK(hnsw_neighbours(g, -1, 0.9f, 9, NULL, NULL) == 0 && hnsw_neighbours(g, n, 0.9f, 9, NULL, NULL) == 0);
+    /* rows with nothing that close: themselves alone */
+    int64_t r1[9];
+    float s1[9];
+    CHECK(hnsw_neighbours(g, 0, 0.9f, 9, r1, s1) == 1 && r1[0] == 0);
     hnsw_free(g);
     psk_pool_free(pool);
     vindex_free(&ix);
