@@ -139,9 +139,11 @@ bench-ocr: $(BUILD)/bench_ocr
 	$(BUILD)/bench_ocr $(BUILD)/ocr-set $(BUILD)/ocr-photos $${PHOTOSEEK_FIXTURES:-../shared/fixtures}/models/tiny-clip
 
 # The HNSW graph beside hnswlib on the same vectors (N=100000 by default; N=1000000 needs about 4 GB and minutes).
-# Near-duplicates: the perceptual hash per photo and the grouping over 100k and 1M synthetic photos.
-bench-dups: $(BUILD)/bench_dups
+# Near-duplicates: the perceptual hash per photo and the grouping over 100k and 1M synthetic photos, then the whole
+# `photoseek duplicates` over generated libraries with planted copies (SIZES="100000 1000000": 1M needs ~5 GB).
+bench-dups: all $(BUILD)/bench_dups $(BUILD)/make_library
 	$(BUILD)/bench_dups 100000 1000000
+	bash bench/bench_dups_library.sh $(SIZES)
 
 bench-ann: $(BUILD)/bench_ann $(BUILD)/hnswlib_ref
 	mkdir -p $(BUILD)/ann-dump

@@ -1,13 +1,17 @@
 /* bench_dups: the perceptual hash's cost per photo (a 224-pixel fast decode and a 12-megapixel full one), and the
  * grouping of src/dups (hash buckets, capture-time windows, union-find, keepers) over synthetic libraries of 100k
  * and 1M photos with planted groups of copies (hashes a few bits apart). The embeddings' neighbour search is
- * bench_ann's. Prints RESULT lines. usage: bench_dups [N...] */
+ * bench_ann's. With --library, the whole `photoseek duplicates` (psk_library_duplicates: rows, neighbours from the
+ * vector index, hashes, times, grouping) over a library written by `make_library --dups`, on 2 threads, its time,
+ * peak memory, and the pairs' precision and recall against the planted groups (DB.truth).
+ * Prints RESULT lines. usage: bench_dups [N...] | bench_dups --library DB [THREADS] */
 #include "../src/dups/dups.h"
 #include "bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static uint64_t next64(void) {
     rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
@@ -67,8 +71,105 @@ static void bench_group(int64_t n) {
     free(pairs), free(it), free(hash);
 }
 
+typedef struct truth_row {
+    char *path;
+    int group;
+} truth_row;
+
+static int by_truth_path(const void *a, const void *b) {
+    return strcmp(((const truth_row *)a)->path, ((const truth_row *)b)->path);
+}
+
+/* The planted group of a path, 0: none. */
+static int truth_group(const truth_row *t, size_t n, const char *path) {
+    truth_row key = {(char *)path, 0};
+    const truth_row *r = bsearch(&key, t, n, sizeof *t, by_truth_path);
+    return r ? r->group : 0;
+}
+
+static int by_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+static int bench_library(const char *db, int threads) {
+    char tp[1024];
+    snprintf(tp, sizeof tp, "%s.truth", db);
+    FILE *f = fopen(tp, "r");
+    if (!f) {
+        perror(tp);
+        return 1;
+    }
+    truth_row *t = NULL;
+    size_t nt = 0, cap = 0;
+    char line[1100];
+    while (fgets(line, sizeof line, f)) {
+        char *tab = strchr(line, '\t');
+        if (!tab) continue;
+        tab[strcspn(tab, "\n")] = 0;
+        if (nt == cap) t = realloc(t, sizeof *t * (cap = cap ? cap * 2 : 1024));
+        t[nt].group = atoi(line);
+        t[nt++].path = strdup(tab + 1);
+    }
+    fclose(f);
+    qsort(t, nt, sizeof *t, by_truth_path);
+    /* the planted pairs: every two members of a group */
+    int max_group = 0;
+    for (size_t i = 0; i < nt; i++) max_group = t[i].group > max_group ? t[i].group : max_group;
+    int64_t *gsize = calloc((size_t)max_group + 1, sizeof *gsize);
+    for (size_t i = 0; i < nt; i++) gsize[t[i].group]++;
+    int64_t truth_pairs = 0;
+    for (int g = 1; g <= max_group; g++) truth_pairs += gsize[g] * (gsize[g] - 1) / 2;
+
+    psk_error err = {0};
+    psk_library *lib;
+    if (psk_library_open(db, PSK_OPEN_READ, &lib, &err)) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    psk_dups_params p = psk_dups_default_params();
+    p.n_threads = threads;
+    psk_dup_group *g = NULL;
+    int ng = 0;
+    double t0 = now();
+    if (psk_library_duplicates(lib, &p, &g, &ng, &err)) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    double s = now() - t0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    psk_library_status st = {0};
+    psk_library_get_status(lib, &st, NULL);
+    int64_t items = st.photos;
+    /* found pairs, and those inside one planted group */
+    int64_t found_pairs = 0, right_pairs = 0;
+    for (int i = 0; i < ng; i++) {
+        int n = g[i].n_members, *tg = malloc(sizeof *tg * (size_t)n);
+        found_pairs += (int64_t)n * (n - 1) / 2;
+        for (int k = 0; k < n; k++) tg[k] = truth_group(t, nt, g[i].members[k].path);
+        qsort(tg, (size_t)n, sizeof *tg, by_int);
+        for (int k = 0, run = 1; k < n; k++, run++)
+            if (k + 1 == n || tg[k + 1] != tg[k]) {
+                if (tg[k]) right_pairs += (int64_t)run * (run - 1) / 2;
+                run = 0;
+            }
+        free(tg);
+    }
+    printf("RESULT dups_library_items=%lld\n", (long long)items);
+    printf("RESULT dups_library_threads=%d\n", threads);
+    printf("RESULT dups_library_s=%.2f\n", s);
+    printf("RESULT dups_library_peak_mb=%.0f\n", ru.ru_maxrss / 1024.0);
+    printf("RESULT dups_library_groups=%d\nRESULT dups_library_planted_groups=%d\n", ng, max_group);
+    printf("RESULT dups_library_pair_precision=%.4f\n", found_pairs ? (double)right_pairs / found_pairs : 1.0);
+    printf("RESULT dups_library_pair_recall=%.4f\n", truth_pairs ? (double)right_pairs / truth_pairs : 1.0);
+    psk_dup_groups_free(g, ng);
+    psk_library_close(lib);
+    for (size_t i = 0; i < nt; i++) free(t[i].path);
+    free(t), free(gsize);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc >= 3 && strcmp(argv[1], "--library") == 0) return bench_library(argv[2], argc > 3 ? atoi(argv[3]) : 2);
     bench_hash(224, 298, "224px");
     bench_hash(4000, 3000, "12mp");
     if (argc < 2) {

@@ -74,6 +74,10 @@ void psk_buf_free(psk_buf *b);
 /* ---- UTF-8 ---- */
 bool psk_utf8_valid(const char *s, size_t n);
 
+/* ---- time ---- */
+/* Seconds on the monotonic clock (for durations). */
+double psk_now(void);
+
 /* ---- thread pool ----
  * A fixed set of workers that run `fn(arg, task, thread)` for task in [0, n_tasks); the caller's thread takes part.
  * One run at a time per pool. */

@@ -47,7 +47,8 @@ typedef struct dups_params {
     float same_picture_cos;  /* cosine at or above which, with a close hash, two photos are the same picture */
     float very_close_cos;    /* cosine at or above which, with hashes within far_hash, two photos are the same */
     int close_hash;          /* hash distance that, with same_picture_cos, says so */
-    int very_close_hash;     /* hash distance that alone says so */
+    int very_close_hash;     /* hash distance that alone says so, unless the embeddings say the photos are unrelated: */
+    float hash_only_cos;     /* below this cosine (when known) even very close hashes link nothing */
     float moment_cos;        /* a burst: taken at most moment_seconds apart and at least this near in embedding */
     int moment_hash;         /* (the hash bound printed for a moment; the time and embedding decide) */
     int moment_seconds;

@@ -19,7 +19,10 @@ const char *dups_rule_name(dups_rule r) {
 /* Measured on the generated test set (tests/e2e/test_duplicates.sh): copies of one photo (rescaled, recompressed,
  * cropped 5%, colour-edited, turned, framed) are within 12 bits of each other in hash, different photos 20 or
  * more apart; the tiny and synthetic models' embeddings are not semantic (different photos reach cosine 0.997),
- * so no cosine alone makes a group: an even closer embedding still needs hashes within 18 bits. */
+ * so no cosine alone makes a group: an even closer embedding still needs hashes within 18 bits. The other way round,
+ * 63-bit hashes of unrelated photos fall within 10 bits by chance (about 1 pair in 10^8, times 8 turns: hundreds
+ * of pairs in a library of 10^5, tens of thousands in 10^6), so a very close hash links only embeddings that are
+ * not unrelated (cosine 0.5; the synthetic model's copy turned by pixels and its framed copy are at 0.74). */
 dups_params dups_default_params(void) { return dups_params_for_threshold(0.92f); }
 
 dups_params dups_params_for_threshold(float t) {
@@ -28,6 +31,7 @@ dups_params dups_params_for_threshold(float t) {
     p.very_close_cos = t + (1.0f - t) * 0.6f;
     p.close_hash = 14;
     p.very_close_hash = 10;
+    p.hash_only_cos = 0.5f;
     p.moment_cos = t - 0.05f;
     p.moment_hash = 18;
     p.far_hash = 18;
@@ -39,7 +43,8 @@ int dups_pair_kind(const dups_item *a, const dups_item *b, float cos, const dups
     if (a->content_hash && b->content_hash && a->content_hash[0] && strcmp(a->content_hash, b->content_hash) == 0)
         return DUPS_IDENTICAL;
     int hd = a->has_phash && b->has_phash ? dups_phash_distance(a->phash, b->phash) : 64;
-    if (hd <= p->very_close_hash || (cos >= p->same_picture_cos && hd <= p->close_hash) ||
+    bool related = cos < -1.0f || cos >= p->hash_only_cos; /* below -1: not known */
+    if ((hd <= p->very_close_hash && related) || (cos >= p->same_picture_cos && hd <= p->close_hash) ||
         (cos >= p->very_close_cos && hd <= p->far_hash))
         return DUPS_SAME_PICTURE;
     int64_t dt = a->taken_at - b->taken_at;
@@ -232,15 +237,12 @@ int dups_pairs_push(dups_pair **pairs, int64_t *n_pairs, int64_t *cap, int64_t a
     return PSK_OK;
 }
 
-typedef struct chunk_key {
-    uint32_t key; /* chunk index << 16 | chunk bits */
-    int64_t item;
-} chunk_key;
-
-static int by_key(const void *x, const void *y) {
-    const chunk_key *a = x, *b = y;
-    if (a->key != b->key) return a->key < b->key ? -1 : 1;
-    return a->item < b->item ? -1 : a->item > b->item;
+/* The set bits of x, without the library call the compiler makes for __builtin_popcountll on a baseline x86-64. */
+static inline int bit_count(uint64_t x) {
+    x -= x >> 1 & 0x5555555555555555ull;
+    x = (x & 0x3333333333333333ull) + (x >> 2 & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (int)(x * 0x0101010101010101ull >> 56);
 }
 
 int dups_hash_pairs(const dups_item *items, int64_t n, const bool *probe, dups_pair **pairs, int64_t *n_pairs,
@@ -249,17 +251,33 @@ int dups_hash_pairs(const dups_item *items, int64_t n, const bool *probe, dups_p
      * for sure, most of those within 10) so that a bucket stays small */
     int bits = n > 20000 ? 16 : 8, chunks = 64 / bits;
     uint64_t mask = (1ull << bits) - 1;
-    /* each item's own hash is bucketed, and each turn of every item probes: a turned copy meets its original */
-    size_t nk = (size_t)n * (size_t)chunks;
-    chunk_key *keys = psk_malloc(sizeof *keys * (nk ? nk : 1));
-    if (!keys) return psk_fail(err, PSK_ERR_NOMEM, "out of memory bucketing %lld hashes", (long long)n);
-    size_t m = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (!items[i].has_phash) continue;
-        for (int c = 0; c < chunks; c++)
-            keys[m++] = (chunk_key){(uint32_t)c << 16 | (uint32_t)(items[i].phash >> (c * bits) & mask), i};
+    /* each item's own hash is bucketed (a counting sort: bucket c << bits | chunk bits holds the items whose chunk
+     * c has those bits, in item order), and each turn of every item probes: a turned copy meets its original */
+    size_t n_buckets = (size_t)chunks << bits;
+    int64_t *start = psk_calloc(n_buckets + 1, sizeof *start);
+    int64_t *member = psk_malloc(sizeof *member * (size_t)(n ? n : 1) * (size_t)chunks);
+    uint64_t *member_hash = psk_malloc(sizeof *member_hash * (size_t)(n ? n : 1) * (size_t)chunks); /* read in order */
+    if (!start || !member || !member_hash) {
+        psk_free(start), psk_free(member), psk_free(member_hash);
+        return psk_fail(err, PSK_ERR_NOMEM, "out of memory bucketing %lld hashes", (long long)n);
     }
-    qsort(keys, m, sizeof *keys, by_key);
+    for (int64_t i = 0; i < n; i++)
+        if (items[i].has_phash)
+            for (int c = 0; c < chunks; c++) start[((size_t)c << bits | (items[i].phash >> (c * bits) & mask)) + 1]++;
+    for (size_t k = 0; k < n_buckets; k++) start[k + 1] += start[k];
+    int64_t *fill = psk_malloc(sizeof *fill * n_buckets);
+    if (!fill) {
+        psk_free(start), psk_free(member), psk_free(member_hash);
+        return psk_fail(err, PSK_ERR_NOMEM, "out of memory bucketing %lld hashes", (long long)n);
+    }
+    memcpy(fill, start, sizeof *fill * n_buckets);
+    for (int64_t i = 0; i < n; i++)
+        if (items[i].has_phash)
+            for (int c = 0; c < chunks; c++) {
+                int64_t at = fill[(size_t)c << bits | (items[i].phash >> (c * bits) & mask)]++;
+                member[at] = i, member_hash[at] = items[i].phash;
+            }
+    psk_free(fill);
     int rc = PSK_OK;
     for (int64_t i = 0; !rc && i < n; i++) {
         if (!items[i].has_phash || (probe && !probe[i])) continue;
@@ -267,23 +285,17 @@ int dups_hash_pairs(const dups_item *items, int64_t n, const bool *probe, dups_p
         dups_phash_turns(items[i].phash, turns);
         for (int t = 0; !rc && t < 8; t++)
             for (int c = 0; !rc && c < chunks; c++) {
-                uint32_t key = (uint32_t)c << 16 | (uint32_t)(turns[t] >> (c * bits) & mask);
-                size_t lo = 0, hi = m;
-                while (lo < hi) {
-                    size_t mid = (lo + hi) / 2;
-                    if (keys[mid].key < key) lo = mid + 1; else hi = mid;
-                }
+                size_t key = (size_t)c << bits | (turns[t] >> (c * bits) & mask);
                 /* a bucket of a flat, featureless hash can be huge: only its first 64 are tried */
-                for (size_t j = lo, seen = 0; j < m && keys[j].key == key && seen < 64; j++, seen++) {
-                    int64_t o = keys[j].item;
+                for (int64_t j = start[key]; j < start[key + 1] && j < start[key] + 64; j++) {
+                    if (bit_count(turns[t] ^ member_hash[j]) > 16) continue;
+                    int64_t o = member[j];
                     if (o == i || (o < i && (!probe || probe[o]))) continue; /* each pair once */
-                    if (__builtin_popcountll(turns[t] ^ items[o].phash) <= 16 &&
-                        dups_pairs_push(pairs, n_pairs, cap, i, o, -2.0f))
-                        rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+                    if (dups_pairs_push(pairs, n_pairs, cap, i, o, -2.0f)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
                 }
             }
     }
-    psk_free(keys);
+    psk_free(start), psk_free(member), psk_free(member_hash);
     return rc;
 }
 

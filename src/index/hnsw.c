@@ -415,9 +415,14 @@ static void build_task(void *arg, int task, int thread) {
     (void)thread;
     build_job *j = arg;
     visited vis = {0};
-    /* interleaved so that both threads work on the whole range */
-    for (int64_t i = j->from + task; i < j->to; i += j->n_tasks)
-        if (insert(j->h, i, &vis)) j->failed = 1;
+    /* runs of 64 rows, interleaved so that both threads work on the whole range; within a run one thread inserts
+     * row after row, so that neighbouring rows (a photo and its copy, a burst, indexed together) each see the
+     * other: two close rows inserted at the same moment by two threads both miss each other, and a search for
+     * one's near-duplicates (hnsw_neighbours) may then miss the other */
+    const int64_t run = 64;
+    for (int64_t r = j->from + task * run; r < j->to; r += j->n_tasks * run)
+        for (int64_t i = r; i < r + run && i < j->to; i++)
+            if (insert(j->h, i, &vis)) j->failed = 1;
     visited_free(&vis);
 }
 
@@ -610,17 +615,14 @@ fail:
 
 int64_t hnsw_sims_total;
 
-int hnsw_search_adaptive(psk_hnsw *h, const float *query, int ef, int ef_max, const vindex_filter *allow, int k,
-                         int n_max, int64_t *rows, float *sims) {
-    if (!h || h->entry < 0) return 0;
-    int16_t q16[4096];
-    float qs = psk_quantize_query(query, h->dim, q16);
+/* The layer-0 search of a quantised query from the node ep (see hnsw_search_adaptive). */
+static int search_from(psk_hnsw *h, const int16_t *q16, float qs, int64_t ep, int ef, int ef_max,
+                       const vindex_filter *allow, int k, int n_max, int64_t *rows, float *sims) {
     static _Thread_local visited vis;
     hheap res = {0}, narrow = {0};
     if (ef < k) ef = k;
     if (ef_max < ef) ef_max = ef; /* n_max only bounds what is returned: the beam holds up to ef_max */
     /* the start of search_layer, then the adaptive expansion */
-    int64_t ep = descend(h, q16, qs);
     vis.cand.n = 0;
     vis.cand.max_first = true;
     res.max_first = narrow.max_first = false;
@@ -647,6 +649,56 @@ int hnsw_search_adaptive(psk_hnsw *h, const float *query, int ef, int ef_max, co
     }
     psk_free(res.e);
     return n < n_max ? n : n_max;
+}
+
+int hnsw_search_adaptive(psk_hnsw *h, const float *query, int ef, int ef_max, const vindex_filter *allow, int k,
+                         int n_max, int64_t *rows, float *sims) {
+    if (!h || h->entry < 0) return 0;
+    int16_t q16[4096];
+    float qs = psk_quantize_query(query, h->dim, q16);
+    return search_from(h, q16, qs, descend(h, q16, qs), ef, ef_max, allow, k, n_max, rows, sims);
+}
+
+int hnsw_neighbours(psk_hnsw *h, int64_t row, float min_sim, int k, int64_t *rows, float *sims) {
+    if (!h || h->entry < 0 || row < 0 || row >= h->n || k < 1) return 0;
+    int16_t q16[4096];
+    float qs = row_query(h, row, q16);
+    static _Thread_local visited vis;
+    if (visited_reset(&vis, h->n)) return -1;
+    hheap cand = vis.cand, res = {0};
+    cand.n = 0;
+    cand.max_first = true;
+    res.max_first = false;
+    float s0 = sim(h, q16, qs, row);
+    vis.mark[row] = vis.epoch;
+    int rc = hpush(&cand, s0, (int32_t)row) || hpush(&res, s0, (int32_t)row);
+    int32_t nb[256], fresh[256];
+    float s[256];
+    /* only nodes at min_sim or more are expanded: the node's own links, and those of its close neighbours (a copy
+     * of a copy, the frames of a burst), so that a photo with nothing close costs one node's links */
+    for (int expanded = 0; !rc && cand.n && expanded < HNSW_CLOSE_MAX_EXPAND; expanded++) {
+        hent c = hpop(&cand);
+        memcpy(nb, links_of(h, c.id, 0), sizeof(int32_t) * (size_t)h->M0);
+        int n_fresh = mark_fresh(h, &vis, nb, h->M0, fresh);
+        sims_of(h, q16, qs, fresh, n_fresh, s);
+        for (int i = 0; !rc && i < n_fresh; i++) {
+            if (s[i] < min_sim) continue;
+            rc = hpush(&cand, s[i], fresh[i]);
+            if (!rc && (res.n < k || s[i] > res.e[0].s)) {
+                rc = hpush(&res, s[i], fresh[i]);
+                if (!rc && res.n > k) hpop(&res);
+            }
+        }
+    }
+    vis.cand = cand;
+    int n = rc ? -1 : res.n;
+    for (int i = res.n - 1; !rc && i >= 0; i--) {
+        hent e = hpop(&res);
+        rows[i] = e.id;
+        sims[i] = e.s;
+    }
+    psk_free(res.e);
+    return n;
 }
 
 int hnsw_search(psk_hnsw *h, const float *query, int ef, const vindex_filter *allow, int k, int64_t *rows, float *sims) {

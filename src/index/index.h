@@ -115,6 +115,12 @@ int hnsw_search(psk_hnsw *h, const float *query, int ef, const vindex_filter *al
 #define PSK_ANN_PATIENCE 16
 int hnsw_search_adaptive(psk_hnsw *h, const float *query, int ef, int ef_max, const vindex_filter *allow, int k,
                          int n_max, int64_t *rows, float *sims);
+/* Up to k rows at similarity min_sim or more to row's own vector (row itself among them, normally first), best
+ * first, for the near-duplicates of a row: the search starts at the row's node and walks only through nodes at
+ * min_sim or more (up to HNSW_CLOSE_MAX_EXPAND of them), so it cannot lose its way, and a row with nothing close
+ * costs one node's links. Returns how many, -1 when out of memory. */
+#define HNSW_CLOSE_MAX_EXPAND 64
+int hnsw_neighbours(psk_hnsw *h, int64_t row, float min_sim, int k, int64_t *rows, float *sims);
 /* Writes the graph (through a temporary file and a rename) with the key of the rows it was built for (NULL: none,
  * then hnsw_map never takes it). */
 int hnsw_save(const psk_hnsw *h, const char *path, const vindex_file_key *key);

@@ -10,12 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Whether the cache's stamps are those of the JSON files as they are now. */
 static bool current(const place_header *h, const char *cities, const char *admin1) {
     struct stat a, b;
@@ -27,11 +21,11 @@ static bool current(const place_header *h, const char *cities, const char *admin
 }
 
 static int open_image(psk_places *p, const char *cities, const char *admin1, const char *cache, psk_error *err) {
-    double t0 = now_s();
+    double t0 = psk_now();
     if (psk_mmap_open(cache, &p->map, NULL) == PSK_OK) {
         if (places_check_image(p->map.data, p->map.size, cache, NULL) == PSK_OK && current(p->map.data, cities, admin1)) {
             places_attach(p, p->map.data);
-            p->load_s = now_s() - t0;
+            p->load_s = psk_now() - t0;
             return PSK_OK;
         }
         psk_mmap_close(&p->map); /* stale, damaged or from another version: rebuilt below */
@@ -40,8 +34,8 @@ static int open_image(psk_places *p, const char *cities, const char *admin1, con
     size_t size;
     int rc = places_build_image(p->dir, &image, &size, err);
     if (rc) return rc;
-    p->build_s = now_s() - t0;
-    t0 = now_s();
+    p->build_s = psk_now() - t0;
+    t0 = psk_now();
     /* Written to a temporary name and renamed, so that a reader never maps half a file; a read-only folder just
      * means building on every open. */
     char tmp[1300];
@@ -57,7 +51,7 @@ static int open_image(psk_places *p, const char *cities, const char *admin1, con
         p->owned = image;
         places_attach(p, image);
     }
-    p->load_s = now_s() - t0;
+    p->load_s = psk_now() - t0;
     return PSK_OK;
 }
 

@@ -11,9 +11,10 @@ static void describe(psk_dup_group *g, const dups_params *p) {
         snprintf(g->why, sizeof g->why, "the same bytes (equal content hashes)");
     else if (strcmp(g->kind, "same picture") == 0)
         snprintf(g->why, sizeof g->why,
-                 "the same picture: perceptual hashes within %d bits (any turn or mirror), or embeddings at cosine "
-                 ">= %.2f with hashes within %d bits, or at cosine >= %.3f with hashes within %d bits",
-                 p->very_close_hash, p->same_picture_cos, p->close_hash, p->very_close_cos, p->far_hash);
+                 "the same picture: perceptual hashes within %d bits (any turn or mirror) and embeddings at cosine "
+                 ">= %.2f, or at cosine >= %.2f with hashes within %d bits, or at cosine >= %.3f with hashes within "
+                 "%d bits",
+                 p->very_close_hash, p->hash_only_cos, p->same_picture_cos, p->close_hash, p->very_close_cos, p->far_hash);
     else
         snprintf(g->why, sizeof g->why, "the same moment: taken at most %d s apart, embeddings at cosine >= %.2f",
                  p->moment_seconds, p->moment_cos);

@@ -4,6 +4,7 @@
  * grouping of src/dups. */
 #include "dups_out.h"
 #include "sqlite_backend.h"
+#include "../kernels/kernels.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +14,12 @@
 /* Neighbours asked of the index per photo, and the size above which the graph answers instead of the scan. */
 #define DUPS_K 8
 #define DUPS_GRAPH_MIN 5000
+/* The graph made for this question when the library has none (below PSK_ANN_MIN_ROWS): a copy or a burst frame
+ * lies far closer than anything else (cosine 0.87 and more), which a lighter build than the search graph's
+ * (efConstruction 200) links as surely at a third of its cost (bench_dups --library: recall of the planted pairs
+ * 1.0 at 100k photos, 0.999 with M 12 and efConstruction 48). */
+#define DUPS_GRAPH_M 24
+#define DUPS_GRAPH_EFC 64
 
 int store_put_phash(psk_store *s, int64_t media_id, uint64_t phash, psk_error *err) {
     sqlite3_stmt *st;
@@ -111,9 +118,7 @@ static int read_rows(sqlite_backend *b, const psk_filter *f, dup_rows *r, psk_er
 /* The cosine of two rows from their int8 values (the vectors are unit length; int8 is within about 0.01). */
 static float row_cos(const psk_vindex *ix, int64_t a, int64_t b) {
     if (a < 0 || b < 0) return -2.0f;
-    const int8_t *qa = ix->q + (size_t)a * ix->dim, *qb = ix->q + (size_t)b * ix->dim;
-    int32_t s = 0;
-    for (int d = 0; d < ix->dim; d++) s += qa[d] * qb[d];
+    int32_t s = psk_kernels()->dot_i8(ix->q + (size_t)a * ix->dim, ix->q + (size_t)b * ix->dim, ix->dim);
     return (float)s * ix->scale[a] * ix->scale[b];
 }
 
@@ -140,7 +145,7 @@ static void knn_one(knn_job *j, int64_t i, float *q) {
     float sims[DUPS_K + 1];
     int got = 0;
     if (j->graph) {
-        got = hnsw_search(j->graph, q, 64, NULL, DUPS_K + 1, rows, sims);
+        got = hnsw_neighbours(j->graph, row, j->min_cos, DUPS_K + 1, rows, sims);
     } else {
         vindex_hit hits[DUPS_K + 1];
         got = vindex_search(ix, j->pool, q, NULL, DUPS_K + 1, j->min_cos, NULL, NULL, hits);
@@ -206,10 +211,13 @@ static int stored_links(sqlite_backend *b, const dup_rows *r, const int64_t *ite
 static int collect(sqlite_backend *b, const store_model *m, const psk_filter *f, const dups_params *p, int n_threads,
                    bool stored, int64_t new_after, dup_rows *r, dups_group **g, int *ng, psk_error *err) {
     *g = NULL, *ng = 0;
+    bool trace = getenv("PHOTOSEEK_DUPS_TRACE") != NULL;
+    double t0 = psk_now();
     int rc = sqlite_vindex(b, m, err);
     if (rc) return rc;
     const psk_vindex *ix = &b->vindex;
     if ((rc = read_rows(b, f, r, err))) return rc;
+    if (trace) fprintf(stderr, "dups: %lld photos read in %.2f s\n", (long long)r->n, psk_now() - t0);
     int64_t *item_of_row = psk_malloc(sizeof(int64_t) * (size_t)(ix->n ? ix->n : 1));
     int64_t *nbr = psk_malloc(sizeof(int64_t) * DUPS_K * (size_t)(r->n ? r->n : 1));
     bool *probe = stored ? psk_calloc((size_t)(r->n ? r->n : 1), 1) : NULL;
@@ -232,9 +240,10 @@ static int collect(sqlite_backend *b, const store_model *m, const psk_filter *f,
     if (!rc && ix->n >= DUPS_GRAPH_MIN && n_probe >= DUPS_GRAPH_MIN / 10) {
         /* the library's own graph when it has one for exactly these rows, else one made for this question */
         if (ix->ann && hnsw_size(ix->ann) == ix->n) job.graph = ix->ann;
-        else if (!(own_graph = hnsw_new_default(ix)) || hnsw_extend(own_graph, ix, b->pool))
+        else if (!(own_graph = hnsw_new(ix, DUPS_GRAPH_M, DUPS_GRAPH_EFC)) || hnsw_extend(own_graph, ix, b->pool))
             rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory building the neighbour graph");
         else job.graph = own_graph;
+        if (trace && own_graph) fprintf(stderr, "dups: neighbour graph built at %.2f s\n", psk_now() - t0);
     }
     if (!rc && n_probe) {
         if (job.graph) {
@@ -243,11 +252,13 @@ static int collect(sqlite_backend *b, const store_model *m, const psk_filter *f,
         } else {
             knn_task(&job, 0, 0); /* the scan runs on the pool itself */
         }
+        if (trace) fprintf(stderr, "dups: neighbours of %lld photos at %.2f s\n", (long long)n_probe, psk_now() - t0);
         for (int64_t i = 0; !rc && i < r->n; i++)
             for (int k = 0; k < DUPS_K && (!probe || probe[i]) && nbr[i * DUPS_K + k] >= 0; k++)
                 if (dups_pairs_push(&pairs, &n_pairs, &cap, i, nbr[i * DUPS_K + k], -2.0f))
                     rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
         if (!rc) rc = dups_hash_pairs(r->items, r->n, probe, &pairs, &n_pairs, &cap, err);
+        if (trace) fprintf(stderr, "dups: hash buckets probed at %.2f s\n", psk_now() - t0);
         int64_t from = n_pairs;
         if (!rc) rc = dups_time_pairs(r->items, r->n, p->moment_seconds, &pairs, &n_pairs, &cap, err);
         if (probe) { /* keep the time pairs a new photo is in */

@@ -99,6 +99,14 @@ TEST(dups_grouping_follows_its_rules) {
     /* a very close embedding alone is not enough: the hashes must not be far apart */
     CHECK(dups_pair_kind(&it[0], &it[3], 0.999f, &p) < 0);
     CHECK(dups_pair_kind(&it[0], &it[1], -2.0f, &p) == DUPS_IDENTICAL);
+    /* hashes within 10 bits link a copy the embedding hardly recognises (turned by pixels), not two photos the
+     * embeddings call unrelated: random hashes meet that close by chance in a large library */
+    dups_item a = it[0], b = it[2];
+    b.content_hash = "h9";
+    CHECK(dups_phash_distance(a.phash, b.phash) <= p.very_close_hash);
+    CHECK(dups_pair_kind(&a, &b, 0.6f, &p) == DUPS_SAME_PICTURE);
+    CHECK(dups_pair_kind(&a, &b, -2.0f, &p) == DUPS_SAME_PICTURE); /* no embedding to ask */
+    CHECK(dups_pair_kind(&a, &b, 0.1f, &p) < 0);
     /* the largest wins first */
     int64_t idx[2] = {2, 3};
     dups_rule rule;

@@ -280,6 +280,47 @@ static double recall_at_10(psk_vindex *ix, const float *v, int n, int dim, const
     return (double)hit / total;
 }
 
+/* The near-duplicate search (photoseek duplicates): each row's neighbours from its own node. Every 10th row is a
+ * close copy (cosine ~0.98) of the row before it, the two side by side as a photo and its copy are indexed, and
+ * the graph is built as `duplicates` builds it (light, two threads: neighbouring rows inserted at once). */
+TEST(hnsw_neighbours_finds_near_copies) {
+    int n = 8000, dim = 128;
+    float *v = make_vectors(n, dim, 80);
+    for (int i = 9; i < n; i += 10) {
+        for (int d = 0; d < dim; d++) v[i * dim + d] = v[(i - 1) * dim + d] + 0.013f * gauss();
+        psk_normalize(v + i * dim, dim);
+    }
+    psk_vindex ix;
+    vindex_init(&ix, dim);
+    for (int i = 0; i < n; i++) CHECK(vindex_add(&ix, i + 1, -1, v + i * dim, true) == PSK_OK);
+    psk_pool *pool;
+    CHECK(psk_pool_new(2, &pool) == PSK_OK);
+    psk_hnsw *g = hnsw_new(&ix, 24, 64);
+    CHECK(g && hnsw_extend(g, &ix, pool) == PSK_OK);
+    int pairs = 0, found = 0, self_first = 0;
+    for (int i = 9; g && i < n; i += 10)
+        for (int side = 0; side < 2; side++) {
+            int64_t row = side ? i : i - 1, other = side ? i - 1 : i, rows[9];
+            float sims[9];
+            int got = hnsw_neighbours(g, row, 0.9f, 9, rows, sims);
+            pairs++;
+            self_first += got > 0 && rows[0] == row;
+            for (int k = 0; k < got; k++) found += rows[k] == other;
+            for (int k = 1; k < got; k++) CHECK(sims[k] <= sims[k - 1]);
+        }
+    CHECKF(found * 1000 >= pairs * 998, "%d of %d copies found", found, pairs);
+    CHECKF(self_first == pairs, "the row itself first in %d of %d", self_first, pairs);
+    CHECK(hnsw_neighbours(g, -1, 0.9f, 9, NULL, NULL) == 0 && hnsw_neighbours(g, n, 0.9f, 9, NULL, NULL) == 0);
+    /* rows with nothing that close: themselves alone */
+    int64_t r1[9];
+    float s1[9];
+    CHECK(hnsw_neighbours(g, 0, 0.9f, 9, r1, s1) == 1 && r1[0] == 0);
+    hnsw_free(g);
+    psk_pool_free(pool);
+    vindex_free(&ix);
+    free(v);
+}
+
 TEST(hnsw_recall_persistence_and_updates) {
     int n = 12000, dim = 128;
     float *v = make_vectors(n, dim, 40);
