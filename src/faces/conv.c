@@ -122,7 +122,26 @@ int fc_conv_init(fc_conv *c, int k, int stride, bool same, int cin, int cout, co
     return rc;
 }
 
+int fc_conv_bf16(fc_conv *c) {
+    if (!fc_bf16_available() || c->wb.data) return PSK_OK;
+    int kk = c->w.k, n = c->w.n, nr = c->w.nr;
+    float *w = psk_malloc(sizeof(float) * (size_t)kk * n);
+    if (!w) return PSK_ERR_NOMEM;
+    for (int i = 0; i < kk; i++) /* back from psk_pack_weights' strips to [k][n] */
+        for (int o = 0; o < n; o++) w[(size_t)i * n + o] = c->w.data[((size_t)(o / nr) * kk + i) * nr + o % nr];
+    int rc = psk_pack_bf16(w, kk, n, &c->wb);
+    psk_free(w);
+    return rc;
+}
+
+/* The layer's product: out = act(A W^T + bias), in bf16 when the layer was made so. */
+static void conv_gemm(psk_pool *pool, const fc_conv *c, int m, const float *a, int lda, float *out, fc_act act) {
+    if (c->wb.data) fc_gemm_bf16(pool, m, a, lda, &c->wb, c->bias, out, c->cout, act);
+    else fc_gemm(pool, m, a, lda, &c->w, c->bias, out, c->cout, act);
+}
+
 void fc_conv_free(fc_conv *c) {
+    psk_packed_bf16_free(&c->wb);
     psk_packed_free(&c->w);
     psk_free_aligned(c->bias);
     c->bias = NULL;
@@ -202,7 +221,7 @@ int fc_conv_forward(psk_pool *pool, const fc_conv *c, const fc_tensor *in, fc_ac
     if (rc) return rc;
     int m = in->n * oh * ow, kk = c->k * c->k * c->cin;
     if (c->k == 1 && c->stride == 1) {
-        fc_gemm(pool, m, in->d, in->c, &c->w, c->bias, out->d, c->cout, act);
+        conv_gemm(pool, c, m, in->d, in->c, out->d, act);
     } else {
         float *cols = block_new(sizeof(float) * (size_t)m * kk);
         if (!cols) {
@@ -211,7 +230,7 @@ int fc_conv_forward(psk_pool *pool, const fc_conv *c, const fc_tensor *in, fc_ac
         }
         im2col_job j = {c, in, cols, oh, ow, pt, pl};
         psk_pool_run(pool, in->n * oh, im2col_task, &j);
-        fc_gemm(pool, m, cols, kk, &c->w, c->bias, out->d, c->cout, act);
+        conv_gemm(pool, c, m, cols, kk, out->d, act);
         block_free(cols);
     }
     return PSK_OK;
@@ -280,7 +299,7 @@ static void dwpw_task(void *arg, int task, int thread) {
     j->fn(src, in->h - first, in->w, c, j->dw->stride, pt, j->pl, j->dw->w, j->dw->bias, j->lo, j->hi, buf, j->ow, 0,
           n_rows);
     float *dst = j->out->d + ((size_t)b * j->oh + oy0) * j->ow * j->pw->cout;
-    fc_gemm(NULL, n_rows * j->ow, buf, c, &j->pw->w, j->pw->bias, dst, j->pw->cout, j->pw_act);
+    conv_gemm(NULL, j->pw, n_rows * j->ow, buf, c, dst, j->pw_act);
 }
 
 int fc_dwpw_forward(psk_pool *pool, const fc_dwconv *dw, fc_act dw_act, const fc_conv *pw, fc_act pw_act,
