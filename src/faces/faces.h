@@ -72,7 +72,13 @@ int tfjs_getv(const tfjs_weights *w, const float **out, psk_error *err, const ch
 typedef struct fc_tensor { /* a batch of n maps (the faces of a photo go through a net together) */
     int n, h, w, c;
     float *d; /* n*h*w*c floats, map after map, 64-byte aligned, owned */
+    /* Rows [same0, same1) (of a single map) are copies of row same0, or same1 = 0: the detector's padding below a
+     * wide photo. The layers compute such a band's first row only, and copy it (fc_tensor_find_band). */
+    int same0, same1;
 } fc_tensor;
+
+/* Sets t's band: the last rows of a single map that are all equal to its last row, when there are 3 or more. */
+void fc_tensor_find_band(fc_tensor *t);
 
 int fc_tensor_new(fc_tensor *t, int h, int w, int c); /* n = 1 */
 int fc_tensor_new_n(fc_tensor *t, int n, int h, int w, int c);
