@@ -276,8 +276,8 @@ int fc_conv_forward(psk_pool *pool, const fc_conv *c, const fc_tensor *in, fc_ac
         lda = kk;
     }
     for (int s = 0; s < segs; s++)
-        conv_gemm(pool, c, (y1[s] - y0[s]) * ow, rows + (size_t)y0[s] * ow * lda, lda, out->d + (size_t)y0[s] * ow * c->cout,
-                  act);
+        conv_gemm(pool, c, (y1[s] - y0[s]) * ow, rows + (size_t)y0[s] * ow * lda, lda,
+                  out->d + (size_t)y0[s] * ow * c->cout, act);
     block_free(cols);
     if (b) band_fill(out, a, b);
     return PSK_OK;
@@ -296,7 +296,8 @@ typedef struct dw_job {
 static void dw_task(void *arg, int task, int thread) {
     const dw_job *j = arg;
     const fc_tensor *in = j->in, *out = j->out;
-    int b = task / j->blocks, y0 = j->first + task % j->blocks * j->rows, y1 = y0 + j->rows < j->end ? y0 + j->rows : j->end;
+    int b = task / j->blocks, y0 = j->first + task % j->blocks * j->rows;
+    int y1 = y0 + j->rows < j->end ? y0 + j->rows : j->end;
     const float *src = in->d + (size_t)b * in->h * in->w * in->c;
     float *dst = out->d + (size_t)b * out->h * out->w * out->c;
     float lo, hi;

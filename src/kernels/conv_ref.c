@@ -131,7 +131,8 @@ int psk_pack_bf16(const float *w, int k, int n, psk_packed_bf16 *out) {
     memset(out->data, 0, len * sizeof(uint16_t));
     for (int kk = 0; kk < k; kk++)
         for (int j = 0; j < n; j++)
-            out->data[((size_t)(j / 32) * out->kp + kk / 2) * 64 + (j % 32) * 2 + kk % 2] = psk_bf16(w[(size_t)kk * n + j]);
+            out->data[((size_t)(j / 32) * out->kp + kk / 2) * 64 + (j % 32) * 2 + kk % 2] =
+                psk_bf16(w[(size_t)kk * n + j]);
     return PSK_OK;
 }
 
