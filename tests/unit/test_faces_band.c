@@ -32,6 +32,7 @@ TEST(tensor_band_found_below_the_rows_that_differ) {
     padded_map(&t, 20, 6, 3, 13, &s);
     fc_tensor_find_band(&t);
     CHECK(t.same0 == 13 && t.same1 == 20);
+    fc_tensor_free(&t);
     padded_map(&t, 20, 6, 3, 18, &s); /* 2 rows: not worth a band */
     fc_tensor_find_band(&t);
     CHECK(t.same1 == 0);
