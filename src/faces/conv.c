@@ -69,6 +69,7 @@ int fc_tensor_new_n(fc_tensor *t, int n, int h, int w, int c) {
     t->w = w;
     t->c = c;
     t->d = NULL;
+    t->same0 = t->same1 = 0;
     if (n <= 0 || h <= 0 || w <= 0 || c <= 0 ||
         !psk_mul_size((size_t)n * (size_t)h * (size_t)w, (size_t)c * sizeof(float), &sz))
         return PSK_ERR_INVALID_ARG;
@@ -83,6 +84,45 @@ size_t fc_tensor_floats(const fc_tensor *t) { return (size_t)t->n * t->h * t->w 
 void fc_tensor_free(fc_tensor *t) {
     block_free(t->d);
     t->d = NULL;
+}
+
+void fc_tensor_find_band(fc_tensor *t) {
+    t->same0 = t->same1 = 0;
+    if (t->n != 1 || t->h < 3) return;
+    size_t row = (size_t)t->w * t->c;
+    const float *last = t->d + (t->h - 1) * row;
+    int r = t->h - 1;
+    while (r > 0 && memcmp(t->d + (size_t)(r - 1) * row, last, row * sizeof(float)) == 0) r--;
+    if (t->h - r >= 3) t->same0 = r, t->same1 = t->h;
+}
+
+/* The band of a layer's output (oh rows) whose rows read only rows of the input's band through a k-row window at
+ * `stride` from -pt: their sums are the same (rows [*a, *b), or *b = 0 when fewer than 3). The layer computes rows
+ * [0, *a + 1) and [*b, oh) and copies row *a over the others (band_fill). */
+static void band_of(const fc_tensor *in, int k, int stride, int pt, int oh, int *a, int *b) {
+    *a = *b = 0;
+    if (in->n != 1 || in->same1 - in->same0 < 3) return;
+    int lo = (in->same0 + pt + stride - 1) / stride, hi = (in->same1 - k + pt) / stride + 1;
+    if (hi > oh) hi = oh;
+    if (hi - lo >= 3) *a = lo, *b = hi;
+}
+
+/* out's rows [a + 1, b) as copies of row a, and its band recorded. */
+static void band_fill(fc_tensor *out, int a, int b) {
+    size_t row = (size_t)out->w * out->c;
+    for (int r = a + 1; r < b; r++) memcpy(out->d + (size_t)r * row, out->d + (size_t)a * row, row * sizeof(float));
+    out->same0 = a;
+    out->same1 = b;
+}
+
+/* The row ranges a layer computes: all of its n*oh rows, or around the band [a, b) of its single map. */
+static int band_segments(int n, int oh, int a, int b, int y0[2], int y1[2]) {
+    if (b == 0) {
+        y0[0] = 0, y1[0] = n * oh;
+        return 1;
+    }
+    y0[0] = 0, y1[0] = a + 1, y0[1] = b, y1[1] = oh;
+    return b < oh ? 2 : 1;
 }
 
 /* TensorFlow's output size and leading padding for one axis. */
@@ -122,7 +162,26 @@ int fc_conv_init(fc_conv *c, int k, int stride, bool same, int cin, int cout, co
     return rc;
 }
 
+int fc_conv_bf16(fc_conv *c) {
+    if (!fc_bf16_available() || c->wb.data) return PSK_OK;
+    int kk = c->w.k, n = c->w.n, nr = c->w.nr;
+    float *w = psk_malloc(sizeof(float) * (size_t)kk * n);
+    if (!w) return PSK_ERR_NOMEM;
+    for (int i = 0; i < kk; i++) /* back from psk_pack_weights' strips to [k][n] */
+        for (int o = 0; o < n; o++) w[(size_t)i * n + o] = c->w.data[((size_t)(o / nr) * kk + i) * nr + o % nr];
+    int rc = psk_pack_bf16(w, kk, n, &c->wb);
+    psk_free(w);
+    return rc;
+}
+
+/* The layer's product: out = act(A W^T + bias), in bf16 when the layer was made so. */
+static void conv_gemm(psk_pool *pool, const fc_conv *c, int m, const float *a, int lda, float *out, fc_act act) {
+    if (c->wb.data) fc_gemm_bf16(pool, m, a, lda, &c->wb, c->bias, out, c->cout, act);
+    else fc_gemm(pool, m, a, lda, &c->w, c->bias, out, c->cout, act);
+}
+
 void fc_conv_free(fc_conv *c) {
+    psk_packed_bf16_free(&c->wb);
     psk_packed_free(&c->w);
     psk_free_aligned(c->bias);
     c->bias = NULL;
@@ -200,20 +259,27 @@ int fc_conv_forward(psk_pool *pool, const fc_conv *c, const fc_tensor *in, fc_ac
     tf_pad(in->w, c->k, c->stride, c->same, &ow, &pl);
     int rc = fc_tensor_new_n(out, in->n, oh, ow, c->cout);
     if (rc) return rc;
-    int m = in->n * oh * ow, kk = c->k * c->k * c->cin;
-    if (c->k == 1 && c->stride == 1) {
-        fc_gemm(pool, m, in->d, in->c, &c->w, c->bias, out->d, c->cout, act);
-    } else {
-        float *cols = block_new(sizeof(float) * (size_t)m * kk);
-        if (!cols) {
+    int m = in->n * oh * ow, kk = c->k * c->k * c->cin, a, b, y0[2], y1[2];
+    band_of(in, c->k, c->stride, pt, oh, &a, &b);
+    int segs = band_segments(in->n, oh, a, b, y0, y1);
+    const float *rows = in->d; /* the product's A: the input itself, or its im2col */
+    int lda = in->c;
+    float *cols = NULL;
+    if (c->k != 1 || c->stride != 1) {
+        if (!(cols = block_new(sizeof(float) * (size_t)m * kk))) {
             fc_tensor_free(out);
             return PSK_ERR_NOMEM;
         }
         im2col_job j = {c, in, cols, oh, ow, pt, pl};
         psk_pool_run(pool, in->n * oh, im2col_task, &j);
-        fc_gemm(pool, m, cols, kk, &c->w, c->bias, out->d, c->cout, act);
-        block_free(cols);
+        rows = cols;
+        lda = kk;
     }
+    for (int s = 0; s < segs; s++)
+        conv_gemm(pool, c, (y1[s] - y0[s]) * ow, rows + (size_t)y0[s] * ow * lda, lda,
+                  out->d + (size_t)y0[s] * ow * c->cout, act);
+    block_free(cols);
+    if (b) band_fill(out, a, b);
     return PSK_OK;
 }
 
@@ -221,7 +287,8 @@ typedef struct dw_job {
     const fc_dwconv *c;
     const fc_tensor *in;
     fc_tensor *out;
-    int pt, pl, rows, blocks; /* blocks of `rows` output rows per map */
+    int pt, pl, rows, blocks; /* blocks of `rows` output rows per map, over its rows [first, end) */
+    int first, end;
     fc_act act;
     psk_dwconv3x3_fn fn;
 } dw_job;
@@ -229,7 +296,8 @@ typedef struct dw_job {
 static void dw_task(void *arg, int task, int thread) {
     const dw_job *j = arg;
     const fc_tensor *in = j->in, *out = j->out;
-    int b = task / j->blocks, y0 = task % j->blocks * j->rows, y1 = y0 + j->rows < out->h ? y0 + j->rows : out->h;
+    int b = task / j->blocks, y0 = j->first + task % j->blocks * j->rows;
+    int y1 = y0 + j->rows < j->end ? y0 + j->rows : j->end;
     const float *src = in->d + (size_t)b * in->h * in->w * in->c;
     float *dst = out->d + (size_t)b * out->h * out->w * out->c;
     float lo, hi;
@@ -247,9 +315,15 @@ int fc_dwconv_forward(psk_pool *pool, const fc_dwconv *c, const fc_tensor *in, f
     int threads = psk_pool_threads(pool), rows = (in->n * oh + 4 * threads - 1) / (4 * threads);
     if (rows > oh) rows = oh;
     if (rows < 1) rows = 1;
-    int blocks = (oh + rows - 1) / rows;
-    dw_job j = {c, in, out, pt, pl, rows, blocks, act, psk_dwconv3x3()};
-    psk_pool_run(pool, in->n * blocks, dw_task, &j);
+    int a, b, y0[2], y1[2];
+    band_of(in, 3, c->stride, pt, oh, &a, &b);
+    int segs = band_segments(1, oh, a, b, y0, y1);
+    for (int s = 0; s < segs; s++) {
+        int blocks = (y1[s] - y0[s] + rows - 1) / rows;
+        dw_job j = {c, in, out, pt, pl, rows, blocks, y0[s], y1[s], act, psk_dwconv3x3()};
+        psk_pool_run(pool, in->n * blocks, dw_task, &j);
+    }
+    if (b) band_fill(out, a, b);
     return PSK_OK;
 }
 
@@ -260,7 +334,7 @@ typedef struct dwpw_job {
     const fc_conv *pw;
     const fc_tensor *in;
     fc_tensor *out;
-    int oh, ow, pt, pl, rows, blocks;
+    int oh, ow, pt, pl, rows, blocks, first, end; /* blocks of `rows` output rows per map, over [first, end) */
     float lo, hi;
     fc_act pw_act;
     psk_dwconv3x3_fn fn;
@@ -269,8 +343,8 @@ typedef struct dwpw_job {
 static void dwpw_task(void *arg, int task, int thread) {
     const dwpw_job *j = arg;
     const fc_tensor *in = j->in;
-    int b = task / j->blocks, oy0 = task % j->blocks * j->rows;
-    int n_rows = oy0 + j->rows < j->oh ? j->rows : j->oh - oy0, c = in->c;
+    int b = task / j->blocks, oy0 = j->first + task % j->blocks * j->rows;
+    int n_rows = oy0 + j->rows < j->end ? j->rows : j->end - oy0, c = in->c;
     float buf[DWPW_BUF_FLOATS] __attribute__((aligned(64)));
     /* the input from the first row this block reads (the top padding stays the kernel's to skip in block 0) */
     int first = oy0 * j->dw->stride - j->pt, pt = j->pt;
@@ -280,7 +354,7 @@ static void dwpw_task(void *arg, int task, int thread) {
     j->fn(src, in->h - first, in->w, c, j->dw->stride, pt, j->pl, j->dw->w, j->dw->bias, j->lo, j->hi, buf, j->ow, 0,
           n_rows);
     float *dst = j->out->d + ((size_t)b * j->oh + oy0) * j->ow * j->pw->cout;
-    fc_gemm(NULL, n_rows * j->ow, buf, c, &j->pw->w, j->pw->bias, dst, j->pw->cout, j->pw_act);
+    conv_gemm(NULL, j->pw, n_rows * j->ow, buf, c, dst, j->pw_act);
 }
 
 int fc_dwpw_forward(psk_pool *pool, const fc_dwconv *dw, fc_act dw_act, const fc_conv *pw, fc_act pw_act,
@@ -300,9 +374,16 @@ int fc_dwpw_forward(psk_pool *pool, const fc_dwconv *dw, fc_act dw_act, const fc
     if (rows > oh) rows = oh;
     int rc = fc_tensor_new_n(out, in->n, oh, ow, pw->cout);
     if (rc) return rc;
-    dwpw_job j = {dw, pw, in, out, oh, ow, pt, pl, rows, (oh + rows - 1) / rows, 0, 0, pw_act, psk_dwconv3x3()};
-    fc_act_range(dw_act, &j.lo, &j.hi);
-    psk_pool_run(pool, in->n * j.blocks, dwpw_task, &j);
+    int a, b, y0[2], y1[2];
+    band_of(in, 3, dw->stride, pt, oh, &a, &b);
+    int segs = band_segments(1, oh, a, b, y0, y1);
+    for (int s = 0; s < segs; s++) {
+        dwpw_job j = {dw, pw, in, out, oh, ow, pt, pl, rows, (y1[s] - y0[s] + rows - 1) / rows, y0[s], y1[s], 0, 0,
+                      pw_act, psk_dwconv3x3()};
+        fc_act_range(dw_act, &j.lo, &j.hi);
+        psk_pool_run(pool, in->n * j.blocks, dwpw_task, &j);
+    }
+    if (b) band_fill(out, a, b);
     return PSK_OK;
 }
 

@@ -72,7 +72,13 @@ int tfjs_getv(const tfjs_weights *w, const float **out, psk_error *err, const ch
 typedef struct fc_tensor { /* a batch of n maps (the faces of a photo go through a net together) */
     int n, h, w, c;
     float *d; /* n*h*w*c floats, map after map, 64-byte aligned, owned */
+    /* Rows [same0, same1) (of a single map) are copies of row same0, or same1 = 0: the detector's padding below a
+     * wide photo. The layers compute such a band's first row only, and copy it (fc_tensor_find_band). */
+    int same0, same1;
 } fc_tensor;
+
+/* Sets t's band: the last rows of a single map that are all equal to its last row, when there are 3 or more. */
+void fc_tensor_find_band(fc_tensor *t);
 
 int fc_tensor_new(fc_tensor *t, int h, int w, int c); /* n = 1 */
 int fc_tensor_new_n(fc_tensor *t, int n, int h, int w, int c);
@@ -87,7 +93,8 @@ typedef struct fc_conv {
     int k, stride, cin, cout;
     bool same;
     psk_packed w;
-    float *bias; /* cout, never NULL */
+    psk_packed_bf16 wb; /* the same weights in bf16 (fc_conv_bf16), or data NULL: the products in fp32 */
+    float *bias;        /* cout, never NULL */
 } fc_conv;
 
 typedef struct fc_dwconv { /* depthwise 3x3, `same` padding */
@@ -101,6 +108,9 @@ typedef struct fc_dwconv { /* depthwise 3x3, `same` padding */
 int fc_conv_init(fc_conv *c, int k, int stride, bool same, int cin, int cout, const float *filter, const float *mul,
                  const float *bias, const float *add);
 void fc_conv_free(fc_conv *c);
+/* Makes the convolution's products BF16 ones (fc_gemm_bf16) from now on; PSK_OK without doing anything where
+ * fc_bf16_available() is false. */
+int fc_conv_bf16(fc_conv *c);
 int fc_dwconv_init(fc_dwconv *c, int ch, int stride, const float *filter, const float *mul, const float *bias,
                    const float *add);
 void fc_dwconv_free(fc_dwconv *c);
@@ -120,6 +130,13 @@ void fc_act_range(fc_act act, float *lo, float *hi);
  * the activation fused. bias may be NULL. */
 void fc_gemm(psk_pool *pool, int m, const float *a, int lda, const psk_packed *w, const float *bias, float *c,
              int ldc, fc_act act);
+/* The same product with A and W rounded to bf16 (W packed by psk_pack_bf16), the sums in fp32, on the AVX-512 BF16
+ * tile; only where fc_bf16_available(). */
+void fc_gemm_bf16(psk_pool *pool, int m, const float *a, int lda, const psk_packed_bf16 *w, const float *bias,
+                  float *c, int ldc, fc_act act);
+/* True on the AVX-512 kernel level of a CPU with AVX-512 BF16, unless PHOTOSEEK_FACES_FP32 is set (not "0"): the
+ * switch back to fp32 everywhere. Asked once. */
+bool fc_bf16_available(void);
 /* Pools with `valid` padding. */
 int fc_pool(const fc_tensor *in, int k, int stride, bool max, fc_tensor *out);
 

@@ -10,6 +10,8 @@
  * gemm.c's: it folds back into psk_gemm once that has PSK_ACT_RELU / _RELU6 and looks its level up once. */
 #include "faces.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define FG_NCB 256 /* columns per task: a multiple of every level's NR */
@@ -73,8 +75,10 @@ void fc_gemm(psk_pool *pool, int m, const float *a, int lda, const psk_packed *w
         kt = psk_kernels();
     }
     if (m <= 0 || w->n <= 0) return;
-    /* not packed for this level, or beyond psk_pack_a's reach: psk_gemm, then the activation */
-    if (w->nr != kt->gemm_nr || kt->gemm_mc * kt->gemm_kc > FG_PANEL_FLOATS || kt->gemm_mr > 16 ||
+    /* not packed for this level, or beyond psk_pack_a's reach: psk_gemm, then the activation (the panel is needed
+     * only without the tile on unpacked A: the AVX-512 level's KC of 768 outgrew it, which sent every product of
+     * the faces here until the check knew it) */
+    if (w->nr != kt->gemm_nr || (!rowa && kt->gemm_mc * kt->gemm_kc > FG_PANEL_FLOATS) || kt->gemm_mr > 16 ||
         (long long)lda * 15 > 0x7fffffff) {
         psk_gemm(pool, m, a, lda, w, bias, c, ldc, false, PSK_ACT_NONE);
         for (int i = 0; i < m; i++) fc_activate(c + (size_t)i * ldc, (size_t)w->n, act);
@@ -87,4 +91,72 @@ void fc_gemm(psk_pool *pool, int m, const float *a, int lda, const psk_packed *w
     fg_job job = {kt, m, lda, ldc, ncb, (w->n + ncb - 1) / ncb, a, w, bias, c, act, 0, 0, psk_bias_clamp(), psk_pack_a(), rowa};
     fc_act_range(act, &job.lo, &job.hi);
     psk_pool_run(pool, m_blocks * job.n_nblocks, fg_task, &job);
+}
+
+/* ---- the BF16 product (fc_gemm_bf16): the same tasks, each MC x FB_KC block of A converted to bf16 pairs once in
+ * the thread's buffer, swept by the 32-column strips of the packed weights ---- */
+#define FB_MC 112 /* 8 tiles of 14 rows */
+#define FB_KC 512 /* 256 pairs: a strip of B is 32 KiB */
+static _Thread_local uint32_t panel_bf16[FB_MC * FB_KC / 2] __attribute__((aligned(64)));
+
+typedef struct fb_job {
+    int m, lda, ldc, ncb, n_nblocks;
+    const float *a;
+    const psk_packed_bf16 *w;
+    const float *bias;
+    float *c;
+    float lo, hi;
+    psk_tile_bf16_fn tile;
+    psk_to_bf16_fn convert;
+} fb_job;
+
+static void fb_task(void *arg, int task, int thread) {
+    (void)thread;
+    const fb_job *job = arg;
+    const psk_packed_bf16 *w = job->w;
+    int mb = task / job->n_nblocks, nb = task % job->n_nblocks;
+    int i0 = mb * FB_MC, mc = job->m - i0 < FB_MC ? job->m - i0 : FB_MC;
+    int j0 = nb * job->ncb, nc = w->n - j0 < job->ncb ? w->n - j0 : job->ncb;
+    for (int p0 = 0; p0 < w->k; p0 += FB_KC) {
+        int kc = w->k - p0 < FB_KC ? w->k - p0 : FB_KC, kp = (kc + 1) / 2;
+        bool last = p0 + kc == w->k;
+        job->convert(job->a + (size_t)i0 * job->lda + p0, job->lda, mc, kc, panel_bf16, kp);
+        for (int j = j0; j < j0 + nc; j += 32) {
+            int nr = w->n - j < 32 ? w->n - j : 32;
+            const uint16_t *b = w->data + ((size_t)(j / 32) * w->kp + p0 / 2) * 64;
+            psk_tile_epilogue ep = {job->bias ? job->bias + j : NULL, job->lo, job->hi};
+            for (int i = 0; i < mc; i += 14)
+                job->tile(kp, panel_bf16 + (size_t)i * kp, kp, b, job->c + (size_t)(i0 + i) * job->ldc + j, job->ldc,
+                          mc - i < 14 ? mc - i : 14, nr, p0 > 0, last ? &ep : NULL);
+        }
+    }
+}
+
+/* The BF16 kernels, looked up once (their lookup asks cpuid: a trap to the hypervisor on a virtual machine). */
+static psk_tile_bf16_fn bf16_tile;
+static psk_to_bf16_fn bf16_convert;
+static pthread_once_t bf16_once = PTHREAD_ONCE_INIT;
+
+static void bf16_choose(void) {
+    const char *fp32 = getenv("PHOTOSEEK_FACES_FP32");
+    if (strcmp(psk_kernels()->name, "avx512") != 0 || (fp32 && *fp32 && strcmp(fp32, "0") != 0)) return;
+    psk_tile_bf16_fn tile = psk_tile_bf16_avx512();
+    psk_to_bf16_fn convert = psk_to_bf16_avx512();
+    if (tile && convert) bf16_tile = tile, bf16_convert = convert;
+}
+
+bool fc_bf16_available(void) {
+    pthread_once(&bf16_once, bf16_choose);
+    return bf16_tile != NULL;
+}
+
+void fc_gemm_bf16(psk_pool *pool, int m, const float *a, int lda, const psk_packed_bf16 *w, const float *bias,
+                  float *c, int ldc, fc_act act) {
+    if (m <= 0 || w->n <= 0) return;
+    int m_blocks = (m + FB_MC - 1) / FB_MC;
+    int ncb = m_blocks >= 3 * psk_pool_threads(pool) ? w->n : FG_NCB;
+    if (!fc_bf16_available()) return; /* never packed then */
+    fb_job job = {m, lda, ldc, ncb, (w->n + ncb - 1) / ncb, a, w, bias, c, 0, 0, bf16_tile, bf16_convert};
+    fc_act_range(act, &job.lo, &job.hi);
+    psk_pool_run(pool, m_blocks * job.n_nblocks, fb_task, &job);
 }

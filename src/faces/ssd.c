@@ -190,6 +190,7 @@ int fc_ssd_detect(const fc_ssd *s, psk_pool *pool, const uint8_t *rgb, int w, in
     int *sel = psk_malloc(sizeof(int) * (size_t)s->n_anchors);
     int rc = enc && score && cands && boxes && sel ? PSK_OK : PSK_ERR_NOMEM;
     if (!rc) rc = fc_input(rgb, w, 0, 0, w, h, false, SSD_SIZE, zero, 127.5f, -1.0f, &x);
+    if (!rc) fc_tensor_find_band(&x); /* the padding below a wide photo: its rows computed once per layer */
     if (!rc) rc = fc_conv_forward(pool, &s->conv0, &x, FC_RELU6, &t);
     fc_tensor_free(&x);
     for (int i = 0; i < 13 && !rc; i++) {

@@ -6,6 +6,7 @@
 #include "conv.h"
 #include "kernels.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 #include <math.h>
 #include <stddef.h>
@@ -99,22 +100,17 @@ static void pack_a_avx512(const float *a, int lda, int mc, int kc, int MR, float
 
 psk_pack_a_fn psk_pack_a_avx512(void) { return psk_cpu_has_avx512() ? pack_a_avx512 : NULL; }
 
-/* conv.h's psk_tile_rowa: the 14 x 32 tile of the GEMM with A read in place (no packing). Its 28 accumulators, the
- * two B vectors and the broadcast fill the 32 zmm registers; MR is a constant in each copy so that the row loops
- * unroll. */
-static inline __attribute__((always_inline)) void tile_rowa_mr(int MR, int kc, const float *a, int lda, const float *b,
-                                                               float *c, int ldc, int nr, bool load_c,
-                                                               const psk_tile_epilogue *ep) {
-    __m512 acc[14][2];
-    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    for (int kk = 0; kk < kc; kk++) {
-        __m512 b0 = _mm512_load_ps(b + (size_t)kk * 32), b1 = _mm512_load_ps(b + (size_t)kk * 32 + 16);
-        for (int i = 0; i < MR; i++) {
-            __m512 x = _mm512_set1_ps(a[(size_t)i * lda + kk]);
-            acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
-        }
+/* A tile function's body: MR_CASE(n) (defined by the function) for each row count 1..14, MR a constant in each. */
+#define MR_SWITCH(mr)                                                                                                  \
+    switch (mr) {                                                                                                      \
+        MR_CASE(1) MR_CASE(2) MR_CASE(3) MR_CASE(4) MR_CASE(5) MR_CASE(6) MR_CASE(7)                                   \
+        MR_CASE(8) MR_CASE(9) MR_CASE(10) MR_CASE(11) MR_CASE(12) MR_CASE(13) MR_CASE(14)                              \
+    default: break;                                                                                                    \
     }
+
+/* The end of a 14 x 32 tile: + c when load_c, then the epilogue (psk_bias_clamp's), then the masked store. */
+static inline __attribute__((always_inline)) void tile_store(int MR, __m512 acc[14][2], float *c, int ldc, int nr,
+                                                             bool load_c, const psk_tile_epilogue *ep) {
     __mmask16 m0 = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
     __mmask16 m1 = nr >= 32 ? (__mmask16)0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
     __m512 bias0 = _mm512_setzero_ps(), bias1 = _mm512_setzero_ps(), lo = _mm512_set1_ps(-INFINITY), hi = lo;
@@ -141,16 +137,88 @@ static inline __attribute__((always_inline)) void tile_rowa_mr(int MR, int kc, c
     }
 }
 
+
+/* conv.h's psk_tile_rowa: the 14 x 32 tile of the GEMM with A read in place (no packing). Its 28 accumulators, the
+ * two B vectors and the broadcast fill the 32 zmm registers; MR is a constant in each copy so that the row loops
+ * unroll. */
+static inline __attribute__((always_inline)) void tile_rowa_mr(int MR, int kc, const float *a, int lda, const float *b,
+                                                               float *c, int ldc, int nr, bool load_c,
+                                                               const psk_tile_epilogue *ep) {
+    __m512 acc[14][2];
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int kk = 0; kk < kc; kk++) {
+        __m512 b0 = _mm512_load_ps(b + (size_t)kk * 32), b1 = _mm512_load_ps(b + (size_t)kk * 32 + 16);
+        for (int i = 0; i < MR; i++) {
+            __m512 x = _mm512_set1_ps(a[(size_t)i * lda + kk]);
+            acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
+        }
+    }
+    tile_store(MR, acc, c, ldc, nr, load_c, ep);
+}
+
 static void tile_rowa_avx512(int kc, const float *a, int lda, const float *b, float *c, int ldc, int mr, int nr,
                              bool load_c, const psk_tile_epilogue *ep) {
-    switch (mr) {
 #define MR_CASE(n)                                                                                                     \
     case n: tile_rowa_mr(n, kc, a, lda, b, c, ldc, nr, load_c, ep); break;
-        MR_CASE(1) MR_CASE(2) MR_CASE(3) MR_CASE(4) MR_CASE(5) MR_CASE(6) MR_CASE(7)
-        MR_CASE(8) MR_CASE(9) MR_CASE(10) MR_CASE(11) MR_CASE(12) MR_CASE(13) MR_CASE(14)
+    MR_SWITCH(mr)
 #undef MR_CASE
-    default: break;
-    }
 }
 
 psk_tile_rowa_fn psk_tile_rowa_avx512(void) { return psk_cpu_has_avx512() ? tile_rowa_avx512 : NULL; }
+
+/* ---- AVX-512 BF16 (conv.h): compiled for that extension only in these functions, used only where cpuid has it ---- */
+#define BF16_TARGET __attribute__((target("avx512bf16")))
+
+static bool cpu_has_bf16(void) {
+    unsigned a, b, c, d;
+    return psk_cpu_has_avx512() && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
+}
+
+/* conv.h's psk_tile_bf16: the 14 x 32 tile of psk_tile_rowa with a pair of products per vdpbf16ps. */
+static inline __attribute__((always_inline)) BF16_TARGET void tile_bf16_mr(int MR, int kp, const uint32_t *a, int lda,
+                                                                           const uint16_t *b, float *c, int ldc,
+                                                                           int nr, bool load_c,
+                                                                           const psk_tile_epilogue *ep) {
+    __m512 acc[14][2];
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int p = 0; p < kp; p++) {
+        __m512bh b0 = (__m512bh)_mm512_load_si512(b + (size_t)p * 64);
+        __m512bh b1 = (__m512bh)_mm512_load_si512(b + (size_t)p * 64 + 32);
+        for (int i = 0; i < MR; i++) {
+            __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[(size_t)i * lda + p]);
+            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], x, b0);
+            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], x, b1);
+        }
+    }
+    tile_store(MR, acc, c, ldc, nr, load_c, ep);
+}
+
+BF16_TARGET static void tile_bf16_avx512(int kp, const uint32_t *a, int lda, const uint16_t *b, float *c, int ldc,
+                                         int mr, int nr, bool load_c, const psk_tile_epilogue *ep) {
+#define MR_CASE(n)                                                                                                     \
+    case n: tile_bf16_mr(n, kp, a, lda, b, c, ldc, nr, load_c, ep); break;
+    MR_SWITCH(mr)
+#undef MR_CASE
+}
+
+psk_tile_bf16_fn psk_tile_bf16_avx512(void) { return cpu_has_bf16() ? tile_bf16_avx512 : NULL; }
+
+/* conv.h's psk_to_bf16: 32 floats of a row to 16 pairs per vcvtne2ps2bf16 (nearest even, as psk_bf16), the row's
+ * tail under masks (the masked-off floats load as 0: an odd k's pad). */
+BF16_TARGET static void to_bf16_avx512(const float *a, int lda, int mc, int kc, uint32_t *dst, int ldd) {
+    for (int i = 0; i < mc; i++) {
+        const float *x = a + (size_t)i * lda;
+        uint16_t *o = (uint16_t *)(dst + (size_t)i * ldd);
+        for (int k = 0; k < kc; k += 32) {
+            int n = kc - k < 32 ? kc - k : 32, even = (n + 1) & ~1;
+            __mmask16 m0 = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+            __mmask16 m1 = n >= 32 ? (__mmask16)0xffff : n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : 0;
+            __m512bh v = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, x + k + 16), _mm512_maskz_loadu_ps(m0, x + k));
+            __mmask32 st = even >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << even) - 1);
+            _mm512_mask_storeu_epi16(o + k, st, (__m512i)v);
+        }
+    }
+}
+
+psk_to_bf16_fn psk_to_bf16_avx512(void) { return cpu_has_bf16() ? to_bf16_avx512 : NULL; }

@@ -2,6 +2,8 @@
 #include "conv.h"
 #include "kernels.h"
 
+#include "../common/common.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,4 +94,67 @@ double psk_fma_burn(long rounds, float scale, float *sink) {
     for (int j = 0; j < 12; j++) s += a[j];
     *sink = s;
     return (double)rounds * 12 * 2;
+}
+
+/* ---- BF16 (conv.h) ---- */
+uint16_t psk_bf16(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); /* NaN: stays a (quiet) NaN */
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+float psk_bf16_f32(uint16_t b) {
+    uint32_t u = (uint32_t)b << 16;
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+void psk_to_bf16_ref(const float *a, int lda, int mc, int kc, uint32_t *dst, int ldd) {
+    for (int i = 0; i < mc; i++)
+        for (int p = 0; 2 * p < kc; p++) {
+            uint32_t lo = psk_bf16(a[(size_t)i * lda + 2 * p]);
+            uint32_t hi = 2 * p + 1 < kc ? psk_bf16(a[(size_t)i * lda + 2 * p + 1]) : 0;
+            dst[(size_t)i * ldd + p] = lo | hi << 16;
+        }
+}
+
+int psk_pack_bf16(const float *w, int k, int n, psk_packed_bf16 *out) {
+    out->n = n;
+    out->k = k;
+    out->kp = (k + 1) / 2;
+    size_t strips = ((size_t)n + 31) / 32, len = strips * (size_t)out->kp * 64;
+    out->data = psk_malloc_aligned(len * sizeof(uint16_t));
+    if (!out->data) return PSK_ERR_NOMEM;
+    memset(out->data, 0, len * sizeof(uint16_t));
+    for (int kk = 0; kk < k; kk++)
+        for (int j = 0; j < n; j++)
+            out->data[((size_t)(j / 32) * out->kp + kk / 2) * 64 + (j % 32) * 2 + kk % 2] =
+                psk_bf16(w[(size_t)kk * n + j]);
+    return PSK_OK;
+}
+
+void psk_packed_bf16_free(psk_packed_bf16 *p) {
+    psk_free_aligned(p->data);
+    p->data = NULL;
+}
+
+void psk_tile_bf16_ref(int kp, const uint32_t *a, int lda, const uint16_t *b, float *c, int ldc, int mr, int nr,
+                       bool load_c, const psk_tile_epilogue *ep) {
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) {
+            float acc = 0.0f;
+            for (int p = 0; p < kp; p++) {
+                uint32_t x = a[(size_t)i * lda + p];
+                const uint16_t *y = b + (size_t)p * 64 + j * 2;
+                acc += psk_bf16_f32((uint16_t)(x >> 16)) * psk_bf16_f32(y[1]); /* exact: 8 x 8 significant bits */
+                acc += psk_bf16_f32((uint16_t)x) * psk_bf16_f32(y[0]);
+            }
+            float *o = c + (size_t)i * ldc + j;
+            if (load_c) acc += *o;
+            if (ep) acc = clampf(ep->bias ? acc + ep->bias[j] : acc, ep->lo, ep->hi);
+            *o = acc;
+        }
 }

@@ -26,6 +26,12 @@ python3 tests/faces/compare.py parity tests/faces/refs "$TMP/faces.jsonl" "$TMP/
 check "faces: the same person within the threshold, different people beyond it" \
     python3 tests/faces/compare.py identity "$TMP/faces.jsonl" 0.45
 python3 tests/faces/compare.py identity "$TMP/faces.jsonl" 0.45 | head -2
+# The descriptor's products are bf16 where the CPU has AVX-512 BF16; PHOTOSEEK_FACES_FP32=1 keeps every product fp32,
+# within the tolerances as well (on other CPUs both runs are fp32).
+PHOTOSEEK_FACES_FP32=1 $PS faces --model "$M" "$TMP"/in/* >"$TMP/fp32.jsonl" 2>/dev/null
+check "faces: PHOTOSEEK_FACES_FP32=1 (fp32 products everywhere) within the tolerances too" \
+    python3 tests/faces/compare.py parity tests/faces/refs "$TMP/fp32.jsonl" "$TMP/ppm"
+python3 tests/faces/compare.py parity tests/faces/refs "$TMP/fp32.jsonl" "$TMP/ppm" | head -1
 # The reference kernels give the same answer (PHOTOSEEK_KERNELS=ref: the scalar depthwise convolution and GEMM).
 PHOTOSEEK_KERNELS=ref $PS faces --model "$M" --threads 1 "$TMP/in/sample1.jpg" >"$TMP/ref.jsonl"
 check "faces: the scalar kernels agree with the reference too" \
