@@ -93,7 +93,7 @@ static int by_media(const void *a, const void *b) {
 }
 
 void store_dups_fill(psk_result *r, int n, store_dup_row *rows, int n_rows) {
-    qsort(rows, (size_t)n_rows, sizeof *rows, by_media);
+    if (n_rows > 1) qsort(rows, (size_t)n_rows, sizeof *rows, by_media);
     for (int i = 0; i < n; i++) {
         store_dup_row key = {.media = r[i].id};
         const store_dup_row *row = n_rows ? bsearch(&key, rows, (size_t)n_rows, sizeof *rows, by_media) : NULL;
