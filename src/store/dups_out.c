@@ -8,8 +8,7 @@
 #include <string.h>
 
 static void describe(psk_dup_group *g, const dups_params *p) {
-    if (strcmp(g->kind, "identical") == 0)
-        snprintf(g->why, sizeof g->why, "the same bytes (equal content hashes)");
+    if (strcmp(g->kind, "identical") == 0) snprintf(g->why, sizeof g->why, "the same bytes (equal content hashes)");
     else if (strcmp(g->kind, "same picture") == 0)
         snprintf(g->why, sizeof g->why,
                  "the same picture: perceptual hashes within %d bits (any turn or mirror), or embeddings at cosine "

@@ -31,7 +31,9 @@ static void rows_free(pg_rows *r) {
     psk_free(r->items), psk_free(r->strs), psk_free(r->q), psk_free(r->scale);
 }
 
-static int64_t item_of(const pg_rows *r, int64_t id) { return store_dups_item_of(r->items, r->n, id); }
+static int64_t item_of(const pg_rows *r, int64_t id) {
+    return store_dups_item_of(r->items, r->n, id);
+}
 
 static float item_cos(void *user, int64_t a, int64_t b) {
     const pg_rows *r = user;
@@ -138,12 +140,14 @@ static int read_vectors(pg_store *s, const store_model *m, pg_rows *r, psk_error
 static int neighbour_pairs(pg_store *s, const store_model *m, const pg_rows *r, int64_t after, float min_cos,
                            dups_pair **pairs, int64_t *n_pairs, int64_t *cap, psk_error *err) {
     char sql[900];
-    snprintf(sql, sizeof sql,
-             "SELECT a.media_id, n.media_id FROM photoseek_vectors_%1$lld a JOIN photoseek_media am ON am.id = a.media_id"
-             " AND am.type = 1 CROSS JOIN LATERAL (SELECT b.media_id FROM photoseek_vectors_%1$lld b JOIN"
-             " photoseek_media bm ON bm.id = b.media_id AND bm.type = 1 WHERE b.frame_ms = -1 AND b.media_id <>"
-             " a.media_id ORDER BY b.embedding <#> a.embedding LIMIT %2$d) n WHERE a.frame_ms = -1 AND a.media_id > %3$lld",
-             (long long)m->id, PG_DUPS_K, (long long)after);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT a.media_id, n.media_id FROM photoseek_vectors_%1$lld a JOIN photoseek_media am ON am.id = a.media_id"
+        " AND am.type = 1 CROSS JOIN LATERAL (SELECT b.media_id FROM photoseek_vectors_%1$lld b JOIN"
+        " photoseek_media bm ON bm.id = b.media_id AND bm.type = 1 WHERE b.frame_ms = -1 AND b.media_id <>"
+        " a.media_id ORDER BY b.embedding <#> a.embedding LIMIT %2$d) n"
+        " WHERE a.frame_ms = -1 AND a.media_id > %3$lld",
+        (long long)m->id, PG_DUPS_K, (long long)after);
     PGresult *res = pg_read(s, sql, 0, NULL, 0, "finding each photo's nearest neighbours", err);
     if (!res) return PSK_ERR_DB;
     int rc = PSK_OK;
@@ -166,7 +170,8 @@ static int stored_links(pg_store *s, const pg_rows *r, dups_pair **pairs, int64_
     store_dup_row *row = psk_calloc((size_t)(rows ? rows : 1), sizeof *row);
     if (!row) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     for (int i = 0; !rc && i < rows; i++)
-        row[i] = (store_dup_row){atoll(PQgetvalue(res, i, 0)), atoll(PQgetvalue(res, i, 1)), atoi(PQgetvalue(res, i, 2)), 0};
+        row[i] =
+            (store_dup_row){atoll(PQgetvalue(res, i, 0)), atoll(PQgetvalue(res, i, 1)), atoi(PQgetvalue(res, i, 2)), 0};
     PQclear(res);
     if (!rc) rc = store_dups_links(r->items, r->n, row, rows, pairs, n_pairs, cap, err);
     psk_free(row);
@@ -184,7 +189,8 @@ static int collect(pg_store *s, const store_model *m, const psk_filter *f, const
     bool *probe = NULL;
     int rc = read_rows(s, f, r, err);
     if (!rc) rc = read_vectors(s, m, r, err);
-    if (!rc && stored && !(probe = psk_calloc((size_t)(r->n ? r->n : 1), 1))) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    if (!rc && stored && !(probe = psk_calloc((size_t)(r->n ? r->n : 1), 1)))
+        rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     for (int64_t i = 0; !rc && stored && i < r->n; i++) probe[i] = r->items[i].id > after;
     if (!rc) rc = neighbour_pairs(s, m, r, stored ? after : 0, p->moment_cos, &pairs, &n_pairs, &cap, err);
     if (!rc) rc = dups_hash_pairs(r->items, r->n, probe, &pairs, &n_pairs, &cap, err);
@@ -238,17 +244,22 @@ static int write_groups(pg_store *s, const pg_rows *r, const dups_group *g, int 
         }
     psk_buf_printf(&ids, "}"), psk_buf_printf(&groups, "}"), psk_buf_printf(&kinds, "}");
     int rc = ids.failed || groups.failed || kinds.failed ? psk_fail(err, PSK_ERR_NOMEM, "out of memory") : PSK_OK;
-    if (!rc) rc = exec_params(s, "DELETE FROM photoseek_dup_groups", 0, NULL, "clearing the near-duplicate groups", err);
+    if (!rc)
+        rc = exec_params(s, "DELETE FROM photoseek_dup_groups", 0, NULL, "clearing the near-duplicate groups", err);
     const char *vals[3] = {ids.data, groups.data, kinds.data};
     if (!rc)
-        rc = exec_params(s, "INSERT INTO photoseek_dup_groups(media_id, group_id, kind) SELECT * FROM"
-                            " unnest($1::bigint[], $2::bigint[], $3::int[])", 3, vals, "recording the near-duplicate groups", err);
+        rc = exec_params(s,
+                         "INSERT INTO photoseek_dup_groups(media_id, group_id, kind) SELECT * FROM"
+                         " unnest($1::bigint[], $2::bigint[], $3::int[])",
+                         3, vals, "recording the near-duplicate groups", err);
     char max_s[32];
     snprintf(max_s, sizeof max_s, "%lld", (long long)max_id);
     vals[0] = max_s;
     if (!rc)
-        rc = exec_params(s, "INSERT INTO photoseek_meta(key, value) VALUES ('dups_max_id', $1) ON CONFLICT (key) DO"
-                            " UPDATE SET value = excluded.value", 1, vals, "recording the near-duplicate groups", err);
+        rc = exec_params(s,
+                         "INSERT INTO photoseek_meta(key, value) VALUES ('dups_max_id', $1) ON CONFLICT (key) DO"
+                         " UPDATE SET value = excluded.value",
+                         1, vals, "recording the near-duplicate groups", err);
     psk_buf_free(&ids), psk_buf_free(&groups), psk_buf_free(&kinds);
     return rc;
 }
@@ -256,11 +267,16 @@ static int write_groups(pg_store *s, const pg_rows *r, const dups_group *g, int 
 int pg_dups_update(pg_store *s, const store_model *m, psk_error *err) {
     /* one update at a time (workers push side by side): the lock is held until the transaction ends */
     int rc = exec_params(s, "BEGIN", 0, NULL, "BEGIN", err);
-    if (!rc) rc = exec_params(s, "SELECT pg_advisory_xact_lock(7072737)", 0, NULL, "waiting for another update of the"
-                              " near-duplicate groups", err);
-    PGresult *res = rc ? NULL : pg_read(s, "SELECT coalesce(max(id), 0), (SELECT value FROM photoseek_meta WHERE key ="
-                                           " 'dups_max_id') FROM photoseek_media", 0, NULL, 0,
-                                        "reading the last near-duplicate update", err);
+    if (!rc)
+        rc = exec_params(s, "SELECT pg_advisory_xact_lock(7072737)", 0, NULL,
+                         "waiting for another update of the"
+                         " near-duplicate groups",
+                         err);
+    PGresult *res = rc ? NULL
+                       : pg_read(s,
+                                 "SELECT coalesce(max(id), 0), (SELECT value FROM photoseek_meta WHERE key ="
+                                 " 'dups_max_id') FROM photoseek_media",
+                                 0, NULL, 0, "reading the last near-duplicate update", err);
     if (!rc && !res) rc = PSK_ERR_DB;
     int64_t max_id = res ? atoll(PQgetvalue(res, 0, 0)) : 0, after = res ? atoll(PQgetvalue(res, 0, 1)) : 0;
     PQclear(res);
@@ -274,8 +290,10 @@ int pg_dups_update(pg_store *s, const store_model *m, psk_error *err) {
         rc = collect(s, m, &all, &p, true, after, &r, &g, &ng, err);
         /* a connection made again mid-way has lost the transaction and its lock: nothing is written */
         if (!rc && s->reconnects != reconnects)
-            rc = psk_fail(err, PSK_ERR_DB, "%s: the connection was lost while updating the near-duplicate groups (they"
-                          " are updated at the next run)", s->shown);
+            rc = psk_fail(err, PSK_ERR_DB,
+                          "%s: the connection was lost while updating the near-duplicate groups (they"
+                          " are updated at the next run)",
+                          s->shown);
         if (!rc) rc = write_groups(s, &r, g, ng, max_id, err);
     }
     if (!rc) rc = exec_params(s, "COMMIT", 0, NULL, "recording the near-duplicate groups", err);
@@ -296,15 +314,18 @@ int pg_dup_groups_of(pg_store *s, psk_result *r, int n, psk_error *err) {
     }
     /* one query for the page: each result's group and the group's size */
     const char *vals[1] = {ids.data};
-    PGresult *res = pg_read(s, "SELECT d.media_id, d.group_id, (SELECT count(*) FROM photoseek_dup_groups e WHERE"
-                               " e.group_id = d.group_id) FROM photoseek_dup_groups d WHERE d.media_id = ANY($1::bigint[])",
-                            1, vals, 0, "reading the results' near-duplicate groups", err);
+    PGresult *res =
+        pg_read(s,
+                "SELECT d.media_id, d.group_id, (SELECT count(*) FROM photoseek_dup_groups e WHERE"
+                " e.group_id = d.group_id) FROM photoseek_dup_groups d WHERE d.media_id = ANY($1::bigint[])",
+                1, vals, 0, "reading the results' near-duplicate groups", err);
     psk_buf_free(&ids);
     if (!res) return PSK_ERR_DB;
     int rows = PQntuples(res);
     store_dup_row *row = psk_calloc((size_t)(rows ? rows : 1), sizeof *row);
     for (int i = 0; row && i < rows; i++)
-        row[i] = (store_dup_row){atoll(PQgetvalue(res, i, 0)), atoll(PQgetvalue(res, i, 1)), 0, atoi(PQgetvalue(res, i, 2))};
+        row[i] =
+            (store_dup_row){atoll(PQgetvalue(res, i, 0)), atoll(PQgetvalue(res, i, 1)), 0, atoi(PQgetvalue(res, i, 2))};
     PQclear(res);
     if (!row) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     store_dups_fill(r, n, row, rows);
@@ -318,8 +339,10 @@ int pg_dup_members(pg_store *s, int64_t group, int64_t **ids, int *n, psk_error 
     snprintf(g, sizeof g, "%lld", (long long)group);
     const char *vals[1] = {g};
     /* the group's id is its keeper's: the keeper first, then the others as indexed */
-    PGresult *res = pg_read(s, "SELECT media_id FROM photoseek_dup_groups WHERE group_id = $1 ORDER BY media_id <> $1,"
-                               " media_id", 1, vals, 0, "reading a near-duplicate group", err);
+    PGresult *res = pg_read(s,
+                            "SELECT media_id FROM photoseek_dup_groups WHERE group_id = $1 ORDER BY media_id <> $1,"
+                            " media_id",
+                            1, vals, 0, "reading a near-duplicate group", err);
     if (!res) return PSK_ERR_DB;
     int rows = PQntuples(res);
     int64_t *out = psk_malloc(sizeof *out * (size_t)(rows ? rows : 1));

@@ -97,7 +97,9 @@ static int pg_dups_op(void *self, const store_model *m, const psk_dups_params *p
 
 static int pg_dup_update_op(void *self, const store_model *m, psk_error *err) { return pg_dups_update(self, m, err); }
 
-static int pg_dup_groups_op(void *self, psk_result *r, int n, psk_error *err) { return pg_dup_groups_of(self, r, n, err); }
+static int pg_dup_groups_op(void *self, psk_result *r, int n, psk_error *err) {
+    return pg_dup_groups_of(self, r, n, err);
+}
 
 static int pg_dup_members_op(void *self, int64_t group, int64_t **ids, int *n, psk_error *err) {
     return pg_dup_members(self, group, ids, n, err);

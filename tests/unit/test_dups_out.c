@@ -10,11 +10,12 @@ TEST(dups_out_stored_rows_become_links) {
     /* items by id: 2, 5, 7, 9, 11 (id 3 is gone) */
     dups_item it[5] = {{.id = 2}, {.id = 5}, {.id = 7}, {.id = 9}, {.id = 11}};
     CHECK(store_dups_item_of(it, 5, 2) == 0 && store_dups_item_of(it, 5, 11) == 4);
-    CHECK(store_dups_item_of(it, 5, 3) == -1 && store_dups_item_of(it, 5, 12) == -1 && store_dups_item_of(it, 0, 2) == -1);
+    CHECK(store_dups_item_of(it, 5, 3) == -1 && store_dups_item_of(it, 5, 12) == -1 &&
+          store_dups_item_of(it, 0, 2) == -1);
     /* group 3 (its keeper gone): 3, 5, 9; group 7: 7, 11; group 2: 2 alone */
-    store_dup_row rows[6] = {{.media = 2, .group = 2, .kind = 0},  {.media = 3, .group = 3, .kind = 1},
-                             {.media = 5, .group = 3, .kind = 1},  {.media = 9, .group = 3, .kind = 1},
-                             {.media = 7, .group = 7, .kind = 2},  {.media = 11, .group = 7, .kind = 2}};
+    store_dup_row rows[6] = {{.media = 2, .group = 2, .kind = 0}, {.media = 3, .group = 3, .kind = 1},
+                             {.media = 5, .group = 3, .kind = 1}, {.media = 9, .group = 3, .kind = 1},
+                             {.media = 7, .group = 7, .kind = 2}, {.media = 11, .group = 7, .kind = 2}};
     dups_pair *pairs = NULL;
     int64_t n = 0, cap = 0;
     CHECK_OK(store_dups_links(it, 5, rows, 6, &pairs, &n, &cap, NULL));
