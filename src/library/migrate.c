@@ -57,6 +57,10 @@ static void read_media(sqlite3_stmt *st, store_media *m) {
     m->duration_ms = sqlite3_column_int64(st, 16);
     snprintf(m->description, sizeof m->description, "%s", text_or_empty(st, 17));
     m->size = sqlite3_column_int64(st, 23); /* after read_extra's columns */
+    /* found by name: the columns after size are appended by more than one feature */
+    for (int c = sqlite3_column_count(st) - 1; c > 23; c--)
+        if (strcmp(sqlite3_column_name(st, c), "taken_src") == 0)
+            snprintf(m->taken_src, sizeof m->taken_src, "%s", text_or_empty(st, c));
 }
 
 /* What the row has beside its metadata: the place (columns 18-21 of the media query, place_cc NULL: not looked
@@ -175,8 +179,8 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
     if (!rc) rc = store_prepare(src,
                                 "SELECT id, path, hash, type, width, height, taken_at, offset_min, taken_local, year, "
                                 "month, day, make, model, lat, lon, duration_ms, description, place_city, place_region,"
-                                " place_country, place_cc, (SELECT phash FROM phashes WHERE media_id = media.id), size"
-                                " FROM media WHERE id = ?",
+                                " place_country, place_cc, (SELECT phash FROM phashes WHERE media_id = media.id), size,"
+                                " taken_src FROM media WHERE id = ?",
                                 &one, err);
     if (!rc) rc = store_prepare(src, "SELECT text, words FROM media_text WHERE media_id = ?", &text, err);
     if (!rc) rc = store_prepare(src, "SELECT frame_ms, vec FROM embeddings WHERE media_id = ? AND model_id = ? "
@@ -213,6 +217,8 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
         }
     }
     if (!rc && b && b->n) rc = flush(src, dst, &m, b, track, media, vectors, err);
+    /* the new photos join the store's near-duplicate groups (their neighbours only) */
+    if (!rc && dst->ops->dup_update) rc = dst->ops->dup_update(dst->self, &m, err);
     if (!rc && progress) progress(user, NULL, (uint64_t)total, (uint64_t)total);
     if (b) batch_clear(b);
     psk_free(b);

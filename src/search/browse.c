@@ -45,12 +45,11 @@ psk_status psk_library_media_text(psk_library *lib, int64_t id, char **text, cha
     return PSK_OK;
 }
 
-psk_status psk_library_group(psk_library *lib, int64_t group, psk_result **results, int *n, psk_error *err) {
-    *results = NULL;
-    *n = 0;
-    if (!(psk_library_capabilities(lib) & PSK_STORE_CAP_DUPLICATES))
-        return psk_fail(err, PSK_ERR_UNSUPPORTED, "a %s library keeps no near-duplicate groups",
-                        psk_library_store_kind(lib));
+/* The media ids of a stored group, the keeper first: the store's own (dup_members) or the SQLite file's. */
+static int group_members(psk_library *lib, int64_t group, int64_t **ids, int *n, psk_error *err) {
+    *ids = NULL, *n = 0;
+    store_backend *b = library_backend(lib);
+    if (b->ops->dup_members) return b->ops->dup_members(b->self, group, ids, n, err);
     psk_store *st = library_local_store(lib, "near-duplicate groups", err);
     if (!st) return PSK_ERR_UNSUPPORTED;
     sqlite3_stmt *q;
@@ -59,25 +58,47 @@ psk_status psk_library_group(psk_library *lib, int64_t group, psk_result **resul
                            &q, err);
     if (rc) return rc;
     sqlite3_bind_int64(q, 1, group);
-    psk_result *r = NULL;
     int cap = 0;
     while (!rc && sqlite3_step(q) == SQLITE_ROW) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 8;
-            psk_result *grown = psk_realloc(r, sizeof *grown * (size_t)cap);
+            int64_t *grown = psk_realloc(*ids, sizeof *grown * (size_t)cap);
             if (!grown) {
                 rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
                 break;
             }
-            r = grown;
+            *ids = grown;
         }
+        (*ids)[(*n)++] = sqlite3_column_int64(q, 0);
+    }
+    sqlite3_finalize(q);
+    if (rc) {
+        psk_free(*ids);
+        *ids = NULL, *n = 0;
+    }
+    return rc;
+}
+
+psk_status psk_library_group(psk_library *lib, int64_t group, psk_result **results, int *n, psk_error *err) {
+    *results = NULL;
+    *n = 0;
+    if (!(psk_library_capabilities(lib) & PSK_STORE_CAP_DUPLICATES))
+        return psk_fail(err, PSK_ERR_UNSUPPORTED, "a %s library keeps no near-duplicate groups",
+                        psk_library_store_kind(lib));
+    int64_t *ids = NULL;
+    int n_ids = 0;
+    int rc = group_members(lib, group, &ids, &n_ids, err);
+    if (rc) return rc;
+    psk_result *r = n_ids ? psk_calloc((size_t)n_ids, sizeof *r) : NULL;
+    if (n_ids && !r) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    for (int i = 0; !rc && i < n_ids; i++) {
         psk_error e = {0};
-        if (backend_get_media(library_backend(lib), sqlite3_column_int64(q, 0), &r[*n], &e)) continue; /* gone */
+        if (backend_get_media(library_backend(lib), ids[i], &r[*n], &e)) continue; /* gone */
         r[*n].score = 1;
         r[*n].group = group;
         (*n)++;
     }
-    sqlite3_finalize(q);
+    psk_free(ids);
     for (int i = 0; i < *n; i++) r[i].group_size = *n;
     if (!rc && !*n) rc = psk_fail(err, PSK_ERR_NOT_FOUND, "no near-duplicate group %lld", (long long)group);
     if (rc) {

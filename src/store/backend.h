@@ -107,6 +107,9 @@ typedef struct store_ops {
     int (*dup_update)(void *self, const store_model *m, psk_error *err);
     /* Fills group and group_size of each result from the stored groups. */
     int (*dup_groups_of)(void *self, psk_result *r, int n, psk_error *err);
+    /* The media ids of a stored group (psk_free *ids), its keeper (the group's id) first, then as indexed; NULL: the
+     * library's local store answers (SQLite's dup_groups). */
+    int (*dup_members)(void *self, int64_t group, int64_t **ids, int *n, psk_error *err);
 
     /* -- people (PSK_STORE_CAP_PEOPLE; sqlite_people.c) -- */
     /* Groups the faces in no group yet (recluster: every automatic face again, names kept). */

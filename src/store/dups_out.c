@@ -1,14 +1,14 @@
-/* The near-duplicate groups of src/dups as the library gives them (psk_dup_group), shared by the stores that find
- * them (sqlite_dups.c, pg_dups.c). */
+/* The near-duplicate groups of src/dups as the library gives them (psk_dup_group), and the stored groups read
+ * back, shared by the stores that find and keep them (sqlite_dups.c, pg_dups.c). */
 #include "dups_out.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void describe(psk_dup_group *g, const dups_params *p) {
-    if (strcmp(g->kind, "identical") == 0)
-        snprintf(g->why, sizeof g->why, "the same bytes (equal content hashes)");
+    if (strcmp(g->kind, "identical") == 0) snprintf(g->why, sizeof g->why, "the same bytes (equal content hashes)");
     else if (strcmp(g->kind, "same picture") == 0)
         snprintf(g->why, sizeof g->why,
                  "the same picture: perceptual hashes within %d bits (any turn or mirror) and embeddings at cosine "
@@ -59,4 +59,45 @@ int store_dups_output(const dups_item *items, const dups_group *g, int ng, const
     }
     *groups = out, *n = ng;
     return PSK_OK;
+}
+
+int64_t store_dups_item_of(const dups_item *items, int64_t n, int64_t id) {
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t mid = (lo + hi) / 2;
+        if (items[mid].id < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && items[lo].id == id ? lo : -1;
+}
+
+int store_dups_links(const dups_item *items, int64_t n, const store_dup_row *rows, int64_t n_rows, dups_pair **pairs,
+                     int64_t *n_pairs, int64_t *cap, psk_error *err) {
+    int64_t group = -1, first = -1;
+    for (int64_t i = 0; i < n_rows; i++) {
+        int64_t it = store_dups_item_of(items, n, rows[i].media);
+        if (it < 0) continue; /* gone, or no longer a photo */
+        if (rows[i].group != group) {
+            group = rows[i].group, first = it;
+            continue;
+        }
+        if (dups_pairs_push(pairs, n_pairs, cap, first, it, 1.0f)) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+        (*pairs)[*n_pairs - 1].kind = rows[i].kind;
+    }
+    return PSK_OK;
+}
+
+static int by_media(const void *a, const void *b) {
+    int64_t x = ((const store_dup_row *)a)->media, y = ((const store_dup_row *)b)->media;
+    return (x > y) - (x < y);
+}
+
+void store_dups_fill(psk_result *r, int n, store_dup_row *rows, int n_rows) {
+    if (n_rows > 1) qsort(rows, (size_t)n_rows, sizeof *rows, by_media);
+    for (int i = 0; i < n; i++) {
+        store_dup_row key = {.media = r[i].id};
+        const store_dup_row *row = n_rows ? bsearch(&key, rows, (size_t)n_rows, sizeof *rows, by_media) : NULL;
+        r[i].group = row ? row->group : 0;
+        r[i].group_size = row ? row->size : 1;
+    }
 }

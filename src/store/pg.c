@@ -86,6 +86,13 @@ static const char *schema_sql =
     "  offset_min int, taken_local text, year int, month int, day int, local_date int, make text, model text,"
     "  lat double precision, lon double precision, duration_ms bigint, description text);"
     "CREATE INDEX IF NOT EXISTS photoseek_media_date ON photoseek_media(local_date);"
+    /* the stored near-duplicate groups (pg_dups.c): new tables, so an older library gains them as they are made */
+    "CREATE TABLE IF NOT EXISTS photoseek_meta(key text PRIMARY KEY, value text NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS photoseek_dup_groups(media_id bigint PRIMARY KEY REFERENCES photoseek_media(id)"
+    "  ON DELETE CASCADE, group_id bigint NOT NULL, kind int NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS photoseek_dup_groups_group ON photoseek_dup_groups(group_id);"
+    /* where taken_at came from (the SQLite column: exif, file, video, sidecar): a file's own time makes no burst */
+    "ALTER TABLE photoseek_media ADD COLUMN IF NOT EXISTS taken_src text;"
     /* places and perceptual hashes: added in place to the tables of older libraries */
     "ALTER TABLE photoseek_media ADD COLUMN IF NOT EXISTS place_city text,"
     "  ADD COLUMN IF NOT EXISTS place_region text, ADD COLUMN IF NOT EXISTS place_country text,"
@@ -225,7 +232,7 @@ static void vector_binary(const float *v, int dim, unsigned char *out) {
     }
 }
 
-#define MEDIA_PARAMS 25
+#define MEDIA_PARAMS 26
 
 /* Reads the results of a pipeline up to its sync; the first error wins. */
 static int drain(pg_store *s, int n_queries, int64_t *ids, psk_error *err) {
@@ -253,8 +260,8 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_it
     static const char *put_media =
         "INSERT INTO photoseek_media(path, folder, hash, type, width, height, taken_at, offset_min, taken_local, year,"
         " month, day, local_date, make, model, lat, lon, duration_ms, description, place_city, place_region,"
-        " place_country, place_cc, phash, size) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-        " $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) ON CONFLICT (path) DO UPDATE SET"
+        " place_country, place_cc, phash, size, taken_src) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+        " $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) ON CONFLICT (path) DO UPDATE SET"
         " folder = excluded.folder, hash = excluded.hash, type = excluded.type, width = excluded.width,"
         " height = excluded.height, taken_at = excluded.taken_at, offset_min = excluded.offset_min,"
         " taken_local = excluded.taken_local, year = excluded.year, month = excluded.month, day = excluded.day,"
@@ -262,7 +269,7 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_it
         " lon = excluded.lon, duration_ms = excluded.duration_ms, description = excluded.description,"
         " place_city = excluded.place_city, place_region = excluded.place_region,"
         " place_country = excluded.place_country, place_cc = excluded.place_cc, phash = excluded.phash,"
-        " size = excluded.size RETURNING id";
+        " size = excluded.size, taken_src = excluded.taken_src RETURNING id";
     int64_t *ids = psk_calloc((size_t)n, sizeof(int64_t));
     unsigned char *vbuf = psk_malloc(4 + 4 * (size_t)dim);
     if (!ids || !vbuf) {
@@ -336,6 +343,7 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_it
         v[23] = x && x->has_phash ? num[12] : NULL;
         snprintf(num[13], 32, "%lld", (long long)m->size);
         v[24] = m->size > 0 ? num[13] : NULL;
+        v[25] = m->taken_src[0] ? m->taken_src : NULL;
         if (!PQsendQueryPrepared(s->conn, "psk_put_media", MEDIA_PARAMS, v, NULL, NULL, 0))
             rc = fail_pg(s, err, "sending", NULL);
     }

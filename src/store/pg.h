@@ -84,6 +84,17 @@ int pg_text_send(pg_store *s, const char *id_s, const store_extra *x, int *sent,
 int pg_text_find(pg_store *s, const char *folded_query, int limit, store_text_fn fn, void *user, psk_error *err);
 int pg_text_of(pg_store *s, int64_t id, char **folded, psk_error *err);
 
+/* The stored near-duplicate groups (pg_dups.c): photoseek_dup_groups(media_id bigint PRIMARY KEY REFERENCES
+ * photoseek_media ON DELETE CASCADE, group_id (the keeper's id), kind) and photoseek_meta(key PRIMARY KEY, value)
+ * with dups_max_id, as the SQLite file's dup_groups and meta.
+ * store_ops.dup_update: the groups at the default threshold kept in photoseek_dup_groups, incrementally (only the
+ * photos with ids above photoseek_meta's dups_max_id look for partners; the stored groups are links already made),
+ * one update at a time (an advisory lock). */
+int pg_dups_update(pg_store *s, const store_model *m, psk_error *err);
+/* store_ops.dup_groups_of: each result's stored group and its size, in one query for the page. */
+int pg_dup_groups_of(pg_store *s, psk_result *r, int n, psk_error *err);
+/* store_ops.dup_members: the media ids of a stored group, its keeper (the group's id) first. */
+int pg_dup_members(pg_store *s, int64_t group, int64_t **ids, int *n, psk_error *err);
 /* store_ops.duplicates (pg_dups.c): the groups among the photos p's filter allows, as the SQLite store finds them. */
 int pg_duplicates(pg_store *s, const store_model *m, const psk_dups_params *p, psk_dup_group **groups, int *n,
                   psk_error *err);

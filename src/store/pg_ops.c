@@ -95,6 +95,16 @@ static int pg_dups_op(void *self, const store_model *m, const psk_dups_params *p
     return pg_duplicates(self, m, p, groups, n, err);
 }
 
+static int pg_dup_update_op(void *self, const store_model *m, psk_error *err) { return pg_dups_update(self, m, err); }
+
+static int pg_dup_groups_op(void *self, psk_result *r, int n, psk_error *err) {
+    return pg_dup_groups_of(self, r, n, err);
+}
+
+static int pg_dup_members_op(void *self, int64_t group, int64_t **ids, int *n, psk_error *err) {
+    return pg_dup_members(self, group, ids, n, err);
+}
+
 static int pg_text_of_op(void *self, int64_t id, char **folded, psk_error *err) {
     return pg_text_of(self, id, folded, err);
 }
@@ -147,5 +157,8 @@ const store_ops store_pg_ops = {
     .reconnects = pg_reconnects,
     .text_find = pg_text_find_op,
     .text_of = pg_text_of_op,
+    .dup_update = pg_dup_update_op,
+    .dup_groups_of = pg_dup_groups_op,
+    .dup_members = pg_dup_members_op,
     .duplicates = pg_dups_op,
 };

@@ -144,7 +144,7 @@ expect_status "migrate without --to is a usage error" 2 $PS migrate --from "$DB"
 # Indexing straight into PostgreSQL with two shard workers, one after the other: everything once, and the same
 # answers as the SQLite library.
 URL2="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable&connect_timeout=5"
-psql "$URL" -qc 'DROP TABLE photoseek_vectors_1, photoseek_media, photoseek_models' 2>/dev/null
+psql "$URL" -qc 'DROP TABLE photoseek_dup_groups, photoseek_meta, photoseek_text, photoseek_vectors_1, photoseek_media, photoseek_models' 2>/dev/null
 for s in 1 2; do
     $PS index "$TMP/photos" --store "$URL" --shard $s/2 --catalog "$TMP/cat$s.db" --image-model "$M" --precision fp32 \
         --json >"$TMP/shard$s.json" 2>/dev/null
@@ -216,7 +216,7 @@ if [ -s "$TD/eng.traineddata" ] && [ -s "$TD/chi_sim.traineddata" ] &&
     }
     text_cases "migrated"
     # a worker indexing straight into PostgreSQL pushes the text it read
-    psql "$TURL" -qc 'DROP TABLE photoseek_text, photoseek_vectors_1, photoseek_media, photoseek_models' 2>/dev/null
+    psql "$TURL" -qc 'DROP TABLE photoseek_dup_groups, photoseek_meta, photoseek_text, photoseek_vectors_1, photoseek_media, photoseek_models' 2>/dev/null
     $PS index "$TMP/textset" --store "$TURL" --catalog "$TMP/textcat.db" --image-model "$M" --precision fp32 --ocr on \
         --json >"$TMP/textpush.json" 2>/dev/null
     check "a worker pushes the text it read" sh -c "
@@ -266,7 +266,8 @@ fi
 
 # ---- Near-duplicates on PostgreSQL (issue 18): the perceptual hashes and file sizes travel with migrate, and
 # `duplicates` (candidate pairs from pgvector's nearest neighbours per photo, never all pairs) gives the SQLite
-# file's groups, keepers and similarities on test_duplicates.sh's set.
+# file's groups, keepers and similarities on test_duplicates.sh's set; the stored groups are kept after each copy
+# or push, incrementally, and collapse search and similar results as on the SQLite file.
 if command -v ffmpeg >/dev/null && bash tests/e2e/make_dups_set.sh "$TMP/dupset" "$FIX" >"$TMP/dupset.log" 2>&1; then
     DDB=$TMP/dups.db
     $PS index "$TMP/dupset" --db "$DDB" --image-model "$M" --ocr off >/dev/null 2>&1
@@ -283,6 +284,79 @@ if command -v ffmpeg >/dev/null && bash tests/e2e/make_dups_set.sh "$TMP/dupset"
     $PS duplicates --db "$DURL" --json >"$TMP/pgdups.jsonl" 2>/dev/null
     check "... the burst is a moment there too" grep -q '"kind": "same moment"' "$TMP/pgdups.jsonl"
     expect_status "duplicates with a bad --threshold is a usage error on PostgreSQL too" 2 $PS duplicates --db "$DURL" --threshold 7
+
+    # The stored groups (photoseek_dup_groups) that collapse search results: migrate brings them up to date, and
+    # they are the SQLite file's (members and keepers, by path).
+    same_groups() { # NAME SQLITE URL
+        check "$1" python3 - "$2" "$3" <<'PY'
+import sqlite3, subprocess, sys
+db, url = sys.argv[1:]
+a = sqlite3.connect(db).execute("SELECT m.path, k.path FROM dup_groups d JOIN media m ON m.id = d.media_id"
+                                " JOIN media k ON k.id = d.group_id").fetchall()
+out = subprocess.run(["psql", url, "-AtF", "\t", "-c", "SELECT m.path, k.path FROM photoseek_dup_groups d JOIN"
+                      " photoseek_media m ON m.id = d.media_id JOIN photoseek_media k ON k.id = d.group_id"],
+                     capture_output=True, text=True, check=True).stdout
+b = [tuple(l.split("\t")) for l in out.splitlines() if l]
+assert a and sorted(a) == sorted(b), (len(a), len(b), set(a) ^ set(b))
+PY
+    }
+    same_groups "migrate records the SQLite file's near-duplicate groups (members and keepers)" "$DDB" "$DURL"
+    # same.py compares search and similar with --all and collapsed, each collapsed group's members through each
+    # store's /api/duplicates?group=N
+    same_col() { local name=$1; shift; check "$name" python3 tests/pg/same.py "$PS" "$DDB" "$DURL" "$@"; }
+    same_col "collapsed search on PostgreSQL: the same groups at the same members, /api/duplicates?group= the same" \
+        search "a photo" --text-model "$M" -k 100
+    same_col "... with fewer results than groups" search "a photo of a cat" --text-model "$M" -k 3
+    same_col "... with a filter" search "a photo" --text-model "$M" --from 2020-01-04 -k 100
+    same_col "... similar IMAGE (its byte-identical copy and the original tie)" similar "$FIX/images/photo_chelsea.jpg" -k 5
+    check "... and the results are collapsed there: each of the 7 groups once, with its size" python3 - "$PS" "$DURL" "$M" <<'PY'
+import json, subprocess, sys
+ps, url, m = sys.argv[1:]
+rs = [json.loads(l) for l in subprocess.run([ps, "search", "a photo", "--db", url, "--text-model", m, "-k", "100", "--json"],
+      capture_output=True, text=True).stdout.splitlines()]
+assert len(rs) == 7 and sorted(r["group_size"] for r in rs) == [6] + [11] * 6, [(r["path"], r.get("group_size")) for r in rs]
+PY
+    kill $PG_PID 2>/dev/null
+    wait $PG_PID 2>/dev/null
+
+    # A worker indexing the set straight into PostgreSQL, then again after variants of a photo already there were
+    # added (and the SQLite file indexed again): only the new photos look for partners, the stored groups are links
+    # already made (a link planted in both stores before the second run stays), and the new copies join their
+    # original's group in both.
+    PORT=$(free_port)
+    start_pglite "$PORT" || fail "PGlite starts" "$(tail -3 "$TMP/pglite.log")"
+    DURL="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable&connect_timeout=5"
+    $PS index "$TMP/dupset" --store "$DURL" --catalog "$TMP/dupcat.db" --image-model "$M" --ocr off >/dev/null 2>&1
+    same_groups "a worker's push records the same groups" "$DDB" "$DURL"
+    same_col "... and search collapses them as SQLite does" search "a photo" --text-model "$M" -k 100
+    d=$TMP/dupset/photo_coffee
+    ffmpeg -loglevel error -y -i "$d/photo_coffee.jpg" -q:v 5 "$d/photo_coffee_q5.jpg" </dev/null
+    ffmpeg -loglevel error -y -i "$d/photo_coffee.jpg" -vf scale=iw/3:-2 -q:v 4 "$d/photo_coffee_third.jpg" </dev/null
+    ffmpeg -loglevel error -y -i "$d/photo_coffee.jpg" -vf hflip,vflip -q:v 3 "$d/photo_coffee_rot180.jpg" </dev/null
+    h=20
+    for v in "$d"/photo_coffee_q5.jpg "$d"/photo_coffee_third.jpg "$d"/photo_coffee_rot180.jpg; do
+        touch -d "2020-01-04 00:00:00 UTC + $h hours" "$v"
+        h=$((h + 1))
+    done
+    # the planted link: a region_b copy moved into the coffee group (a recomputation would put it back)
+    sqlite3 "$DDB" "UPDATE dup_groups SET group_id = (SELECT group_id FROM dup_groups WHERE media_id = (SELECT id FROM
+        media WHERE path LIKE '%/photo_coffee.jpg')) WHERE media_id = (SELECT id FROM media WHERE path LIKE '%/region_b_half.jpg')"
+    psql "$DURL" -qc "UPDATE photoseek_dup_groups SET group_id = (SELECT group_id FROM photoseek_dup_groups WHERE
+        media_id = (SELECT id FROM photoseek_media WHERE path LIKE '%/photo_coffee.jpg')) WHERE media_id = (SELECT id
+        FROM photoseek_media WHERE path LIKE '%/region_b_half.jpg')"
+    $PS index "$TMP/dupset" --db "$DDB" --image-model "$M" --ocr off >/dev/null 2>&1
+    $PS index "$TMP/dupset" --store "$DURL" --catalog "$TMP/dupcat.db" --image-model "$M" --ocr off --json \
+        >"$TMP/dupinc.json" 2>/dev/null
+    check "the second run pushes the 3 new copies and records the largest id it looked at" sh -c "
+        python3 -c \"import json; r = json.load(open('$TMP/dupinc.json')); assert r['pushed'] == 3, r\" &&
+        [ \"\$(psql '$DURL' -Atc \"SELECT value FROM photoseek_meta WHERE key = 'dups_max_id'\")\" = \"\$(psql '$DURL' -Atc 'SELECT max(id) FROM photoseek_media')\" ]"
+    same_groups "... the new copies join their original's group, the planted link stays: the SQLite file's groups" "$DDB" "$DURL"
+    check "... (the coffee group has its 11, the 3 new copies and the planted one)" sh -c "
+        [ \"\$(psql '$DURL' -Atc \"SELECT count(*) FROM photoseek_dup_groups WHERE group_id = (SELECT group_id FROM
+            photoseek_dup_groups WHERE media_id = (SELECT id FROM photoseek_media WHERE path LIKE '%/photo_coffee_q5.jpg'))\")\" = 15 ]"
+    same_col "... collapsed search after the second run" search "a photo" --text-model "$M" -k 100
+    same_col "... similar to a new copy" similar "$d/photo_coffee_third.jpg" -k 100
+    same_col "... search --text (no text here: nothing either side)" --empty-ok search --text coffee
     kill $PG_PID 2>/dev/null
     wait $PG_PID 2>/dev/null
 else
