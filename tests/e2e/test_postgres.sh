@@ -9,21 +9,7 @@ M=$FIX/models/tiny-clip
 DB=$TMP/lib.db
 export PHOTOSEEK_MODELS=$TMP/no-models
 
-(cd tests/pg && { [ -d node_modules/@electric-sql/pglite-socket ] || npm ci --silent --no-audit --no-fund >/dev/null 2>&1; })
-
-# start_pglite PORT [DATA_DIR]: PGlite on 127.0.0.1:PORT (at most 10 minutes); PG_PID is its process
-start_pglite() {
-    : >"$TMP/pglite.log"
-    timeout 600 node tests/pg/pglite_server.mjs "$1" ${2:+"$2"} >>"$TMP/pglite.log" 2>&1 &
-    PG_PID=$!
-    for _ in $(seq 150); do
-        grep -q '^ready' "$TMP/pglite.log" && return 0
-        sleep 0.1
-    done
-    echo "PGlite did not start: $(tail -3 "$TMP/pglite.log")"
-    return 1
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source tests/pg/pglite.sh
 PORT=$(free_port)
 # (not inside `check`: PG_PID must be set in this shell, for the kills below)
 if start_pglite "$PORT"; then pass "PGlite with pgvector starts"; else fail "PGlite with pgvector starts" "$(tail -3 "$TMP/pglite.log")"; fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Runs one photoseek command on two libraries (a SQLite file and a server store) and checks that the answers are the
 same: exit status, the same paths in the same order, scores within 1e-4, every other field equal (ids are each
-store's own; search and similar get --all). usage: same.py PS SQLITE_DB SERVER_URL [--empty-ok] [--keys K1,K2] COMMAND ARGS...   (--db and --json
-are added; --keys compares only those fields besides path and score, for a store that keeps less: Pinecone)"""
+store's own; search and similar get --all). usage: same.py PS SQLITE_DB SERVER_URL [--empty-ok] [--keys K1,K2] [--no-ids] COMMAND ARGS...
+(--db and --json are added; --keys compares only those fields besides path and score, for a store that keeps less:
+Pinecone; --no-ids leaves out the ids inside the fields too: the faces' of `people`)"""
 import json
 import subprocess
 import sys
@@ -13,6 +14,15 @@ args = args[1:] if empty_ok else args
 keys = None
 if args[:1] == ["--keys"]:
     keys, args = set(args[1].split(",")), args[2:]
+no_ids = args[:1] == ["--no-ids"]
+args = args[1:] if no_ids else args
+
+
+def strip_ids(v):
+    """v without the ids of faces and people at any depth (each store numbers its own)"""
+    if isinstance(v, dict):
+        return {k: strip_ids(x) for k, x in v.items() if k not in ("id", "face")}
+    return [strip_ids(x) for x in v] if isinstance(v, list) else v
 
 
 # only the SQLite file keeps near-duplicate groups, so its results would come collapsed: a comparison of stores
@@ -22,7 +32,8 @@ extra = ["--all"] if args[:1] in (["search"], ["similar"]) else []
 
 def run(where):
     out = subprocess.run([ps, *args, *extra, "--db", where, "--json"], capture_output=True, text=True)
-    return out.returncode, [json.loads(line) for line in out.stdout.splitlines() if line.strip()], out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    return out.returncode, [strip_ids(r) for r in rows] if no_ids else rows, out.stderr
 
 
 ca, a, ea = run(db)
