@@ -1,7 +1,8 @@
 /* Faces and people in the PostgreSQL store (photoseek_faces, photoseek_people, photoseek_face_scans: pg.h): the
- * faces that come with put_items, grouping them (src/people does the arithmetic, as for the SQLite store), listing
- * people and their photos, the user's edits, and searching by person. The same rules as sqlite_people.c, in
- * set-based statements: a face found again in a changed file keeps its person through pgvector's `<->` (L2). */
+ * faces that come with put_items, grouping them into people, listing people and their photos, the user's edits,
+ * and searching by person. The same rules as sqlite_people.c, in set-based statements (the grouping:
+ * src/people/group.c, over these tables): a face found again in a changed file keeps its person through pgvector's
+ * `<->` (L2). */
 #include "../people/people.h"
 #include "pg.h"
 
@@ -11,9 +12,6 @@
 #include <time.h>
 
 _Static_assert(PSK_FACE_DIM == 128, "the schema's vector(" PG_FACE_DIM ") is PSK_FACE_DIM");
-
-/* How faces join groups (sqlite_people.c's PEOPLE_LINKAGE: both stores group alike). */
-#define PEOPLE_LINKAGE PEOPLE_NEAREST_FACE
 
 /* ---- faces from put_items ---- */
 
@@ -143,17 +141,7 @@ static int people_tidy(pg_store *s, psk_error *err) {
     return rc;
 }
 
-/* ---- grouping ---- */
-
-typedef struct face_rows {
-    int64_t *id, *label, *before;
-    float *desc;
-    int n;
-} face_rows;
-
-static void face_rows_free(face_rows *f) {
-    psk_free(f->id), psk_free(f->label), psk_free(f->before), psk_free(f->desc);
-}
+/* ---- grouping (src/people/group.c, over these tables) ---- */
 
 /* pgvector's text form "[a,b,...]" of PSK_FACE_DIM floats (printed in full: strtof gives them back exactly). */
 static bool parse_vector(const char *t, float *out) {
@@ -167,41 +155,29 @@ static bool parse_vector(const char *t, float *out) {
     return true;
 }
 
-/* Appends the rows of `sql` (id, descriptor, person_id) to f; keep_label: the person is the face's label (else
- * it starts unlabelled and the person is only remembered in before[]). */
-static int load_faces(pg_store *s, face_rows *f, const char *sql, bool keep_label, psk_error *err) {
+static int load_faces(void *self, people_faces *f, const char *where, bool keep_label, psk_error *err) {
+    pg_store *s = self;
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT id, descriptor, coalesce(person_id, 0) FROM photoseek_faces WHERE %s ORDER BY id",
+             where);
     PGresult *r = run(s, sql, 0, NULL, "reading faces", err);
     if (!r) return PSK_ERR_DB;
-    int rows = PQntuples(r), rc = PSK_OK;
-    size_t cap = (size_t)f->n + (size_t)rows + 1;
-    int64_t *a = psk_realloc(f->id, sizeof *a * cap);
-    if (a) f->id = a;
-    int64_t *b = psk_realloc(f->label, sizeof *b * cap);
-    if (b) f->label = b;
-    int64_t *c = psk_realloc(f->before, sizeof *c * cap);
-    if (c) f->before = c;
-    float *d = psk_realloc(f->desc, sizeof *d * cap * PSK_FACE_DIM);
-    if (d) f->desc = d;
-    if (!a || !b || !c || !d) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory grouping faces");
-    for (int i = 0; !rc && i < rows; i++) {
-        if (!parse_vector(PQgetvalue(r, i, 1), f->desc + (size_t)f->n * PSK_FACE_DIM)) {
+    int rc = PSK_OK;
+    float desc[PSK_FACE_DIM];
+    for (int i = 0, rows = PQntuples(r); !rc && i < rows; i++) {
+        if (!parse_vector(PQgetvalue(r, i, 1), desc))
             rc = psk_fail(err, PSK_ERR_FORMAT, "%s: face %s: the descriptor is not %d numbers", s->shown,
                           PQgetvalue(r, i, 0), PSK_FACE_DIM);
-            break;
-        }
-        int64_t person = PQgetisnull(r, i, 2) ? 0 : atoll(PQgetvalue(r, i, 2));
-        f->id[f->n] = atoll(PQgetvalue(r, i, 0));
-        f->before[f->n] = person;
-        f->label[f->n] = keep_label ? person : 0;
-        f->n++;
+        else if (people_faces_add(f, atoll(PQgetvalue(r, i, 0)), atoll(PQgetvalue(r, i, 2)), desc, keep_label))
+            rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory grouping faces");
     }
     PQclear(r);
     return rc;
 }
 
-static int people_ids(pg_store *s, int64_t **ids, int *n, psk_error *err) {
+static int people_ids(void *self, int64_t **ids, int *n, psk_error *err) {
+    pg_store *s = self;
     *ids = NULL, *n = 0;
-    /* the named first: they choose their groups before the unnamed keep their ids */
     PGresult *r = run(s, "SELECT id FROM photoseek_people ORDER BY name IS NULL, id", 0, NULL, "reading people", err);
     if (!r) return PSK_ERR_DB;
     int rows = PQntuples(r);
@@ -217,7 +193,8 @@ static int people_ids(pg_store *s, int64_t **ids, int *n, psk_error *err) {
 
 /* Writes the labels: the new groups (label -k) become new people, made in the order the faces first show them
  * (as the SQLite store makes them); each face whose person changed is updated, in one statement. */
-static int write_groups(pg_store *s, const face_rows *f, int64_t n_new, psk_error *err) {
+static int write_groups(void *self, const people_faces *f, int64_t n_new, psk_error *err) {
+    pg_store *s = self;
     int64_t *made = psk_calloc((size_t)n_new + 1, sizeof *made); /* group k: its rank, then its person */
     if (!made) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     int64_t n_made = 0;
@@ -269,42 +246,26 @@ int pg_people_group(void *self, bool recluster, psk_error *err) {
     /* a run that found no new face has nothing to group (and reads no descriptor) */
     if (!recluster && count_of(s, "SELECT count(*) FROM photoseek_faces WHERE person_id IS NULL AND assigned = 0") == 0)
         return PSK_OK;
-    face_rows f = {0};
-    int64_t *named = NULL;
-    int n_named = 0, first = 0;
     int rc = begin(s, err);
     if (rc) return rc;
-    if (!recluster) {
-        /* the grouped faces anchor the new ones (the user's unassigned faces take no part) */
-        rc = load_faces(s, &f, "SELECT id, descriptor, person_id FROM photoseek_faces WHERE person_id IS NOT NULL"
-                               " ORDER BY id", true, err);
-        first = f.n;
-        if (!rc)
-            rc = load_faces(s, &f, "SELECT id, descriptor, NULL FROM photoseek_faces WHERE person_id IS NULL AND"
-                                   " assigned = 0 ORDER BY id", false, err);
-    } else {
-        rc = load_faces(s, &f, "SELECT id, descriptor, person_id FROM photoseek_faces WHERE assigned = 1 AND"
-                               " person_id IS NOT NULL ORDER BY id", true, err);
-        first = f.n;
-        if (!rc)
-            rc = load_faces(s, &f, "SELECT id, descriptor, person_id FROM photoseek_faces WHERE assigned = 0 ORDER BY id",
-                            false, err);
-        if (!rc) rc = people_ids(s, &named, &n_named, err);
-    }
-    int64_t next = -1;
-    if (!rc && f.n > first && people_assign(f.desc, f.label, f.n, first, PSK_FACE_SAME_PERSON, PEOPLE_LINKAGE, &next))
-        rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory grouping faces");
-    if (!rc && recluster && people_keep_names(f.before, f.label, f.n, named, n_named))
-        rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory grouping faces");
-    if (!rc && f.n > first) rc = write_groups(s, &f, -next, err);
+    people_store st = {s, load_faces, people_ids, write_groups};
+    rc = people_group_faces(&st, recluster, err);
     if (!rc) rc = people_tidy(s, err);
-    rc = end(s, rc, err);
-    face_rows_free(&f);
-    psk_free(named);
-    return rc;
+    return end(s, rc, err);
 }
 
 /* ---- reading ---- */
+
+/* A read whose $1 is the number `first` and whose $2.. are a filter's values (sql_binds with pg_base 1). */
+static PGresult *read_filtered(pg_store *s, const char *sql, int first, const sql_binds *b, const char *what,
+                               psk_error *err) {
+    char nums[129][24];
+    const char *vals[129];
+    snprintf(nums[128], sizeof nums[128], "%d", first);
+    vals[0] = nums[128];
+    sql_binds_pg(b, nums, vals + 1);
+    return pg_read(s, sql, b->n + 1, vals, 0, what, err);
+}
 
 int pg_people(void *self, int min_faces, const psk_filter *f, psk_person **out, int *n, psk_error *err) {
     pg_store *s = self;
@@ -325,12 +286,8 @@ int pg_people(void *self, int min_faces, const psk_filter *f, psk_person **out, 
                    any ? " AND f.media_id IN (SELECT id FROM photoseek_media WHERE true" : "", any ? where.data : "",
                    any ? ")" : "", any ? "count(f.id) > 0 AND " : "");
     if (!rc && (sql.failed || where.failed)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-    char nums[129][24];
-    const char *vals[129];
-    snprintf(nums[128], sizeof nums[128], "%d", min_faces > 0 ? min_faces : PSK_PEOPLE_MIN_FACES);
-    vals[0] = nums[128];
-    sql_binds_pg(&binds, nums, vals + 1);
-    PGresult *r = rc ? NULL : pg_read(s, sql.data, binds.n + 1, vals, 0, "listing people", err);
+    int least = min_faces > 0 ? min_faces : PSK_PEOPLE_MIN_FACES;
+    PGresult *r = rc ? NULL : read_filtered(s, sql.data, least, &binds, "listing people", err);
     if (!rc && !r) rc = PSK_ERR_DB;
     psk_buf_free(&sql);
     psk_buf_free(&where);
@@ -560,12 +517,7 @@ int pg_browse(void *self, const psk_filter *f, int k, psk_result **out, int *n, 
     int rc = filter_sql(f, &sql, &binds, &any, err);
     psk_buf_printf(&sql, " ORDER BY m.taken_at DESC NULLS LAST, m.id DESC LIMIT $1::int");
     if (!rc && sql.failed) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-    char nums[129][24];
-    const char *vals[129];
-    snprintf(nums[128], sizeof nums[128], "%d", k);
-    vals[0] = nums[128];
-    sql_binds_pg(&binds, nums, vals + 1);
-    PGresult *r = rc ? NULL : pg_read(s, sql.data, binds.n + 1, vals, 0, "listing photos", err);
+    PGresult *r = rc ? NULL : read_filtered(s, sql.data, k, &binds, "listing photos", err);
     if (!rc && !r) rc = PSK_ERR_DB;
     psk_buf_free(&sql);
     sql_binds_free(&binds);

@@ -134,10 +134,7 @@ same_people "... the same people after, names kept"
 same "people --json after the fixes" people --min-faces 1
 
 # the server's people API on PostgreSQL
-$PS serve --db "$URL" --port 0 --port-file "$TMP/port" --text-model "$CLIP" 2>"$TMP/serve.err" &
-SRV=$!
-for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
-B="http://127.0.0.1:$(cat "$TMP/port")"
+start_serve "$URL" "$CLIP"
 check "GET /api/people from PostgreSQL: Anna with a face thumbnail" sh -c "curl -sf '$B/api/people' >'$TMP/people.json' &&
 python3 -c \"import json; d=json.load(open('$TMP/people.json')); assert any(p['name'] == 'Anna' and p['thumb'].startswith('/api/faces/') for p in d['people']), d\""
 THUMB=$(python3 -c "import json; print([p['thumb'] for p in json.load(open('$TMP/people.json'))['people'] if p['name'] == 'Anna'][0])" 2>/dev/null)

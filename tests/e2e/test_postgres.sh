@@ -94,10 +94,7 @@ assert all(abs(x["score"] - y["score"]) < 1e-4 for x, y in zip(a, b))
 PY
 
 # The server works unchanged on the PostgreSQL library: search, similar by id, an item, its thumbnail, facets.
-$PS serve --db "$URL" --port 0 --port-file "$TMP/port" --text-model "$M" 2>"$TMP/serve.err" &
-SRV=$!
-for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
-B="http://127.0.0.1:$(cat "$TMP/port")"
+start_serve "$URL" "$M"
 check "the server answers a search from PostgreSQL" sh -c "curl -sf '$B/api/search?q=a+photo+of+a+cat&k=3' >'$TMP/s.json' &&
 python3 -c \"import json; d=json.load(open('$TMP/s.json')); assert len(d['results'])==3, d\""
 ID=$(python3 -c "import json; print(json.load(open('$TMP/s.json'))['results'][0]['id'])" 2>/dev/null)
