@@ -70,8 +70,9 @@ static int push_catalog(psk_store *cat, store_backend *dst, int64_t *pushed, int
     /* a catalog from before faces: its rows pushed without faces say so (NULL, as a row never looked at) */
     if (!rc && store_count(cat, "SELECT count(*) FROM pragma_table_info('pg_pushed') WHERE name = 'faces'") == 0)
         rc = store_exec(cat, "ALTER TABLE pg_pushed ADD COLUMN faces INTEGER", err);
-    if (!rc) rc = push_deletions(cat, dst, deleted, err);
+    /* the new paths first: a moved file's faces find their people on the server under its old path */
     if (!rc) rc = library_push(cat, dst, true, NULL, NULL, NULL, pushed, &vectors, err);
+    if (!rc) rc = push_deletions(cat, dst, deleted, err);
     return rc;
 }
 

@@ -25,6 +25,7 @@ static void item_free(batch *b, int i) {
     psk_free((char *)b->extras[i].text);
     psk_free((char *)b->extras[i].words);
     psk_free((store_face *)b->extras[i].faces);
+    psk_free((char *)b->extras[i].moved_from);
 }
 
 static void batch_clear(batch *b) {
@@ -89,6 +90,17 @@ static int read_faces(psk_store *s, sqlite3_stmt *media, sqlite3_stmt *faces, st
     }
     x->faces = f;
     return step == SQLITE_DONE ? PSK_OK : store_fail(s, err, "reading faces");
+}
+
+/* The path a catalog's file had on the server before it moved, from the statement `moved` (by content hash). */
+static int read_moved(psk_store *s, sqlite3_stmt *moved, const store_media *m, store_extra *x, psk_error *err) {
+    if (!m->hash[0]) return PSK_OK;
+    sqlite3_reset(moved);
+    sqlite3_bind_text(moved, 1, m->hash, -1, SQLITE_STATIC);
+    int step = sqlite3_step(moved);
+    if (step == SQLITE_ROW && !(x->moved_from = psk_strdup(text_or_empty(moved, 0))))
+        return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    return step == SQLITE_ROW || step == SQLITE_DONE ? PSK_OK : store_fail(s, err, "reading the catalog");
 }
 
 /* What the row has beside its metadata: the place (columns 18-21 of the media query, place_cc NULL: not looked
@@ -189,7 +201,7 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
                                 : "SELECT id FROM media WHERE error IS NULL ORDER BY id";
     int64_t total = store_count(src, "SELECT count(*) FROM media WHERE error IS NULL"), n_ids = 0, cap = 0;
     int64_t *ids = NULL;
-    sqlite3_stmt *st = NULL, *one = NULL, *vecs = NULL, *text = NULL, *faces = NULL;
+    sqlite3_stmt *st = NULL, *one = NULL, *vecs = NULL, *text = NULL, *faces = NULL, *moved = NULL;
     if (!(rc = store_prepare(src, pending, &st, err))) {
         int step;
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -216,6 +228,10 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
     if (!rc) rc = store_prepare(src, "SELECT text, words FROM media_text WHERE media_id = ?", &text, err);
     if (!rc) rc = store_prepare(src, "SELECT frame_ms, x, y, w, h, score, descriptor FROM faces WHERE media_id = ?"
                                      " ORDER BY id", &faces, err);
+    /* a file pushed before under a path the catalog no longer has (deleted on the server after this push) */
+    if (!rc && track)
+        rc = store_prepare(src, "SELECT path FROM pg_pushed p WHERE p.hash = ? AND NOT EXISTS (SELECT 1 FROM media m"
+                                " WHERE m.path = p.path AND m.error IS NULL) ORDER BY path LIMIT 1", &moved, err);
     if (!rc) rc = store_prepare(src, "SELECT frame_ms, vec FROM embeddings WHERE media_id = ? AND model_id = ? "
                                      "ORDER BY frame_ms", &vecs, err);
     batch *b = rc ? NULL : psk_calloc(1, sizeof *b);
@@ -235,6 +251,7 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
         b->extras[i] = (store_extra){0};
         rc = read_extra(src, one, text, &b->extras[i], err);
         if (!rc) rc = read_faces(src, one, faces, &b->extras[i], err);
+        if (!rc && moved) rc = read_moved(src, moved, &b->media[i], &b->extras[i], err);
         if (!rc) rc = read_vectors(src, vecs, ids[k], model_id, dim, &b->frames[i], &b->vecs[i], &b->n_vecs[i], err);
         b->n++; /* owned by the batch from here, even on error */
         if (!rc && b->n_vecs[i] == 0) { /* not indexed with this model: nothing to copy */
@@ -255,6 +272,7 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
     sqlite3_finalize(vecs);
     sqlite3_finalize(text);
     sqlite3_finalize(faces);
+    sqlite3_finalize(moved);
     return rc;
 }
 

@@ -37,6 +37,8 @@ typedef struct store_extra {
     bool face_scanned;       /* the faces were looked for: these (none: a file without faces); else none kept */
     const store_face *faces; /* (PSK_STORE_CAP_PEOPLE stores; the names and groups stay the server's own) */
     int n_faces;
+    const char *moved_from; /* the path the file had on the server before it moved (NULL: none): its faces'
+                             * people follow it, as a moved row's do in SQLite */
 } store_extra;
 
 /* One media file with its vectors (frame_ms -1 for a photo), as a store takes it in put_items. */

@@ -16,9 +16,12 @@ _Static_assert(PSK_FACE_DIM == 128, "the schema's vector(" PG_FACE_DIM ") is PSK
 /* ---- faces from put_items ---- */
 
 /* A file's new faces replace its old ones in one statement: each new face takes the person (and who placed it) of
- * the nearest old face within the threshold that had one, as store_put_faces does; the scan is recorded. */
+ * the nearest old face within the threshold that had one, as store_put_faces does (the old faces: the row's own,
+ * and those of the row at the path it moved from, $6); the scan is recorded. */
 static const char *put_faces_sql =
-    "WITH old AS (DELETE FROM photoseek_faces WHERE media_id = $1 RETURNING id, descriptor, person_id, assigned),"
+    "WITH gone AS (DELETE FROM photoseek_faces WHERE media_id = $1 RETURNING id, descriptor, person_id, assigned),"
+    " old AS (SELECT * FROM gone UNION ALL SELECT f.id, f.descriptor, f.person_id, f.assigned FROM photoseek_faces f"
+    "  JOIN photoseek_media m ON m.id = f.media_id WHERE m.path = $6::text AND m.id <> $1),"
     " new AS (SELECT u.i, u.fr, ($3::real[])[5 * u.i - 4:5 * u.i] AS b,"
     "  (($4::real[])[" PG_FACE_DIM " * u.i - " PG_FACE_DIM " + 1:" PG_FACE_DIM " * u.i])::vector(" PG_FACE_DIM ") AS d"
     "  FROM unnest($2::bigint[]) WITH ORDINALITY AS u(fr, i)),"
@@ -30,7 +33,7 @@ static const char *put_faces_sql =
     " ON CONFLICT (media_id) DO UPDATE SET n_faces = excluded.n_faces";
 
 int pg_faces_prepare(pg_store *s, psk_error *err) {
-    int rc = pg_prepare(s, "psk_put_faces", put_faces_sql, 5, err);
+    int rc = pg_prepare(s, "psk_put_faces", put_faces_sql, 6, err);
     if (!rc)
         rc = pg_prepare(s, "psk_del_faces",
                         "WITH f AS (DELETE FROM photoseek_faces WHERE media_id = $1)"
@@ -62,8 +65,8 @@ int pg_faces_send(pg_store *s, const char *id_s, const store_extra *x, int *sent
     snprintf(threshold, sizeof threshold, "%.9g", PSK_FACE_SAME_PERSON);
     int rc = PSK_OK;
     if (fr.failed || box.failed || desc.failed) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-    const char *v[5] = {id_s, fr.data, box.data, desc.data, threshold};
-    if (!rc && !PQsendQueryPrepared(s->conn, "psk_put_faces", 5, v, NULL, NULL, 0)) rc = pg_fail(s, err, "sending", NULL);
+    const char *v[6] = {id_s, fr.data, box.data, desc.data, threshold, x->moved_from};
+    if (!rc && !PQsendQueryPrepared(s->conn, "psk_put_faces", 6, v, NULL, NULL, 0)) rc = pg_fail(s, err, "sending", NULL);
     if (!rc) *sent = 1;
     psk_buf_free(&fr), psk_buf_free(&box), psk_buf_free(&desc);
     return rc;
