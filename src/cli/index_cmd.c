@@ -345,7 +345,7 @@ int cmd_index(int argc, char **argv) {
     p.faces = (psk_faces_mode)faces;
     p.faces_dir = faces_dir;
     if (faces == PSK_FACES_ON && !(psk_library_capabilities(lib) & PSK_STORE_CAP_PEOPLE)) {
-        cli_error("index: --faces on: a %s library keeps no faces or people (a SQLite library does)",
+        cli_error("index: --faces on: a %s library keeps no faces or people (SQLite and PostgreSQL libraries do)",
                   psk_library_store_kind(lib));
         psk_library_close(lib);
         free(roots);

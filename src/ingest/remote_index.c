@@ -2,7 +2,8 @@
  * pipeline against its own local catalog (a SQLite library holding sizes, times, hashes and failures of its
  * files, so that re-runs, moves and failures cost what they cost locally), then pushes what changed to the server
  * and deletes what is gone. The catalog's pg_pushed table says what the server has: a row is pushed again when
- * its file was embedded again. */
+ * its file was embedded again or its faces were looked for since. A server store with people (PostgreSQL) gets
+ * the faces the catalog found and groups them into its own people after the push. */
 #include "ingest.h"
 
 #include <libgen.h>
@@ -64,10 +65,14 @@ static int push_deletions(psk_store *cat, store_backend *dst, int64_t *deleted, 
 /* Pushes what the catalog indexed and deletes what it lost; *pushed and *deleted count files. */
 static int push_catalog(psk_store *cat, store_backend *dst, int64_t *pushed, int64_t *deleted, psk_error *err) {
     int64_t vectors = 0;
-    int rc = store_exec(cat, "CREATE TABLE IF NOT EXISTS pg_pushed(path TEXT PRIMARY KEY, indexed_at INTEGER, hash TEXT)",
-                        err);
-    if (!rc) rc = push_deletions(cat, dst, deleted, err);
+    int rc = store_exec(cat, "CREATE TABLE IF NOT EXISTS pg_pushed(path TEXT PRIMARY KEY, indexed_at INTEGER, hash TEXT,"
+                             " faces INTEGER)", err);
+    /* a catalog from before faces: its rows pushed without faces say so (NULL, as a row never looked at) */
+    if (!rc && store_count(cat, "SELECT count(*) FROM pragma_table_info('pg_pushed') WHERE name = 'faces'") == 0)
+        rc = store_exec(cat, "ALTER TABLE pg_pushed ADD COLUMN faces INTEGER", err);
+    /* the new paths first: a moved file's faces find their people on the server under its old path */
     if (!rc) rc = library_push(cat, dst, true, NULL, NULL, NULL, pushed, &vectors, err);
+    if (!rc) rc = push_deletions(cat, dst, deleted, err);
     return rc;
 }
 
@@ -87,7 +92,7 @@ int ingest_remote(psk_library *lib, const psk_index_params *p, psk_index_stats *
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     psk_index_params local = *p;
-    local.faces = PSK_FACES_OFF; /* the server store keeps no faces yet: none are looked for in its catalog */
+    if (!backend_can(dst, PSK_STORE_CAP_PEOPLE)) local.faces = PSK_FACES_OFF; /* none looked for in its catalog */
     rc = ingest_local(cat, &local, stats, err);
     bool cancelled = rc == PSK_ERR_INTERRUPTED || stats->cancelled;
     /* What was committed locally is pushed even after Ctrl-C: it is quick next to embedding. */
@@ -97,6 +102,8 @@ int ingest_remote(psk_library *lib, const psk_index_params *p, psk_index_stats *
     bool has_model = store_current_model(cs, &model_id, name, sizeof name, &dim, dir, sizeof dir) == PSK_OK;
     if ((!rc || cancelled) && has_model) {
         int prc = push_catalog(cs, dst, &stats->pushed, &stats->deleted, err);
+        /* the new faces join the server's people (a no-op without any) */
+        if (!prc && !cancelled && backend_can(dst, PSK_STORE_CAP_PEOPLE)) prc = dst->ops->people_group(dst->self, false, err);
         if (prc) rc = prc;
     }
     psk_library_close(cat);

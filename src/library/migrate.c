@@ -1,5 +1,5 @@
-/* Copying a SQLite library into a server store (PostgreSQL, Pinecone): its rows, vectors, text in photos, places
- * and perceptual hashes; all of it (psk_library_migrate), or what a
+/* Copying a SQLite library into a server store (PostgreSQL, Pinecone): its rows, vectors, text in photos, places,
+ * perceptual hashes and faces (which the server groups into people of its own); all of it (psk_library_migrate), or what a
  * worker's catalog has not pushed yet (library_push, for indexing into a server store). */
 #include "library.h"
 
@@ -12,20 +12,24 @@
 typedef struct batch {
     store_media media[BATCH];
     store_item items[BATCH];
-    store_extra extras[BATCH]; /* text, place and perceptual hash (their strings owned here) */
+    store_extra extras[BATCH]; /* text, place, perceptual hash and faces (their strings and faces owned here) */
     int64_t *frames[BATCH];
     float *vecs[BATCH];
     int n_vecs[BATCH];
     int n;
 } batch;
 
+static void item_free(batch *b, int i) {
+    psk_free(b->frames[i]);
+    psk_free(b->vecs[i]);
+    psk_free((char *)b->extras[i].text);
+    psk_free((char *)b->extras[i].words);
+    psk_free((store_face *)b->extras[i].faces);
+    psk_free((char *)b->extras[i].moved_from);
+}
+
 static void batch_clear(batch *b) {
-    for (int i = 0; i < b->n; i++) {
-        psk_free(b->frames[i]);
-        psk_free(b->vecs[i]);
-        psk_free((char *)b->extras[i].text);
-        psk_free((char *)b->extras[i].words);
-    }
+    for (int i = 0; i < b->n; i++) item_free(b, i);
     b->n = 0;
 }
 
@@ -61,6 +65,46 @@ static void read_media(sqlite3_stmt *st, store_media *m) {
     for (int c = sqlite3_column_count(st) - 1; c > 23; c--)
         if (strcmp(sqlite3_column_name(st, c), "taken_src") == 0)
             snprintf(m->taken_src, sizeof m->taken_src, "%s", text_or_empty(st, c));
+}
+
+/* The faces found in a media row, when it was looked at (column 24 of the media query: its face scan). */
+static int read_faces(psk_store *s, sqlite3_stmt *media, sqlite3_stmt *faces, store_extra *x, psk_error *err) {
+    x->face_scanned = sqlite3_column_type(media, 24) != SQLITE_NULL;
+    if (!x->face_scanned) return PSK_OK;
+    sqlite3_reset(faces);
+    sqlite3_bind_int64(faces, 1, sqlite3_column_int64(media, 0));
+    int step, cap = 0;
+    store_face *f = NULL;
+    while ((step = sqlite3_step(faces)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(faces, 6) != (int)sizeof f->desc) continue;
+        if (x->n_faces == cap) {
+            cap = cap ? cap * 2 : 8;
+            store_face *g = psk_realloc(f, sizeof *g * (size_t)cap);
+            if (!g) {
+                psk_free(f);
+                return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+            }
+            f = g;
+        }
+        store_face *o = &f[x->n_faces++];
+        o->frame_ms = sqlite3_column_int64(faces, 0);
+        for (int k = 0; k < 4; k++) o->box[k] = (float)sqlite3_column_double(faces, 1 + k);
+        o->score = (float)sqlite3_column_double(faces, 5);
+        memcpy(o->desc, sqlite3_column_blob(faces, 6), sizeof o->desc);
+    }
+    x->faces = f;
+    return step == SQLITE_DONE ? PSK_OK : store_fail(s, err, "reading faces");
+}
+
+/* The path a catalog's file had on the server before it moved, from the statement `moved` (by content hash). */
+static int read_moved(psk_store *s, sqlite3_stmt *moved, const store_media *m, store_extra *x, psk_error *err) {
+    if (!m->hash[0]) return PSK_OK;
+    sqlite3_reset(moved);
+    sqlite3_bind_text(moved, 1, m->hash, -1, SQLITE_STATIC);
+    int step = sqlite3_step(moved);
+    if (step == SQLITE_ROW && !(x->moved_from = psk_strdup(text_or_empty(moved, 0))))
+        return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    return step == SQLITE_ROW || step == SQLITE_DONE ? PSK_OK : store_fail(s, err, "reading the catalog");
 }
 
 /* What the row has beside its metadata: the place (columns 18-21 of the media query, place_cc NULL: not looked
@@ -124,8 +168,9 @@ static int flush(psk_store *src, store_backend *dst, const store_model *m, batch
     int rc = dst->ops->put_items(dst->self, m, b->items, b->n, err);
     if (!rc && track && !(rc = store_exec(src, "BEGIN IMMEDIATE", err))) {
         sqlite3_stmt *rec = NULL;
-        rc = store_prepare(src, "INSERT OR REPLACE INTO pg_pushed(path, indexed_at, hash) "
-                                "SELECT path, indexed_at, hash FROM media WHERE id = ?", &rec, err);
+        rc = store_prepare(src, "INSERT OR REPLACE INTO pg_pushed(path, indexed_at, hash, faces) SELECT path,"
+                                " indexed_at, hash, (SELECT n_faces FROM face_scans WHERE media_id = media.id) FROM media"
+                                " WHERE id = ?", &rec, err);
         for (int i = 0; !rc && i < b->n; i++) {
             sqlite3_reset(rec);
             sqlite3_bind_int64(rec, 1, b->media[i].id);
@@ -152,13 +197,15 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
     store_model m;
     int rc = dst->ops->model_ensure(dst->self, name, dim, dir, &m, err);
     if (rc) return rc;
-    /* The ids first: the catalog is written while they are pushed. */
+    /* The ids first: the catalog is written while they are pushed (a row again when its faces were looked for
+     * since: a run with faces on over files pushed before) */
     const char *pending = track ? "SELECT id FROM media m WHERE error IS NULL AND NOT EXISTS (SELECT 1 FROM pg_pushed p "
-                                  "WHERE p.path = m.path AND p.indexed_at IS m.indexed_at AND p.hash IS m.hash) ORDER BY id"
+                                  "WHERE p.path = m.path AND p.indexed_at IS m.indexed_at AND p.hash IS m.hash AND"
+                                  " p.faces IS (SELECT n_faces FROM face_scans WHERE media_id = m.id)) ORDER BY id"
                                 : "SELECT id FROM media WHERE error IS NULL ORDER BY id";
     int64_t total = store_count(src, "SELECT count(*) FROM media WHERE error IS NULL"), n_ids = 0, cap = 0;
     int64_t *ids = NULL;
-    sqlite3_stmt *st = NULL, *one = NULL, *vecs = NULL, *text = NULL;
+    sqlite3_stmt *st = NULL, *one = NULL, *vecs = NULL, *text = NULL, *faces = NULL, *moved = NULL;
     if (!(rc = store_prepare(src, pending, &st, err))) {
         int step;
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -180,9 +227,16 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
                                 "SELECT id, path, hash, type, width, height, taken_at, offset_min, taken_local, year, "
                                 "month, day, make, model, lat, lon, duration_ms, description, place_city, place_region,"
                                 " place_country, place_cc, (SELECT phash FROM phashes WHERE media_id = media.id), size,"
-                                " taken_src FROM media WHERE id = ?",
+                                " (SELECT n_faces FROM face_scans WHERE media_id = media.id), taken_src FROM media"
+                                " WHERE id = ?",
                                 &one, err);
     if (!rc) rc = store_prepare(src, "SELECT text, words FROM media_text WHERE media_id = ?", &text, err);
+    if (!rc) rc = store_prepare(src, "SELECT frame_ms, x, y, w, h, score, descriptor FROM faces WHERE media_id = ?"
+                                     " ORDER BY id", &faces, err);
+    /* a file pushed before under a path the catalog no longer has (deleted on the server after this push) */
+    if (!rc && track)
+        rc = store_prepare(src, "SELECT path FROM pg_pushed p WHERE p.hash = ? AND NOT EXISTS (SELECT 1 FROM media m"
+                                " WHERE m.path = p.path AND m.error IS NULL) ORDER BY path LIMIT 1", &moved, err);
     if (!rc) rc = store_prepare(src, "SELECT frame_ms, vec FROM embeddings WHERE media_id = ? AND model_id = ? "
                                      "ORDER BY frame_ms", &vecs, err);
     batch *b = rc ? NULL : psk_calloc(1, sizeof *b);
@@ -201,14 +255,12 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
         read_media(one, &b->media[i]);
         b->extras[i] = (store_extra){0};
         rc = read_extra(src, one, text, &b->extras[i], err);
+        if (!rc) rc = read_faces(src, one, faces, &b->extras[i], err);
+        if (!rc && moved) rc = read_moved(src, moved, &b->media[i], &b->extras[i], err);
         if (!rc) rc = read_vectors(src, vecs, ids[k], model_id, dim, &b->frames[i], &b->vecs[i], &b->n_vecs[i], err);
         b->n++; /* owned by the batch from here, even on error */
         if (!rc && b->n_vecs[i] == 0) { /* not indexed with this model: nothing to copy */
-            b->n--;
-            psk_free(b->frames[i]);
-            psk_free(b->vecs[i]);
-            psk_free((char *)b->extras[i].text);
-            psk_free((char *)b->extras[i].words);
+            item_free(b, --b->n);
             continue;
         }
         if (!rc && b->n == BATCH) {
@@ -226,6 +278,8 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
     sqlite3_finalize(one);
     sqlite3_finalize(vecs);
     sqlite3_finalize(text);
+    sqlite3_finalize(faces);
+    sqlite3_finalize(moved);
     return rc;
 }
 
@@ -241,6 +295,8 @@ psk_status psk_library_migrate(const char *from_db, const char *to_url, psk_prog
     int rc = store_open(from_db, false, &src, err);
     if (!rc) rc = backend_open(to_url, true, &dst, err);
     if (!rc) rc = library_push(src, &dst, false, NULL, progress, user, &stats->media, &stats->vectors, err);
+    /* the faces copied are grouped by the server store's own people (the names stay in the file) */
+    if (!rc && backend_can(&dst, PSK_STORE_CAP_PEOPLE)) rc = dst.ops->people_group(dst.self, false, err);
     store_close(src);
     if (dst.ops && dst.ops->reconnects) stats->reconnects = dst.ops->reconnects(dst.self);
     backend_close(&dst);

@@ -1,4 +1,4 @@
-/* People: the public calls over the store's people operations (src/store/sqlite_people.c), and the checks of a
+/* People: the public calls over the store's people operations (src/store/sqlite_people.c, pg_people.c), and the checks of a
  * search's person condition. */
 #include "library_int.h"
 #include "../image/image.h"
@@ -11,7 +11,7 @@
 static store_backend *people_store(psk_library *lib, const char *what, psk_error *err) {
     store_backend *b = library_backend(lib);
     if (!backend_can(b, PSK_STORE_CAP_PEOPLE) || !b->ops->people) {
-        backend_unsupported(b, what, err);
+        backend_unsupported_cap(b, what, PSK_STORE_CAP_PEOPLE, err);
         return NULL;
     }
     return b;
@@ -120,7 +120,8 @@ static int on_name(void *user, const char *name) {
 int library_check_people(psk_library *lib, const psk_filter *f, psk_error *err) {
     if (f->n_people <= 0) return PSK_OK;
     store_backend *b = library_backend(lib);
-    if (!backend_can(b, PSK_STORE_CAP_PEOPLE) || !b->ops->person_names) return backend_unsupported(b, "--person", err);
+    if (!backend_can(b, PSK_STORE_CAP_PEOPLE) || !b->ops->person_names)
+        return backend_unsupported_cap(b, "--person", PSK_STORE_CAP_PEOPLE, err);
     for (int i = 0; i < f->n_people; i++) {
         name_check c = {.want = f->people[i]};
         if (!c.want || !*c.want) return psk_fail(err, PSK_ERR_INVALID_ARG, "--person: an empty name");

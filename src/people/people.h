@@ -28,4 +28,31 @@ int people_assign(const float *desc, int64_t *label, int n, int first, float thr
  * PSK_ERR_NOMEM or PSK_OK. */
 int people_keep_names(const int64_t *before, int64_t *label, int n, const int64_t *named, int n_named);
 
+/* The faces one grouping reads and labels (group.c): a store fills it, people_group_faces labels it, the store
+ * writes the labels back. */
+typedef struct people_faces {
+    int64_t *id, *label, *before; /* before: the face's person as read (0: none) */
+    float *desc;                  /* n x PSK_FACE_DIM */
+    int n, cap;
+} people_faces;
+/* Appends a face; keep_label: its person is its label (an anchor), else it starts unlabelled. PSK_ERR_NOMEM. */
+int people_faces_add(people_faces *f, int64_t id, int64_t person, const float *desc, bool keep_label);
+void people_faces_free(people_faces *f);
+
+/* A store's side of a grouping. */
+typedef struct people_store {
+    void *self;
+    /* Appends to f, by id, the faces that `where` selects: a condition on the face table's person_id and assigned
+     * columns (the same in every store). */
+    int (*load)(void *self, people_faces *f, const char *where, bool keep_label, psk_error *err);
+    /* The people's ids, the named first (they choose their groups before the unnamed keep their ids). */
+    int (*person_ids)(void *self, int64_t **ids, int *n, psk_error *err);
+    /* Writes f's labels: the new groups (-1 .. -n_new) become people; each face whose person changed is updated. */
+    int (*write)(void *self, const people_faces *f, int64_t n_new, psk_error *err);
+} people_store;
+
+/* One grouping, inside the store's transaction: incremental (the faces in no person yet join the grouped ones) or
+ * a recluster (every automatic face again; the user's placements anchor, the names kept). */
+int people_group_faces(const people_store *st, bool recluster, psk_error *err);
+
 #endif

@@ -7,8 +7,8 @@
  * backend_* functions below, which turn a missing operation into PSK_ERR_UNSUPPORTED naming what does work.
  *
  * The features coming next each slot in as new operations (and a flag), implemented by every backend that can:
- *   faces/people     (SQLite: the people operations below, PSK_STORE_CAP_PEOPLE; a PostgreSQL backend would add
- *                    the same with the descriptor as vector(128), and faces in put_items)
+ *   faces/people     the people operations below, PSK_STORE_CAP_PEOPLE (SQLite: sqlite_people.c; PostgreSQL:
+ *                    pg_people.c, the descriptor as vector(128), the faces coming in put_items' store_extra)
  *   text in photos   text_find / text_of (SQLite fts5 trigram, PostgreSQL pg_trgm) and a text condition in the filter
  *   places           the place columns beside the GPS ones (store_extra at put_items), a place facet
  *   near-duplicates  dup_groups(self, threshold, fn, user) over the vectors the backend already holds
@@ -27,13 +27,18 @@ typedef struct store_model {
 } store_model;
 
 /* What a server store keeps beside a file's row where it can (copies and workers' pushes fill it from the SQLite
- * file): the text OCR read, the place names, the perceptual hash. */
+ * file): the text OCR read, the place names, the perceptual hash, the faces. */
 typedef struct store_extra {
     const char *text, *words; /* the text read in the photo and its words as JSON (NULL or "": none) */
     bool has_place;           /* the place was looked up: the names below ("" everywhere: none within 50 km) */
     char city[128], region[128], country[128], country_code[3];
     bool has_phash;
     int64_t phash; /* src/dups/phash.c's 63 bits, as SQLite keeps them */
+    bool face_scanned;       /* the faces were looked for: these (none: a file without faces); else none kept */
+    const store_face *faces; /* (PSK_STORE_CAP_PEOPLE stores; the names and groups stay the server's own) */
+    int n_faces;
+    const char *moved_from; /* the path the file had on the server before it moved (NULL: none): its faces'
+                             * people follow it, as a moved row's do in SQLite */
 } store_extra;
 
 /* One media file with its vectors (frame_ms -1 for a photo), as a store takes it in put_items. */

@@ -169,13 +169,17 @@ char *store_like_contains(const char *s) {
     return b.data;
 }
 
-/* People: each name is a named person with a face in the photo, or a name of its Takeout sidecar (media.people, a
- * JSON array), case-insensitive (ASCII, as SQLite's NOCASE and lower()). */
+/* People: each name is a named person with a face in the photo, or (SQLite) a name of its Takeout sidecar
+ * (media.people, a JSON array), case-insensitive (ASCII, as SQLite's NOCASE and lower()). */
 static int people_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, psk_error *err) {
-    if (b->pg_base)
-        return psk_fail(err, PSK_ERR_UNSUPPORTED, "--person needs a SQLite library: a PostgreSQL library keeps no "
-                                                  "faces or people yet");
-    for (int i = 0; i < f->n_people; i++) {
+    for (int i = 0; b->pg_base && i < f->n_people; i++) { /* no sidecar names there */
+        psk_buf_printf(sql, " AND id IN (SELECT fc.media_id FROM photoseek_faces fc JOIN photoseek_people pp ON"
+                            " pp.id = fc.person_id WHERE lower(pp.name) = lower(");
+        ph_text(sql, b, 0);
+        psk_buf_printf(sql, "))");
+        if (bind_text(b, f->people[i])) return psk_fail(err, PSK_ERR_INVALID_ARG, "too many filter values");
+    }
+    for (int i = 0; !b->pg_base && i < f->n_people; i++) {
         psk_buf_printf(sql, " AND (id IN (SELECT fc.media_id FROM faces fc JOIN people pp ON pp.id = fc.person_id"
                             " WHERE pp.name = ? COLLATE NOCASE) OR (people IS NOT NULL AND json_valid(people) AND"
                             " EXISTS (SELECT 1 FROM json_each(people) WHERE lower(value) = lower(?))))");

@@ -99,7 +99,19 @@ static const char *schema_sql =
     "  ADD COLUMN IF NOT EXISTS place_cc text, ADD COLUMN IF NOT EXISTS phash bigint, ADD COLUMN IF NOT EXISTS size bigint;"
     "CREATE INDEX IF NOT EXISTS photoseek_media_place ON photoseek_media(place_cc, place_region, place_city);"
     "CREATE TABLE IF NOT EXISTS photoseek_text(media_id bigint PRIMARY KEY REFERENCES photoseek_media(id)"
-    "  ON DELETE CASCADE, text text NOT NULL, words text NOT NULL, folded text NOT NULL);";
+    "  ON DELETE CASCADE, text text NOT NULL, words text NOT NULL, folded text NOT NULL);"
+    /* faces and people (pg_people.c): new tables, so an older library gains them as they are made */
+    "CREATE TABLE IF NOT EXISTS photoseek_people(id bigserial PRIMARY KEY, name text, cover_face_id bigint,"
+    "  created_at bigint);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS photoseek_people_name ON photoseek_people(lower(name));"
+    "CREATE TABLE IF NOT EXISTS photoseek_faces(id bigserial PRIMARY KEY, media_id bigint NOT NULL"
+    "  REFERENCES photoseek_media(id) ON DELETE CASCADE, frame_ms bigint NOT NULL, x real, y real, w real, h real,"
+    "  score real, descriptor vector(" PG_FACE_DIM ") NOT NULL, person_id bigint REFERENCES photoseek_people(id)"
+    "  ON DELETE SET NULL, assigned int NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS photoseek_faces_media ON photoseek_faces(media_id);"
+    "CREATE INDEX IF NOT EXISTS photoseek_faces_person ON photoseek_faces(person_id);"
+    "CREATE TABLE IF NOT EXISTS photoseek_face_scans(media_id bigint PRIMARY KEY REFERENCES photoseek_media(id)"
+    "  ON DELETE CASCADE, n_faces int NOT NULL);";
 
 /* pg_trgm's GIN index on the folded text: substrings (LIKE '%...%') through the index, as SQLite's FTS5 trigram. */
 static const char *trgm_sql = "CREATE INDEX IF NOT EXISTS photoseek_text_trgm ON photoseek_text USING gin (folded gin_trgm_ops)";
@@ -306,6 +318,7 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_it
         PQclear(r);
     }
     if (!rc) rc = pg_text_prepare(s, err);
+    if (!rc) rc = pg_faces_prepare(s, err);
     /* 1: the media rows, pipelined; their ids come back */
     if (!rc && !PQenterPipelineMode(s->conn)) rc = fail_pg(s, err, "pipeline mode", NULL);
     for (int i = 0; !rc && i < n; i++) {
@@ -360,6 +373,8 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_it
         int sent = 0;
         if (!rc) rc = pg_text_send(s, id_s, items[i].extra, &sent, err);
         n_sent += sent;
+        if (!rc) rc = pg_faces_send(s, id_s, items[i].extra, &sent, err);
+        n_sent += sent;
         for (int j = 0; !rc && j < items[i].n_vecs; j++) {
             char frame_s[32];
             snprintf(frame_s, sizeof frame_s, "%lld", (long long)items[i].frame_ms[j]);
@@ -397,13 +412,7 @@ int pg_put_items(pg_store *s, int64_t model_id, int dim, const store_item *items
     return rc;
 }
 
-#define RESULT_COLUMNS                                                                                                 \
-    "m.id, m.path, m.taken_at, m.offset_min, m.taken_local, m.type, m.width, m.height, m.make, m.model, m.lat, m.lon," \
-    " m.place_city, m.place_region, m.place_country, m.place_cc"
-#define N_RESULT_COLUMNS 16
-
-/* A result from the RESULT_COLUMNS of row i. */
-static void fill_result(const PGresult *r, int i, psk_result *x) {
+void pg_fill_result(const PGresult *r, int i, psk_result *x) {
     x->id = atoll(PQgetvalue(r, i, 0));
     snprintf(x->path, sizeof x->path, "%s", PQgetvalue(r, i, 1));
     x->taken_at = atoll(PQgetvalue(r, i, 2));
@@ -429,7 +438,7 @@ static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, c
     *n = 0;
     psk_buf sql = {0};
     psk_buf_printf(&sql,
-                   "SELECT " RESULT_COLUMNS ", v.frame_ms, -(v.embedding <#> $1::vector) FROM photoseek_vectors_%lld v JOIN"
+                   "SELECT " PG_RESULT_COLUMNS ", v.frame_ms, -(v.embedding <#> $1::vector) FROM photoseek_vectors_%lld v JOIN"
                    " photoseek_media m ON m.id = v.media_id WHERE true%s ORDER BY v.embedding <#> $1::vector LIMIT %d",
                    (long long)model_id, where ? where : "", limit);
     const char **vals = psk_calloc((size_t)n_params + 1, sizeof(char *));
@@ -462,9 +471,9 @@ static int search_once(pg_store *s, int64_t model_id, int dim, const float *q, c
     psk_result *res = rows ? psk_calloc((size_t)rows, sizeof *res) : NULL;
     if (!rc && rows && !res) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     for (int i = 0; !rc && i < rows; i++) {
-        fill_result(r, i, &res[i]);
-        res[i].frame_ms = atoll(PQgetvalue(r, i, N_RESULT_COLUMNS));
-        res[i].score = strtof(PQgetvalue(r, i, N_RESULT_COLUMNS + 1), NULL);
+        pg_fill_result(r, i, &res[i]);
+        res[i].frame_ms = atoll(PQgetvalue(r, i, PG_N_RESULT_COLUMNS));
+        res[i].score = strtof(PQgetvalue(r, i, PG_N_RESULT_COLUMNS + 1), NULL);
     }
     PQclear(r);
     psk_buf_free(&sql);
@@ -531,13 +540,13 @@ int pg_get_media(pg_store *s, int64_t id, psk_result *out, psk_error *err) {
     char id_s[32];
     snprintf(id_s, sizeof id_s, "%lld", (long long)id);
     const char *v[1] = {id_s};
-    PGresult *r = pg_read(s, "SELECT " RESULT_COLUMNS " FROM photoseek_media m WHERE m.id = $1", 1, v, 0,
+    PGresult *r = pg_read(s, "SELECT " PG_RESULT_COLUMNS " FROM photoseek_media m WHERE m.id = $1", 1, v, 0,
                              "reading an item", err);
     if (!r) return PSK_ERR_DB;
     int rc = PQntuples(r) != 1 ? psk_fail(err, PSK_ERR_NOT_FOUND, "no item %lld in the library", (long long)id) : PSK_OK;
     if (!rc) {
         memset(out, 0, sizeof *out);
-        fill_result(r, 0, out);
+        pg_fill_result(r, 0, out);
     }
     PQclear(r);
     return rc;

@@ -14,7 +14,13 @@
  *                   up, '' no place near), phash (the perceptual hash) and size (bytes); older libraries gain them
  *                   in place
  *   photoseek_text(media_id bigint PRIMARY KEY REFERENCES photoseek_media ON DELETE CASCADE, text, words (JSON),
- *                   folded (psk_text_fold)) with a GIN index on folded using pg_trgm's gin_trgm_ops (pg_text.c) */
+ *                   folded (psk_text_fold)) with a GIN index on folded using pg_trgm's gin_trgm_ops (pg_text.c)
+ *   photoseek_people(id bigserial PRIMARY KEY, name (unique in any case), cover_face_id, created_at)
+ *   photoseek_faces(id bigserial PRIMARY KEY, media_id REFERENCES photoseek_media ON DELETE CASCADE, frame_ms,
+ *                   x, y, w, h, score real, descriptor vector(128), person_id REFERENCES photoseek_people ON DELETE
+ *                   SET NULL, assigned (1: placed by the user))
+ *   photoseek_face_scans(media_id PRIMARY KEY REFERENCES photoseek_media ON DELETE CASCADE, n_faces)
+ *                   the SQLite store's faces, people and face_scans (store.h, sqlite_people.c; pg_people.c) */
 #ifndef PSK_STORE_PG_H
 #define PSK_STORE_PG_H
 
@@ -64,6 +70,13 @@ int pg_pairs(pg_store *s, const char *sql, psk_facet **out, int *n, psk_error *e
 int pg_search(pg_store *s, int64_t model_id, int dim, const float *q, const char *where, const char *const *params,
               int n_params, int limit, bool exact, psk_result **results, int *n, psk_error *err);
 
+/* The columns of a media row `m` as a result, and that result from row i of a query that starts with them. */
+#define PG_RESULT_COLUMNS                                                                                              \
+    "m.id, m.path, m.taken_at, m.offset_min, m.taken_local, m.type, m.width, m.height, m.make, m.model, m.lat, m.lon," \
+    " m.place_city, m.place_region, m.place_country, m.place_cc"
+#define PG_N_RESULT_COLUMNS 16
+void pg_fill_result(const PGresult *r, int i, psk_result *x);
+
 /* A read statement with text parameters; on a lost connection it is made again and the statement repeated once.
  * Returns the result (PQclear it) or NULL with err filled. */
 PGresult *pg_read(pg_store *s, const char *sql, int n, const char *const *values, int binary, const char *what,
@@ -71,6 +84,9 @@ PGresult *pg_read(pg_store *s, const char *sql, int n, const char *const *values
 /* err from the server's message about r (or the connection's), prefixed with the library and what was done. */
 int pg_fail(pg_store *s, psk_error *err, const char *what, const PGresult *r);
 bool pg_ok(const PGresult *r);
+
+/* Prepares statement `name` (n parameters) in the session. */
+int pg_prepare(pg_store *s, const char *name, const char *sql, int n, psk_error *err);
 
 /* Text in photos (pg_text.c). */
 /* PSK_ERR_UNSUPPORTED: `what` needs pg_trgm, with the command that installs it. */
@@ -98,5 +114,24 @@ int pg_dup_members(pg_store *s, int64_t group, int64_t **ids, int *n, psk_error 
 /* store_ops.duplicates (pg_dups.c): the groups among the photos p's filter allows, as the SQLite store finds them. */
 int pg_duplicates(pg_store *s, const store_model *m, const psk_dups_params *p, psk_dup_group **groups, int *n,
                   psk_error *err);
+
+/* Faces and people (pg_people.c): the store_ops of PSK_STORE_CAP_PEOPLE, as the SQLite store's (sqlite_people.c),
+ * and the faces that come with put_items. */
+#define PG_FACE_DIM "128" /* PSK_FACE_DIM, in the schema */
+/* Prepares psk_put_faces and psk_del_faces in the current transaction. */
+int pg_faces_prepare(pg_store *s, psk_error *err);
+/* Sends (pipelined) what replaces the faces of media id_s with x's (a face found again keeps its person), or
+ * forgets them when x was not looked at for faces; *sent counts the statements (none when x is NULL). */
+int pg_faces_send(pg_store *s, const char *id_s, const store_extra *x, int *sent, psk_error *err);
+int pg_people_group(void *self, bool recluster, psk_error *err);
+int pg_people(void *self, int min_faces, const psk_filter *f, psk_person **out, int *n, psk_error *err);
+int pg_person_faces(void *self, int64_t person, psk_face_ref **out, int *n, psk_error *err);
+int pg_face_get(void *self, int64_t face, psk_face_ref *out, psk_error *err);
+int pg_people_edit(void *self, const store_people_edit *e, psk_error *err);
+int pg_people_of(void *self, psk_result *r, int n, psk_error *err);
+int pg_browse(void *self, const psk_filter *f, int k, psk_result **out, int *n, psk_error *err);
+int pg_person_names(void *self, int (*fn)(void *user, const char *name), void *user, psk_error *err);
+/* The faces and the people listed by default, for status. */
+int pg_people_status(pg_store *s, psk_library_status *st, psk_error *err);
 
 #endif

@@ -134,14 +134,14 @@ static int pg_status(void *self, psk_library_status *st, psk_error *err) {
         else if (strcmp(rows[i].value, "bytes") == 0) st->db_bytes = rows[i].count;
     }
     psk_free(rows);
-    return PSK_OK;
+    return pg_people_status(self, st, err);
 }
 
 const store_ops store_pg_ops = {
     .kind = "PostgreSQL",
     .caps = PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS | PSK_STORE_CAP_SHARDS |
             PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX | PSK_STORE_CAP_NEAR | PSK_STORE_CAP_TEXT |
-            PSK_STORE_CAP_PLACES | PSK_STORE_CAP_DUPLICATES,
+            PSK_STORE_CAP_PLACES | PSK_STORE_CAP_DUPLICATES | PSK_STORE_CAP_PEOPLE,
     .close = pg_close_op,
     .shown = pg_shown,
     .identity = pg_identity,
@@ -161,4 +161,13 @@ const store_ops store_pg_ops = {
     .dup_groups_of = pg_dup_groups_op,
     .dup_members = pg_dup_members_op,
     .duplicates = pg_dups_op,
+    /* people: pg_people.c */
+    .people_group = pg_people_group,
+    .people = pg_people,
+    .person_faces = pg_person_faces,
+    .face_get = pg_face_get,
+    .people_edit = pg_people_edit,
+    .people_of = pg_people_of,
+    .browse = pg_browse,
+    .person_names = pg_person_names,
 };

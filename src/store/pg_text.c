@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int prepare(pg_store *s, const char *name, const char *sql, int n, psk_error *err) {
+int pg_prepare(pg_store *s, const char *name, const char *sql, int n, psk_error *err) {
     PGresult *r = PQprepare(s->conn, name, sql, n, NULL);
     int rc = pg_ok(r) ? PSK_OK : pg_fail(s, err, "preparing", r);
     PQclear(r);
@@ -23,9 +23,9 @@ int pg_text_missing(pg_store *s, const char *what, psk_error *err) {
 }
 
 int pg_text_prepare(pg_store *s, psk_error *err) {
-    int rc = prepare(s, "psk_del_text", "DELETE FROM photoseek_text WHERE media_id = $1", 1, err);
+    int rc = pg_prepare(s, "psk_del_text", "DELETE FROM photoseek_text WHERE media_id = $1", 1, err);
     if (!rc)
-        rc = prepare(s, "psk_put_text", "INSERT INTO photoseek_text(media_id, text, words, folded) VALUES ($1, $2, $3, $4)",
+        rc = pg_prepare(s, "psk_put_text", "INSERT INTO photoseek_text(media_id, text, words, folded) VALUES ($1, $2, $3, $4)",
                      4, err);
     return rc;
 }

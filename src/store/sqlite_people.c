@@ -1,6 +1,6 @@
 /* Faces and people in the SQLite store (schema 7: faces, people, face_scans; see store.h): writing the faces an
- * index run finds, grouping them (src/people does the arithmetic), listing people and their photos, the user's
- * edits, and the person condition's helpers. */
+ * index run finds, grouping them (src/people/group.c, over these tables), listing people and their photos, the
+ * user's edits, and the person condition's helpers. */
 #include "sqlite_backend.h"
 #include "../people/people.h"
 
@@ -8,9 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* How faces join groups: measured on face-api's demo photos and their variants (tests/e2e/test_people.sh). */
-#define PEOPLE_LINKAGE PEOPLE_NEAREST_FACE
 
 static psk_store *store_of(void *self) { return ((sqlite_backend *)self)->store; }
 
@@ -127,56 +124,28 @@ static int people_tidy(psk_store *s, psk_error *err) {
                       err);
 }
 
-/* ---- grouping ---- */
+/* ---- grouping (src/people/group.c, over these tables) ---- */
 
-typedef struct face_set {
-    int64_t *id, *label, *before;
-    float *desc;
-    int n, cap;
-} face_set;
-
-static void face_set_free(face_set *f) {
-    psk_free(f->id), psk_free(f->label), psk_free(f->before), psk_free(f->desc);
-}
-
-/* Appends the rows of `sql` (id, descriptor, person_id) to f; keep_label: the person is the face's label (else
- * it starts unlabelled and the person is only remembered in before[]). */
-static int face_set_load(psk_store *s, face_set *f, const char *sql, bool keep_label, psk_error *err) {
+static int load_faces(void *self, people_faces *f, const char *where, bool keep_label, psk_error *err) {
+    psk_store *s = self;
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT id, descriptor, coalesce(person_id, 0) FROM faces WHERE %s ORDER BY id", where);
     sqlite3_stmt *st;
     int rc = store_prepare(s, sql, &st, err);
     while (!rc && sqlite3_step(st) == SQLITE_ROW) {
         if (sqlite3_column_bytes(st, 1) != (int)sizeof(float) * PSK_FACE_DIM) continue;
-        if (f->n == f->cap) {
-            int cap = f->cap ? f->cap * 2 : 1024;
-            int64_t *a = psk_realloc(f->id, sizeof *a * (size_t)cap);
-            if (a) f->id = a;
-            int64_t *b = psk_realloc(f->label, sizeof *b * (size_t)cap);
-            if (b) f->label = b;
-            int64_t *c = psk_realloc(f->before, sizeof *c * (size_t)cap);
-            if (c) f->before = c;
-            float *d = psk_realloc(f->desc, sizeof *d * (size_t)cap * PSK_FACE_DIM);
-            if (d) f->desc = d;
-            if (!a || !b || !c || !d) {
-                rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory grouping faces");
-                break;
-            }
-            f->cap = cap;
-        }
-        int64_t person = sqlite3_column_int64(st, 2);
-        f->id[f->n] = sqlite3_column_int64(st, 0);
-        f->before[f->n] = person;
-        f->label[f->n] = keep_label ? person : 0;
-        memcpy(f->desc + (size_t)f->n * PSK_FACE_DIM, sqlite3_column_blob(st, 1), sizeof(float) * PSK_FACE_DIM);
-        f->n++;
+        if (people_faces_add(f, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 2), sqlite3_column_blob(st, 1),
+                             keep_label))
+            rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory grouping faces");
     }
     sqlite3_finalize(st);
     return rc;
 }
 
-static int people_ids(psk_store *s, int64_t **ids, int *n, psk_error *err) {
+static int people_ids(void *self, int64_t **ids, int *n, psk_error *err) {
+    psk_store *s = self;
     sqlite3_stmt *st;
     *ids = NULL, *n = 0;
-    /* the named first: they choose their groups before the unnamed keep their ids */
     int rc = store_prepare(s, "SELECT id FROM people ORDER BY name IS NULL, id", &st, err), cap = 0;
     while (!rc && sqlite3_step(st) == SQLITE_ROW) {
         if (!grow(ids, *n, &cap, sizeof **ids)) {
@@ -190,7 +159,8 @@ static int people_ids(psk_store *s, int64_t **ids, int *n, psk_error *err) {
 }
 
 /* Writes the labels: a new group (label -k) becomes a new person; each face whose person changed is updated. */
-static int write_groups(psk_store *s, const face_set *f, int64_t n_new, psk_error *err) {
+static int write_groups(void *self, const people_faces *f, int64_t n_new, psk_error *err) {
+    psk_store *s = self;
     int64_t *made = psk_calloc((size_t)n_new + 1, sizeof *made);
     if (!made) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     sqlite3_stmt *mk = NULL, *up = NULL;
@@ -222,47 +192,16 @@ static int write_groups(psk_store *s, const face_set *f, int64_t n_new, psk_erro
 
 int sqlite_people_group(void *self, bool recluster, psk_error *err) {
     psk_store *s = store_of(self);
-    face_set f = {0};
-    int64_t *named = NULL;
-    int n_named = 0, first = 0;
     /* a run that found no new face has nothing to group (and reads no descriptor) */
     if (!recluster && store_count(s, "SELECT count(*) FROM faces WHERE person_id IS NULL AND assigned = 0") == 0)
         return PSK_OK;
     int rc = store_exec(s, "BEGIN IMMEDIATE", err);
     if (rc) return rc;
-    if (!recluster) {
-        /* the grouped faces anchor the new ones (the user's unassigned faces take no part) */
-        rc = face_set_load(s, &f, "SELECT id, descriptor, person_id FROM faces WHERE person_id IS NOT NULL ORDER BY id",
-                           true, err);
-        first = f.n;
-        if (!rc)
-            rc = face_set_load(s, &f,
-                               "SELECT id, descriptor, NULL FROM faces WHERE person_id IS NULL AND assigned = 0"
-                               " ORDER BY id",
-                               false, err);
-    } else {
-        rc = face_set_load(s, &f,
-                           "SELECT id, descriptor, person_id FROM faces WHERE assigned = 1 AND person_id IS NOT NULL"
-                           " ORDER BY id",
-                           true, err);
-        first = f.n;
-        if (!rc)
-            rc = face_set_load(s, &f, "SELECT id, descriptor, person_id FROM faces WHERE assigned = 0 ORDER BY id",
-                               false, err);
-        if (!rc) rc = people_ids(s, &named, &n_named, err);
-    }
-    int64_t next = -1;
-    if (!rc && f.n > first &&
-        people_assign(f.desc, f.label, f.n, first, PSK_FACE_SAME_PERSON, PEOPLE_LINKAGE, &next))
-        rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory grouping faces");
-    if (!rc && recluster && people_keep_names(f.before, f.label, f.n, named, n_named))
-        rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory grouping faces");
-    if (!rc && f.n > first) rc = write_groups(s, &f, -next, err);
+    people_store st = {s, load_faces, people_ids, write_groups};
+    rc = people_group_faces(&st, recluster, err);
     if (!rc) rc = people_tidy(s, err);
     if (!rc) rc = store_exec(s, "COMMIT", err);
     else store_exec(s, "ROLLBACK", NULL);
-    face_set_free(&f);
-    psk_free(named);
     return rc;
 }
 

@@ -264,8 +264,13 @@ if [ -f tests/e2e/pinecone_server.py ]; then
     export PHOTOSEEK_TEST_PINECONE_URL="http://127.0.0.1:$(cat "$TMP/pc.port")" PINECONE_API_KEY=test-key
     PC=pinecone://photos-abc1234.svc.aped-4627-b74a.pinecone.io/family
     expect_status "people on a Pinecone library is a usage error (exit 2)" 2 $PS people --db "$PC"
-    check "... naming what works there" grep -q "people works on a SQLite library only so far" "$TMP/err"
+    check "... naming the stores that have people and what works there" \
+        grep -q "people works on SQLite and PostgreSQL libraries (a Pinecone library has search.*)" "$TMP/err"
     expect_status "search --person on a Pinecone library is a usage error (exit 2)" 2 $PS search beach --person Anna --db "$PC"
+    check "... naming the stores that have people" grep -q -- "--person works on SQLite and PostgreSQL libraries" "$TMP/err"
+    expect_status "index --faces on into a Pinecone library is a usage error (exit 2)" 2 $PS index "$L/moved" --db "$PC" \
+        --image-model "$CLIP" --faces on --faces-model "$FM"
+    check "... saying which stores keep faces" grep -q "keeps no faces or people (SQLite and PostgreSQL libraries do)" "$TMP/err"
 fi
 
 # odd images: 50 faces in one photo, a 1-pixel image, a 48-megapixel one: indexed, never a crash

@@ -9,21 +9,7 @@ M=$FIX/models/tiny-clip
 DB=$TMP/lib.db
 export PHOTOSEEK_MODELS=$TMP/no-models
 
-(cd tests/pg && { [ -d node_modules/@electric-sql/pglite-socket ] || npm ci --silent --no-audit --no-fund >/dev/null 2>&1; })
-
-# start_pglite PORT [DATA_DIR]: PGlite on 127.0.0.1:PORT (at most 10 minutes); PG_PID is its process
-start_pglite() {
-    : >"$TMP/pglite.log"
-    timeout 600 node tests/pg/pglite_server.mjs "$1" ${2:+"$2"} >>"$TMP/pglite.log" 2>&1 &
-    PG_PID=$!
-    for _ in $(seq 150); do
-        grep -q '^ready' "$TMP/pglite.log" && return 0
-        sleep 0.1
-    done
-    echo "PGlite did not start: $(tail -3 "$TMP/pglite.log")"
-    return 1
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source tests/pg/pglite.sh
 PORT=$(free_port)
 # (not inside `check`: PG_PID must be set in this shell, for the kills below)
 if start_pglite "$PORT"; then pass "PGlite with pgvector starts"; else fail "PGlite with pgvector starts" "$(tail -3 "$TMP/pglite.log")"; fi
@@ -108,10 +94,7 @@ assert all(abs(x["score"] - y["score"]) < 1e-4 for x, y in zip(a, b))
 PY
 
 # The server works unchanged on the PostgreSQL library: search, similar by id, an item, its thumbnail, facets.
-$PS serve --db "$URL" --port 0 --port-file "$TMP/port" --text-model "$M" 2>"$TMP/serve.err" &
-SRV=$!
-for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
-B="http://127.0.0.1:$(cat "$TMP/port")"
+start_serve "$URL" "$M"
 check "the server answers a search from PostgreSQL" sh -c "curl -sf '$B/api/search?q=a+photo+of+a+cat&k=3' >'$TMP/s.json' &&
 python3 -c \"import json; d=json.load(open('$TMP/s.json')); assert len(d['results'])==3, d\""
 ID=$(python3 -c "import json; print(json.load(open('$TMP/s.json'))['results'][0]['id'])" 2>/dev/null)

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Runs one photoseek command on two libraries (a SQLite file and a server store) and checks that the answers are the
 same: exit status, the same paths in the same order, scores within 1e-4, every other field equal (ids are each
-store's own). usage: same.py PS SQLITE_DB SERVER_URL [--empty-ok] [--keys K1,K2] COMMAND ARGS...   (--db and --json
-are added; --keys compares only those fields besides path and score, for a store that keeps less: Pinecone)
+store's own). usage: same.py PS SQLITE_DB SERVER_URL [--empty-ok] [--keys K1,K2] [--no-ids] COMMAND ARGS...   (--db
+and --json are added; --keys compares only those fields besides path and score, for a store that keeps less: Pinecone;
+--no-ids leaves out the ids inside the fields too: the faces' of `people`)
 
 search and similar are compared twice: with --all (every member of a near-duplicate group a result of its own), and
 as a user sees them, each group collapsed to its best-ranked member (not for --keys: a store without groups). The
@@ -25,12 +26,22 @@ args = args[1:] if empty_ok else args
 keys = None
 if args[:1] == ["--keys"]:
     keys, args = set(args[1].split(",")), args[2:]
+no_ids = args[:1] == ["--no-ids"]
+args = args[1:] if no_ids else args
 collapsible = args[:1] in (["search"], ["similar"])
+
+
+def strip_ids(v):
+    """v without the ids of faces and people at any depth (each store numbers its own)"""
+    if isinstance(v, dict):
+        return {k: strip_ids(x) for k, x in v.items() if k not in ("id", "face")}
+    return [strip_ids(x) for x in v] if isinstance(v, list) else v
 
 
 def run(where, extra):
     out = subprocess.run([ps, *args, *extra, "--db", where, "--json"], capture_output=True, text=True)
-    return out.returncode, [json.loads(line) for line in out.stdout.splitlines() if line.strip()], out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    return out.returncode, [strip_ids(r) for r in rows] if no_ids else rows, out.stderr
 
 
 # results whose scores tie (within 1e-5: the stores compute in float32, in their own order) may come in either order:

@@ -30,6 +30,9 @@ TEST(store_tables_keep_their_flags) {
         /* a store indexed by workers is one the pipeline does not write itself, and the other way round */
         CHECKF(!(c & PSK_STORE_CAP_SHARDS) == !!(c & PSK_STORE_CAP_LOCAL_INDEX), "%s: SHARDS and LOCAL_INDEX", o->kind);
         CHECKF(!(c & PSK_STORE_CAP_TEXT) == !(o->text_find && o->text_of), "%s: TEXT and text_find/text_of", o->kind);
+        CHECKF(!(c & PSK_STORE_CAP_PEOPLE) == !(o->people_group && o->people && o->person_faces && o->face_get &&
+                                                o->people_edit && o->people_of && o->browse && o->person_names),
+               "%s: PEOPLE and the people operations", o->kind);
     }
     CHECK(store_sqlite_ops.caps == (PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS |
                                     PSK_STORE_CAP_ERRORS | PSK_STORE_CAP_IMPORT | PSK_STORE_CAP_LOCAL_INDEX |
@@ -38,12 +41,12 @@ TEST(store_tables_keep_their_flags) {
     CHECK(store_pg_ops.caps == (PSK_STORE_CAP_ROW_IDS | PSK_STORE_CAP_SIMILAR_BY_ID | PSK_STORE_CAP_FACETS |
                                 PSK_STORE_CAP_SHARDS | PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX |
                                 PSK_STORE_CAP_NEAR | PSK_STORE_CAP_TEXT | PSK_STORE_CAP_PLACES |
-                                PSK_STORE_CAP_DUPLICATES));
+                                PSK_STORE_CAP_DUPLICATES | PSK_STORE_CAP_PEOPLE));
     CHECK(store_pc_ops.caps == (PSK_STORE_CAP_SHARDS | PSK_STORE_CAP_COPY_INTO | PSK_STORE_CAP_SERVER_INDEX |
                                 PSK_STORE_CAP_NEAR | PSK_STORE_CAP_PLACES));
     char has[160];
     backend_describe(store_pg_ops.caps, has, sizeof has);
-    CHECKF(strcmp(has, "search, similar, status, items, facets, duplicates and text search") == 0, "%s", has);
+    CHECKF(strcmp(has, "search, similar, status, items, facets, duplicates, text search and people") == 0, "%s", has);
     backend_describe(store_pc_ops.caps, has, sizeof has);
     CHECKF(strcmp(has, "search, similar IMAGE and status") == 0, "%s", has);
 }

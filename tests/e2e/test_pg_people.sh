@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# People on the PostgreSQL store (PGlite with pgvector, tests/pg): face-api's demo photos and variants indexed with
+# faces on into a SQLite file and, through a worker's catalog, into PostgreSQL give the same people, counts, photos
+# and searches by person; a re-run changes nothing; names survive a changed file, a move and new photos on both;
+# name, merge, unassign, split and recluster (each store's own ids) leave both alike; the server's people API
+# answers from PostgreSQL; an older PostgreSQL library and catalog gain faces in place; migrate copies the faces.
+source "$(dirname "$0")/lib.sh"
+need /usr/bin/convert python3 psql node npm curl sqlite3
+face_model
+source tests/pg/pglite.sh
+CLIP=$FIX/models/tiny-clip
+DB=$TMP/lib.db
+CAT=$TMP/cat.db
+export PHOTOSEEK_MODELS=$TMP/no-models
+cv=/usr/bin/convert
+L=$TMP/photos
+export L
+bash tests/faces/make_inputs.sh "$CACHE/demo" "$L"
+$cv "$L/sample1.jpg" -crop 500x520+680+270 +repage "$L/face_crop.png"
+$cv "$L/face_crop.png" -flop "$L/face_mirror.png"
+$cv "$L/face_crop.png" -resize 60% "$L/face_small.png"
+$cv -size 640x480 xc:skyblue "$L/sky.png"
+# a day apart each: "newest first" is one order on both stores
+DAY=0
+stamp() { local f; for f in "$@"; do DAY=$((DAY + 1)); touch -d "@$((1609459200 + DAY * 86400))" "$f"; done; }
+stamp $(find "$L" -type f | sort)
+
+PORT=$(free_port)
+# several clients: the server's readers beside its edits (one at a time here)
+export PGLITE_CONNECTIONS=8
+if start_pglite "$PORT"; then pass "PGlite with pgvector starts"; else fail "PGlite with pgvector starts" "$(tail -3 "$TMP/pglite.log")"; fi
+URL="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable&connect_timeout=5"
+
+# index_both ARGS...: the folder into the SQLite file and into PostgreSQL (one decoding thread each: the faces come
+# in one order, which the grouping follows)
+index_both() {
+    $PS index "$L" --db "$DB" --image-model "$CLIP" --faces-model "$FM" --jobs 1 --json "$@" >"$TMP/sq.json" 2>"$TMP/sq.err"
+    $PS index "$L" --store "$URL" --catalog "$CAT" --image-model "$CLIP" --faces-model "$FM" --jobs 1 --json "$@" \
+        >"$TMP/pg.json" 2>"$TMP/pg.err"
+}
+# runs_alike NAME PYTHON-CHECK: both runs' JSON (s, p) pass the check and count the same files and faces
+runs_alike() {
+    check "$1" python3 -c "
+import json; s, p = json.load(open('$TMP/sq.json')), json.load(open('$TMP/pg.json'))
+for k in ('indexed', 'moved', 'faces', 'face_scanned'): assert s[k] == p[k], (k, s, p)
+assert $2, (s, p)"
+}
+same() { local name=$1; shift; check "$name" python3 tests/pg/same.py "$PS" "$DB" "$URL" --no-ids "$@"; }
+same_people() { check "$1" python3 tests/pg/people.py "$PS" "$DB" "$URL" "$L" same; }
+on() { python3 tests/pg/people.py "$PS" "$1" "$L" "${@:2}"; } # on DB at|face FILE X
+
+index_both --faces on
+runs_alike "index --faces on into PostgreSQL: the same files and faces as into SQLite" "p['faces'] >= 40 and p['pushed'] == p['indexed'] == 16"
+same_people "the same faces grouped into the same people"
+same "people --json: the same people, counts and covers in the same order" people
+same "people --min-faces 1 --json" people --min-faces 1
+same "people with a filter (--year): counted in those photos only" people --min-faces 1 --year 2016
+check "status: the same faces and people" python3 - "$PS" "$DB" "$URL" <<'PY'
+import json, subprocess, sys
+ps, db, url = sys.argv[1:]
+a, b = (json.loads(subprocess.run([ps, "status", "--db", d, "--json"], capture_output=True, text=True).stdout) for d in (db, url))
+assert a["faces"] == b["faces"] > 0 and a["people"] == b["people"] > 0, (a, b)
+PY
+check "the faces are in photoseek_faces as vector(128)" sh -c "
+psql '$URL' -Atc \"SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'photoseek_faces'::regclass AND attname = 'descriptor'\" | grep -qx 'vector(128)'"
+
+# names, by each store's own ids
+ANNA_S=$(on "$DB" at sample1.jpg 900) ANNA_P=$(on "$URL" at sample1.jpg 900)
+BOB_S=$(on "$DB" at sample1.jpg 1550) BOB_P=$(on "$URL" at sample1.jpg 1550)
+check "people name ID NAME on both" sh -c "$PS people name $ANNA_S Anna --db '$DB' && $PS people name $BOB_S Bob --db '$DB' &&
+$PS people name $ANNA_P Anna --db '$URL' && $PS people name $BOB_P Bob --db '$URL'"
+# a person in one photo only, which moves below
+CLEO_S=$(on "$DB" at sample5.jpg 800) CLEO_P=$(on "$URL" at sample5.jpg 800)
+check "people name: a person of one photo" sh -c "$PS people name $CLEO_S Cleo --db '$DB' && $PS people name $CLEO_P Cleo --db '$URL'"
+same_people "people name ID NAME on both: the same named people"
+expect_status "PostgreSQL: a name another person has is refused (exit 2)" 2 $PS people name "$BOB_P" anna --db "$URL"
+check "... saying which person has it" grep -q "person $ANNA_P" "$TMP/err"
+expect_status "PostgreSQL: people name with no such person (exit 2)" 2 $PS people name 99999 Zed --db "$URL"
+expect_status "PostgreSQL: people --photos of no such person (exit 2)" 2 $PS people --photos 99999 --db "$URL"
+check "people --photos ID on PostgreSQL lists Anna's photos as SQLite does" python3 - "$PS" "$DB" "$URL" "$ANNA_S" "$ANNA_P" <<'PY'
+import json, subprocess, sys
+ps, db, url, a, b = sys.argv[1:]
+def photos(d, i):
+    rows = [json.loads(l) for l in subprocess.run([ps, "people", "--photos", i, "--db", d, "--json"], capture_output=True, text=True).stdout.splitlines()]
+    return [(r["path"], r["taken_at"], [(f["box"], f["frame_ms"], f["by_user"]) for f in r["faces"]]) for r in rows]
+x, y = photos(db, a), photos(url, b)
+assert x and x == y, (x, y)
+PY
+
+# a re-run: nothing again; then a changed file, a moved one and new photos
+index_both
+runs_alike "a second run looks at nothing again and pushes nothing" "p['indexed'] == 0 and p['face_scanned'] == 0 and p['pushed'] == 0"
+$cv "$L/sample1.jpg" -evaluate multiply 1.03 -quality 92 "$TMP/s1.jpg" && mv "$TMP/s1.jpg" "$L/sample1.jpg"
+mkdir -p "$L/moved" && mv "$L/face_crop.png" "$L/sample5.jpg" "$L/moved/"
+$cv "$L/face_mirror.png" -crop 420x450+40+40 +repage -resize 80% "$L/face_new.png"
+$cv "$CACHE/demo/sample3.jpg" -resize 70% "$L/sample3_small.jpg"
+stamp "$L/sample1.jpg" "$L/face_new.png" "$L/sample3_small.jpg"
+index_both
+runs_alike "the third run: 3 indexed (changed, 2 new), 2 moved, on both" "p['indexed'] == 3 and p['moved'] == 2 and p['face_scanned'] == 3"
+same_people "after a changed file, a move and new photos: the same people on both"
+check "names survive on PostgreSQL: the changed, moved and new photos are Anna's" python3 - "$PS" "$URL" "$ANNA_P" <<'PY'
+import json, os, subprocess, sys
+ps, url, anna = sys.argv[1:]
+rows = [json.loads(l) for l in subprocess.run([ps, "people", "--photos", anna, "--db", url, "--json"], capture_output=True, text=True).stdout.splitlines()]
+got = {os.path.relpath(r["path"], os.environ["L"]) for r in rows}
+assert {"sample1.jpg", "moved/face_crop.png", "face_new.png"} <= got and "face_crop.png" not in got, sorted(got)
+people = [json.loads(l) for l in subprocess.run([ps, "people", "--db", url, "--json"], capture_output=True, text=True).stdout.splitlines()]
+assert {"Anna", "Bob"} <= {p["name"] for p in people}, people
+PY
+check "a named person whose one photo moved keeps it (its faces follow the move on the server)" sh -c "
+$PS people --photos $CLEO_P --db '$URL' --json | grep -q '/moved/sample5.jpg' && $PS people --db '$URL' --json | grep -q '\"Cleo\", \"photos\": 1'"
+
+# searching by person
+same "search --person NAME (any case), no words: newest first, saying who is in each" search --person anna -k 100
+same "search --person A --person B: the photos with both" search --person Anna --person BOB -k 100
+same "search WORDS --person NAME: ranked by the words" search people smiling --person Anna -k 5 --text-model "$CLIP"
+same "search --person NAME with a filter" search --person Anna --from 2021-01-10 -k 100
+expect_status "PostgreSQL: search --person with an unknown name is a usage error (exit 2)" 2 $PS search --person Ana --db "$URL"
+check "... naming the close names" grep -q "'Ana'.*close: Anna" "$TMP/err"
+
+# the user's fixes, each on both stores by their own ids
+OTHER_S=$(on "$DB" at sample4.jpg 300) OTHER_P=$(on "$URL" at sample4.jpg 300)
+check "people merge ID OTHER on both" sh -c "$PS people merge $ANNA_S $OTHER_S --db '$DB' && $PS people merge $ANNA_P $OTHER_P --db '$URL'"
+same_people "... the same people after"
+FACE_S=$(on "$DB" face sample4.jpg 300) FACE_P=$(on "$URL" face sample4.jpg 300)
+check "people unassign FACE on both" sh -c "$PS people unassign $FACE_S --db '$DB' && $PS people unassign $FACE_P --db '$URL'"
+same_people "... the same people after"
+expect_status "PostgreSQL: unassign of no such face (exit 2)" 2 $PS people unassign 99999 --db "$URL"
+v4_faces() {
+    $PS people --photos "$2" --db "$1" --json | python3 -c "
+import json, sys
+print(*[f['id'] for l in sys.stdin for f in json.loads(l)['faces'] if '/v4_' in json.loads(l)['path']])"
+}
+SPLIT_S=$(v4_faces "$DB" "$ANNA_S") SPLIT_P=$(v4_faces "$URL" "$ANNA_P")
+check "people split FACE... on both" sh -c "[ -n '$SPLIT_P' ] && $PS people split $SPLIT_S --db '$DB' && $PS people split $SPLIT_P --db '$URL'"
+same_people "... the same people after"
+check "people recluster on both" sh -c "$PS people recluster --db '$DB' && $PS people recluster --db '$URL'"
+same_people "... the same people after, names kept"
+same "people --json after the fixes" people --min-faces 1
+
+# the server's people API on PostgreSQL
+start_serve "$URL" "$CLIP"
+check "GET /api/people from PostgreSQL: Anna with a face thumbnail" sh -c "curl -sf '$B/api/people' >'$TMP/people.json' &&
+python3 -c \"import json; d=json.load(open('$TMP/people.json')); assert any(p['name'] == 'Anna' and p['thumb'].startswith('/api/faces/') for p in d['people']), d\""
+THUMB=$(python3 -c "import json; print([p['thumb'] for p in json.load(open('$TMP/people.json'))['people'] if p['name'] == 'Anna'][0])" 2>/dev/null)
+check "... GET /api/faces/ID/thumb: a JPEG of the face" sh -c "curl -sf '$B$THUMB' | head -c 3 | od -An -tx1 | grep -q 'ff d8 ff'"
+check "... GET /api/people/ID/photos: Anna's photos with their faces" sh -c "curl -sf '$B/api/people/$ANNA_P/photos' |
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"photos\"] and all(p[\"faces\"] for p in d[\"photos\"]), d'"
+check "... POST /api/people/ID/name renames" sh -c "curl -sf -X POST -H 'Content-Type: application/json' -d '{}' \
+'$B/api/people/$ANNA_P/name?name=Anna%20B' | grep -q 'Anna B' && $PS people --db '$URL' --json | grep -q '\"Anna B\"'"
+check "... GET /api/people/99999/photos: 404" sh -c "test \$(curl -s -o /dev/null -w '%{http_code}' '$B/api/people/99999/photos') = 404"
+kill $SRV 2>/dev/null
+wait $SRV 2>/dev/null
+$PS people name "$ANNA_P" Anna --db "$URL" >/dev/null
+
+# a PostgreSQL library and a catalog from before faces: the tables and the column come in place, and a run with
+# faces on looks at every photo again and pushes them with their faces
+psql "$URL" -qc 'DROP TABLE photoseek_face_scans, photoseek_faces, photoseek_people' 2>"$TMP/drop.err"
+sqlite3 "$CAT" 'ALTER TABLE pg_pushed DROP COLUMN faces; DELETE FROM face_scans; DELETE FROM faces; DELETE FROM people'
+$PS index "$L" --store "$URL" --catalog "$CAT" --image-model "$CLIP" --faces-model "$FM" --jobs 1 --json >"$TMP/up.json" 2>"$TMP/up.err"
+check "an older library gains the people tables and its photos' faces" python3 - "$TMP/up.json" "$PS" "$DB" "$URL" <<'PY'
+import json, subprocess, sys
+up, ps, db, url = sys.argv[1:]
+r = json.load(open(up))
+a, b = (json.loads(subprocess.run([ps, "status", "--db", d, "--json"], capture_output=True, text=True).stdout) for d in (db, url))
+assert r["indexed"] == 0 and r["face_scanned"] == r["pushed"] == a["photos"] and a["faces"] == b["faces"] and b["people"] > 0, (r, a, b)
+PY
+check "... and the catalog its column" sh -c "sqlite3 '$CAT' \"SELECT count(*) FROM pragma_table_info('pg_pushed') WHERE name = 'faces'\" | grep -qx 1"
+
+# migrate copies the faces, which the server groups
+psql "$URL" -qc 'DROP TABLE photoseek_face_scans, photoseek_faces, photoseek_people, photoseek_text, photoseek_vectors_1, photoseek_media, photoseek_models'
+$PS migrate --from "$DB" --to "$URL" --json >"$TMP/mig.json" 2>"$TMP/mig.err"
+check "migrate: every face copied and grouped into people" python3 - "$PS" "$DB" "$URL" <<'PY'
+import json, subprocess, sys
+ps, db, url = sys.argv[1:]
+a, b = (json.loads(subprocess.run([ps, "status", "--db", d, "--json"], capture_output=True, text=True).stdout) for d in (db, url))
+assert a["faces"] == b["faces"] > 0 and b["people"] > 0, (a, b)
+PY
+kill $PG_PID 2>/dev/null
+wait $PG_PID 2>/dev/null
+done_testing
