@@ -127,6 +127,7 @@ int pg_people_group(void *self, bool recluster, psk_error *err);
 int pg_people(void *self, int min_faces, const psk_filter *f, psk_person **out, int *n, psk_error *err);
 int pg_person_faces(void *self, int64_t person, psk_face_ref **out, int *n, psk_error *err);
 int pg_face_get(void *self, int64_t face, psk_face_ref *out, psk_error *err);
+int pg_media_faces(void *self, int64_t media_id, psk_face_ref **out, int *n, psk_error *err);
 int pg_people_edit(void *self, const store_people_edit *e, psk_error *err);
 int pg_people_of(void *self, psk_result *r, int n, psk_error *err);
 int pg_browse(void *self, const psk_filter *f, int k, psk_result **out, int *n, psk_error *err);

@@ -166,6 +166,7 @@ const store_ops store_pg_ops = {
     .people = pg_people,
     .person_faces = pg_person_faces,
     .face_get = pg_face_get,
+    .media_faces = pg_media_faces,
     .people_edit = pg_people_edit,
     .people_of = pg_people_of,
     .browse = pg_browse,

@@ -370,6 +370,14 @@ int pg_person_faces(void *self, int64_t person, psk_face_ref **out, int *n, psk_
                      person, out, n, err);
 }
 
+int pg_media_faces(void *self, int64_t media_id, psk_face_ref **out, int *n, psk_error *err) {
+    pg_store *s = self;
+    *out = NULL, *n = 0;
+    if (!exists(s, "SELECT 1 FROM photoseek_media WHERE id = $1::bigint", media_id))
+        return psk_fail(err, PSK_ERR_NOT_FOUND, "%s: no item %lld", s->shown, (long long)media_id);
+    return face_refs(s, FACE_REF_SQL "WHERE f.media_id = $1::bigint ORDER BY f.frame_ms, f.id", media_id, out, n, err);
+}
+
 int pg_face_get(void *self, int64_t face, psk_face_ref *out, psk_error *err) {
     pg_store *s = self;
     psk_face_ref *f = NULL;

@@ -148,6 +148,13 @@ check "... GET /api/people/ID/photos: Anna's photos with their faces" sh -c "cur
 python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"photos\"] and all(p[\"faces\"] for p in d[\"photos\"]), d'"
 check "... POST /api/people/ID/name renames" sh -c "curl -sf -X POST -H 'Content-Type: application/json' -d '{}' \
 '$B/api/people/$ANNA_P/name?name=Anna%20B' | grep -q 'Anna B' && $PS people --db '$URL' --json | grep -q '\"Anna B\"'"
+check "... GET /api/media/ID/faces: a photo's faces with their boxes and person" sh -c "curl -sf '$B/api/people/$ANNA_P/photos' >'$TMP/ap.json' &&
+MID=\$(python3 -c 'import json; print(json.load(open(\"$TMP/ap.json\"))[\"photos\"][0][\"id\"])') &&
+curl -sf '$B/api/media/'\$MID'/faces' | python3 -c 'import json,sys
+d = json.load(sys.stdin); p = json.load(open(\"$TMP/ap.json\"))[\"photos\"][0]
+want = {f[\"id\"] for f in p[\"faces\"]}; got = {f[\"id\"]: f for f in d[\"faces\"]}
+assert want <= set(got) and all(len(got[i][\"box\"]) == 4 and got[i][\"person\"] == $ANNA_P for i in want), (want, d)'"
+check "... GET /api/media/99999/faces: 404" sh -c "test \$(curl -s -o /dev/null -w '%{http_code}' '$B/api/media/99999/faces') = 404"
 check "... GET /api/people/99999/photos: 404" sh -c "test \$(curl -s -o /dev/null -w '%{http_code}' '$B/api/people/99999/photos') = 404"
 kill $SRV 2>/dev/null
 wait $SRV 2>/dev/null
@@ -168,7 +175,7 @@ PY
 check "... and the catalog its column" sh -c "sqlite3 '$CAT' \"SELECT count(*) FROM pragma_table_info('pg_pushed') WHERE name = 'faces'\" | grep -qx 1"
 
 # migrate copies the faces, which the server groups
-psql "$URL" -qc 'DROP TABLE photoseek_face_scans, photoseek_faces, photoseek_people, photoseek_text, photoseek_vectors_1, photoseek_media, photoseek_models'
+psql "$URL" -qc 'DROP TABLE photoseek_dup_groups, photoseek_meta, photoseek_face_scans, photoseek_faces, photoseek_people, photoseek_text, photoseek_vectors_1, photoseek_media, photoseek_models'
 $PS migrate --from "$DB" --to "$URL" --json >"$TMP/mig.json" 2>"$TMP/mig.err"
 check "migrate: every face copied and grouped into people" python3 - "$PS" "$DB" "$URL" <<'PY'
 import json, subprocess, sys

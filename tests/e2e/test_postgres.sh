@@ -127,7 +127,7 @@ expect_status "migrate without --to is a usage error" 2 $PS migrate --from "$DB"
 # Indexing straight into PostgreSQL with two shard workers, one after the other: everything once, and the same
 # answers as the SQLite library.
 URL2="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable&connect_timeout=5"
-psql "$URL" -qc 'DROP TABLE photoseek_dup_groups, photoseek_meta, photoseek_text, photoseek_vectors_1, photoseek_media, photoseek_models' 2>/dev/null
+psql "$URL" -qc 'DROP TABLE photoseek_dup_groups, photoseek_meta, photoseek_face_scans, photoseek_faces, photoseek_people, photoseek_text, photoseek_vectors_1, photoseek_media, photoseek_models' 2>/dev/null
 for s in 1 2; do
     $PS index "$TMP/photos" --store "$URL" --shard $s/2 --catalog "$TMP/cat$s.db" --image-model "$M" --precision fp32 \
         --json >"$TMP/shard$s.json" 2>/dev/null
@@ -199,7 +199,7 @@ if [ -s "$TD/eng.traineddata" ] && [ -s "$TD/chi_sim.traineddata" ] &&
     }
     text_cases "migrated"
     # a worker indexing straight into PostgreSQL pushes the text it read
-    psql "$TURL" -qc 'DROP TABLE photoseek_dup_groups, photoseek_meta, photoseek_text, photoseek_vectors_1, photoseek_media, photoseek_models' 2>/dev/null
+    psql "$TURL" -qc 'DROP TABLE photoseek_dup_groups, photoseek_meta, photoseek_face_scans, photoseek_faces, photoseek_people, photoseek_text, photoseek_vectors_1, photoseek_media, photoseek_models' 2>/dev/null
     $PS index "$TMP/textset" --store "$TURL" --catalog "$TMP/textcat.db" --image-model "$M" --precision fp32 --ocr on \
         --json >"$TMP/textpush.json" 2>/dev/null
     check "a worker pushes the text it read" sh -c "
