@@ -217,8 +217,9 @@ static void bias_act_avx512(float *y, const float *bias, int n, psk_act act) {
     }
 }
 
-static void layer_norm_avx512(const float *x, const float *gamma, const float *beta, int n, float eps, float *out) {
-    /* Two passes (mean, then centred variance) as the reference does, for the same accuracy. */
+/* A row's mean and 1 / sqrt(var + eps), in two passes (mean, then centred variance) as the reference does, for the
+ * same accuracy. */
+static inline void ln_stats(const float *x, int n, float eps, float *mean_out, float *inv_out) {
     __m512 s = _mm512_setzero_ps();
     for (int i = 0; i < n; i += 16) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(tail_mask(n - i), x + i));
     float mean = _mm512_reduce_add_ps(s) / (float)n;
@@ -228,14 +229,23 @@ static void layer_norm_avx512(const float *x, const float *gamma, const float *b
         __m512 d = _mm512_maskz_sub_ps(m, _mm512_maskz_loadu_ps(m, x + i), vm);
         v = _mm512_fmadd_ps(d, d, v);
     }
-    float inv = 1.0f / sqrtf(_mm512_reduce_add_ps(v) / (float)n + eps);
-    __m512 vi = _mm512_set1_ps(inv);
-    for (int i = 0; i < n; i += 16) {
-        __mmask16 m = tail_mask(n - i);
-        __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vm), vi);
-        _mm512_mask_storeu_ps(out + i, m,
-                              _mm512_fmadd_ps(d, _mm512_maskz_loadu_ps(m, gamma + i), _mm512_maskz_loadu_ps(m, beta + i)));
-    }
+    *mean_out = mean;
+    *inv_out = 1.0f / sqrtf(_mm512_reduce_add_ps(v) / (float)n + eps);
+}
+
+/* 16 values of the normalised row from i (masked lanes: 0) */
+static inline __m512 ln_at(const float *x, const float *gamma, const float *beta, int n, int i, __m512 vm, __m512 vi) {
+    __mmask16 m = tail_mask(n - i);
+    __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vm), vi);
+    return _mm512_maskz_fmadd_ps(m, d, _mm512_maskz_loadu_ps(m, gamma + i), _mm512_maskz_loadu_ps(m, beta + i));
+}
+
+static void layer_norm_avx512(const float *x, const float *gamma, const float *beta, int n, float eps, float *out) {
+    float mean, inv;
+    ln_stats(x, n, eps, &mean, &inv);
+    __m512 vm = _mm512_set1_ps(mean), vi = _mm512_set1_ps(inv);
+    for (int i = 0; i < n; i += 16)
+        _mm512_mask_storeu_ps(out + i, tail_mask(n - i), ln_at(x, gamma, beta, n, i, vm, vi));
 }
 
 /* Softmax of scratch[0..n) in place; returns 1 / sum. */
@@ -473,17 +483,12 @@ static void dequant_q8_avx512(const int32_t *acc, int nc, float sa, int32_t z, c
     if (act != PSK_ACT_NONE && act != PSK_ACT_QUICK_GELU) psk_kernels_ref()->bias_act(out, NULL, nc, act);
 }
 
-static void quantize_row_avx512(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero) {
-    __m512 vlo = _mm512_setzero_ps(), vhi = vlo;
-    for (int i = 0; i < n; i += 16) {
-        __m512 v = _mm512_maskz_loadu_ps(tail_mask(n - i), x + i); /* masked lanes read 0, inside the range */
-        vlo = _mm512_min_ps(vlo, v);
-        vhi = _mm512_max_ps(vhi, v);
-    }
-    float lo = _mm512_reduce_min_ps(vlo), hi = _mm512_reduce_max_ps(vhi);
+/* The quantisation of a row whose range [lo, hi] (holding 0) is known: the reference's rounding, x / s, round to
+ * nearest even, + z, clamp. */
+static void quantize_in_range(const float *x, int n, float lo, float hi, int qmax, uint8_t *q, float *scale,
+                              int32_t *zero) {
     float s = hi > lo ? (hi - lo) / (float)qmax : 1.0f;
     int32_t z = (int32_t)lrintf(-lo / s);
-    /* the reference's rounding: x / s, round to nearest even, + z, clamp */
     __m512 vs = _mm512_set1_ps(s);
     __m512i vz = _mm512_set1_epi32(z), v0 = _mm512_setzero_si512(), vmax = _mm512_set1_epi32(qmax);
     for (int i = 0; i < n; i += 16) {
@@ -494,6 +499,33 @@ static void quantize_row_avx512(const float *x, int n, int qmax, uint8_t *q, flo
     }
     *scale = s;
     *zero = z;
+}
+
+static void quantize_row_avx512(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero) {
+    __m512 vlo = _mm512_setzero_ps(), vhi = vlo;
+    for (int i = 0; i < n; i += 16) {
+        __m512 v = _mm512_maskz_loadu_ps(tail_mask(n - i), x + i); /* masked lanes read 0, inside the range */
+        vlo = _mm512_min_ps(vlo, v);
+        vhi = _mm512_max_ps(vhi, v);
+    }
+    quantize_in_range(x, n, _mm512_reduce_min_ps(vlo), _mm512_reduce_max_ps(vhi), qmax, q, scale, zero);
+}
+
+/* Layer norm and quantisation fused: the normalised row is written only to an L1 buffer, its range found as it is
+ * made. The same values as layer_norm_avx512 then quantize_row_avx512. */
+static void layer_norm_q8_avx512(const float *x, const float *gamma, const float *beta, int n, float eps, int qmax,
+                                 uint8_t *q, float *scale, int32_t *zero) {
+    static _Thread_local float row[PSK_Q8_K_MAX] __attribute__((aligned(64)));
+    float mean, inv;
+    ln_stats(x, n, eps, &mean, &inv);
+    __m512 vm = _mm512_set1_ps(mean), vi = _mm512_set1_ps(inv), vlo = _mm512_setzero_ps(), vhi = vlo;
+    for (int i = 0; i < n; i += 16) {
+        __m512 y = ln_at(x, gamma, beta, n, i, vm, vi);
+        _mm512_store_ps(row + i, y);
+        vlo = _mm512_min_ps(vlo, y);
+        vhi = _mm512_max_ps(vhi, y);
+    }
+    quantize_in_range(row, n, _mm512_reduce_min_ps(vlo), _mm512_reduce_max_ps(vhi), qmax, q, scale, zero);
 }
 
 /* ---- vector scans: int8 rows widened to int16 and multiplied with the int16 query by vpdpwssd (VNNI), 32 values
@@ -604,6 +636,7 @@ static const psk_kernel_table avx512_table = {
     .scan_i8_rows = scan_i8_rows_avx512,
     .gemm_q8_ukr = gemm_q8_ukr_avx512,
     .quantize_row = quantize_row_avx512,
+    .layer_norm_q8 = layer_norm_q8_avx512,
     .dequant_q8 = dequant_q8_avx512,
     .scan_f32 = scan_f32_avx512,
     .dot_i8 = dot_i8_avx512,

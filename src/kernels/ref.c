@@ -167,6 +167,13 @@ static void quantize_row_ref(const float *x, int n, int qmax, uint8_t *q, float 
     *zero = z;
 }
 
+static void layer_norm_q8_ref(const float *x, const float *gamma, const float *beta, int n, float eps, int qmax,
+                              uint8_t *q, float *scale, int32_t *zero) {
+    static _Thread_local float row[PSK_Q8_K_MAX];
+    layer_norm_ref(x, gamma, beta, n, eps, row);
+    quantize_row_ref(row, n, qmax, q, scale, zero);
+}
+
 static int32_t dot_i8_ref(const int8_t *a, const int8_t *b, int n) {
     int32_t s = 0;
     for (int i = 0; i < n; i++) s += (int32_t)a[i] * b[i];
@@ -191,6 +198,7 @@ static const psk_kernel_table ref_table = {
     .scan_i8_rows = scan_i8_rows_ref,
     .gemm_q8_ukr = gemm_q8_ukr_ref,
     .quantize_row = quantize_row_ref,
+    .layer_norm_q8 = layer_norm_q8_ref,
     .dequant_q8 = dequant_q8_ref,
     .scan_f32 = scan_f32_ref,
     .dot_i8 = dot_i8_ref,

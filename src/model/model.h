@@ -90,6 +90,7 @@ typedef struct psk_tower {
     /* vision */
     int image_size, patch, n_pos;
     psk_packed patch_w; /* width x 3*P*P, rows ordered (channel, row, column) */
+    psk_packed_q8 patch_w8, patch_w8lo; /* the same in int8 when q8, and its remainder (psk_pack_q8_residual) */
     float *class_emb, *pos_emb, *ln_pre_w, *ln_pre_b;
     /* text */
     const st_tensor *tok_emb; /* vocab x width, read row by row from the mapped checkpoint */
@@ -99,7 +100,7 @@ typedef struct psk_tower {
     float *dense_b;             /* sentence-transformers Dense bias, or NULL */
     psk_act dense_act;
     float *arena; /* every packed matrix of the tower, in the order the forward pass reads them */
-    bool q8;      /* the blocks' matrices are int8 */
+    bool q8;      /* the blocks' matrices (and the patch embedding) are int8 */
 } psk_tower;
 
 struct psk_model {

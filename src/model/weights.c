@@ -83,6 +83,16 @@ int psk_tower_quantize(psk_tower *t) {
             psk_packed_free(f[j]);
         }
     }
+    /* The patch embedding too, where activations get 8 bits (VNNI), its pixel rows quantised per patch like any
+     * activation row. The first layer's error reaches every later one: with 8-bit weights alone, or with 7-bit
+     * pixels (the AVX2 level, which keeps it in float32), a near tie among the fixtures' images flips
+     * (test_encoders.c); so the weights' remainder is a second int8 product (where no column stays float32, which
+     * the remainder cannot have). */
+    if (t->patch_w.n > 0 && psk_kernels()->q8_act_max >= 255) {
+        if (psk_pack_q8_from_packed(&t->patch_w, &t->patch_w8)) return PSK_ERR_NOMEM;
+        if (t->patch_w8.n_out == 0 && psk_pack_q8_residual(&t->patch_w, &t->patch_w8, &t->patch_w8lo))
+            return PSK_ERR_NOMEM;
+    }
     t->q8 = true;
     return PSK_OK;
 }
@@ -107,5 +117,7 @@ void psk_tower_free(psk_tower *t) {
     for (size_t j = 0; j < sizeof fs / sizeof fs[0]; j++) psk_free_aligned(fs[j]);
     psk_packed_free(&t->proj);
     psk_packed_free(&t->patch_w);
+    psk_packed_q8_free(&t->patch_w8);
+    psk_packed_q8_free(&t->patch_w8lo);
     psk_free_aligned(t->arena);
 }

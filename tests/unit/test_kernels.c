@@ -403,3 +403,87 @@ TEST(int8_gemm_keeps_outlier_columns_in_float) {
     gemm_data_free(&g);
     psk_pool_free(pool);
 }
+
+/* Layer norm written straight as quantised rows: bit for bit what the level's layer_norm then quantize_row make,
+ * and within a rounding step of the reference's. */
+static void layer_norm_q8_matches_reference(const psk_kernel_table *v) {
+    const psk_kernel_table *ref = psk_kernels_ref();
+    static const int ns[] = {1, 7, 16, 17, 33, 768, 3072};
+    float *x = malloc(sizeof(float) * 3072 * 4), *g = x + 3072, *b = g + 3072, *y = b + 3072;
+    uint8_t *q1 = malloc(3 * 3072), *q2 = q1 + 3072, *q3 = q2 + 3072;
+    for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+        int n = ns[t], qmax = v->q8_act_max;
+        fill(x, (size_t)n);
+        fill(g, (size_t)n);
+        fill(b, (size_t)n);
+        for (int i = 0; i < n; i++) x[i] = 3 * x[i] + 0.7f; /* an offset row: the mean matters */
+        float s1, s2, s3;
+        int32_t z1, z2, z3;
+        v->layer_norm(x, g, b, n, 1e-5f, y);
+        v->quantize_row(y, n, qmax, q1, &s1, &z1);
+        v->layer_norm_q8(x, g, b, n, 1e-5f, qmax, q2, &s2, &z2);
+        CHECKF(s1 == s2 && z1 == z2 && memcmp(q1, q2, (size_t)n) == 0, "%s layer_norm_q8 n=%d: not its own two kernels",
+               v->name, n);
+        ref->layer_norm_q8(x, g, b, n, 1e-5f, qmax, q3, &s3, &z3);
+        int worst = 0;
+        for (int i = 0; i < n; i++) worst = abs((int)q2[i] - q3[i]) > worst ? abs((int)q2[i] - q3[i]) : worst;
+        CHECKF(fabsf(s2 - s3) <= 1e-5f * s3 && abs(z2 - z3) <= 1 && worst <= 1,
+               "%s layer_norm_q8 n=%d vs reference: scale %g / %g, zero %d / %d, values differ by %d", v->name, n, s2, s3,
+               z2, z3, worst);
+    }
+    free(x);
+    free(q1);
+}
+FOR_EACH_LEVEL(layer_norm_q8_matches_reference)
+
+TEST(layer_norm_q8_reference_is_layer_norm_then_quantize) {
+    const psk_kernel_table *ref = psk_kernels_ref();
+    float x[100], g[100], b[100], y[100], s1, s2;
+    uint8_t q1[100], q2[100];
+    int32_t z1, z2;
+    fill(x, 100);
+    fill(g, 100);
+    fill(b, 100);
+    ref->layer_norm(x, g, b, 100, 1e-5f, y);
+    ref->quantize_row(y, 100, 255, q1, &s1, &z1);
+    ref->layer_norm_q8(x, g, b, 100, 1e-5f, 255, q2, &s2, &z2);
+    CHECK(s1 == s2 && z1 == z2 && memcmp(q1, q2, sizeof q1) == 0);
+}
+
+/* The fused path of the encoders' pre-LN blocks: psk_layer_norm_q8 + psk_gemm_q8_rows give bit for bit what the
+ * layer norm in float32 then psk_gemm_q8 give; weights with float32 columns are refused. */
+TEST(int8_gemm_on_layer_normed_rows_matches_unfused) {
+    psk_pool *pool;
+    CHECK(psk_pool_new(2, &pool) == PSK_OK);
+    static const int shapes[][3] = {{1, 5, 8}, {50, 300, 96}, {130, 64, 770}};
+    const psk_kernel_table *kt = psk_kernels();
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        gemm_data gd = gemm_data_new(m, n, k);
+        float *g = malloc(sizeof(float) * 2 * k), *b = g + k, *ln = malloc(sizeof(float) * (size_t)m * k);
+        fill(g, 2 * (size_t)k);
+        for (int i = 0; i < m; i++) kt->layer_norm(gd.a + (size_t)i * k, g, b, k, 1e-5f, ln + (size_t)i * k);
+        psk_packed_q8 q;
+        CHECK(psk_pack_weights_q8(gd.w, n, k, k, false, &q) == PSK_OK);
+        CHECK(q.n_out == 0);
+        void *mem = psk_malloc_aligned(psk_q8_rows_bytes(m, k));
+        psk_q8_rows rows;
+        psk_q8_rows_init(&rows, mem, m, k, kt->q8_act_max);
+        psk_layer_norm_q8(pool, gd.a, k, g, b, 1e-5f, &rows);
+        for (int act = 0; act <= 1; act++) {
+            CHECK(psk_gemm_q8(pool, m, ln, k, &q, gd.bias, gd.c1, n, false, (psk_act)act) == PSK_OK);
+            CHECK(psk_gemm_q8_rows(pool, &rows, &q, gd.bias, gd.c2, n, false, (psk_act)act) == PSK_OK);
+            CHECKF(memcmp(gd.c1, gd.c2, sizeof(float) * (size_t)m * n) == 0, "%d x %d x %d act %d: differs", m, n, k,
+                   act);
+        }
+        q.n_out = 1; /* as if a column were kept in float32 */
+        CHECK(psk_gemm_q8_rows(pool, &rows, &q, gd.bias, gd.c2, n, false, PSK_ACT_NONE) == PSK_ERR_INVALID_ARG);
+        q.n_out = 0;
+        psk_packed_q8_free(&q);
+        psk_free_aligned(mem);
+        free(g);
+        free(ln);
+        gemm_data_free(&gd);
+    }
+    psk_pool_free(pool);
+}
