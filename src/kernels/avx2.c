@@ -366,6 +366,14 @@ static void dequant_q8_avx2(const int32_t *acc, int nc, float sa, int32_t z, con
     if (act != PSK_ACT_NONE) bias_act_avx2(out, NULL, 16, act);
 }
 
+/* the tile's 4 x 16 sums are dequantised from L1 right after the tile */
+static void gemm_q8_tile_avx2(int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1,
+                              const float *sa, const int32_t *z, const float *wscale, const int32_t *wsum,
+                              const float *bias, float *c, int ldc, int nc, bool accumulate, psk_act act) {
+    psk_gemm_q8_tile_of(psk_kernels_avx2(), kq, a, lda, mr, b0, b1, sa, z, wscale, wsum, bias, c, ldc, nc,
+                        accumulate, act);
+}
+
 static void quantize_row_avx2(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero) {
     __m256 vlo = _mm256_setzero_ps(), vhi = vlo;
     int i = 0;
@@ -447,6 +455,7 @@ static const psk_kernel_table avx2_table = {
     .quantize_row = quantize_row_avx2,
     .layer_norm_q8 = layer_norm_q8_avx2,
     .dequant_q8 = dequant_q8_avx2,
+    .gemm_q8_tile = gemm_q8_tile_avx2,
     .scan_f32 = scan_f32_avx2,
     .dot_i8 = dot_i8_avx2,
 };

@@ -205,19 +205,16 @@ static void q8_task(void *arg, int task, int thread) {
     int r0 = rb * Q8_ROWS_PER_TASK, r1 = r0 + Q8_ROWS_PER_TASK < a->m ? r0 + Q8_ROWS_PER_TASK : a->m;
     int c0 = cb * Q8_COLS_PER_TASK, c1 = c0 + Q8_COLS_PER_TASK < w->n ? c0 + Q8_COLS_PER_TASK : w->n;
     int NR = w->nr, TW = 2 * NR, MR = j->kt->q8_mr;
-    int32_t acc[PSK_Q8_MR_MAX * 2 * PSK_Q8_NR_MAX] __attribute__((aligned(64)));
     for (int col = c0; col < c1; col += TW) {
         const int8_t *b0 = w->data + (size_t)(col / NR) * w->kq * 4 * NR, *b1 = b0 + (size_t)w->kq * 4 * NR;
         int nc = c1 - col < TW ? c1 - col : TW;
         for (int r = r0; r < r1; r += MR) {
             int mr = r1 - r < MR ? r1 - r : MR;
-            prefetch_tile(j->c + (size_t)r * j->ldc + col, j->ldc, mr, nc);
-            j->kt->gemm_q8_ukr(w->kq, a->q + (size_t)r * a->stride, a->stride, mr, b0, b1, acc);
-            for (int i = 0; i < mr; i++) {
-                float *cr = j->c + (size_t)(r + i) * j->ldc + col;
-                j->kt->dequant_q8(acc + i * TW, nc, a->scale[r + i], a->zero[r + i], w->scale + col, w->sum + col,
-                                  j->bias ? j->bias + col : NULL, cr, j->accumulate, j->act);
-            }
+            float *c = j->c + (size_t)r * j->ldc + col;
+            prefetch_tile(c, j->ldc, mr, nc);
+            j->kt->gemm_q8_tile(w->kq, a->q + (size_t)r * a->stride, a->stride, mr, b0, b1, a->scale + r,
+                                a->zero + r, w->scale + col, w->sum + col, j->bias ? j->bias + col : NULL, c, j->ldc,
+                                nc, j->accumulate, j->act);
         }
     }
 }

@@ -144,6 +144,13 @@ typedef struct psk_kernel_table {
      * within bias_act's tolerance of the reference where act is not NONE, bit for bit where it is). */
     void (*dequant_q8)(const int32_t *acc, int nc, float sa, int32_t z, const float *wscale, const int32_t *wsum,
                        const float *bias, float *out, bool accumulate, psk_act act);
+    /* gemm_q8_ukr and dequant_q8 on each of its rows in one: the tile's sums dequantised where they are (registers
+     * at the AVX-512 level), never stored as int32. Rows r < mr of C (row stride ldc), nc <= 2*q8_nr columns; sa[r]
+     * and z[r] the rows' scales and zero points, wscale, wsum and bias (may be NULL) the columns'. The same floats
+     * as the two kernels (bit for bit where act is NONE). */
+    void (*gemm_q8_tile)(int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1,
+                         const float *sa, const int32_t *z, const float *wscale, const int32_t *wsum,
+                         const float *bias, float *c, int ldc, int nc, bool accumulate, psk_act act);
     /* Quantises a row of n floats to 0..qmax (127 or 255): q = clamp(round_even(x / s) + z), s = (hi - lo) / qmax
      * over the range [lo, hi] that holds 0 and the row; returns scale and zero point. */
     void (*quantize_row)(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero);
@@ -200,5 +207,11 @@ void psk_gemm_ukr_ref(int MR, int NR, int kc, const float *a, const float *b, fl
 void psk_gemm_pack_a_ref(int MR, const float *a, int lda, int mc, int kc, float *dst);
 void psk_gemm_q8_ukr_ref(int nr, int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1,
                          int32_t *out);
+/* gemm_q8_tile as the table's gemm_q8_ukr then its dequant_q8 on each row: the reference's and the AVX2 level's
+ * gemm_q8_tile, and the specification of the fused ones. */
+void psk_gemm_q8_tile_of(const psk_kernel_table *kt, int kq, const uint8_t *a, int lda, int mr, const int8_t *b0,
+                         const int8_t *b1, const float *sa, const int32_t *z, const float *wscale,
+                         const int32_t *wsum, const float *bias, float *c, int ldc, int nc, bool accumulate,
+                         psk_act act);
 
 #endif

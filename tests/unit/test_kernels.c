@@ -487,3 +487,80 @@ TEST(int8_gemm_on_layer_normed_rows_matches_unfused) {
     }
     psk_pool_free(pool);
 }
+
+/* The int8 tile with its epilogue: what the reference micro-kernel then the reference epilogue make on each row, bit
+ * for bit without an activation, for every row count, full and short tiles, with and without bias, storing and
+ * accumulating. */
+static void int8_tile_matches_reference(const psk_kernel_table *v) {
+    const psk_kernel_table *ref = psk_kernels_ref();
+    int NR = v->q8_nr, TW = 2 * NR, kq = 29, lda = kq * 4 + 4, ldc = TW + 3;
+    uint8_t *a = malloc((size_t)PSK_Q8_MR_MAX * lda);
+    int8_t *b = psk_malloc_aligned(2 * (size_t)kq * 4 * NR);
+    for (int i = 0; i < PSK_Q8_MR_MAX * lda; i++) a[i] = (uint8_t)(i * 41 % (v->q8_act_max + 1));
+    for (int i = 0; i < 2 * kq * 4 * NR; i++) b[i] = (int8_t)(i * 59 % 255 - 127);
+    float sa[PSK_Q8_MR_MAX], wscale[2 * PSK_Q8_NR_MAX], bias[2 * PSK_Q8_NR_MAX];
+    int32_t z[PSK_Q8_MR_MAX], wsum[2 * PSK_Q8_NR_MAX];
+    for (int r = 0; r < PSK_Q8_MR_MAX; r++) {
+        sa[r] = 0.002f * (r + 1);
+        z[r] = 3 * r + 11;
+    }
+    for (int t = 0; t < TW; t++) {
+        wscale[t] = 0.0007f * (t % 5 + 1);
+        bias[t] = 0.05f * t - 0.4f;
+        int32_t s = 0;
+        for (int g = 0; g < kq; g++)
+            for (int e = 0; e < 4; e++) s += b[(t < NR ? 0 : kq * 4 * NR) + g * 4 * NR + (t % NR) * 4 + e];
+        wsum[t] = s;
+    }
+    int widths[4] = {TW, TW - 5, 1, NR + 1};
+    float c1[PSK_Q8_MR_MAX * (2 * PSK_Q8_NR_MAX + 3)], c2[PSK_Q8_MR_MAX * (2 * PSK_Q8_NR_MAX + 3)];
+    int32_t acc[PSK_Q8_MR_MAX * 2 * PSK_Q8_NR_MAX];
+    for (int mr = 1; mr <= v->q8_mr; mr++)
+        for (int variant = 0; variant < 4 * 4 * 2; variant++) {
+            int nc = widths[variant & 3];
+            bool accumulate = variant & 4, with_bias = variant & 8;
+            psk_act act = accumulate || !(variant & 16) ? PSK_ACT_NONE : PSK_ACT_QUICK_GELU;
+            fill(c1, sizeof c1 / sizeof c1[0]);
+            memcpy(c2, c1, sizeof c1);
+            psk_gemm_q8_ukr_ref(NR, kq, a, lda, mr, b, b + kq * 4 * NR, acc);
+            for (int r = 0; r < mr; r++)
+                ref->dequant_q8(acc + r * TW, nc, sa[r], z[r], wscale, wsum, with_bias ? bias : NULL, c1 + r * ldc,
+                                accumulate, act);
+            v->gemm_q8_tile(kq, a, lda, mr, b, b + kq * 4 * NR, sa, z, wscale, wsum, with_bias ? bias : NULL, c2, ldc,
+                            nc, accumulate, act);
+            double d = max_abs_diff(c1, c2, sizeof c1 / sizeof c1[0]);
+            CHECKF(act == PSK_ACT_NONE ? d == 0 : d < 2e-5, "%s q8 tile mr %d nc %d acc %d bias %d act %d: %g", v->name,
+                   mr, nc, accumulate, with_bias, act, d);
+        }
+    free(a);
+    psk_free_aligned(b);
+}
+FOR_EACH_LEVEL(int8_tile_matches_reference)
+
+/* The remainder of a quantised matrix carries the weights to ~15 bits: hi + lo is ~100x closer to W than hi. */
+TEST(int8_weights_remainder_is_far_closer) {
+    int n = 40, k = 300;
+    float *w = malloc(sizeof(float) * n * k);
+    fill(w, (size_t)n * k);
+    psk_packed p;
+    psk_packed_q8 hi, lo;
+    CHECK(psk_pack_weights(w, n, k, k, false, &p) == PSK_OK);
+    CHECK(psk_pack_q8_from_packed(&p, &hi) == PSK_OK && hi.n_out == 0);
+    CHECK(psk_pack_q8_residual(&p, &hi, &lo) == PSK_OK);
+    double e_hi = 0, e_both = 0;
+    for (int j = 0; j < n; j++)
+        for (int kk = 0; kk < k; kk++) {
+            size_t at = ((size_t)(j / hi.nr) * hi.kq + kk / 4) * 4 * hi.nr + (j % hi.nr) * 4 + kk % 4;
+            double vh = hi.scale[j] * hi.data[at], vl = lo.scale[j] * lo.data[at];
+            e_hi = fmax(e_hi, fabs(w[(size_t)j * k + kk] - vh));
+            e_both = fmax(e_both, fabs(w[(size_t)j * k + kk] - vh - vl));
+        }
+    CHECKF(e_hi > 0 && e_both < e_hi / 100, "largest error: hi %g, hi + lo %g", e_hi, e_both);
+    psk_packed_q8_free(&lo);
+    hi.n_out = 1; /* a matrix with float32 columns has no remainder */
+    CHECK(psk_pack_q8_residual(&p, &hi, &lo) == PSK_ERR_INVALID_ARG);
+    hi.n_out = 0;
+    psk_packed_q8_free(&hi);
+    psk_packed_free(&p);
+    free(w);
+}
