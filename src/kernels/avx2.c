@@ -366,11 +366,14 @@ static void dequant_q8_avx2(const int32_t *acc, int nc, float sa, int32_t z, con
     if (act != PSK_ACT_NONE) bias_act_avx2(out, NULL, 16, act);
 }
 
-/* the tile's 4 x 16 sums are dequantised from L1 right after the tile */
+static const psk_kernel_table avx2_table;
+
+/* the tile's 4 x 16 sums are dequantised from L1 right after the tile (this level's own table: asking
+ * psk_kernels_avx2() would run cpuid, slow under a hypervisor, per tile) */
 static void gemm_q8_tile_avx2(int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1,
                               const float *sa, const int32_t *z, const float *wscale, const int32_t *wsum,
                               const float *bias, float *c, int ldc, int nc, bool accumulate, psk_act act) {
-    psk_gemm_q8_tile_of(psk_kernels_avx2(), kq, a, lda, mr, b0, b1, sa, z, wscale, wsum, bias, c, ldc, nc,
+    psk_gemm_q8_tile_of(&avx2_table, kq, a, lda, mr, b0, b1, sa, z, wscale, wsum, bias, c, ldc, nc,
                         accumulate, act);
 }
 
