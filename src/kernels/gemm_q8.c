@@ -17,6 +17,13 @@ static int cmp_float(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* max(a, |b|) without a call to libm's fmaxf (which is what -O2 makes of fmaxf: tens of millions of calls when a
+ * model is quantised at load) */
+static inline float max_abs(float a, float b) {
+    b = fabsf(b);
+    return b > a ? b : a;
+}
+
 static inline float weight_at(const float *w, int ldw, bool transposed, int j, int kk) {
     return transposed ? w[(size_t)kk * ldw + j] : w[(size_t)j * ldw + kk];
 }
@@ -28,7 +35,7 @@ static int split_outlier_columns(const float *w, int n, int k, int ldw, bool tra
     float *sorted = cmax + k;
     for (int kk = 0; kk < k; kk++) cmax[kk] = 0;
     for (int j = 0; j < n; j++)
-        for (int kk = 0; kk < k; kk++) cmax[kk] = fmaxf(cmax[kk], fabsf(weight_at(w, ldw, transposed, j, kk)));
+        for (int kk = 0; kk < k; kk++) cmax[kk] = max_abs(cmax[kk], weight_at(w, ldw, transposed, j, kk));
     memcpy(sorted, cmax, sizeof(float) * (size_t)k);
     qsort(sorted, (size_t)k, sizeof(float), cmp_float);
     /* below the median / 8, at most PSK_Q8_OUTLIERS_MAX of the smallest (and never a column of zeros) */
@@ -74,7 +81,7 @@ int psk_pack_weights_q8_nr(const float *w, int n, int k, int ldw, bool transpose
     for (int j = 0; j < n; j++) {
         float mx = 0;
         for (int kk = 0; kk < k; kk++)
-            if (!fp32_col[kk]) mx = fmaxf(mx, fabsf(weight_at(w, ldw, transposed, j, kk)));
+            if (!fp32_col[kk]) mx = max_abs(mx, weight_at(w, ldw, transposed, j, kk));
         float s = mx > 0 ? mx / 127.0f : 1.0f;
         int32_t sum = 0;
         for (int kk = 0; kk < k; kk++) {
