@@ -60,11 +60,15 @@ static int split_outlier_columns(const float *w, int n, int k, int ldw, bool tra
     return rc;
 }
 
+size_t psk_packed_q8_bytes(int n, int k, int nr) {
+    /* an extra zero strip, so that a tile of two strips can always be read */
+    return (size_t)((n + nr - 1) / nr + 1) * (size_t)((k + 3) / 4) * 4 * (size_t)nr;
+}
+
 int psk_pack_weights_q8_nr(const float *w, int n, int k, int ldw, bool transposed, int nr, psk_packed_q8 *out) {
     memset(out, 0, sizeof *out);
-    int kq = (k + 3) / 4, strips = (n + nr - 1) / nr;
-    /* an extra zero strip, so that a tile of two strips can always be read */
-    size_t bytes = (size_t)(strips + 1) * kq * 4 * nr;
+    int kq = (k + 3) / 4;
+    size_t bytes = psk_packed_q8_bytes(n, k, nr);
     out->data = psk_malloc_aligned(bytes);
     out->scale = psk_malloc(sizeof(float) * (size_t)n);
     out->sum = psk_malloc(sizeof(int32_t) * (size_t)n);
@@ -108,10 +112,12 @@ int psk_pack_weights_q8(const float *w, int n, int k, int ldw, bool transposed, 
 
 void psk_packed_q8_free(psk_packed_q8 *p) {
     if (!p) return;
-    psk_free_aligned(p->data);
-    psk_free(p->scale);
-    psk_free(p->sum);
-    psk_free(p->out_cols);
+    if (!p->borrowed) {
+        psk_free_aligned(p->data);
+        psk_free(p->scale);
+        psk_free(p->sum);
+        psk_free(p->out_cols);
+    }
     if (p->n_out) psk_packed_free(&p->out_w);
     memset(p, 0, sizeof *p);
 }

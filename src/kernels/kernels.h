@@ -70,7 +70,10 @@ typedef struct psk_packed_q8 {
     int n_out;
     int32_t *out_cols; /* n_out column indices */
     psk_packed out_w;  /* their float32 weights: n x n_out */
+    bool borrowed;     /* data, scale, sum and out_cols live in a block owned elsewhere (the packed-weight cache) */
 } psk_packed_q8;
+/* Bytes of a q8 matrix's packed data: its strips and the zero strip after them. */
+size_t psk_packed_q8_bytes(int n, int k, int nr);
 #define PSK_Q8_OUTLIERS_MAX 16
 #define PSK_Q8_K_MAX 16384 /* longer rows keep no float32 columns */
 

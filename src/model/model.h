@@ -131,6 +131,9 @@ int psk_tower_quantize(psk_tower *t);
  * entries), their count in *n; returns the floats of the arena that holds them. */
 #define PSK_TOWER_MAX_PACKED (4 * 256 + 2)
 size_t psk_tower_packed(psk_tower *t, psk_packed **list, int *n);
+/* An int8 tower's quantised matrices in a fixed order (the blocks', then the patch embedding and its remainder,
+ * which may be empty) into list, each beside the float32 matrix that has its shape; returns their count. */
+int psk_tower_q8(psk_tower *t, psk_packed_q8 **list, psk_packed **shape);
 
 /* ---- the tokenizer cache (tokcache.c): a BPE tokenizer's tables as a mapped file ---- */
 /* Maps dir's cached tables into t (true), or false on a miss (no cache, another model, a damaged header). */
@@ -146,7 +149,7 @@ bool tokcache_merge_get(const psk_bpe *t, uint64_t key, int64_t *val);
 extern _Thread_local bool psk_pack_deferred;
 /* The version of the bytes the packing functions produce for a kernel table: bump it when psk_pack_weights'
  * layout changes without the kernel table's name changing (both are in the cache's key). */
-#define PSK_PACK_LAYOUT_VERSION 2 /* 2: strips of the level's width (gemm_nr) */
+#define PSK_PACK_LAYOUT_VERSION 3 /* 2: strips of the level's width (gemm_nr); 3: int8 matrices too */
 typedef struct psk_packcache {
     char path[1200];
     char key[1024];

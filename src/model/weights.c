@@ -42,7 +42,7 @@ _Thread_local bool psk_pack_deferred;
 size_t psk_tower_packed(psk_tower *t, psk_packed **list, int *n_out) {
     int n = 0;
     if (t->patch_w.n > 0) list[n++] = &t->patch_w;
-    for (int i = 0; t->blocks && i < t->n_layers; i++) {
+    for (int i = 0; t->blocks && !t->q8 && i < t->n_layers; i++) { /* int8 blocks keep no float32 matrices */
         psk_packed *m[4] = {&t->blocks[i].qkv, &t->blocks[i].out, &t->blocks[i].fc1, &t->blocks[i].fc2};
         for (int j = 0; j < 4; j++)
             if (m[j]->n > 0 && (m[j]->data || psk_pack_deferred)) list[n++] = m[j];
@@ -52,6 +52,24 @@ size_t psk_tower_packed(psk_tower *t, psk_packed **list, int *n_out) {
     for (int i = 0; i < n; i++) total += (psk_packed_floats(list[i]->n, list[i]->k) + 15) / 16 * 16;
     *n_out = n;
     return total;
+}
+
+int psk_tower_q8(psk_tower *t, psk_packed_q8 **list, psk_packed **shape) {
+    int n = 0;
+    for (int i = 0; t->blocks && i < t->n_layers; i++) {
+        psk_block *b = &t->blocks[i];
+        psk_packed_q8 *q[4] = {&b->qkv8, &b->out8, &b->fc18, &b->fc28};
+        psk_packed *f[4] = {&b->qkv, &b->out, &b->fc1, &b->fc2};
+        for (int j = 0; j < 4; j++) {
+            shape[n] = f[j];
+            list[n++] = q[j];
+        }
+    }
+    shape[n] = &t->patch_w;
+    list[n++] = &t->patch_w8;
+    shape[n] = &t->patch_w;
+    list[n++] = &t->patch_w8lo;
+    return n;
 }
 
 int psk_tower_consolidate(psk_tower *t) {
