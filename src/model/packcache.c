@@ -265,6 +265,45 @@ bool packcache_attach(psk_packcache *pc, psk_model *m) {
     return true;
 }
 
+/* Removes the cache files (packed weights, tokenizer tables) whose model folder is gone, and those of an older
+ * format: every folder a model was ever loaded from has its own file, so a cache that is never pruned grows with
+ * each temporary or deleted model folder (hundreds of MB each). Reads each file's first bytes only. */
+static void prune(const char *cdir) {
+    DIR *d = opendir(cdir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        bool pack = len > 5 && strcmp(e->d_name + len - 5, ".pack") == 0;
+        bool tok = len > 4 && strcmp(e->d_name + len - 4, ".tok") == 0;
+        if (!pack && !tok) continue;
+        char path[PATH_MAX], head[HEADER_BYTES] = {0};
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", cdir, e->d_name) >= sizeof path) continue;
+        FILE *f = fopen(path, "rb");
+        if (!f) continue;
+        size_t got = fread(head, 1, sizeof head, f);
+        fclose(f);
+        /* the key: at offset 48 of packed weights, at 8 of tokenizer tables (tokcache.c) */
+        size_t at_key = pack && memcmp(head, "PSKPACK2", 8) == 0   ? offsetof(header, key)
+                        : tok && memcmp(head, "PSKBPE01", 8) == 0 ? 8
+                                                                   : 0;
+        char key[1025] = {0};
+        if (at_key && got >= at_key + 1024) memcpy(key, head + at_key, 1024);
+        bool stale = !*key; /* another format (or a damaged file): never read again */
+        const char *at = strstr(key, " model "), *files = NULL;
+        for (const char *q = at ? strstr(at, " files ") : NULL; q; q = strstr(q + 1, " files ")) files = q;
+        if (at && files && files > at + 7 && (size_t)(files - at - 7) < PATH_MAX) {
+            char folder[PATH_MAX];
+            memcpy(folder, at + 7, (size_t)(files - at - 7));
+            folder[files - at - 7] = 0;
+            struct stat st;
+            stale = stat(folder, &st) != 0 && errno == ENOENT;
+        }
+        if (stale) unlink(path);
+    }
+    closedir(d);
+}
+
 void packcache_save(const psk_packcache *pc, psk_model *m) {
     if (!pc->path[0]) return;
     psk_packed *list[PSK_TOWER_MAX_PACKED];
@@ -285,6 +324,7 @@ void packcache_save(const psk_packcache *pc, psk_model *m) {
     char *slash = strrchr(dir, '/');
     if (slash) *slash = 0;
     if (psk_mkdir_p(dir, NULL)) return;
+    prune(dir);
     snprintf(tmp, sizeof tmp, "%s.%ld.%u.tmp", pc->path, (long)getpid(), atomic_fetch_add(&tmp_seq, 1));
     FILE *f = fopen(tmp, "wb");
     if (!f) return;
