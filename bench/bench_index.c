@@ -3,7 +3,7 @@
  * decode and with DCT-scaled decoding. In the same run it measures what one image costs in CPU time (decode on one
  * core, the encoder at batch 32 on 2 threads), so the pipeline's rate can be compared with what those costs allow:
  * ideal images/s = cores / (decode core-seconds + encoder core-seconds) per image, the encoder at the index's
- * default precision (int8).
+ * default precision (int8), or at the one BENCH_PRECISION=fp32|int8 names (indexing and encoder alike).
  * usage: bench_index PHOTO.jpg N [CLIP_DIR]
  * Last line: RESULT index_img_per_s_full=... index_img_per_s_fast=... efficiency_full=... efficiency_fast=...
  *            decode_ms_full=... decode_ms_fast=... encoder_core_ms=... */
@@ -38,8 +38,17 @@ static double decode_ms(const char *path, int min_short, const psk_model *m, flo
     return best * 1e3;
 }
 
+/* the precision of the index runs: the library's default, or BENCH_PRECISION=fp32|int8 */
+static psk_precision bench_precision(void) {
+    const char *e = getenv("BENCH_PRECISION");
+    if (e && strcmp(e, "fp32") == 0) return PSK_PRECISION_FP32;
+    if (e && strcmp(e, "int8") == 0) return PSK_PRECISION_INT8;
+    return psk_index_default_params().precision;
+}
+
 static double index_rate(const char *dir, const char *db, const char *model, int n, int fast) {
     psk_index_params p = psk_index_default_params();
+    p.precision = bench_precision();
     p.image_model_dir = model;
     p.fast_decode = fast;
     psk_index_stats st;
@@ -66,7 +75,7 @@ int main(int argc, char **argv) {
     psk_model_params mp = psk_model_default_params();
     mp.load_text = 0;
     /* the encoder's cost at the precision the index runs use (int8 by default), or the ideal rate is wrong */
-    mp.precision = psk_index_default_params().precision;
+    mp.precision = bench_precision();
     if (psk_model_load(model, &mp, &m, &err)) {
         fprintf(stderr, "%s (run make bench first)\n", err.message);
         return 1;
@@ -96,6 +105,7 @@ int main(int argc, char **argv) {
            dec_full, dec_fast, enc_core_ms);
     printf("indexing %d photos: %.2f images/s with full decoding (ideal %.2f), %.2f with DCT scaling (ideal %.2f)\n", n,
            full, ideal_full, fast, ideal_fast);
+    printf("precision %s\n", mp.precision == PSK_PRECISION_FP32 ? "fp32" : "int8");
     printf("RESULT index_img_per_s_full=%.2f index_img_per_s_fast=%.2f efficiency_full=%.3f efficiency_fast=%.3f "
            "decode_ms_full=%.1f decode_ms_fast=%.1f encoder_core_ms=%.1f\n",
            full, fast, full / ideal_full, fast / ideal_fast, dec_full, dec_fast, enc_core_ms);

@@ -66,7 +66,8 @@ typedef enum psk_model_kind {
 typedef enum psk_precision {
     PSK_PRECISION_FP32 = 0, /* float32 throughout: embeddings equal PyTorch's within 1e-4 */
     PSK_PRECISION_INT8 = 1  /* the transformer blocks' matrix products in int8 (weights per output channel,
-                             * activations per row); embeddings at cosine >= 0.99 with float32, faster */
+                             * activations per row), and the patch embedding where the CPU has VNNI; embeddings at
+                             * cosine >= 0.99 with float32, faster */
 } psk_precision;
 
 typedef struct psk_model_params {

@@ -39,10 +39,12 @@ sanitizer_reports() {
 # run_unit LABEL BINARY: counts the "N passed, N failed, N skipped" line; a crash or a non-zero exit with no
 # failed test counted is a failure of its own.
 run_unit() {
-    local label=$1 bin=$2 out st p f k
+    local label=$1 bin=$2 out st p f k cache
     out=$(mktemp)
-    "$bin" >"$out"
+    cache=$(mktemp -d "${TMPDIR:-/tmp}/photoseek-pack-XXXXXX") # the packed-weight cache of this run only
+    PHOTOSEEK_PACK_CACHE=$cache "$bin" >"$out"
     st=$?
+    rm -rf "$cache"
     local line
     line=$(tail -1 "$out")
     rm -f "$out"

@@ -366,6 +366,17 @@ static void dequant_q8_avx2(const int32_t *acc, int nc, float sa, int32_t z, con
     if (act != PSK_ACT_NONE) bias_act_avx2(out, NULL, 16, act);
 }
 
+static const psk_kernel_table avx2_table;
+
+/* the tile's 4 x 16 sums are dequantised from L1 right after the tile (this level's own table: asking
+ * psk_kernels_avx2() would run cpuid, slow under a hypervisor, per tile) */
+static void gemm_q8_tile_avx2(int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1,
+                              const float *sa, const int32_t *z, const float *wscale, const int32_t *wsum,
+                              const float *bias, float *c, int ldc, int nc, bool accumulate, psk_act act) {
+    psk_gemm_q8_tile_of(&avx2_table, kq, a, lda, mr, b0, b1, sa, z, wscale, wsum, bias, c, ldc, nc,
+                        accumulate, act);
+}
+
 static void quantize_row_avx2(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero) {
     __m256 vlo = _mm256_setzero_ps(), vhi = vlo;
     int i = 0;
@@ -404,6 +415,14 @@ static void quantize_row_avx2(const float *x, int n, int qmax, uint8_t *q, float
     *zero = z;
 }
 
+/* The row normalised into a buffer that stays in L1, then quantised from there: one pass over the row in memory. */
+static void layer_norm_q8_avx2(const float *x, const float *gamma, const float *beta, int n, float eps, int qmax,
+                               uint8_t *q, float *scale, int32_t *zero) {
+    static _Thread_local float row[PSK_Q8_K_MAX] __attribute__((aligned(32)));
+    layer_norm_avx2(x, gamma, beta, n, eps, row);
+    quantize_row_avx2(row, n, qmax, q, scale, zero);
+}
+
 static int32_t dot_i8_avx2(const int8_t *a, const int8_t *b, int n) {
     __m256i s = _mm256_setzero_si256();
     int i = 0;
@@ -437,7 +456,9 @@ static const psk_kernel_table avx2_table = {
     .scan_i8_rows = scan_i8_rows_avx2,
     .gemm_q8_ukr = gemm_q8_ukr_avx2,
     .quantize_row = quantize_row_avx2,
+    .layer_norm_q8 = layer_norm_q8_avx2,
     .dequant_q8 = dequant_q8_avx2,
+    .gemm_q8_tile = gemm_q8_tile_avx2,
     .scan_f32 = scan_f32_avx2,
     .dot_i8 = dot_i8_avx2,
 };

@@ -217,8 +217,9 @@ static void bias_act_avx512(float *y, const float *bias, int n, psk_act act) {
     }
 }
 
-static void layer_norm_avx512(const float *x, const float *gamma, const float *beta, int n, float eps, float *out) {
-    /* Two passes (mean, then centred variance) as the reference does, for the same accuracy. */
+/* A row's mean and 1 / sqrt(var + eps), in two passes (mean, then centred variance) as the reference does, for the
+ * same accuracy. */
+static inline void ln_stats(const float *x, int n, float eps, float *mean_out, float *inv_out) {
     __m512 s = _mm512_setzero_ps();
     for (int i = 0; i < n; i += 16) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(tail_mask(n - i), x + i));
     float mean = _mm512_reduce_add_ps(s) / (float)n;
@@ -228,14 +229,23 @@ static void layer_norm_avx512(const float *x, const float *gamma, const float *b
         __m512 d = _mm512_maskz_sub_ps(m, _mm512_maskz_loadu_ps(m, x + i), vm);
         v = _mm512_fmadd_ps(d, d, v);
     }
-    float inv = 1.0f / sqrtf(_mm512_reduce_add_ps(v) / (float)n + eps);
-    __m512 vi = _mm512_set1_ps(inv);
-    for (int i = 0; i < n; i += 16) {
-        __mmask16 m = tail_mask(n - i);
-        __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vm), vi);
-        _mm512_mask_storeu_ps(out + i, m,
-                              _mm512_fmadd_ps(d, _mm512_maskz_loadu_ps(m, gamma + i), _mm512_maskz_loadu_ps(m, beta + i)));
-    }
+    *mean_out = mean;
+    *inv_out = 1.0f / sqrtf(_mm512_reduce_add_ps(v) / (float)n + eps);
+}
+
+/* 16 values of the normalised row from i (masked lanes: 0) */
+static inline __m512 ln_at(const float *x, const float *gamma, const float *beta, int n, int i, __m512 vm, __m512 vi) {
+    __mmask16 m = tail_mask(n - i);
+    __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vm), vi);
+    return _mm512_maskz_fmadd_ps(m, d, _mm512_maskz_loadu_ps(m, gamma + i), _mm512_maskz_loadu_ps(m, beta + i));
+}
+
+static void layer_norm_avx512(const float *x, const float *gamma, const float *beta, int n, float eps, float *out) {
+    float mean, inv;
+    ln_stats(x, n, eps, &mean, &inv);
+    __m512 vm = _mm512_set1_ps(mean), vi = _mm512_set1_ps(inv);
+    for (int i = 0; i < n; i += 16)
+        _mm512_mask_storeu_ps(out + i, tail_mask(n - i), ln_at(x, gamma, beta, n, i, vm, vi));
 }
 
 /* Softmax of scratch[0..n) in place; returns 1 / sum. */
@@ -412,6 +422,8 @@ static void attention_avx512(const float *q, int ldq, const float *k, int ldk, c
 
 /* ---- int8 GEMM with VNNI ---- */
 
+static const psk_kernel_table avx512_table;
+
 /* vpdpbusd: 4 u8 activations x 4 int8 weights summed into each int32 lane, 64 multiply-adds per instruction, exact
  * (no int16 saturation, so activations use all 8 bits). */
 static inline __attribute__((always_inline)) void q8_rows(int kq, const uint8_t *a, int lda, const int8_t *b0,
@@ -455,6 +467,75 @@ static void gemm_q8_ukr_avx512(int kq, const uint8_t *a, int lda, int mr, const 
     }
 }
 
+/* The epilogue of a fused tile: v = sa * wscale * (acc - z * wsum) (+ bias), in dequant_q8_avx512's order, then
+ * stored or added to C, with the activation. The columns' values are loaded after the K loop, so that they do not
+ * hold registers the accumulators need. */
+static inline __attribute__((always_inline)) __m512 q8_value(__m512i acc, __m512 vsa, __m512i vz, __m512 ws,
+                                                            __m512i su, const float *bias, __mmask16 m) {
+    __m512i d = _mm512_sub_epi32(acc, _mm512_mullo_epi32(vz, su));
+    __m512 v = _mm512_mul_ps(_mm512_mul_ps(vsa, ws), _mm512_cvtepi32_ps(d));
+    return bias ? _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias)) : v;
+}
+
+static inline __attribute__((always_inline)) void q8_store(float *c, __m512 v, __mmask16 m, bool accumulate,
+                                                          psk_act act) {
+    if (accumulate) v = _mm512_add_ps(m == 0xffff ? _mm512_loadu_ps(c) : _mm512_maskz_loadu_ps(m, c), v);
+    if (act == PSK_ACT_QUICK_GELU) v = quick_gelu512(v);
+    if (m == 0xffff) _mm512_storeu_ps(c, v);
+    else _mm512_mask_storeu_ps(c, m, v);
+}
+
+static inline __attribute__((always_inline)) void q8_tile_rows(int kq, const uint8_t *a, int lda, const int8_t *b0,
+                                                              const int8_t *b1, const float *sa, const int32_t *z,
+                                                              const float *wscale, const int32_t *wsum,
+                                                              const float *bias, float *c, int ldc, int nc,
+                                                              bool accumulate, psk_act act, const int R) {
+    /* the sums pass through L1 (a plain store and load): with the epilogue on the accumulators themselves, GCC's
+     * register allocator shuffles them inside the K loop, 15% slower */
+    int32_t acc[Q8_MR * 2 * Q8_NR] __attribute__((aligned(64)));
+    q8_rows(kq, a, lda, b0, b1, acc, R);
+    __mmask16 m0 = tail_mask(nc), m1 = tail_mask(nc > 16 ? nc - 16 : 0);
+    __m512 ws0 = _mm512_maskz_loadu_ps(m0, wscale), ws1 = _mm512_maskz_loadu_ps(m1, wscale + 16);
+    __m512i su0 = _mm512_maskz_loadu_epi32(m0, wsum), su1 = _mm512_maskz_loadu_epi32(m1, wsum + 16);
+    const float *bias1 = bias ? bias + 16 : NULL;
+    for (int r = 0; r < R; r++) {
+        __m512 vsa = _mm512_set1_ps(sa[r]);
+        __m512i vz = _mm512_set1_epi32(z[r]);
+        float *cr = c + (size_t)r * ldc;
+        q8_store(cr, q8_value(_mm512_load_si512(acc + r * 2 * Q8_NR), vsa, vz, ws0, su0, bias, m0), m0, accumulate,
+                 act);
+        if (m1)
+            q8_store(cr + 16, q8_value(_mm512_load_si512(acc + r * 2 * Q8_NR + 16), vsa, vz, ws1, su1, bias1, m1), m1,
+                     accumulate, act);
+    }
+}
+
+static void gemm_q8_tile_avx512(int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1,
+                                const float *sa, const int32_t *z, const float *wscale, const int32_t *wsum,
+                                const float *bias, float *c, int ldc, int nc, bool accumulate, psk_act act) {
+    if (act != PSK_ACT_NONE && act != PSK_ACT_QUICK_GELU) {
+        psk_gemm_q8_tile_of(&avx512_table, kq, a, lda, mr, b0, b1, sa, z, wscale, wsum, bias, c, ldc, nc, accumulate,
+                            act);
+        return;
+    }
+#define Q8_TILE(R) q8_tile_rows(kq, a, lda, b0, b1, sa, z, wscale, wsum, bias, c, ldc, nc, accumulate, act, R)
+    switch (mr) {
+    case 1: Q8_TILE(1); break;
+    case 2: Q8_TILE(2); break;
+    case 3: Q8_TILE(3); break;
+    case 4: Q8_TILE(4); break;
+    case 5: Q8_TILE(5); break;
+    case 6: Q8_TILE(6); break;
+    case 7: Q8_TILE(7); break;
+    case 8: Q8_TILE(8); break;
+    case 9: Q8_TILE(9); break;
+    case 10: Q8_TILE(10); break;
+    case 11: Q8_TILE(11); break;
+    default: Q8_TILE(12); break;
+    }
+#undef Q8_TILE
+}
+
 static void dequant_q8_avx512(const int32_t *acc, int nc, float sa, int32_t z, const float *wscale,
                               const int32_t *wsum, const float *bias, float *out, bool accumulate, psk_act act) {
     __m512 vsa = _mm512_set1_ps(sa);
@@ -473,17 +554,12 @@ static void dequant_q8_avx512(const int32_t *acc, int nc, float sa, int32_t z, c
     if (act != PSK_ACT_NONE && act != PSK_ACT_QUICK_GELU) psk_kernels_ref()->bias_act(out, NULL, nc, act);
 }
 
-static void quantize_row_avx512(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero) {
-    __m512 vlo = _mm512_setzero_ps(), vhi = vlo;
-    for (int i = 0; i < n; i += 16) {
-        __m512 v = _mm512_maskz_loadu_ps(tail_mask(n - i), x + i); /* masked lanes read 0, inside the range */
-        vlo = _mm512_min_ps(vlo, v);
-        vhi = _mm512_max_ps(vhi, v);
-    }
-    float lo = _mm512_reduce_min_ps(vlo), hi = _mm512_reduce_max_ps(vhi);
+/* The quantisation of a row whose range [lo, hi] (holding 0) is known: the reference's rounding, x / s, round to
+ * nearest even, + z, clamp. */
+static void quantize_in_range(const float *x, int n, float lo, float hi, int qmax, uint8_t *q, float *scale,
+                              int32_t *zero) {
     float s = hi > lo ? (hi - lo) / (float)qmax : 1.0f;
     int32_t z = (int32_t)lrintf(-lo / s);
-    /* the reference's rounding: x / s, round to nearest even, + z, clamp */
     __m512 vs = _mm512_set1_ps(s);
     __m512i vz = _mm512_set1_epi32(z), v0 = _mm512_setzero_si512(), vmax = _mm512_set1_epi32(qmax);
     for (int i = 0; i < n; i += 16) {
@@ -494,6 +570,33 @@ static void quantize_row_avx512(const float *x, int n, int qmax, uint8_t *q, flo
     }
     *scale = s;
     *zero = z;
+}
+
+static void quantize_row_avx512(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero) {
+    __m512 vlo = _mm512_setzero_ps(), vhi = vlo;
+    for (int i = 0; i < n; i += 16) {
+        __m512 v = _mm512_maskz_loadu_ps(tail_mask(n - i), x + i); /* masked lanes read 0, inside the range */
+        vlo = _mm512_min_ps(vlo, v);
+        vhi = _mm512_max_ps(vhi, v);
+    }
+    quantize_in_range(x, n, _mm512_reduce_min_ps(vlo), _mm512_reduce_max_ps(vhi), qmax, q, scale, zero);
+}
+
+/* Layer norm and quantisation fused: the normalised row is written only to an L1 buffer, its range found as it is
+ * made. The same values as layer_norm_avx512 then quantize_row_avx512. */
+static void layer_norm_q8_avx512(const float *x, const float *gamma, const float *beta, int n, float eps, int qmax,
+                                 uint8_t *q, float *scale, int32_t *zero) {
+    static _Thread_local float row[PSK_Q8_K_MAX] __attribute__((aligned(64)));
+    float mean, inv;
+    ln_stats(x, n, eps, &mean, &inv);
+    __m512 vm = _mm512_set1_ps(mean), vi = _mm512_set1_ps(inv), vlo = _mm512_setzero_ps(), vhi = vlo;
+    for (int i = 0; i < n; i += 16) {
+        __m512 y = ln_at(x, gamma, beta, n, i, vm, vi);
+        _mm512_store_ps(row + i, y);
+        vlo = _mm512_min_ps(vlo, y);
+        vhi = _mm512_max_ps(vhi, y);
+    }
+    quantize_in_range(row, n, _mm512_reduce_min_ps(vlo), _mm512_reduce_max_ps(vhi), qmax, q, scale, zero);
 }
 
 /* ---- vector scans: int8 rows widened to int16 and multiplied with the int16 query by vpdpwssd (VNNI), 32 values
@@ -604,7 +707,9 @@ static const psk_kernel_table avx512_table = {
     .scan_i8_rows = scan_i8_rows_avx512,
     .gemm_q8_ukr = gemm_q8_ukr_avx512,
     .quantize_row = quantize_row_avx512,
+    .layer_norm_q8 = layer_norm_q8_avx512,
     .dequant_q8 = dequant_q8_avx512,
+    .gemm_q8_tile = gemm_q8_tile_avx512,
     .scan_f32 = scan_f32_avx512,
     .dot_i8 = dot_i8_avx512,
 };

@@ -70,7 +70,10 @@ typedef struct psk_packed_q8 {
     int n_out;
     int32_t *out_cols; /* n_out column indices */
     psk_packed out_w;  /* their float32 weights: n x n_out */
+    bool borrowed;     /* data, scale, sum and out_cols live in a block owned elsewhere (the packed-weight cache) */
 } psk_packed_q8;
+/* Bytes of a q8 matrix's packed data: its strips and the zero strip after them. */
+size_t psk_packed_q8_bytes(int n, int k, int nr);
 #define PSK_Q8_OUTLIERS_MAX 16
 #define PSK_Q8_K_MAX 16384 /* longer rows keep no float32 columns */
 
@@ -79,10 +82,38 @@ int psk_pack_weights_q8_nr(const float *w, int n, int k, int ldw, bool transpose
 void psk_packed_q8_free(psk_packed_q8 *p);
 /* Re-quantises a float32 packed matrix (psk_pack_weights' layout). */
 int psk_pack_q8_from_packed(const psk_packed *p, psk_packed_q8 *out);
+/* The remainder of a quantised matrix, W - scale * q, quantised again (its scales about 1/254 of hi's): the sum of
+ * the two int8 products carries W to about 15 bits, for a layer whose 8-bit weights lose too much (the patch
+ * embedding, the first layer). hi must keep no float32 columns (PSK_ERR_INVALID_ARG). */
+int psk_pack_q8_residual(const psk_packed *p, const psk_packed_q8 *hi, psk_packed_q8 *lo);
 /* C = act(A W^T + bias) (or C += A W^T + bias), like psk_gemm, with A quantised per row on the fly.
  * Returns PSK_ERR_NOMEM (C untouched) when its scratch memory cannot be had. */
 int psk_gemm_q8(psk_pool *pool, int m, const float *a, int lda, const psk_packed_q8 *w, const float *bias, float *c,
                  int ldc, bool accumulate, psk_act act);
+
+/* Activations already quantised per row for psk_gemm_q8_rows (what psk_gemm_q8 makes on the fly): m rows of
+ * stride = kq*4 bytes (values past k hold the row's zero point, so that they add z * 0 = 0), a scale and a zero point
+ * per row, at the chosen level's range (q8_act_max). */
+typedef struct psk_q8_rows {
+    int m, k, stride, qmax;
+    uint8_t *q;
+    float *scale;
+    int32_t *zero;
+} psk_q8_rows;
+/* Bytes of memory psk_q8_rows_init lays m rows of k values out in (64-byte aligned memory). */
+size_t psk_q8_rows_bytes(int m, int k);
+void psk_q8_rows_init(psk_q8_rows *r, void *mem, int m, int k, int qmax);
+/* Layer norm of m rows of x (row stride ldx) written straight in quantised form: the float32 rows are never
+ * stored (the layer_norm_q8 kernel, row-parallel on the pool). */
+void psk_layer_norm_q8(psk_pool *pool, const float *x, int ldx, const float *gamma, const float *beta, float eps,
+                       psk_q8_rows *out);
+/* Quantises m rows of a (row stride lda; out->m rows of out->k values) as psk_gemm_q8 does, row-parallel. */
+void psk_quantize_rows(psk_pool *pool, const float *a, int lda, psk_q8_rows *out);
+/* psk_gemm_q8 on rows quantised beforehand. The weights must keep no float32 columns (w->n_out == 0: the rows
+ * were quantised whole), a->k must be w->k and a->qmax at most the weights' level's q8_act_max; returns
+ * PSK_ERR_INVALID_ARG otherwise (C untouched). */
+int psk_gemm_q8_rows(psk_pool *pool, const psk_q8_rows *a, const psk_packed_q8 *w, const float *bias, float *c,
+                     int ldc, bool accumulate, psk_act act);
 
 /* Kernels below the GEMM, one table per instruction set. */
 typedef struct psk_kernel_table {
@@ -116,9 +147,20 @@ typedef struct psk_kernel_table {
      * within bias_act's tolerance of the reference where act is not NONE, bit for bit where it is). */
     void (*dequant_q8)(const int32_t *acc, int nc, float sa, int32_t z, const float *wscale, const int32_t *wsum,
                        const float *bias, float *out, bool accumulate, psk_act act);
+    /* gemm_q8_ukr and dequant_q8 on each of its rows in one: the tile's sums dequantised where they are (registers
+     * at the AVX-512 level), never stored as int32. Rows r < mr of C (row stride ldc), nc <= 2*q8_nr columns; sa[r]
+     * and z[r] the rows' scales and zero points, wscale, wsum and bias (may be NULL) the columns'. The same floats
+     * as the two kernels (bit for bit where act is NONE). */
+    void (*gemm_q8_tile)(int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1,
+                         const float *sa, const int32_t *z, const float *wscale, const int32_t *wsum,
+                         const float *bias, float *c, int ldc, int nc, bool accumulate, psk_act act);
     /* Quantises a row of n floats to 0..qmax (127 or 255): q = clamp(round_even(x / s) + z), s = (hi - lo) / qmax
      * over the range [lo, hi] that holds 0 and the row; returns scale and zero point. */
     void (*quantize_row)(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero);
+    /* layer_norm then quantize_row in one pass over the row (the normalised row stays in registers or L1): q, scale
+     * and zero are what quantize_row makes of layer_norm's output at this level. n <= PSK_Q8_K_MAX. */
+    void (*layer_norm_q8)(const float *x, const float *gamma, const float *beta, int n, float eps, int qmax,
+                          uint8_t *q, float *scale, int32_t *zero);
     /* Vector search over n int8 rows (compact storage) with the query quantised to int16 (psk_quantize_query):
      * out[i] = scale[i] * query_scale * sum_d q[i*dim + d] * query16[d], the sum exact in int32. */
     void (*scan_i8)(const int8_t *q, const float *scale, int64_t n, int dim, const int16_t *query16,
@@ -168,5 +210,11 @@ void psk_gemm_ukr_ref(int MR, int NR, int kc, const float *a, const float *b, fl
 void psk_gemm_pack_a_ref(int MR, const float *a, int lda, int mc, int kc, float *dst);
 void psk_gemm_q8_ukr_ref(int nr, int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1,
                          int32_t *out);
+/* gemm_q8_tile as the table's gemm_q8_ukr then its dequant_q8 on each row: the reference's and the AVX2 level's
+ * gemm_q8_tile, and the specification of the fused ones. */
+void psk_gemm_q8_tile_of(const psk_kernel_table *kt, int kq, const uint8_t *a, int lda, int mr, const int8_t *b0,
+                         const int8_t *b1, const float *sa, const int32_t *z, const float *wscale,
+                         const int32_t *wsum, const float *bias, float *c, int ldc, int nc, bool accumulate,
+                         psk_act act);
 
 #endif

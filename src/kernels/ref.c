@@ -151,6 +151,24 @@ static void dequant_q8_ref(const int32_t *acc, int nc, float sa, int32_t z, cons
     }
 }
 
+void psk_gemm_q8_tile_of(const psk_kernel_table *kt, int kq, const uint8_t *a, int lda, int mr, const int8_t *b0,
+                         const int8_t *b1, const float *sa, const int32_t *z, const float *wscale,
+                         const int32_t *wsum, const float *bias, float *c, int ldc, int nc, bool accumulate,
+                         psk_act act) {
+    int32_t acc[PSK_Q8_MR_MAX * 2 * PSK_Q8_NR_MAX] __attribute__((aligned(64)));
+    int TW = 2 * kt->q8_nr;
+    kt->gemm_q8_ukr(kq, a, lda, mr, b0, b1, acc);
+    for (int i = 0; i < mr; i++)
+        kt->dequant_q8(acc + i * TW, nc, sa[i], z[i], wscale, wsum, bias, c + (size_t)i * ldc, accumulate, act);
+}
+
+static void gemm_q8_tile_ref(int kq, const uint8_t *a, int lda, int mr, const int8_t *b0, const int8_t *b1,
+                             const float *sa, const int32_t *z, const float *wscale, const int32_t *wsum,
+                             const float *bias, float *c, int ldc, int nc, bool accumulate, psk_act act) {
+    psk_gemm_q8_tile_of(psk_kernels_ref(), kq, a, lda, mr, b0, b1, sa, z, wscale, wsum, bias, c, ldc, nc, accumulate,
+                        act);
+}
+
 static void quantize_row_ref(const float *x, int n, int qmax, uint8_t *q, float *scale, int32_t *zero) {
     float lo = 0, hi = 0; /* the range always holds 0, so that 0 is exact */
     for (int i = 0; i < n; i++) {
@@ -165,6 +183,13 @@ static void quantize_row_ref(const float *x, int n, int qmax, uint8_t *q, float 
     }
     *scale = s;
     *zero = z;
+}
+
+static void layer_norm_q8_ref(const float *x, const float *gamma, const float *beta, int n, float eps, int qmax,
+                              uint8_t *q, float *scale, int32_t *zero) {
+    static _Thread_local float row[PSK_Q8_K_MAX];
+    layer_norm_ref(x, gamma, beta, n, eps, row);
+    quantize_row_ref(row, n, qmax, q, scale, zero);
 }
 
 static int32_t dot_i8_ref(const int8_t *a, const int8_t *b, int n) {
@@ -191,7 +216,9 @@ static const psk_kernel_table ref_table = {
     .scan_i8_rows = scan_i8_rows_ref,
     .gemm_q8_ukr = gemm_q8_ukr_ref,
     .quantize_row = quantize_row_ref,
+    .layer_norm_q8 = layer_norm_q8_ref,
     .dequant_q8 = dequant_q8_ref,
+    .gemm_q8_tile = gemm_q8_tile_ref,
     .scan_f32 = scan_f32_ref,
     .dot_i8 = dot_i8_ref,
 };

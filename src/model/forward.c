@@ -84,6 +84,23 @@ static void linear(psk_context *ctx, int rows, const float *a, int lda, const ps
     }
 }
 
+/* A pre-LN block's layer norm and the linear layer after it: in int8 the layer norm writes the quantised rows
+ * straight into ctx->h (never the float32 ones), unless the weights keep float32 columns, which need the float32
+ * rows. */
+static void norm_linear(psk_context *ctx, int rows, const float *ln_w, const float *ln_b, float eps, int D,
+                        const psk_packed *f, const psk_packed_q8 *q, bool use_q8, const float *bias, float *c, int ldc,
+                        psk_act act) {
+    if (use_q8 && q->n_out == 0 && psk_q8_rows_bytes(rows, D) <= sizeof(float) * ctx->cap_h) {
+        psk_q8_rows a;
+        psk_q8_rows_init(&a, ctx->h, rows, D, psk_kernels()->q8_act_max);
+        psk_layer_norm_q8(ctx->pool, ctx->x, D, ln_w, ln_b, eps, &a);
+        if (psk_gemm_q8_rows(ctx->pool, &a, q, bias, c, ldc, false, act)) ctx->oom = true;
+        return;
+    }
+    layer_norm_rows(ctx->pool, ctx->x, D, ctx->h, D, rows, D, ln_w, ln_b, eps);
+    linear(ctx, rows, ctx->h, D, f, q, use_q8, bias, c, ldc, false, act);
+}
+
 /* Runs the transformer blocks on ctx->x (rows x width). */
 static void run_blocks(psk_context *ctx, const psk_tower *t, int rows, const int *starts, const int *lens, int n_seq,
                        bool causal, int n_layers) {
@@ -95,12 +112,12 @@ static void run_blocks(psk_context *ctx, const psk_tower *t, int rows, const int
                       (int)ctx->score_stride};
         if (!t->post_ln) {
             /* CLIP (pre-LN): x += attn(ln1(x)); x += mlp(ln2(x)) */
-            layer_norm_rows(pool, ctx->x, D, ctx->h, D, rows, D, b->ln1_w, b->ln1_b, t->eps);
-            linear(ctx, rows, ctx->h, D, &b->qkv, &b->qkv8, t->q8, b->qkv_b, ctx->qkv, 3 * D, false, PSK_ACT_NONE);
+            norm_linear(ctx, rows, b->ln1_w, b->ln1_b, t->eps, D, &b->qkv, &b->qkv8, t->q8, b->qkv_b, ctx->qkv,
+                        3 * D, PSK_ACT_NONE);
             psk_pool_run(pool, n_seq * t->n_heads, att_task, &aj);
             linear(ctx, rows, ctx->att, D, &b->out, &b->out8, t->q8, b->out_b, ctx->x, D, true, PSK_ACT_NONE);
-            layer_norm_rows(pool, ctx->x, D, ctx->h, D, rows, D, b->ln2_w, b->ln2_b, t->eps);
-            linear(ctx, rows, ctx->h, D, &b->fc1, &b->fc18, t->q8, b->fc1_b, ctx->ff, t->mlp, false, t->act);
+            norm_linear(ctx, rows, b->ln2_w, b->ln2_b, t->eps, D, &b->fc1, &b->fc18, t->q8, b->fc1_b, ctx->ff,
+                        t->mlp, t->act);
             linear(ctx, rows, ctx->ff, t->mlp, &b->fc2, &b->fc28, t->q8, b->fc2_b, ctx->x, D, true, PSK_ACT_NONE);
         } else {
             /* DistilBERT (post-LN): x = sa_ln(x + attn(x)); x = out_ln(x + ffn(x)) */
@@ -115,9 +132,26 @@ static void run_blocks(psk_context *ctx, const psk_tower *t, int rows, const int
     }
 }
 
+/* The patch embedding in int8: the pixel rows quantised once (into ctx->h, free until the blocks run), times the
+ * 8-bit weights and their remainder. */
+static int patch_embed_q8(psk_context *ctx, const psk_tower *t, int rows, const float *cols, float *pe) {
+    int D = t->width, KP = t->patch_w8.k;
+    const psk_packed_q8 *hi = &t->patch_w8, *lo = &t->patch_w8lo;
+    if (lo->n == 0) return psk_gemm_q8(ctx->pool, rows, cols, KP, hi, NULL, pe, D, false, PSK_ACT_NONE);
+    if (lo->n_out || psk_q8_rows_bytes(rows, KP) > sizeof(float) * ctx->cap_h)
+        return psk_gemm_q8(ctx->pool, rows, cols, KP, hi, NULL, pe, D, false, PSK_ACT_NONE) ||
+               psk_gemm_q8(ctx->pool, rows, cols, KP, lo, NULL, pe, D, true, PSK_ACT_NONE);
+    psk_q8_rows a;
+    psk_q8_rows_init(&a, ctx->h, rows, KP, psk_kernels()->q8_act_max);
+    psk_quantize_rows(ctx->pool, cols, KP, &a);
+    return psk_gemm_q8_rows(ctx->pool, &a, hi, NULL, pe, D, false, PSK_ACT_NONE) ||
+           psk_gemm_q8_rows(ctx->pool, &a, lo, NULL, pe, D, true, PSK_ACT_NONE);
+}
+
 int psk_vision_forward(psk_context *ctx, const float *pixels, int n, float *out, psk_error *err) {
     const psk_tower *t = &ctx->model->vision;
     int D = t->width, P = t->patch, S = t->image_size, g = S / P, NP = g * g, T = t->n_pos, KP = 3 * P * P;
+    ctx->oom = false;
     for (int i0 = 0; i0 < n; i0 += VISION_CHUNK) {
         int nb = n - i0 < VISION_CHUNK ? n - i0 : VISION_CHUNK;
         int rows = nb * T;
@@ -137,7 +171,12 @@ int psk_vision_forward(psk_context *ctx, const float *pixels, int n, float *out,
                                    sizeof(float) * (size_t)P);
                 }
         }
-        psk_gemm(ctx->pool, nb * NP, cols, KP, &t->patch_w, NULL, pe, D, false, PSK_ACT_NONE);
+        if (t->q8 && t->patch_w8.n > 0) {
+            if (patch_embed_q8(ctx, t, nb * NP, cols, pe))
+                return psk_fail(err, PSK_ERR_NOMEM, "out of memory in the int8 patch embedding");
+        } else {
+            psk_gemm(ctx->pool, nb * NP, cols, KP, &t->patch_w, NULL, pe, D, false, PSK_ACT_NONE);
+        }
         int starts[VISION_CHUNK], lens[VISION_CHUNK];
         for (int b = 0; b < nb; b++) {
             float *x = ctx->x + (size_t)b * T * D;
@@ -155,6 +194,7 @@ int psk_vision_forward(psk_context *ctx, const float *pixels, int n, float *out,
         psk_gemm(ctx->pool, nb, ctx->h, D, &t->proj, NULL, out + (size_t)i0 * t->n_embd, t->n_embd, false,
                  PSK_ACT_NONE);
     }
+    if (ctx->oom) return psk_fail(err, PSK_ERR_NOMEM, "out of memory in the int8 encoder");
     return PSK_OK;
 }
 

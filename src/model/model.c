@@ -101,8 +101,13 @@ static psk_status load(const char *dir, const psk_model_params *params, bool use
                       "%s: not a model folder (no config.json, open_clip_config.json or modules.json)", dir);
     }
     if (!rc && p.precision == PSK_PRECISION_INT8) {
-        if ((m->has_vision && psk_tower_quantize(&m->vision)) || (m->has_text && psk_tower_quantize(&m->text)))
+        if (hit) { /* the int8 matrices are in the cache file: packcache_attach points them there */
+            m->vision.q8 = m->has_vision;
+            m->text.q8 = m->has_text;
+        } else if ((m->has_vision && psk_tower_quantize(&m->vision)) ||
+                   (m->has_text && psk_tower_quantize(&m->text))) {
             rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory quantising the model");
+        }
         /* int8 weights have their own identity: their vectors are close to, not equal to, float32's */
         size_t l = strlen(m->id);
         if (!rc && l + 5 < sizeof m->id) memcpy(m->id + l, "+int8", 6);

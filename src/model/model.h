@@ -90,6 +90,7 @@ typedef struct psk_tower {
     /* vision */
     int image_size, patch, n_pos;
     psk_packed patch_w; /* width x 3*P*P, rows ordered (channel, row, column) */
+    psk_packed_q8 patch_w8, patch_w8lo; /* the same in int8 when q8, and its remainder (psk_pack_q8_residual) */
     float *class_emb, *pos_emb, *ln_pre_w, *ln_pre_b;
     /* text */
     const st_tensor *tok_emb; /* vocab x width, read row by row from the mapped checkpoint */
@@ -99,7 +100,7 @@ typedef struct psk_tower {
     float *dense_b;             /* sentence-transformers Dense bias, or NULL */
     psk_act dense_act;
     float *arena; /* every packed matrix of the tower, in the order the forward pass reads them */
-    bool q8;      /* the blocks' matrices are int8 */
+    bool q8;      /* the blocks' matrices (and the patch embedding) are int8 */
 } psk_tower;
 
 struct psk_model {
@@ -130,6 +131,9 @@ int psk_tower_quantize(psk_tower *t);
  * entries), their count in *n; returns the floats of the arena that holds them. */
 #define PSK_TOWER_MAX_PACKED (4 * 256 + 2)
 size_t psk_tower_packed(psk_tower *t, psk_packed **list, int *n);
+/* An int8 tower's quantised matrices in a fixed order (the blocks', then the patch embedding and its remainder,
+ * which may be empty) into list, each beside the float32 matrix that has its shape; returns their count. */
+int psk_tower_q8(psk_tower *t, psk_packed_q8 **list, psk_packed **shape);
 
 /* ---- the tokenizer cache (tokcache.c): a BPE tokenizer's tables as a mapped file ---- */
 /* Maps dir's cached tables into t (true), or false on a miss (no cache, another model, a damaged header). */
@@ -145,7 +149,7 @@ bool tokcache_merge_get(const psk_bpe *t, uint64_t key, int64_t *val);
 extern _Thread_local bool psk_pack_deferred;
 /* The version of the bytes the packing functions produce for a kernel table: bump it when psk_pack_weights'
  * layout changes without the kernel table's name changing (both are in the cache's key). */
-#define PSK_PACK_LAYOUT_VERSION 2 /* 2: strips of the level's width (gemm_nr) */
+#define PSK_PACK_LAYOUT_VERSION 3 /* 2: strips of the level's width (gemm_nr); 3: int8 matrices too */
 typedef struct psk_packcache {
     char path[1200];
     char key[1024];

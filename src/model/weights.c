@@ -42,7 +42,7 @@ _Thread_local bool psk_pack_deferred;
 size_t psk_tower_packed(psk_tower *t, psk_packed **list, int *n_out) {
     int n = 0;
     if (t->patch_w.n > 0) list[n++] = &t->patch_w;
-    for (int i = 0; t->blocks && i < t->n_layers; i++) {
+    for (int i = 0; t->blocks && !t->q8 && i < t->n_layers; i++) { /* int8 blocks keep no float32 matrices */
         psk_packed *m[4] = {&t->blocks[i].qkv, &t->blocks[i].out, &t->blocks[i].fc1, &t->blocks[i].fc2};
         for (int j = 0; j < 4; j++)
             if (m[j]->n > 0 && (m[j]->data || psk_pack_deferred)) list[n++] = m[j];
@@ -52,6 +52,24 @@ size_t psk_tower_packed(psk_tower *t, psk_packed **list, int *n_out) {
     for (int i = 0; i < n; i++) total += (psk_packed_floats(list[i]->n, list[i]->k) + 15) / 16 * 16;
     *n_out = n;
     return total;
+}
+
+int psk_tower_q8(psk_tower *t, psk_packed_q8 **list, psk_packed **shape) {
+    int n = 0;
+    for (int i = 0; t->blocks && i < t->n_layers; i++) {
+        psk_block *b = &t->blocks[i];
+        psk_packed_q8 *q[4] = {&b->qkv8, &b->out8, &b->fc18, &b->fc28};
+        psk_packed *f[4] = {&b->qkv, &b->out, &b->fc1, &b->fc2};
+        for (int j = 0; j < 4; j++) {
+            shape[n] = f[j];
+            list[n++] = q[j];
+        }
+    }
+    shape[n] = &t->patch_w;
+    list[n++] = &t->patch_w8;
+    shape[n] = &t->patch_w;
+    list[n++] = &t->patch_w8lo;
+    return n;
 }
 
 int psk_tower_consolidate(psk_tower *t) {
@@ -83,6 +101,16 @@ int psk_tower_quantize(psk_tower *t) {
             psk_packed_free(f[j]);
         }
     }
+    /* The patch embedding too, where activations get 8 bits (VNNI), its pixel rows quantised per patch like any
+     * activation row. The first layer's error reaches every later one: with 8-bit weights alone, or with 7-bit
+     * pixels (the AVX2 level, which keeps it in float32), a near tie among the fixtures' images flips
+     * (test_encoders.c); so the weights' remainder is a second int8 product (where no column stays float32, which
+     * the remainder cannot have). */
+    if (t->patch_w.n > 0 && psk_kernels()->q8_act_max >= 255) {
+        if (psk_pack_q8_from_packed(&t->patch_w, &t->patch_w8)) return PSK_ERR_NOMEM;
+        if (t->patch_w8.n_out == 0 && psk_pack_q8_residual(&t->patch_w, &t->patch_w8, &t->patch_w8lo))
+            return PSK_ERR_NOMEM;
+    }
     t->q8 = true;
     return PSK_OK;
 }
@@ -107,5 +135,7 @@ void psk_tower_free(psk_tower *t) {
     for (size_t j = 0; j < sizeof fs / sizeof fs[0]; j++) psk_free_aligned(fs[j]);
     psk_packed_free(&t->proj);
     psk_packed_free(&t->patch_w);
+    psk_packed_q8_free(&t->patch_w8);
+    psk_packed_q8_free(&t->patch_w8lo);
     psk_free_aligned(t->arena);
 }

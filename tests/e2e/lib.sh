@@ -15,6 +15,9 @@ FIX=${PHOTOSEEK_FIXTURES:-../shared/fixtures}
 E2E_NAME=$(basename "$0" .sh)
 E2E_DONE=
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/photoseek-e2e-XXXXXX")
+# The packed-weight cache of this script only (removed with $TMP): the tests load models from temporary folders,
+# a file of hundreds of MB each, that must not pile up in the user's ~/.cache.
+export PHOTOSEEK_PACK_CACHE="$TMP/pack-cache"
 
 # The processes of this session other than this shell, stopped with SIGTERM, then SIGKILL after 3 s.
 stop_session() {

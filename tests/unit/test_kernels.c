@@ -403,3 +403,164 @@ TEST(int8_gemm_keeps_outlier_columns_in_float) {
     gemm_data_free(&g);
     psk_pool_free(pool);
 }
+
+/* Layer norm written straight as quantised rows: bit for bit what the level's layer_norm then quantize_row make,
+ * and within a rounding step of the reference's. */
+static void layer_norm_q8_matches_reference(const psk_kernel_table *v) {
+    const psk_kernel_table *ref = psk_kernels_ref();
+    static const int ns[] = {1, 7, 16, 17, 33, 768, 3072};
+    float *x = malloc(sizeof(float) * 3072 * 4), *g = x + 3072, *b = g + 3072, *y = b + 3072;
+    uint8_t *q1 = malloc(3 * 3072), *q2 = q1 + 3072, *q3 = q2 + 3072;
+    for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+        int n = ns[t], qmax = v->q8_act_max;
+        fill(x, (size_t)n);
+        fill(g, (size_t)n);
+        fill(b, (size_t)n);
+        for (int i = 0; i < n; i++) x[i] = 3 * x[i] + 0.7f; /* an offset row: the mean matters */
+        float s1, s2, s3;
+        int32_t z1, z2, z3;
+        v->layer_norm(x, g, b, n, 1e-5f, y);
+        v->quantize_row(y, n, qmax, q1, &s1, &z1);
+        v->layer_norm_q8(x, g, b, n, 1e-5f, qmax, q2, &s2, &z2);
+        CHECKF(s1 == s2 && z1 == z2 && memcmp(q1, q2, (size_t)n) == 0, "%s layer_norm_q8 n=%d: not its own two kernels",
+               v->name, n);
+        ref->layer_norm_q8(x, g, b, n, 1e-5f, qmax, q3, &s3, &z3);
+        int worst = 0;
+        for (int i = 0; i < n; i++) worst = abs((int)q2[i] - q3[i]) > worst ? abs((int)q2[i] - q3[i]) : worst;
+        CHECKF(fabsf(s2 - s3) <= 1e-5f * s3 && abs(z2 - z3) <= 1 && worst <= 1,
+               "%s layer_norm_q8 n=%d vs reference: scale %g / %g, zero %d / %d, values differ by %d", v->name, n, s2, s3,
+               z2, z3, worst);
+    }
+    free(x);
+    free(q1);
+}
+FOR_EACH_LEVEL(layer_norm_q8_matches_reference)
+
+TEST(layer_norm_q8_reference_is_layer_norm_then_quantize) {
+    const psk_kernel_table *ref = psk_kernels_ref();
+    float x[100], g[100], b[100], y[100], s1, s2;
+    uint8_t q1[100], q2[100];
+    int32_t z1, z2;
+    fill(x, 100);
+    fill(g, 100);
+    fill(b, 100);
+    ref->layer_norm(x, g, b, 100, 1e-5f, y);
+    ref->quantize_row(y, 100, 255, q1, &s1, &z1);
+    ref->layer_norm_q8(x, g, b, 100, 1e-5f, 255, q2, &s2, &z2);
+    CHECK(s1 == s2 && z1 == z2 && memcmp(q1, q2, sizeof q1) == 0);
+}
+
+/* The fused path of the encoders' pre-LN blocks: psk_layer_norm_q8 + psk_gemm_q8_rows give bit for bit what the
+ * layer norm in float32 then psk_gemm_q8 give; weights with float32 columns are refused. */
+TEST(int8_gemm_on_layer_normed_rows_matches_unfused) {
+    psk_pool *pool;
+    CHECK(psk_pool_new(2, &pool) == PSK_OK);
+    static const int shapes[][3] = {{1, 5, 8}, {50, 300, 96}, {130, 64, 770}};
+    const psk_kernel_table *kt = psk_kernels();
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        gemm_data gd = gemm_data_new(m, n, k);
+        float *g = malloc(sizeof(float) * 2 * k), *b = g + k, *ln = malloc(sizeof(float) * (size_t)m * k);
+        fill(g, 2 * (size_t)k);
+        for (int i = 0; i < m; i++) kt->layer_norm(gd.a + (size_t)i * k, g, b, k, 1e-5f, ln + (size_t)i * k);
+        psk_packed_q8 q;
+        CHECK(psk_pack_weights_q8(gd.w, n, k, k, false, &q) == PSK_OK);
+        CHECK(q.n_out == 0);
+        void *mem = psk_malloc_aligned(psk_q8_rows_bytes(m, k));
+        psk_q8_rows rows;
+        psk_q8_rows_init(&rows, mem, m, k, kt->q8_act_max);
+        psk_layer_norm_q8(pool, gd.a, k, g, b, 1e-5f, &rows);
+        for (int act = 0; act <= 1; act++) {
+            CHECK(psk_gemm_q8(pool, m, ln, k, &q, gd.bias, gd.c1, n, false, (psk_act)act) == PSK_OK);
+            CHECK(psk_gemm_q8_rows(pool, &rows, &q, gd.bias, gd.c2, n, false, (psk_act)act) == PSK_OK);
+            CHECKF(memcmp(gd.c1, gd.c2, sizeof(float) * (size_t)m * n) == 0, "%d x %d x %d act %d: differs", m, n, k,
+                   act);
+        }
+        q.n_out = 1; /* as if a column were kept in float32 */
+        CHECK(psk_gemm_q8_rows(pool, &rows, &q, gd.bias, gd.c2, n, false, PSK_ACT_NONE) == PSK_ERR_INVALID_ARG);
+        q.n_out = 0;
+        psk_packed_q8_free(&q);
+        psk_free_aligned(mem);
+        free(g);
+        free(ln);
+        gemm_data_free(&gd);
+    }
+    psk_pool_free(pool);
+}
+
+/* The int8 tile with its epilogue: what the reference micro-kernel then the reference epilogue make on each row, bit
+ * for bit without an activation, for every row count, full and short tiles, with and without bias, storing and
+ * accumulating. */
+static void int8_tile_matches_reference(const psk_kernel_table *v) {
+    const psk_kernel_table *ref = psk_kernels_ref();
+    int NR = v->q8_nr, TW = 2 * NR, kq = 29, lda = kq * 4 + 4, ldc = TW + 3;
+    uint8_t *a = malloc((size_t)PSK_Q8_MR_MAX * lda);
+    int8_t *b = psk_malloc_aligned(2 * (size_t)kq * 4 * NR);
+    for (int i = 0; i < PSK_Q8_MR_MAX * lda; i++) a[i] = (uint8_t)(i * 41 % (v->q8_act_max + 1));
+    for (int i = 0; i < 2 * kq * 4 * NR; i++) b[i] = (int8_t)(i * 59 % 255 - 127);
+    float sa[PSK_Q8_MR_MAX], wscale[2 * PSK_Q8_NR_MAX], bias[2 * PSK_Q8_NR_MAX];
+    int32_t z[PSK_Q8_MR_MAX], wsum[2 * PSK_Q8_NR_MAX];
+    for (int r = 0; r < PSK_Q8_MR_MAX; r++) {
+        sa[r] = 0.002f * (r + 1);
+        z[r] = 3 * r + 11;
+    }
+    for (int t = 0; t < TW; t++) {
+        wscale[t] = 0.0007f * (t % 5 + 1);
+        bias[t] = 0.05f * t - 0.4f;
+        int32_t s = 0;
+        for (int g = 0; g < kq; g++)
+            for (int e = 0; e < 4; e++) s += b[(t < NR ? 0 : kq * 4 * NR) + g * 4 * NR + (t % NR) * 4 + e];
+        wsum[t] = s;
+    }
+    int widths[4] = {TW, TW - 5, 1, NR + 1};
+    float c1[PSK_Q8_MR_MAX * (2 * PSK_Q8_NR_MAX + 3)], c2[PSK_Q8_MR_MAX * (2 * PSK_Q8_NR_MAX + 3)];
+    int32_t acc[PSK_Q8_MR_MAX * 2 * PSK_Q8_NR_MAX];
+    for (int mr = 1; mr <= v->q8_mr; mr++)
+        for (int variant = 0; variant < 4 * 4 * 2; variant++) {
+            int nc = widths[variant & 3];
+            bool accumulate = variant & 4, with_bias = variant & 8;
+            psk_act act = accumulate || !(variant & 16) ? PSK_ACT_NONE : PSK_ACT_QUICK_GELU;
+            fill(c1, sizeof c1 / sizeof c1[0]);
+            memcpy(c2, c1, sizeof c1);
+            psk_gemm_q8_ukr_ref(NR, kq, a, lda, mr, b, b + kq * 4 * NR, acc);
+            for (int r = 0; r < mr; r++)
+                ref->dequant_q8(acc + r * TW, nc, sa[r], z[r], wscale, wsum, with_bias ? bias : NULL, c1 + r * ldc,
+                                accumulate, act);
+            v->gemm_q8_tile(kq, a, lda, mr, b, b + kq * 4 * NR, sa, z, wscale, wsum, with_bias ? bias : NULL, c2, ldc,
+                            nc, accumulate, act);
+            double d = max_abs_diff(c1, c2, sizeof c1 / sizeof c1[0]);
+            CHECKF(act == PSK_ACT_NONE ? d == 0 : d < 2e-5, "%s q8 tile mr %d nc %d acc %d bias %d act %d: %g", v->name,
+                   mr, nc, accumulate, with_bias, act, d);
+        }
+    free(a);
+    psk_free_aligned(b);
+}
+FOR_EACH_LEVEL(int8_tile_matches_reference)
+
+/* The remainder of a quantised matrix carries the weights to ~15 bits: hi + lo is ~100x closer to W than hi. */
+TEST(int8_weights_remainder_is_far_closer) {
+    int n = 40, k = 300;
+    float *w = malloc(sizeof(float) * n * k);
+    fill(w, (size_t)n * k);
+    psk_packed p;
+    psk_packed_q8 hi, lo;
+    CHECK(psk_pack_weights(w, n, k, k, false, &p) == PSK_OK);
+    CHECK(psk_pack_q8_from_packed(&p, &hi) == PSK_OK && hi.n_out == 0);
+    CHECK(psk_pack_q8_residual(&p, &hi, &lo) == PSK_OK);
+    double e_hi = 0, e_both = 0;
+    for (int j = 0; j < n; j++)
+        for (int kk = 0; kk < k; kk++) {
+            size_t at = ((size_t)(j / hi.nr) * hi.kq + kk / 4) * 4 * hi.nr + (j % hi.nr) * 4 + kk % 4;
+            double vh = hi.scale[j] * hi.data[at], vl = lo.scale[j] * lo.data[at];
+            e_hi = fmax(e_hi, fabs(w[(size_t)j * k + kk] - vh));
+            e_both = fmax(e_both, fabs(w[(size_t)j * k + kk] - vh - vl));
+        }
+    CHECKF(e_hi > 0 && e_both < e_hi / 100, "largest error: hi %g, hi + lo %g", e_hi, e_both);
+    psk_packed_q8_free(&lo);
+    hi.n_out = 1; /* a matrix with float32 columns has no remainder */
+    CHECK(psk_pack_q8_residual(&p, &hi, &lo) == PSK_ERR_INVALID_ARG);
+    hi.n_out = 0;
+    psk_packed_q8_free(&hi);
+    psk_packed_free(&p);
+    free(w);
+}

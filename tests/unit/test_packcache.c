@@ -11,11 +11,15 @@
 
 /* Loads dir (both towers), encodes a phrase into v (and, for CLIP, an image into img); whether the matrices came
  * from the cache in *hit. */
+static psk_precision precision = PSK_PRECISION_FP32;
+
 static int encode(const char *dir, float *v, float *img, bool *hit) {
     psk_model *m = NULL;
     psk_context *ctx = NULL;
     psk_error err = {0};
-    int rc = psk_model_load(dir, NULL, &m, &err);
+    psk_model_params p = psk_model_default_params();
+    p.precision = precision;
+    int rc = psk_model_load(dir, &p, &m, &err);
     if (!rc) rc = psk_context_new(m, NULL, &ctx, &err);
     const char *text = "a photo of a cake";
     if (!rc) rc = psk_encode_texts(ctx, &text, 1, v, &err);
@@ -46,10 +50,12 @@ static const char *cache_file(const char *cache) {
     return path;
 }
 
-static void check_model(const char *fixture, const char *name, bool vision) {
+static void check_model(const char *fixture, const char *name, bool vision, psk_precision prec) {
     char dir[800], cache[800], cmd[2000];
-    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
-    snprintf(cache, sizeof cache, "%s/pack-%s", test_tmpdir(), name);
+    precision = prec;
+    const char *tag = prec == PSK_PRECISION_INT8 ? "int8" : "fp32";
+    snprintf(dir, sizeof dir, "%s/%s-%s", test_tmpdir(), name, tag);
+    snprintf(cache, sizeof cache, "%s/pack-%s-%s", test_tmpdir(), name, tag);
     snprintf(cmd, sizeof cmd, "cp -r '%s' '%s' && chmod -R u+w '%s'", fixture_path(fixture), dir, dir);
     if (system(cmd) != 0) SKIP("cannot copy %s", fixture);
     setenv("PHOTOSEEK_PACK_CACHE", cache, 1);
@@ -89,6 +95,55 @@ static void check_model(const char *fixture, const char *name, bool vision) {
     unsetenv("PHOTOSEEK_PACK_CACHE_MIN");
 }
 
-TEST(packcache_clip_hit_miss_and_damage) { check_model("models/tiny-clip", "clip", true); }
+TEST(packcache_clip_hit_miss_and_damage) { check_model("models/tiny-clip", "clip", true, PSK_PRECISION_FP32); }
 
-TEST(packcache_mclip_hit_miss_and_damage) { check_model("models/tiny-mclip", "mclip", false); }
+TEST(packcache_mclip_hit_miss_and_damage) { check_model("models/tiny-mclip", "mclip", false, PSK_PRECISION_FP32); }
+
+/* int8: the file holds the quantised matrices, and a hit encodes bit for bit as quantising at load does */
+TEST(packcache_int8_clip_hit_miss_and_damage) { check_model("models/tiny-clip", "clip", true, PSK_PRECISION_INT8); }
+
+TEST(packcache_int8_mclip_hit_miss_and_damage) {
+    check_model("models/tiny-mclip", "mclip", false, PSK_PRECISION_INT8);
+}
+
+/* A cache never pruned grows by a file per model folder ever loaded: writing one removes those whose folder is gone
+ * and those of another format, and leaves everything else alone. */
+TEST(packcache_prunes_files_of_deleted_folders) {
+    char a[800], b[800], cache[800], cmd[6000], path[1000];
+    snprintf(a, sizeof a, "%s/prune-a", test_tmpdir());
+    snprintf(b, sizeof b, "%s/prune-b", test_tmpdir());
+    snprintf(cache, sizeof cache, "%s/pack-prune", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s' && cp -r '%s' '%s' && chmod -R u+w '%s' '%s'",
+             fixture_path("models/tiny-clip"), a, fixture_path("models/tiny-clip"), b, a, b);
+    if (system(cmd) != 0) SKIP("cannot copy models/tiny-clip");
+    setenv("PHOTOSEEK_PACK_CACHE", cache, 1);
+    setenv("PHOTOSEEK_PACK_CACHE_MIN", "0", 1);
+    precision = PSK_PRECISION_FP32;
+    float v[1024];
+    bool hit;
+    CHECK(encode(a, v, NULL, &hit) == 0 && !hit);
+    char first[1000];
+    snprintf(first, sizeof first, "%s", cache_file(cache));
+    CHECK(first[0]);
+    /* an old-format file and a file that is not the cache's */
+    snprintf(path, sizeof path, "%s/0000000000000000-avx2-fp32-vt.pack", cache);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite("PSKPACK1", 1, 8, f) == 8);
+    if (f) fclose(f);
+    snprintf(path, sizeof path, "%s/notes.txt", cache);
+    f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) fclose(f);
+    /* the first folder goes; loading the second writes its file and prunes */
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", a);
+    CHECK(system(cmd) == 0);
+    CHECK(encode(b, v, NULL, &hit) == 0 && !hit);
+    CHECK(access(first, F_OK) != 0);
+    snprintf(path, sizeof path, "%s/0000000000000000-avx2-fp32-vt.pack", cache);
+    CHECK(access(path, F_OK) != 0);
+    snprintf(path, sizeof path, "%s/notes.txt", cache);
+    CHECK(access(path, F_OK) == 0);
+    CHECK(encode(b, v, NULL, &hit) == 0 && hit); /* the live folder's file stays */
+    unsetenv("PHOTOSEEK_PACK_CACHE");
+    unsetenv("PHOTOSEEK_PACK_CACHE_MIN");
+}
