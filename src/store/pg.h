@@ -132,6 +132,7 @@ int pg_people_edit(void *self, const store_people_edit *e, psk_error *err);
 int pg_people_of(void *self, psk_result *r, int n, psk_error *err);
 int pg_browse(void *self, const psk_filter *f, int k, psk_result **out, int *n, psk_error *err);
 int pg_person_names(void *self, int (*fn)(void *user, const char *name), void *user, psk_error *err);
+int pg_people_carry(void *self, store_people_carry *c, psk_error *err);
 /* The faces and the people listed by default, for status. */
 int pg_people_status(pg_store *s, psk_library_status *st, psk_error *err);
 
