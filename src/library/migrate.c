@@ -65,6 +65,8 @@ static void read_media(sqlite3_stmt *st, store_media *m) {
     for (int c = sqlite3_column_count(st) - 1; c > 23; c--)
         if (strcmp(sqlite3_column_name(st, c), "taken_src") == 0)
             snprintf(m->taken_src, sizeof m->taken_src, "%s", text_or_empty(st, c));
+        else if (strcmp(sqlite3_column_name(st, c), "people") == 0) /* a Takeout sidecar's names */
+            snprintf(m->people, sizeof m->people, "%s", text_or_empty(st, c));
 }
 
 /* The faces found in a media row, when it was looked at (column 24 of the media query: its face scan). */
@@ -227,7 +229,7 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
                                 "SELECT id, path, hash, type, width, height, taken_at, offset_min, taken_local, year, "
                                 "month, day, make, model, lat, lon, duration_ms, description, place_city, place_region,"
                                 " place_country, place_cc, (SELECT phash FROM phashes WHERE media_id = media.id), size,"
-                                " (SELECT n_faces FROM face_scans WHERE media_id = media.id), taken_src FROM media"
+                                " (SELECT n_faces FROM face_scans WHERE media_id = media.id), taken_src, people FROM media"
                                 " WHERE id = ?",
                                 &one, err);
     if (!rc) rc = store_prepare(src, "SELECT text, words FROM media_text WHERE media_id = ?", &text, err);

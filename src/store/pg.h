@@ -11,8 +11,8 @@
  *                   with an HNSW index using vector_ip_ops: vectors are unit length, so the inner product is the
  *                   cosine and `<#>` (negative inner product) orders best first.
  *   photoseek_media also has place_city, place_region, place_country, place_cc (the SQLite columns: NULL not looked
- *                   up, '' no place near), phash (the perceptual hash) and size (bytes); older libraries gain them
- *                   in place
+ *                   up, '' no place near), phash (the perceptual hash), size (bytes) and people (jsonb: the names
+ *                   of a Takeout sidecar's people, an array of strings; NULL: none); older libraries gain them in place
  *   photoseek_text(media_id bigint PRIMARY KEY REFERENCES photoseek_media ON DELETE CASCADE, text, words (JSON),
  *                   folded (psk_text_fold)) with a GIN index on folded using pg_trgm's gin_trgm_ops (pg_text.c)
  *   photoseek_people(id bigserial PRIMARY KEY, name (unique in any case), cover_face_id, created_at)

@@ -677,8 +677,12 @@ int pg_browse(void *self, const psk_filter *f, int k, psk_result **out, int *n, 
 }
 
 int pg_person_names(void *self, int (*fn)(void *user, const char *name), void *user, psk_error *err) {
-    PGresult *r = pg_read(self, "SELECT name FROM photoseek_people WHERE name IS NOT NULL", 0, NULL, 0,
-                          "reading people's names", err);
+    /* the named people, then the names of Takeout sidecars (photoseek_media.people), as sqlite_person_names */
+    PGresult *r = pg_read(self,
+                          "SELECT name FROM photoseek_people WHERE name IS NOT NULL UNION SELECT e.v #>> '{}' FROM"
+                          " photoseek_media m, jsonb_array_elements(CASE WHEN jsonb_typeof(m.people) = 'array' THEN"
+                          " m.people ELSE '[]' END) AS e(v) WHERE m.people IS NOT NULL AND jsonb_typeof(e.v) = 'string'",
+                          0, NULL, 0, "reading people's names", err);
     if (!r) return PSK_ERR_DB;
     for (int i = 0, rows = PQntuples(r); i < rows; i++)
         if (fn(user, PQgetvalue(r, i, 0))) break;

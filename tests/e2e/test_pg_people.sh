@@ -4,7 +4,8 @@
 # and searches by person; a re-run changes nothing; names survive a changed file, a move and new photos on both;
 # name, merge, unassign, split and recluster (each store's own ids) leave both alike; the server's people API
 # answers from PostgreSQL; an older PostgreSQL library and catalog gain faces in place; migrate copies the faces with
-# the SQLite file's people (names, merges, unassigned faces), and again without making any person twice.
+# the SQLite file's people (names, merges, unassigned faces), and again without making any person twice; a Takeout
+# library's sidecar names match --person on PostgreSQL as in its SQLite file.
 source "$(dirname "$0")/lib.sh"
 need /usr/bin/convert python3 psql node npm curl sqlite3
 face_model
@@ -226,6 +227,25 @@ if [ "$(psql "$URL" -Atc "SELECT lower('ZOË') = lower('Zoë')")" = t ]; then
 else
     skip "migrate: a name the server cannot take" "this server's lower() folds ASCII only (as SQLite): no such name"
 fi
+# Takeout's names (a sidecar's "people"): --person finds them on PostgreSQL as in the SQLite file, after migrate
+TG="$TMP/takeout/Takeout/Google Photos/Photos from 2020"
+mkdir -p "$TG"
+cp "$CACHE/demo/sample2.jpg" "$TG/grandpa.jpg" && cp "$CACHE/demo/sample3.jpg" "$TG/party.jpg" && cp "$L/sky.png" "$TG/sky.png"
+printf '{"title": "grandpa.jpg", "photoTakenTime": {"timestamp": "1590000000"}, "people": [{"name": "Grandpa Joe"}]}' >"$TG/grandpa.jpg.json"
+printf '{"title": "party.jpg", "photoTakenTime": {"timestamp": "1591000000"}, "people": [{"name": "Grandpa Joe"}, {"name": "Zoë"}]}' >"$TG/party.jpg.json"
+printf '{"title": "sky.png", "photoTakenTime": {"timestamp": "1592000000"}, "people": []}' >"$TG/sky.png.json"
+T=$TMP/takeout.db
+$PS import takeout "$TMP/takeout" --into "$TMP/tlib" --db "$T" --image-model "$CLIP" --json >"$TMP/timp.json" 2>"$TMP/timp.err"
+psql "$URL" -qc 'DROP TABLE photoseek_dup_groups, photoseek_meta, photoseek_face_scans, photoseek_faces, photoseek_people, photoseek_text, photoseek_vectors_1, photoseek_media, photoseek_models'
+$PS migrate --from "$T" --to "$URL" --json >"$TMP/tmig.json" 2>"$TMP/tmig.err"
+check "a Takeout library (sidecar names) migrated to PostgreSQL" sh -c "grep -q '\"media\": 3' '$TMP/tmig.json' && sqlite3 '$T' \"SELECT people FROM media WHERE path LIKE '%/party.jpg'\" | grep -q 'Grandpa Joe'"
+tsame() { local name=$1; shift; check "$name" python3 tests/pg/same.py "$PS" "$T" "$URL" --no-ids "$@"; }
+tsame "search --person TAKEOUT-NAME (any case), no words: the same photos on both" search --person "grandpa joe" -k 100
+tsame "search --person with two Takeout names: the photo with both" search --person "Grandpa Joe" --person zoë -k 100
+tsame "search WORDS --person TAKEOUT-NAME: the same ranking on both" search people --person "Grandpa Joe" -k 10 --text-model "$CLIP"
+check "... two photos on PostgreSQL" sh -c "test \$($PS search --person 'Grandpa Joe' --db '$URL' --json | grep -c '\"path\"') = 2"
+expect_status "PostgreSQL: a name close to a Takeout one is a usage error (exit 2)" 2 $PS search --person 'Grandpa Jo' --db "$URL"
+check "... naming the Takeout name as close" grep -q "close: Grandpa Joe" "$TMP/err"
 kill $PG_PID 2>/dev/null
 wait $PG_PID 2>/dev/null
 done_testing
