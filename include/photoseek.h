@@ -638,10 +638,18 @@ typedef struct psk_migrate_stats {
     int64_t media, vectors; /* copied */
     double seconds;
     int reconnects;         /* times the connection was lost and made again (the work went on) */
+    /* people (a store with people: PostgreSQL): the library's people carried, with their names and their faces */
+    int64_t people;
+    int64_t faces_not_carried; /* faces of files not copied (not indexed with the current model) */
+    int names_not_carried;     /* names the server would not take (the same as another's to its lower()): those
+                                * people are there unnamed */
+    char names_dropped[256];   /* the first of those names, ", " between */
 } psk_migrate_stats;
 /* Copies a SQLite library (the files indexed with its current model, their metadata and vectors) into the
  * PostgreSQL library at to_url, without re-embedding. Each batch is one transaction; running it again updates what
- * is there. progress (may be NULL) gets (user, NULL, media done, media total). */
+ * is there. Its faces go with their people: the people the file has (as grouped, named, merged, split and
+ * unassigned there) are made on the server, a named one found again by its name on a re-run; what cannot be carried
+ * is counted in stats. progress (may be NULL) gets (user, NULL, media done, media total). */
 psk_status psk_library_migrate(const char *from_db, const char *to_url, psk_progress_fn progress, void *user,
                                psk_migrate_stats *stats, psk_error *err);
 

@@ -7,7 +7,8 @@
 static const char *migrate_usage =
     "usage: photoseek migrate --from FILE --to postgres://USER@HOST/DB|pinecone://INDEX_HOST[/NAMESPACE] [--json]\n"
     "Copies a library into PostgreSQL with pgvector, or into a Pinecone index (API key in PINECONE_API_KEY),\n"
-    "without embedding anything again: the files indexed with the library's model, their metadata and vectors.\n"
+    "without embedding anything again: the files indexed with the library's model, their metadata and vectors,\n"
+    "and the people (PostgreSQL): each face in its person, the names, merges, splits and unassigned faces.\n"
     "Running it again updates what is there. Use it afterwards with 'photoseek search QUERY --store URL'.\n"
     "  --from FILE   the SQLite library (default: $PHOTOSEEK_DB or ~/.local/share/photoseek/library.db)\n"
     "  --to URL      a libpq URL (connect_timeout and sslmode may be set in it), or pinecone://INDEX_HOST/NS\n"
@@ -51,11 +52,21 @@ int cmd_migrate(int argc, char **argv) {
         cli_error("migrate: %s", err.message);
         return EXIT_FATAL;
     }
-    if (json)
-        printf("{\"media\": %lld, \"vectors\": %lld, \"seconds\": %.3f, \"vectors_per_s\": %.1f, \"reconnects\": %d}\n",
+    /* what of the people could not be carried, said on stderr in either form */
+    if (st.names_not_carried)
+        cli_error("migrate: warning: %d name%s not carried (the server takes them for another person's name, in its "
+                  "case rules): %s; those people are there without a name",
+                  st.names_not_carried, st.names_not_carried == 1 ? " was" : "s were", st.names_dropped);
+    if (st.faces_not_carried)
+        cli_error("migrate: warning: %lld faces were not carried to their people (their files were not copied: not "
+                  "indexed with the library's model)",
+                  (long long)st.faces_not_carried);
+    if (json) {
+        printf("{\"media\": %lld, \"vectors\": %lld, \"seconds\": %.3f, \"vectors_per_s\": %.1f, \"reconnects\": %d,"
+               " \"people\": %lld, \"faces_not_carried\": %lld, \"names_not_carried\": %d}\n",
                (long long)st.media, (long long)st.vectors, st.seconds, st.seconds > 0 ? st.vectors / st.seconds : 0.0,
-               st.reconnects);
-    else
+               st.reconnects, (long long)st.people, (long long)st.faces_not_carried, st.names_not_carried);
+    } else
         printf("migrate: copied %lld files, %lld vectors in %.2f s (%.0f vectors/s)%s\n", (long long)st.media,
                (long long)st.vectors, st.seconds, st.seconds > 0 ? st.vectors / st.seconds : 0.0,
                st.reconnects ? "; the connection was lost and made again" : "");

@@ -1,6 +1,6 @@
 /* Copying a SQLite library into a server store (PostgreSQL, Pinecone): its rows, vectors, text in photos, places,
- * perceptual hashes and faces (which the server groups into people of its own); all of it (psk_library_migrate), or what a
- * worker's catalog has not pushed yet (library_push, for indexing into a server store). */
+ * perceptual hashes and faces; all of it with its people and their names (psk_library_migrate), or what a worker's
+ * catalog has not pushed yet (library_push, for indexing into a server store, which groups the faces itself). */
 #include "library.h"
 
 #include <stdio.h>
@@ -65,6 +65,8 @@ static void read_media(sqlite3_stmt *st, store_media *m) {
     for (int c = sqlite3_column_count(st) - 1; c > 23; c--)
         if (strcmp(sqlite3_column_name(st, c), "taken_src") == 0)
             snprintf(m->taken_src, sizeof m->taken_src, "%s", text_or_empty(st, c));
+        else if (strcmp(sqlite3_column_name(st, c), "people") == 0) /* a Takeout sidecar's names */
+            snprintf(m->people, sizeof m->people, "%s", text_or_empty(st, c));
 }
 
 /* The faces found in a media row, when it was looked at (column 24 of the media query: its face scan). */
@@ -227,7 +229,7 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
                                 "SELECT id, path, hash, type, width, height, taken_at, offset_min, taken_local, year, "
                                 "month, day, make, model, lat, lon, duration_ms, description, place_city, place_region,"
                                 " place_country, place_cc, (SELECT phash FROM phashes WHERE media_id = media.id), size,"
-                                " (SELECT n_faces FROM face_scans WHERE media_id = media.id), taken_src FROM media"
+                                " (SELECT n_faces FROM face_scans WHERE media_id = media.id), taken_src, people FROM media"
                                 " WHERE id = ?",
                                 &one, err);
     if (!rc) rc = store_prepare(src, "SELECT text, words FROM media_text WHERE media_id = ?", &text, err);
@@ -283,6 +285,73 @@ int library_push(psk_store *src, store_backend *dst, bool track, volatile int *c
     return rc;
 }
 
+/* The file's people and each face's place in them (store_people_carry), to the server store's own people. */
+static int carry_people(psk_store *src, store_backend *dst, psk_migrate_stats *stats, psk_error *err) {
+    store_people_carry c = {0};
+    store_carried_face *faces = NULL;
+    store_carried_person *people = NULL;
+    int64_t cap = 0;
+    sqlite3_stmt *st = NULL;
+    /* numbered as read_faces sends them: by id, among the faces with a descriptor */
+    int rc = store_prepare(src,
+                           "SELECT m.path, f.ord, coalesce(f.person_id, 0), f.assigned FROM (SELECT media_id, person_id,"
+                           " assigned, row_number() OVER (PARTITION BY media_id ORDER BY id) AS ord FROM faces WHERE"
+                           " length(descriptor) = ?) f JOIN media m ON m.id = f.media_id WHERE m.error IS NULL",
+                           &st, err);
+    if (!rc) sqlite3_bind_int(st, 1, (int)sizeof(float) * PSK_FACE_DIM);
+    int step = SQLITE_DONE;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (c.n_faces == cap) {
+            cap = cap ? cap * 2 : 1024;
+            store_carried_face *g = psk_realloc(faces, sizeof *g * (size_t)cap);
+            if (!g) {
+                rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+                break;
+            }
+            faces = g;
+        }
+        store_carried_face *f = &faces[c.n_faces];
+        if (!(f->path = psk_strdup(text_or_empty(st, 0)))) {
+            rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+            break;
+        }
+        f->ordinal = sqlite3_column_int64(st, 1);
+        f->person = sqlite3_column_int64(st, 2);
+        f->assigned = sqlite3_column_int(st, 3);
+        c.n_faces++;
+    }
+    if (!rc && step != SQLITE_DONE) rc = store_fail(src, err, "reading faces");
+    sqlite3_finalize(st);
+    st = NULL;
+    int n_people = (int)store_count(src, "SELECT count(*) FROM people");
+    if (!rc && n_people > 0 && !(people = psk_calloc((size_t)n_people, sizeof *people)))
+        rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    if (!rc && n_people > 0 && !(rc = store_prepare(src, "SELECT id, name FROM people ORDER BY id", &st, err))) {
+        while (c.n_people < n_people && (step = sqlite3_step(st)) == SQLITE_ROW) {
+            store_carried_person *p = &people[c.n_people++];
+            p->id = sqlite3_column_int64(st, 0);
+            if (sqlite3_column_type(st, 1) != SQLITE_NULL && !(p->name = psk_strdup(text_or_empty(st, 1)))) {
+                rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+                break;
+            }
+        }
+        sqlite3_finalize(st);
+    }
+    c.faces = faces, c.people = people;
+    if (!rc) rc = dst->ops->people_carry(dst->self, &c, err);
+    if (!rc) {
+        stats->people = c.n_carried;
+        stats->faces_not_carried = c.faces_missed;
+        stats->names_not_carried = c.n_names_dropped;
+        snprintf(stats->names_dropped, sizeof stats->names_dropped, "%s", c.names_dropped);
+    }
+    for (int64_t i = 0; i < c.n_faces; i++) psk_free((char *)faces[i].path);
+    for (int i = 0; i < c.n_people; i++) psk_free((char *)people[i].name);
+    psk_free(faces);
+    psk_free(people);
+    return rc;
+}
+
 psk_status psk_library_migrate(const char *from_db, const char *to_url, psk_progress_fn progress, void *user,
                                psk_migrate_stats *stats, psk_error *err) {
     memset(stats, 0, sizeof *stats);
@@ -295,7 +364,10 @@ psk_status psk_library_migrate(const char *from_db, const char *to_url, psk_prog
     int rc = store_open(from_db, false, &src, err);
     if (!rc) rc = backend_open(to_url, true, &dst, err);
     if (!rc) rc = library_push(src, &dst, false, NULL, progress, user, &stats->media, &stats->vectors, err);
-    /* the faces copied are grouped by the server store's own people (the names stay in the file) */
+    /* the faces copied go to the file's people, made on the server; what the file had not grouped yet is grouped
+     * there (into the server store's own people where it cannot carry them) */
+    if (!rc && backend_can(&dst, PSK_STORE_CAP_PEOPLE) && dst.ops->people_carry)
+        rc = carry_people(src, &dst, stats, err);
     if (!rc && backend_can(&dst, PSK_STORE_CAP_PEOPLE)) rc = dst.ops->people_group(dst.self, false, err);
     store_close(src);
     if (dst.ops && dst.ops->reconnects) stats->reconnects = dst.ops->reconnects(dst.self);

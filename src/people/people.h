@@ -55,4 +55,8 @@ typedef struct people_store {
  * a recluster (every automatic face again; the user's placements anchor, the names kept). */
 int people_group_faces(const people_store *st, bool recluster, psk_error *err);
 
+/* Naming `person` `name` (names.c): holder is the person that has the name already, in any case (0: none). PSK_OK when
+ * that is no one else; else PSK_ERR_INVALID_ARG naming the holder and the merge that would make them one. */
+int people_name_check(int64_t person, const char *name, int64_t holder, psk_error *err);
+
 #endif

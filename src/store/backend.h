@@ -61,6 +61,30 @@ typedef struct store_people_edit {
     int64_t *made;
 } store_people_edit;
 
+/* The people of a SQLite library that migrate carries into a server store (psk_library_migrate): each face by its
+ * file and its place among that file's faces in the order they were copied (1, 2, ...), with its person there (an
+ * id of the SQLite file's; 0: none) and whether the user placed it (assigned); and those people with their names. */
+typedef struct store_carried_face {
+    const char *path;
+    int64_t ordinal, person;
+    int assigned;
+} store_carried_face;
+typedef struct store_carried_person {
+    int64_t id;
+    const char *name; /* NULL: unnamed */
+} store_carried_person;
+typedef struct store_people_carry {
+    const store_carried_face *faces;
+    int64_t n_faces;
+    const store_carried_person *people;
+    int n_people;
+    /* out: what was carried and what could not be */
+    int64_t n_carried;      /* people made or found again by their name */
+    int64_t faces_missed;   /* faces the store does not have at that file and place (the file was not copied) */
+    int n_names_dropped;    /* names the store would not take (another person there has it, in its case rules) */
+    char names_dropped[256]; /* the first of them, ", " between (those people are carried unnamed) */
+} store_people_carry;
+
 typedef struct store_ops {
     const char *kind; /* "SQLite", "PostgreSQL", "Pinecone": for messages */
     unsigned caps;    /* PSK_STORE_CAP_* */
@@ -132,6 +156,10 @@ typedef struct store_ops {
     int (*browse)(void *self, const psk_filter *f, int k, psk_result **out, int *n, psk_error *err);
     /* Every name a person filter can match: the named people, then Takeout's names; fn returns non-zero to stop. */
     int (*person_names)(void *self, int (*fn)(void *user, const char *name), void *user, psk_error *err);
+    /* Places each carried face in a person of the store's own that stands for its SQLite person: a named one is
+     * found again by its name (a re-run makes no second person), an unnamed one is made; the faces' old people left
+     * empty go. NULL: the store keeps no people of the user's (migrate then groups the faces anew). */
+    int (*people_carry)(void *self, store_people_carry *c, psk_error *err);
 
     /* -- the backend's own -- */
     /* The SQLite file that the indexing pipeline and the importers write row by row (PSK_STORE_CAP_LOCAL_INDEX). */

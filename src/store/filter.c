@@ -169,14 +169,18 @@ char *store_like_contains(const char *s) {
     return b.data;
 }
 
-/* People: each name is a named person with a face in the photo, or (SQLite) a name of its Takeout sidecar
- * (media.people, a JSON array), case-insensitive (ASCII, as SQLite's NOCASE and lower()). */
+/* People: each name is a named person with a face in the photo, or a name of its Takeout sidecar (media.people, a
+ * JSON array), case-insensitive (SQLite: ASCII, as its NOCASE and lower(); PostgreSQL: its lower()). */
 static int people_sql(const psk_filter *f, psk_buf *sql, sql_binds *b, psk_error *err) {
-    for (int i = 0; b->pg_base && i < f->n_people; i++) { /* no sidecar names there */
-        psk_buf_printf(sql, " AND id IN (SELECT fc.media_id FROM photoseek_faces fc JOIN photoseek_people pp ON"
+    for (int i = 0; b->pg_base && i < f->n_people; i++) {
+        psk_buf_printf(sql, " AND (id IN (SELECT fc.media_id FROM photoseek_faces fc JOIN photoseek_people pp ON"
                             " pp.id = fc.person_id WHERE lower(pp.name) = lower(");
         ph_text(sql, b, 0);
-        psk_buf_printf(sql, "))");
+        psk_buf_printf(sql, ")) OR (people IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE WHEN"
+                            " jsonb_typeof(people) = 'array' THEN people ELSE '[]' END) AS sc(name) WHERE lower(sc.name)"
+                            " = lower(");
+        ph_text(sql, b, 0);
+        psk_buf_printf(sql, "))))");
         if (bind_text(b, f->people[i])) return psk_fail(err, PSK_ERR_INVALID_ARG, "too many filter values");
     }
     for (int i = 0; !b->pg_base && i < f->n_people; i++) {

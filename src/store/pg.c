@@ -2,6 +2,7 @@
 #include "pg.h"
 
 #include <arpa/inet.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,8 @@ static const char *schema_sql =
     "  ADD COLUMN IF NOT EXISTS place_region text, ADD COLUMN IF NOT EXISTS place_country text,"
     "  ADD COLUMN IF NOT EXISTS place_cc text, ADD COLUMN IF NOT EXISTS phash bigint, ADD COLUMN IF NOT EXISTS size bigint;"
     "CREATE INDEX IF NOT EXISTS photoseek_media_place ON photoseek_media(place_cc, place_region, place_city);"
+    /* the names of a Takeout sidecar's people (the SQLite column, as a JSON array), for --person */
+    "ALTER TABLE photoseek_media ADD COLUMN IF NOT EXISTS people jsonb;"
     "CREATE TABLE IF NOT EXISTS photoseek_text(media_id bigint PRIMARY KEY REFERENCES photoseek_media(id)"
     "  ON DELETE CASCADE, text text NOT NULL, words text NOT NULL, folded text NOT NULL);"
     /* faces and people (pg_people.c): new tables, so an older library gains them as they are made */
@@ -244,7 +247,23 @@ static void vector_binary(const float *v, int dim, unsigned char *out) {
     }
 }
 
-#define MEDIA_PARAMS 26
+#define MEDIA_PARAMS 27
+
+/* A row's Takeout names (store_media.people, a JSON array) as photoseek_media.people takes them: a JSON array of
+ * the names (the strings: what SQLite's person condition can match), or NULL for none (psk_free). */
+static char *people_json(const char *people) {
+    cJSON *in = people[0] ? cJSON_Parse(people) : NULL, *out = cJSON_IsArray(in) ? cJSON_CreateArray() : NULL, *it;
+    cJSON *names = out ? in : NULL;
+    cJSON_ArrayForEach(it, names) {
+        if (cJSON_IsString(it)) cJSON_AddItemToArray(out, cJSON_CreateString(it->valuestring));
+    }
+    char *json = out && cJSON_GetArraySize(out) > 0 ? cJSON_PrintUnformatted(out) : NULL;
+    char *copy = json ? psk_strdup(json) : NULL;
+    cJSON_free(json);
+    cJSON_Delete(out);
+    cJSON_Delete(in);
+    return copy;
+}
 
 /* Reads the results of a pipeline up to its sync; the first error wins. */
 static int drain(pg_store *s, int n_queries, int64_t *ids, psk_error *err) {
@@ -272,8 +291,9 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_it
     static const char *put_media =
         "INSERT INTO photoseek_media(path, folder, hash, type, width, height, taken_at, offset_min, taken_local, year,"
         " month, day, local_date, make, model, lat, lon, duration_ms, description, place_city, place_region,"
-        " place_country, place_cc, phash, size, taken_src) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-        " $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) ON CONFLICT (path) DO UPDATE SET"
+        " place_country, place_cc, phash, size, taken_src, people) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+        " $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27::jsonb) ON CONFLICT (path) DO"
+        " UPDATE SET"
         " folder = excluded.folder, hash = excluded.hash, type = excluded.type, width = excluded.width,"
         " height = excluded.height, taken_at = excluded.taken_at, offset_min = excluded.offset_min,"
         " taken_local = excluded.taken_local, year = excluded.year, month = excluded.month, day = excluded.day,"
@@ -281,7 +301,7 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_it
         " lon = excluded.lon, duration_ms = excluded.duration_ms, description = excluded.description,"
         " place_city = excluded.place_city, place_region = excluded.place_region,"
         " place_country = excluded.place_country, place_cc = excluded.place_cc, phash = excluded.phash,"
-        " size = excluded.size, taken_src = excluded.taken_src RETURNING id";
+        " size = excluded.size, taken_src = excluded.taken_src, people = excluded.people RETURNING id";
     int64_t *ids = psk_calloc((size_t)n, sizeof(int64_t));
     unsigned char *vbuf = psk_malloc(4 + 4 * (size_t)dim);
     if (!ids || !vbuf) {
@@ -357,8 +377,11 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_it
         snprintf(num[13], 32, "%lld", (long long)m->size);
         v[24] = m->size > 0 ? num[13] : NULL;
         v[25] = m->taken_src[0] ? m->taken_src : NULL;
+        char *people = people_json(m->people);
+        v[26] = people;
         if (!PQsendQueryPrepared(s->conn, "psk_put_media", MEDIA_PARAMS, v, NULL, NULL, 0))
             rc = fail_pg(s, err, "sending", NULL);
+        psk_free(people);
     }
     if (!rc && !PQpipelineSync(s->conn)) rc = fail_pg(s, err, "sending", NULL);
     if (!rc) rc = drain(s, n, ids, err);

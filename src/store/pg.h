@@ -11,8 +11,8 @@
  *                   with an HNSW index using vector_ip_ops: vectors are unit length, so the inner product is the
  *                   cosine and `<#>` (negative inner product) orders best first.
  *   photoseek_media also has place_city, place_region, place_country, place_cc (the SQLite columns: NULL not looked
- *                   up, '' no place near), phash (the perceptual hash) and size (bytes); older libraries gain them
- *                   in place
+ *                   up, '' no place near), phash (the perceptual hash), size (bytes) and people (jsonb: the names
+ *                   of a Takeout sidecar's people, an array of strings; NULL: none); older libraries gain them in place
  *   photoseek_text(media_id bigint PRIMARY KEY REFERENCES photoseek_media ON DELETE CASCADE, text, words (JSON),
  *                   folded (psk_text_fold)) with a GIN index on folded using pg_trgm's gin_trgm_ops (pg_text.c)
  *   photoseek_people(id bigserial PRIMARY KEY, name (unique in any case), cover_face_id, created_at)
@@ -132,6 +132,7 @@ int pg_people_edit(void *self, const store_people_edit *e, psk_error *err);
 int pg_people_of(void *self, psk_result *r, int n, psk_error *err);
 int pg_browse(void *self, const psk_filter *f, int k, psk_result **out, int *n, psk_error *err);
 int pg_person_names(void *self, int (*fn)(void *user, const char *name), void *user, psk_error *err);
+int pg_people_carry(void *self, store_people_carry *c, psk_error *err);
 /* The faces and the people listed by default, for status. */
 int pg_people_status(pg_store *s, psk_library_status *st, psk_error *err);
 

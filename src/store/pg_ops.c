@@ -171,4 +171,5 @@ const store_ops store_pg_ops = {
     .people_of = pg_people_of,
     .browse = pg_browse,
     .person_names = pg_person_names,
+    .people_carry = pg_people_carry,
 };

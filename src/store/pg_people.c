@@ -194,6 +194,23 @@ static int people_ids(void *self, int64_t **ids, int *n, psk_error *err) {
     return PSK_OK;
 }
 
+/* Makes n unnamed people (in one statement), their ids into ids in the order made. */
+static int make_people(pg_store *s, int64_t n, int64_t *ids, const char *what, psk_error *err) {
+    char now[24], count[24];
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    snprintf(count, sizeof count, "%lld", (long long)n);
+    const char *v[2] = {now, count};
+    PGresult *r = run(s,
+                      "WITH p AS (INSERT INTO photoseek_people(created_at) SELECT $1::bigint FROM"
+                      " generate_series(1, $2::bigint) RETURNING id) SELECT id FROM p ORDER BY id",
+                      2, v, what, err);
+    int rc = r ? PSK_OK : PSK_ERR_DB;
+    if (r && PQntuples(r) != n) rc = psk_fail(err, PSK_ERR_DB, "%s: %s: too few made", s->shown, what);
+    for (int64_t k = 0; !rc && k < n; k++) ids[k] = atoll(PQgetvalue(r, (int)k, 0));
+    PQclear(r);
+    return rc;
+}
+
 /* Writes the labels: the new groups (label -k) become new people, made in the order the faces first show them
  * (as the SQLite store makes them); each face whose person changed is updated, in one statement. */
 static int write_groups(void *self, const people_faces *f, int64_t n_new, psk_error *err) {
@@ -206,19 +223,8 @@ static int write_groups(void *self, const people_faces *f, int64_t n_new, psk_er
     int rc = PSK_OK;
     int64_t *ids = NULL;
     if (n_made) {
-        char now[24], count[24];
-        snprintf(now, sizeof now, "%lld", (long long)time(NULL));
-        snprintf(count, sizeof count, "%lld", (long long)n_made);
-        const char *v[2] = {now, count};
-        PGresult *r = run(s,
-                          "WITH p AS (INSERT INTO photoseek_people(created_at) SELECT $1::bigint FROM"
-                          " generate_series(1, $2::bigint) RETURNING id) SELECT id FROM p ORDER BY id",
-                          2, v, "making people", err);
-        if (!r) rc = PSK_ERR_DB;
-        else if (PQntuples(r) != n_made) rc = psk_fail(err, PSK_ERR_DB, "%s: making people: too few made", s->shown);
-        else if (!(ids = psk_malloc(sizeof *ids * (size_t)n_made))) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-        for (int64_t k = 0; !rc && k < n_made; k++) ids[k] = atoll(PQgetvalue(r, (int)k, 0));
-        PQclear(r);
+        if (!(ids = psk_malloc(sizeof *ids * (size_t)n_made))) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+        else rc = make_people(s, n_made, ids, "making people", err);
     }
     psk_buf fid = {0}, per = {0};
     psk_buf_append(&fid, "{", 1), psk_buf_append(&per, "{", 1);
@@ -409,11 +415,8 @@ static int edit(pg_store *s, const store_people_edit *e, psk_error *err) {
         if (!exists(s, PERSON_EXISTS, e->person)) return no_person(s, e->person, err);
         bool unname = !e->name || !*e->name;
         int64_t other = unname ? 0 : person_named(s, e->name);
-        if (other && other != e->person)
-            return psk_fail(err, PSK_ERR_INVALID_ARG,
-                            "'%s' is the name of person %lld already; to make them one, run 'photoseek people merge "
-                            "%lld %lld'",
-                            e->name, (long long)other, (long long)other, (long long)e->person);
+        int rc = people_name_check(e->person, e->name, other, err);
+        if (rc) return rc;
         return unname ? run_ids(s, "UPDATE photoseek_people SET name = NULL WHERE id = $1::bigint", 1, e->person, 0,
                                 NULL, err)
                       : run_ids(s, "UPDATE photoseek_people SET name = $3::text WHERE id = $1::bigint AND $2::bigint = 0",
@@ -470,6 +473,130 @@ int pg_people_edit(void *self, const store_people_edit *e, psk_error *err) {
     if (rc) return rc;
     if (!(rc = edit(s, e, err))) rc = people_tidy(s, err);
     return end(s, rc, err);
+}
+
+/* ---- a SQLite library's people, carried by migrate ---- */
+
+/* Appends s to a PostgreSQL array literal as one quoted element (',' before all but the first). */
+static void array_text(psk_buf *b, const char *s, bool first) {
+    psk_buf_append(b, first ? "\"" : ",\"", first ? 1 : 2);
+    for (const char *c = s; *c; c++) {
+        if (*c == '"' || *c == '\\') psk_buf_append(b, "\\", 1);
+        psk_buf_append(b, c, 1);
+    }
+    psk_buf_append(b, "\"", 1);
+}
+
+typedef struct carried {
+    int64_t src, target; /* the SQLite file's person, the store's */
+} carried;
+
+static int by_src(const void *a, const void *b) {
+    int64_t x = ((const carried *)a)->src, y = ((const carried *)b)->src;
+    return x < y ? -1 : x > y;
+}
+
+/* The store's person of each carried one, into map (in c->people's order): a name the store has (in any case) is that
+ * person, unless an earlier carried person took it (two names that only PostgreSQL's lower() makes one: the later is
+ * reported and its person made unnamed); the rest are made. */
+static int carry_people(pg_store *s, store_people_carry *c, carried *map, psk_error *err) {
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    int rc = PSK_OK, n_unnamed = 0;
+    for (int i = 0; !rc && i < c->n_people; i++) {
+        const char *name = c->people[i].name;
+        map[i] = (carried){c->people[i].id, 0};
+        if (!name || !*name) {
+            n_unnamed++;
+            continue;
+        }
+        int64_t found = person_named(s, name);
+        bool taken = false;
+        for (int j = 0; found && j < i && !taken; j++) taken = map[j].target == found;
+        if (taken) {
+            size_t at = strlen(c->names_dropped);
+            if (at + strlen(name) + 3 < sizeof c->names_dropped)
+                snprintf(c->names_dropped + at, sizeof c->names_dropped - at, "%s%s", at ? ", " : "", name);
+            c->n_names_dropped++;
+            n_unnamed++;
+            continue;
+        }
+        if (found) {
+            map[i].target = found;
+            continue;
+        }
+        const char *v[2] = {name, now};
+        PGresult *r = run(s, "INSERT INTO photoseek_people(name, created_at) VALUES ($1::text, $2::bigint) RETURNING id", 2,
+                          v, "carrying a person", err);
+        if (!r) rc = PSK_ERR_DB;
+        else map[i].target = atoll(PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    int64_t *made = !rc && n_unnamed ? psk_malloc(sizeof *made * (size_t)n_unnamed) : NULL;
+    if (!rc && n_unnamed && !made) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    if (!rc && n_unnamed) rc = make_people(s, n_unnamed, made, "carrying people", err);
+    for (int i = 0, k = 0; !rc && n_unnamed && i < c->n_people; i++)
+        if (!map[i].target) map[i].target = made[k++];
+    psk_free(made);
+    if (!rc) c->n_carried = c->n_people;
+    return rc;
+}
+
+/* Each face (by its file and place among the file's faces, as put_faces numbers them: by id) to its person, in
+ * batches; the faces the store does not have are counted in c->faces_missed. */
+#define CARRY_BATCH 2000
+static int carry_faces(pg_store *s, store_people_carry *c, const carried *map, psk_error *err) {
+    int rc = PSK_OK;
+    for (int64_t at = 0; !rc && at < c->n_faces; at += CARRY_BATCH) {
+        int64_t end = at + CARRY_BATCH < c->n_faces ? at + CARRY_BATCH : c->n_faces;
+        psk_buf path = {0}, ord = {0}, per = {0}, asg = {0};
+        psk_buf_append(&path, "{", 1), psk_buf_append(&ord, "{", 1), psk_buf_append(&per, "{", 1);
+        psk_buf_append(&asg, "{", 1);
+        for (int64_t i = at; i < end; i++) {
+            const store_carried_face *f = &c->faces[i];
+            carried key = {f->person, 0}, *hit = f->person ? bsearch(&key, map, (size_t)c->n_people, sizeof *map, by_src) : NULL;
+            const char *sep = i > at ? "," : "";
+            array_text(&path, f->path, i == at);
+            psk_buf_printf(&ord, "%s%lld", sep, (long long)f->ordinal);
+            psk_buf_printf(&per, "%s%lld", sep, hit ? (long long)hit->target : 0LL);
+            psk_buf_printf(&asg, "%s%d", sep, f->assigned ? 1 : 0);
+        }
+        psk_buf_append(&path, "}", 1), psk_buf_append(&ord, "}", 1), psk_buf_append(&per, "}", 1);
+        psk_buf_append(&asg, "}", 1);
+        const char *v[4] = {path.data, ord.data, per.data, asg.data};
+        PGresult *r = NULL;
+        if (path.failed || ord.failed || per.failed || asg.failed) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+        else if (!(r = run(s,
+                           "WITH u AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::int[]) AS"
+                           " u(path, ord, person, assigned)), f AS (SELECT f.id, m.path, row_number() OVER (PARTITION"
+                           " BY f.media_id ORDER BY f.id) AS ord FROM photoseek_faces f JOIN photoseek_media m ON"
+                           " m.id = f.media_id WHERE m.path = ANY($1::text[])) UPDATE photoseek_faces t SET person_id ="
+                           " nullif(u.person, 0), assigned = u.assigned FROM u JOIN f ON f.path = u.path AND f.ord ="
+                           " u.ord WHERE t.id = f.id",
+                           4, v, "carrying faces to their people", err)))
+            rc = PSK_ERR_DB;
+        if (r) c->faces_missed += (end - at) - atoll(PQcmdTuples(r));
+        PQclear(r);
+        psk_buf_free(&path), psk_buf_free(&ord), psk_buf_free(&per), psk_buf_free(&asg);
+    }
+    return rc;
+}
+
+int pg_people_carry(void *self, store_people_carry *c, psk_error *err) {
+    pg_store *s = self;
+    c->n_carried = c->faces_missed = 0, c->n_names_dropped = 0, c->names_dropped[0] = 0;
+    carried *map = psk_calloc((size_t)c->n_people + 1, sizeof *map);
+    if (!map) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    int rc = begin(s, err);
+    if (!rc) {
+        rc = carry_people(s, c, map, err);
+        qsort(map, (size_t)c->n_people, sizeof *map, by_src);
+        if (!rc) rc = carry_faces(s, c, map, err);
+        if (!rc) rc = people_tidy(s, err);
+        rc = end(s, rc, err);
+    }
+    psk_free(map);
+    return rc;
 }
 
 /* ---- searching by person ---- */
@@ -550,8 +677,12 @@ int pg_browse(void *self, const psk_filter *f, int k, psk_result **out, int *n, 
 }
 
 int pg_person_names(void *self, int (*fn)(void *user, const char *name), void *user, psk_error *err) {
-    PGresult *r = pg_read(self, "SELECT name FROM photoseek_people WHERE name IS NOT NULL", 0, NULL, 0,
-                          "reading people's names", err);
+    /* the named people, then the names of Takeout sidecars (photoseek_media.people), as sqlite_person_names */
+    PGresult *r = pg_read(self,
+                          "SELECT name FROM photoseek_people WHERE name IS NOT NULL UNION SELECT e.v #>> '{}' FROM"
+                          " photoseek_media m, jsonb_array_elements(CASE WHEN jsonb_typeof(m.people) = 'array' THEN"
+                          " m.people ELSE '[]' END) AS e(v) WHERE m.people IS NOT NULL AND jsonb_typeof(e.v) = 'string'",
+                          0, NULL, 0, "reading people's names", err);
     if (!r) return PSK_ERR_DB;
     for (int i = 0, rows = PQntuples(r); i < rows; i++)
         if (fn(user, PQgetvalue(r, i, 0))) break;

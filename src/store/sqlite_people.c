@@ -392,11 +392,8 @@ static int edit(psk_store *s, const store_people_edit *e, psk_error *err) {
         if (!exists(s, "SELECT 1 FROM people WHERE id = ?", e->person)) return no_person(s, e->person, err);
         bool unname = !e->name || !*e->name;
         int64_t other = unname ? 0 : person_named(s, e->name);
-        if (other && other != e->person)
-            return psk_fail(err, PSK_ERR_INVALID_ARG,
-                            "'%s' is the name of person %lld already; to make them one, run 'photoseek people merge "
-                            "%lld %lld'",
-                            e->name, (long long)other, (long long)other, (long long)e->person);
+        int rc = people_name_check(e->person, e->name, other, err);
+        if (rc) return rc;
         return run_sql(s, unname ? "UPDATE people SET name = NULL WHERE id = ?1 AND ?2 = ?2"
                                  : "UPDATE people SET name = ?3 WHERE id = ?1 AND ?2 = ?2",
                        e->person, 0, e->name, err);

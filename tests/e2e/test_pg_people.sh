@@ -3,7 +3,9 @@
 # faces on into a SQLite file and, through a worker's catalog, into PostgreSQL give the same people, counts, photos
 # and searches by person; a re-run changes nothing; names survive a changed file, a move and new photos on both;
 # name, merge, unassign, split and recluster (each store's own ids) leave both alike; the server's people API
-# answers from PostgreSQL; an older PostgreSQL library and catalog gain faces in place; migrate copies the faces.
+# answers from PostgreSQL; an older PostgreSQL library and catalog gain faces in place; migrate copies the faces with
+# the SQLite file's people (names, merges, unassigned faces), and again without making any person twice; a Takeout
+# library's sidecar names match --person on PostgreSQL as in its SQLite file.
 source "$(dirname "$0")/lib.sh"
 need /usr/bin/convert python3 psql node npm curl sqlite3
 face_model
@@ -174,15 +176,76 @@ assert r["indexed"] == 0 and r["face_scanned"] == r["pushed"] == a["photos"] and
 PY
 check "... and the catalog its column" sh -c "sqlite3 '$CAT' \"SELECT count(*) FROM pragma_table_info('pg_pushed') WHERE name = 'faces'\" | grep -qx 1"
 
-# migrate copies the faces, which the server groups
+# migrate copies the faces with the file's people: made there, named, merged and unassigned as in the file. First
+# some fixes in the SQLite file only: two people named, one merged into another, one face unassigned
+read -r DORA_S EVE_S MERGED_S <<<"$(sqlite3 "$DB" "SELECT group_concat(id, ' ') FROM (SELECT p.id FROM people p JOIN faces f ON f.person_id = p.id WHERE p.name IS NULL GROUP BY p.id ORDER BY count(*) DESC, p.id LIMIT 3)")"
+LOOSE_S=$(sqlite3 "$DB" "SELECT min(id) FROM faces WHERE person_id = $DORA_S")
+check "SQLite only: two people named, one merged, one face unassigned" sh -c "[ -n '$MERGED_S' ] &&
+$PS people name $DORA_S Dora --db '$DB' && $PS people name $EVE_S Eve --db '$DB' && $PS people merge $EVE_S $MERGED_S --db '$DB' &&
+$PS people unassign $LOOSE_S --db '$DB'"
 psql "$URL" -qc 'DROP TABLE photoseek_dup_groups, photoseek_meta, photoseek_face_scans, photoseek_faces, photoseek_people, photoseek_text, photoseek_vectors_1, photoseek_media, photoseek_models'
 $PS migrate --from "$DB" --to "$URL" --json >"$TMP/mig.json" 2>"$TMP/mig.err"
-check "migrate: every face copied and grouped into people" python3 - "$PS" "$DB" "$URL" <<'PY'
+check "migrate: every face copied, with the people carried" python3 - "$PS" "$DB" "$URL" "$TMP/mig.json" <<'PY'
 import json, subprocess, sys
-ps, db, url = sys.argv[1:]
+ps, db, url, mig = sys.argv[1:]
 a, b = (json.loads(subprocess.run([ps, "status", "--db", d, "--json"], capture_output=True, text=True).stdout) for d in (db, url))
-assert a["faces"] == b["faces"] > 0 and b["people"] > 0, (a, b)
+m = json.load(open(mig))
+assert a["faces"] == b["faces"] > 0 and a["people"] == b["people"] > 0, (a, b)
+assert m["people"] > 0 and m["faces_not_carried"] == 0 and m["names_not_carried"] == 0, m
 PY
+check "... nothing said about names or faces not carried" sh -c "! grep -q 'not carried' '$TMP/mig.err'"
+same_people "migrate: the same people with the same faces and names as the SQLite file (its merges, splits, unassigned faces)"
+same "migrate: people --json the same, in the same order" people --min-faces 1
+# by_name DB: each named person's photos (people --photos ID --json), as {name: [paths]}
+by_name() {
+    python3 - "$PS" "$1" <<'PY'
+import json, subprocess, sys
+ps, db = sys.argv[1:]
+run = lambda *a: [json.loads(l) for l in subprocess.run([ps, "people", "--db", db, "--json", *a], capture_output=True, text=True).stdout.splitlines()]
+print(json.dumps({p["name"]: sorted(r["path"] for r in run("--photos", str(p["id"]))) for p in run("--min-faces", "1") if p["name"]}, sort_keys=True))
+PY
+}
+by_name "$DB" >"$TMP/names_s.json"
+by_name "$URL" >"$TMP/names_p.json"
+check "migrate: each name's photos (people --photos ID) the same on both" sh -c "
+grep -q Dora '$TMP/names_s.json' && grep -q Eve '$TMP/names_s.json' && cmp '$TMP/names_s.json' '$TMP/names_p.json'"
+check "migrate: the unassigned face is in no person on PostgreSQL, placed by the user" sh -c "
+test \"\$(psql '$URL' -Atc 'SELECT count(*) FROM photoseek_faces WHERE person_id IS NULL AND assigned = 1')\" = \"\$(sqlite3 '$DB' 'SELECT count(*) FROM faces WHERE person_id IS NULL AND assigned = 1')\""
+# again: the named people are found by their names, no person twice
+$PS migrate --from "$DB" --to "$URL" --json >"$TMP/mig2.json" 2>"$TMP/mig2.err"
+check "migrate again: no person twice, every name kept" sh -c "
+test \"\$(psql '$URL' -Atc 'SELECT count(*), count(name) FROM photoseek_people')\" = \"\$(sqlite3 '$DB' 'SELECT count(*), count(name) FROM people')\""
+same_people "migrate again: the same people as the SQLite file"
+same "migrate again: people --json the same" people --min-faces 1
+# a name the server takes for another's (SQLite folds ASCII only; PostgreSQL's lower() folds more where its locale does)
+if [ "$(psql "$URL" -Atc "SELECT lower('ZOË') = lower('Zoë')")" = t ]; then
+    sqlite3 "$DB" "INSERT INTO people(name, created_at) VALUES ('Zoë', 0), ('ZOË', 0)"
+    $PS migrate --from "$DB" --to "$URL" --json >"$TMP/mig3.json" 2>"$TMP/mig3.err"
+    check "migrate: a name the server cannot take is said, not lost silently" sh -c "
+    grep -q 'warning: 1 name was not carried.*ZOË' '$TMP/mig3.err' && grep -q '\"names_not_carried\": 1' '$TMP/mig3.json'"
+    sqlite3 "$DB" "DELETE FROM people WHERE name IN ('Zoë', 'ZOË')"
+else
+    skip "migrate: a name the server cannot take" "this server's lower() folds ASCII only (as SQLite): no such name"
+fi
+# Takeout's names (a sidecar's "people"): --person finds them on PostgreSQL as in the SQLite file, after migrate
+TG="$TMP/takeout/Takeout/Google Photos/Photos from 2020"
+mkdir -p "$TG"
+cp "$CACHE/demo/sample2.jpg" "$TG/grandpa.jpg" && cp "$CACHE/demo/sample3.jpg" "$TG/party.jpg" && cp "$L/sky.png" "$TG/sky.png"
+printf '{"title": "grandpa.jpg", "photoTakenTime": {"timestamp": "1590000000"}, "people": [{"name": "Grandpa Joe"}]}' >"$TG/grandpa.jpg.json"
+printf '{"title": "party.jpg", "photoTakenTime": {"timestamp": "1591000000"}, "people": [{"name": "Grandpa Joe"}, {"name": "Zoë"}]}' >"$TG/party.jpg.json"
+printf '{"title": "sky.png", "photoTakenTime": {"timestamp": "1592000000"}, "people": []}' >"$TG/sky.png.json"
+T=$TMP/takeout.db
+$PS import takeout "$TMP/takeout" --into "$TMP/tlib" --db "$T" --image-model "$CLIP" --json >"$TMP/timp.json" 2>"$TMP/timp.err"
+psql "$URL" -qc 'DROP TABLE photoseek_dup_groups, photoseek_meta, photoseek_face_scans, photoseek_faces, photoseek_people, photoseek_text, photoseek_vectors_1, photoseek_media, photoseek_models'
+$PS migrate --from "$T" --to "$URL" --json >"$TMP/tmig.json" 2>"$TMP/tmig.err"
+check "a Takeout library (sidecar names) migrated to PostgreSQL" sh -c "grep -q '\"media\": 3' '$TMP/tmig.json' && sqlite3 '$T' \"SELECT people FROM media WHERE path LIKE '%/party.jpg'\" | grep -q 'Grandpa Joe'"
+tsame() { local name=$1; shift; check "$name" python3 tests/pg/same.py "$PS" "$T" "$URL" --no-ids "$@"; }
+tsame "search --person TAKEOUT-NAME (any case), no words: the same photos on both" search --person "grandpa joe" -k 100
+tsame "search --person with two Takeout names: the photo with both" search --person "Grandpa Joe" --person zoë -k 100
+tsame "search WORDS --person TAKEOUT-NAME: the same ranking on both" search people --person "Grandpa Joe" -k 10 --text-model "$CLIP"
+check "... two photos on PostgreSQL" sh -c "test \$($PS search --person 'Grandpa Joe' --db '$URL' --json | grep -c '\"path\"') = 2"
+expect_status "PostgreSQL: a name close to a Takeout one is a usage error (exit 2)" 2 $PS search --person 'Grandpa Jo' --db "$URL"
+check "... naming the Takeout name as close" grep -q "close: Grandpa Joe" "$TMP/err"
 kill $PG_PID 2>/dev/null
 wait $PG_PID 2>/dev/null
 done_testing

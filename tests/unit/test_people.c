@@ -89,6 +89,16 @@ TEST(people_keep_names_goes_to_the_majority) {
     CHECK(label2[0] == 3 && label2[3] == 3);
 }
 
+TEST(people_name_check_refuses_another_persons_name) {
+    psk_error err = {0};
+    CHECK_OK(people_name_check(4, "Anna", 0, &err)); /* no one has it */
+    CHECK_OK(people_name_check(4, "Anna", 4, &err)); /* the person's own name again */
+    CHECK(people_name_check(4, "anna", 9, &err) == PSK_ERR_INVALID_ARG);
+    CHECKF(strcmp(err.message, "'anna' is the name of person 9 already; to make them one, run 'photoseek people merge 9 4'") ==
+               0,
+           "%s", err.message);
+}
+
 /* ---- through the store ---- */
 
 static int64_t add_photo(psk_store *s, const char *path, int64_t taken) {
