@@ -6,7 +6,10 @@
  *    it, and psk_faces_detect_scaled on it (detector, landmarks and descriptor per face, coordinates in the
  *    photo's pixels); face_pass_ratio = face pass / (shared decode + CLIP);
  *  - indexing without faces (decode at 1/8 + CLIP), and added_cost_ratio = (shared decode + CLIP + face pass) /
- *    (1/8 decode + CLIP) - 1: what the face pass adds to a photo's indexing (and the 1/8 decode alone);
+ *    (1/8 decode + CLIP) - 1: what the face pass adds to a photo's indexing with --fast-decode (and the 1/8
+ *    decode alone);
+ *  - the default indexing (no --fast-decode): a full-size decode, CLIP on it, and the face pass on that same decode;
+ *    default_added_cost_ratio = face pass / (full decode + CLIP);
  *  - the parts: detector per photo (and its GFLOP/s beside the FMA peak of the same threads, measured here),
  *    landmarks and descriptor per face;
  *  - what the shared decode costs in accuracy: the faces of a full-size decode (untimed) beside the scaled ones
@@ -15,7 +18,7 @@
  * loop, nothing printed: for perf record)
  * Last line: RESULT faces=... detector_ms_per_photo=... landmarks_ms_per_face=... descriptor_ms_per_face=...
  *            face_pass_ms=... shared_decode_ms=... small_decode_ms=... clip_encode_ms=... face_pass_ratio=...
- *            added_cost_ratio=...
+ *            added_cost_ratio=... full_decode_ms=... full_clip_ms=... full_face_pass_ms=... default_added_cost_ratio=...
  *            fma_peak_gflops=... detector_gflops=... detector_peak_fraction=... (and the accuracy keys) */
 #include "photoseek.h"
 
@@ -121,7 +124,7 @@ int main(int argc, char **argv) {
     psk_image_free(img);
 
     double best_face = 1e9, best_dec = 1e9, best_clip = 1e9, best_plain = 1e9, best_det = 1e9, best_lm = 1e9,
-           best_desc = 1e9, best_small_dec = 1e9;
+           best_desc = 1e9, best_small_dec = 1e9, best_full_dec = 1e9, best_full_clip = 1e9, best_full_face = 1e9;
     double worst_iou = 1, worst_dist = 0, worst_lm = 0;
     int n_faces = 0, sw = 0, sh = 0;
     float *px = malloc(sizeof(float) * 3 * 224 * 224), emb[1024];
@@ -168,6 +171,21 @@ int main(int argc, char **argv) {
         }
         psk_free(det);
         psk_image_free(img);
+        /* the default indexing: a full-size decode, CLIP and the faces on it */
+        t = now();
+        if (psk_image_load(argv[2], &ip, &img, &err)) die(argv[2], &err);
+        t1 = now();
+        if (psk_model_preprocess(clip, img, px, &err) || psk_encode_pixels(ctx, px, 1, emb, &err)) die("CLIP", &err);
+        t2 = now();
+        psk_face *ffaces;
+        int n_ffaces;
+        if (psk_faces_detect_scaled(fm, img, &fp, &ffaces, &n_ffaces, &err)) die("faces", &err);
+        t3 = now();
+        best_full_dec = fmin(best_full_dec, t1 - t);
+        best_full_clip = fmin(best_full_clip, t2 - t1);
+        best_full_face = fmin(best_full_face, t3 - t2);
+        psk_free_buffer(ffaces);
+        psk_image_free(img);
         /* indexing without faces: decode at 1/8, CLIP */
         t = now();
         if (psk_image_load(argv[2], &cip, &img, &err)) die(argv[2], &err);
@@ -204,8 +222,13 @@ int main(int argc, char **argv) {
            "descriptor %.1f ms/face\n",
            best_det * 1e3, fc_ssd_flops(&fm->ssd) / 1e9, det_gflops, det_gflops / peak, best_lm * 1e3,
            best_desc * 1e3);
-    printf("indexing without faces (decode at 1/8, %.1f ms, + CLIP): %.1f ms; with them the photo costs %.2f x more\n",
+    printf("--fast-decode indexing without faces (decode at 1/8, %.1f ms, + CLIP): %.1f ms; with them the photo costs "
+           "%.2f x more\n",
            best_small_dec * 1e3, best_plain * 1e3, added);
+    double default_added = best_full_face / (best_full_dec + best_full_clip);
+    printf("default indexing (no --fast-decode): full-size decode %.1f ms + CLIP on it %.1f ms; the face pass on that "
+           "decode %.1f ms adds %.2f x\n",
+           best_full_dec * 1e3, best_full_clip * 1e3, best_full_face * 1e3, default_added);
     printf("full-size decode + face pass (once, for the record): %.1f ms; the shared decode's faces beside its "
            "faces: box IoU >= %.4f, descriptor distance <= %.4f, landmarks within %.2f px\n",
            full_ms, worst_iou, worst_dist, worst_lm);
@@ -213,11 +236,12 @@ int main(int argc, char **argv) {
            "face_pass_ms=%.1f shared_decode_ms=%.1f small_decode_ms=%.1f clip_encode_ms=%.1f face_pass_ratio=%.2f "
            "plain_index_ms=%.1f "
            "added_cost_ratio=%.2f fma_peak_gflops=%.0f detector_gflops=%.0f detector_peak_fraction=%.2f "
-           "scaled_min_iou=%.4f scaled_max_distance=%.4f scaled_max_landmark_px=%.2f\n",
+           "scaled_min_iou=%.4f scaled_max_distance=%.4f scaled_max_landmark_px=%.2f full_decode_ms=%.1f "
+           "full_clip_ms=%.1f full_face_pass_ms=%.1f default_added_cost_ratio=%.2f\n",
            n_faces, best_det * 1e3, best_lm * 1e3, best_desc * 1e3, best_face * 1e3, best_dec * 1e3,
            best_small_dec * 1e3, best_clip * 1e3, ratio, best_plain * 1e3, added, peak, det_gflops, det_gflops / peak,
            worst_iou,
-           worst_dist, worst_lm);
+           worst_dist, worst_lm, best_full_dec * 1e3, best_full_clip * 1e3, best_full_face * 1e3, default_added);
     free(px);
     psk_free_buffer(full);
     psk_pool_free(pool);
