@@ -6,7 +6,11 @@
  * default precision (int8), or at the one BENCH_PRECISION=fp32|int8 names (indexing and encoder alike).
  * usage: bench_index PHOTO.jpg N [CLIP_DIR]
  * Last line: RESULT index_img_per_s_full=... index_img_per_s_fast=... efficiency_full=... efficiency_fast=...
- *            decode_ms_full=... decode_ms_fast=... encoder_core_ms=... */
+ *            decode_ms_full=... decode_ms_fast=... encoder_core_ms=...
+ *            (BENCH_FACES=DIR, face-api's weights: the runs again with the face pass on, and on the same line
+ *            index_img_per_s_full_faces=... index_img_per_s_fast_faces=... faces_added_cost_full=...
+ *            faces_added_cost_fast=...: what the face pass adds to a photo's indexing, end to end; give it a photo
+ *            with faces, e.g. build/bench-faces-12mp.jpg of make bench-faces) */
 #include "photoseek.h"
 
 #include "bench_util.h"
@@ -46,11 +50,13 @@ static psk_precision bench_precision(void) {
     return psk_index_default_params().precision;
 }
 
-static double index_rate(const char *dir, const char *db, const char *model, int n, int fast) {
+static double index_rate(const char *dir, const char *db, const char *model, int n, int fast, const char *faces) {
     psk_index_params p = psk_index_default_params();
     p.precision = bench_precision();
     p.image_model_dir = model;
     p.fast_decode = fast;
+    p.faces = faces ? PSK_FACES_ON : PSK_FACES_OFF;
+    p.faces_dir = faces;
     psk_index_stats st;
     double dt = index_folder(dir, db, p, &st);
     if (st.indexed != n) fprintf(stderr, "bench_index: indexed %lld of %d\n", (long long)st.indexed, n);
@@ -100,15 +106,31 @@ int main(int argc, char **argv) {
     psk_model_free(m);
     int cores = 2;
     double ideal_full = cores * 1e3 / (dec_full + enc_core_ms), ideal_fast = cores * 1e3 / (dec_fast + enc_core_ms);
-    double full = index_rate(dir, db, model, n, 0), fast = index_rate(dir, db, model, n, 1);
+    double full = index_rate(dir, db, model, n, 0, NULL), fast = index_rate(dir, db, model, n, 1, NULL);
+    /* BENCH_FACES=DIR: the same runs with the face pass on (in the decode workers, as `index --faces on`) */
+    const char *faces = getenv("BENCH_FACES");
+    double full_faces = 0, fast_faces = 0;
+    if (faces && *faces) {
+        full_faces = index_rate(dir, db, model, n, 0, faces);
+        fast_faces = index_rate(dir, db, model, n, 1, faces);
+    }
     printf("one 12-megapixel photo: decode + preprocess %.1f ms (full), %.1f ms (DCT-scaled); encoder %.1f core-ms\n",
            dec_full, dec_fast, enc_core_ms);
     printf("indexing %d photos: %.2f images/s with full decoding (ideal %.2f), %.2f with DCT scaling (ideal %.2f)\n", n,
            full, ideal_full, fast, ideal_fast);
     printf("precision %s\n", mp.precision == PSK_PRECISION_FP32 ? "fp32" : "int8");
+    if (full_faces > 0)
+        printf("with the face pass: %.2f images/s with full decoding (%.2f x the cost of a photo without it), %.2f with "
+               "DCT scaling (%.2f x)\n",
+               full_faces, full / full_faces, fast_faces, fast / fast_faces);
     printf("RESULT index_img_per_s_full=%.2f index_img_per_s_fast=%.2f efficiency_full=%.3f efficiency_fast=%.3f "
-           "decode_ms_full=%.1f decode_ms_fast=%.1f encoder_core_ms=%.1f\n",
+           "decode_ms_full=%.1f decode_ms_fast=%.1f encoder_core_ms=%.1f",
            full, fast, full / ideal_full, fast / ideal_fast, dec_full, dec_fast, enc_core_ms);
+    if (full_faces > 0) /* the face keys on the same line */
+        printf(" index_img_per_s_full_faces=%.2f index_img_per_s_fast_faces=%.2f faces_added_cost_full=%.2f "
+               "faces_added_cost_fast=%.2f",
+               full_faces, fast_faces, full / full_faces - 1, fast / fast_faces - 1);
+    printf("\n");
     free(px);
     free(emb);
     return 0;

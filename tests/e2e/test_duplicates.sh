@@ -131,6 +131,35 @@ if [ -f "$TMP/tiny.db" ] && command -v sqlite3 >/dev/null; then
     else
         fail "duplicates: a new copy joins its group at the next index run" "group '$new' vs '$(group_of "$orig")', rows $before -> $after"
     fi
+    # the same file changed in place into a copy of another photo: it leaves its old group and joins the new one
+    cp "$SET/photo_rocket/photo_rocket_whatsapp.jpg" "$TMP/whatsapp_before.jpg"
+    coffee=$(realpath "$SET/photo_coffee/photo_coffee.jpg")
+    ffmpeg -loglevel error -y -i "$coffee" -vf "scale=iw*0.7:-2" -q:v 9 "$TMP/coffee_small.jpg" </dev/null
+    cp "$TMP/coffee_small.jpg" "$SET/photo_rocket/photo_rocket_whatsapp.jpg"
+    touch -d "2024-05-06 10:00:00 UTC" "$SET/photo_rocket/photo_rocket_whatsapp.jpg"
+    "$PS" index "$SET" --db "$TMP/tiny.db" --image-model "$FIX/models/tiny-clip" >"$TMP/index2b.out" 2>&1
+    changed=$(group_of "$(realpath "$SET/photo_rocket/photo_rocket_whatsapp.jpg")")
+    if [ -n "$changed" ] && [ "$changed" = "$(group_of "$coffee")" ] && [ "$changed" != "$(group_of "$orig")" ]; then
+        pass "duplicates: a file changed in place leaves its old group and joins its new original's"
+    else
+        fail "duplicates: a file changed in place leaves its old group and joins its new original's" \
+            "group '$changed', coffee '$(group_of "$coffee")', rocket '$(group_of "$orig")'"
+    fi
+    # ... and changed into a photo like no other, it stands alone
+    convert -size 300x200 plasma:fractal "$SET/photo_rocket/photo_rocket_whatsapp.jpg" 2>/dev/null ||
+        ffmpeg -loglevel error -y -f lavfi -i "mandelbrot=s=300x200" -frames:v 1 "$SET/photo_rocket/photo_rocket_whatsapp.jpg" </dev/null
+    touch -d "2024-05-07 10:00:00 UTC" "$SET/photo_rocket/photo_rocket_whatsapp.jpg"
+    "$PS" index "$SET" --db "$TMP/tiny.db" --image-model "$FIX/models/tiny-clip" >"$TMP/index2c.out" 2>&1
+    alone=$(group_of "$(realpath "$SET/photo_rocket/photo_rocket_whatsapp.jpg")")
+    [ -z "$alone" ] && [ -n "$(group_of "$coffee")" ] &&
+        pass "duplicates: a file changed in place into another picture stands alone" ||
+        fail "duplicates: a file changed in place into another picture stands alone" "group '$alone'"
+    cp "$TMP/whatsapp_before.jpg" "$SET/photo_rocket/photo_rocket_whatsapp.jpg"
+    touch -d "2024-05-05 10:00:00 UTC" "$SET/photo_rocket/photo_rocket_whatsapp.jpg"
+    "$PS" index "$SET" --db "$TMP/tiny.db" --image-model "$FIX/models/tiny-clip" >"$TMP/index2d.out" 2>&1
+    [ "$(group_of "$(realpath "$SET/photo_rocket/photo_rocket_whatsapp.jpg")")" = "$(group_of "$orig")" ] &&
+        pass "duplicates: changed back, it joins its original again" ||
+        fail "duplicates: changed back, it joins its original again"
     "$PS" duplicates --db "$TMP/tiny.db" --json >"$TMP/tiny.jsonl" 2>/dev/null
     rm -f "$SET/photo_rocket/photo_rocket_whatsapp.jpg"
     "$PS" index "$SET" --db "$TMP/tiny.db" --image-model "$FIX/models/tiny-clip" >"$TMP/index3.out" 2>&1
