@@ -101,3 +101,41 @@ void store_dups_fill(psk_result *r, int n, store_dup_row *rows, int n_rows) {
         r[i].group_size = row ? row->size : 1;
     }
 }
+
+static int cmp_id(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int store_dups_redo_parse(const char *list, store_dups_redo *out, psk_error *err) {
+    *out = (store_dups_redo){0};
+    size_t n = 0;
+    for (const char *c = list ? list : ""; *c; c++) n += *c == ' ';
+    if (n > STORE_DUPS_REDO_MAX) {
+        out->all = true;
+        return PSK_OK;
+    }
+    if (!n) return PSK_OK;
+    if (!(out->ids = psk_malloc(sizeof(int64_t) * n))) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    char *end;
+    for (const char *c = list; out->n < n; c = end) {
+        long long id = strtoll(c, &end, 10);
+        if (end == c) break; /* not a number: the rest is ignored */
+        if (id > 0) out->ids[out->n++] = id;
+    }
+    qsort(out->ids, out->n, sizeof *out->ids, cmp_id);
+    size_t k = 0;
+    for (size_t i = 0; i < out->n; i++)
+        if (!k || out->ids[k - 1] != out->ids[i]) out->ids[k++] = out->ids[i];
+    out->n = k;
+    return PSK_OK;
+}
+
+bool store_dups_redo_has(const store_dups_redo *r, int64_t id) {
+    return r->n && bsearch(&id, r->ids, r->n, sizeof *r->ids, cmp_id);
+}
+
+void store_dups_redo_free(store_dups_redo *r) {
+    psk_free(r->ids);
+    *r = (store_dups_redo){0};
+}

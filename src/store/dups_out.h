@@ -29,4 +29,18 @@ int store_dups_links(const dups_item *items, int64_t n, const store_dup_row *row
  * by media): a result without a row is in no group (group 0, size 1). */
 void store_dups_fill(psk_result *r, int n, store_dup_row *rows, int n_rows);
 
+/* Files changed in place since the last update of the stored groups: a store keeps their ids as a meta value
+ * ("dups_redo": ids, each followed by a space), the update lets them look for partners as new photos do and takes
+ * none of their stored links. Past STORE_DUPS_REDO_MAX of them the update regroups the whole library instead. */
+#define STORE_DUPS_REDO_MAX 4096
+typedef struct store_dups_redo {
+    int64_t *ids; /* sorted, unique */
+    size_t n;
+    bool all; /* more than STORE_DUPS_REDO_MAX: regroup everything */
+} store_dups_redo;
+/* Parses a dups_redo value (NULL or "": none). PSK_ERR_NOMEM only. */
+int store_dups_redo_parse(const char *list, store_dups_redo *out, psk_error *err);
+bool store_dups_redo_has(const store_dups_redo *r, int64_t id);
+void store_dups_redo_free(store_dups_redo *r);
+
 #endif

@@ -288,7 +288,11 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_it
              "INSERT INTO photoseek_vectors_%lld(media_id, frame_ms, embedding) VALUES ($1, $2, $3::vector)",
              (long long)model_id);
     snprintf(del_vec, sizeof del_vec, "DELETE FROM photoseek_vectors_%lld WHERE media_id = $1", (long long)model_id);
+    /* A file pushed again with other contents (changed in place) leaves its near-duplicate group, and its id joins
+     * the meta list dups_redo (dups_out.h) so the next update looks for its partners again; the old row is read in
+     * the statement's own snapshot, before the upsert. */
     static const char *put_media =
+        "WITH old AS (SELECT id, hash FROM photoseek_media WHERE path = $1), up AS ("
         "INSERT INTO photoseek_media(path, folder, hash, type, width, height, taken_at, offset_min, taken_local, year,"
         " month, day, local_date, make, model, lat, lon, duration_ms, description, place_city, place_region,"
         " place_country, place_cc, phash, size, taken_src, people) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
@@ -301,7 +305,12 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_it
         " lon = excluded.lon, duration_ms = excluded.duration_ms, description = excluded.description,"
         " place_city = excluded.place_city, place_region = excluded.place_region,"
         " place_country = excluded.place_country, place_cc = excluded.place_cc, phash = excluded.phash,"
-        " size = excluded.size, taken_src = excluded.taken_src, people = excluded.people RETURNING id";
+        " size = excluded.size, taken_src = excluded.taken_src, people = excluded.people RETURNING id),"
+        " gone AS (DELETE FROM photoseek_dup_groups g USING old WHERE g.media_id = old.id AND"
+        " old.hash IS DISTINCT FROM $3),"
+        " redo AS (INSERT INTO photoseek_meta(key, value) SELECT 'dups_redo', old.id::text || ' ' FROM old WHERE"
+        " old.hash IS DISTINCT FROM $3 ON CONFLICT (key) DO UPDATE SET value = photoseek_meta.value || excluded.value)"
+        " SELECT id FROM up";
     int64_t *ids = psk_calloc((size_t)n, sizeof(int64_t));
     unsigned char *vbuf = psk_malloc(4 + 4 * (size_t)dim);
     if (!ids || !vbuf) {

@@ -137,8 +137,9 @@ static int read_vectors(pg_store *s, const store_model *m, pg_rows *r, psk_error
 
 /* The nearest photos of each photo with an id above `after` (0: every photo) by pgvector's index, kept where near
  * enough to matter (min_cos). */
-static int neighbour_pairs(pg_store *s, const store_model *m, const pg_rows *r, int64_t after, float min_cos,
-                           dups_pair **pairs, int64_t *n_pairs, int64_t *cap, psk_error *err) {
+static int neighbour_pairs(pg_store *s, const store_model *m, const pg_rows *r, int64_t after,
+                           const store_dups_redo *redo, float min_cos, dups_pair **pairs, int64_t *n_pairs,
+                           int64_t *cap, psk_error *err) {
     char sql[900];
     snprintf(
         sql, sizeof sql,
@@ -146,9 +147,19 @@ static int neighbour_pairs(pg_store *s, const store_model *m, const pg_rows *r, 
         " AND am.type = 1 CROSS JOIN LATERAL (SELECT b.media_id FROM photoseek_vectors_%1$lld b JOIN"
         " photoseek_media bm ON bm.id = b.media_id AND bm.type = 1 WHERE b.frame_ms = -1 AND b.media_id <>"
         " a.media_id ORDER BY b.embedding <#> a.embedding LIMIT %2$d) n"
-        " WHERE a.frame_ms = -1 AND a.media_id > %3$lld",
+        " WHERE a.frame_ms = -1 AND (a.media_id > %3$lld OR a.media_id = ANY($1::bigint[]))",
         (long long)m->id, PG_DUPS_K, (long long)after);
-    PGresult *res = pg_read(s, sql, 0, NULL, 0, "finding each photo's nearest neighbours", err);
+    psk_buf ids = {0};
+    psk_buf_printf(&ids, "{");
+    for (size_t i = 0; redo && i < redo->n; i++) psk_buf_printf(&ids, "%s%lld", i ? "," : "", (long long)redo->ids[i]);
+    psk_buf_printf(&ids, "}");
+    if (ids.failed) {
+        psk_buf_free(&ids);
+        return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    }
+    const char *vals[1] = {ids.data};
+    PGresult *res = pg_read(s, sql, 1, vals, 0, "finding each photo's nearest neighbours", err);
+    psk_buf_free(&ids);
     if (!res) return PSK_ERR_DB;
     int rc = PSK_OK;
     for (int i = 0, n = PQntuples(res); !rc && i < n; i++) {
@@ -160,29 +171,32 @@ static int neighbour_pairs(pg_store *s, const store_model *m, const pg_rows *r, 
     return rc;
 }
 
-/* The stored groups (photoseek_dup_groups) as links already made. */
-static int stored_links(pg_store *s, const pg_rows *r, dups_pair **pairs, int64_t *n_pairs, int64_t *cap,
-                        psk_error *err) {
+/* The stored groups (photoseek_dup_groups) as links already made, but none of a file changed in place since (its
+ * row may have been written again by an update that ran beside the push that changed it). */
+static int stored_links(pg_store *s, const pg_rows *r, const store_dups_redo *redo, dups_pair **pairs,
+                        int64_t *n_pairs, int64_t *cap, psk_error *err) {
     PGresult *res = pg_read(s, "SELECT media_id, group_id, kind FROM photoseek_dup_groups ORDER BY group_id, media_id",
                             0, NULL, 0, "reading the near-duplicate groups", err);
     if (!res) return PSK_ERR_DB;
     int rows = PQntuples(res), rc = PSK_OK;
     store_dup_row *row = psk_calloc((size_t)(rows ? rows : 1), sizeof *row);
     if (!row) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    int kept = 0;
     for (int i = 0; !rc && i < rows; i++)
-        row[i] =
-            (store_dup_row){atoll(PQgetvalue(res, i, 0)), atoll(PQgetvalue(res, i, 1)), atoi(PQgetvalue(res, i, 2)), 0};
+        if (!redo || !store_dups_redo_has(redo, atoll(PQgetvalue(res, i, 0))))
+            row[kept++] = (store_dup_row){atoll(PQgetvalue(res, i, 0)), atoll(PQgetvalue(res, i, 1)),
+                                          atoi(PQgetvalue(res, i, 2)), 0};
     PQclear(res);
-    if (!rc) rc = store_dups_links(r->items, r->n, row, rows, pairs, n_pairs, cap, err);
+    if (!rc) rc = store_dups_links(r->items, r->n, row, kept, pairs, n_pairs, cap, err);
     psk_free(row);
     return rc;
 }
 
 /* The groups among the photos f allows. With `stored` (an incremental update, sqlite_dups.c's rule), only the
- * photos with ids above `after` look for partners (pgvector's neighbours, the hash buckets, the capture times),
- * and the groups in photoseek_dup_groups are links already made. */
+ * photos with ids above `after` and those changed in place (redo) look for partners (pgvector's neighbours, the
+ * hash buckets, the capture times), and the groups in photoseek_dup_groups are links already made. */
 static int collect(pg_store *s, const store_model *m, const psk_filter *f, const dups_params *p, bool stored,
-                   int64_t after, pg_rows *r, dups_group **g, int *ng, psk_error *err) {
+                   int64_t after, const store_dups_redo *redo, pg_rows *r, dups_group **g, int *ng, psk_error *err) {
     *g = NULL, *ng = 0;
     dups_pair *pairs = NULL;
     int64_t n_pairs = 0, cap = 0;
@@ -191,8 +205,10 @@ static int collect(pg_store *s, const store_model *m, const psk_filter *f, const
     if (!rc) rc = read_vectors(s, m, r, err);
     if (!rc && stored && !(probe = psk_calloc((size_t)(r->n ? r->n : 1), 1)))
         rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-    for (int64_t i = 0; !rc && stored && i < r->n; i++) probe[i] = r->items[i].id > after;
-    if (!rc) rc = neighbour_pairs(s, m, r, stored ? after : 0, p->moment_cos, &pairs, &n_pairs, &cap, err);
+    for (int64_t i = 0; !rc && stored && i < r->n; i++)
+        probe[i] = r->items[i].id > after || (redo && store_dups_redo_has(redo, r->items[i].id));
+    if (!rc) rc = neighbour_pairs(s, m, r, stored ? after : 0, stored ? redo : NULL, p->moment_cos, &pairs, &n_pairs,
+                                  &cap, err);
     if (!rc) rc = dups_hash_pairs(r->items, r->n, probe, &pairs, &n_pairs, &cap, err);
     int64_t from = n_pairs;
     if (!rc) rc = dups_time_pairs(r->items, r->n, p->moment_seconds, &pairs, &n_pairs, &cap, err);
@@ -203,7 +219,7 @@ static int collect(pg_store *s, const store_model *m, const psk_filter *f, const
         n_pairs = k;
     }
     for (int64_t i = 0; !rc && i < n_pairs; i++) pairs[i].cos = item_cos(r, pairs[i].a, pairs[i].b);
-    if (!rc && stored) rc = stored_links(s, r, &pairs, &n_pairs, &cap, err);
+    if (!rc && stored) rc = stored_links(s, r, redo, &pairs, &n_pairs, &cap, err);
     if (!rc) rc = dups_group_items(r->items, r->n, pairs, n_pairs, p, g, ng, err);
     psk_free(pairs), psk_free(probe);
     return rc;
@@ -216,7 +232,7 @@ int pg_duplicates(pg_store *s, const store_model *m, const psk_dups_params *pp, 
     pg_rows r = {0};
     dups_group *g = NULL;
     int ng = 0;
-    int rc = collect(s, m, &pp->filter, &p, false, 0, &r, &g, &ng, err);
+    int rc = collect(s, m, &pp->filter, &p, false, 0, NULL, &r, &g, &ng, err);
     if (!rc) rc = store_dups_output(r.items, g, ng, &p, item_cos, &r, groups, n, err);
     dups_groups_free(g, ng);
     rows_free(&r);
@@ -275,19 +291,26 @@ int pg_dups_update(pg_store *s, const store_model *m, psk_error *err) {
     PGresult *res = rc ? NULL
                        : pg_read(s,
                                  "SELECT coalesce(max(id), 0), (SELECT value FROM photoseek_meta WHERE key ="
-                                 " 'dups_max_id') FROM photoseek_media",
+                                 " 'dups_max_id'), (SELECT value FROM photoseek_meta WHERE key = 'dups_redo')"
+                                 " FROM photoseek_media",
                                  0, NULL, 0, "reading the last near-duplicate update", err);
     if (!rc && !res) rc = PSK_ERR_DB;
     int64_t max_id = res ? atoll(PQgetvalue(res, 0, 0)) : 0, after = res ? atoll(PQgetvalue(res, 0, 1)) : 0;
+    /* the files changed in place since (put_items_once appends their ids); pushes beside this update append more,
+     * so only the part read here is taken off the list at the end */
+    store_dups_redo redo = {0};
+    size_t redo_len = res ? strlen(PQgetvalue(res, 0, 2)) : 0;
+    if (!rc) rc = store_dups_redo_parse(PQgetvalue(res, 0, 2), &redo, err);
     PQclear(res);
+    if (redo.all) after = 0; /* too many changed: everything looks again */
     pg_rows r = {0};
     dups_group *g = NULL;
     int ng = 0;
     int reconnects = s->reconnects;
-    if (!rc && max_id > after) { /* else no new photo */
+    if (!rc && (max_id > after || redo.n)) { /* else no new photo, none changed */
         dups_params p = dups_default_params();
         psk_filter all = {0};
-        rc = collect(s, m, &all, &p, true, after, &r, &g, &ng, err);
+        rc = collect(s, m, &all, &p, true, after, &redo, &r, &g, &ng, err);
         /* a connection made again mid-way has lost the transaction and its lock: nothing is written */
         if (!rc && s->reconnects != reconnects)
             rc = psk_fail(err, PSK_ERR_DB,
@@ -296,6 +319,14 @@ int pg_dups_update(pg_store *s, const store_model *m, psk_error *err) {
                           s->shown);
         if (!rc) rc = write_groups(s, &r, g, ng, max_id, err);
     }
+    if (!rc && redo_len) {
+        char len_s[32];
+        snprintf(len_s, sizeof len_s, "%zu", redo_len);
+        const char *vals[1] = {len_s};
+        rc = exec_params(s, "UPDATE photoseek_meta SET value = substr(value, $1::int + 1) WHERE key = 'dups_redo'", 1,
+                         vals, "recording the near-duplicate groups", err);
+    }
+    store_dups_redo_free(&redo);
     if (!rc) rc = exec_params(s, "COMMIT", 0, NULL, "recording the near-duplicate groups", err);
     else PQclear(PQexec(s->conn, "ROLLBACK"));
     dups_groups_free(g, ng);

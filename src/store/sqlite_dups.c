@@ -21,13 +21,9 @@
 #define DUPS_GRAPH_M 24
 #define DUPS_GRAPH_EFC 64
 
-/* The changed files the next update looks at again (meta dups_redo: their ids, space-separated); past this many it
- * regroups the whole library instead (dups_max_id 0), which costs seconds at 100k photos. */
-#define DUPS_REDO_MAX 4096
-
 /* A photo embedded again under an id the groups have already seen is a file changed in place (an edit, a file
  * replaced under its name): its stored link may no longer hold, so it leaves its group now and the next update
- * looks for its partners as for a new photo. */
+ * looks for its partners as for a new photo (dups_out.h's redo list, meta dups_redo). */
 static int dups_forget_changed(psk_store *s, int64_t media_id, psk_error *err) {
     char buf[32];
     int64_t after = store_meta_get(s, "dups_max_id", buf, sizeof buf) == PSK_OK ? atoll(buf) : 0;
@@ -38,18 +34,15 @@ static int dups_forget_changed(psk_store *s, int64_t media_id, psk_error *err) {
     sqlite3_bind_int64(st, 1, media_id);
     if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail(s, err, "leaving a duplicate group");
     sqlite3_finalize(st);
-    char list[DUPS_REDO_MAX * 21 + 32];
-    if (rc || store_meta_get(s, "dups_redo", list, sizeof list) != PSK_OK) list[0] = 0;
-    int n = 0;
-    for (const char *c = list; *c; c++) n += *c == ' ';
-    if (!rc && n >= DUPS_REDO_MAX) { /* too many to list: the next update regroups everything */
-        rc = store_meta_set(s, "dups_max_id", "0", err);
-        if (!rc) rc = store_meta_set(s, "dups_redo", "", err);
-    } else if (!rc) {
-        size_t len = strlen(list);
-        snprintf(list + len, sizeof list - len, "%lld ", (long long)media_id);
-        rc = store_meta_set(s, "dups_redo", list, err);
-    }
+    /* appended in SQL: the list can be long, and past its limit the update regroups everything anyway */
+    if (!rc) rc = store_prepare(s,
+                                "INSERT INTO meta(key, value) VALUES('dups_redo', ?1 || ' ') ON CONFLICT(key) DO UPDATE"
+                                " SET value = value || excluded.value",
+                                &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, media_id);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail(s, err, "recording a changed file");
+    sqlite3_finalize(st);
     return rc;
 }
 
@@ -239,17 +232,12 @@ static int stored_links(sqlite_backend *b, const dup_rows *r, const int64_t *ite
     return rc;
 }
 
-static int cmp_id(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* The groups among the photos the filter allows. With `stored` (an incremental update), only the photos with ids
  * above new_after and those in redo (sorted: files changed in place) look for partners, and the groups recorded in
  * dup_groups are links already made. */
 static int collect(sqlite_backend *b, const store_model *m, const psk_filter *f, const dups_params *p, int n_threads,
-                   bool stored, int64_t new_after, const int64_t *redo, size_t n_redo, dup_rows *r, dups_group **g,
-                   int *ng, psk_error *err) {
+                   bool stored, int64_t new_after, const store_dups_redo *redo, dup_rows *r, dups_group **g, int *ng,
+                   psk_error *err) {
     *g = NULL, *ng = 0;
     bool trace = getenv("PHOTOSEEK_DUPS_TRACE") != NULL;
     double t0 = psk_now();
@@ -271,8 +259,7 @@ static int collect(sqlite_backend *b, const store_model *m, const psk_filter *f,
         for (int64_t i = 0; i < r->n; i++) {
             r->row[i] = find_row(ix, r->items[i].id);
             if (r->row[i] >= 0) item_of_row[r->row[i]] = i;
-            if (stored && (r->items[i].id > new_after ||
-                           (n_redo && bsearch(&r->items[i].id, redo, n_redo, sizeof *redo, cmp_id))))
+            if (stored && (r->items[i].id > new_after || store_dups_redo_has(redo, r->items[i].id)))
                 probe[i] = true, n_probe++;
         }
         if (!b->pool && psk_pool_new(n_threads, &b->pool)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
@@ -343,7 +330,7 @@ int sqlite_duplicates(void *self, const store_model *m, const psk_dups_params *p
     dup_rows r = {0};
     dups_group *g = NULL;
     int ng = 0;
-    int rc = collect(b, m, &pp->filter, &p, pp->n_threads, false, 0, NULL, 0, &r, &g, &ng, err);
+    int rc = collect(b, m, &pp->filter, &p, pp->n_threads, false, 0, NULL, &r, &g, &ng, err);
     row_pair rp = {&b->vindex, &r};
     if (!rc) rc = store_dups_output(r.items, g, ng, &p, item_cos, &rp, groups, n, err);
     dups_groups_free(g, ng);
@@ -356,33 +343,27 @@ int sqlite_dups_update(void *self, const store_model *m, psk_error *err) {
     char buf[32];
     int64_t after = store_meta_get(b->store, "dups_max_id", buf, sizeof buf) == PSK_OK ? atoll(buf) : 0;
     int64_t max_id = store_count(b->store, "SELECT max(id) FROM media");
-    /* the files changed in place since the last update (dups_forget_changed) */
-    char *list = psk_malloc(DUPS_REDO_MAX * 21 + 32);
-    int64_t *redo = psk_malloc(sizeof(int64_t) * (DUPS_REDO_MAX + 1));
-    size_t n_redo = 0;
-    if (!list || !redo) {
-        psk_free(list), psk_free(redo);
-        return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-    }
-    if (store_meta_get(b->store, "dups_redo", list, DUPS_REDO_MAX * 21 + 32) == PSK_OK)
-        for (char *c = list, *end; n_redo <= DUPS_REDO_MAX; c = end) {
-            long long id = strtoll(c, &end, 10);
-            if (end == c) break;
-            redo[n_redo++] = id;
-        }
+    /* the files changed in place since the last update (dups_forget_changed); ids take at most 20 characters with
+     * their space, so a list cut at this size still shows more than STORE_DUPS_REDO_MAX of them when it has them */
+    store_dups_redo redo;
+    char *list = psk_malloc(STORE_DUPS_REDO_MAX * 21 + 32);
+    if (!list) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+    if (store_meta_get(b->store, "dups_redo", list, STORE_DUPS_REDO_MAX * 21 + 32) != PSK_OK) list[0] = 0;
+    int rc = store_dups_redo_parse(list, &redo, err);
     psk_free(list);
-    if (max_id <= after && !n_redo) { /* no new photo, none changed */
-        psk_free(redo);
+    if (rc) return rc;
+    if (redo.all) after = 0; /* too many changed: everything looks again */
+    if (max_id <= after && !redo.n) { /* no new photo, none changed */
+        store_dups_redo_free(&redo);
         return PSK_OK;
     }
-    qsort(redo, n_redo, sizeof *redo, cmp_id);
     dups_params p = dups_default_params();
     psk_filter all = {0};
     dup_rows r = {0};
     dups_group *g = NULL;
     int ng = 0;
-    int rc = collect(b, m, &all, &p, 0, true, after, redo, n_redo, &r, &g, &ng, err);
-    psk_free(redo);
+    rc = collect(b, m, &all, &p, 0, true, after, &redo, &r, &g, &ng, err);
+    store_dups_redo_free(&redo);
     if (!rc) rc = store_exec(b->store, "BEGIN; DELETE FROM dup_groups", err);
     sqlite3_stmt *st = NULL;
     if (!rc) rc = store_prepare(b->store, "INSERT INTO dup_groups(media_id, group_id, kind) VALUES(?1, ?2, ?3)", &st, err);

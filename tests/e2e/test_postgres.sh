@@ -340,6 +340,18 @@ PY
     same_col "... collapsed search after the second run" search "a photo" --text-model "$M" -k 100
     same_col "... similar to a new copy" similar "$d/photo_coffee_third.jpg" -k 100
     same_col "... search --text (no text here: nothing either side)" --empty-ok search --text coffee
+    # a copy changed in place into a copy of another photo: it leaves the coffee group for the rocket's, on both
+    ffmpeg -loglevel error -y -i "$TMP/dupset/photo_rocket/photo_rocket.jpg" -vf scale=iw/3:-2 -q:v 4 \
+        "$d/photo_coffee_third.jpg" </dev/null
+    touch -d "2020-01-09 00:00:00 UTC" "$d/photo_coffee_third.jpg"
+    $PS index "$TMP/dupset" --db "$DDB" --image-model "$M" --ocr off >/dev/null 2>&1
+    $PS index "$TMP/dupset" --store "$DURL" --catalog "$TMP/dupcat.db" --image-model "$M" --ocr off >/dev/null 2>&1
+    check "a file changed in place leaves its group on PostgreSQL and joins its new original's" sh -c "
+        [ \"\$(psql '$DURL' -Atc \"SELECT g.group_id = r.group_id FROM photoseek_dup_groups g, photoseek_dup_groups r WHERE
+            g.media_id = (SELECT id FROM photoseek_media WHERE path LIKE '%/photo_coffee_third.jpg') AND r.media_id =
+            (SELECT id FROM photoseek_media WHERE path LIKE '%/photo_rocket/photo_rocket.jpg')\")\" = t ] &&
+        [ -z \"\$(psql '$DURL' -Atc \"SELECT value FROM photoseek_meta WHERE key = 'dups_redo'\")\" ]"
+    same_groups "... the SQLite file's groups after the change" "$DDB" "$DURL"
     kill $PG_PID 2>/dev/null
     wait $PG_PID 2>/dev/null
 else

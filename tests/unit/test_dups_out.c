@@ -38,3 +38,31 @@ TEST(dups_out_fills_a_page_of_results) {
     store_dups_fill(r, 4, NULL, 0);
     CHECK(r[1].group == 0 && r[1].group_size == 1);
 }
+
+/* The list of files changed in place (meta dups_redo): ids sorted and unique, junk after a number ignored, and past
+ * STORE_DUPS_REDO_MAX ids the whole library regroups. */
+TEST(dups_out_redo_list_parses_and_overflows) {
+    psk_error err = {0};
+    store_dups_redo r;
+    CHECK_OK(store_dups_redo_parse(NULL, &r, &err));
+    CHECK(r.n == 0 && !r.all && !store_dups_redo_has(&r, 1));
+    store_dups_redo_free(&r);
+    CHECK_OK(store_dups_redo_parse("17 3 17 9000000000 3 ", &r, &err));
+    CHECKF(r.n == 3 && !r.all, "%zu ids", r.n);
+    CHECK(r.ids[0] == 3 && r.ids[1] == 17 && r.ids[2] == 9000000000LL);
+    CHECK(store_dups_redo_has(&r, 17) && store_dups_redo_has(&r, 9000000000LL) && !store_dups_redo_has(&r, 4));
+    store_dups_redo_free(&r);
+    CHECK_OK(store_dups_redo_parse("5 x 6 ", &r, &err));
+    CHECK(r.n == 1 && r.ids[0] == 5);
+    store_dups_redo_free(&r);
+    psk_buf b = {0};
+    for (int i = 1; i <= STORE_DUPS_REDO_MAX; i++) psk_buf_printf(&b, "%d ", i);
+    CHECK_OK(store_dups_redo_parse(b.data, &r, &err));
+    CHECK(r.n == STORE_DUPS_REDO_MAX && !r.all);
+    store_dups_redo_free(&r);
+    psk_buf_printf(&b, "%d ", STORE_DUPS_REDO_MAX + 1);
+    CHECK_OK(store_dups_redo_parse(b.data, &r, &err));
+    CHECK(r.all && r.n == 0);
+    store_dups_redo_free(&r);
+    psk_buf_free(&b);
+}
