@@ -80,7 +80,9 @@ int main(int argc, char **argv) {
     mp.load_text = 0;
     mp.precision = psk_index_default_params().precision;
     psk_model *clip;
-    if (!psk_file_exists(clip_dir) &&
+    char weights[1100]; /* made once: writing it again would make every load a miss of the packed-weight cache */
+    snprintf(weights, sizeof weights, "%s/model.safetensors", clip_dir);
+    if (!psk_file_exists(weights) &&
         psk_model_synth("clip-vit-b-32", "../shared/fixtures/models/tiny-clip", clip_dir, &err))
         die("synthetic CLIP", &err);
     if (psk_model_load(clip_dir, &mp, &clip, &err)) die("CLIP model", &err);
