@@ -50,6 +50,9 @@ FLAGS_src/kernels/gemm.c := -O3
 FLAGS_src/index/vindex.c := -O3
 FLAGS_src/kernels/conv_avx2.c := -mavx2 -mfma -O3
 FLAGS_src/kernels/conv_avx512.c := $(FLAGS_src/kernels/avx512.c)
+FLAGS_src/kernels/resample_avx2.c := -mavx2 -O3
+FLAGS_src/kernels/resample_avx512.c := $(FLAGS_src/kernels/avx512.c)
+FLAGS_src/kernels/resample_ref.c := -O3
 FLAGS_src/faces/conv.c := -O3
 FLAGS_src/faces/gemm.c := -O3
 

@@ -39,6 +39,10 @@ uint8_t *img_apply_orientation(const uint8_t *rgb, int w, int h, int orientation
 /* Pillow's Image.resize(size, BICUBIC) on 8-bit RGB: separable, antialiased (support scaled when shrinking),
  * 22-bit fixed-point coefficients, horizontal pass first, each pass rounded and clipped to 8 bits. */
 int img_resize_bicubic(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh);
+/* The window [x0, x0 + cw) x [y0, y0 + ch) of that dw x dh resize (cw x ch RGB pixels into dst), the same values,
+ * the rest never computed. PSK_ERR_INVALID_ARG for a window outside dw x dh, PSK_ERR_NOMEM. */
+int img_resize_bicubic_window(const uint8_t *src, int sw, int sh, int dw, int dh, int x0, int y0, int cw, int ch,
+                              uint8_t *dst);
 
 /* Encodes img as a JPEG whose longer side is at most max_side (malloc'd; free with psk_free_buffer). */
 int img_encode_thumbnail(const psk_image *img, int max_side, unsigned char **jpeg, size_t *size, const char *name,

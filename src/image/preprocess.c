@@ -15,18 +15,18 @@ psk_status psk_model_preprocess(const psk_model *model, const psk_image *img, fl
         rh = S;
         rw = (int)((long long)S * w / h);
     }
-    uint8_t *r = psk_malloc((size_t)rw * rh * 3);
+    /* only the centre crop is resized: the same pixels as resizing whole and cropping */
+    int top = (rh - S) / 2, left = (rw - S) / 2;
+    uint8_t *r = psk_malloc((size_t)S * S * 3);
     if (!r) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-    if (img_resize_bicubic(img->rgb, w, h, r, rw, rh)) {
+    if (img_resize_bicubic_window(img->rgb, w, h, rw, rh, left, top, S, S, r)) {
         psk_free(r);
         return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     }
-    int top = (rh - S) / 2, left = (rw - S) / 2;
     for (int c = 0; c < 3; c++) {
         float scale = 1.0f / (255.0f * model->std[c]), shift = model->mean[c] / model->std[c];
         for (int y = 0; y < S; y++)
-            for (int x = 0; x < S; x++)
-                out[((size_t)c * S + y) * S + x] = r[((size_t)(y + top) * rw + (x + left)) * 3 + c] * scale - shift;
+            for (int x = 0; x < S; x++) out[((size_t)c * S + y) * S + x] = r[((size_t)y * S + x) * 3 + c] * scale - shift;
     }
     psk_free(r);
     return PSK_OK;

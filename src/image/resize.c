@@ -1,10 +1,16 @@
 /* A transcription of the algorithm of Pillow's libImaging/Resample.c for 8-bit images with the BICUBIC filter
- * (a = -0.5), so that our CLIP input tensors match the reference pixel for pixel. */
+ * (a = -0.5), so that our CLIP input tensors match the reference pixel for pixel: the coefficients here, the two
+ * passes in src/kernels/resample.h's kernels (a plain C reference and its AVX2 / AVX-512 versions, bit for bit
+ * alike). A window of the output is computed alone (CLIP crops the centre: the columns and rows it drops are never
+ * computed), each of its pixels the very value the whole resize gives it. */
 #include "image.h"
 
-#include <math.h>
+#include "../kernels/resample.h"
 
-#define PRECISION_BITS (32 - 8 - 2)
+#include <math.h>
+#include <string.h>
+
+#define PRECISION_BITS PSK_RESAMPLE_BITS
 
 static double bicubic(double x) {
     const double a = -0.5;
@@ -55,81 +61,76 @@ static int precompute(int in_size, int out_size, int *ksize_out, int **bounds_ou
     return PSK_OK;
 }
 
-static inline uint8_t clip8(int32_t in) {
-    if (in >= (1 << PRECISION_BITS) << 8) return 255;
-    if (in <= 0) return 0;
-    return (uint8_t)(in >> PRECISION_BITS);
-}
-
-int img_resize_bicubic(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh) {
-    int kh, kv, *bh = NULL, *bv = NULL;
-    int32_t *kkh = NULL, *kkv = NULL;
-    if (precompute(sw, dw, &kh, &bh, &kkh) || precompute(sh, dh, &kv, &bv, &kkv)) {
-        psk_free(bh);
-        psk_free(kkh);
+/* The horizontal taps of output pixels [x0, x0 + n) in resample.h's form (np: count rounded up to 16). */
+static int make_taps(int ksize, const int *bounds, const int32_t *kk, int x0, int n, psk_resample_taps *t) {
+    int np = (ksize + 15) / 16 * 16;
+    int *first = psk_malloc(sizeof(int) * 2 * (size_t)n);
+    int32_t *w3 = psk_calloc((size_t)n * np * 3, sizeof(int32_t));
+    if (!first || !w3) {
+        psk_free(first);
+        psk_free(w3);
         return PSK_ERR_NOMEM;
     }
-    /* Only the source rows the vertical pass reads go through the horizontal pass. */
-    int ybox_first = bv[0], ybox_last = bv[2 * dh - 2] + bv[2 * dh - 1];
-    int th = ybox_last - ybox_first;
+    for (int j = 0; j < n; j++) {
+        first[j] = bounds[2 * (x0 + j)];
+        first[n + j] = bounds[2 * (x0 + j) + 1];
+        for (int x = 0; x < first[n + j]; x++)
+            for (int c = 0; c < 3; c++) w3[((size_t)j * np + x) * 3 + c] = kk[(size_t)(x0 + j) * ksize + x];
+    }
+    *t = (psk_resample_taps){n, np, first, first + n, w3};
+    return PSK_OK;
+}
+
+int img_resize_bicubic_window(const uint8_t *src, int sw, int sh, int dw, int dh, int x0, int y0, int cw, int ch,
+                              uint8_t *dst) {
+    if (x0 < 0 || y0 < 0 || cw <= 0 || ch <= 0 || x0 + cw > dw || y0 + ch > dh) return PSK_ERR_INVALID_ARG;
     bool need_h = dw != sw, need_v = dh != sh;
-    const uint8_t *mid = src;
+    int kh = 0, kv = 0, *bh = NULL, *bv = NULL;
+    int32_t *kkh = NULL, *kkv = NULL;
+    psk_resample_taps taps = {0};
     uint8_t *tmp = NULL;
-    int mid_w = sw, mid_first = 0;
+    int rc = PSK_OK;
+    if ((need_h && precompute(sw, dw, &kh, &bh, &kkh)) || (need_v && precompute(sh, dh, &kv, &bv, &kkv)) ||
+        (need_h && make_taps(kh, bh, kkh, x0, cw, &taps))) {
+        rc = PSK_ERR_NOMEM;
+        goto done;
+    }
+    /* the source rows the window's output rows read: only they go through the horizontal pass */
+    int r0 = y0, r1 = y0 + ch;
+    if (need_v) {
+        r0 = bv[2 * y0], r1 = 0;
+        for (int yy = y0; yy < y0 + ch; yy++)
+            if (bv[2 * yy] + bv[2 * yy + 1] > r1) r1 = bv[2 * yy] + bv[2 * yy + 1];
+    }
+    const uint8_t *mid = src + (size_t)r0 * sw * 3 + (size_t)x0 * 3;
+    size_t mid_stride = (size_t)sw * 3, row_bytes = (size_t)cw * 3;
     if (need_h) {
-        tmp = psk_malloc((size_t)dw * th * 3);
-        if (!tmp) {
-            psk_free(bh); psk_free(bv); psk_free(kkh); psk_free(kkv);
-            return PSK_ERR_NOMEM;
+        if (!(tmp = psk_malloc(row_bytes * (size_t)(r1 - r0)))) {
+            rc = PSK_ERR_NOMEM;
+            goto done;
         }
-        for (int y = 0; y < th; y++) {
-            const uint8_t *row = src + (size_t)(y + ybox_first) * sw * 3;
-            for (int xx = 0; xx < dw; xx++) {
-                int xmin = bh[2 * xx], xmax = bh[2 * xx + 1];
-                const int32_t *k = &kkh[(size_t)xx * kh];
-                int32_t s0 = 1 << (PRECISION_BITS - 1), s1 = s0, s2 = s0;
-                for (int x = 0; x < xmax; x++) {
-                    const uint8_t *p = row + (size_t)(x + xmin) * 3;
-                    s0 += p[0] * k[x];
-                    s1 += p[1] * k[x];
-                    s2 += p[2] * k[x];
-                }
-                uint8_t *o = tmp + ((size_t)y * dw + xx) * 3;
-                o[0] = clip8(s0);
-                o[1] = clip8(s1);
-                o[2] = clip8(s2);
-            }
-        }
-        mid = tmp;
-        mid_w = dw;
-        mid_first = ybox_first;
+        psk_resample_rows()(src + (size_t)r0 * sw * 3, (size_t)sw * 3, r1 - r0, sw, &taps, tmp, row_bytes);
+        mid = tmp, mid_stride = row_bytes;
     }
     if (need_v) {
-        for (int yy = 0; yy < dh; yy++) {
-            int ymin = bv[2 * yy] - mid_first, ymax = bv[2 * yy + 1];
-            const int32_t *k = &kkv[(size_t)yy * kv];
-            for (int x = 0; x < mid_w; x++) {
-                int32_t s0 = 1 << (PRECISION_BITS - 1), s1 = s0, s2 = s0;
-                for (int y = 0; y < ymax; y++) {
-                    const uint8_t *p = mid + ((size_t)(y + ymin) * mid_w + x) * 3;
-                    s0 += p[0] * k[y];
-                    s1 += p[1] * k[y];
-                    s2 += p[2] * k[y];
-                }
-                uint8_t *o = dst + ((size_t)yy * dw + x) * 3;
-                o[0] = clip8(s0);
-                o[1] = clip8(s1);
-                o[2] = clip8(s2);
-            }
-        }
+        psk_resample_col_fn col = psk_resample_col();
+        for (int yy = y0; yy < y0 + ch; yy++)
+            col(mid + (size_t)(bv[2 * yy] - r0) * mid_stride, mid_stride, cw * 3, kkv + (size_t)yy * kv,
+                bv[2 * yy + 1], dst + (size_t)(yy - y0) * row_bytes);
     } else {
-        for (int y = 0; y < dh; y++)
-            for (int x = 0; x < dw * 3; x++) dst[(size_t)y * dw * 3 + x] = mid[(size_t)(y + (need_h ? 0 : 0)) * mid_w * 3 + x];
+        for (int y = 0; y < ch; y++) memcpy(dst + (size_t)y * row_bytes, mid + (size_t)y * mid_stride, row_bytes);
     }
+done:
     psk_free(tmp);
+    psk_free((void *)taps.first);
+    psk_free((void *)taps.w3);
     psk_free(bh);
     psk_free(bv);
     psk_free(kkh);
     psk_free(kkv);
-    return PSK_OK;
+    return rc;
+}
+
+int img_resize_bicubic(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh) {
+    return img_resize_bicubic_window(src, sw, sh, dw, dh, 0, 0, dw, dh, dst);
 }
