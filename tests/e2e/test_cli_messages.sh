@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# What a new user is told when something is wrong (a fresh clone's README trial, notes/newcomer3.md): a broken
+# photo given to similar is named as broken (not called a video), similar has its own help, a taken port or an
+# address the machine lacks is said as such by serve, the command list names each command once.
+source "$(dirname "$0")/lib.sh"
+need python3
+M=$FIX/models
+export PHOTOSEEK_MODELS=$TMP/models
+mkdir -p "$TMP/pics"
+cp "$FIX/images/photo_coffee.jpg" "$FIX/images/photo_chelsea.jpg" "$TMP/pics/"
+DB=$TMP/lib.db
+$PS index "$TMP/pics" --db "$DB" --image-model "$M/tiny-clip" >/dev/null 2>&1
+
+# similar on a broken photo: the photo's own error, not "is a video"
+for f in bad_truncated.jpg bad_not_an_image.jpg bad_crc.png; do
+    expect_status "similar $f is an error (3)" 3 $PS similar "$FIX/images/$f" --db "$DB"
+    if grep -q "video" "$TMP/err" || ! grep -q "$f: " "$TMP/err"; then
+        fail "... that names the file and what is wrong with it, not a video" "$(cat "$TMP/err")"
+    else pass "... that names the file and what is wrong with it, not a video"; fi
+done
+check "... a truncated JPEG says so" grep -q "truncated" <(
+    $PS similar "$FIX/images/bad_truncated.jpg" --db "$DB" 2>&1)
+
+# similar's help is its own: no --text or --person, which similar refuses
+$PS similar --help >"$TMP/help"
+check "similar --help starts with similar's usage" grep -q "^usage: photoseek similar FILE" "$TMP/help"
+if grep -qE -- "--text|--person" "$TMP/help"; then fail "similar --help lists no --text or --person" "$(grep -E -- '--text|--person' "$TMP/help")"
+else pass "similar --help lists no --text or --person"; fi
+for opt in $(grep -oE -- '(^| )--[a-z-]+' "$TMP/help" | tr -d ' ' | sort -u); do
+    case $opt in --help) continue ;; esac
+    # every option similar's help lists is one similar takes (a value it refuses is fine; an unknown option is not)
+    $PS similar "$FIX/images/photo_coffee.jpg" --db "$DB" "$opt" x >/dev/null 2>"$TMP/err"
+    if grep -q "unknown option" "$TMP/err"; then fail "similar takes $opt, as its help says" "$(cat "$TMP/err")"; fi
+done
+pass "similar takes every option its help lists"
+expect_status "similar with an unknown option is a usage error" 2 $PS similar "$FIX/images/photo_coffee.jpg" --db "$DB" --bogus
+check "... that points to similar's help, not to query words" sh -c "grep -q \"photoseek similar --help\" '$TMP/err' && ! grep -q 'query word' '$TMP/err'"
+
+# serve: a port in use, an address this machine lacks
+$PS serve --db "$DB" --port 0 --port-file "$TMP/port" >/dev/null 2>&1 &
+for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.1; done
+PORT=$(cat "$TMP/port" 2>/dev/null)
+if [ -z "$PORT" ]; then fail "serve --port 0 writes its port"; else
+    expect_status "a second serve on a port in use is an error (3)" 3 timeout 20 $PS serve --db "$DB" --port "$PORT"
+    check "... that says the port is in use and how to pick another" sh -c "grep -q 'port is in use' '$TMP/err' && grep -q -- '--port' '$TMP/err'"
+    if grep -q "Bad file descriptor" "$TMP/err"; then fail "... and no stray errno" "$(cat "$TMP/err")"; else pass "... and no stray errno"; fi
+fi
+expect_status "serve on an address this machine lacks is an error (3)" 3 timeout 20 $PS serve --db "$DB" --port 0 --bind 192.0.2.1 --token abcdefgh1234
+check "... that says the machine has no such address" grep -q "no address 192.0.2.1" "$TMP/err"
+
+# the command list: each command once
+$PS --help >"$TMP/help"
+check "photoseek --help lists each command once" sh -c "test -z \"\$(sed -n 's/^  \([a-z]*\) .*/\1/p' '$TMP/help' | sort | uniq -d)\""
+
+done_testing
