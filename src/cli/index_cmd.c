@@ -276,6 +276,15 @@ int cmd_index(int argc, char **argv) {
     char db_buf[1024], model_buf[1024];
     bool model_given = image_model != NULL;
     cli_default_paths(&db, db_buf, sizeof db_buf, &image_model, model_buf, sizeof model_buf);
+    if (!strstr(db, "://") && access(db, F_OK) != 0 && access(image_model, R_OK) != 0) {
+        /* a new library without a model: said before the library file is made, so that nothing is left that
+         * later commands would take for an (empty) library */
+        cli_error("index: no image model in %s: fetch one with 'photoseek model fetch clip-vit-b-32', or give "
+                  "--image-model DIR (a Hugging Face CLIP or OpenCLIP folder)", image_model);
+        free(roots);
+        free(excludes);
+        return EXIT_FATAL;
+    }
     psk_error err = {0};
     psk_library *lib;
     if (psk_library_open(db, PSK_OPEN_WRITE, &lib, &err)) {
@@ -354,8 +363,9 @@ int cmd_index(int argc, char **argv) {
     }
     char places_dir[1200];
     cli_places_dir(places_dir, sizeof places_dir);
-    psk_places *places = cli_places_open("photos are indexed without place names");
-    if (places) p.places_dir = places_dir;
+    psk_places *places = NULL;
+    psk_error places_err = {0}; /* said after the run, when photos were indexed without place names */
+    if (psk_places_open(places_dir, &places, &places_err) == PSK_OK) p.places_dir = places_dir;
     psk_places_close(places);
     psk_index_stats st;
     int rc = psk_library_index(lib, &p, &st, &err);
@@ -367,6 +377,7 @@ int cmd_index(int argc, char **argv) {
         free(excludes);
         return rc == PSK_ERR_INVALID_ARG ? EXIT_USAGE : EXIT_FATAL;
     }
+    if (!p.places_dir && st.indexed > 0) cli_error("%s; photos are indexed without place names", places_err.message);
     if (json)
         printf("{\"indexed\": %lld, \"unchanged\": %lld, \"moved\": %lld, \"removed\": %lld, \"failed\": %lld, "
                "\"pushed\": %lld, \"deleted\": %lld, \"seconds\": %.2f, \"interrupted\": %s, \"placed\": %lld, "

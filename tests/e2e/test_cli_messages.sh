@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# What a new user is told when something is wrong (a fresh clone's README trial, notes/newcomer3.md): a broken
-# photo given to similar is named as broken (not called a video), similar has its own help, a taken port or an
-# address the machine lacks is said as such by serve, the command list names each command once.
+# What a new user is told when something is wrong (a fresh clone's README trial): a broken photo given to similar
+# is named as broken (not called a video), similar has its own help, a taken port or an address the machine lacks
+# is said as such by serve, index of a new library without a model leaves no library behind, the missing places
+# data is said only when photos went without names, status and model fetch name what was wrong, a second
+# interrupt says it stopped at once, the command list names each command once.
 source "$(dirname "$0")/lib.sh"
 need python3
 M=$FIX/models
@@ -47,6 +49,46 @@ if [ -z "$PORT" ]; then fail "serve --port 0 writes its port"; else
 fi
 expect_status "serve on an address this machine lacks is an error (3)" 3 timeout 20 $PS serve --db "$DB" --port 0 --bind 192.0.2.1 --token abcdefgh1234
 check "... that says the machine has no such address" grep -q "no address 192.0.2.1" "$TMP/err"
+
+# index of a new library without a model: refused before the library file is made
+expect_status "index of a new library without a model is fatal (3)" 3 $PS index "$TMP/pics" --db "$TMP/new/lib.db"
+check "... and leaves no library file behind" test ! -e "$TMP/new/lib.db"
+expect_status "... so that search then says there is no library yet" 3 $PS search cat --db "$TMP/new/lib.db"
+check "... (not that it is empty)" grep -q "no library here yet" "$TMP/err"
+
+# the missing places data is said when photos were indexed without place names, not on every run
+export PHOTOSEEK_PLACES=$TMP/no-places
+cp "$FIX/images/photo_rocket.jpg" "$TMP/pics/"
+$PS index "$TMP/pics" --db "$DB" >/dev/null 2>"$TMP/err"
+check "a run that indexes photos without the places data says so" grep -q "photos are indexed without place names" "$TMP/err"
+$PS index "$TMP/pics" --db "$DB" >/dev/null 2>"$TMP/err"
+if grep -q "places" "$TMP/err"; then fail "an unchanged re-run says nothing of places" "$(cat "$TMP/err")"
+else pass "an unchanged re-run says nothing of places"; fi
+$PS index "$TMP/pics" --db "$TMP/other.db" --image-model "$M/tiny-mclip" >/dev/null 2>"$TMP/err"
+check "a run that fails on its model says only that" sh -c "grep -q 'not an image model' '$TMP/err' && test \$(wc -l <'$TMP/err') = 1"
+
+# status and model fetch say what was wrong
+expect_status "status --bogus is a usage error" 2 $PS status --db "$DB" --bogus
+check "... that names the option" grep -q "unknown option '--bogus'" "$TMP/err"
+expect_status "status with a stray word is a usage error" 2 $PS status --db "$DB" extra
+check "... that names the word" grep -q "unexpected argument 'extra'" "$TMP/err"
+expect_status "model fetch --help is help (0)" 0 $PS model fetch --help
+check "... on stdout" grep -q "model fetch clip-vit-b-32" "$TMP/out"
+expect_status "model fetch of an unknown name is a usage error" 2 $PS model fetch gpt-17
+check "... that names the face and places fetches too" sh -c "grep -q 'model fetch faces' '$TMP/err' && grep -q 'model fetch places' '$TMP/err'"
+HF_ENDPOINT=http://127.0.0.1:9 $PS model fetch clip-vit-b-32 >/dev/null 2>"$TMP/err"
+check "an offline fetch says where to copy the model folder by hand" grep -q "by hand to $PHOTOSEEK_MODELS/clip-vit-b-32" "$TMP/err"
+
+# a second interrupt stops at once and says so
+mkdir -p "$TMP/many"
+for i in $(seq 60); do { cat "$FIX/images/large_3000x2000.jpg"; printf '%05d' "$i"; } >"$TMP/many/p$i.jpg"; done
+$PS index "$TMP/many" --db "$TMP/many.db" --image-model "$M/tiny-clip" --jobs 1 --threads 1 >/dev/null 2>"$TMP/err" &
+pid=$!
+sleep 1; kill -INT $pid; sleep 0.05; kill -INT $pid
+wait $pid
+st=$?
+if [ "$st" = 130 ] && grep -q "stopped at once (a second interrupt)" "$TMP/err"; then pass "a second interrupt stops index at once (130) and says so"
+else fail "a second interrupt stops index at once (130) and says so" "exit $st" "$(cat "$TMP/err")"; fi
 
 # the command list: each command once
 $PS --help >"$TMP/help"
