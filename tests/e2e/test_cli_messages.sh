@@ -2,7 +2,8 @@
 # What a new user is told when something is wrong (a fresh clone's README trial): a broken photo given to similar
 # is named as broken (not called a video), similar has its own help, a taken port or an address the machine lacks
 # is said as such by serve, index of a new library without a model leaves no library behind, the missing places
-# data is said only when photos went without names, status and model fetch name what was wrong, a second
+# data is said only when photos went without names, import takeout uses the library's model, --db given a folder
+# says so, status and model fetch name what was wrong, a second
 # interrupt says it stopped at once, the command list names each command once.
 source "$(dirname "$0")/lib.sh"
 need python3
@@ -66,6 +67,22 @@ if grep -q "places" "$TMP/err"; then fail "an unchanged re-run says nothing of p
 else pass "an unchanged re-run says nothing of places"; fi
 $PS index "$TMP/pics" --db "$TMP/other.db" --image-model "$M/tiny-mclip" >/dev/null 2>"$TMP/err"
 check "a run that fails on its model says only that" sh -c "grep -q 'not an image model' '$TMP/err' && test \$(wc -l <'$TMP/err') = 1"
+
+# import takeout indexes with the library's own model, as index does
+mkdir -p "$TMP/takeout/Photos from 2019"
+/usr/bin/convert -size 64x48 xc:teal "$TMP/takeout/Photos from 2019/t.jpg"
+echo '{"title": "t.jpg", "photoTakenTime": {"timestamp": "1560000000"}}' >"$TMP/takeout/Photos from 2019/t.jpg.json"
+expect_status "import takeout into a library indexes with its model (no --image-model, none in the models folder)" 0 \
+    $PS import takeout "$TMP/takeout" --into "$TMP/imported" --db "$DB"
+check "... and the photo is searchable there" sh -c "$PS search teal --db '$DB' -k 100 --json | grep -q '/imported/'"
+expect_status "import takeout of a path that does not exist is a usage error (2)" 2 $PS import takeout "$TMP/none" --into "$TMP/imported" --db "$DB"
+check "... that names it" grep -q "$TMP/none: No such file" "$TMP/err"
+expect_status "import takeout into a new library without a model is fatal (3)" 3 $PS import takeout "$TMP/takeout" --into "$TMP/imp2" --db "$TMP/imp2.db"
+check "... saying how to get one, and leaves no library file" sh -c "grep -q 'model fetch clip-vit-b-32' '$TMP/err' && test ! -e '$TMP/imp2.db'"
+
+# --db given a folder
+expect_status "status --db FOLDER is an error (3)" 3 $PS status --db "$TMP"
+check "... that says it is a folder and what --db takes" grep -q "a folder, not a library file" "$TMP/err"
 
 # status and model fetch say what was wrong
 expect_status "status --bogus is a usage error" 2 $PS status --db "$DB" --bogus
