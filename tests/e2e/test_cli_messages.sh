@@ -3,10 +3,10 @@
 # is named as broken (not called a video), similar has its own help, a taken port or an address the machine lacks
 # is said as such by serve, index of a new library without a model leaves no library behind, the missing places
 # data is said only when photos went without names, import takeout uses the library's model, --db given a folder
-# says so, status and model fetch name what was wrong, a second
+# says so, a deleted photo's thumbnail is a 404, status and model fetch name what was wrong, a second
 # interrupt says it stopped at once, the command list names each command once.
 source "$(dirname "$0")/lib.sh"
-need python3
+need python3 curl
 M=$FIX/models
 export PHOTOSEEK_MODELS=$TMP/models
 mkdir -p "$TMP/pics"
@@ -48,6 +48,19 @@ if [ -z "$PORT" ]; then fail "serve --port 0 writes its port"; else
     check "... that says the port is in use and how to pick another" sh -c "grep -q 'port is in use' '$TMP/err' && grep -q -- '--port' '$TMP/err'"
     if grep -q "Bad file descriptor" "$TMP/err"; then fail "... and no stray errno" "$(cat "$TMP/err")"; else pass "... and no stray errno"; fi
 fi
+# a photo deleted after indexing: its thumbnail is a 404 that says so, as its file is (not a 500)
+mkdir -p "$TMP/gone"
+cp "$FIX/images/photo_astronaut.jpg" "$TMP/gone/g.jpg"
+$PS index "$TMP/gone" --db "$DB" >/dev/null 2>&1
+GID=$($PS search astronaut --db "$DB" -k 100 --all --json | python3 -c "
+import json, sys
+print(next(r['id'] for r in map(json.loads, sys.stdin) if r['path'].endswith('/gone/g.jpg')))")
+rm "$TMP/gone/g.jpg"
+if [ -n "$PORT" ] && [ -n "$GID" ]; then
+    code=$(curl -s -o "$TMP/thumb" -w '%{http_code}' "http://127.0.0.1:$PORT/api/media/$GID/thumb")
+    if [ "$code" = 404 ] && grep -q "gone from disk" "$TMP/thumb"; then pass "the thumbnail of a deleted photo is a 404 saying it is gone"
+    else fail "the thumbnail of a deleted photo is a 404 saying it is gone" "HTTP $code: $(head -c 200 "$TMP/thumb")"; fi
+else fail "the thumbnail of a deleted photo is a 404 saying it is gone" "no server ($PORT) or no id ($GID)"; fi
 expect_status "serve on an address this machine lacks is an error (3)" 3 timeout 20 $PS serve --db "$DB" --port 0 --bind 192.0.2.1 --token abcdefgh1234
 check "... that says the machine has no such address" grep -q "no address 192.0.2.1" "$TMP/err"
 
