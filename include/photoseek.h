@@ -240,7 +240,8 @@ typedef struct psk_video_info {
     char codec[32];
 } psk_video_info;
 
-/* Reads a video's metadata (MP4/MOV/MKV/WebM/AVI and whatever FFmpeg demuxes). No video stream is an error. */
+/* Reads a video's metadata (MP4/MOV/MKV/WebM/AVI and whatever FFmpeg demuxes). No video stream is an error,
+ * and so is a still image (a photo, broken or not, that FFmpeg's image demuxers would open as one frame). */
 psk_status psk_video_probe(const char *path, psk_video_info *info, psk_error *err);
 
 typedef struct psk_video_sample_params {

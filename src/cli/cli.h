@@ -63,6 +63,17 @@ void cli_models_dir(char *buf, size_t cap);
 void cli_default_paths(const char **db, char *db_buf, size_t db_cap, const char **image_model, char *model_buf,
                        size_t model_cap);
 
+/* A library keeps the one image model it was indexed with (library_model.c). For a command that adds photos
+ * (cmd names it in messages): without --image-model (given false) *image_model becomes the library's recorded
+ * model folder (in buf); another model, or another --precision when *precision_set, is refused (EXIT_USAGE), since
+ * its vectors could not be compared with the library's; a recorded or given folder that is not there is
+ * EXIT_FATAL, said on stderr. On EXIT_OK for a library with vectors, *fp32 and *precision_set say its precision. */
+int cli_library_model(const char *cmd, psk_library *lib, const char *db, bool given, const char **image_model,
+                      char *buf, size_t cap, bool *precision_set, bool *fp32);
+/* A library file that does not exist yet and no image model folder: says so (before the file would be made, so
+ * that nothing is left that later commands would take for an empty library) and returns true. */
+bool cli_new_library_without_model(const char *cmd, const char *db, const char *image_model);
+
 /* Matches "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i. A missing value is a usage error. */
 /* Ctrl-C (and SIGTERM when asked) sets the returned flag, which long work polls to stop after what is in flight;
  * a second one exits at once with 130 (committed work is safe). */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const char *dups_usage =
-    "usage: photoseek duplicates [--threshold T] [--json] [filters]\n"
+    "usage: photoseek duplicates [--threshold T] [--move-to DIR] [--json] [filters]\n"
     "\n"
     "Lists groups of photos that are copies of each other: byte-identical files (\"identical\"), the same picture\n"
     "resized, recompressed, cropped a little, colour-edited, turned or framed (\"same picture\"), and bursts taken\n"
@@ -19,8 +19,10 @@ static const char *dups_usage =
     "                       all members share; never overwrites; the library records the new paths\n"
     "  --json               one JSON object per group: group, kind, keeper, members (path, similarity, width,\n"
     "                       height, bytes, taken_at)\n"
-    "  --year Y,..  --month M,..  --day D,..  --from DATE  --to DATE  --camera TEXT  --folder PATH\n"
+    "  --year Y,..  --month M,..  --day D,..  --from DATE  --to DATE  --type photo|video  --camera TEXT\n"
+    "  --folder PATH  --near LAT,LON,KM   filters, as in search: only the photos they select are grouped\n"
     "  --db FILE            the library (default $PHOTOSEEK_DB or ~/.local/share/photoseek/library.db)\n"
+    "  --store URL          a library in PostgreSQL + pgvector (postgres://USER@HOST/DB)\n"
     "Exit codes: 0 groups found, 1 none, 2 bad usage, 3 error.\n";
 
 /* The length of the folder all members of all groups share ("/a/b/" of "/a/b/x.jpg" and "/a/b/c/y.jpg"). */

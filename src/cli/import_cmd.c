@@ -1,6 +1,7 @@
 /* photoseek import takeout|google-photos */
 #include "cli.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,14 +120,32 @@ static int takeout(int argc, char **argv) {
         }
     }
     if (!n || !into) goto usage;
+    for (int k = 0; k < n; k++)
+        if (access(inputs[k], R_OK) != 0) {
+            cli_error("import takeout: %s: %s", inputs[k], strerror(errno));
+            free(inputs);
+            return EXIT_USAGE;
+        }
     char db_buf[1024], model_buf[1024];
+    bool model_given = image_model != NULL, precision_set = false, fp32 = false;
     cli_default_paths(&db, db_buf, sizeof db_buf, &image_model, model_buf, sizeof model_buf);
+    if (cli_new_library_without_model("import takeout", db, image_model)) {
+        free(inputs);
+        return EXIT_FATAL;
+    }
     psk_error err = {0};
     psk_library *lib;
     if (psk_library_open(db, PSK_OPEN_WRITE, &lib, &err)) {
         cli_error("%s", err.message);
         free(inputs);
         return EXIT_FATAL;
+    }
+    int mrc = cli_library_model("import takeout", lib, db, model_given, &image_model, model_buf, sizeof model_buf,
+                                &precision_set, &fp32);
+    if (mrc) {
+        psk_library_close(lib);
+        free(inputs);
+        return mrc;
     }
     volatile int *cancel_flag = cli_catch_interrupts(false);
     int notices = 0;
@@ -136,6 +155,7 @@ static int takeout(int argc, char **argv) {
     p.into = into;
     p.index = psk_index_default_params();
     p.index.image_model_dir = image_model;
+    if (precision_set) p.index.precision = fp32 ? PSK_PRECISION_FP32 : PSK_PRECISION_INT8;
     p.index.n_jobs = jobs;
     p.index.cancel = cancel_flag;
     p.notice = on_notice;
@@ -243,12 +263,20 @@ static int google_photos(int argc, char **argv) {
         return EXIT_USAGE;
     }
     char db_buf[1024], model_buf[1024];
+    bool model_given = image_model != NULL, precision_set = false, fp32 = false;
     cli_default_paths(&db, db_buf, sizeof db_buf, &image_model, model_buf, sizeof model_buf);
+    if (cli_new_library_without_model("import google-photos", db, image_model)) return EXIT_FATAL;
     psk_error err = {0};
     psk_library *lib;
     if (psk_library_open(db, PSK_OPEN_WRITE, &lib, &err)) {
         cli_error("%s", err.message);
         return EXIT_FATAL;
+    }
+    int mrc = cli_library_model("import google-photos", lib, db, model_given, &image_model, model_buf,
+                                sizeof model_buf, &precision_set, &fp32);
+    if (mrc) {
+        psk_library_close(lib);
+        return mrc;
     }
     volatile int *cancel_flag = cli_catch_interrupts(false);
     int notices = 0;
@@ -260,6 +288,7 @@ static int google_photos(int argc, char **argv) {
     p.show_link = print_link;
     p.index = psk_index_default_params();
     p.index.image_model_dir = image_model;
+    if (precision_set) p.index.precision = fp32 ? PSK_PRECISION_FP32 : PSK_PRECISION_INT8;
     p.index.n_jobs = jobs;
     p.index.cancel = cancel_flag;
     p.notice = on_notice;

@@ -134,58 +134,6 @@ static int reindex(psk_library *lib, const char *db, const char *dir, int thread
     return EXIT_OK;
 }
 
-/* A library keeps the one image model it was indexed with: without --image-model, index uses it; with another
- * model, indexing is refused (it would leave the library's vectors in two spaces that cannot be compared). */
-static int cli_library_model(psk_library *lib, const char *db, bool given, const char **image_model, char *buf,
-                             size_t cap, bool *precision_set, bool *fp32) {
-    psk_library_status st;
-    psk_error err = {0};
-    if (psk_library_get_status(lib, &st, &err)) {
-        cli_error("%s", err.message);
-        return EXIT_FATAL;
-    }
-    if (!st.model_id[0] || st.embeddings == 0) return EXIT_OK; /* a new library takes the model it is given */
-    /* The recorded id is the checkpoint's, with "+int8" when the vectors came from the int8 encoder. */
-    char *plus = strchr(st.model_id, '+');
-    bool lib_fp32 = !plus;
-    if (plus) *plus = 0;
-    if (*precision_set && *fp32 != lib_fp32) {
-        cli_error("index: %s was indexed with --precision %s; indexing part of it with %s would leave its items in "
-                  "two sets of vectors. Leave out --precision, or start a new library with --db.",
-                  db, lib_fp32 ? "fp32" : "int8", *fp32 ? "fp32" : "int8");
-        return EXIT_USAGE;
-    }
-    *fp32 = lib_fp32;
-    *precision_set = true;
-    if (!given) {
-        snprintf(buf, cap, "%s", st.model_dir);
-        *image_model = buf;
-        if (access(buf, R_OK) != 0) {
-            cli_error("index: %s was indexed with the image model in %s, which is gone; give --image-model with a "
-                      "copy of that model (%s)", db, st.model_dir, st.model_id);
-            return EXIT_FATAL;
-        }
-        return EXIT_OK;
-    }
-    /* Only the checkpoint's identity is read here: no weights are loaded. */
-    psk_model_params mp = psk_model_default_params();
-    mp.load_vision = 0;
-    mp.load_text = 0;
-    psk_model *m;
-    if (psk_model_load(*image_model, &mp, &m, &err)) {
-        cli_error("index: %s (give --image-model a model folder; see 'photoseek model fetch')", err.message);
-        return EXIT_FATAL;
-    }
-    bool same = strcmp(psk_model_id(m), st.model_id) == 0;
-    if (!same)
-        cli_error("index: %s holds %lld items embedded with the image model %s (%s); %s is another model (%s), and "
-                  "its vectors could not be compared with them. Index with the library's model (leave out "
-                  "--image-model), or start a new library with --db.",
-                  db, (long long)(st.photos + st.videos), st.model_id, st.model_dir, *image_model, psk_model_id(m));
-    psk_model_free(m);
-    return same ? EXIT_OK : EXIT_USAGE;
-}
-
 int cmd_index(int argc, char **argv) {
     const char *bad_opt = NULL, *bad_takes = NULL;
     const char *db = NULL, *image_model = NULL, *catalog = NULL, *reindex_with = NULL;
@@ -276,6 +224,11 @@ int cmd_index(int argc, char **argv) {
     char db_buf[1024], model_buf[1024];
     bool model_given = image_model != NULL;
     cli_default_paths(&db, db_buf, sizeof db_buf, &image_model, model_buf, sizeof model_buf);
+    if (cli_new_library_without_model("index", db, image_model)) {
+        free(roots);
+        free(excludes);
+        return EXIT_FATAL;
+    }
     psk_error err = {0};
     psk_library *lib;
     if (psk_library_open(db, PSK_OPEN_WRITE, &lib, &err)) {
@@ -302,12 +255,8 @@ int cmd_index(int argc, char **argv) {
             return rrc;
         }
     }
-    int mrc = cli_library_model(lib, db, model_given, &image_model, model_buf, sizeof model_buf, &precision_given, &fp32);
-    if (!mrc && access(image_model, R_OK) != 0) {
-        cli_error("index: no image model in %s: fetch one with 'photoseek model fetch clip-vit-b-32', or give "
-                  "--image-model DIR (a Hugging Face CLIP or OpenCLIP folder)", image_model);
-        mrc = EXIT_FATAL;
-    }
+    int mrc = cli_library_model("index", lib, db, model_given, &image_model, model_buf, sizeof model_buf,
+                                &precision_given, &fp32);
     if (mrc) {
         psk_library_close(lib);
         free(roots);
@@ -354,8 +303,9 @@ int cmd_index(int argc, char **argv) {
     }
     char places_dir[1200];
     cli_places_dir(places_dir, sizeof places_dir);
-    psk_places *places = cli_places_open("photos are indexed without place names");
-    if (places) p.places_dir = places_dir;
+    psk_places *places = NULL;
+    psk_error places_err = {0}; /* said after the run, when photos were indexed without place names */
+    if (psk_places_open(places_dir, &places, &places_err) == PSK_OK) p.places_dir = places_dir;
     psk_places_close(places);
     psk_index_stats st;
     int rc = psk_library_index(lib, &p, &st, &err);
@@ -367,6 +317,7 @@ int cmd_index(int argc, char **argv) {
         free(excludes);
         return rc == PSK_ERR_INVALID_ARG ? EXIT_USAGE : EXIT_FATAL;
     }
+    if (!p.places_dir && st.indexed > 0) cli_error("%s; photos are indexed without place names", places_err.message);
     if (json)
         printf("{\"indexed\": %lld, \"unchanged\": %lld, \"moved\": %lld, \"removed\": %lld, \"failed\": %lld, "
                "\"pushed\": %lld, \"deleted\": %lld, \"seconds\": %.2f, \"interrupted\": %s, \"placed\": %lld, "

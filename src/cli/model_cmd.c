@@ -65,7 +65,10 @@ static int fetch(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (cli_opt(argc, argv, &i, "--dir", &v)) dir = v;
-        else if (argv[i][0] != '-' && !name) name = argv[i];
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(model_usage, stdout);
+            return EXIT_OK;
+        } else if (argv[i][0] != '-' && !name) name = argv[i];
         else {
             cli_error("model fetch: unexpected argument '%s'", argv[i]);
             fputs(model_usage, stderr);
@@ -87,10 +90,12 @@ static int fetch(int argc, char **argv) {
     fp.progress = progress;
     psk_error err = {0};
     if (psk_model_fetch(name, dir, &fp, &err)) {
-        cli_error("%s", err.message);
+        cli_error("%s%s", err.message, strstr(err.message, "unknown model '") ? "; 'model fetch faces' and 'model fetch "
+                  "places' get the face model and the place names" : "");
         if (err.code == PSK_ERR_NETWORK && strstr(err.message, "offline?"))
-            cli_error("an offline machine: copy the model folder by hand and pass it with --image-model DIR or "
-                      "--text-model DIR (or --model DIR for embed and tokenize)");
+            cli_error("an offline machine: copy the model folder by hand to %s (where photoseek looks for it), or "
+                      "pass it with --image-model DIR or --text-model DIR (or --model DIR for embed and tokenize)",
+                      dir);
         return err.code == PSK_ERR_INVALID_ARG ? EXIT_USAGE : EXIT_FATAL;
     }
     fprintf(stderr, "photoseek: %s is in %s\n", name, dir);

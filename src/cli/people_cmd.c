@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const char *people_usage =
-    "usage: photoseek people [--db LIB] [--json] [--min-faces N] [filters]   list the people\n"
+    "usage: photoseek people [--db LIB|--store URL] [--json] [--min-faces N] [filters]   list the people\n"
     "       photoseek people --photos ID [--json]                    the photos of person ID, newest first\n"
     "       photoseek people name ID NAME                            name a person (\"\" removes the name)\n"
     "       photoseek people merge ID OTHER                          OTHER's faces join ID\n"
@@ -179,7 +179,7 @@ int cmd_people(int argc, char **argv) {
         } else if (cli_opt(argc, argv, &i, "--min-faces", &v)) {
             if (!cli_int(v, 1, 100000, &min_faces)) CLI_BAD("--min-faces", "a number from 1 to 100000");
         } else if (cli_opt(argc, argv, &i, "--photos", &v)) {
-            if (!parse_id(v, &photos_of)) CLI_BAD("--photos", "a person id (see 'photoseek people')");
+            if (!parse_id(v, &photos_of)) CLI_BAD("--photos", "a person id, as 'photoseek people' lists them");
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
         } else if (!what && (taken = cli_filter_opt("people", argc, argv, &i, &filter))) {

@@ -52,6 +52,29 @@ static const char *search_usage =
     "Exit codes: 0 results found, 1 no result, 2 bad usage, 3 error (e.g. the query model does not match),\n"
     "130 interrupted.\n";
 
+static const char *similar_usage =
+    "usage: photoseek similar FILE [options]\n"
+    "\n"
+    "The photos (and video moments) that look like FILE, an image file, best first; it need not be in the\n"
+    "library. A video is not compared whole: save a frame of the moment you mean and give that.\n"
+    "\n"
+    "Options:\n"
+    "  -k N                 number of results (default 20)\n"
+    "  --year Y,..          --month M,..  --day D,..   dates of capture (the camera's local date)\n"
+    "  --from DATE --to DATE  inclusive range; DATE is YYYY, YYYY-MM or YYYY-MM-DD\n"
+    "  --type photo|video   --camera TEXT (make or model contains it)   --folder PATH\n"
+    "  --near LAT,LON,KM    taken within KM of a position   --place NAME  taken in a city, region or country\n"
+    "  --sort score|date    (date: newest first)\n"
+    "  --min-score S        drop results whose cosine similarity is below S\n"
+    "  --json               one JSON object per line, as 'photoseek search --json' prints them\n"
+    "  --all                every near-duplicate as a result of its own (by default each group once, with a count)\n"
+    "  --all-moments        for videos, list the other matching moments too\n"
+    "  --db FILE            the library (default $PHOTOSEEK_DB or ~/.local/share/photoseek/library.db)\n"
+    "  --store URL          a library in PostgreSQL + pgvector (postgres://USER@HOST/DB)\n"
+    "  --image-model DIR    the image encoder (default: the model the library was indexed with)\n"
+    "Exit codes: 0 results found, 1 no result, 2 bad usage, 3 error (the file cannot be read or decoded, the\n"
+    "library or its model cannot be loaded), 130 interrupted.\n";
+
 static void print_taken(FILE *f, const psk_result *r, bool iso) {
     if (!r->taken_local[0]) {
         fputs(iso ? "null" : "                ", f);
@@ -212,7 +235,7 @@ static int run(int argc, char **argv, bool similar) {
         } else if (strcmp(opt, "--") == 0) {
             words_only = true;
         } else if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
-            fputs(search_usage, stdout);
+            fputs(similar ? similar_usage : search_usage, stdout);
             return EXIT_OK;
         } else if (!similar && cli_opt(argc, argv, &i, "--text", &v)) {
             if (!(text = v) || !*v) return cli_bad_value(cmd, "--text", "the words to find in photos");
@@ -254,6 +277,10 @@ static int run(int argc, char **argv, bool similar) {
             no_places = true;
         } else if (strcmp(opt, "--all-moments") == 0) {
             p.all_moments = 1;
+        } else if (similar) {
+            cli_error("similar: unknown option '%s' (see 'photoseek similar --help'; a file whose name starts with "
+                      "'-' goes after --: photoseek similar -- %s)", opt, opt);
+            return EXIT_USAGE;
         } else {
             cli_error("%s: unknown option '%s' (a query word that starts with '-' goes after --: photoseek %s -- %s)",
                       cmd, opt, cmd, opt);
@@ -270,7 +297,7 @@ static int run(int argc, char **argv, bool similar) {
     }
     if (!text && !query[strspn(query, " ")] && !n_people) {
         cli_error("%s: %s", cmd, similar ? "give an image file to compare with" : "give the words to search for");
-        fputs(search_usage, stderr);
+        fputs(similar ? similar_usage : search_usage, stderr);
         return EXIT_USAGE;
     }
     const char *subject = query;

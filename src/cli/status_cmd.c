@@ -6,7 +6,8 @@
 
 static const char *status_usage = "usage: photoseek status [--db FILE|--store URL] [--errors] [--json]\n"
                                   "Counts by type, the model, the database size and the last run; --errors lists\n"
-                                  "the files that could not be indexed, with the reason.\n";
+                                  "the files that could not be indexed, with the reason.\n"
+                                  "Exit codes: 0 done, 2 bad usage, 3 the library cannot be read.\n";
 
 typedef struct err_ctx {
     bool json;
@@ -35,17 +36,19 @@ int cmd_status(int argc, char **argv) {
     bool errors = false, json = false;
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if (strcmp(argv[i], "--help") == 0) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(status_usage, stdout);
             return EXIT_OK;
         } else if (cli_opt(argc, argv, &i, "--db", &v) || cli_opt(argc, argv, &i, "--store", &v)) {
-            if (!(db = v)) goto usage;
+            if (!(db = v)) return cli_bad_value("status", argv[i], "a library file or a postgres:// URL");
         } else if (strcmp(argv[i], "--errors") == 0) {
             errors = true;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
         } else {
-            goto usage;
+            cli_error("status: %s '%s' (see 'photoseek status --help')",
+                      argv[i][0] == '-' ? "unknown option" : "unexpected argument", argv[i]);
+            return EXIT_USAGE;
         }
     }
     char db_buf[1024];
@@ -121,7 +124,4 @@ int cmd_status(int argc, char **argv) {
         return EXIT_FATAL;
     }
     return EXIT_OK;
-usage:
-    fputs(status_usage, stderr);
-    return EXIT_USAGE;
 }

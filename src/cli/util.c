@@ -99,7 +99,13 @@ static volatile int interrupted;
 
 static void on_interrupt(int sig) {
     (void)sig;
-    if (interrupted) _exit(130); /* a second Ctrl-C: stop now */
+    if (interrupted) { /* a second Ctrl-C: stop now, and say so (write() is what a signal handler may call) */
+        static const char msg[] = "\nphotoseek: stopped at once (a second interrupt): what was committed is kept; "
+                                  "the work in flight is lost\n";
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        _exit(130);
+    }
     interrupted = 1;
 }
 

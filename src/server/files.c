@@ -48,6 +48,8 @@ enum MHD_Result serve_thumb(server *s, struct MHD_Connection *c, int64_t id) {
     if (ms < 0 || ms > 100LL * 3600 * 1000) return reply_error(c, 400, "t must be a time in milliseconds");
     int rc = m.type == PSK_TYPE_VIDEO ? psk_video_thumbnail(m.path, ms, THUMB_SIDE, &jpeg, &size, &err)
                                       : psk_image_thumbnail(m.path, THUMB_SIDE, &jpeg, &size, &err);
+    if (rc && access(m.path, F_OK) != 0) /* as for the file itself: a 404 the page shows as a missing photo */
+        return reply_error(c, 404, "the file of item %lld is gone from disk (re-index)", (long long)id);
     if (rc) return reply_error(c, 500, "%s", err.message);
     enum MHD_Result ret = MHD_NO;
     struct MHD_Response *r = MHD_create_response_from_buffer(size, jpeg, MHD_RESPMEM_MUST_COPY);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* One server runs per process; the --cors origin is read when any response is queued. */
@@ -330,6 +331,30 @@ static void close_readers(server *s) {
     free(s);
 }
 
+/* Why the daemon could not listen: libmicrohttpd closes its socket before it returns, so errno no longer says.
+ * Binding a socket of our own the way it does (SO_REUSEADDR) finds the cause again. */
+static int listen_failure(psk_error *err, const struct sockaddr_in *addr, const char *bind_addr, int port) {
+    int e = 0, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0) e = errno;
+    else {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, (const struct sockaddr *)addr, sizeof *addr) != 0 || listen(fd, 1) != 0) e = errno;
+        close(fd);
+    }
+    if (e == EADDRINUSE)
+        return server_fail(err, PSK_ERR_IO, "cannot listen on %s:%d: the port is in use (another photoseek serve, or "
+                           "another program); stop it, or give another port with --port N (--port 0 picks a free one)",
+                           bind_addr, port);
+    if (e == EADDRNOTAVAIL)
+        return server_fail(err, PSK_ERR_IO, "cannot listen on %s:%d: this machine has no address %s (--bind takes "
+                           "one of its own addresses, 127.0.0.1 or 0.0.0.0)", bind_addr, port, bind_addr);
+    if (e == EACCES)
+        return server_fail(err, PSK_ERR_IO, "cannot listen on %s:%d: permission denied (ports below 1024 need "
+                           "privileges; give --port 8080 or another above 1023)", bind_addr, port);
+    if (e) return server_fail(err, PSK_ERR_IO, "cannot listen on %s:%d: %s", bind_addr, port, strerror(e));
+    return server_fail(err, PSK_ERR_IO, "cannot start the HTTP server on %s:%d", bind_addr, port);
+}
+
 int psk_server_run(const psk_server_params *p, volatile int *stop, psk_error *err) {
     server *s = calloc(1, sizeof *s);
     if (!s) return server_fail(err, PSK_ERR_NOMEM, "out of memory");
@@ -376,7 +401,7 @@ int psk_server_run(const psk_server_params *p, volatile int *stop, psk_error *er
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
     if (!d) {
         close_readers(s);
-        return server_fail(err, PSK_ERR_IO, "cannot listen on %s:%d: %s", bind, p->port, strerror(errno));
+        return listen_failure(err, &addr, bind, p->port);
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     int port = info ? info->port : p->port;

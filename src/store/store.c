@@ -151,6 +151,12 @@ int store_open(const char *path, bool writable, psk_store **out, psk_error *err)
     snprintf(s->path, sizeof s->path, "%s", path);
     s->writable = writable;
     int rc;
+    struct stat dir_st;
+    if (stat(path, &dir_st) == 0 && S_ISDIR(dir_st.st_mode)) {
+        psk_free(s);
+        return psk_fail(err, PSK_ERR_INVALID_ARG, "%s: a folder, not a library file (--db takes the library's file, "
+                        "e.g. %s%slibrary.db)", path, path, path[0] && path[strlen(path) - 1] == '/' ? "" : "/");
+    }
     if (!writable && !psk_file_exists(path)) {
         psk_free(s);
         return psk_fail(err, PSK_ERR_NOT_FOUND, "%s: no library here yet (run 'photoseek index FOLDER' first)", path);

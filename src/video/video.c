@@ -91,11 +91,24 @@ static int open_video(const char *path, AVFormatContext **fmt_out, int *stream, 
     return PSK_OK;
 }
 
+/* FFmpeg's image demuxers (image2 for a file named *.jpg, *.png ..., and jpeg_pipe, png_pipe, ... by content)
+ * open any photo, broken ones included, as a one-frame "video". */
+static bool still_image_demuxer(const AVFormatContext *fmt) {
+    const char *name = fmt->iformat && fmt->iformat->name ? fmt->iformat->name : "";
+    size_t n = strlen(name);
+    return strcmp(name, "image2") == 0 || strcmp(name, "image2pipe") == 0 ||
+           (n > 5 && strcmp(name + n - 5, "_pipe") == 0);
+}
+
 psk_status psk_video_probe(const char *path, psk_video_info *info, psk_error *err) {
     memset(info, 0, sizeof *info);
     AVFormatContext *fmt;
     int s, rc = open_video(path, &fmt, &s, err);
     if (rc) return rc;
+    if (still_image_demuxer(fmt)) {
+        avformat_close_input(&fmt);
+        return psk_fail(err, PSK_ERR_FORMAT, "%s: a still image, not a video", path);
+    }
     AVStream *st = fmt->streams[s];
     info->rotation = stream_rotation(st);
     int w = st->codecpar->width, h = st->codecpar->height;

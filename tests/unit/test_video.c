@@ -75,5 +75,10 @@ TEST(broken_videos_give_clear_errors) {
     CHECK(psk_video_probe(path, &info, &err) == PSK_ERR_FORMAT && strstr(err.message, path));
     psk_video_sampler *v;
     CHECK(psk_video_sampler_open("/nonexistent.mp4", NULL, &v, &err) != PSK_OK && strstr(err.message, "/nonexistent.mp4"));
-    CHECK(psk_video_probe(fixture_path("images/photo_coffee.jpg"), &info, &err) != PSK_OK || info.width > 0);
+    /* FFmpeg opens any photo as a one-frame video; a photo, whole or broken, is not a video */
+    CHECK(psk_video_probe(fixture_path("images/photo_coffee.jpg"), &info, &err) == PSK_ERR_FORMAT &&
+          strstr(err.message, "still image"));
+    CHECK(psk_video_probe(fixture_path("images/bad_truncated.jpg"), &info, &err) == PSK_ERR_FORMAT &&
+          strstr(err.message, "still image"));
+    CHECK(psk_video_probe(fixture_path("images/bad_crc.png"), &info, &err) == PSK_ERR_FORMAT);
 }
