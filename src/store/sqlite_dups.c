@@ -29,23 +29,28 @@
  * replaced under its name): its stored link may no longer hold, so it leaves its group now and the next update
  * looks for its partners as for a new photo. */
 static int dups_forget_changed(psk_store *s, int64_t media_id, psk_error *err) {
-    char buf[32];
-    int64_t after = store_meta_get(s, "dups_max_id", buf, sizeof buf) == PSK_OK ? atoll(buf) : 0;
-    if (media_id > after) return PSK_OK; /* new: the update looks at it anyway */
+    /* it leaves its group whatever the update will look at: once a full regroup is asked for (dups_max_id 0), the
+     * rows kept in dup_groups are still taken as links already made */
     sqlite3_stmt *st;
     int rc = store_prepare(s, "DELETE FROM dup_groups WHERE media_id = ?1", &st, err);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, media_id);
     if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail(s, err, "leaving a duplicate group");
     sqlite3_finalize(st);
-    char list[DUPS_REDO_MAX * 21 + 32];
-    if (rc || store_meta_get(s, "dups_redo", list, sizeof list) != PSK_OK) list[0] = 0;
-    int n = 0;
-    for (const char *c = list; *c; c++) n += *c == ' ';
-    if (!rc && n >= DUPS_REDO_MAX) { /* too many to list: the next update regroups everything */
+    char buf[32];
+    int64_t after = store_meta_get(s, "dups_max_id", buf, sizeof buf) == PSK_OK ? atoll(buf) : 0;
+    if (rc || media_id > after) return rc; /* new: the update looks at it anyway */
+    char list[DUPS_REDO_MAX * 21 + 32], id[24];
+    if (store_meta_get(s, "dups_redo", list, sizeof list) != PSK_OK) list[0] = 0;
+    int n = 0, id_len = snprintf(id, sizeof id, "%lld ", (long long)media_id);
+    for (const char *c = list; *c; c++) {
+        if ((c == list || c[-1] == ' ') && strncmp(c, id, (size_t)id_len) == 0) return PSK_OK; /* listed already */
+        n += *c == ' ';
+    }
+    if (n >= DUPS_REDO_MAX) { /* too many to list: the next update regroups everything */
         rc = store_meta_set(s, "dups_max_id", "0", err);
         if (!rc) rc = store_meta_set(s, "dups_redo", "", err);
-    } else if (!rc) {
+    } else {
         size_t len = strlen(list);
         snprintf(list + len, sizeof list - len, "%lld ", (long long)media_id);
         rc = store_meta_set(s, "dups_redo", list, err);
