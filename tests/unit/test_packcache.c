@@ -6,6 +6,7 @@
 #include "../../src/model/model.h"
 
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <utime.h>
 
@@ -150,6 +151,28 @@ TEST(packcache_prunes_files_of_deleted_folders) {
     f = fopen(path, "wb");
     CHECK(f != NULL);
     if (f) fclose(f);
+    /* files that are not ours though they end in .pack / .tok (the cache folder may be any folder), a link with our
+     * name to a file that is not the cache's, a writer's temporary file left an hour ago and one being written */
+    const char *kept[] = {"photos.pack", "words.tok", "link-target.bin", "0000000000000001-avx2-fp32-vt.pack",
+                          "0000000000000002-avx2-fp32-vt.pack.77.0.tmp"};
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "%s/%s", cache, kept[i]);
+        if (i == 3) {
+            char target[1000];
+            snprintf(target, sizeof target, "%s/%s", cache, kept[2]);
+            CHECK(symlink(target, path) == 0);
+            continue;
+        }
+        f = fopen(path, "wb");
+        CHECK(f && fwrite("not a cache file", 1, 16, f) == 16);
+        if (f) fclose(f);
+    }
+    snprintf(path, sizeof path, "%s/0000000000000003-avx2-fp32-vt.pack.77.1.tmp", cache);
+    f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) fclose(f);
+    struct utimbuf old = {time(NULL) - 7200, time(NULL) - 7200};
+    CHECK(utime(path, &old) == 0);
     /* the first folder goes; loading the second writes its file and prunes */
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", a);
     CHECK(system(cmd) == 0);
@@ -159,6 +182,13 @@ TEST(packcache_prunes_files_of_deleted_folders) {
     CHECK(access(path, F_OK) != 0);
     snprintf(path, sizeof path, "%s/notes.txt", cache);
     CHECK(access(path, F_OK) == 0);
+    for (int i = 0; i < 5; i++) {
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", cache, kept[i]);
+        CHECKF(lstat(path, &st) == 0, "%s was pruned", kept[i]);
+    }
+    snprintf(path, sizeof path, "%s/0000000000000003-avx2-fp32-vt.pack.77.1.tmp", cache);
+    CHECK(access(path, F_OK) != 0);
     CHECK(encode(b, v, NULL, &hit) == 0 && hit); /* the live folder's file stays */
     unsetenv("PHOTOSEEK_PACK_CACHE");
     unsetenv("PHOTOSEEK_PACK_CACHE_MIN");
