@@ -123,6 +123,15 @@ TEST(packcache_int8_mclip_hit_miss_and_damage) {
     check_model("models/tiny-mclip", "mclip", false, PSK_PRECISION_INT8);
 }
 
+/* Writes `text` into folder/name. */
+static bool put_file(const char *folder, const char *name, const char *text) {
+    char path[1000];
+    snprintf(path, sizeof path, "%s/%s", folder, name);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(text, 1, strlen(text), f) == strlen(text);
+    return f && fclose(f) == 0 && ok;
+}
+
 /* A cache never pruned grows by a file per model folder ever loaded: writing one removes those whose folder is gone
  * and those of another format, and leaves everything else alone. */
 TEST(packcache_prunes_files_of_deleted_folders) {
@@ -143,14 +152,8 @@ TEST(packcache_prunes_files_of_deleted_folders) {
     snprintf(first, sizeof first, "%s", cache_file(cache));
     CHECK(first[0]);
     /* an old-format file and a file that is not the cache's */
-    snprintf(path, sizeof path, "%s/0000000000000000-avx2-fp32-vt.pack", cache);
-    FILE *f = fopen(path, "wb");
-    CHECK(f && fwrite("PSKPACK1", 1, 8, f) == 8);
-    if (f) fclose(f);
-    snprintf(path, sizeof path, "%s/notes.txt", cache);
-    f = fopen(path, "wb");
-    CHECK(f != NULL);
-    if (f) fclose(f);
+    CHECK(put_file(cache, "0000000000000000-avx2-fp32-vt.pack", "PSKPACK1"));
+    CHECK(put_file(cache, "notes.txt", ""));
     /* files that are not ours though they end in .pack / .tok (the cache folder may be any folder), a link with our
      * name to a file that is not the cache's, a writer's temporary file left an hour ago and one being written */
     const char *kept[] = {"photos.pack", "words.tok", "link-target.bin", "0000000000000001-avx2-fp32-vt.pack",
@@ -163,14 +166,10 @@ TEST(packcache_prunes_files_of_deleted_folders) {
             CHECK(symlink(target, path) == 0);
             continue;
         }
-        f = fopen(path, "wb");
-        CHECK(f && fwrite("not a cache file", 1, 16, f) == 16);
-        if (f) fclose(f);
+        CHECK(put_file(cache, kept[i], "not a cache file"));
     }
+    CHECK(put_file(cache, "0000000000000003-avx2-fp32-vt.pack.77.1.tmp", ""));
     snprintf(path, sizeof path, "%s/0000000000000003-avx2-fp32-vt.pack.77.1.tmp", cache);
-    f = fopen(path, "wb");
-    CHECK(f != NULL);
-    if (f) fclose(f);
     struct utimbuf old = {time(NULL) - 7200, time(NULL) - 7200};
     CHECK(utime(path, &old) == 0);
     /* the first folder goes; loading the second writes its file and prunes */
