@@ -210,10 +210,7 @@ psk_status psk_encode_pixels(psk_context *ctx, const float *pixels, int n, float
     if (!ctx->model->has_vision)
         return psk_fail(err, PSK_ERR_INVALID_ARG, "%s: this model has no image encoder", ctx->model->dir);
     if (n <= 0) return PSK_OK;
-    ctx->oom = false;
-    int rc = psk_vision_forward(ctx, pixels, n, out, err);
-    if (!rc && ctx->oom) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory in the int8 encoder");
-    return rc;
+    return psk_vision_forward(ctx, pixels, n, out, err); /* which says when an int8 product found no memory */
 }
 
 /* Truncates to the context the way the tokenizers do: keep the first n_ctx-1 ids, end with the end token. */
