@@ -90,7 +90,8 @@ static void linear(psk_context *ctx, int rows, const float *a, int lda, const ps
 static void norm_linear(psk_context *ctx, int rows, const float *ln_w, const float *ln_b, float eps, int D,
                         const psk_packed *f, const psk_packed_q8 *q, bool use_q8, const float *bias, float *c, int ldc,
                         psk_act act) {
-    if (use_q8 && q->n_out == 0 && psk_q8_rows_bytes(rows, D) <= sizeof(float) * ctx->cap_h) {
+    /* the fused kernels keep a row of at most PSK_Q8_K_MAX floats (longer rows keep no float32 columns, n_out 0) */
+    if (use_q8 && q->n_out == 0 && D <= PSK_Q8_K_MAX && psk_q8_rows_bytes(rows, D) <= sizeof(float) * ctx->cap_h) {
         psk_q8_rows a;
         psk_q8_rows_init(&a, ctx->h, rows, D, psk_kernels()->q8_act_max);
         psk_layer_norm_q8(ctx->pool, ctx->x, D, ln_w, ln_b, eps, &a);

@@ -49,16 +49,20 @@ static bool st_clip_subdir(const char *dir, char *sub, size_t cap) {
     return found;
 }
 
-static psk_status load(const char *dir, const psk_model_params *params, bool use_cache, psk_model **out,
+/* How a load uses the packed-weight cache: its matrices from the cache file when it has them and into it when it does
+ * not (CACHE_USE), or into it without reading it (CACHE_REWRITE: the file there did not fit the model). */
+typedef enum cache_use { CACHE_USE, CACHE_REWRITE } cache_use;
+
+static psk_status load(const char *dir, const psk_model_params *params, cache_use use, psk_model **out,
                        psk_error *err);
 
 psk_status psk_model_load(const char *dir, const psk_model_params *params, psk_model **out, psk_error *err) {
-    return load(dir, params, true, out, err);
+    return load(dir, params, CACHE_USE, out, err);
 }
 
-/* Loads a model; with use_cache, its packed matrices come from the packed-weight cache when it has them
- * (packcache.c), and go into it when it does not. */
-static psk_status load(const char *dir, const psk_model_params *params, bool use_cache, psk_model **out,
+/* Loads a model; its packed matrices come from the packed-weight cache when it has them (packcache.c), and go into it
+ * when it does not. */
+static psk_status load(const char *dir, const psk_model_params *params, cache_use use, psk_model **out,
                        psk_error *err) {
     *out = NULL;
     psk_model_params p = params ? *params : psk_model_default_params();
@@ -67,7 +71,11 @@ static psk_status load(const char *dir, const psk_model_params *params, bool use
     if (!m) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     snprintf(m->dir, sizeof m->dir, "%s", dir);
     psk_packcache pc = {0};
-    bool hit = use_cache && packcache_open(&pc, dir, &p);
+    bool hit = packcache_open(&pc, dir, &p);
+    if (hit && use == CACHE_REWRITE) { /* its path and key only */
+        psk_mmap_close(&pc.map);
+        hit = false;
+    }
     psk_pack_deferred = hit;
     char path[1200], sub[1200];
     int rc;
@@ -116,9 +124,10 @@ static psk_status load(const char *dir, const psk_model_params *params, bool use
         bool attached = !rc && packcache_attach(&pc, m);
         psk_pack_deferred = false;
         psk_mmap_close(&pc.map);
-        if (!attached) { /* a cache that does not fit this model (or a load that failed): load it plainly */
+        if (!attached) { /* a cache file that does not fit this model (or a load that failed): load it plainly, and
+                          * write the file again, else every later load would map it and load twice */
             psk_model_free(m);
-            return load(dir, params, false, out, err);
+            return load(dir, params, CACHE_REWRITE, out, err);
         }
         *out = m;
         return PSK_OK;
@@ -129,7 +138,7 @@ static psk_status load(const char *dir, const psk_model_params *params, bool use
         psk_model_free(m);
         return rc;
     }
-    if (use_cache) packcache_save(&pc, m);
+    packcache_save(&pc, m);
     *out = m;
     return PSK_OK;
 }
@@ -201,10 +210,7 @@ psk_status psk_encode_pixels(psk_context *ctx, const float *pixels, int n, float
     if (!ctx->model->has_vision)
         return psk_fail(err, PSK_ERR_INVALID_ARG, "%s: this model has no image encoder", ctx->model->dir);
     if (n <= 0) return PSK_OK;
-    ctx->oom = false;
-    int rc = psk_vision_forward(ctx, pixels, n, out, err);
-    if (!rc && ctx->oom) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory in the int8 encoder");
-    return rc;
+    return psk_vision_forward(ctx, pixels, n, out, err); /* which says when an int8 product found no memory */
 }
 
 /* Truncates to the context the way the tokenizers do: keep the first n_ctx-1 ids, end with the end token. */

@@ -37,14 +37,17 @@
 
 #include "../kernels/kernels.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* a temporary name of this process and call: two threads or processes may write the same file at once */
@@ -265,30 +268,49 @@ bool packcache_attach(psk_packcache *pc, psk_model *m) {
     return true;
 }
 
+/* A name this cache gives its files: the model folder's hash in 16 hex digits, then a dash (packcache_open,
+ * tokcache.c); whatever else the folder holds is not ours ($PHOTOSEEK_PACK_CACHE may name any folder). */
+static bool our_name(const char *name) {
+    for (int i = 0; i < 16; i++)
+        if (!isxdigit((unsigned char)name[i])) return false;
+    return name[16] == '-';
+}
+
 /* Removes the cache files (packed weights, tokenizer tables) whose model folder is gone, and those of an older
  * format: every folder a model was ever loaded from has its own file, so a cache that is never pruned grows with
- * each temporary or deleted model folder (hundreds of MB each). Reads each file's first bytes only. */
+ * each temporary or deleted model folder (hundreds of MB each). Also the temporary files of writers that died (an
+ * hour old). Only regular files with our names, never through a link; reads each file's first bytes only. */
 static void prune(const char *cdir) {
     DIR *d = opendir(cdir);
     if (!d) return;
     struct dirent *e;
+    time_t now = time(NULL);
     while ((e = readdir(d))) {
         size_t len = strlen(e->d_name);
         bool pack = len > 5 && strcmp(e->d_name + len - 5, ".pack") == 0;
         bool tok = len > 4 && strcmp(e->d_name + len - 4, ".tok") == 0;
-        if (!pack && !tok) continue;
+        bool tmp = len > 4 && strcmp(e->d_name + len - 4, ".tmp") == 0;
+        if ((!pack && !tok && !tmp) || !our_name(e->d_name)) continue;
         char path[PATH_MAX], head[HEADER_BYTES] = {0};
         if ((size_t)snprintf(path, sizeof path, "%s/%s", cdir, e->d_name) >= sizeof path) continue;
-        FILE *f = fopen(path, "rb");
-        if (!f) continue;
-        size_t got = fread(head, 1, sizeof head, f);
-        fclose(f);
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) continue;
+        struct stat fst;
+        bool regular = fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode);
+        if (!regular || tmp) {
+            close(fd);
+            if (regular && fst.st_mtime < now - 3600) unlink(path);
+            continue;
+        }
+        ssize_t got = read(fd, head, sizeof head);
+        close(fd);
+        if (got < 0) continue;
         /* the key: at offset 48 of packed weights, at 8 of tokenizer tables (tokcache.c) */
         size_t at_key = pack && memcmp(head, "PSKPACK2", 8) == 0   ? offsetof(header, key)
                         : tok && memcmp(head, "PSKBPE01", 8) == 0 ? 8
                                                                    : 0;
         char key[1025] = {0};
-        if (at_key && got >= at_key + 1024) memcpy(key, head + at_key, 1024);
+        if (at_key && (size_t)got >= at_key + 1024) memcpy(key, head + at_key, 1024);
         bool stale = !*key; /* another format (or a damaged file): never read again */
         const char *at = strstr(key, " model "), *files = NULL;
         for (const char *q = at ? strstr(at, " files ") : NULL; q; q = strstr(q + 1, " files ")) files = q;

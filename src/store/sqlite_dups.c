@@ -25,20 +25,23 @@
  * replaced under its name): its stored link may no longer hold, so it leaves its group now and the next update
  * looks for its partners as for a new photo (dups_out.h's redo list, meta dups_redo). */
 static int dups_forget_changed(psk_store *s, int64_t media_id, psk_error *err) {
-    char buf[32];
-    int64_t after = store_meta_get(s, "dups_max_id", buf, sizeof buf) == PSK_OK ? atoll(buf) : 0;
-    if (media_id > after) return PSK_OK; /* new: the update looks at it anyway */
+    /* it leaves its group whatever the update will look at: once a full regroup is asked for (dups_max_id 0), the
+     * rows kept in dup_groups are still taken as links already made */
     sqlite3_stmt *st;
     int rc = store_prepare(s, "DELETE FROM dup_groups WHERE media_id = ?1", &st, err);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, media_id);
     if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail(s, err, "leaving a duplicate group");
     sqlite3_finalize(st);
-    /* appended in SQL: the list can be long, and past its limit the update regroups everything anyway */
-    if (!rc) rc = store_prepare(s,
-                                "INSERT INTO meta(key, value) VALUES('dups_redo', ?1 || ' ') ON CONFLICT(key) DO UPDATE"
-                                " SET value = value || excluded.value",
-                                &st, err);
+    char buf[32];
+    int64_t after = store_meta_get(s, "dups_max_id", buf, sizeof buf) == PSK_OK ? atoll(buf) : 0;
+    if (rc || media_id > after) return rc; /* new: the update looks at it anyway */
+    /* appended in SQL, once however often the file changes before the update: the list can be long, and past
+     * STORE_DUPS_REDO_MAX ids the update regroups everything anyway */
+    rc = store_prepare(s,
+                       "INSERT INTO meta(key, value) VALUES('dups_redo', ?1 || ' ') ON CONFLICT(key) DO UPDATE"
+                       " SET value = value || excluded.value WHERE instr(' ' || value, ' ' || excluded.value) = 0",
+                       &st, err);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, media_id);
     if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail(s, err, "recording a changed file");

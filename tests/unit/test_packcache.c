@@ -6,6 +6,7 @@
 #include "../../src/model/model.h"
 
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <utime.h>
 
@@ -88,6 +89,22 @@ static void check_model(const char *fixture, const char *name, bool vision, psk_
     struct stat sb;
     CHECK(stat(file, &sb) == 0 && truncate(file, sb.st_size - 4) == 0);
     CHECK(encode(dir, got, NULL, &hit) == 0 && !hit && memcmp(ref, got, sizeof(float) * 64) == 0);
+    CHECK(encode(dir, got, NULL, &hit) == 0 && hit);
+    if (prec == PSK_PRECISION_INT8) {
+        /* a sound header over an int8 record of another shape: the model loads plainly, and the file is written
+         * again (not mapped and refused at every later load) */
+        uint64_t floats[2];
+        f = fopen(file, "r+b");
+        CHECK(f != NULL);
+        int32_t bad_n = 12345;
+        bool wrote = fseek(f, 8, SEEK_SET) == 0 && fread(floats, 8, 2, f) == 2 &&
+                     fseek(f, (long)(4096 + 4 * (floats[0] + floats[1])), SEEK_SET) == 0 &&
+                     fwrite(&bad_n, sizeof bad_n, 1, f) == 1;
+        fclose(f);
+        CHECK(wrote);
+        CHECK(encode(dir, got, NULL, &hit) == 0 && !hit && memcmp(ref, got, sizeof(float) * 64) == 0);
+        CHECK(encode(dir, got, NULL, &hit) == 0 && hit && memcmp(ref, got, sizeof(float) * 64) == 0);
+    }
     /* no cache folder: plain loads */
     setenv("PHOTOSEEK_PACK_CACHE", "", 1);
     CHECK(encode(dir, got, NULL, &hit) == 0 && !hit && memcmp(ref, got, sizeof(float) * 64) == 0);
@@ -104,6 +121,15 @@ TEST(packcache_int8_clip_hit_miss_and_damage) { check_model("models/tiny-clip", 
 
 TEST(packcache_int8_mclip_hit_miss_and_damage) {
     check_model("models/tiny-mclip", "mclip", false, PSK_PRECISION_INT8);
+}
+
+/* Writes `text` into folder/name. */
+static bool put_file(const char *folder, const char *name, const char *text) {
+    char path[1000];
+    snprintf(path, sizeof path, "%s/%s", folder, name);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(text, 1, strlen(text), f) == strlen(text);
+    return f && fclose(f) == 0 && ok;
 }
 
 /* A cache never pruned grows by a file per model folder ever loaded: writing one removes those whose folder is gone
@@ -126,14 +152,26 @@ TEST(packcache_prunes_files_of_deleted_folders) {
     snprintf(first, sizeof first, "%s", cache_file(cache));
     CHECK(first[0]);
     /* an old-format file and a file that is not the cache's */
-    snprintf(path, sizeof path, "%s/0000000000000000-avx2-fp32-vt.pack", cache);
-    FILE *f = fopen(path, "wb");
-    CHECK(f && fwrite("PSKPACK1", 1, 8, f) == 8);
-    if (f) fclose(f);
-    snprintf(path, sizeof path, "%s/notes.txt", cache);
-    f = fopen(path, "wb");
-    CHECK(f != NULL);
-    if (f) fclose(f);
+    CHECK(put_file(cache, "0000000000000000-avx2-fp32-vt.pack", "PSKPACK1"));
+    CHECK(put_file(cache, "notes.txt", ""));
+    /* files that are not ours though they end in .pack / .tok (the cache folder may be any folder), a link with our
+     * name to a file that is not the cache's, a writer's temporary file left an hour ago and one being written */
+    const char *kept[] = {"photos.pack", "words.tok", "link-target.bin", "0000000000000001-avx2-fp32-vt.pack",
+                          "0000000000000002-avx2-fp32-vt.pack.77.0.tmp"};
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "%s/%s", cache, kept[i]);
+        if (i == 3) {
+            char target[1000];
+            snprintf(target, sizeof target, "%s/%s", cache, kept[2]);
+            CHECK(symlink(target, path) == 0);
+            continue;
+        }
+        CHECK(put_file(cache, kept[i], "not a cache file"));
+    }
+    CHECK(put_file(cache, "0000000000000003-avx2-fp32-vt.pack.77.1.tmp", ""));
+    snprintf(path, sizeof path, "%s/0000000000000003-avx2-fp32-vt.pack.77.1.tmp", cache);
+    struct utimbuf old = {time(NULL) - 7200, time(NULL) - 7200};
+    CHECK(utime(path, &old) == 0);
     /* the first folder goes; loading the second writes its file and prunes */
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", a);
     CHECK(system(cmd) == 0);
@@ -143,6 +181,13 @@ TEST(packcache_prunes_files_of_deleted_folders) {
     CHECK(access(path, F_OK) != 0);
     snprintf(path, sizeof path, "%s/notes.txt", cache);
     CHECK(access(path, F_OK) == 0);
+    for (int i = 0; i < 5; i++) {
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", cache, kept[i]);
+        CHECKF(lstat(path, &st) == 0, "%s was pruned", kept[i]);
+    }
+    snprintf(path, sizeof path, "%s/0000000000000003-avx2-fp32-vt.pack.77.1.tmp", cache);
+    CHECK(access(path, F_OK) != 0);
     CHECK(encode(b, v, NULL, &hit) == 0 && hit); /* the live folder's file stays */
     unsetenv("PHOTOSEEK_PACK_CACHE");
     unsetenv("PHOTOSEEK_PACK_CACHE_MIN");
