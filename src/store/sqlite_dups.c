@@ -208,30 +208,31 @@ static int find_row(const psk_vindex *ix, int64_t media) {
 }
 
 /* The groups recorded in dup_groups, as links already made (each member to its group's first). */
-static int stored_links(sqlite_backend *b, const dup_rows *r, const int64_t *item_of_row, dups_pair **pairs,
+static int stored_links(sqlite_backend *b, const dup_rows *r, const store_dups_redo *redo, dups_pair **pairs,
                         int64_t *n_pairs, int64_t *cap, psk_error *err) {
-    (void)item_of_row;
     sqlite3_stmt *st;
     int rc = store_prepare(b->store, "SELECT media_id, group_id, kind FROM dup_groups ORDER BY group_id, media_id", &st,
                            err);
     if (rc) return rc;
-    int64_t group = -1, first = -1;
+    store_dup_row *rows = NULL;
+    int64_t n = 0, cap_rows = 0;
     while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0), gid = sqlite3_column_int64(st, 1);
-        int kind = sqlite3_column_int(st, 2);
-        /* the item of this media id (items are in id order) */
-        int64_t lo = 0, hi = r->n;
-        while (lo < hi) {
-            int64_t mid = (lo + hi) / 2;
-            if (r->items[mid].id < id) lo = mid + 1;
-            else hi = mid;
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (redo && store_dups_redo_has(redo, id)) continue; /* changed since: no link of its own */
+        if (n == cap_rows) {
+            cap_rows = cap_rows ? 2 * cap_rows : 1024;
+            store_dup_row *grown = psk_realloc(rows, sizeof *rows * (size_t)cap_rows);
+            if (!grown) {
+                rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
+                break;
+            }
+            rows = grown;
         }
-        if (lo >= r->n || r->items[lo].id != id) continue; /* gone, or no longer a photo */
-        if (gid != group) group = gid, first = lo;
-        else if (dups_pairs_push(pairs, n_pairs, cap, first, lo, 1.0f)) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-        else (*pairs)[*n_pairs - 1].kind = kind;
+        rows[n++] = (store_dup_row){id, sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2), 0};
     }
     sqlite3_finalize(st);
+    if (!rc) rc = store_dups_links(r->items, r->n, rows, n, pairs, n_pairs, cap, err);
+    psk_free(rows);
     return rc;
 }
 
@@ -308,7 +309,7 @@ static int collect(sqlite_backend *b, const store_model *m, const psk_filter *f,
                     a->has_phash && c->has_phash ? dups_phash_distance(a->phash, c->phash) : 64,
                     dups_pair_kind(a, c, pairs[i].cos, p), a->path, c->path);
         }
-    if (!rc && stored) rc = stored_links(b, r, item_of_row, &pairs, &n_pairs, &cap, err);
+    if (!rc && stored) rc = stored_links(b, r, redo, &pairs, &n_pairs, &cap, err);
     if (!rc) rc = dups_group_items(r->items, r->n, pairs, n_pairs, p, g, ng, err);
     hnsw_free(own_graph);
     psk_free(pairs), psk_free(nbr), psk_free(item_of_row), psk_free(probe);
@@ -353,8 +354,10 @@ int sqlite_dups_update(void *self, const store_model *m, psk_error *err) {
     if (!list) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     if (store_meta_get(b->store, "dups_redo", list, STORE_DUPS_REDO_MAX * 21 + 32) != PSK_OK) list[0] = 0;
     int rc = store_dups_redo_parse(list, &redo, err);
+    size_t redo_len = strlen(list); /* another run may append while this one works: only this part is taken off */
     psk_free(list);
     if (rc) return rc;
+    bool redo_all = redo.all;
     if (redo.all) after = 0; /* too many changed: everything looks again */
     if (max_id <= after && !redo.n) { /* no new photo, none changed */
         store_dups_redo_free(&redo);
@@ -381,7 +384,14 @@ int sqlite_dups_update(void *self, const store_model *m, psk_error *err) {
     sqlite3_finalize(st);
     snprintf(buf, sizeof buf, "%lld", (long long)max_id);
     if (!rc) rc = store_meta_set(b->store, "dups_max_id", buf, err);
-    if (!rc) rc = store_meta_set(b->store, "dups_redo", "", err);
+    if (!rc && (redo_all || redo_len)) {
+        rc = store_prepare(b->store, "UPDATE meta SET value = substr(value, ?1 + 1) WHERE key = 'dups_redo'", &st, err);
+        if (!rc) {
+            sqlite3_bind_int64(st, 1, redo_all ? INT32_MAX : (int64_t)redo_len);
+            if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail(b->store, err, "recording a duplicate group");
+            sqlite3_finalize(st);
+        }
+    }
     if (!rc) rc = store_exec(b->store, "COMMIT", err);
     else store_exec(b->store, "ROLLBACK", NULL);
     dups_groups_free(g, ng);
