@@ -355,6 +355,8 @@ void packcache_save(const psk_packcache *pc, psk_model *m) {
               (!h.vision_floats || fwrite(m->vision.arena, 4, h.vision_floats, f) == h.vision_floats) &&
               (!h.text_floats || fwrite(m->text.arena, 4, h.text_floats, f) == h.text_floats) &&
               (!h.vision_q8_bytes || q8_tower_write(f, &m->vision)) && (!h.text_q8_bytes || q8_tower_write(f, &m->text));
+    /* on disk before the rename: after a power cut the name must never hold a valid header over lost data */
+    if (ok && (fflush(f) != 0 || fsync(fileno(f)) != 0)) ok = false;
     if (fclose(f) != 0) ok = false;
     if (!ok || rename(tmp, pc->path) != 0) unlink(tmp);
 }

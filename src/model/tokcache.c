@@ -176,6 +176,8 @@ void tokcache_save(const psk_bpe *t, const char *dir) {
              fwrite(ts, sizeof *ts, h.vocab_cap, f) == h.vocab_cap &&
              fwrite(ps, sizeof *ps, h.merges_cap, f) == h.merges_cap &&
              fwrite(strings, 1, h.strings_bytes, f) == h.strings_bytes;
+        /* on disk before the rename: after a power cut the name must never hold a valid header over lost data */
+        if (ok && (fflush(f) != 0 || fsync(fileno(f)) != 0)) ok = false;
         if (fclose(f) != 0) ok = false;
         if (!ok || rename(tmp, path) != 0) unlink(tmp);
     }
