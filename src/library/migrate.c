@@ -335,6 +335,7 @@ static int carry_people(psk_store *src, store_backend *dst, psk_migrate_stats *s
                 break;
             }
         }
+        if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = store_fail(src, err, "reading people");
         sqlite3_finalize(st);
     }
     c.faces = faces, c.people = people;
