@@ -71,12 +71,13 @@ int64_t store_dups_item_of(const dups_item *items, int64_t n, int64_t id) {
     return lo < n && items[lo].id == id ? lo : -1;
 }
 
-int store_dups_links(const dups_item *items, int64_t n, const store_dup_row *rows, int64_t n_rows, dups_pair **pairs,
-                     int64_t *n_pairs, int64_t *cap, psk_error *err) {
+int store_dups_links(const dups_item *items, int64_t n, const store_dup_row *rows, int64_t n_rows,
+                     const store_dups_redo *redo, dups_pair **pairs, int64_t *n_pairs, int64_t *cap, psk_error *err) {
     int64_t group = -1, first = -1;
     for (int64_t i = 0; i < n_rows; i++) {
         int64_t it = store_dups_item_of(items, n, rows[i].media);
         if (it < 0) continue; /* gone, or no longer a photo */
+        if (redo && store_dups_redo_has(redo, rows[i].media)) continue; /* changed since: no link of its own */
         if (rows[i].group != group) {
             group = rows[i].group, first = it;
             continue;

@@ -289,7 +289,7 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_it
              (long long)model_id);
     snprintf(del_vec, sizeof del_vec, "DELETE FROM photoseek_vectors_%lld WHERE media_id = $1", (long long)model_id);
     /* A file pushed again with other contents (changed in place) leaves its near-duplicate group, and its id joins
-     * the meta list dups_redo (dups_out.h) so the next update looks for its partners again; the old row is read in
+     * the meta list dups_redo (dups_out.h, once) so the next update looks for its partners again; the old row is read in
      * the statement's own snapshot, before the upsert. */
     static const char *put_media =
         "WITH old AS (SELECT id, hash FROM photoseek_media WHERE path = $1), up AS ("
@@ -309,7 +309,8 @@ static int put_items_once(pg_store *s, int64_t model_id, int dim, const store_it
         " gone AS (DELETE FROM photoseek_dup_groups g USING old WHERE g.media_id = old.id AND"
         " old.hash IS DISTINCT FROM $3),"
         " redo AS (INSERT INTO photoseek_meta(key, value) SELECT 'dups_redo', old.id::text || ' ' FROM old WHERE"
-        " old.hash IS DISTINCT FROM $3 ON CONFLICT (key) DO UPDATE SET value = photoseek_meta.value || excluded.value)"
+        " old.hash IS DISTINCT FROM $3 ON CONFLICT (key) DO UPDATE SET value = photoseek_meta.value || excluded.value"
+        " WHERE position(' ' || excluded.value IN ' ' || photoseek_meta.value) = 0)"
         " SELECT id FROM up";
     int64_t *ids = psk_calloc((size_t)n, sizeof(int64_t));
     unsigned char *vbuf = psk_malloc(4 + 4 * (size_t)dim);

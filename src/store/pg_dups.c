@@ -171,8 +171,7 @@ static int neighbour_pairs(pg_store *s, const store_model *m, const pg_rows *r, 
     return rc;
 }
 
-/* The stored groups (photoseek_dup_groups) as links already made, but none of a file changed in place since (its
- * row may have been written again by an update that ran beside the push that changed it). */
+/* The stored groups (photoseek_dup_groups) as links already made, but none of a file changed in place since. */
 static int stored_links(pg_store *s, const pg_rows *r, const store_dups_redo *redo, dups_pair **pairs,
                         int64_t *n_pairs, int64_t *cap, psk_error *err) {
     PGresult *res = pg_read(s, "SELECT media_id, group_id, kind FROM photoseek_dup_groups ORDER BY group_id, media_id",
@@ -181,13 +180,11 @@ static int stored_links(pg_store *s, const pg_rows *r, const store_dups_redo *re
     int rows = PQntuples(res), rc = PSK_OK;
     store_dup_row *row = psk_calloc((size_t)(rows ? rows : 1), sizeof *row);
     if (!row) rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");
-    int kept = 0;
     for (int i = 0; !rc && i < rows; i++)
-        if (!redo || !store_dups_redo_has(redo, atoll(PQgetvalue(res, i, 0))))
-            row[kept++] = (store_dup_row){atoll(PQgetvalue(res, i, 0)), atoll(PQgetvalue(res, i, 1)),
-                                          atoi(PQgetvalue(res, i, 2)), 0};
+        row[i] =
+            (store_dup_row){atoll(PQgetvalue(res, i, 0)), atoll(PQgetvalue(res, i, 1)), atoi(PQgetvalue(res, i, 2)), 0};
     PQclear(res);
-    if (!rc) rc = store_dups_links(r->items, r->n, row, kept, pairs, n_pairs, cap, err);
+    if (!rc) rc = store_dups_links(r->items, r->n, row, rows, redo, pairs, n_pairs, cap, err);
     psk_free(row);
     return rc;
 }

@@ -207,7 +207,8 @@ static int find_row(const psk_vindex *ix, int64_t media) {
     return lo < ix->n && ix->media[lo] == media ? (int)lo : -1;
 }
 
-/* The groups recorded in dup_groups, as links already made (each member to its group's first). */
+/* The groups recorded in dup_groups, as links already made (each member to its group's first), but none of a file
+ * changed in place since. */
 static int stored_links(sqlite_backend *b, const dup_rows *r, const store_dups_redo *redo, dups_pair **pairs,
                         int64_t *n_pairs, int64_t *cap, psk_error *err) {
     sqlite3_stmt *st;
@@ -217,8 +218,6 @@ static int stored_links(sqlite_backend *b, const dup_rows *r, const store_dups_r
     store_dup_row *rows = NULL;
     int64_t n = 0, cap_rows = 0;
     while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0);
-        if (redo && store_dups_redo_has(redo, id)) continue; /* changed since: no link of its own */
         if (n == cap_rows) {
             cap_rows = cap_rows ? 2 * cap_rows : 1024;
             store_dup_row *grown = psk_realloc(rows, sizeof *rows * (size_t)cap_rows);
@@ -228,10 +227,11 @@ static int stored_links(sqlite_backend *b, const dup_rows *r, const store_dups_r
             }
             rows = grown;
         }
-        rows[n++] = (store_dup_row){id, sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2), 0};
+        rows[n++] = (store_dup_row){sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2),
+                                    0};
     }
     sqlite3_finalize(st);
-    if (!rc) rc = store_dups_links(r->items, r->n, rows, n, pairs, n_pairs, cap, err);
+    if (!rc) rc = store_dups_links(r->items, r->n, rows, n, redo, pairs, n_pairs, cap, err);
     psk_free(rows);
     return rc;
 }

@@ -18,11 +18,18 @@ TEST(dups_out_stored_rows_become_links) {
                              {.media = 7, .group = 7, .kind = 2}, {.media = 11, .group = 7, .kind = 2}};
     dups_pair *pairs = NULL;
     int64_t n = 0, cap = 0;
-    CHECK_OK(store_dups_links(it, 5, rows, 6, &pairs, &n, &cap, NULL));
+    CHECK_OK(store_dups_links(it, 5, rows, 6, NULL, &pairs, &n, &cap, NULL));
     CHECKF(n == 2, "%lld links", (long long)n);
     /* 9 to 5 (the first member still there), 11 to 7, at cosine 1 with the stored kind */
     CHECK(n >= 1 && pairs[0].a == 1 && pairs[0].b == 3 && pairs[0].cos == 1.0f && pairs[0].kind == 1);
     CHECK(n >= 2 && pairs[1].a == 2 && pairs[1].b == 4 && pairs[1].kind == 2);
+    free(pairs);
+    /* 7 changed in place since: its row is no link, so 11 is alone in its group now */
+    int64_t changed[1] = {7};
+    store_dups_redo redo = {changed, 1, false};
+    pairs = NULL, n = 0, cap = 0;
+    CHECK_OK(store_dups_links(it, 5, rows, 6, &redo, &pairs, &n, &cap, NULL));
+    CHECKF(n == 1 && pairs[0].a == 1 && pairs[0].b == 3, "%lld links", (long long)n);
     free(pairs);
 }
 
