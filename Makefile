@@ -55,6 +55,7 @@ FLAGS_src/kernels/resample_avx512.c := $(FLAGS_src/kernels/avx512.c)
 FLAGS_src/kernels/resample_ref.c := -O3
 FLAGS_src/faces/conv.c := -O3
 FLAGS_src/faces/gemm.c := -O3
+FLAGS_src/faces/tiny.c := -O3
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -15,7 +15,7 @@
  *  - what the shared decode costs in accuracy: the faces of a full-size decode (untimed) beside the scaled ones
  *    (worst box IoU, worst descriptor distance, worst landmark offset in the photo's pixels).
  * usage: bench_faces FACE_MODEL_DIR PHOTO [CLIP_DIR] [THREADS]   (BENCH_FACES_DETECTOR_ONLY=1: the detector in a
- * loop, nothing printed: for perf record)
+ * loop, nothing printed: for perf record; BENCH_FACE_DETECTOR=ssd|tiny: the detector, default ssd)
  * Last line: RESULT faces=... detector_ms_per_photo=... landmarks_ms_per_face=... descriptor_ms_per_face=...
  *            face_pass_ms=... shared_decode_ms=... small_decode_ms=... clip_encode_ms=... face_pass_ratio=...
  *            added_cost_ratio=... full_decode_ms=... full_clip_ms=... full_face_pass_ms=... default_added_cost_ratio=...
@@ -33,6 +33,21 @@
 static void die(const char *what, const psk_error *err) {
     fprintf(stderr, "bench_faces: %s: %s\n", what, err->message);
     exit(1);
+}
+
+static psk_face_detector detector = PSK_FACE_DETECTOR_SSD;
+
+/* The chosen detector alone. */
+static void detect(const psk_face_model *fm, psk_pool *pool, const psk_image *img, fc_detection **det, int *n,
+                   psk_error *err) {
+    int rc = detector == PSK_FACE_DETECTOR_TINY
+                 ? fc_tiny_detect(&fm->tiny, pool, img->rgb, img->width, img->height, 0.5f, 100, det, n, err)
+                 : fc_ssd_detect(&fm->ssd, pool, img->rgb, img->width, img->height, 0.5f, 100, det, n, err);
+    if (rc) die("detector", err);
+}
+
+static double detector_flops(const psk_face_model *fm) {
+    return detector == PSK_FACE_DETECTOR_TINY ? fc_tiny_flops(&fm->tiny) : fc_ssd_flops(&fm->ssd);
 }
 
 #define BURN_ROUNDS 4000000L
@@ -94,6 +109,12 @@ int main(int argc, char **argv) {
     if (threads > 1) psk_pool_new(threads, &pool);
     psk_face_params fp = psk_face_default_params();
     fp.n_threads = threads;
+    const char *dname = getenv("BENCH_FACE_DETECTOR");
+    if (dname && !psk_face_detector_parse(dname, &detector)) {
+        fprintf(stderr, "bench_faces: BENCH_FACE_DETECTOR must be ssd or tiny\n");
+        return 2;
+    }
+    fp.detector = detector;
     psk_image_params ip = psk_image_default_params();
     psk_image_params sip = ip, cip = ip;
     sip.min_short_side = PSK_FACE_MIN_SHORT_SIDE;
@@ -106,9 +127,7 @@ int main(int argc, char **argv) {
         for (int r = 0; r < 10 * reps; r++) {
             fc_detection *det;
             int n_det;
-            if (fc_ssd_detect(&fm->ssd, pool, img_only->rgb, img_only->width, img_only->height, 0.5f, 100, &det,
-                              &n_det, &err))
-                die("detector", &err);
+            detect(fm, pool, img_only, &det, &n_det, &err);
             psk_free(det);
         }
         psk_image_free(img_only);
@@ -150,8 +169,7 @@ int main(int argc, char **argv) {
         fc_detection *det;
         int n_det;
         t = now();
-        if (fc_ssd_detect(&fm->ssd, pool, img->rgb, img->width, img->height, 0.5f, 100, &det, &n_det, &err))
-            die("detector", &err);
+        detect(fm, pool, img, &det, &n_det, &err);
         best_det = fmin(best_det, now() - t);
         double lm = 0, de = 0;
         for (int i = 0; i < n_det; i++) {
@@ -211,18 +229,18 @@ int main(int argc, char **argv) {
         }
         psk_free_buffer(faces);
     }
-    double det_gflops = fc_ssd_flops(&fm->ssd) / best_det / 1e9;
+    double det_gflops = detector_flops(fm) / best_det / 1e9;
     double ratio = best_face / (best_dec + best_clip);
     double added = (best_dec + best_clip + best_face) / best_plain - 1;
-    printf("photo %s, %d faces (%d in a full-size decode), %d threads, FMA peak %.0f GFLOP/s\n", argv[2], n_faces,
-           n_full, threads, peak);
+    printf("photo %s, detector %s, %d faces (%d in a full-size decode), %d threads, FMA peak %.0f GFLOP/s\n",
+           argv[2], psk_face_detector_name(detector), n_faces, n_full, threads, peak);
     printf("shared decode (%dx%d, short side >= %d): %.1f ms; CLIP preprocess + encode on it: %.1f ms\n", sw, sh,
            sip.min_short_side, best_dec * 1e3, best_clip * 1e3);
     printf("face pass on it (detect + landmarks + descriptors): %.1f ms = %.2f x (decode + CLIP)\n",
            best_face * 1e3, ratio);
     printf("  detector %.1f ms (%.1f GFLOP, %.0f GFLOP/s, %.2f of the FMA peak), landmarks %.1f ms/face, "
            "descriptor %.1f ms/face\n",
-           best_det * 1e3, fc_ssd_flops(&fm->ssd) / 1e9, det_gflops, det_gflops / peak, best_lm * 1e3,
+           best_det * 1e3, detector_flops(fm) / 1e9, det_gflops, det_gflops / peak, best_lm * 1e3,
            best_desc * 1e3);
     printf("--fast-decode indexing without faces (decode at 1/8, %.1f ms, + CLIP): %.1f ms; with them the photo costs "
            "%.2f x more\n",

@@ -10,7 +10,8 @@
  *            (BENCH_FACES=DIR, face-api's weights: the runs again with the face pass on, and on the same line
  *            index_img_per_s_full_faces=... index_img_per_s_fast_faces=... faces_added_cost_full=...
  *            faces_added_cost_fast=...: what the face pass adds to a photo's indexing, end to end; give it a photo
- *            with faces, e.g. build/bench-faces-12mp.jpg of make bench-faces) */
+ *            with faces, e.g. build/bench-faces-12mp.jpg of make bench-faces; BENCH_FACE_DETECTOR=auto|tiny|ssd:
+ *            the detector, default the index's, auto) */
 #include "photoseek.h"
 
 #include "bench_util.h"
@@ -50,6 +51,17 @@ static psk_precision bench_precision(void) {
     return psk_index_default_params().precision;
 }
 
+/* BENCH_FACE_DETECTOR's detector, or the index's default. */
+static psk_face_detector bench_detector(void) {
+    psk_face_detector d = psk_index_default_params().face_detector;
+    const char *name = getenv("BENCH_FACE_DETECTOR");
+    if (name && !psk_face_detector_parse(name, &d)) {
+        fprintf(stderr, "bench_index: BENCH_FACE_DETECTOR must be auto, tiny or ssd\n");
+        exit(2);
+    }
+    return d;
+}
+
 static double index_rate(const char *dir, const char *db, const char *model, int n, int fast, const char *faces) {
     psk_index_params p = psk_index_default_params();
     p.precision = bench_precision();
@@ -57,6 +69,7 @@ static double index_rate(const char *dir, const char *db, const char *model, int
     p.fast_decode = fast;
     p.faces = faces ? PSK_FACES_ON : PSK_FACES_OFF;
     p.faces_dir = faces;
+    p.face_detector = bench_detector();
     psk_index_stats st;
     double dt = index_folder(dir, db, p, &st);
     if (st.indexed != n) fprintf(stderr, "bench_index: indexed %lld of %d\n", (long long)st.indexed, n);
@@ -120,8 +133,9 @@ int main(int argc, char **argv) {
            full, ideal_full, fast, ideal_fast);
     printf("precision %s\n", mp.precision == PSK_PRECISION_FP32 ? "fp32" : "int8");
     if (full_faces > 0)
-        printf("with the face pass: %.2f images/s with full decoding (%.2f x the cost of a photo without it), %.2f with "
+        printf("with the face pass (detector %s): %.2f images/s with full decoding (%.2f x the cost of a photo without it), %.2f with "
                "DCT scaling (%.2f x)\n",
+               psk_face_detector_name(bench_detector()),
                full_faces, full / full_faces, fast_faces, fast / fast_faces);
     printf("RESULT index_img_per_s_full=%.2f index_img_per_s_fast=%.2f efficiency_full=%.3f efficiency_fast=%.3f "
            "decode_ms_full=%.1f decode_ms_fast=%.1f encoder_core_ms=%.1f",

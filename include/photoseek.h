@@ -361,6 +361,20 @@ typedef struct psk_index_progress {
 typedef void (*psk_index_progress_fn)(void *user, const psk_index_progress *p);
 
 typedef enum psk_ocr_mode { PSK_OCR_OFF = 0, PSK_OCR_ON, PSK_OCR_AUTO } psk_ocr_mode;
+/* The face detectors of face-api: the SSD MobileNet v1 (512-pixel input, 6.3 GFLOP: finds the small faces of a
+ * crowd) and the Tiny Face Detector (416-pixel input, 0.4 GFLOP: faces from about a tenth of the photo's width, not
+ * the small faces of a crowd, nor a face that fills the whole picture). AUTO, the indexer's default: the tiny one,
+ * and the SSD's faces instead where the tiny one is in doubt: a candidate it scores above PSK_FACE_AUTO_UNSURE but
+ * not above min_score (a face seen dimly, as in a group photo), or no sure face but a candidate above
+ * PSK_FACE_AUTO_FAINT (a close-up, a crowd). Photos without a face (most of a library) and photos whose faces it
+ * is sure of cost the tiny detector only. */
+typedef enum psk_face_detector {
+    PSK_FACE_DETECTOR_SSD = 0,
+    PSK_FACE_DETECTOR_TINY,
+    PSK_FACE_DETECTOR_AUTO
+} psk_face_detector;
+#define PSK_FACE_AUTO_UNSURE 0.2f
+#define PSK_FACE_AUTO_FAINT 0.1f
 typedef enum psk_faces_mode { PSK_FACES_OFF = 0, PSK_FACES_ON, PSK_FACES_AUTO } psk_faces_mode;
 
 typedef struct psk_index_params {
@@ -391,6 +405,7 @@ typedef struct psk_index_params {
                               * faces_dir must load: PSK_ERR_NOT_FOUND naming the fetch command otherwise), auto (on
                               * when faces_dir exists, silently off when not). The CLI's default is auto. */
     const char *faces_dir;   /* face-api's weights (psk_face_model_fetch); NULL: <models>/faces */
+    psk_face_detector face_detector; /* default PSK_FACE_DETECTOR_AUTO */
 } psk_index_params;
 
 psk_index_params psk_index_default_params(void);
@@ -655,8 +670,8 @@ psk_status psk_library_migrate(const char *from_db, const char *to_url, psk_prog
                                psk_migrate_stats *stats, psk_error *err);
 
 /* ---------------------------------------------------------------------------------------------------------------
- * Faces (src/faces): face-api 1.7.15's trained networks in photoseek's own C: the SSD MobileNet v1 detector, the
- * 68-point landmark net and the 128-d descriptor net (the port of dlib's ResNet model), from the TensorFlow.js
+ * Faces (src/faces): face-api 1.7.15's trained networks in photoseek's own C: the SSD MobileNet v1 and the Tiny
+ * Face Detector, the 68-point landmark net and the 128-d descriptor net (the port of dlib's ResNet model), from the TensorFlow.js
  * weights `photoseek model fetch faces` unpacks (MIT, (c) Vladimir Mandic and Vincent Muehler).
  * ------------------------------------------------------------------------------------------------------------- */
 typedef struct psk_face_model psk_face_model;
@@ -664,10 +679,15 @@ typedef struct psk_face_model psk_face_model;
 #define PSK_FACE_LANDMARKS 68
 #define PSK_FACE_DIM 128
 
+/* "ssd" / "tiny" / "auto", and back (1, or 0 for another name). */
+const char *psk_face_detector_name(psk_face_detector d);
+int psk_face_detector_parse(const char *name, psk_face_detector *out);
+
 typedef struct psk_face_params {
     float min_score; /* the detector's minimum score, exclusive (face-api's default 0.5) */
     int max_faces;   /* at most this many faces, the best first (default 100) */
     int n_threads;   /* threads of one call (default: every core; 1 runs on the caller's thread) */
+    psk_face_detector detector; /* default PSK_FACE_DETECTOR_SSD */
 } psk_face_params;
 
 psk_face_params psk_face_default_params(void);
@@ -679,8 +699,8 @@ typedef struct psk_face {
     float descriptor[PSK_FACE_DIM];         /* compare with psk_face_distance */
 } psk_face;
 
-/* Loads the three networks from a folder with face-api's ssd_mobilenetv1_model, face_landmark_68_model and
- * face_recognition_model (*-weights_manifest.json + .bin). A missing or broken file is an error naming the file and
+/* Loads the networks from a folder with face-api's ssd_mobilenetv1_model, tiny_face_detector_model,
+ * face_landmark_68_model and face_recognition_model (*-weights_manifest.json + .bin). A missing or broken file is an error naming the file and
  * the tensor. The loaded model is read-only: any number of threads may use it at once. */
 psk_status psk_face_model_load(const char *dir, psk_face_model **out, psk_error *err);
 void psk_face_model_free(psk_face_model *model);

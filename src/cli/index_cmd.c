@@ -12,7 +12,7 @@ static const char *index_usage =
     "usage: photoseek index PATH... [--db FILE|--store URL] [--image-model DIR] [--text-model DIR] [--jobs N] [--threads N]\n"
     "                       [--exclude GLOB]... [--batch N] [--fast-decode] [--precision int8|fp32] [--json]\n"
     "                       [--shard I/N] [--catalog FILE] [--ocr on|off|auto] [--ocr-lang eng+chi_sim]\n"
-    "                       [--faces on|off|auto] [--faces-model DIR]\n"
+    "                       [--faces on|off|auto] [--faces-model DIR] [--face-detector auto|tiny|ssd]\n"
     "       photoseek index [PATH...] --reindex-with DIR [--db FILE] [--precision int8|fp32] [--threads N] [--batch N]\n"
     "\n"
     "Indexes the photos under each PATH into the library (default $PHOTOSEEK_DB or\n"
@@ -38,6 +38,9 @@ static const char *index_usage =
     "'search --person'): auto (the default: on when the models folder has faces/, from 'photoseek model fetch\n"
     "faces'), on (the model must be there), off. Files looked at once are not looked at again; photos indexed\n"
     "before are looked at by the next run with faces on. --faces-model: the face model folder.\n"
+    "--face-detector: auto (the default: face-api's Tiny Face Detector, and its SSD where the tiny one is unsure\n"
+    "of a face, as in group photos), tiny (the fastest; misses faces under about a tenth of the photo's width),\n"
+    "ssd (every photo through the SSD: finds the small faces of a crowd; the face pass costs about 3x more).\n"
     "A library keeps the image model it was first indexed with (and its --precision): later runs use it, and\n"
     "another model is refused, since its vectors could not be compared with the library's.\n"
     "--reindex-with DIR: change the library's image model on purpose: says how many items and, from the rate of\n"
@@ -143,6 +146,7 @@ int cmd_index(int argc, char **argv) {
     bool json = false, fast = false, fp32 = false, precision_given = false;
     int ocr = -1; /* not given: auto where the languages are installed */
     int faces = PSK_FACES_AUTO;
+    psk_face_detector face_detector = PSK_FACE_DETECTOR_AUTO;
     const char *faces_dir = NULL;
     const char *ocr_langs = NULL;
     for (int i = 1; i < argc; i++) {
@@ -189,6 +193,8 @@ int cmd_index(int argc, char **argv) {
             else if (v && strcmp(v, "off") == 0) faces = PSK_FACES_OFF;
             else if (v && strcmp(v, "auto") == 0) faces = PSK_FACES_AUTO;
             else CLI_BAD("--faces", "on, off or auto");
+        } else if (cli_opt(argc, argv, &i, "--face-detector", &v)) {
+            if (!psk_face_detector_parse(v, &face_detector)) CLI_BAD("--face-detector", "auto, tiny or ssd");
         } else if (cli_opt(argc, argv, &i, "--faces-model", &v)) {
             if (!(faces_dir = v) || !*v) CLI_BAD("--faces-model", "a folder of face-api's weights");
         } else if (strcmp(argv[i], "--json") == 0) {
@@ -293,6 +299,7 @@ int cmd_index(int argc, char **argv) {
     p.ocr = (psk_ocr_mode)ocr;
     p.faces = (psk_faces_mode)faces;
     p.faces_dir = faces_dir;
+    p.face_detector = face_detector;
     if (faces == PSK_FACES_ON && !(psk_library_capabilities(lib) & PSK_STORE_CAP_PEOPLE)) {
         cli_error("index: --faces on: a %s library keeps no faces or people (SQLite and PostgreSQL libraries do)",
                   psk_library_store_kind(lib));

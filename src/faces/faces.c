@@ -9,13 +9,26 @@
 #include <string.h>
 
 psk_face_params psk_face_default_params(void) {
-    psk_face_params p = {0.5f, 100, 0};
+    psk_face_params p = {0.5f, 100, 0, PSK_FACE_DETECTOR_SSD};
     return p;
+}
+
+const char *psk_face_detector_name(psk_face_detector d) {
+    return d == PSK_FACE_DETECTOR_TINY ? "tiny" : d == PSK_FACE_DETECTOR_AUTO ? "auto" : "ssd";
+}
+
+int psk_face_detector_parse(const char *name, psk_face_detector *out) {
+    if (name && strcmp(name, "ssd") == 0) *out = PSK_FACE_DETECTOR_SSD;
+    else if (name && strcmp(name, "tiny") == 0) *out = PSK_FACE_DETECTOR_TINY;
+    else if (name && strcmp(name, "auto") == 0) *out = PSK_FACE_DETECTOR_AUTO;
+    else return 0;
+    return 1;
 }
 
 void psk_face_model_free(psk_face_model *m) {
     if (!m) return;
     fc_ssd_free(&m->ssd);
+    fc_tiny_free(&m->tiny);
     fc_landmarks_free(&m->lm);
     fc_descriptor_free(&m->desc);
     psk_free(m);
@@ -30,6 +43,7 @@ psk_status psk_face_model_load(const char *dir, psk_face_model **out, psk_error 
     if (!m) return psk_fail(err, PSK_ERR_NOMEM, "out of memory");
     snprintf(m->dir, sizeof m->dir, "%s", dir);
     int rc = fc_ssd_load(&m->ssd, dir, err);
+    if (!rc) rc = fc_tiny_load(&m->tiny, dir, err);
     if (!rc) rc = fc_landmarks_load(&m->lm, dir, err);
     if (!rc) rc = fc_descriptor_load(&m->desc, dir, err);
     if (rc) {
@@ -83,6 +97,38 @@ static void align_dlib(const double *pts, int crop_w, int crop_h, double r[4]) {
     r[3] = fmin(size, crop_h + y);
 }
 
+/* The detections of p->detector (auto: see psk_face_detector). */
+static int detect(const psk_face_model *m, psk_pool *pool, const psk_image *img, const psk_face_params *p,
+                  fc_detection **det, int *n, psk_error *err) {
+    if (p->detector == PSK_FACE_DETECTOR_SSD)
+        return fc_ssd_detect(&m->ssd, pool, img->rgb, img->width, img->height, p->min_score, p->max_faces, det, n, err);
+    bool aut = p->detector == PSK_FACE_DETECTOR_AUTO;
+    float gate = aut && PSK_FACE_AUTO_FAINT < p->min_score ? PSK_FACE_AUTO_FAINT : p->min_score;
+    /* every candidate above the gate (at most 10000: those past max_faces only matter as doubtful ones) */
+    int rc = fc_tiny_detect(&m->tiny, pool, img->rgb, img->width, img->height, gate, 10000, det, n, err);
+    if (rc) return rc;
+    int sure = 0;
+    bool unsure = false, faint = false;
+    for (int i = 0; i < *n; i++) {
+        float s = (*det)[i].score;
+        sure += s > p->min_score;
+        unsure |= s > PSK_FACE_AUTO_UNSURE && !(s > p->min_score);
+        faint |= !(s > p->min_score);
+    }
+    if (!aut || !(unsure || (faint && sure == 0))) { /* tiny, or auto with the tiny detector sure of what it saw */
+        *n = sure < p->max_faces ? sure : p->max_faces; /* best first: the sure ones lead */
+        if (!*n) {
+            psk_free(*det);
+            *det = NULL;
+        }
+        return PSK_OK;
+    }
+    psk_free(*det);
+    *det = NULL;
+    *n = 0;
+    return fc_ssd_detect(&m->ssd, pool, img->rgb, img->width, img->height, p->min_score, p->max_faces, det, n, err);
+}
+
 psk_status psk_faces_detect(const psk_face_model *m, const psk_image *img, const psk_face_params *params,
                             psk_face **faces, int *n, psk_error *err) {
     *faces = NULL;
@@ -90,15 +136,17 @@ psk_status psk_faces_detect(const psk_face_model *m, const psk_image *img, const
     psk_face_params p = params ? *params : psk_face_default_params();
     if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
         return psk_fail(err, PSK_ERR_INVALID_ARG, "no image to look for faces in");
-    if (!(p.min_score >= 0 && p.min_score < 1) || p.max_faces < 1)
-        return psk_fail(err, PSK_ERR_INVALID_ARG, "face parameters: min_score must be in [0, 1), max_faces >= 1");
+    if (!(p.min_score >= 0 && p.min_score < 1) || p.max_faces < 1 ||
+        (p.detector != PSK_FACE_DETECTOR_SSD && p.detector != PSK_FACE_DETECTOR_TINY &&
+         p.detector != PSK_FACE_DETECTOR_AUTO))
+        return psk_fail(err, PSK_ERR_INVALID_ARG,
+                        "face parameters: min_score must be in [0, 1), max_faces >= 1, the detector ssd, tiny or auto");
     int threads = p.n_threads > 0 ? p.n_threads : psk_cpu_count();
     psk_pool *pool = NULL;
     if (threads > 1 && psk_pool_new(threads, &pool)) pool = NULL;
     fc_detection *det = NULL;
     int n_det = 0, n_out = 0;
-    int rc = fc_ssd_detect(&m->ssd, pool, img->rgb, img->width, img->height, p.min_score, p.max_faces, &det, &n_det,
-                           err);
+    int rc = detect(m, pool, img, &p, &det, &n_det, err);
     psk_face *out = NULL;
     if (!rc && n_det && !(out = psk_calloc((size_t)n_det, sizeof *out)))
         rc = psk_fail(err, PSK_ERR_NOMEM, "out of memory");

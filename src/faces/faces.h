@@ -177,6 +177,22 @@ void fc_ssd_free(fc_ssd *s);
 int fc_ssd_detect(const fc_ssd *s, psk_pool *pool, const uint8_t *rgb, int w, int h, float min_score, int max_faces,
                   fc_detection **out, int *n, psk_error *err);
 
+/* face-api's Tiny Face Detector (tiny.c) */
+typedef struct fc_tiny {
+    bool loaded;
+    fc_conv conv0;
+    fc_dwconv dw[5];
+    fc_conv pw[5];
+    fc_conv conv8;
+} fc_tiny;
+
+int fc_tiny_load(fc_tiny *t, const char *dir, psk_error *err);
+double fc_tiny_flops(const fc_tiny *t);
+void fc_tiny_free(fc_tiny *t);
+/* As fc_ssd_detect: detections best first after non-maximum suppression (IoU 0.4), at most max_faces. */
+int fc_tiny_detect(const fc_tiny *t, psk_pool *pool, const uint8_t *rgb, int w, int h, float min_score, int max_faces,
+                   fc_detection **out, int *n, psk_error *err);
+
 typedef struct fc_dense_sep { /* a separable conv: depthwise 3x3 then pointwise, then bias */
     fc_dwconv dw;
     fc_conv pw;
@@ -219,6 +235,7 @@ int fc_descriptor_run_n(const fc_descriptor *d, psk_pool *pool, const uint8_t *r
 struct psk_face_model {
     char dir[1024];
     fc_ssd ssd;
+    fc_tiny tiny;
     fc_landmarks lm;
     fc_descriptor desc;
 };

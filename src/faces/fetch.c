@@ -12,6 +12,7 @@
 psk_status psk_face_model_fetch(const char *dir, const char *from_tgz, psk_error *err) {
     static const char *const required[] = {
         "ssd_mobilenetv1_model-weights_manifest.json",  "ssd_mobilenetv1_model.bin",
+        "tiny_face_detector_model-weights_manifest.json", "tiny_face_detector_model.bin",
         "face_landmark_68_model-weights_manifest.json", "face_landmark_68_model.bin",
         "face_recognition_model-weights_manifest.json", "face_recognition_model.bin", NULL};
     const npm_package pkg = {.spec = FACE_API_SPEC, .tarball = FACE_API_TGZ, .sha256 = FACE_API_SHA256,

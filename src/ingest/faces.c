@@ -25,9 +25,10 @@ int ingest_faces_open(const psk_index_params *p, psk_face_model **out, psk_error
 }
 
 int ingest_detect_faces(const psk_face_model *m, const psk_image *img, int64_t frame_ms, int n_threads,
-                        store_face **faces, int *n, psk_error *err) {
+                        psk_face_detector detector, store_face **faces, int *n, psk_error *err) {
     psk_face_params fp = psk_face_default_params();
     fp.n_threads = n_threads;
+    fp.detector = detector;
     psk_face *found = NULL;
     int n_found = 0;
     int rc = psk_faces_detect(m, img, &fp, &found, &n_found, err);
@@ -57,14 +58,15 @@ int ingest_detect_faces(const psk_face_model *m, const psk_image *img, int64_t f
 
 /* The faces of one stored row: a photo decoded again, a video's sampled frames. A file that cannot be read now
  * is looked at again by the next run. */
-static int scan_row(const psk_face_model *m, const char *path, int type, int n_threads, store_face **faces, int *n,
+static int scan_row(const psk_face_model *m, const char *path, int type, int n_threads, psk_face_detector detector,
+                    store_face **faces, int *n,
                     psk_error *err) {
     if (type != 2) {
         psk_image *img = NULL;
         psk_image_params ip = psk_image_default_params();
         ip.min_short_side = INGEST_FACE_SHORT_SIDE;
         int rc = psk_image_load(path, &ip, &img, err);
-        if (!rc) rc = ingest_detect_faces(m, img, -1, n_threads, faces, n, err);
+        if (!rc) rc = ingest_detect_faces(m, img, -1, n_threads, detector, faces, n, err);
         psk_image_free(img);
         return rc;
     }
@@ -74,7 +76,7 @@ static int scan_row(const psk_face_model *m, const char *path, int type, int n_t
         psk_image *frame = NULL;
         int64_t t = 0;
         if ((rc = psk_video_sampler_next(v, &frame, &t, err))) break;
-        rc = ingest_detect_faces(m, frame, t, n_threads, faces, n, err);
+        rc = ingest_detect_faces(m, frame, t, n_threads, detector, faces, n, err);
         psk_image_free(frame);
     }
     psk_video_sampler_close(v);
@@ -117,7 +119,7 @@ int ingest_faces_backfill(psk_store *s, const psk_face_model *m, const psk_index
         store_face *faces = NULL;
         int n_faces = 0;
         psk_error ferr = {0};
-        if (scan_row(m, paths[i], types[i], p->n_threads, &faces, &n_faces, &ferr) == PSK_OK) {
+        if (scan_row(m, paths[i], types[i], p->n_threads, p->face_detector, &faces, &n_faces, &ferr) == PSK_OK) {
             if (!(rc = store_exec(s, "BEGIN IMMEDIATE", err))) {
                 rc = store_put_faces(s, ids[i], faces, n_faces, err);
                 if (!rc) rc = store_exec(s, "COMMIT", err);

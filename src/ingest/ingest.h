@@ -87,7 +87,7 @@ int ingest_faces_open(const psk_index_params *p, psk_face_model **out, psk_error
 #define INGEST_FACE_SHORT_SIDE PSK_FACE_MIN_SHORT_SIDE
 /* Appends the faces of a decoded image (boxes in its full-size pixels) to *faces (psk_realloc'd). */
 int ingest_detect_faces(const psk_face_model *m, const psk_image *img, int64_t frame_ms, int n_threads,
-                        store_face **faces, int *n, psk_error *err);
+                        psk_face_detector detector, store_face **faces, int *n, psk_error *err);
 /* Looks at the indexed rows no run has looked at for faces yet (a library indexed before faces were on). */
 int ingest_faces_backfill(psk_store *s, const psk_face_model *m, const psk_index_params *p, psk_index_stats *stats,
                           psk_error *err);

@@ -163,7 +163,7 @@ static void prepare_item(pipeline *pl, item *it, int t) {
         /* faces on the upright image as decoded, one thread per worker; a failure leaves it for the next run */
         psk_error ferr = {0};
         if (rc == PSK_OK && pl->job->faces)
-            it->face_scanned = ingest_detect_faces(pl->job->faces, img, -1, 1, &it->faces, &it->n_faces, &ferr) == PSK_OK;
+            it->face_scanned = ingest_detect_faces(pl->job->faces, img, -1, 1, pl->job->p->face_detector, &it->faces, &it->n_faces, &ferr) == PSK_OK;
     }
     psk_image_free(img);
     if (rc) {
@@ -273,7 +273,7 @@ static int index_video(pipeline *pl, item *it, int64_t model_id, float *batch, f
         rc = psk_video_sampler_next(v, &frame, &t, &verr);
         if (rc == PSK_OK) {
             psk_error ferr = {0};
-            if (faces_ok && ingest_detect_faces(pl->job->faces, frame, t, pl->job->p->n_threads, &faces, &n_faces, &ferr))
+            if (faces_ok && ingest_detect_faces(pl->job->faces, frame, t, pl->job->p->n_threads, pl->job->p->face_detector, &faces, &n_faces, &ferr))
                 faces_ok = false;
             rc = psk_model_preprocess(pl->job->model, frame, batch + (size_t)in_batch * pl->pixels_floats, &verr);
             psk_image_free(frame);

@@ -38,6 +38,7 @@ psk_index_params psk_index_default_params(void) {
     psk_index_params p = {0};
     p.batch_size = 32;
     p.precision = PSK_PRECISION_INT8;
+    p.face_detector = PSK_FACE_DETECTOR_AUTO;
     return p;
 }
 

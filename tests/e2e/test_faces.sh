@@ -37,6 +37,55 @@ PHOTOSEEK_KERNELS=ref $PS faces --model "$M" --threads 1 "$TMP/in/sample1.jpg" >
 check "faces: the scalar kernels agree with the reference too" \
     python3 tests/faces/compare.py parity tests/faces/refs "$TMP/ref.jsonl" "$TMP/ppm"
 
+# The Tiny Face Detector against face-api's TinyFaceDetector (inputSize 416, scoreThreshold 0.5) on the same pixels,
+# on the fast kernels and the scalar ones; and the identity checks with its faces.
+$PS faces --detector tiny --model "$M" "$TMP"/in/* >"$TMP/tiny.jsonl" 2>"$TMP/tiny.err"
+check "faces --detector tiny: exit 0 on the demo photos and their variants" test $? = 0
+check "faces --detector tiny: box IoU >= 0.97, score +-0.01, landmarks within 1 px, descriptor cosine >= 0.999" \
+    python3 tests/faces/compare.py parity tests/faces/refs/tiny "$TMP/tiny.jsonl" "$TMP/ppm"
+python3 tests/faces/compare.py parity tests/faces/refs/tiny "$TMP/tiny.jsonl" "$TMP/ppm" | head -1
+PHOTOSEEK_KERNELS=ref $PS faces --detector tiny --model "$M" --threads 1 "$TMP/in/sample1.jpg" "$TMP/in/sample4.jpg" >"$TMP/tiny_ref.jsonl"
+check "faces --detector tiny: the scalar kernels agree with the reference too" \
+    python3 tests/faces/compare.py parity tests/faces/refs/tiny "$TMP/tiny_ref.jsonl" "$TMP/ppm"
+# auto (index's default): the tiny detector's faces where it is sure of every face it sees (sample1: its 3 faces),
+# the SSD's where it is unsure of one (sample2: it sees 1 of the 3 faces surely, and scores 0.40 another; sample4:
+# 0.44 for the fourth face)
+$PS faces --detector auto --model "$M" "$TMP"/in/sample[124].jpg >"$TMP/auto.jsonl"
+check "faces --detector auto: the tiny detector's faces on sample1, the SSD's on sample2 and sample4" python3 - \
+    "$TMP/auto.jsonl" "$TMP/tiny.jsonl" "$TMP/faces.jsonl" <<'PY'
+import json, sys
+rows = lambda p: {json.loads(l)["input"].rsplit("/", 1)[-1]: json.loads(l)["faces"] for l in open(p)}
+auto, tiny, ssd = rows(sys.argv[1]), rows(sys.argv[2]), rows(sys.argv[3])
+assert auto["sample1.jpg"] == tiny["sample1.jpg"] and len(auto["sample1.jpg"]) == 3
+for s in ("sample2.jpg", "sample4.jpg"):
+    assert len(tiny[s]) < len(ssd[s]), (s, len(tiny[s]), len(ssd[s]))
+    assert auto[s] == ssd[s], s
+PY
+# Where the tiny detector is blind (collages of the demo photos, whose faces are 2 and 4 times smaller; a face cropped
+# so tight that it fills the picture) auto goes to the SSD and finds what it finds; a photo without a face stays
+# with the tiny detector and finds none (the SSD calls the cat in the fixtures' photo_chelsea a face).
+D=$CACHE/demo
+/usr/bin/montage "$D/sample1.jpg" "$D/sample3.jpg" -tile 2x1 -geometry +0+0 "$TMP/m2.jpg"
+/usr/bin/montage "$D/sample1.jpg" "$D/sample3.jpg" "$D/sample5.jpg" "$D/sample6.jpg" -tile 2x2 -geometry +0+0 "$TMP/m4.jpg"
+/usr/bin/montage "$D/sample1.jpg" "$D/sample2.jpg" "$D/sample3.jpg" "$D/sample4.jpg" "$D/sample5.jpg" "$D/sample6.jpg" \
+    "$D/sample1.jpg" "$D/sample3.jpg" "$D/sample5.jpg" "$D/sample2.jpg" "$D/sample4.jpg" "$D/sample6.jpg" \
+    "$D/sample1.jpg" "$D/sample3.jpg" "$D/sample5.jpg" "$D/sample6.jpg" -tile 4x4 -geometry 960x640+0+0 "$TMP/m16.jpg"
+/usr/bin/convert "$D/sample1.jpg" -crop 300x330+350+300 +repage "$TMP/close.png"
+set -- "$TMP/m2.jpg" "$TMP/m4.jpg" "$TMP/m16.jpg" "$TMP/close.png" "$FIX/images/photo_chelsea.jpg" "$FIX/images/photo_coffee.jpg"
+for d in ssd tiny auto; do $PS faces --detector $d --model "$M" "$@" >"$TMP/set_$d.jsonl"; done
+check "faces --detector auto: the SSD's faces on the collages and the close crop, none on the photos without a face" \
+    python3 - "$TMP" <<'PY'
+import json, sys
+n = lambda d: [len(json.loads(l)["faces"]) for l in open(f"{sys.argv[1]}/set_{d}.jsonl")]
+ssd, tiny, auto = n("ssd"), n("tiny"), n("auto")
+print("ssd", ssd, "tiny", tiny, "auto", auto)
+assert ssd[:4] == auto[:4] and all(s >= 1 for s in ssd[:4]), (ssd, auto)
+assert sum(tiny[:4]) < sum(ssd[:4]) // 4, tiny
+assert auto[4:] == [0, 0] and tiny[4:] == [0, 0], (auto, tiny)
+PY
+expect_status "faces: --detector other is a usage error (2)" 2 $PS faces --model "$M" --detector yolo "$TMP/in/sample1.jpg"
+check "faces: ... naming the choices" grep -q "ssd, tiny or auto" "$TMP/err"
+
 # The JSON contract: one line per input in order, an error line for a broken file, exit 1.
 printf 'not an image' >"$TMP/broken.jpg"
 /usr/bin/convert -size 640x480 xc:skyblue "$TMP/noface.png"
@@ -108,6 +157,9 @@ cp "$M"/*.json "$M"/*.bin "$TMP/wrong/"
 cp "$M/face_landmark_68_model-weights_manifest.json" "$TMP/wrong/face_recognition_model-weights_manifest.json"
 expect_status "faces: a wrong manifest is exit 3" 3 $PS faces --model "$TMP/wrong" "$TMP/in/sample1.jpg"
 check "faces: the wrong manifest's missing tensor is named" grep -q "face_recognition_model-weights_manifest.json: missing tensor 'conv32_down/conv/filters'" "$TMP/err"
+mkdir -p "$TMP/notiny" && cp "$M"/*.json "$M"/*.bin "$TMP/notiny/" && rm "$TMP/notiny/tiny_face_detector_model.bin"
+expect_status "faces: a missing tiny detector shard is exit 3" 3 $PS faces --model "$TMP/notiny" "$TMP/in/sample1.jpg"
+check "faces: ... naming the file" grep -q "tiny_face_detector_model.bin" "$TMP/err"
 expect_status "faces: no model folder is exit 3" 3 $PS faces --model "$TMP/none" "$TMP/in/sample1.jpg"
 check "faces: ... saying how to get one" grep -q "model fetch faces" "$TMP/err"
 expect_status "faces: no image is a usage error (2)" 2 $PS faces --model "$M"

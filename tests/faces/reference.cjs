@@ -2,9 +2,10 @@
 // backend. The weights are read from the manifests here (tf.io.decodeWeights, then each net's loadFromWeightMap),
 // and the pixels from the binary PPM files `photoseek faces --save-input DIR` wrote, so that both see the same
 // input. Prints one JSON line per image in the shape of `photoseek faces`, plus the aligned rectangle each
-// descriptor was computed from.
+// descriptor was computed from. DETECTOR=tiny uses the Tiny Face Detector (input 416, score above 0.5) in place of
+// the SSD MobileNet v1 (score above 0.5, at most 100 faces).
 //
-//   npm install && node reference.cjs MODEL_DIR IMAGE.ppm... > refs.jsonl
+//   npm install && [DETECTOR=tiny] node reference.cjs MODEL_DIR IMAGE.ppm... > refs.jsonl
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -41,10 +42,14 @@ async function main() {
   if (backend === 'wasm') faceapi.tf.setWasmPaths(`${path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`);
   await tf.setBackend(backend);
   await tf.ready();
-  loadNet(faceapi.nets.ssdMobilenetv1, dir, 'ssd_mobilenetv1_model');
+  const tiny = process.env.DETECTOR === 'tiny';
+  if (tiny) loadNet(faceapi.nets.tinyFaceDetector, dir, 'tiny_face_detector_model');
+  else loadNet(faceapi.nets.ssdMobilenetv1, dir, 'ssd_mobilenetv1_model');
   loadNet(faceapi.nets.faceLandmark68Net, dir, 'face_landmark_68_model');
   loadNet(faceapi.nets.faceRecognitionNet, dir, 'face_recognition_model');
-  const opts = new faceapi.SsdMobilenetv1Options({ minConfidence: 0.5, maxResults: 100 });
+  const opts = tiny
+    ? new faceapi.TinyFaceDetectorOptions({ inputSize: 416, scoreThreshold: 0.5 })
+    : new faceapi.SsdMobilenetv1Options({ minConfidence: 0.5, maxResults: 100 });
   for (const file of files) {
     const t = readPPM(file);
     const res = await faceapi.detectAllFaces(t, opts).withFaceLandmarks().withFaceDescriptors();
