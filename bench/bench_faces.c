@@ -110,8 +110,8 @@ int main(int argc, char **argv) {
     psk_face_params fp = psk_face_default_params();
     fp.n_threads = threads;
     const char *dname = getenv("BENCH_FACE_DETECTOR");
-    if (dname && !psk_face_detector_parse(dname, &detector)) {
-        fprintf(stderr, "bench_faces: BENCH_FACE_DETECTOR must be ssd or tiny\n");
+    if (dname && (!psk_face_detector_parse(dname, &detector) || detector == PSK_FACE_DETECTOR_AUTO)) {
+        fprintf(stderr, "bench_faces: BENCH_FACE_DETECTOR must be ssd or tiny (bench_index measures auto)\n");
         return 2;
     }
     fp.detector = detector;

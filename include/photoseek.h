@@ -365,14 +365,15 @@ typedef enum psk_ocr_mode { PSK_OCR_OFF = 0, PSK_OCR_ON, PSK_OCR_AUTO } psk_ocr_
  * crowd) and the Tiny Face Detector (416-pixel input, 0.4 GFLOP: faces from about a tenth of the photo's width, not
  * the small faces of a crowd, nor a face that fills the whole picture). AUTO, the indexer's default: the tiny one,
  * and the SSD's faces instead where the tiny one is in doubt: a candidate it scores above PSK_FACE_AUTO_UNSURE but
- * not above min_score (a face seen dimly, as in a group photo), or no sure face but a candidate above
+ * not above PSK_FACE_AUTO_SURE (a face seen dimly, as in a group photo), or no sure face but a candidate above
  * PSK_FACE_AUTO_FAINT (a close-up, a crowd). Photos without a face (most of a library) and photos whose faces it
- * is sure of cost the tiny detector only. */
+ * is sure of cost the tiny detector only. The bands are fixed; min_score filters the faces either detector gives. */
 typedef enum psk_face_detector {
     PSK_FACE_DETECTOR_SSD = 0,
     PSK_FACE_DETECTOR_TINY,
     PSK_FACE_DETECTOR_AUTO
 } psk_face_detector;
+#define PSK_FACE_AUTO_SURE 0.5f
 #define PSK_FACE_AUTO_UNSURE 0.2f
 #define PSK_FACE_AUTO_FAINT 0.1f
 typedef enum psk_faces_mode { PSK_FACES_OFF = 0, PSK_FACES_ON, PSK_FACES_AUTO } psk_faces_mode;

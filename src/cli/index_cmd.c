@@ -41,6 +41,7 @@ static const char *index_usage =
     "--face-detector: auto (the default: face-api's Tiny Face Detector, and its SSD where the tiny one is unsure\n"
     "of a face, as in group photos), tiny (the fastest; misses faces under about a tenth of the photo's width),\n"
     "ssd (every photo through the SSD: finds the small faces of a crowd; the face pass costs about 3x more).\n"
+    "It applies to the photos this run looks at for faces; those looked at before keep their faces.\n"
     "A library keeps the image model it was first indexed with (and its --precision): later runs use it, and\n"
     "another model is refused, since its vectors could not be compared with the library's.\n"
     "--reindex-with DIR: change the library's image model on purpose: says how many items and, from the rate of\n"

@@ -102,21 +102,26 @@ static int detect(const psk_face_model *m, psk_pool *pool, const psk_image *img,
                   fc_detection **det, int *n, psk_error *err) {
     if (p->detector == PSK_FACE_DETECTOR_SSD)
         return fc_ssd_detect(&m->ssd, pool, img->rgb, img->width, img->height, p->min_score, p->max_faces, det, n, err);
-    bool aut = p->detector == PSK_FACE_DETECTOR_AUTO;
-    float gate = aut && PSK_FACE_AUTO_FAINT < p->min_score ? PSK_FACE_AUTO_FAINT : p->min_score;
-    /* every candidate above the gate (at most 10000: those past max_faces only matter as doubtful ones) */
+    if (p->detector == PSK_FACE_DETECTOR_TINY)
+        return fc_tiny_detect(&m->tiny, pool, img->rgb, img->width, img->height, p->min_score, p->max_faces, det, n,
+                              err);
+    /* auto: the tiny detector's candidates down to the lower of its bands and min_score, best first (at most 10000:
+     * those past max_faces only matter as doubtful ones); the bands are fixed, min_score only filters the faces
+     * kept, so that a lower min_score never turns the SSD off */
+    float gate = PSK_FACE_AUTO_FAINT < p->min_score ? PSK_FACE_AUTO_FAINT : p->min_score;
     int rc = fc_tiny_detect(&m->tiny, pool, img->rgb, img->width, img->height, gate, 10000, det, n, err);
     if (rc) return rc;
-    int sure = 0;
-    bool unsure = false, faint = false;
+    bool sure = false, unsure = false, faint = false;
     for (int i = 0; i < *n; i++) {
-        float s = (*det)[i].score;
-        sure += s > p->min_score;
-        unsure |= s > PSK_FACE_AUTO_UNSURE && !(s > p->min_score);
-        faint |= !(s > p->min_score);
+        double s = (*det)[i].score;
+        sure |= s > PSK_FACE_AUTO_SURE;
+        unsure |= s > PSK_FACE_AUTO_UNSURE && !(s > PSK_FACE_AUTO_SURE);
+        faint |= s > PSK_FACE_AUTO_FAINT && !(s > PSK_FACE_AUTO_SURE);
     }
-    if (!aut || !(unsure || (faint && sure == 0))) { /* tiny, or auto with the tiny detector sure of what it saw */
-        *n = sure < p->max_faces ? sure : p->max_faces; /* best first: the sure ones lead */
+    if (!unsure && !(faint && !sure)) { /* the tiny detector is sure of what it saw: its faces above min_score */
+        int keep = 0;
+        while (keep < *n && keep < p->max_faces && (*det)[keep].score > p->min_score) keep++;
+        *n = keep;
         if (!*n) {
             psk_free(*det);
             *det = NULL;

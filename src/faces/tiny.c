@@ -1,10 +1,10 @@
 /* The Tiny Face Detector of face-api (src/tinyFaceDetector, on src/tinyYolov2 with separable convolutions): the
  * image padded to a square (after it), resized to 416 x 416, the mean RGB subtracted and divided by 255; a 3x3
  * `valid` convolution (3 -> 16), then five depthwise + pointwise pairs (16 -> 32 -> ... -> 512), each after a 2x2
- * max pool (`same` padding, stride 2, the last one stride 1) and each followed by a leaky ReLU (0.1); a 1x1
- * convolution to 13 x 13 cells of 5 anchors x (x, y, w, h, objectness). YOLO v2 decoding (sigmoid offsets inside
+ * max pool (`same` padding, stride 2), and a last 2x2 pool of stride 1; every layer but the last followed by a leaky
+ * ReLU (0.1); a 1x1 convolution to 13 x 13 cells of 5 anchors x (x, y, w, h, objectness). YOLO v2 decoding (sigmoid offsets inside
  * the cell, exp sizes times the anchor), then face-api's greedy non-maximum suppression at IoU 0.4.
- * About 0.4 GFLOP against the SSD's 6.3: the indexer's detector (psk_face_params.detector). */
+ * About 0.4 GFLOP against the SSD's 6.3: the indexer's first detector (psk_face_detector's auto). */
 #include "faces.h"
 
 #include <math.h>

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks `photoseek faces` output against face-api's (tests/faces/refs) and measures identity distances.
 
-  compare.py parity REFS_DIR OUT.jsonl PPM_DIR   every reference face found: box IoU >= 0.97, score within 0.01,
+  compare.py parity REFS_DIR OUT.jsonl PPM_DIR   as many faces as the reference, each of its faces found: box
+                                                IoU >= 0.97, score within 0.01,
                                                 landmarks within 1 px, descriptor cosine >= 0.999 (the same
                                                 decoded pixels: their sha256 is checked first)
   compare.py identity OUT.jsonl THRESHOLD       the same person in the variants (crop, mirror, brightness,
@@ -35,6 +36,8 @@ def parity(refs_dir, out_path, ppm_dir):
         if "error" in row:
             fails.append(f"{name}: {row['error']}")
             continue
+        if len(row["faces"]) != len(ref["faces"]):  # no face missing, and none the reference does not report
+            fails.append(f"{name}: {len(row['faces'])} faces, the reference {len(ref['faces'])}")
         for i, rf in enumerate(ref["faces"]):
             n_faces += 1
             best = max(row["faces"], key=lambda f: iou(f["box"], rf["box"]), default=None)
