@@ -179,7 +179,6 @@ int fc_ssd_detect(const fc_ssd *s, psk_pool *pool, const uint8_t *rgb, int w, in
 
 /* face-api's Tiny Face Detector (tiny.c) */
 typedef struct fc_tiny {
-    bool loaded;
     fc_conv conv0;
     fc_dwconv dw[5];
     fc_conv pw[5];

@@ -70,7 +70,6 @@ int fc_tiny_load(fc_tiny *t, const char *dir, psk_error *err) {
     memset(t, 0, sizeof *t);
     int rc = tfjs_build(dir, "tiny_face_detector_model", tiny_build_cb, t, err);
     if (rc) fc_tiny_free(t);
-    else t->loaded = true;
     return rc;
 }
 
